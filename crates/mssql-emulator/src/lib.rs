@@ -1,0 +1,4 @@
+//! mssql-emulator: see the crate README.
+pub mod sql;
+pub mod tds;
+pub mod value;
