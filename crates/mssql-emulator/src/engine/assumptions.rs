@@ -1,0 +1,98 @@
+//! Every behaviour the emulator reproduces that no source in
+//! `shared/reference/sqlserver-facts.md` confirms. One place, so each is easy to correct
+//! once someone checks it against a real server. `docs/ASSUMPTIONS.md` in this crate lists
+//! them for people; this file is what the code uses.
+
+/// BACKUP / RESTORE / ALTER SERVICE MASTER KEY without CONTROL SERVER. Facts §3.2: the most
+/// likely candidate is 15247 ("User does not have permission to perform this action.").
+pub const SMK_PERMISSION_ERROR: (i32, u8) = (15247, 1);
+
+/// BACKUP MASTER KEY in a database with no master key, or whose password-only key is not
+/// open in the session. Facts §3.2: 15581 is the candidate for both; we use state 1 for
+/// "no master key" and state 3 for "not open".
+pub const DMK_MISSING_STATE: u8 = 1;
+pub const DMK_NOT_OPEN_STATE: u8 = 3;
+
+/// RESTORE (SERVICE) MASTER KEY from a file that is missing, unreadable, not a key backup,
+/// corrupted, or decrypted with the wrong password: 15317 "The master key file does not
+/// exist or has invalid format." raised at Level 16 (observed), State 2 (observed for
+/// missing files). Facts §3.2 leaves the wrong-password number open; a wrong password is
+/// indistinguishable from a corrupted file to an AEAD, so we use the same message.
+pub const KEY_FILE_INVALID: (i32, u8) = (15317, 2);
+
+/// CREATE CERTIFICATE ... FROM FILE with a wrong private-key password: 15465
+/// "The private key password is invalid." (facts: inferred, no capture).
+pub const PRIVATE_KEY_PASSWORD_INVALID: (i32, u8) = (15465, 6);
+
+/// 15240 states: not documented. We use 1 = file exists, 2 = folder missing or path
+/// invalid, 3 = write failed (injected fault).
+pub const WRITE_EXISTS_STATE: u8 = 1;
+pub const WRITE_NO_FOLDER_STATE: u8 = 2;
+pub const WRITE_FAILED_STATE: u8 = 3;
+
+/// Password policy: Windows' defaults as the facts quote them ("at least eight characters
+/// long and contain characters from three of four sets"); the 128-character maximum of the
+/// Password Policy page gives 15117 ("too long").
+pub const PASSWORD_MIN_LEN: usize = 8;
+pub const PASSWORD_MAX_LEN: usize = 128;
+
+/// 15116/15117/15118 wording: "Windows policy" on Windows hosts up to SQL Server 2019,
+/// "operating system policy" on 2022 and on Linux (facts §3.1: 2022 table revision vs the
+/// 2024 revision and the Linux capture).
+pub fn policy_says_operating_system(major: u8, linux: bool) -> bool {
+    linux || major >= 16
+}
+
+/// sys.key_encryptions shows no row for the service master key (it is protected by DPAPI,
+/// which the view does not list). Facts §8 item 8 is open.
+pub const SMK_HAS_KEY_ENCRYPTION_ROWS: bool = false;
+
+/// The service master key and database master keys are AES-256 on 2012+ (facts §4.1,
+/// inferred).
+pub const MASTER_KEY_ALGORITHM: (&str, &str, i32) = ("A3", "AES_256", 256);
+
+/// Emulator certificates are real X.509 with ECDSA P-256 keys: `ring`, our only crypto
+/// backend, cannot generate RSA keys. sys.certificates.key_length reports what SQL Server
+/// would have generated: 2048 bits (2016-2019), 3072 bits (2022, "RSA-3072 minimum").
+pub fn certificate_key_length(major: u8) -> i32 {
+    if major >= 16 {
+        3072
+    } else {
+        2048
+    }
+}
+
+/// Self-signed certificates are valid for a year by default (facts §1.8).
+pub const CERT_DEFAULT_VALIDITY_DAYS: i64 = 365;
+
+/// Creating a database encryption key puts the database in encryption_state 1 until ALTER
+/// DATABASE ... SET ENCRYPTION ON; the scan then completes at once (state 3). Turning it
+/// off goes straight to state 1. In-progress states (2, 5) are never shown.
+pub const TDE_SCAN_IS_INSTANT: bool = true;
+
+/// Backup files are written in an emulator-specific format (never SQL Server's): the
+/// header says so. PBKDF2-HMAC-SHA256 with this many iterations derives the key.
+pub const BACKUP_KDF_ITERATIONS: u32 = 20_000;
+
+/// A failed (injected) file write leaves no partial file behind.
+pub const FAILED_WRITE_LEAVES_NO_FILE: bool = true;
+
+/// Error for an unsupported statement that parses as T-SQL but the emulator doesn't model
+/// is the syntax error SQL Server would give for an unknown construct (102/156).
+pub const UNSUPPORTED_IS_SYNTAX_ERROR: bool = true;
+
+/// ALTER MASTER KEY DROP ENCRYPTION BY ... that would leave the key with no encryption.
+/// The number is not in the facts; 15555 is our placeholder.
+pub const LAST_ENCRYPTION_ERROR: (i32, u8) = (15555, 1);
+
+/// CREATE MASTER KEY without ENCRYPTION BY PASSWORD: SQL Server (box) requires a password.
+pub const MASTER_KEY_REQUIRES_PASSWORD: bool = true;
+
+/// CREATE DATABASE ENCRYPTION KEY in master, model, msdb or tempdb: TDE is "not available
+/// for master/model/msdb" (facts §4.5); the error number is our placeholder.
+pub const TDE_SYSTEM_DATABASE_ERROR: (i32, u8) = (33118, 1);
+
+/// The private key of a certificate protected by a password, backed up without DECRYPTION
+/// BY PASSWORD: 15334 (documented at severity 10) raised as an error at Level 16, like the
+/// other "doc says 10, server says 16" messages of facts §3.1.
+pub const PASSWORD_PROTECTED_KEY_NEEDS_DECRYPTION_CLASS: u8 = 16;

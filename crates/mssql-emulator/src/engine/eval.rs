@@ -1,0 +1,1092 @@
+//! Expression evaluation with SQL Server's typing: every result carries its type, so a
+//! result set's metadata is right even when it has no rows.
+
+use super::messages::{self, Msg};
+use super::session::Session;
+use super::state::InstanceState;
+use super::{perms, Fail, Instance, Res};
+use crate::sql::ast::{is_aggregate, BinOp, Expr};
+use crate::value::{ci_eq, compare, like, SqlType, Value};
+use sha2::Digest;
+use std::cmp::Ordering;
+
+pub struct Ctx<'a> {
+    pub inst: &'a Instance,
+    pub st: &'a InstanceState,
+    pub session: &'a Session,
+}
+
+#[derive(Debug, Clone)]
+pub struct ColRef {
+    pub qualifier: String,
+    pub name: String,
+    pub ty: SqlType,
+}
+
+pub struct Scope<'a> {
+    pub cols: &'a [ColRef],
+    pub row: &'a [Value],
+    /// The rows of the current group, when aggregates are being computed.
+    pub group: Option<&'a [Vec<Value>]>,
+}
+
+impl Scope<'_> {
+    pub fn empty() -> Scope<'static> {
+        Scope { cols: &[], row: &[], group: None }
+    }
+}
+
+/// A typed value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TV {
+    pub v: Value,
+    pub t: SqlType,
+}
+
+impl TV {
+    pub fn new(v: Value, t: SqlType) -> Self {
+        TV { v, t }
+    }
+    fn null(t: SqlType) -> Self {
+        TV { v: Value::Null, t }
+    }
+    fn int(i: i64) -> Self {
+        TV { v: Value::Int(i), t: SqlType::Int }
+    }
+    fn nstr(s: impl Into<String>, len: u16) -> Self {
+        TV { v: Value::Str(s.into()), t: SqlType::NVarChar(Some(len)) }
+    }
+    pub fn truth(&self) -> Option<bool> {
+        match &self.v {
+            Value::Null => None,
+            Value::Bit(b) => Some(*b),
+            other => other.as_i64().map(|i| i != 0),
+        }
+    }
+}
+
+fn boolean(b: Option<bool>) -> TV {
+    TV { v: b.map(Value::Bit).unwrap_or(Value::Null), t: SqlType::Bit }
+}
+
+pub fn resolve_column<'a>(cols: &'a [ColRef], parts: &[String]) -> Res<usize> {
+    let name = parts.last().unwrap();
+    let qual = if parts.len() >= 2 { Some(&parts[parts.len() - 2]) } else { None };
+    let hits: Vec<usize> = cols
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| ci_eq(&c.name, name) && qual.is_none_or(|q| ci_eq(&c.qualifier, q)))
+        .map(|(i, _)| i)
+        .collect();
+    match hits.len() {
+        0 => Err(messages::invalid_column(name).into()),
+        1 => Ok(hits[0]),
+        _ => Err(Msg::new(209, 16, 1, format!("Ambiguous column name '{name}'.")).into()),
+    }
+}
+
+pub fn eval(ctx: &Ctx, scope: &Scope, e: &Expr) -> Res<TV> {
+    match e {
+        Expr::Literal(v, t) => Ok(TV::new(v.clone(), *t)),
+        Expr::Column(parts) => {
+            let i = resolve_column(scope.cols, parts)?;
+            Ok(TV::new(scope.row.get(i).cloned().unwrap_or(Value::Null), scope.cols[i].ty))
+        }
+        Expr::Variable(name) => match ctx.session.variables.get(&name.to_lowercase()) {
+            Some((t, v)) => Ok(TV::new(v.clone(), *t)),
+            None => Err(messages::must_declare(name).into()),
+        },
+        Expr::Global(g) => global(ctx, g),
+        Expr::Neg(x) => {
+            let a = eval(ctx, scope, x)?;
+            Ok(match a.v {
+                Value::Null => a,
+                Value::Int(i) => TV::new(Value::Int(-i), a.t),
+                Value::Float(f) => TV::new(Value::Float(-f), a.t),
+                Value::Decimal(m, s) => TV::new(Value::Decimal(-m, s), a.t),
+                ref other => {
+                    let n = convert(&a, &SqlType::Int, None)?;
+                    let _ = other;
+                    TV::new(Value::Int(-n.as_i64().unwrap_or(0)), SqlType::Int)
+                }
+            })
+        }
+        Expr::Not(x) => Ok(boolean(eval(ctx, scope, x)?.truth().map(|b| !b))),
+        Expr::Binary(op, a, b) => binary(ctx, scope, *op, a, b),
+        Expr::IsNull { expr, negated } => {
+            let v = eval(ctx, scope, expr)?;
+            Ok(boolean(Some(v.v.is_null() != *negated)))
+        }
+        Expr::Like { expr, pattern, escape, negated } => {
+            let v = eval(ctx, scope, expr)?;
+            let p = eval(ctx, scope, pattern)?;
+            let esc = match escape {
+                Some(e) => eval(ctx, scope, e)?.v.to_text().and_then(|s| s.chars().next()),
+                None => None,
+            };
+            match (v.v.to_text(), p.v.to_text()) {
+                (Some(t), Some(p)) => Ok(boolean(Some(like(&t, &p, esc) != *negated))),
+                _ => Ok(boolean(None)),
+            }
+        }
+        Expr::In { expr, list, negated } => {
+            let v = eval(ctx, scope, expr)?;
+            if v.v.is_null() {
+                return Ok(boolean(None));
+            }
+            let mut saw_null = false;
+            for item in list {
+                let x = eval(ctx, scope, item)?;
+                match cmp_tv(&v, &x)? {
+                    Some(Ordering::Equal) => return Ok(boolean(Some(!negated))),
+                    None => saw_null = true,
+                    _ => {}
+                }
+            }
+            Ok(boolean(if saw_null { None } else { Some(*negated) }))
+        }
+        Expr::Between { expr, low, high, negated } => {
+            let v = eval(ctx, scope, expr)?;
+            let lo = cmp_tv(&v, &eval(ctx, scope, low)?)?;
+            let hi = cmp_tv(&v, &eval(ctx, scope, high)?)?;
+            Ok(boolean(match (lo, hi) {
+                (Some(l), Some(h)) => Some((l != Ordering::Less && h != Ordering::Greater) != *negated),
+                _ => None,
+            }))
+        }
+        Expr::Case { operand, whens, otherwise } => {
+            let mut types: Vec<SqlType> = Vec::new();
+            let mut result = None;
+            let op = operand.as_ref().map(|o| eval(ctx, scope, o)).transpose()?;
+            for (cond, val) in whens {
+                let hit = match &op {
+                    Some(o) => cmp_tv(o, &eval(ctx, scope, cond)?)? == Some(Ordering::Equal),
+                    None => eval(ctx, scope, cond)?.truth() == Some(true),
+                };
+                let v = eval(ctx, scope, val)?;
+                types.push(v.t);
+                if hit && result.is_none() {
+                    result = Some(v);
+                }
+            }
+            let other = otherwise.as_ref().map(|o| eval(ctx, scope, o)).transpose()?;
+            if let Some(o) = &other {
+                types.push(o.t);
+            }
+            let t = result_type(&types);
+            let v = result.or(other).map(|v| v.v).unwrap_or(Value::Null);
+            let v = convert(&TV::new(v, t), &t, None)?;
+            Ok(TV::new(v, t))
+        }
+        Expr::Cast { expr, ty } => {
+            let v = eval(ctx, scope, expr)?;
+            Ok(TV::new(convert(&v, ty, None)?, *ty))
+        }
+        Expr::Convert { ty, expr, style } => {
+            let v = eval(ctx, scope, expr)?;
+            let style = match style {
+                Some(s) => eval(ctx, scope, s)?.v.as_i64(),
+                None => None,
+            };
+            Ok(TV::new(convert(&v, ty, style)?, *ty))
+        }
+        Expr::Function { name, args, star, distinct } => {
+            if is_aggregate(name) {
+                return aggregate(ctx, scope, name, args, *star, *distinct);
+            }
+            function(ctx, scope, name, args)
+        }
+        Expr::Exists(q) => {
+            let r = super::query::run_select(ctx, q)?;
+            Ok(boolean(Some(!r.rows.is_empty())))
+        }
+        Expr::Subquery(q) => {
+            let r = super::query::run_select(ctx, q)?;
+            if r.columns.len() != 1 {
+                return Err(Msg::new(116, 16, 1, "Only one expression can be specified in the select list when the subquery is not introduced with EXISTS.").into());
+            }
+            if r.rows.len() > 1 {
+                return Err(Msg::new(512, 16, 1, "Subquery returned more than 1 value. This is not permitted when the subquery follows =, !=, <, <= , >, >= or when the subquery is used as an expression.").into());
+            }
+            Ok(TV::new(r.rows.first().map(|r| r[0].clone()).unwrap_or(Value::Null), r.columns[0].ty))
+        }
+    }
+}
+
+/// The type of a CASE/COALESCE: the highest precedence among the branches.
+pub fn result_type(types: &[SqlType]) -> SqlType {
+    let mut best = *types.first().unwrap_or(&SqlType::Int);
+    for t in types {
+        if t.precedence() > best.precedence() {
+            best = *t;
+        } else if t.is_string() && best.is_string() && t.is_unicode() == best.is_unicode() {
+            best = widen(best, *t);
+        }
+    }
+    best
+}
+
+fn widen(a: SqlType, b: SqlType) -> SqlType {
+    let len = |t: SqlType| match t {
+        SqlType::NVarChar(l) | SqlType::VarChar(l) => l,
+        SqlType::NChar(l) | SqlType::Char(l) => Some(l),
+        _ => Some(30),
+    };
+    let l = match (len(a), len(b)) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        _ => None,
+    };
+    if a.is_unicode() {
+        SqlType::NVarChar(l)
+    } else {
+        SqlType::VarChar(l)
+    }
+}
+
+pub fn cmp_tv(a: &TV, b: &TV) -> Res<Option<Ordering>> {
+    if a.v.is_null() || b.v.is_null() {
+        return Ok(None);
+    }
+    // Implicit conversion to the type of higher precedence, with SQL Server's error if
+    // the string is not a number.
+    let (x, y) = if a.t.is_numeric() && b.t.is_string() {
+        (a.v.clone(), convert(b, &a.t, None)?)
+    } else if b.t.is_numeric() && a.t.is_string() {
+        (convert(a, &b.t, None)?, b.v.clone())
+    } else {
+        (a.v.clone(), b.v.clone())
+    };
+    Ok(compare(&x, &y))
+}
+
+fn binary(ctx: &Ctx, scope: &Scope, op: BinOp, a: &Expr, b: &Expr) -> Res<TV> {
+    if op == BinOp::And || op == BinOp::Or {
+        let x = eval(ctx, scope, a)?.truth();
+        if op == BinOp::And && x == Some(false) {
+            return Ok(boolean(Some(false)));
+        }
+        if op == BinOp::Or && x == Some(true) {
+            return Ok(boolean(Some(true)));
+        }
+        let y = eval(ctx, scope, b)?.truth();
+        return Ok(boolean(match (op, x, y) {
+            (BinOp::And, Some(true), y) => y,
+            (BinOp::And, None, Some(false)) => Some(false),
+            (BinOp::Or, Some(false), y) => y,
+            (BinOp::Or, None, Some(true)) => Some(true),
+            _ => None,
+        }));
+    }
+    let x = eval(ctx, scope, a)?;
+    let y = eval(ctx, scope, b)?;
+    let cmp = |ok: fn(Ordering) -> bool| -> Res<TV> { Ok(boolean(cmp_tv(&x, &y)?.map(ok))) };
+    match op {
+        BinOp::Eq => cmp(|o| o == Ordering::Equal),
+        BinOp::Ne => cmp(|o| o != Ordering::Equal),
+        BinOp::Lt => cmp(|o| o == Ordering::Less),
+        BinOp::Gt => cmp(|o| o == Ordering::Greater),
+        BinOp::Le => cmp(|o| o != Ordering::Greater),
+        BinOp::Ge => cmp(|o| o != Ordering::Less),
+        _ => arithmetic(op, x, y),
+    }
+}
+
+fn str_len(t: &SqlType) -> Option<u32> {
+    match t {
+        SqlType::NVarChar(l) | SqlType::VarChar(l) | SqlType::VarBinary(l) => l.map(|l| l as u32),
+        SqlType::NChar(l) | SqlType::Char(l) | SqlType::Binary(l) => Some(*l as u32),
+        SqlType::Int | SqlType::BigInt => Some(12),
+        _ => Some(30),
+    }
+}
+
+fn arithmetic(op: BinOp, x: TV, y: TV) -> Res<TV> {
+    // String concatenation when both sides are strings (or binary).
+    let is_bin = |t: &SqlType| matches!(t, SqlType::VarBinary(_) | SqlType::Binary(_));
+    if op == BinOp::Add && ((x.t.is_string() && y.t.is_string()) || (is_bin(&x.t) && is_bin(&y.t))) {
+        let unicode = x.t.is_unicode() || y.t.is_unicode();
+        let len = match (str_len(&x.t), str_len(&y.t)) {
+            (Some(a), Some(b)) => Some(a + b),
+            _ => None,
+        };
+        let t = if is_bin(&x.t) {
+            SqlType::VarBinary(len.filter(|l| *l <= 8000).map(|l| l as u16))
+        } else if unicode {
+            SqlType::NVarChar(len.filter(|l| *l <= 4000).map(|l| l as u16))
+        } else {
+            SqlType::VarChar(len.filter(|l| *l <= 8000).map(|l| l as u16))
+        };
+        let v = match (&x.v, &y.v) {
+            (Value::Null, _) | (_, Value::Null) => Value::Null,
+            (Value::Bytes(a), Value::Bytes(b)) => Value::Bytes([a.as_slice(), b.as_slice()].concat()),
+            (a, b) => Value::Str(format!("{}{}", a.to_text().unwrap_or_default(), b.to_text().unwrap_or_default())),
+        };
+        return Ok(TV::new(v, t));
+    }
+    // Otherwise numeric: the higher-precedence type wins; strings convert (245 if not numbers).
+    let t = if x.t.precedence() >= y.t.precedence() { x.t } else { y.t };
+    let t = match t {
+        SqlType::Bit | SqlType::TinyInt | SqlType::SmallInt => SqlType::Int,
+        t if t.is_string() => SqlType::Int,
+        t => t,
+    };
+    if !t.is_numeric() {
+        return Err(Msg::new(
+            8117,
+            16,
+            1,
+            format!("Operand data type {} is invalid for {} operator.", x.t.name(), op_name(op)),
+        )
+        .into());
+    }
+    let a = convert(&x, &t, None)?;
+    let b = convert(&y, &t, None)?;
+    if a.is_null() || b.is_null() {
+        return Ok(TV::null(t));
+    }
+    match t {
+        SqlType::Int | SqlType::BigInt => {
+            let (p, q) = (a.as_i64().unwrap(), b.as_i64().unwrap());
+            let r = match op {
+                BinOp::Add => p.checked_add(q),
+                BinOp::Sub => p.checked_sub(q),
+                BinOp::Mul => p.checked_mul(q),
+                BinOp::Div | BinOp::Mod if q == 0 => return Err(messages::divide_by_zero().into()),
+                BinOp::Div => p.checked_div(q),
+                _ => p.checked_rem(q),
+            };
+            let limit_ok = |r: i64| t == SqlType::BigInt || i32::try_from(r).is_ok();
+            match r {
+                Some(r) if limit_ok(r) => Ok(TV::new(Value::Int(r), t)),
+                _ => Err(Msg::new(8115, 16, 2, format!("Arithmetic overflow error converting expression to data type {}.", t.name())).into()),
+            }
+        }
+        _ => {
+            let (p, q) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+            if matches!(op, BinOp::Div | BinOp::Mod) && q == 0.0 {
+                return Err(messages::divide_by_zero().into());
+            }
+            let r = match op {
+                BinOp::Add => p + q,
+                BinOp::Sub => p - q,
+                BinOp::Mul => p * q,
+                BinOp::Div => p / q,
+                _ => p % q,
+            };
+            Ok(TV::new(Value::Float(r), SqlType::Float))
+        }
+    }
+}
+
+fn op_name(op: BinOp) -> &'static str {
+    match op {
+        BinOp::Add => "add",
+        BinOp::Sub => "subtract",
+        BinOp::Mul => "multiply",
+        BinOp::Div => "divide",
+        _ => "modulo",
+    }
+}
+
+/// CAST/CONVERT, with SQL Server's conversion errors.
+pub fn convert(x: &TV, to: &SqlType, style: Option<i64>) -> Res<Value> {
+    let v = &x.v;
+    if v.is_null() {
+        return Ok(Value::Null);
+    }
+    let src_name = |t: &SqlType| match t {
+        SqlType::NVarChar(_) | SqlType::NChar(_) => "nvarchar",
+        SqlType::VarChar(_) | SqlType::Char(_) => "varchar",
+        _ => "value",
+    };
+    let fail = || -> Fail {
+        messages::conversion_failed(&v.to_text().unwrap_or_default(), src_name(&x.t), &to.name().split('(').next().unwrap_or("").to_string()).into()
+    };
+    Ok(match to {
+        SqlType::Bit => match v {
+            Value::Str(s) if s.trim().eq_ignore_ascii_case("true") => Value::Bit(true),
+            Value::Str(s) if s.trim().eq_ignore_ascii_case("false") => Value::Bit(false),
+            other => Value::Bit(other.as_f64().ok_or_else(fail)? != 0.0),
+        },
+        SqlType::TinyInt | SqlType::SmallInt | SqlType::Int | SqlType::BigInt => {
+            let i = match v {
+                Value::Str(s) => s.trim().parse::<i64>().map_err(|_| fail())?,
+                Value::Bytes(b) => {
+                    let mut a = [0u8; 8];
+                    let n = b.len().min(8);
+                    a[8 - n..].copy_from_slice(&b[b.len() - n..]);
+                    i64::from_be_bytes(a)
+                }
+                Value::Float(f) => f.trunc() as i64,
+                other => other.as_i64().ok_or_else(fail)?,
+            };
+            let ok = match to {
+                SqlType::TinyInt => (0..=255).contains(&i),
+                SqlType::SmallInt => i16::try_from(i).is_ok(),
+                SqlType::Int => i32::try_from(i).is_ok(),
+                _ => true,
+            };
+            if !ok {
+                return Err(Msg::new(8115, 16, 2, format!("Arithmetic overflow error converting expression to data type {}.", to.name())).into());
+            }
+            Value::Int(i)
+        }
+        SqlType::Float | SqlType::Real => Value::Float(v.as_f64().ok_or_else(fail)?),
+        SqlType::Decimal(_, s) => match v {
+            Value::Decimal(m, vs) => Value::Decimal(if *s >= *vs { m * 10i128.pow((*s - *vs) as u32) } else { m / 10i128.pow((*vs - *s) as u32) }, *s),
+            other => Value::Decimal((other.as_f64().ok_or_else(fail)? * 10f64.powi(*s as i32)).round() as i128, *s),
+        },
+        SqlType::NVarChar(_) | SqlType::VarChar(_) | SqlType::NChar(_) | SqlType::Char(_) => {
+            let text = match v {
+                Value::Bytes(b) => match style {
+                    Some(1) => format!("0x{}", hex::encode_upper(b)),
+                    Some(2) => hex::encode_upper(b),
+                    _ if to.is_unicode() => crate::tds::decode_utf16(b, "binary").unwrap_or_else(|_| String::from_utf8_lossy(b).into_owned()),
+                    _ => encoding_rs::WINDOWS_1252.decode(b).0.into_owned(),
+                },
+                Value::DateTime(d) if style == Some(126) => d.format("%Y-%m-%dT%H:%M:%S%.3f").to_string(),
+                other => other.to_text().unwrap_or_default(),
+            };
+            let max = match to {
+                SqlType::NVarChar(l) | SqlType::VarChar(l) => l.map(|n| n as usize),
+                SqlType::NChar(n) | SqlType::Char(n) => Some(*n as usize),
+                _ => None,
+            };
+            match max {
+                Some(m) if text.chars().count() > m => {
+                    if matches!(v, Value::Int(_)) {
+                        Value::Str("*".into())
+                    } else {
+                        Value::Str(text.chars().take(m).collect())
+                    }
+                }
+                _ => Value::Str(text),
+            }
+        }
+        SqlType::VarBinary(_) | SqlType::Binary(_) => {
+            let bytes = match v {
+                Value::Bytes(b) => b.clone(),
+                Value::Str(s) if matches!(style, Some(1) | Some(2)) => {
+                    let h = if style == Some(1) { s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).ok_or_else(fail)? } else { s.as_str() };
+                    hex::decode(h).map_err(|_| fail())?
+                }
+                Value::Str(s) if x.t.is_unicode() => {
+                    let mut b = Vec::new();
+                    crate::tds::put_utf16(&mut b, s);
+                    b
+                }
+                Value::Str(s) => crate::tds::types::encode_cp1252(s),
+                Value::Int(i) => match x.t {
+                    SqlType::BigInt => i.to_be_bytes().to_vec(),
+                    SqlType::SmallInt => (*i as i16).to_be_bytes().to_vec(),
+                    SqlType::TinyInt => vec![*i as u8],
+                    _ => (*i as i32).to_be_bytes().to_vec(),
+                },
+                Value::Guid(g) => g.to_bytes_le().to_vec(),
+                Value::Bit(b) => vec![*b as u8],
+                _ => return Err(fail()),
+            };
+            let cap = match to {
+                SqlType::VarBinary(Some(n)) | SqlType::Binary(n) => Some(*n as usize),
+                _ => None,
+            };
+            match cap {
+                Some(c) if bytes.len() > c => Value::Bytes(bytes[..c].to_vec()),
+                _ => Value::Bytes(bytes),
+            }
+        }
+        SqlType::DateTime | SqlType::DateTime2(_) | SqlType::Date | SqlType::DateTimeOffset(_) => match v {
+            Value::DateTime(d) => Value::DateTime(*d),
+            Value::Date(d) => Value::DateTime(d.and_hms_opt(0, 0, 0).unwrap()),
+            Value::DateTimeOffset(d) => Value::DateTime(d.naive_local()),
+            Value::Str(s) => Value::DateTime(crate::value::parse_datetime(s).ok_or_else(|| {
+                Fail::from(Msg::new(241, 16, 1, "Conversion failed when converting date and/or time from character string."))
+            })?),
+            _ => return Err(fail()),
+        },
+        SqlType::UniqueIdentifier => match v {
+            Value::Guid(g) => Value::Guid(*g),
+            Value::Str(s) => Value::Guid(uuid::Uuid::parse_str(s.trim().trim_matches(['{', '}'])).map_err(|_| {
+                Fail::from(Msg::new(8169, 16, 2, "Conversion failed when converting from a character string to uniqueidentifier."))
+            })?),
+            Value::Bytes(b) if b.len() == 16 => Value::Guid(uuid::Uuid::from_bytes_le(b[..].try_into().unwrap())),
+            _ => return Err(fail()),
+        },
+        SqlType::SqlVariant => v.clone(),
+    })
+}
+
+fn global(ctx: &Ctx, g: &str) -> Res<TV> {
+    let info = &ctx.inst.info;
+    Ok(match g {
+        "VERSION" => TV::nstr(info.version_string.clone(), 300),
+        "SERVERNAME" => TV::nstr(info.server_name(), 128),
+        "SERVICENAME" => TV::nstr(info.service_name(), 128),
+        "SPID" => TV::new(Value::Int(ctx.session.spid as i64), SqlType::SmallInt),
+        "TRANCOUNT" => TV::int(ctx.session.trancount as i64),
+        "ROWCOUNT" => TV::int(ctx.session.rowcount as i64),
+        "ERROR" => TV::int(ctx.session.last_error as i64),
+        "LANGUAGE" => TV::nstr(ctx.session.language.clone(), 128),
+        "MICROSOFTVERSION" => TV::int(((info.major as i64) << 24) | info.build as i64),
+        "DATEFIRST" => TV::new(Value::Int(7), SqlType::TinyInt),
+        "TEXTSIZE" => TV::int(2147483647),
+        "MAX_PRECISION" => TV::new(Value::Int(38), SqlType::TinyInt),
+        "LOCK_TIMEOUT" => TV::int(-1),
+        "OPTIONS" => TV::int(5496),
+        "MAX_CONNECTIONS" => TV::int(32767),
+        _ => return Err(Msg::new(137, 15, 2, format!("Must declare the scalar variable \"@@{g}\".")).into()),
+    })
+}
+
+fn aggregate(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr], star: bool, distinct: bool) -> Res<TV> {
+    let Some(rows) = scope.group else {
+        return Err(Msg::new(147, 15, 1, "An aggregate may not appear in the WHERE clause unless it is in a subquery contained in a HAVING clause or a select list, and the column being aggregated is an outer reference.").into());
+    };
+    let name = name.to_uppercase();
+    let count_ty = if name == "COUNT_BIG" { SqlType::BigInt } else { SqlType::Int };
+    if star {
+        return Ok(TV::new(Value::Int(rows.len() as i64), count_ty));
+    }
+    let arg = args.first().ok_or_else(|| Fail::from(Msg::new(174, 15, 1, format!("The {} function requires 1 argument(s).", name.to_lowercase()))))?;
+    let mut vals: Vec<TV> = Vec::new();
+    let mut ty = None;
+    for r in rows {
+        let s = Scope { cols: scope.cols, row: r, group: None };
+        let v = eval(ctx, &s, arg)?;
+        ty = Some(v.t);
+        if !v.v.is_null() {
+            vals.push(v);
+        }
+    }
+    if ty.is_none() {
+        // no rows: type from a NULL row
+        let nulls = vec![Value::Null; scope.cols.len()];
+        let s = Scope { cols: scope.cols, row: &nulls, group: None };
+        ty = Some(eval(ctx, &s, arg)?.t);
+    }
+    let ty = ty.unwrap();
+    if distinct {
+        let mut uniq: Vec<TV> = Vec::new();
+        for v in vals {
+            if !uniq.iter().any(|u| compare(&u.v, &v.v) == Some(Ordering::Equal)) {
+                uniq.push(v);
+            }
+        }
+        vals = uniq;
+    }
+    Ok(match name.as_str() {
+        "COUNT" | "COUNT_BIG" => TV::new(Value::Int(vals.len() as i64), count_ty),
+        "MIN" | "MAX" => {
+            let want = if name == "MIN" { Ordering::Less } else { Ordering::Greater };
+            let mut best: Option<TV> = None;
+            for v in vals {
+                best = match best {
+                    Some(b) if compare(&v.v, &b.v) != Some(want) => Some(b),
+                    _ => Some(v),
+                };
+            }
+            TV::new(best.map(|b| b.v).unwrap_or(Value::Null), ty)
+        }
+        "SUM" | "AVG" => {
+            if vals.is_empty() {
+                return Ok(TV::null(ty));
+            }
+            let int = matches!(ty, SqlType::Int | SqlType::BigInt | SqlType::SmallInt | SqlType::TinyInt);
+            if int {
+                let s: i64 = vals.iter().map(|v| v.v.as_i64().unwrap_or(0)).sum();
+                let r = if name == "AVG" { s / vals.len() as i64 } else { s };
+                TV::new(Value::Int(r), if ty == SqlType::BigInt { SqlType::BigInt } else { SqlType::Int })
+            } else {
+                let s: f64 = vals.iter().map(|v| v.v.as_f64().unwrap_or(0.0)).sum();
+                TV::new(Value::Float(if name == "AVG" { s / vals.len() as f64 } else { s }), SqlType::Float)
+            }
+        }
+        _ => unreachable!(),
+    })
+}
+
+fn arg_count(name: &str, args: &[Expr], min: usize, max: usize) -> Res<()> {
+    if args.len() < min || args.len() > max {
+        let n = if min == max { min.to_string() } else { format!("{min} to {max}") };
+        return Err(Msg::new(174, 15, 1, format!("The {} function requires {n} argument(s).", name.to_lowercase())).into());
+    }
+    Ok(())
+}
+
+fn function(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<TV> {
+    let name = name.to_uppercase();
+    let name = name.strip_prefix("SYS.").or_else(|| name.strip_prefix("DBO.")).unwrap_or(&name).to_string();
+    let a = |i: usize| -> Res<TV> { eval(ctx, scope, &args[i]) };
+    let text = |i: usize| -> Res<Option<String>> { Ok(a(i)?.v.to_text()) };
+    let st = ctx.st;
+    let login = &ctx.session.login;
+    Ok(match name.as_str() {
+        "SERVERPROPERTY" => {
+            arg_count(&name, args, 1, 1)?;
+            let p = text(0)?.unwrap_or_default();
+            TV::new(server_property(ctx, &p), SqlType::SqlVariant)
+        }
+        "HAS_PERMS_BY_NAME" => {
+            arg_count(&name, args, 3, 5)?;
+            let securable = text(0)?;
+            let class = text(1)?.map(|c| c.to_uppercase());
+            let perm = text(2)?.unwrap_or_default().to_uppercase();
+            TV::new(has_perms_by_name(ctx, securable.as_deref(), class.as_deref(), &perm), SqlType::Int)
+        }
+        "IS_SRVROLEMEMBER" => {
+            arg_count(&name, args, 1, 2)?;
+            let role = text(0)?.unwrap_or_default();
+            let who = if args.len() == 2 { text(1)? } else { Some(login.clone()) };
+            let valid_role = ci_eq(&role, "public") || perms::FIXED_SERVER_ROLES.iter().any(|r| ci_eq(r, &role));
+            let v = match who {
+                Some(w) if valid_role && st.login(&w).is_some() => {
+                    if !ci_eq(&w, login) && !perms::has_server(st, login, "VIEW ANY DEFINITION") {
+                        Value::Null
+                    } else {
+                        Value::Int(perms::is_member(st, &w, &role) as i64)
+                    }
+                }
+                _ => Value::Null,
+            };
+            TV::new(v, SqlType::Int)
+        }
+        "IS_MEMBER" => {
+            arg_count(&name, args, 1, 1)?;
+            let role = text(0)?.unwrap_or_default();
+            let db = st.database(&ctx.session.database);
+            let v = db.map(|d| {
+                if ci_eq(&role, "db_owner") {
+                    perms::has_database(st, login, d, "CONTROL") as i64
+                } else {
+                    d.user_for_login(login).is_some_and(|u| u.roles.iter().any(|r| ci_eq(r, &role))) as i64
+                }
+            });
+            TV::new(v.map(Value::Int).unwrap_or(Value::Null), SqlType::Int)
+        }
+        "SUSER_SNAME" | "SUSER_NAME" | "SYSTEM_USER" | "ORIGINAL_LOGIN" => {
+            let who = if args.is_empty() {
+                Some(login.clone())
+            } else {
+                let v = a(0)?;
+                match v.v {
+                    Value::Bytes(sid) => st.logins.iter().find(|l| l.sid == sid).map(|l| l.name.clone()),
+                    Value::Int(id) => st.logins.iter().find(|l| l.principal_id as i64 == id).map(|l| l.name.clone()),
+                    _ => None,
+                }
+            };
+            TV::new(who.map(Value::Str).unwrap_or(Value::Null), SqlType::NVarChar(Some(128)))
+        }
+        "SUSER_SID" => {
+            let who = if args.is_empty() { Some(login.clone()) } else { text(0)? };
+            let sid = who.and_then(|w| st.login(&w).map(|l| l.sid.clone()));
+            TV::new(sid.map(Value::Bytes).unwrap_or(Value::Null), SqlType::VarBinary(Some(85)))
+        }
+        "USER_NAME" | "CURRENT_USER" | "SESSION_USER" | "USER" => {
+            let db = st.database(&ctx.session.database);
+            let n = db.map(|d| {
+                if perms::is_sysadmin(st, login) || ci_eq(&d.owner, login) {
+                    "dbo".to_string()
+                } else {
+                    d.user_for_login(login).map(|u| u.name.clone()).unwrap_or_else(|| "guest".into())
+                }
+            });
+            TV::new(n.map(Value::Str).unwrap_or(Value::Null), SqlType::NVarChar(Some(128)))
+        }
+        "DB_NAME" => {
+            let n = if args.is_empty() {
+                Some(ctx.session.database.clone())
+            } else {
+                a(0)?.v.as_i64().and_then(|id| st.database_by_id(id as i32)).map(|d| d.name.clone())
+            };
+            TV::new(n.map(Value::Str).unwrap_or(Value::Null), SqlType::NVarChar(Some(128)))
+        }
+        "DB_ID" => {
+            let n = if args.is_empty() { Some(ctx.session.database.clone()) } else { text(0)? };
+            let id = n.and_then(|n| st.database(&n)).map(|d| d.database_id as i64);
+            TV::new(id.map(Value::Int).unwrap_or(Value::Null), SqlType::SmallInt)
+        }
+        "HASHBYTES" => {
+            arg_count(&name, args, 2, 2)?;
+            let alg = text(0)?.unwrap_or_default().to_uppercase();
+            let input = a(1)?;
+            let bytes = match convert(&input, &SqlType::VarBinary(None), None)? {
+                Value::Bytes(b) => Some(b),
+                _ => None,
+            };
+            let h = bytes.and_then(|b| match alg.as_str() {
+                "MD5" => Some(md5::Md5::digest(&b).to_vec()),
+                "SHA" | "SHA1" => Some(sha1::Sha1::digest(&b).to_vec()),
+                "SHA2_256" => Some(sha2::Sha256::digest(&b).to_vec()),
+                "SHA2_512" => Some(sha2::Sha512::digest(&b).to_vec()),
+                _ => None,
+            });
+            TV::new(h.map(Value::Bytes).unwrap_or(Value::Null), SqlType::VarBinary(Some(8000)))
+        }
+        "DATALENGTH" => {
+            arg_count(&name, args, 1, 1)?;
+            let v = a(0)?;
+            let n = match &v.v {
+                Value::Null => None,
+                Value::Bytes(b) => Some(b.len()),
+                Value::Str(s) => Some(if v.t.is_unicode() { s.encode_utf16().count() * 2 } else { crate::tds::types::encode_cp1252(s).len() }),
+                Value::Int(_) => Some(match v.t {
+                    SqlType::BigInt => 8,
+                    SqlType::SmallInt => 2,
+                    SqlType::TinyInt => 1,
+                    _ => 4,
+                }),
+                Value::Bit(_) => Some(1),
+                Value::Guid(_) => Some(16),
+                Value::Float(_) | Value::DateTime(_) => Some(8),
+                _ => Some(8),
+            };
+            let big = matches!(v.t, SqlType::VarBinary(None) | SqlType::NVarChar(None) | SqlType::VarChar(None));
+            TV::new(n.map(|n| Value::Int(n as i64)).unwrap_or(Value::Null), if big { SqlType::BigInt } else { SqlType::Int })
+        }
+        "LEN" => {
+            arg_count(&name, args, 1, 1)?;
+            let n = text(0)?.map(|s| s.trim_end_matches(' ').chars().count() as i64);
+            TV::new(n.map(Value::Int).unwrap_or(Value::Null), SqlType::Int)
+        }
+        "UPPER" | "LOWER" | "LTRIM" | "RTRIM" | "TRIM" => {
+            arg_count(&name, args, 1, 1)?;
+            let v = a(0)?;
+            let s = v.v.to_text().map(|s| match name.as_str() {
+                "UPPER" => s.to_uppercase(),
+                "LOWER" => s.to_lowercase(),
+                "LTRIM" => s.trim_start_matches(' ').to_string(),
+                "RTRIM" => s.trim_end_matches(' ').to_string(),
+                _ => s.trim_matches(' ').to_string(),
+            });
+            let t = if v.t.is_string() { v.t } else { SqlType::VarChar(Some(30)) };
+            TV::new(s.map(Value::Str).unwrap_or(Value::Null), t)
+        }
+        "SUBSTRING" | "LEFT" | "RIGHT" => {
+            arg_count(&name, args, if name == "SUBSTRING" { 3 } else { 2 }, if name == "SUBSTRING" { 3 } else { 2 })?;
+            let v = a(0)?;
+            let n1 = a(1)?.v.as_i64();
+            let n2 = if name == "SUBSTRING" { a(2)?.v.as_i64() } else { None };
+            let r = match (&v.v, n1) {
+                (Value::Null, _) | (_, None) => Value::Null,
+                (Value::Bytes(b), Some(n)) => {
+                    let (s, l) = match name.as_str() {
+                        "LEFT" => (0, n.max(0) as usize),
+                        "RIGHT" => (b.len().saturating_sub(n.max(0) as usize), n.max(0) as usize),
+                        _ => ((n - 1).max(0) as usize, (n2.unwrap_or(0) + n.min(1) - 1).max(0) as usize),
+                    };
+                    Value::Bytes(b.iter().skip(s).take(l).copied().collect())
+                }
+                (other, Some(n)) => {
+                    let chars: Vec<char> = other.to_text().unwrap_or_default().chars().collect();
+                    let (s, l) = match name.as_str() {
+                        "LEFT" => (0, n.max(0) as usize),
+                        "RIGHT" => (chars.len().saturating_sub(n.max(0) as usize), n.max(0) as usize),
+                        _ => ((n - 1).max(0) as usize, (n2.unwrap_or(0) + n.min(1) - 1).max(0) as usize),
+                    };
+                    Value::Str(chars.iter().skip(s).take(l).collect())
+                }
+            };
+            TV::new(r, if v.t.is_string() || matches!(v.t, SqlType::VarBinary(_)) { v.t } else { SqlType::VarChar(Some(30)) })
+        }
+        "REPLACE" => {
+            arg_count(&name, args, 3, 3)?;
+            let v = a(0)?;
+            let (s, f, r) = (v.v.to_text(), text(1)?, text(2)?);
+            let out = match (s, f, r) {
+                (Some(s), Some(f), Some(r)) if !f.is_empty() => Some(replace_ci(&s, &f, &r)),
+                (Some(s), Some(_), Some(_)) => Some(s),
+                _ => None,
+            };
+            TV::new(out.map(Value::Str).unwrap_or(Value::Null), if v.t.is_unicode() { SqlType::NVarChar(Some(4000)) } else { SqlType::VarChar(Some(8000)) })
+        }
+        "CHARINDEX" => {
+            arg_count(&name, args, 2, 3)?;
+            let (f, s) = (text(0)?, text(1)?);
+            let r = match (f, s) {
+                (Some(f), Some(s)) => {
+                    let ls = s.to_lowercase();
+                    let lf = f.to_lowercase();
+                    Value::Int(ls.find(&lf).map(|b| ls[..b].chars().count() as i64 + 1).unwrap_or(0))
+                }
+                _ => Value::Null,
+            };
+            TV::new(r, SqlType::Int)
+        }
+        "CONCAT" => {
+            if args.len() < 2 {
+                return Err(Msg::new(189, 15, 1, "The concat function requires 2 to 254 arguments.").into());
+            }
+            let mut s = String::new();
+            let mut unicode = false;
+            for i in 0..args.len() {
+                let v = a(i)?;
+                unicode |= v.t.is_unicode();
+                s.push_str(&v.v.to_text().unwrap_or_default());
+            }
+            TV::new(Value::Str(s), if unicode { SqlType::NVarChar(Some(4000)) } else { SqlType::VarChar(Some(8000)) })
+        }
+        "QUOTENAME" => {
+            arg_count(&name, args, 1, 2)?;
+            let s = text(0)?;
+            let q = if args.len() == 2 { text(1)?.unwrap_or_default() } else { "[".into() };
+            let r = s.map(|s| match q.as_str() {
+                "'" => format!("'{}'", s.replace('\'', "''")),
+                "\"" => format!("\"{}\"", s.replace('"', "\"\"")),
+                _ => format!("[{}]", s.replace(']', "]]")),
+            });
+            TV::new(r.map(Value::Str).unwrap_or(Value::Null), SqlType::NVarChar(Some(258)))
+        }
+        "ISNULL" => {
+            arg_count(&name, args, 2, 2)?;
+            let x = a(0)?;
+            let y = a(1)?;
+            let t = x.t;
+            if x.v.is_null() {
+                TV::new(convert(&y, &t, None)?, t)
+            } else {
+                x
+            }
+        }
+        "COALESCE" => {
+            if args.len() < 2 {
+                return Err(Msg::new(189, 15, 1, "The coalesce function requires 2 to 2147483647 arguments.").into());
+            }
+            let vals: Vec<TV> = (0..args.len()).map(a).collect::<Res<_>>()?;
+            let t = result_type(&vals.iter().map(|v| v.t).collect::<Vec<_>>());
+            let first = vals.into_iter().find(|v| !v.v.is_null());
+            match first {
+                Some(v) => TV::new(convert(&v, &t, None)?, t),
+                None => TV::null(t),
+            }
+        }
+        "NULLIF" => {
+            arg_count(&name, args, 2, 2)?;
+            let x = a(0)?;
+            let y = a(1)?;
+            if cmp_tv(&x, &y)? == Some(Ordering::Equal) {
+                TV::null(x.t)
+            } else {
+                x
+            }
+        }
+        "IIF" => {
+            arg_count(&name, args, 3, 3)?;
+            let c = a(0)?.truth() == Some(true);
+            let (x, y) = (a(1)?, a(2)?);
+            let t = result_type(&[x.t, y.t]);
+            let v = if c { x } else { y };
+            TV::new(convert(&v, &t, None)?, t)
+        }
+        "GETDATE" | "CURRENT_TIMESTAMP" | "GETUTCDATE" => TV::new(Value::DateTime(super::now()), SqlType::DateTime),
+        "SYSDATETIME" | "SYSUTCDATETIME" => TV::new(Value::DateTime(chrono::Utc::now().naive_utc()), SqlType::DateTime2(7)),
+        "SYSDATETIMEOFFSET" => TV::new(Value::DateTimeOffset(chrono::Utc::now().fixed_offset()), SqlType::DateTimeOffset(7)),
+        "NEWID" => TV::new(Value::Guid(uuid::Uuid::new_v4()), SqlType::UniqueIdentifier),
+        "ABS" => {
+            arg_count(&name, args, 1, 1)?;
+            let v = a(0)?;
+            let r = match v.v {
+                Value::Int(i) => Value::Int(i.abs()),
+                Value::Float(f) => Value::Float(f.abs()),
+                Value::Decimal(m, s) => Value::Decimal(m.abs(), s),
+                Value::Null => Value::Null,
+                ref o => Value::Float(o.as_f64().unwrap_or(0.0).abs()),
+            };
+            TV::new(r, v.t)
+        }
+        "DATEDIFF" | "DATEADD" => {
+            arg_count(&name, args, 3, 3)?;
+            let part = match &args[0] {
+                Expr::Column(p) if p.len() == 1 => p[0].to_lowercase(),
+                _ => return Err(Msg::new(1023, 15, 1, format!("Invalid parameter 1 specified for {}.", name.to_lowercase())).into()),
+            };
+            let unit = match part.as_str() {
+                "year" | "yy" | "yyyy" => "y",
+                "month" | "mm" | "m" => "mo",
+                "day" | "dd" | "d" => "d",
+                "hour" | "hh" => "h",
+                "minute" | "mi" | "n" => "mi",
+                "second" | "ss" | "s" => "s",
+                _ => return Err(Msg::new(155, 15, 1, format!("'{part}' is not a recognized {} option.", name.to_lowercase())).into()),
+            };
+            if name == "DATEADD" {
+                let n = a(1)?.v.as_i64();
+                let d = a(2)?;
+                let dt = convert(&d, &SqlType::DateTime, None)?;
+                let r = match (n, dt) {
+                    (Some(n), Value::DateTime(dt)) => Value::DateTime(date_add(dt, unit, n)),
+                    _ => Value::Null,
+                };
+                TV::new(r, if matches!(d.t, SqlType::DateTime2(_)) { d.t } else { SqlType::DateTime })
+            } else {
+                let x = convert(&a(1)?, &SqlType::DateTime, None)?;
+                let y = convert(&a(2)?, &SqlType::DateTime, None)?;
+                let r = match (x, y) {
+                    (Value::DateTime(x), Value::DateTime(y)) => Value::Int(date_diff(x, y, unit)),
+                    _ => Value::Null,
+                };
+                TV::new(r, SqlType::Int)
+            }
+        }
+        "YEAR" | "MONTH" | "DAY" => {
+            use chrono::Datelike;
+            arg_count(&name, args, 1, 1)?;
+            let d = convert(&a(0)?, &SqlType::DateTime, None)?;
+            let r = match d {
+                Value::DateTime(d) => Value::Int(match name.as_str() {
+                    "YEAR" => d.year() as i64,
+                    "MONTH" => d.month() as i64,
+                    _ => d.day() as i64,
+                }),
+                _ => Value::Null,
+            };
+            TV::new(r, SqlType::Int)
+        }
+        "CERT_ID" | "KEY_ID" => {
+            arg_count(&name, args, 1, 1)?;
+            let n = text(0)?.unwrap_or_default();
+            let db = st.database(&ctx.session.database);
+            let id = db.and_then(|d| {
+                if !perms::can_see_metadata(st, login, d) {
+                    return None;
+                }
+                if name == "CERT_ID" {
+                    d.certificate(&n).map(|c| c.certificate_id as i64)
+                } else if ci_eq(&n, "##MS_DatabaseMasterKey##") && d.master_key.is_some() {
+                    Some(101)
+                } else if ci_eq(&n, "##MS_ServiceMasterKey##") && d.database_id == 1 {
+                    Some(102)
+                } else {
+                    None
+                }
+            });
+            TV::new(id.map(Value::Int).unwrap_or(Value::Null), SqlType::Int)
+        }
+        "ERROR_NUMBER" | "ERROR_MESSAGE" | "SCOPE_IDENTITY" => TV::null(SqlType::Int),
+        _ => return Err(messages::unknown_function(&name.to_lowercase()).into()),
+    })
+}
+
+fn replace_ci(s: &str, f: &str, r: &str) -> String {
+    let ls = s.to_lowercase();
+    let lf = f.to_lowercase();
+    if ls.len() != s.len() {
+        return s.replace(f, r);
+    }
+    let mut out = String::new();
+    let mut i = 0;
+    while let Some(p) = ls[i..].find(&lf) {
+        out.push_str(&s[i..i + p]);
+        out.push_str(r);
+        i += p + lf.len();
+    }
+    out.push_str(&s[i..]);
+    out
+}
+
+fn date_add(dt: chrono::NaiveDateTime, unit: &str, n: i64) -> chrono::NaiveDateTime {
+    use chrono::{Duration, Months};
+    match unit {
+        "y" | "mo" => {
+            let months = if unit == "y" { n * 12 } else { n };
+            if months >= 0 {
+                dt.checked_add_months(Months::new(months as u32)).unwrap_or(dt)
+            } else {
+                dt.checked_sub_months(Months::new((-months) as u32)).unwrap_or(dt)
+            }
+        }
+        "d" => dt + Duration::days(n),
+        "h" => dt + Duration::hours(n),
+        "mi" => dt + Duration::minutes(n),
+        _ => dt + Duration::seconds(n),
+    }
+}
+
+fn date_diff(x: chrono::NaiveDateTime, y: chrono::NaiveDateTime, unit: &str) -> i64 {
+    use chrono::{Datelike, Timelike};
+    match unit {
+        "y" => (y.year() - x.year()) as i64,
+        "mo" => ((y.year() - x.year()) * 12 + y.month() as i32 - x.month() as i32) as i64,
+        "d" => (y.date() - x.date()).num_days(),
+        "h" => (y.date() - x.date()).num_days() * 24 + y.hour() as i64 - x.hour() as i64,
+        "mi" => (y - x).num_minutes(),
+        _ => (y - x).num_seconds(),
+    }
+}
+
+pub fn server_property(ctx: &Ctx, p: &str) -> Value {
+    let info = &ctx.inst.info;
+    let s = |x: &str| Value::Str(x.to_string());
+    let since = |major: u8, v: Value| if info.major >= major { v } else { Value::Null };
+    match p.to_ascii_lowercase().as_str() {
+        "productversion" => s(&info.product_version),
+        "productlevel" => s(&info.product_level),
+        "productmajorversion" => s(&info.major.to_string()),
+        "productminorversion" => s("0"),
+        "productbuild" => s(&info.build.to_string()),
+        "productupdatelevel" => info.update_level.as_deref().map(s).unwrap_or(Value::Null),
+        "edition" => s(&info.edition),
+        "editionid" => Value::Int(info.edition_id),
+        "engineedition" => Value::Int(info.engine_edition as i64),
+        "machinename" | "computernamephysicalnetbios" => s(&info.machine_name),
+        "servername" => s(&info.server_name()),
+        "instancename" => info.instance_name.as_deref().map(s).unwrap_or(Value::Null),
+        "isclustered" => Value::Int(0),
+        "ishadrenabled" => Value::Int(0),
+        "hadrmanagerstatus" => Value::Int(0),
+        "issingleuser" => Value::Int(0),
+        "isintegratedsecurityonly" => Value::Int(0),
+        "collation" => s("SQL_Latin1_General_CP1_CI_AS"),
+        "processid" => Value::Int(info.process_id as i64),
+        "instancedefaultdatapath" => s(&with_sep(&info.default_data_path, info.path_separator())),
+        "instancedefaultlogpath" => s(&with_sep(&info.default_log_path, info.path_separator())),
+        "instancedefaultbackuppath" => since(15, s(&with_sep(&info.default_backup_path, info.path_separator()))),
+        "pathseparator" => since(14, s(info.path_separator())),
+        _ => Value::Null,
+    }
+}
+
+fn with_sep(p: &str, sep: &str) -> String {
+    if p.ends_with(sep) {
+        p.to_string()
+    } else {
+        format!("{p}{sep}")
+    }
+}
+
+fn has_perms_by_name(ctx: &Ctx, securable: Option<&str>, class: Option<&str>, perm: &str) -> Value {
+    let st = ctx.st;
+    let login = &ctx.session.login;
+    match class.unwrap_or("SERVER") {
+        "SERVER" => {
+            if securable.is_some() && class.is_none() {
+                return Value::Null;
+            }
+            if !perms::is_server_permission(perm) {
+                return Value::Null;
+            }
+            Value::Int(perms::has_server(st, login, perm) as i64)
+        }
+        "DATABASE" => {
+            if !perms::is_database_permission(perm) && !perm.starts_with("CREATE ") && !perm.starts_with("ALTER ") {
+                return Value::Null;
+            }
+            let Some(db) = securable.and_then(|n| st.database(n)) else { return Value::Null };
+            Value::Int(perms::has_database(st, login, db, perm) as i64)
+        }
+        "CERTIFICATE" => {
+            let Some(db) = st.database(&ctx.session.database) else { return Value::Null };
+            let Some(_) = securable.and_then(|n| db.certificate(n)) else { return Value::Null };
+            let p = match perm {
+                "CONTROL" | "ALTER" | "TAKE OWNERSHIP" => "CONTROL",
+                "VIEW DEFINITION" | "REFERENCES" => "VIEW DEFINITION",
+                _ => return Value::Null,
+            };
+            Value::Int(perms::has_database(st, login, db, p) as i64)
+        }
+        "LOGIN" => {
+            let Some(_) = securable.and_then(|n| st.login(n)) else { return Value::Null };
+            Value::Int(perms::has_server(st, login, "ALTER ANY LOGIN") as i64)
+        }
+        _ => Value::Null,
+    }
+}

@@ -1,0 +1,347 @@
+//! Certificates (create, back up, drop) and TDE (database encryption keys, encryption on/off).
+
+use super::keys::dmk_key;
+use super::Out;
+use crate::engine::crypto::{self, BackupKind};
+use crate::engine::messages::{self, Msg};
+use crate::engine::session::Session;
+use crate::engine::state::{Certificate, Database, DatabaseEncryptionKey, InstanceState, KeyProtection, PrivateKey};
+use crate::engine::{assumptions, now, perms, Fail, Instance, Res};
+use crate::sql::ast::{BackupCertificate, CertificateSource, CreateCertificate, PrivateKeyOptions, Statement};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+#[derive(Serialize, Deserialize)]
+struct PfxPayload {
+    #[serde(with = "crate::engine::crypto::serde_hex")]
+    certificate: Vec<u8>,
+    #[serde(with = "crate::engine::crypto::serde_hex")]
+    private_key: Vec<u8>,
+}
+
+impl Drop for PfxPayload {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.private_key.zeroize();
+    }
+}
+
+fn current_db(st: &InstanceState, session: &Session) -> Res<Database> {
+    st.database(&session.database).cloned().ok_or_else(|| messages::database_missing(&session.database).into())
+}
+
+fn store(inst: &Instance, st: &mut InstanceState, db: Database) -> Res<()> {
+    if let Some(d) = st.databases.iter_mut().find(|d| d.database_id == db.database_id) {
+        *d = db;
+    }
+    sync_tempdb_encryption(st);
+    inst.persist(st)
+}
+
+fn dmk_for_protection(st: &InstanceState, session: &Session, db: &Database) -> Res<Zeroizing<Vec<u8>>> {
+    if db.master_key.is_none() {
+        return Err(messages::no_master_key(assumptions::DMK_MISSING_STATE).into());
+    }
+    dmk_key(st, session, db).ok_or_else(|| messages::no_master_key(assumptions::DMK_NOT_OPEN_STATE).into())
+}
+
+fn key32(k: &[u8]) -> [u8; 32] {
+    let mut a = [0u8; 32];
+    a.copy_from_slice(&k[..32.min(k.len())]);
+    a
+}
+
+/// The private key in the clear, opened the way its protection requires.
+fn private_key(st: &InstanceState, session: &Session, db: &Database, cert: &Certificate, decryption: Option<&str>) -> Res<Zeroizing<Vec<u8>>> {
+    let pk = cert.private_key.as_ref().ok_or_else(|| Fail::from(messages::no_private_key(&cert.name)))?;
+    match (pk.protection, decryption) {
+        (KeyProtection::MasterKey, Some(_)) => Err(messages::no_decryption_password_expected("certificate").into()),
+        (KeyProtection::MasterKey, None) => {
+            let k = dmk_for_protection(st, session, db)?;
+            crypto::open(&key32(&k), &pk.sealed).ok_or_else(|| messages::decryption_error().into())
+        }
+        (KeyProtection::Password, None) => {
+            let mut m = messages::decryption_password_needed("certificate");
+            m.class = assumptions::PASSWORD_PROTECTED_KEY_NEEDS_DECRYPTION_CLASS;
+            Err(m.into())
+        }
+        (KeyProtection::Password, Some(p)) => crypto::open_with_password(p, &pk.sealed).ok_or_else(|| messages::private_key_password_invalid().into()),
+    }
+}
+
+pub fn run(inst: &Instance, session: &mut Session, stmt: &Statement, out: &mut Out) -> Res<Option<u64>> {
+    let mut st = inst.state();
+    let login = session.login.clone();
+    match stmt {
+        Statement::CreateCertificate(c) => {
+            let db = current_db(&st, session)?;
+            if !perms::has_database(&st, &login, &db, "CREATE CERTIFICATE") {
+                return Err(messages::permission_denied_in_database("CREATE CERTIFICATE", &db.name).into());
+            }
+            let mut cert = create_certificate(inst, &st, session, &db, c)?;
+            let mut db = db;
+            cert.certificate_id = db.take_id();
+            if db.certificate(&cert.name).is_some() || db.certificates.iter().any(|x| x.thumbprint == cert.thumbprint) {
+                return Err(messages::cert_exists(&cert.name).into());
+            }
+            db.certificates.push(cert);
+            store(inst, &mut st, db)?;
+            Ok(None)
+        }
+        Statement::BackupCertificate(b) => {
+            let db = current_db(&st, session)?;
+            backup_certificate(inst, &mut st, session, db, b)?;
+            Ok(None)
+        }
+        Statement::DropCertificate(name) => {
+            let mut db = current_db(&st, session)?;
+            let visible = perms::can_see_metadata(&st, &login, &db);
+            let Some(i) = db.certificates.iter().position(|c| crate::value::ci_eq(&c.name, name)).filter(|_| visible) else {
+                return Err(messages::cannot_find("drop", "certificate", name).into());
+            };
+            if !perms::has_database(&st, &login, &db, "CONTROL") {
+                return Err(messages::no_permission().into());
+            }
+            let thumb = db.certificates[i].thumbprint.clone();
+            if st.databases.iter().any(|d| d.encryption_key.as_ref().is_some_and(|k| k.encryptor_thumbprint == thumb)) {
+                return Err(Msg::new(3716, 16, 15, format!("The certificate '{name}' cannot be dropped because one or more entities are either signed or encrypted using it. To continue, correct the entities that are using the certificate.")).into());
+            }
+            db.certificates.remove(i);
+            store(inst, &mut st, db)?;
+            Ok(None)
+        }
+        Statement::CreateDatabaseEncryptionKey { algorithm, certificate } => {
+            let mut db = current_db(&st, session)?;
+            if db.is_system() {
+                let (n, s) = assumptions::TDE_SYSTEM_DATABASE_ERROR;
+                return Err(Msg::new(n, 16, s, "Cannot create a database encryption key in a system database.").into());
+            }
+            if !perms::has_database(&st, &login, &db, "CONTROL") {
+                return Err(messages::no_permission().into());
+            }
+            if db.encryption_key.is_some() {
+                return Err(messages::dek_exists().into());
+            }
+            let master = st.database("master").cloned().expect("master exists");
+            let cert = master.certificate(certificate).ok_or_else(|| Fail::from(messages::cannot_find_server_cert(certificate)))?;
+            if cert.private_key.as_ref().map(|k| k.protection) != Some(KeyProtection::MasterKey) {
+                return Err(messages::tde_cert_password_protected(certificate).into());
+            }
+            let key_length = match algorithm.as_str() {
+                "AES_128" => 128,
+                "AES_192" => 192,
+                "TRIPLE_DES_3KEY" => 192,
+                _ => 256,
+            };
+            let alg = if algorithm.starts_with("AES") { "AES" } else { "TRIPLE_DES_3KEY" };
+            db.encryption_key = Some(DatabaseEncryptionKey {
+                algorithm: alg.into(),
+                key_length,
+                encryptor_thumbprint: cert.thumbprint.clone(),
+                encryption_state: 1,
+                create_date: now(),
+                regenerate_date: now(),
+                modify_date: now(),
+                set_date: now(),
+                opened_date: now(),
+            });
+            if cert.pvt_key_last_backup_date.is_none() {
+                out.info(messages::cert_not_backed_up_warning());
+            }
+            store(inst, &mut st, db)?;
+            Ok(None)
+        }
+        Statement::DropDatabaseEncryptionKey => {
+            let mut db = current_db(&st, session)?;
+            if !perms::has_database(&st, &login, &db, "CONTROL") {
+                return Err(messages::no_permission().into());
+            }
+            let Some(k) = &db.encryption_key else {
+                return Err(Msg::new(33105, 16, 1, "Cannot drop the database encryption key because it does not exist.").into());
+            };
+            if k.encryption_state != 1 {
+                return Err(Msg::new(33105, 16, 1, "Cannot drop the database encryption key because it is currently in use. Database encryption needs to be turned off to be able to drop the database encryption key.").into());
+            }
+            db.encryption_key = None;
+            store(inst, &mut st, db)?;
+            Ok(None)
+        }
+        Statement::AlterDatabaseEncryption { database, on } => {
+            let name = if database.is_empty() { session.database.clone() } else { database.clone() };
+            let mut db = st.database(&name).cloned().ok_or_else(|| Fail::from(messages::database_missing(&name)))?;
+            if !perms::has_database(&st, &login, &db, "ALTER") {
+                return Err(messages::no_permission().into());
+            }
+            if db.is_system() {
+                return Err(Msg::new(33117, 16, 1, "Transparent Data Encryption is not available for the master, model, tempdb, or msdb databases.").into());
+            }
+            let Some(k) = db.encryption_key.as_mut() else {
+                return Err(messages::no_dek(&db.name).into());
+            };
+            // The scan completes at once (assumptions::TDE_SCAN_IS_INSTANT).
+            k.encryption_state = if *on { 3 } else { 1 };
+            k.set_date = now();
+            k.modify_date = now();
+            db.is_encrypted = *on;
+            store(inst, &mut st, db)?;
+            Ok(None)
+        }
+        _ => unreachable!("not a certificate statement"),
+    }
+}
+
+fn parse_date(s: &str) -> Res<chrono::NaiveDateTime> {
+    crate::value::parse_datetime(s).ok_or_else(|| Msg::new(241, 16, 1, "Conversion failed when converting date and/or time from character string.").into())
+}
+
+fn create_certificate(inst: &Instance, st: &InstanceState, session: &Session, db: &Database, c: &CreateCertificate) -> Res<Certificate> {
+    let v2024 = inst.info.major >= 16;
+    let (der, key): (Vec<u8>, Option<Zeroizing<Vec<u8>>>) = match &c.source {
+        CertificateSource::Generate { subject, start_date, expiry_date } => {
+            let max = if inst.info.is_linux() { 64 } else { 128 };
+            if subject.chars().count() > max {
+                return Err(Msg::new(15297, 16, 1, "The certificate, asymmetric key, or private key data is invalid.").into());
+            }
+            let start = start_date.as_deref().map(parse_date).transpose()?.unwrap_or_else(now);
+            let expiry = expiry_date.as_deref().map(parse_date).transpose()?.unwrap_or(start + chrono::Duration::days(assumptions::CERT_DEFAULT_VALIDITY_DAYS));
+            let g = crypto::generate_certificate(subject, start, expiry);
+            (g.der, Some(g.private_key_pkcs8))
+        }
+        CertificateSource::File { file, pfx: true, private_key } => {
+            let pw = private_key.as_ref().and_then(|p| p.decryption_password.as_deref()).ok_or_else(|| Fail::from(messages::private_key_password_invalid()))?;
+            let bytes = inst.read_server_file(file).ok_or_else(|| Fail::from(messages::cert_file_invalid(v2024)))?;
+            let plain = crypto::read_backup(&bytes, BackupKind::Pfx, pw).map_err(|e| match e {
+                crypto::BackupError::Format => Fail::from(messages::cert_file_invalid(v2024)),
+                crypto::BackupError::Decrypt => Fail::from(messages::private_key_password_invalid()),
+            })?;
+            let p: PfxPayload = serde_json::from_slice(&plain).map_err(|_| Fail::from(messages::cert_file_invalid(v2024)))?;
+            (p.certificate.clone(), Some(Zeroizing::new(p.private_key.clone())))
+        }
+        CertificateSource::File { file, pfx: false, private_key } => {
+            let der = inst.read_server_file(file).ok_or_else(|| Fail::from(messages::cert_file_invalid(v2024)))?;
+            let key = match private_key {
+                None => None,
+                Some(PrivateKeyOptions { file: Some(kf), decryption_password, .. }) => {
+                    let bytes = inst.read_server_file(kf).ok_or_else(|| Fail::from(messages::cert_file_invalid(v2024)))?;
+                    let pw = decryption_password.as_deref().unwrap_or("");
+                    Some(crypto::read_backup(&bytes, BackupKind::PrivateKey, pw).map_err(|e| match e {
+                        crypto::BackupError::Format => Fail::from(messages::cert_file_invalid(v2024)),
+                        crypto::BackupError::Decrypt => Fail::from(messages::private_key_password_invalid()),
+                    })?)
+                }
+                Some(_) => return Err(Msg::new(102, 15, 1, "Incorrect syntax near ')'.").into()),
+            };
+            (der, key)
+        }
+    };
+    let info = crypto::parse_certificate(&der).ok_or_else(|| Fail::from(messages::cert_file_invalid(v2024)))?;
+    if let Some(k) = &key {
+        if !crypto::key_matches(k, &info.public_key) {
+            return Err(messages::private_key_mismatch("certificate").into());
+        }
+    }
+    // Protection: a password if one is given, otherwise the database master key.
+    let enc_pw = c.encryption_password.clone().or_else(|| match &c.source {
+        CertificateSource::File { private_key: Some(p), .. } => p.encryption_password.clone(),
+        _ => None,
+    });
+    let private_key = match key {
+        None => None,
+        Some(k) => Some(match enc_pw {
+            Some(pw) => {
+                inst.password_policy(&pw, None)?;
+                PrivateKey { protection: KeyProtection::Password, sealed: crypto::seal_with_password(&pw, &k) }
+            }
+            None => {
+                let dmk = dmk_for_protection(st, session, db)?;
+                PrivateKey { protection: KeyProtection::MasterKey, sealed: crypto::seal(&key32(&dmk), &k) }
+            }
+        }),
+    };
+    Ok(Certificate {
+        name: c.name.clone(),
+        certificate_id: 0,
+        principal_id: 1,
+        der,
+        subject: info.subject,
+        issuer: info.issuer,
+        serial: info.serial,
+        thumbprint: info.thumbprint,
+        start_date: info.start,
+        expiry_date: info.expiry,
+        private_key,
+        pvt_key_last_backup_date: None,
+        key_length: assumptions::certificate_key_length(inst.info.major),
+    })
+}
+
+fn backup_certificate(inst: &Instance, st: &mut InstanceState, session: &Session, mut db: Database, b: &BackupCertificate) -> Res<()> {
+    let login = &session.login;
+    let visible = perms::can_see_metadata(st, login, &db);
+    let idx = db.certificates.iter().position(|c| crate::value::ci_eq(&c.name, &b.name)).filter(|_| visible);
+    let Some(idx) = idx else {
+        return Err(messages::cannot_find("find", "certificate", &b.name).into());
+    };
+    let cert = db.certificates[idx].clone();
+    let Some(pk) = &b.private_key else {
+        if b.pfx {
+            return Err(messages::encryption_password_required("certificate").into());
+        }
+        inst.write_server_file(&b.file, &cert.der)?;
+        return Ok(());
+    };
+    if !perms::has_database(st, login, &db, "CONTROL") {
+        return Err(messages::no_permission().into());
+    }
+    let enc = pk.encryption_password.as_deref().ok_or_else(|| Fail::from(messages::encryption_password_required("certificate")))?;
+    if cert.private_key.is_none() {
+        return Err(messages::no_private_key(&cert.name).into());
+    }
+    inst.password_policy(enc, None)?;
+    let key = private_key(st, session, &db, &cert, pk.decryption_password.as_deref())?;
+    if b.pfx {
+        if pk.file.is_some() {
+            return Err(Msg::new(102, 15, 1, "Incorrect syntax near 'FILE'.").into());
+        }
+        let payload = PfxPayload { certificate: cert.der.clone(), private_key: key.to_vec() };
+        let plain = Zeroizing::new(serde_json::to_vec(&payload).expect("serializes"));
+        inst.write_server_file(&b.file, &crypto::write_backup(BackupKind::Pfx, enc, &plain))?;
+    } else {
+        let kf = pk.file.as_deref().ok_or_else(|| Fail::from(Msg::new(15146, 16, 2, "A private key file must be specified to back up the private key of this certificate.")))?;
+        // Neither file is written unless both can be.
+        if inst.fs.resolve(kf).map(|p| p.exists()).unwrap_or(false) {
+            return Err(messages::cannot_write_file(kf, assumptions::WRITE_EXISTS_STATE).into());
+        }
+        let cer = inst.write_server_file(&b.file, &cert.der)?;
+        if let Err(e) = inst.write_server_file(kf, &crypto::write_backup(BackupKind::PrivateKey, enc, &key)) {
+            let _ = std::fs::remove_file(cer);
+            return Err(e);
+        }
+    }
+    db.certificates[idx].pvt_key_last_backup_date = Some(now());
+    store(inst, st, db)
+}
+
+/// tempdb is encrypted whenever a user database uses TDE.
+pub fn sync_tempdb_encryption(st: &mut InstanceState) {
+    let any = st.databases.iter().any(|d| d.database_id > 4 && d.encryption_key.as_ref().is_some_and(|k| k.encryption_state == 3));
+    if let Some(t) = st.databases.iter_mut().find(|d| d.database_id == 2) {
+        if any && t.encryption_key.is_none() {
+            t.encryption_key = Some(DatabaseEncryptionKey {
+                algorithm: "AES".into(),
+                key_length: 256,
+                encryptor_thumbprint: vec![],
+                encryption_state: 3,
+                create_date: now(),
+                regenerate_date: now(),
+                modify_date: now(),
+                set_date: now(),
+                opened_date: now(),
+            });
+            t.is_encrypted = true;
+        } else if !any {
+            t.encryption_key = None;
+            t.is_encrypted = false;
+        }
+    }
+}

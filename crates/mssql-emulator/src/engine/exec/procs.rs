@@ -1,0 +1,101 @@
+//! EXEC: dynamic SQL, sp_executesql, and the extended procedures Keysafe uses to look at
+//! the server's file system as the service account (xp_fileexist, xp_create_subdir).
+
+use super::{arg_text, run_nested, Out};
+use crate::engine::catalog::file_exists;
+use crate::engine::eval::{eval, Scope};
+use crate::engine::messages::{self, Msg};
+use crate::engine::session::Session;
+use crate::engine::{perms, Event, Fail, Instance, Res};
+use crate::sql::ast::Exec;
+use crate::tds::tokens::Column;
+use crate::value::{SqlType, Value};
+
+const MAX_NESTING: u32 = 32;
+
+pub fn exec(inst: &Instance, session: &mut Session, x: &Exec, out: &mut Out, depth: u32) -> Res<Option<u64>> {
+    if depth >= MAX_NESTING {
+        return Err(Msg::new(217, 16, 1, "Maximum stored procedure, function, trigger, or view nesting level exceeded (limit 32).").into());
+    }
+    if x.procedure.is_empty() {
+        let sql = arg_text(inst, session, &x.args[0].value)?.unwrap_or_default();
+        let saved = session.variables.clone();
+        session.variables.clear();
+        let inner = run_nested(inst, session, &sql, depth + 1);
+        session.variables = saved;
+        out.events.extend(inner.events);
+        return Ok(None);
+    }
+    let name = x.procedure.last().unwrap().to_ascii_lowercase();
+    let qualifier_ok = x.procedure.len() == 1 || x.procedure.iter().rev().skip(1).all(|p| {
+        let p = p.to_ascii_lowercase();
+        p.is_empty() || p == "master" || p == "sys" || p == "dbo"
+    });
+    if !qualifier_ok {
+        return Err(messages::unknown_procedure(&x.procedure.join(".")).into());
+    }
+    match name.as_str() {
+        "sp_executesql" => {
+            let sql = match x.args.first() {
+                Some(a) => arg_text(inst, session, &a.value)?.unwrap_or_default(),
+                None => return Err(Msg::new(201, 16, 4, "Procedure or function 'sp_executesql' expects parameter '@statement', which was not supplied.").into()),
+            };
+            let mut vars = std::collections::HashMap::new();
+            for a in x.args.iter().skip(2) {
+                let st = inst.state();
+                let tv = eval(&inst.ctx(&st, session), &Scope::empty(), &a.value)?;
+                if let Some(n) = &a.name {
+                    vars.insert(n.to_lowercase(), (tv.t, tv.v));
+                }
+            }
+            let saved = std::mem::replace(&mut session.variables, vars);
+            let inner = run_nested(inst, session, &sql, depth + 1);
+            session.variables = saved;
+            out.events.extend(inner.events);
+            Ok(None)
+        }
+        "xp_fileexist" => {
+            let path = match x.args.first() {
+                Some(a) => arg_text(inst, session, &a.value)?.unwrap_or_default(),
+                None => return Err(Msg::new(22027, 15, 1, "Usage:  EXECUTE xp_fileexist <filename> [, <file_exists INT> OUTPUT]").into()),
+            };
+            let (f, d, p) = {
+                let st = inst.state();
+                // Assumption: callers who are not sysadmin see nothing (dbatools #449/#3629).
+                if perms::is_sysadmin(&st, &session.login) {
+                    file_exists(&inst.ctx(&st, session), &path)
+                } else {
+                    (false, false, false)
+                }
+            };
+            if let Some(o) = x.args.get(1).filter(|a| a.output) {
+                if let crate::sql::ast::Expr::Variable(v) = &o.value {
+                    let key = v.to_lowercase();
+                    let ty = session.variables.get(&key).map(|(t, _)| *t).ok_or_else(|| Fail::from(messages::must_declare(v)))?;
+                    session.variables.insert(key, (ty, Value::Int(f as i64)));
+                }
+                return Ok(None);
+            }
+            let columns = ["File Exists", "File is a Directory", "Parent Directory Exists"]
+                .iter()
+                .map(|n| Column { name: n.to_string(), ty: SqlType::Int, nullable: false })
+                .collect();
+            out.events.push(Event::Rows { columns, rows: vec![vec![Value::Int(f as i64), Value::Int(d as i64), Value::Int(p as i64)]] });
+            Ok(Some(1))
+        }
+        "xp_create_subdir" => {
+            let path = match x.args.first() {
+                Some(a) => arg_text(inst, session, &a.value)?.unwrap_or_default(),
+                None => return Err(Msg::new(22027, 15, 1, "Usage:  EXECUTE xp_create_subdir <directory>").into()),
+            };
+            if !perms::is_sysadmin(&inst.state(), &session.login) {
+                return Err(Msg::new(229, 14, 5, "The EXECUTE permission was denied on the object 'xp_create_subdir', database 'mssqlsystemresource', schema 'sys'.").into());
+            }
+            inst.fs
+                .create_dir_all(&path)
+                .map_err(|_| Fail::from(Msg::new(22048, 16, 1, "xp_create_subdir() returned error 3, 'The system cannot find the path specified.'")))?;
+            Ok(None)
+        }
+        _ => Err(messages::unknown_procedure(&x.procedure.join(".")).into()),
+    }
+}

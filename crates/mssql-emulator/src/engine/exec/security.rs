@@ -1,0 +1,277 @@
+//! Databases, logins, users, permissions and role membership.
+
+use super::Out;
+use crate::engine::messages::{self, Msg};
+use crate::engine::session::Session;
+use crate::engine::state::{DatabaseUser, InstanceState, Login, PrincipalKind};
+use crate::engine::{crypto, new_database, now, perms, Fail, Instance, Res};
+use crate::sql::ast::{AlterLogin, PermissionKind, PermissionStatement, Statement};
+use crate::value::ci_eq;
+
+const DATABASE_ROLES: &[&str] = &[
+    "db_owner",
+    "db_securityadmin",
+    "db_accessadmin",
+    "db_backupoperator",
+    "db_ddladmin",
+    "db_datawriter",
+    "db_datareader",
+    "db_denydatawriter",
+    "db_denydatareader",
+];
+
+pub fn run(inst: &Instance, session: &mut Session, stmt: &Statement, _out: &mut Out) -> Res<Option<u64>> {
+    let mut st = inst.state();
+    let login = session.login.clone();
+    match stmt {
+        Statement::CreateDatabase(name) => {
+            if !perms::has_server(&st, &login, "CREATE ANY DATABASE") {
+                return Err(messages::permission_denied_in_database("CREATE DATABASE", "master").into());
+            }
+            if st.database(name).is_some() {
+                return Err(messages::database_exists(name).into());
+            }
+            st.next_database_id += 1;
+            let id = st.next_database_id;
+            st.databases.push(new_database(name, id, &login));
+            inst.persist(&st)?;
+            Ok(None)
+        }
+        Statement::DropDatabase(names) => {
+            for name in names {
+                let db = st.database(name).filter(|d| perms::has_database(&st, &login, d, "CONTROL"));
+                let Some(db) = db else {
+                    return Err(Msg::new(3701, 11, 1, format!("Cannot drop the database '{name}', because it does not exist or you do not have permission.")).into());
+                };
+                if db.is_system() {
+                    return Err(messages::cannot_drop_system_db(&db.name).into());
+                }
+                if ci_eq(&session.database, &db.name) {
+                    return Err(messages::cannot_drop_in_use(&db.name).into());
+                }
+                let id = db.database_id;
+                st.databases.retain(|d| d.database_id != id);
+                session.open_master_keys.remove(&id);
+            }
+            super::certs::sync_tempdb_encryption(&mut st);
+            inst.persist(&st)?;
+            Ok(None)
+        }
+        Statement::CreateLogin { name, password, check_policy, default_database } => {
+            if !perms::has_server(&st, &login, "ALTER ANY LOGIN") {
+                return Err(messages::no_permission().into());
+            }
+            if st.login(name).is_some() {
+                return Err(messages::principal_exists(name).into());
+            }
+            let windows = name.contains('\\');
+            if !windows && check_policy.unwrap_or(true) {
+                inst.password_policy(password, Some(name))?;
+            }
+            if let Some(d) = default_database {
+                if st.database(d).is_none() {
+                    return Err(messages::database_missing(d).into());
+                }
+            }
+            let (salt, hash) = if windows { (vec![], vec![]) } else { crypto::password_verifier(password) };
+            let id = st.next_principal_id;
+            st.next_principal_id += 1;
+            st.logins.push(Login {
+                name: name.clone(),
+                principal_id: id,
+                sid: crypto::random_bytes::<16>().to_vec(),
+                kind: if windows { PrincipalKind::WindowsLogin } else { PrincipalKind::SqlLogin },
+                password_salt: salt,
+                password_hash: hash,
+                disabled: false,
+                roles: vec![],
+                grants: vec![],
+                denies: vec![],
+                create_date: now(),
+                modify_date: now(),
+                default_database: default_database.clone().unwrap_or_else(|| "master".into()),
+            });
+            inst.persist(&st)?;
+            Ok(None)
+        }
+        Statement::AlterLogin { name, action } => {
+            if !perms::has_server(&st, &login, "ALTER ANY LOGIN") {
+                return Err(messages::no_permission().into());
+            }
+            if st.login(name).is_none_or(|l| l.kind == PrincipalKind::ServerRole) {
+                return Err(messages::cannot_find_principal("login", name).into());
+            }
+            if let AlterLogin::Password(p) = action {
+                inst.password_policy(p, Some(name))?;
+            }
+            let l = st.login_mut(name).unwrap();
+            match action {
+                AlterLogin::Enable => l.disabled = false,
+                AlterLogin::Disable => l.disabled = true,
+                AlterLogin::Password(p) => {
+                    let (salt, hash) = crypto::password_verifier(p);
+                    l.password_salt = salt;
+                    l.password_hash = hash;
+                }
+            }
+            l.modify_date = now();
+            inst.persist(&st)?;
+            Ok(None)
+        }
+        Statement::DropLogin(name) => {
+            if !perms::has_server(&st, &login, "ALTER ANY LOGIN") || st.login(name).is_none_or(|l| l.kind == PrincipalKind::ServerRole) {
+                return Err(Msg::new(15151, 16, 1, format!("Cannot drop the login '{name}', because it does not exist or you do not have permission.")).into());
+            }
+            if ci_eq(name, &login) {
+                return Err(Msg::new(15434, 16, 1, format!("Could not drop login '{name}' as the user is currently logged in.")).into());
+            }
+            st.logins.retain(|l| !ci_eq(&l.name, name));
+            inst.persist(&st)?;
+            Ok(None)
+        }
+        Statement::CreateUser { name, login: for_login } => {
+            let dbname = session.database.clone();
+            let db = st.database(&dbname).ok_or_else(|| Fail::from(messages::database_missing(&dbname)))?;
+            if !perms::has_database(&st, &login, db, "ALTER ANY USER") {
+                return Err(messages::permission_denied_in_database("CREATE USER", &dbname).into());
+            }
+            if db.user(name).is_some() || ci_eq(name, "dbo") {
+                return Err(messages::user_exists(name).into());
+            }
+            if let Some(l) = for_login {
+                if st.login(l).is_none_or(|x| x.kind == PrincipalKind::ServerRole) {
+                    return Err(messages::login_missing_for_user(l).into());
+                }
+            }
+            let db = st.database_mut(&dbname).unwrap();
+            let id = db.take_id();
+            db.users.push(DatabaseUser { name: name.clone(), login: for_login.clone(), principal_id: id, roles: vec![], grants: vec![], denies: vec![], create_date: now() });
+            inst.persist(&st)?;
+            Ok(None)
+        }
+        Statement::DropUser(name) => {
+            let dbname = session.database.clone();
+            let db = st.database(&dbname).ok_or_else(|| Fail::from(messages::database_missing(&dbname)))?;
+            if !perms::has_database(&st, &login, db, "ALTER ANY USER") || db.user(name).is_none() {
+                return Err(Msg::new(15151, 16, 1, format!("Cannot drop the user '{name}', because it does not exist or you do not have permission.")).into());
+            }
+            st.database_mut(&dbname).unwrap().users.retain(|u| !ci_eq(&u.name, name));
+            inst.persist(&st)?;
+            Ok(None)
+        }
+        Statement::Permission(p) => {
+            permission(&mut st, session, p)?;
+            inst.persist(&st)?;
+            Ok(None)
+        }
+        Statement::AlterServerRole { role, add, member } => {
+            if !perms::FIXED_SERVER_ROLES.iter().any(|r| ci_eq(r, role)) {
+                return Err(messages::cannot_find_principal("server role", role).into());
+            }
+            let allowed = perms::is_sysadmin(&st, &login)
+                || perms::is_member(&st, &login, role)
+                || (!ci_eq(role, "sysadmin") && perms::is_member(&st, &login, "securityadmin"));
+            if !allowed {
+                return Err(messages::no_permission().into());
+            }
+            let l = st.login_mut(member).filter(|l| l.kind != PrincipalKind::ServerRole).ok_or_else(|| Fail::from(messages::cannot_find_principal("login", member)))?;
+            l.roles.retain(|r| !ci_eq(r, role));
+            if *add {
+                l.roles.push(role.to_ascii_lowercase());
+            }
+            inst.persist(&st)?;
+            Ok(None)
+        }
+        Statement::AlterRole { role, add, member } => {
+            let dbname = session.database.clone();
+            let db = st.database(&dbname).ok_or_else(|| Fail::from(messages::database_missing(&dbname)))?;
+            if !DATABASE_ROLES.iter().any(|r| ci_eq(r, role)) {
+                return Err(messages::cannot_find_principal("role", role).into());
+            }
+            if !perms::has_database(&st, &login, db, "CONTROL") {
+                return Err(messages::no_permission().into());
+            }
+            if db.user(member).is_none() {
+                return Err(messages::cannot_find_principal("user", member).into());
+            }
+            let db = st.database_mut(&dbname).unwrap();
+            let u = db.users.iter_mut().find(|u| ci_eq(&u.name, member)).unwrap();
+            u.roles.retain(|r| !ci_eq(r, role));
+            if *add {
+                u.roles.push(role.to_ascii_lowercase());
+            }
+            inst.persist(&st)?;
+            Ok(None)
+        }
+        _ => unreachable!("not a security statement: {stmt:?}"),
+    }
+}
+
+fn apply(grants: &mut Vec<String>, denies: &mut Vec<String>, kind: &PermissionKind, perm: &str) {
+    grants.retain(|g| !ci_eq(g, perm));
+    denies.retain(|g| !ci_eq(g, perm));
+    match kind {
+        PermissionKind::Grant => grants.push(perm.to_string()),
+        PermissionKind::Deny => denies.push(perm.to_string()),
+        PermissionKind::Revoke => {}
+    }
+}
+
+fn permission(st: &mut InstanceState, session: &Session, p: &PermissionStatement) -> Res<()> {
+    let login = session.login.clone();
+    let server_scope = match &p.on {
+        None => p.permissions.iter().all(|x| perms::is_server_permission(x)),
+        Some((class, _)) if class == "SERVER" => true,
+        Some((class, _)) if class == "DATABASE" => false,
+        Some((class, name)) => return Err(messages::cannot_find_principal(&class.to_lowercase(), name).into()),
+    };
+    if server_scope {
+        for x in &p.permissions {
+            if !perms::is_server_permission(x) {
+                return Err(messages::invalid_permission(x).into());
+            }
+        }
+        if !perms::has_server(st, &login, "CONTROL SERVER") {
+            return Err(messages::grantor_lacks_permission().into());
+        }
+        for who in &p.principals {
+            let l = st.login(who).ok_or_else(|| Fail::from(messages::cannot_find_principal("login", who)))?;
+            if l.kind == PrincipalKind::ServerRole && !ci_eq(&l.name, "public") {
+                return Err(Msg::new(4617, 16, 1, "Cannot grant, deny or revoke permissions to or from special roles.").into());
+            }
+        }
+        for who in &p.principals {
+            let l = st.login_mut(who).unwrap();
+            for x in &p.permissions {
+                apply(&mut l.grants, &mut l.denies, &p.kind, x);
+            }
+        }
+        return Ok(());
+    }
+    let dbname = match &p.on {
+        Some((_, n)) => n.clone(),
+        None => session.database.clone(),
+    };
+    let db = st.database(&dbname).ok_or_else(|| Fail::from(messages::database_missing(&dbname)))?;
+    for x in &p.permissions {
+        if !perms::is_database_permission(x) {
+            return Err(messages::invalid_permission(x).into());
+        }
+    }
+    if !perms::has_database(st, &login, db, "CONTROL") {
+        return Err(messages::grantor_lacks_permission().into());
+    }
+    for who in &p.principals {
+        if db.user(who).is_none() {
+            return Err(messages::cannot_find_principal("user", who).into());
+        }
+    }
+    let db = st.database_mut(&dbname).unwrap();
+    for who in &p.principals {
+        let u = db.users.iter_mut().find(|u| ci_eq(&u.name, who)).unwrap();
+        for x in &p.permissions {
+            apply(&mut u.grants, &mut u.denies, &p.kind, x);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,432 @@
+//! The emulated instance: state, sessions and statement execution.
+
+pub mod assumptions;
+pub mod catalog;
+pub mod crypto;
+pub mod eval;
+pub mod exec;
+pub mod fs;
+pub mod messages;
+pub mod perms;
+pub mod policy;
+pub mod query;
+pub mod scenario;
+pub mod server_info;
+pub mod session;
+pub mod state;
+
+use crate::tds::tokens::{Column, ServerMessage};
+use crate::value::Value;
+use chrono::{NaiveDateTime, Utc};
+use fs::{Platform, ServerFs};
+use messages::Msg;
+use scenario::{MasterKeyProtection, Scenario};
+use server_info::ServerInfo;
+use state::*;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+pub use exec::BatchOutput;
+
+/// One or more messages that end a statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fail(pub Vec<Msg>);
+
+impl From<Msg> for Fail {
+    fn from(m: Msg) -> Self {
+        Fail(vec![m])
+    }
+}
+
+pub type Res<T> = Result<T, Fail>;
+
+/// What a statement sends back besides its DONE.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Rows { columns: Vec<Column>, rows: Vec<Vec<Value>> },
+    Message(ServerMessage),
+    EnvDatabase { new: String, old: String },
+    Done { status: u16, rows: u64 },
+}
+
+/// Faults a test can inject. Counters are instance-wide and 1-based; 0 means off.
+#[derive(Debug, Default)]
+pub struct Faults {
+    /// Close the connection right after the Nth statement runs, before its response.
+    pub drop_after_statement: AtomicU64,
+    /// Close the connection halfway through the Nth response.
+    pub drop_mid_response: AtomicU64,
+    /// Delay every response by this many milliseconds.
+    pub delay_ms: AtomicU64,
+    /// Fail the Nth file write (15240; nothing is left on disk).
+    pub fail_file_write: AtomicU64,
+    /// Flip one byte in the middle of the Nth written file, after it was written.
+    pub flip_byte_in_write: AtomicU64,
+    pub(crate) statements: AtomicU64,
+    pub(crate) responses: AtomicU64,
+    pub(crate) writes: AtomicU64,
+}
+
+impl Faults {
+    fn hit(counter: &AtomicU64, target: &AtomicU64) -> bool {
+        let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+        let t = target.load(Ordering::SeqCst);
+        t != 0 && n == t
+    }
+    pub(crate) fn statement_ran(&self) -> bool {
+        Self::hit(&self.statements, &self.drop_after_statement)
+    }
+    pub(crate) fn response_sent(&self) -> bool {
+        Self::hit(&self.responses, &self.drop_mid_response)
+    }
+    /// Resets the counters, so "the Nth" counts from now.
+    pub fn reset_counters(&self) {
+        self.statements.store(0, Ordering::SeqCst);
+        self.responses.store(0, Ordering::SeqCst);
+        self.writes.store(0, Ordering::SeqCst);
+    }
+}
+
+pub struct Instance {
+    pub info: ServerInfo,
+    pub fs: ServerFs,
+    pub faults: Faults,
+    state: Mutex<InstanceState>,
+    state_path: PathBuf,
+    pub data_dir: PathBuf,
+}
+
+pub fn now() -> NaiveDateTime {
+    let n = Utc::now().naive_utc();
+    // datetime precision: 1/300 s; keep milliseconds so values round-trip.
+    n - chrono::Duration::nanoseconds((n.and_utc().timestamp_subsec_nanos() % 1_000_000) as i64)
+}
+
+const SA_SID: [u8; 1] = [1];
+
+impl Instance {
+    /// Opens the instance in `data_dir`: its saved state if there is one, otherwise a new
+    /// instance built from the scenario.
+    pub fn open(data_dir: &Path, scenario: &Scenario, sa_password: Option<&str>) -> std::io::Result<Instance> {
+        std::fs::create_dir_all(data_dir)?;
+        let info = ServerInfo::from_scenario(scenario);
+        let root = data_dir.join("fs");
+        std::fs::create_dir_all(&root)?;
+        let fs = ServerFs::new(root.clone(), info.platform, info.default_data_path.clone());
+        // The host's drives and shares, and the instance's folders.
+        match info.platform {
+            Platform::Windows => {
+                let mut drives = scenario.drives.clone();
+                if drives.is_empty() {
+                    drives.push("C".into());
+                }
+                for d in drives {
+                    std::fs::create_dir_all(root.join(d.trim_end_matches([':', '\\']).to_uppercase()))?;
+                }
+                for s in &scenario.shares {
+                    let comps = fs.components(s).map_err(|_| std::io::Error::other(format!("share {s:?} is not a UNC path")))?;
+                    std::fs::create_dir_all(root.join(comps.iter().collect::<PathBuf>()))?;
+                }
+            }
+            Platform::Linux => {}
+        }
+        for p in [&info.default_backup_path, &info.default_data_path] {
+            let host = fs.resolve(p).map_err(|_| std::io::Error::other(format!("path {p:?} is not valid on this platform")))?;
+            std::fs::create_dir_all(host)?;
+        }
+        let state_path = data_dir.join("state.json");
+        let mut state = match InstanceState::load(&state_path)? {
+            Some(s) => s,
+            None => bootstrap(scenario, &info)?,
+        };
+        let sa_pw = sa_password.map(str::to_string).or_else(|| scenario.server.sa_password.clone());
+        if let Some(pw) = sa_pw {
+            if let Some(sa) = state.login_mut("sa") {
+                let (salt, hash) = crypto::password_verifier(&pw);
+                sa.password_salt = salt;
+                sa.password_hash = hash;
+            }
+        }
+        state.save(&state_path)?;
+        Ok(Instance { info, fs, faults: Faults::default(), state: Mutex::new(state), state_path, data_dir: data_dir.to_path_buf() })
+    }
+
+    pub fn state(&self) -> MutexGuard<'_, InstanceState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Saves the state after a change. A failure to persist is an error for the statement.
+    pub fn persist(&self, state: &InstanceState) -> Res<()> {
+        state.save(&self.state_path).map_err(|e| {
+            tracing::error!(error = %e, "cannot save state");
+            Fail::from(Msg::new(3624, 20, 1, "A system assertion check has failed: the instance state could not be saved."))
+        })
+    }
+
+    /// Checks a SQL login. Returns the login name as stored, or None for any failure
+    /// (unknown login, wrong password, disabled, Windows login over SQL auth).
+    pub fn authenticate(&self, user: &str, password: &str) -> Option<String> {
+        let st = self.state();
+        let l = st.login(user)?;
+        if l.kind != PrincipalKind::SqlLogin || l.disabled {
+            return None;
+        }
+        if crypto::verify_password(password, &l.password_salt, &l.password_hash) && perms::has_server(&st, &l.name, "CONNECT SQL") {
+            Some(l.name.clone())
+        } else {
+            None
+        }
+    }
+
+    pub fn default_database(&self, login: &str) -> String {
+        self.state().login(login).map(|l| l.default_database.clone()).unwrap_or_else(|| "master".into())
+    }
+
+    /// The host path where the server keeps `server_path` (for tests and the demo).
+    pub fn host_path(&self, server_path: &str) -> Option<PathBuf> {
+        self.fs.resolve(server_path).ok()
+    }
+
+    pub fn password_policy(&self, password: &str, account: Option<&str>) -> Res<()> {
+        policy::check(password, account).map_err(|v| {
+            Fail::from(messages::password_policy(
+                v.number(),
+                assumptions::policy_says_operating_system(self.info.major, self.info.is_linux()),
+            ))
+        })
+    }
+
+    /// Writes a file as the service account: never over an existing file, never into a
+    /// missing folder (both 15240), with the injected faults applied.
+    pub fn write_server_file(&self, server_path: &str, bytes: &[u8]) -> Res<PathBuf> {
+        use std::io::Write;
+        let err = |state| Fail::from(messages::cannot_write_file(server_path, state));
+        let host = self.fs.resolve(server_path).map_err(|_| err(assumptions::WRITE_NO_FOLDER_STATE))?;
+        let parent = host.parent().ok_or_else(|| err(assumptions::WRITE_NO_FOLDER_STATE))?;
+        if !parent.is_dir() {
+            return Err(err(assumptions::WRITE_NO_FOLDER_STATE));
+        }
+        let n = self.faults.writes.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.faults.fail_file_write.load(Ordering::SeqCst) == n {
+            tracing::warn!(path = server_path, "injected fault: file write fails");
+            return Err(err(assumptions::WRITE_FAILED_STATE));
+        }
+        let mut f = match std::fs::OpenOptions::new().write(true).create_new(true).open(&host) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(err(assumptions::WRITE_EXISTS_STATE)),
+            Err(_) => return Err(err(assumptions::WRITE_NO_FOLDER_STATE)),
+        };
+        let written = f.write_all(bytes).and_then(|_| f.sync_all());
+        if written.is_err() {
+            let _ = std::fs::remove_file(&host);
+            return Err(err(assumptions::WRITE_FAILED_STATE));
+        }
+        if self.faults.flip_byte_in_write.load(Ordering::SeqCst) == n && !bytes.is_empty() {
+            tracing::warn!(path = server_path, "injected fault: a byte of the written file flips");
+            let mut b = bytes.to_vec();
+            let mid = b.len() / 2;
+            b[mid] ^= 0x01;
+            std::fs::write(&host, b).map_err(|_| err(assumptions::WRITE_FAILED_STATE))?;
+        }
+        Ok(host)
+    }
+
+    /// Reads a file as the service account.
+    pub fn read_server_file(&self, server_path: &str) -> Option<Vec<u8>> {
+        let host = self.fs.resolve(server_path).ok()?;
+        if !host.is_file() {
+            return None;
+        }
+        std::fs::read(host).ok()
+    }
+}
+
+fn new_login(name: &str, id: i32, kind: PrincipalKind, password: Option<&str>, roles: Vec<String>) -> Login {
+    let (salt, hash) = password.map(crypto::password_verifier).unwrap_or_default();
+    let sid = if name == "sa" { SA_SID.to_vec() } else { crypto::random_bytes::<16>().to_vec() };
+    Login {
+        name: name.to_string(),
+        principal_id: id,
+        sid,
+        kind,
+        password_salt: salt,
+        password_hash: hash,
+        disabled: false,
+        roles,
+        grants: vec![],
+        denies: vec![],
+        create_date: now(),
+        modify_date: now(),
+        default_database: "master".into(),
+    }
+}
+
+fn parse_day(s: &str, what: &str) -> std::io::Result<NaiveDateTime> {
+    crate::value::parse_datetime(s).ok_or_else(|| std::io::Error::other(format!("{what}: {s:?} is not a date (YYYY-MM-DD)")))
+}
+
+pub(crate) fn new_database(name: &str, id: i32, owner: &str) -> Database {
+    Database {
+        name: name.to_string(),
+        database_id: id,
+        create_date: now(),
+        owner: owner.to_string(),
+        users: vec![],
+        master_key: None,
+        certificates: vec![],
+        encryption_key: None,
+        is_encrypted: false,
+        next_id: 256,
+    }
+}
+
+/// A new database master key, protected by a password and optionally by the SMK.
+pub(crate) fn new_master_key(smk: Option<&[u8]>, password: &str) -> (DatabaseMasterKey, crypto::KeyBytes) {
+    let key = crypto::random_key();
+    let by_smk = smk.map(|s| crypto::seal(s.try_into().expect("32-byte SMK"), key.as_ref()));
+    let dmk = DatabaseMasterKey {
+        guid: uuid::Uuid::new_v4(),
+        create_date: now(),
+        modify_date: now(),
+        by_smk,
+        by_passwords: vec![crypto::seal_with_password(password, key.as_ref())],
+    };
+    (dmk, key)
+}
+
+fn bootstrap(s: &Scenario, info: &ServerInfo) -> std::io::Result<InstanceState> {
+    let smk_key = crypto::random_key();
+    let mut st = InstanceState {
+        service_master_key: Some(ServiceMasterKey { key: smk_key.to_vec(), guid: uuid::Uuid::new_v4(), create_date: now(), modify_date: now() }),
+        logins: vec![],
+        databases: vec![],
+        next_principal_id: 256,
+        next_database_id: 4,
+        file_writes: 0,
+    };
+    st.logins.push(new_login("sa", 1, PrincipalKind::SqlLogin, Some("Emulator!Passw0rd"), vec!["sysadmin".into()]));
+    st.logins.push(new_login("public", 2, PrincipalKind::ServerRole, None, vec![]));
+    for (i, r) in perms::FIXED_SERVER_ROLES.iter().enumerate() {
+        st.logins.push(new_login(r, 3 + i as i32, PrincipalKind::ServerRole, None, vec![]));
+    }
+    let account = if info.platform == Platform::Windows { Some(info.service_account.clone()) } else { None };
+    if let Some(a) = account {
+        let id = st.next_principal_id;
+        st.next_principal_id += 1;
+        st.logins.push(new_login(&a, id, PrincipalKind::WindowsLogin, None, vec!["sysadmin".into()]));
+    }
+    for l in &s.logins {
+        if st.login(&l.name).is_some() {
+            return Err(std::io::Error::other(format!("login {} is declared twice", l.name)));
+        }
+        let id = st.next_principal_id;
+        st.next_principal_id += 1;
+        let kind = if l.windows { PrincipalKind::WindowsLogin } else { PrincipalKind::SqlLogin };
+        if !l.windows && l.password.is_none() {
+            return Err(std::io::Error::other(format!("login {} needs a password (or windows = true)", l.name)));
+        }
+        let mut login = new_login(&l.name, id, kind, l.password.as_deref(), l.roles.clone());
+        login.grants = l.grant.iter().map(|g| g.to_uppercase()).collect();
+        login.denies = l.deny.iter().map(|g| g.to_uppercase()).collect();
+        login.disabled = l.disabled;
+        if let Some(d) = &l.default_database {
+            login.default_database = d.clone();
+        }
+        st.logins.push(login);
+    }
+    for (i, name) in ["master", "tempdb", "model", "msdb"].iter().enumerate() {
+        st.databases.push(new_database(name, i as i32 + 1, "sa"));
+    }
+    // master first: TDE certificates live there.
+    let mut specs: Vec<&scenario::DatabaseSpec> = s.databases.iter().collect();
+    specs.sort_by_key(|d| !d.name.eq_ignore_ascii_case("master"));
+    for d in specs {
+        if st.database(&d.name).is_none() {
+            st.next_database_id += 1;
+            let id = st.next_database_id;
+            st.databases.push(new_database(&d.name, id, d.owner.as_deref().unwrap_or("sa")));
+        }
+        let db = st.database_mut(&d.name).unwrap();
+        if let Some(o) = &d.owner {
+            db.owner = o.clone();
+        }
+        for u in &d.users {
+            let pid = db.take_id();
+            db.users.push(DatabaseUser {
+                name: u.name.clone(),
+                login: Some(u.login.clone().unwrap_or_else(|| u.name.clone())),
+                principal_id: pid,
+                roles: u.roles.clone(),
+                grants: u.grant.iter().map(|g| g.to_uppercase()).collect(),
+                denies: u.deny.iter().map(|g| g.to_uppercase()).collect(),
+                create_date: now(),
+            });
+        }
+        let mut dmk_key = None;
+        if let Some(mk) = &d.master_key {
+            let smk = (mk.protection == MasterKeyProtection::ServiceMasterKey).then_some(&smk_key[..]);
+            let (dmk, key) = new_master_key(smk, &mk.password);
+            db.master_key = Some(dmk);
+            dmk_key = Some(key);
+        }
+        for c in &d.certificates {
+            let start = match &c.start_date {
+                Some(s) => parse_day(s, &c.name)?,
+                None => now(),
+            };
+            let expiry = match &c.expiry_date {
+                Some(s) => parse_day(s, &c.name)?,
+                None => start + chrono::Duration::days(assumptions::CERT_DEFAULT_VALIDITY_DAYS),
+            };
+            let generated = crypto::generate_certificate(c.subject.as_deref().unwrap_or(&c.name), start, expiry);
+            let private_key = match (&c.password, &dmk_key) {
+                (Some(pw), _) => PrivateKey { protection: KeyProtection::Password, sealed: crypto::seal_with_password(pw, &generated.private_key_pkcs8) },
+                (None, Some(k)) => PrivateKey { protection: KeyProtection::MasterKey, sealed: crypto::seal(k, &generated.private_key_pkcs8) },
+                (None, None) => {
+                    return Err(std::io::Error::other(format!(
+                        "certificate {} in {}: the database has no master key, so give the certificate a password",
+                        c.name, d.name
+                    )))
+                }
+            };
+            let parsed = crypto::parse_certificate(&generated.der).expect("own certificate parses");
+            let id = db.take_id();
+            db.certificates.push(Certificate {
+                name: c.name.clone(),
+                certificate_id: id,
+                principal_id: 1,
+                der: generated.der,
+                subject: parsed.subject,
+                issuer: parsed.issuer,
+                serial: parsed.serial,
+                thumbprint: parsed.thumbprint,
+                start_date: parsed.start,
+                expiry_date: parsed.expiry,
+                private_key: Some(private_key),
+                pvt_key_last_backup_date: c.last_backup.as_deref().map(|s| parse_day(s, &c.name)).transpose()?,
+                key_length: assumptions::certificate_key_length(info.major),
+            });
+        }
+    }
+    for d in &s.databases {
+        if let Some(cert) = &d.tde_certificate {
+            let thumb = st.database("master").and_then(|m| m.certificate(cert)).map(|c| c.thumbprint.clone()).unwrap();
+            let db = st.database_mut(&d.name).unwrap();
+            db.encryption_key = Some(DatabaseEncryptionKey {
+                algorithm: "AES".into(),
+                key_length: 256,
+                encryptor_thumbprint: thumb,
+                encryption_state: 3,
+                create_date: now(),
+                regenerate_date: now(),
+                modify_date: now(),
+                set_date: now(),
+                opened_date: now(),
+            });
+            db.is_encrypted = true;
+        }
+    }
+    exec::certs::sync_tempdb_encryption(&mut st);
+    Ok(st)
+}

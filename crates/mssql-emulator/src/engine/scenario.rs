@@ -1,0 +1,181 @@
+//! Scenarios: the instance to emulate, in TOML. See `scenarios/*.toml` for examples and
+//! `docs/SCENARIOS.md` for every field.
+
+use super::fs::Platform;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    #[serde(default)]
+    pub server: ServerSpec,
+    #[serde(default)]
+    pub logins: Vec<LoginSpec>,
+    #[serde(default)]
+    pub databases: Vec<DatabaseSpec>,
+    /// Drive letters that exist on a Windows host (default: C).
+    #[serde(default)]
+    pub drives: Vec<String>,
+    /// UNC shares the service account can reach, e.g. `\\fileserver\keys`.
+    #[serde(default)]
+    pub shares: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSpec {
+    /// The host's NetBIOS name (SERVERPROPERTY('MachineName')).
+    pub machine_name: String,
+    /// Named instance, or none for the default instance (MSSQLSERVER).
+    pub instance: Option<String>,
+    /// 2016, 2017, 2019 or 2022.
+    pub version: u16,
+    pub edition: String,
+    pub platform: Platform,
+    /// The host OS as sys.dm_os_host_info shows it.
+    pub host_distribution: Option<String>,
+    pub service_account: Option<String>,
+    pub default_backup_path: Option<String>,
+    pub default_data_path: Option<String>,
+    pub sa_password: Option<String>,
+}
+
+impl Default for ServerSpec {
+    fn default() -> Self {
+        ServerSpec {
+            machine_name: "SQLPROD01".into(),
+            instance: None,
+            version: 2022,
+            edition: "Developer Edition (64-bit)".into(),
+            platform: Platform::Windows,
+            host_distribution: None,
+            service_account: None,
+            default_backup_path: None,
+            default_data_path: None,
+            sa_password: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LoginSpec {
+    pub name: String,
+    /// SQL authentication password; absent for Windows logins.
+    pub password: Option<String>,
+    #[serde(default)]
+    pub windows: bool,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub grant: Vec<String>,
+    #[serde(default)]
+    pub deny: Vec<String>,
+    #[serde(default)]
+    pub disabled: bool,
+    pub default_database: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MasterKeyProtection {
+    /// Encrypted by the service master key (and a password): opens automatically.
+    ServiceMasterKey,
+    /// Encrypted by a password only: must be opened with OPEN MASTER KEY.
+    PasswordOnly,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MasterKeySpec {
+    pub protection: MasterKeyProtection,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct UserSpec {
+    pub name: String,
+    pub login: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub grant: Vec<String>,
+    #[serde(default)]
+    pub deny: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateSpec {
+    pub name: String,
+    pub subject: Option<String>,
+    /// YYYY-MM-DD; default today.
+    pub start_date: Option<String>,
+    /// YYYY-MM-DD; default a year after the start.
+    pub expiry_date: Option<String>,
+    /// Protect the private key with this password instead of the database master key.
+    pub password: Option<String>,
+    /// When the private key was last exported (YYYY-MM-DD), if ever.
+    pub last_backup: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSpec {
+    pub name: String,
+    pub owner: Option<String>,
+    pub master_key: Option<MasterKeySpec>,
+    #[serde(default)]
+    pub users: Vec<UserSpec>,
+    #[serde(default)]
+    pub certificates: Vec<CertificateSpec>,
+    /// Turn on TDE with a database encryption key protected by this certificate in master.
+    pub tde_certificate: Option<String>,
+}
+
+impl Scenario {
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        let s: Scenario = toml::from_str(text).map_err(|e| e.to_string())?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if !matches!(self.server.version, 2016 | 2017 | 2019 | 2022) {
+            return Err(format!("server.version must be 2016, 2017, 2019 or 2022, not {}", self.server.version));
+        }
+        if self.server.platform == Platform::Linux && self.server.version == 2016 {
+            return Err("SQL Server 2016 does not run on Linux".into());
+        }
+        if let Some(i) = &self.server.instance {
+            if i.is_empty() || i.len() > 16 || !i.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$') {
+                return Err(format!("instance name {i:?} is not valid (1-16 letters, digits, _ or $)"));
+            }
+        }
+        for d in &self.databases {
+            if let Some(t) = &d.tde_certificate {
+                let master = self.databases.iter().find(|m| m.name.eq_ignore_ascii_case("master"));
+                let found = master.is_some_and(|m| m.certificates.iter().any(|c| c.name.eq_ignore_ascii_case(t) && c.password.is_none()));
+                if !found {
+                    return Err(format!("database {}: tde_certificate {t} must be a certificate in master protected by its master key", d.name));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// SQL Server 2022 on Windows, default instance, an SMK, `sa`.
+    pub fn default_instance() -> Self {
+        Scenario::default()
+    }
+
+    pub fn major_version(&self) -> u8 {
+        match self.server.version {
+            2016 => 13,
+            2017 => 14,
+            2019 => 15,
+            _ => 16,
+        }
+    }
+}

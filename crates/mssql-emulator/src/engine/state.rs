@@ -1,0 +1,197 @@
+//! What an instance remembers across restarts: keys, databases, logins, certificates.
+//! Persisted as `<data dir>/state.json`, rewritten atomically after every change.
+
+use super::crypto::{serde_hex, Sealed};
+use crate::value::ci_eq;
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServiceMasterKey {
+    /// Emulates the DPAPI-protected copy: held in the clear in the data dir.
+    #[serde(with = "serde_hex")]
+    pub key: Vec<u8>,
+    pub guid: Uuid,
+    pub create_date: NaiveDateTime,
+    pub modify_date: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum PrincipalKind {
+    SqlLogin,
+    WindowsLogin,
+    ServerRole,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Login {
+    pub name: String,
+    pub principal_id: i32,
+    #[serde(with = "serde_hex")]
+    pub sid: Vec<u8>,
+    pub kind: PrincipalKind,
+    #[serde(default, with = "serde_hex")]
+    pub password_salt: Vec<u8>,
+    #[serde(default, with = "serde_hex")]
+    pub password_hash: Vec<u8>,
+    pub disabled: bool,
+    /// Server roles this principal is a member of.
+    pub roles: Vec<String>,
+    pub grants: Vec<String>,
+    pub denies: Vec<String>,
+    pub create_date: NaiveDateTime,
+    pub modify_date: NaiveDateTime,
+    pub default_database: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DatabaseUser {
+    pub name: String,
+    pub login: Option<String>,
+    pub principal_id: i32,
+    pub roles: Vec<String>,
+    pub grants: Vec<String>,
+    pub denies: Vec<String>,
+    pub create_date: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DatabaseMasterKey {
+    pub guid: Uuid,
+    pub create_date: NaiveDateTime,
+    pub modify_date: NaiveDateTime,
+    /// The copy encrypted by the service master key (auto-open).
+    pub by_smk: Option<Sealed>,
+    /// One copy per password that protects the key.
+    pub by_passwords: Vec<Sealed>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum KeyProtection {
+    /// MK: by the database master key.
+    MasterKey,
+    /// PW: by a password.
+    Password,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PrivateKey {
+    pub protection: KeyProtection,
+    pub sealed: Sealed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Certificate {
+    pub name: String,
+    pub certificate_id: i32,
+    pub principal_id: i32,
+    #[serde(with = "serde_hex")]
+    pub der: Vec<u8>,
+    pub subject: String,
+    pub issuer: String,
+    pub serial: String,
+    #[serde(with = "serde_hex")]
+    pub thumbprint: Vec<u8>,
+    pub start_date: NaiveDateTime,
+    pub expiry_date: NaiveDateTime,
+    pub private_key: Option<PrivateKey>,
+    pub pvt_key_last_backup_date: Option<NaiveDateTime>,
+    pub key_length: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DatabaseEncryptionKey {
+    pub algorithm: String,
+    pub key_length: i32,
+    #[serde(with = "serde_hex")]
+    pub encryptor_thumbprint: Vec<u8>,
+    pub encryption_state: i32,
+    pub create_date: NaiveDateTime,
+    pub regenerate_date: NaiveDateTime,
+    pub modify_date: NaiveDateTime,
+    pub set_date: NaiveDateTime,
+    pub opened_date: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Database {
+    pub name: String,
+    pub database_id: i32,
+    pub create_date: NaiveDateTime,
+    pub owner: String,
+    pub users: Vec<DatabaseUser>,
+    pub master_key: Option<DatabaseMasterKey>,
+    pub certificates: Vec<Certificate>,
+    pub encryption_key: Option<DatabaseEncryptionKey>,
+    pub is_encrypted: bool,
+    pub next_id: i32,
+}
+
+impl Database {
+    pub fn is_system(&self) -> bool {
+        self.database_id <= 4
+    }
+    pub fn certificate(&self, name: &str) -> Option<&Certificate> {
+        self.certificates.iter().find(|c| ci_eq(&c.name, name))
+    }
+    pub fn user_for_login(&self, login: &str) -> Option<&DatabaseUser> {
+        self.users.iter().find(|u| u.login.as_deref().is_some_and(|l| ci_eq(l, login)))
+    }
+    pub fn user(&self, name: &str) -> Option<&DatabaseUser> {
+        self.users.iter().find(|u| ci_eq(&u.name, name))
+    }
+    pub fn take_id(&mut self) -> i32 {
+        self.next_id += 1;
+        self.next_id
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InstanceState {
+    pub service_master_key: Option<ServiceMasterKey>,
+    pub logins: Vec<Login>,
+    pub databases: Vec<Database>,
+    pub next_principal_id: i32,
+    pub next_database_id: i32,
+    /// Counts file writes, for fault injection that survives nothing (not persisted).
+    #[serde(skip)]
+    pub file_writes: u64,
+}
+
+impl InstanceState {
+    pub fn database(&self, name: &str) -> Option<&Database> {
+        self.databases.iter().find(|d| ci_eq(&d.name, name))
+    }
+    pub fn database_mut(&mut self, name: &str) -> Option<&mut Database> {
+        self.databases.iter_mut().find(|d| ci_eq(&d.name, name))
+    }
+    pub fn database_by_id(&self, id: i32) -> Option<&Database> {
+        self.databases.iter().find(|d| d.database_id == id)
+    }
+    pub fn login(&self, name: &str) -> Option<&Login> {
+        self.logins.iter().find(|l| ci_eq(&l.name, name))
+    }
+    pub fn login_mut(&mut self, name: &str) -> Option<&mut Login> {
+        self.logins.iter_mut().find(|l| ci_eq(&l.name, name))
+    }
+
+    pub fn load(path: &Path) -> std::io::Result<Option<Self>> {
+        match std::fs::read(path) {
+            Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes to a temporary file, fsyncs it, and renames it over the old state.
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        use std::io::Write;
+        let tmp = path.with_extension("json.tmp");
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    }
+}
