@@ -60,7 +60,10 @@ impl SqlType {
     }
 
     pub fn is_string(&self) -> bool {
-        matches!(self, SqlType::NVarChar(_) | SqlType::VarChar(_) | SqlType::NChar(_) | SqlType::Char(_))
+        matches!(
+            self,
+            SqlType::NVarChar(_) | SqlType::VarChar(_) | SqlType::NChar(_) | SqlType::Char(_)
+        )
     }
     pub fn is_unicode(&self) -> bool {
         matches!(self, SqlType::NVarChar(_) | SqlType::NChar(_))
@@ -68,7 +71,14 @@ impl SqlType {
     pub fn is_numeric(&self) -> bool {
         matches!(
             self,
-            SqlType::Bit | SqlType::TinyInt | SqlType::SmallInt | SqlType::Int | SqlType::BigInt | SqlType::Float | SqlType::Real | SqlType::Decimal(..)
+            SqlType::Bit
+                | SqlType::TinyInt
+                | SqlType::SmallInt
+                | SqlType::Int
+                | SqlType::BigInt
+                | SqlType::Float
+                | SqlType::Real
+                | SqlType::Decimal(..)
         )
     }
     /// SQL Server's data type precedence (higher wins in an expression).
@@ -221,7 +231,12 @@ pub fn ci_eq(a: &str, b: &str) -> bool {
 
 pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
     let s = s.trim();
-    for f in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y%m%d %H:%M:%S%.f"] {
+    for f in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y%m%d %H:%M:%S%.f",
+    ] {
         if let Ok(d) = NaiveDateTime::parse_from_str(s, f) {
             return Some(d);
         }
@@ -260,9 +275,17 @@ fn like_at(t: &[char], p: &[char], esc: Option<char>) -> bool {
             } else if c == '_' {
                 matched = Some(pi + 1);
             } else if c == '[' {
-                if let Some(end) = p[pi + 1..].iter().position(|&x| x == ']').map(|e| e + pi + 1) {
+                if let Some(end) = p[pi + 1..]
+                    .iter()
+                    .position(|&x| x == ']')
+                    .map(|e| e + pi + 1)
+                {
                     let set = &p[pi + 1..end];
-                    let (neg, set) = if set.first() == Some(&'^') { (true, &set[1..]) } else { (false, set) };
+                    let (neg, set) = if set.first() == Some(&'^') {
+                        (true, &set[1..])
+                    } else {
+                        (false, set)
+                    };
                     let mut hit = false;
                     let mut i = 0;
                     while i < set.len() {
@@ -322,7 +345,10 @@ mod tests {
 
     #[test]
     fn strings_compare_case_insensitively_ignoring_trailing_spaces() {
-        assert_eq!(compare(&Value::Str("Master ".into()), &Value::Str("master".into())), Some(Ordering::Equal));
+        assert_eq!(
+            compare(&Value::Str("Master ".into()), &Value::Str("master".into())),
+            Some(Ordering::Equal)
+        );
     }
 
     #[test]

@@ -13,7 +13,13 @@ pub struct Table {
 }
 
 fn cols(qualifier: &str, spec: &[(&str, SqlType)]) -> Vec<ColRef> {
-    spec.iter().map(|(n, t)| ColRef { qualifier: qualifier.to_string(), name: n.to_string(), ty: *t }).collect()
+    spec.iter()
+        .map(|(n, t)| ColRef {
+            qualifier: qualifier.to_string(),
+            name: n.to_string(),
+            ty: *t,
+        })
+        .collect()
 }
 
 const SYSNAME: SqlType = SqlType::NVarChar(Some(128));
@@ -36,26 +42,36 @@ fn split_name<'a>(ctx: &Ctx, parts: &'a [String]) -> Option<(String, &'a str)> {
     if !ci_eq(schema, "sys") && !(n == 1 && ci_eq(view, "fn_my_permissions")) {
         return None;
     }
-    let db = if n >= 3 && !parts[n - 3].is_empty() { parts[n - 3].clone() } else { ctx.session.database.clone() };
+    let db = if n >= 3 && !parts[n - 3].is_empty() {
+        parts[n - 3].clone()
+    } else {
+        ctx.session.database.clone()
+    };
     Some((db, view))
 }
 
 fn database<'a>(ctx: &'a Ctx, name: &str) -> Res<&'a Database> {
-    ctx.st.database(name).ok_or_else(|| messages::database_missing(name).into())
+    ctx.st
+        .database(name)
+        .ok_or_else(|| messages::database_missing(name).into())
 }
 
 fn need_server_state(ctx: &Ctx) -> Res<()> {
     if perms::has_server(ctx.st, &ctx.session.login, "VIEW SERVER STATE") {
         Ok(())
     } else {
-        Err(super::Fail(messages::server_state_denied(&ctx.session.database)))
+        Err(super::Fail(messages::server_state_denied(
+            &ctx.session.database,
+        )))
     }
 }
 
 /// A catalog view or DMV by name.
 pub fn view(ctx: &Ctx, parts: &[String], qualifier: &str) -> Res<Table> {
     let full = parts.join(".");
-    let Some((dbname, name)) = split_name(ctx, parts) else { return Err(messages::invalid_object(&full).into()) };
+    let Some((dbname, name)) = split_name(ctx, parts) else {
+        return Err(messages::invalid_object(&full).into());
+    };
     let st = ctx.st;
     let login = &ctx.session.login;
     let info = &ctx.inst.info;
@@ -85,7 +101,10 @@ pub fn view(ctx: &Ctx, parts: &[String], qualifier: &str) -> Res<Table> {
                 .databases
                 .iter()
                 .map(|d| {
-                    let owner = st.login(&d.owner).map(|l| Value::Bytes(l.sid.clone())).unwrap_or(Value::Null);
+                    let owner = st
+                        .login(&d.owner)
+                        .map(|l| Value::Bytes(l.sid.clone()))
+                        .unwrap_or(Value::Null);
                     vec![
                         s(&d.name),
                         Value::Int(d.database_id as i64),
@@ -146,11 +165,23 @@ pub fn view(ctx: &Ctx, parts: &[String], qualifier: &str) -> Res<Table> {
                     ]
                 };
                 if let Some(k) = &db.master_key {
-                    rows.push(row("##MS_DatabaseMasterKey##", 101, k.create_date, k.modify_date, k.guid));
+                    rows.push(row(
+                        "##MS_DatabaseMasterKey##",
+                        101,
+                        k.create_date,
+                        k.modify_date,
+                        k.guid,
+                    ));
                 }
                 if db.database_id == 1 {
                     if let Some(k) = &st.service_master_key {
-                        rows.push(row("##MS_ServiceMasterKey##", 102, k.create_date, k.modify_date, k.guid));
+                        rows.push(row(
+                            "##MS_ServiceMasterKey##",
+                            102,
+                            k.create_date,
+                            k.modify_date,
+                            k.guid,
+                        ));
                     }
                 }
             }
@@ -172,12 +203,32 @@ pub fn view(ctx: &Ctx, parts: &[String], qualifier: &str) -> Res<Table> {
             if perms::can_see_metadata(st, login, db) {
                 if let Some(k) = &db.master_key {
                     if let Some(by) = &k.by_smk {
-                        let smk_guid = st.service_master_key.as_ref().map(|s| Value::Bytes(s.guid.to_bytes_le().to_vec())).unwrap_or(Value::Null);
-                        rows.push(vec![Value::Int(101), smk_guid, s("ESKM"), s("ENCRYPTION BY MASTER KEY"), Value::Bytes(by.ciphertext.clone())]);
+                        let smk_guid = st
+                            .service_master_key
+                            .as_ref()
+                            .map(|s| Value::Bytes(s.guid.to_bytes_le().to_vec()))
+                            .unwrap_or(Value::Null);
+                        rows.push(vec![
+                            Value::Int(101),
+                            smk_guid,
+                            s("ESKM"),
+                            s("ENCRYPTION BY MASTER KEY"),
+                            Value::Bytes(by.ciphertext.clone()),
+                        ]);
                     }
                     for p in &k.by_passwords {
-                        let (ty, desc) = if info.major >= 14 { ("ESP2", "ENCRYPTION BY PASSWORD V2") } else { ("ESKP", "ENCRYPTION BY PASSWORD") };
-                        rows.push(vec![Value::Int(101), Value::Null, s(ty), s(desc), Value::Bytes(p.ciphertext.clone())]);
+                        let (ty, desc) = if info.major >= 14 {
+                            ("ESP2", "ENCRYPTION BY PASSWORD V2")
+                        } else {
+                            ("ESKP", "ENCRYPTION BY PASSWORD")
+                        };
+                        rows.push(vec![
+                            Value::Int(101),
+                            Value::Null,
+                            s(ty),
+                            s(desc),
+                            Value::Bytes(p.ciphertext.clone()),
+                        ]);
                     }
                 }
             }
@@ -285,12 +336,29 @@ pub fn view(ctx: &Ctx, parts: &[String], qualifier: &str) -> Res<Table> {
                         dt(k.opened_date),
                         s(&k.algorithm),
                         Value::Int(k.key_length as i64),
-                        if k.encryptor_thumbprint.is_empty() { Value::Null } else { Value::Bytes(k.encryptor_thumbprint.clone()) },
-                        s(if k.encryptor_thumbprint.is_empty() { "ASYMMETRIC KEY" } else { "CERTIFICATE" }),
+                        if k.encryptor_thumbprint.is_empty() {
+                            Value::Null
+                        } else {
+                            Value::Bytes(k.encryptor_thumbprint.clone())
+                        },
+                        s(if k.encryptor_thumbprint.is_empty() {
+                            "ASYMMETRIC KEY"
+                        } else {
+                            "CERTIFICATE"
+                        }),
                         Value::Float(0.0),
                     ];
                     if info.major >= 15 {
-                        r.extend([s(state_desc), Value::Int(if k.encryption_state == 1 { 0 } else { 4 }), s(if k.encryption_state == 1 { "NONE" } else { "COMPLETE" }), dt(k.modify_date)]);
+                        r.extend([
+                            s(state_desc),
+                            Value::Int(if k.encryption_state == 1 { 0 } else { 4 }),
+                            s(if k.encryption_state == 1 {
+                                "NONE"
+                            } else {
+                                "COMPLETE"
+                            }),
+                            dt(k.modify_date),
+                        ]);
                     }
                     rows.push(r);
                 }
@@ -313,12 +381,26 @@ pub fn view(ctx: &Ctx, parts: &[String], qualifier: &str) -> Res<Table> {
                     ("filename", SqlType::NVarChar(Some(256))),
                     ("is_clustered", SqlType::NVarChar(Some(1))),
                     ("cluster_nodename", SqlType::NVarChar(Some(256))),
-                    ("instant_file_initialization_enabled", SqlType::NVarChar(Some(1))),
+                    (
+                        "instant_file_initialization_enabled",
+                        SqlType::NVarChar(Some(1)),
+                    ),
                 ],
             );
             let svc = info.service_name();
-            let agent_account = if info.instance_name.is_some() { format!("NT Service\\SQLAgent${svc}") } else { "NT Service\\SQLSERVERAGENT".into() };
-            let base = if info.is_linux() { "/opt/mssql/bin".to_string() } else { format!("\"C:\\Program Files\\Microsoft SQL Server\\MSSQL{}.{svc}\\MSSQL\\Binn", info.major) };
+            let agent_account = if info.instance_name.is_some() {
+                format!("NT Service\\SQLAgent${svc}")
+            } else {
+                "NT Service\\SQLSERVERAGENT".into()
+            };
+            let base = if info.is_linux() {
+                "/opt/mssql/bin".to_string()
+            } else {
+                format!(
+                    "\"C:\\Program Files\\Microsoft SQL Server\\MSSQL{}.{svc}\\MSSQL\\Binn",
+                    info.major
+                )
+            };
             let started = Value::DateTimeOffset(chrono::Utc::now().fixed_offset());
             let mut rows = vec![vec![
                 s(&format!("SQL Server ({svc})")),
@@ -329,7 +411,11 @@ pub fn view(ctx: &Ctx, parts: &[String], qualifier: &str) -> Res<Table> {
                 Value::Int(info.process_id as i64),
                 started.clone(),
                 s(&info.service_account),
-                s(&if info.is_linux() { format!("{base}/sqlservr") } else { format!("{base}\\sqlservr.exe\" -s{svc}") }),
+                s(&if info.is_linux() {
+                    format!("{base}/sqlservr")
+                } else {
+                    format!("{base}\\sqlservr.exe\" -s{svc}")
+                }),
                 s("N"),
                 Value::Null,
                 s("Y"),
@@ -373,7 +459,10 @@ pub fn view(ctx: &Ctx, parts: &[String], qualifier: &str) -> Res<Table> {
                 if linux { Value::Null } else { Value::Int(8) },
                 Value::Int(1033),
             ];
-            Ok(Table { cols: c, rows: vec![row] })
+            Ok(Table {
+                cols: c,
+                rows: vec![row],
+            })
         }
         "server_principals" => {
             let c = cols(
@@ -392,7 +481,8 @@ pub fn view(ctx: &Ctx, parts: &[String], qualifier: &str) -> Res<Table> {
                     ("is_fixed_role", SqlType::Bit),
                 ],
             );
-            let see_all = perms::has_server(st, login, "VIEW ANY DEFINITION") || perms::has_server(st, login, "ALTER ANY LOGIN");
+            let see_all = perms::has_server(st, login, "VIEW ANY DEFINITION")
+                || perms::has_server(st, login, "ALTER ANY LOGIN");
             let rows = st
                 .logins
                 .iter()
@@ -413,7 +503,11 @@ pub fn view(ctx: &Ctx, parts: &[String], qualifier: &str) -> Res<Table> {
                         Value::Bit(l.disabled),
                         dt(l.create_date),
                         dt(l.modify_date),
-                        if role { Value::Null } else { s(&l.default_database) },
+                        if role {
+                            Value::Null
+                        } else {
+                            s(&l.default_database)
+                        },
                         if role { Value::Null } else { s("us_english") },
                         Value::Bit(role && !ci_eq(&l.name, "public")),
                     ]
@@ -422,13 +516,26 @@ pub fn view(ctx: &Ctx, parts: &[String], qualifier: &str) -> Res<Table> {
             Ok(Table { cols: c, rows })
         }
         "server_role_members" => {
-            let c = cols(qualifier, &[("role_principal_id", SqlType::Int), ("member_principal_id", SqlType::Int)]);
+            let c = cols(
+                qualifier,
+                &[
+                    ("role_principal_id", SqlType::Int),
+                    ("member_principal_id", SqlType::Int),
+                ],
+            );
             let see_all = perms::has_server(st, login, "VIEW ANY DEFINITION");
             let mut rows = Vec::new();
-            for l in st.logins.iter().filter(|l| see_all || ci_eq(&l.name, login)) {
+            for l in st
+                .logins
+                .iter()
+                .filter(|l| see_all || ci_eq(&l.name, login))
+            {
                 for r in &l.roles {
                     if let Some(role) = st.login(r) {
-                        rows.push(vec![Value::Int(role.principal_id as i64), Value::Int(l.principal_id as i64)]);
+                        rows.push(vec![
+                            Value::Int(role.principal_id as i64),
+                            Value::Int(l.principal_id as i64),
+                        ]);
                     }
                 }
             }
@@ -438,13 +545,38 @@ pub fn view(ctx: &Ctx, parts: &[String], qualifier: &str) -> Res<Table> {
             let db = database(ctx, &dbname)?;
             let c = cols(
                 qualifier,
-                &[("name", SYSNAME), ("principal_id", SqlType::Int), ("type", SqlType::Char(1)), ("type_desc", SqlType::NVarChar(Some(60))), ("sid", SqlType::VarBinary(Some(85)))],
+                &[
+                    ("name", SYSNAME),
+                    ("principal_id", SqlType::Int),
+                    ("type", SqlType::Char(1)),
+                    ("type_desc", SqlType::NVarChar(Some(60))),
+                    ("sid", SqlType::VarBinary(Some(85))),
+                ],
             );
-            let mut rows = vec![vec![s("dbo"), Value::Int(1), s("S"), s("SQL_USER"), st.login(&db.owner).map(|l| Value::Bytes(l.sid.clone())).unwrap_or(Value::Null)]];
+            let mut rows = vec![vec![
+                s("dbo"),
+                Value::Int(1),
+                s("S"),
+                s("SQL_USER"),
+                st.login(&db.owner)
+                    .map(|l| Value::Bytes(l.sid.clone()))
+                    .unwrap_or(Value::Null),
+            ]];
             if perms::can_see_metadata(st, login, db) {
                 for u in &db.users {
-                    let sid = u.login.as_deref().and_then(|l| st.login(l)).map(|l| Value::Bytes(l.sid.clone())).unwrap_or(Value::Null);
-                    rows.push(vec![s(&u.name), Value::Int(u.principal_id as i64), s("S"), s("SQL_USER"), sid]);
+                    let sid = u
+                        .login
+                        .as_deref()
+                        .and_then(|l| st.login(l))
+                        .map(|l| Value::Bytes(l.sid.clone()))
+                        .unwrap_or(Value::Null);
+                    rows.push(vec![
+                        s(&u.name),
+                        Value::Int(u.principal_id as i64),
+                        s("S"),
+                        s("SQL_USER"),
+                        sid,
+                    ]);
                 }
             }
             Ok(Table { cols: c, rows })
@@ -452,13 +584,33 @@ pub fn view(ctx: &Ctx, parts: &[String], qualifier: &str) -> Res<Table> {
         "openkeys" => {
             let c = cols(
                 qualifier,
-                &[("database_id", SqlType::Int), ("database_name", SYSNAME), ("key_id", SqlType::Int), ("key_name", SYSNAME), ("key_guid", SqlType::UniqueIdentifier), ("opened_date", SqlType::DateTime), ("status", SqlType::Int)],
+                &[
+                    ("database_id", SqlType::Int),
+                    ("database_name", SYSNAME),
+                    ("key_id", SqlType::Int),
+                    ("key_name", SYSNAME),
+                    ("key_guid", SqlType::UniqueIdentifier),
+                    ("opened_date", SqlType::DateTime),
+                    ("status", SqlType::Int),
+                ],
             );
             let mut rows = Vec::new();
             for id in ctx.session.open_master_keys.keys() {
                 if let Some(d) = st.database_by_id(*id) {
-                    let guid = d.master_key.as_ref().map(|k| Value::Guid(k.guid)).unwrap_or(Value::Null);
-                    rows.push(vec![Value::Int(*id as i64), s(&d.name), Value::Int(101), s("##MS_DatabaseMasterKey##"), guid, dt(super::now()), Value::Int(1)]);
+                    let guid = d
+                        .master_key
+                        .as_ref()
+                        .map(|k| Value::Guid(k.guid))
+                        .unwrap_or(Value::Null);
+                    rows.push(vec![
+                        Value::Int(*id as i64),
+                        s(&d.name),
+                        Value::Int(101),
+                        s("##MS_DatabaseMasterKey##"),
+                        guid,
+                        dt(super::now()),
+                        Value::Int(1),
+                    ]);
                 }
             }
             Ok(Table { cols: c, rows })
@@ -470,7 +622,9 @@ pub fn view(ctx: &Ctx, parts: &[String], qualifier: &str) -> Res<Table> {
 /// A table-valued function.
 pub fn function(ctx: &Ctx, parts: &[String], args: &[TV], qualifier: &str) -> Res<Table> {
     let full = parts.join(".");
-    let Some((dbname, name)) = split_name(ctx, parts) else { return Err(messages::invalid_object(&full).into()) };
+    let Some((dbname, name)) = split_name(ctx, parts) else {
+        return Err(messages::invalid_object(&full).into());
+    };
     let st = ctx.st;
     let login = &ctx.session.login;
     match name.to_ascii_lowercase().as_str() {
@@ -480,7 +634,14 @@ pub fn function(ctx: &Ctx, parts: &[String], args: &[TV], qualifier: &str) -> Re
             }
             let securable = args[0].v.to_text();
             let class = args[1].v.to_text().unwrap_or_default().to_uppercase();
-            let c = cols(qualifier, &[("entity_name", SYSNAME), ("subentity_name", SYSNAME), ("permission_name", SqlType::NVarChar(Some(60)))]);
+            let c = cols(
+                qualifier,
+                &[
+                    ("entity_name", SYSNAME),
+                    ("subentity_name", SYSNAME),
+                    ("permission_name", SqlType::NVarChar(Some(60))),
+                ],
+            );
             let rows: Vec<Vec<Value>> = match class.as_str() {
                 "SERVER" => perms::server_list(st, login).into_iter().map(|p| vec![s("server"), s(""), s(p)]).collect(),
                 "DATABASE" => {
@@ -510,9 +671,19 @@ pub fn function(ctx: &Ctx, parts: &[String], args: &[TV], qualifier: &str) -> Re
         }
         "dm_os_file_exists" if ctx.inst.info.major >= 14 => {
             let path = args.first().and_then(|a| a.v.to_text()).unwrap_or_default();
-            let c = cols(qualifier, &[("file_exists", SqlType::Bit), ("file_is_a_directory", SqlType::Bit), ("parent_directory_exists", SqlType::Bit)]);
+            let c = cols(
+                qualifier,
+                &[
+                    ("file_exists", SqlType::Bit),
+                    ("file_is_a_directory", SqlType::Bit),
+                    ("parent_directory_exists", SqlType::Bit),
+                ],
+            );
             let (f, d, p) = file_exists(ctx, &path);
-            Ok(Table { cols: c, rows: vec![vec![Value::Bit(f), Value::Bit(d), Value::Bit(p)]] })
+            Ok(Table {
+                cols: c,
+                rows: vec![vec![Value::Bit(f), Value::Bit(d), Value::Bit(p)]],
+            })
         }
         _ => Err(messages::invalid_object(&full).into()),
     }
@@ -522,7 +693,9 @@ pub fn function(ctx: &Ctx, parts: &[String], args: &[TV], qualifier: &str) -> Re
 pub fn file_exists(ctx: &Ctx, path: &str) -> (bool, bool, bool) {
     match ctx.inst.fs.resolve(path) {
         Ok(host) => {
-            let parent = host.parent().is_some_and(|p| p.is_dir() && p.starts_with(ctx.inst.fs.root()) && p != ctx.inst.fs.root());
+            let parent = host.parent().is_some_and(|p| {
+                p.is_dir() && p.starts_with(ctx.inst.fs.root()) && p != ctx.inst.fs.root()
+            });
             (host.is_file(), host.is_dir(), parent)
         }
         Err(_) => (false, false, false),

@@ -32,15 +32,25 @@ pub struct Sealed {
     #[serde(with = "hex_bytes")]
     pub ciphertext: Vec<u8>,
     /// Present when the key came from a password.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_hex_bytes")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_hex_bytes"
+    )]
     pub salt: Option<Vec<u8>>,
 }
 
 pub fn seal(key: &[u8; 32], plaintext: &[u8]) -> Sealed {
     let cipher = ChaCha20Poly1305::new(Key::from_slice(key));
     let nonce = random_bytes::<12>();
-    let ciphertext = cipher.encrypt(Nonce::from_slice(&nonce), plaintext).expect("encryption cannot fail");
-    Sealed { nonce: nonce.to_vec(), ciphertext, salt: None }
+    let ciphertext = cipher
+        .encrypt(Nonce::from_slice(&nonce), plaintext)
+        .expect("encryption cannot fail");
+    Sealed {
+        nonce: nonce.to_vec(),
+        ciphertext,
+        salt: None,
+    }
 }
 
 pub fn open(key: &[u8; 32], s: &Sealed) -> Option<Zeroizing<Vec<u8>>> {
@@ -48,7 +58,10 @@ pub fn open(key: &[u8; 32], s: &Sealed) -> Option<Zeroizing<Vec<u8>>> {
         return None;
     }
     let cipher = ChaCha20Poly1305::new(Key::from_slice(key));
-    cipher.decrypt(Nonce::from_slice(&s.nonce), s.ciphertext.as_ref()).ok().map(Zeroizing::new)
+    cipher
+        .decrypt(Nonce::from_slice(&s.nonce), s.ciphertext.as_ref())
+        .ok()
+        .map(Zeroizing::new)
 }
 
 pub fn derive(password: &str, salt: &[u8], iterations: u32) -> KeyBytes {
@@ -86,7 +99,8 @@ pub fn verify_password(password: &str, salt: &[u8], hash: &[u8]) -> bool {
 
 // ---- backup files ----
 
-pub const BACKUP_MAGIC: &[u8] = b"MSSQL-EMULATOR KEY BACKUP v1 (emulator format, not SQL Server's)\n";
+pub const BACKUP_MAGIC: &[u8] =
+    b"MSSQL-EMULATOR KEY BACKUP v1 (emulator format, not SQL Server's)\n";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -118,8 +132,14 @@ pub fn write_backup(kind: BackupKind, password: &str, payload: &[u8]) -> Vec<u8>
     out
 }
 
-pub fn read_backup(bytes: &[u8], expected: BackupKind, password: &str) -> Result<Zeroizing<Vec<u8>>, BackupError> {
-    let rest = bytes.strip_prefix(BACKUP_MAGIC).ok_or(BackupError::Format)?;
+pub fn read_backup(
+    bytes: &[u8],
+    expected: BackupKind,
+    password: &str,
+) -> Result<Zeroizing<Vec<u8>>, BackupError> {
+    let rest = bytes
+        .strip_prefix(BACKUP_MAGIC)
+        .ok_or(BackupError::Format)?;
     if rest.len() < 1 + 4 + 16 + 12 + 16 || rest[0] != expected as u8 {
         return Err(BackupError::Format);
     }
@@ -130,7 +150,11 @@ pub fn read_backup(bytes: &[u8], expected: BackupKind, password: &str) -> Result
     let salt = &rest[5..21];
     let nonce = &rest[21..33];
     let key = derive(password, salt, iterations);
-    let s = Sealed { nonce: nonce.to_vec(), ciphertext: rest[33..].to_vec(), salt: None };
+    let s = Sealed {
+        nonce: nonce.to_vec(),
+        ciphertext: rest[33..].to_vec(),
+        salt: None,
+    };
     open(&key, &s).ok_or(BackupError::Decrypt)
 }
 
@@ -142,22 +166,32 @@ pub struct NewCertificate {
 }
 
 fn to_offset(d: chrono::NaiveDateTime) -> time::OffsetDateTime {
-    time::OffsetDateTime::from_unix_timestamp(d.and_utc().timestamp()).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+    time::OffsetDateTime::from_unix_timestamp(d.and_utc().timestamp())
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
 }
 
 /// A self-signed certificate as CREATE CERTIFICATE ... WITH SUBJECT makes one.
-pub fn generate_certificate(subject: &str, start: chrono::NaiveDateTime, expiry: chrono::NaiveDateTime) -> NewCertificate {
+pub fn generate_certificate(
+    subject: &str,
+    start: chrono::NaiveDateTime,
+    expiry: chrono::NaiveDateTime,
+) -> NewCertificate {
     let key = rcgen::KeyPair::generate().expect("key generation");
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
     params.distinguished_name = rcgen::DistinguishedName::new();
-    params.distinguished_name.push(rcgen::DnType::CommonName, subject);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, subject);
     params.not_before = to_offset(start);
     params.not_after = to_offset(expiry);
     let mut serial = random_bytes::<16>();
     serial[0] &= 0x7f;
     params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
     let cert = params.self_signed(&key).expect("self-signed certificate");
-    NewCertificate { der: cert.der().to_vec(), private_key_pkcs8: Zeroizing::new(key.serialize_der()) }
+    NewCertificate {
+        der: cert.der().to_vec(),
+        private_key_pkcs8: Zeroizing::new(key.serialize_der()),
+    }
 }
 
 /// What SQL Server's catalog shows of a certificate, read from its DER.
@@ -178,13 +212,24 @@ pub fn parse_certificate(der: &[u8]) -> Option<CertificateInfo> {
         return None;
     }
     let cn = |n: &x509_parser::x509::X509Name| {
-        n.iter_common_name().next().and_then(|a| a.as_str().ok()).map(str::to_string).unwrap_or_else(|| n.to_string())
+        n.iter_common_name()
+            .next()
+            .and_then(|a| a.as_str().ok())
+            .map(str::to_string)
+            .unwrap_or_else(|| n.to_string())
     };
-    let ts = |t: x509_parser::time::ASN1Time| chrono::DateTime::from_timestamp(t.timestamp(), 0).map(|d| d.naive_utc());
+    let ts = |t: x509_parser::time::ASN1Time| {
+        chrono::DateTime::from_timestamp(t.timestamp(), 0).map(|d| d.naive_utc())
+    };
     Some(CertificateInfo {
         subject: cn(cert.subject()),
         issuer: cn(cert.issuer()),
-        serial: cert.raw_serial().iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "),
+        serial: cert
+            .raw_serial()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(" "),
         start: ts(cert.validity().not_before)?,
         expiry: ts(cert.validity().not_after)?,
         public_key: cert.public_key().subject_public_key.data.to_vec(),
@@ -219,7 +264,9 @@ mod opt_hex_bytes {
         }
     }
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
-        Option::<String>::deserialize(d)?.map(|h| hex::decode(h).map_err(serde::de::Error::custom)).transpose()
+        Option::<String>::deserialize(d)?
+            .map(|h| hex::decode(h).map_err(serde::de::Error::custom))
+            .transpose()
     }
 }
 
@@ -233,20 +280,42 @@ mod tests {
     fn a_backup_opens_only_with_its_password() {
         let f = write_backup(BackupKind::ServiceMasterKey, "Pa55word!x", b"secret key");
         assert!(f.starts_with(BACKUP_MAGIC));
-        assert_eq!(&read_backup(&f, BackupKind::ServiceMasterKey, "Pa55word!x").unwrap()[..], b"secret key");
-        assert_eq!(read_backup(&f, BackupKind::ServiceMasterKey, "wrong").unwrap_err(), BackupError::Decrypt);
-        assert_eq!(read_backup(&f, BackupKind::DatabaseMasterKey, "Pa55word!x").unwrap_err(), BackupError::Format);
+        assert_eq!(
+            &read_backup(&f, BackupKind::ServiceMasterKey, "Pa55word!x").unwrap()[..],
+            b"secret key"
+        );
+        assert_eq!(
+            read_backup(&f, BackupKind::ServiceMasterKey, "wrong").unwrap_err(),
+            BackupError::Decrypt
+        );
+        assert_eq!(
+            read_backup(&f, BackupKind::DatabaseMasterKey, "Pa55word!x").unwrap_err(),
+            BackupError::Format
+        );
         let mut flipped = f.clone();
         let n = flipped.len() - 3;
         flipped[n] ^= 1;
-        assert_eq!(read_backup(&flipped, BackupKind::ServiceMasterKey, "Pa55word!x").unwrap_err(), BackupError::Decrypt);
-        assert_eq!(read_backup(&f[..40], BackupKind::ServiceMasterKey, "x").unwrap_err(), BackupError::Format);
+        assert_eq!(
+            read_backup(&flipped, BackupKind::ServiceMasterKey, "Pa55word!x").unwrap_err(),
+            BackupError::Decrypt
+        );
+        assert_eq!(
+            read_backup(&f[..40], BackupKind::ServiceMasterKey, "x").unwrap_err(),
+            BackupError::Format
+        );
     }
 
     #[test]
     fn certificates_are_real_x509() {
-        let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
-        let c = generate_certificate("TDE Certificate", start, start + chrono::Duration::days(365));
+        let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        let c = generate_certificate(
+            "TDE Certificate",
+            start,
+            start + chrono::Duration::days(365),
+        );
         let info = parse_certificate(&c.der).unwrap();
         assert_eq!(info.subject, "TDE Certificate");
         assert_eq!(info.issuer, "TDE Certificate");

@@ -32,7 +32,11 @@ pub struct Scope<'a> {
 
 impl Scope<'_> {
     pub fn empty() -> Scope<'static> {
-        Scope { cols: &[], row: &[], group: None }
+        Scope {
+            cols: &[],
+            row: &[],
+            group: None,
+        }
     }
 }
 
@@ -51,10 +55,16 @@ impl TV {
         TV { v: Value::Null, t }
     }
     fn int(i: i64) -> Self {
-        TV { v: Value::Int(i), t: SqlType::Int }
+        TV {
+            v: Value::Int(i),
+            t: SqlType::Int,
+        }
     }
     fn nstr(s: impl Into<String>, len: u16) -> Self {
-        TV { v: Value::Str(s.into()), t: SqlType::NVarChar(Some(len)) }
+        TV {
+            v: Value::Str(s.into()),
+            t: SqlType::NVarChar(Some(len)),
+        }
     }
     pub fn truth(&self) -> Option<bool> {
         match &self.v {
@@ -66,12 +76,19 @@ impl TV {
 }
 
 fn boolean(b: Option<bool>) -> TV {
-    TV { v: b.map(Value::Bit).unwrap_or(Value::Null), t: SqlType::Bit }
+    TV {
+        v: b.map(Value::Bit).unwrap_or(Value::Null),
+        t: SqlType::Bit,
+    }
 }
 
 pub fn resolve_column<'a>(cols: &'a [ColRef], parts: &[String]) -> Res<usize> {
     let name = parts.last().unwrap();
-    let qual = if parts.len() >= 2 { Some(&parts[parts.len() - 2]) } else { None };
+    let qual = if parts.len() >= 2 {
+        Some(&parts[parts.len() - 2])
+    } else {
+        None
+    };
     let hits: Vec<usize> = cols
         .iter()
         .enumerate()
@@ -90,7 +107,10 @@ pub fn eval(ctx: &Ctx, scope: &Scope, e: &Expr) -> Res<TV> {
         Expr::Literal(v, t) => Ok(TV::new(v.clone(), *t)),
         Expr::Column(parts) => {
             let i = resolve_column(scope.cols, parts)?;
-            Ok(TV::new(scope.row.get(i).cloned().unwrap_or(Value::Null), scope.cols[i].ty))
+            Ok(TV::new(
+                scope.row.get(i).cloned().unwrap_or(Value::Null),
+                scope.cols[i].ty,
+            ))
         }
         Expr::Variable(name) => match ctx.session.variables.get(&name.to_lowercase()) {
             Some((t, v)) => Ok(TV::new(v.clone(), *t)),
@@ -117,11 +137,19 @@ pub fn eval(ctx: &Ctx, scope: &Scope, e: &Expr) -> Res<TV> {
             let v = eval(ctx, scope, expr)?;
             Ok(boolean(Some(v.v.is_null() != *negated)))
         }
-        Expr::Like { expr, pattern, escape, negated } => {
+        Expr::Like {
+            expr,
+            pattern,
+            escape,
+            negated,
+        } => {
             let v = eval(ctx, scope, expr)?;
             let p = eval(ctx, scope, pattern)?;
             let esc = match escape {
-                Some(e) => eval(ctx, scope, e)?.v.to_text().and_then(|s| s.chars().next()),
+                Some(e) => eval(ctx, scope, e)?
+                    .v
+                    .to_text()
+                    .and_then(|s| s.chars().next()),
                 None => None,
             };
             match (v.v.to_text(), p.v.to_text()) {
@@ -129,7 +157,11 @@ pub fn eval(ctx: &Ctx, scope: &Scope, e: &Expr) -> Res<TV> {
                 _ => Ok(boolean(None)),
             }
         }
-        Expr::In { expr, list, negated } => {
+        Expr::In {
+            expr,
+            list,
+            negated,
+        } => {
             let v = eval(ctx, scope, expr)?;
             if v.v.is_null() {
                 return Ok(boolean(None));
@@ -145,16 +177,27 @@ pub fn eval(ctx: &Ctx, scope: &Scope, e: &Expr) -> Res<TV> {
             }
             Ok(boolean(if saw_null { None } else { Some(*negated) }))
         }
-        Expr::Between { expr, low, high, negated } => {
+        Expr::Between {
+            expr,
+            low,
+            high,
+            negated,
+        } => {
             let v = eval(ctx, scope, expr)?;
             let lo = cmp_tv(&v, &eval(ctx, scope, low)?)?;
             let hi = cmp_tv(&v, &eval(ctx, scope, high)?)?;
             Ok(boolean(match (lo, hi) {
-                (Some(l), Some(h)) => Some((l != Ordering::Less && h != Ordering::Greater) != *negated),
+                (Some(l), Some(h)) => {
+                    Some((l != Ordering::Less && h != Ordering::Greater) != *negated)
+                }
                 _ => None,
             }))
         }
-        Expr::Case { operand, whens, otherwise } => {
+        Expr::Case {
+            operand,
+            whens,
+            otherwise,
+        } => {
             let mut types: Vec<SqlType> = Vec::new();
             let mut result = None;
             let op = operand.as_ref().map(|o| eval(ctx, scope, o)).transpose()?;
@@ -169,7 +212,10 @@ pub fn eval(ctx: &Ctx, scope: &Scope, e: &Expr) -> Res<TV> {
                     result = Some(v);
                 }
             }
-            let other = otherwise.as_ref().map(|o| eval(ctx, scope, o)).transpose()?;
+            let other = otherwise
+                .as_ref()
+                .map(|o| eval(ctx, scope, o))
+                .transpose()?;
             if let Some(o) = &other {
                 types.push(o.t);
             }
@@ -190,7 +236,12 @@ pub fn eval(ctx: &Ctx, scope: &Scope, e: &Expr) -> Res<TV> {
             };
             Ok(TV::new(convert(&v, ty, style)?, *ty))
         }
-        Expr::Function { name, args, star, distinct } => {
+        Expr::Function {
+            name,
+            args,
+            star,
+            distinct,
+        } => {
             if is_aggregate(name) {
                 return aggregate(ctx, scope, name, args, *star, *distinct);
             }
@@ -208,7 +259,10 @@ pub fn eval(ctx: &Ctx, scope: &Scope, e: &Expr) -> Res<TV> {
             if r.rows.len() > 1 {
                 return Err(Msg::new(512, 16, 1, "Subquery returned more than 1 value. This is not permitted when the subquery follows =, !=, <, <= , >, >= or when the subquery is used as an expression.").into());
             }
-            Ok(TV::new(r.rows.first().map(|r| r[0].clone()).unwrap_or(Value::Null), r.columns[0].ty))
+            Ok(TV::new(
+                r.rows.first().map(|r| r[0].clone()).unwrap_or(Value::Null),
+                r.columns[0].ty,
+            ))
         }
     }
 }
@@ -303,7 +357,8 @@ fn str_len(t: &SqlType) -> Option<u32> {
 fn arithmetic(op: BinOp, x: TV, y: TV) -> Res<TV> {
     // String concatenation when both sides are strings (or binary).
     let is_bin = |t: &SqlType| matches!(t, SqlType::VarBinary(_) | SqlType::Binary(_));
-    if op == BinOp::Add && ((x.t.is_string() && y.t.is_string()) || (is_bin(&x.t) && is_bin(&y.t))) {
+    if op == BinOp::Add && ((x.t.is_string() && y.t.is_string()) || (is_bin(&x.t) && is_bin(&y.t)))
+    {
         let unicode = x.t.is_unicode() || y.t.is_unicode();
         let len = match (str_len(&x.t), str_len(&y.t)) {
             (Some(a), Some(b)) => Some(a + b),
@@ -318,13 +373,23 @@ fn arithmetic(op: BinOp, x: TV, y: TV) -> Res<TV> {
         };
         let v = match (&x.v, &y.v) {
             (Value::Null, _) | (_, Value::Null) => Value::Null,
-            (Value::Bytes(a), Value::Bytes(b)) => Value::Bytes([a.as_slice(), b.as_slice()].concat()),
-            (a, b) => Value::Str(format!("{}{}", a.to_text().unwrap_or_default(), b.to_text().unwrap_or_default())),
+            (Value::Bytes(a), Value::Bytes(b)) => {
+                Value::Bytes([a.as_slice(), b.as_slice()].concat())
+            }
+            (a, b) => Value::Str(format!(
+                "{}{}",
+                a.to_text().unwrap_or_default(),
+                b.to_text().unwrap_or_default()
+            )),
         };
         return Ok(TV::new(v, t));
     }
     // Otherwise numeric: the higher-precedence type wins; strings convert (245 if not numbers).
-    let t = if x.t.precedence() >= y.t.precedence() { x.t } else { y.t };
+    let t = if x.t.precedence() >= y.t.precedence() {
+        x.t
+    } else {
+        y.t
+    };
     let t = match t {
         SqlType::Bit | SqlType::TinyInt | SqlType::SmallInt => SqlType::Int,
         t if t.is_string() => SqlType::Int,
@@ -335,7 +400,11 @@ fn arithmetic(op: BinOp, x: TV, y: TV) -> Res<TV> {
             8117,
             16,
             1,
-            format!("Operand data type {} is invalid for {} operator.", x.t.name(), op_name(op)),
+            format!(
+                "Operand data type {} is invalid for {} operator.",
+                x.t.name(),
+                op_name(op)
+            ),
         )
         .into());
     }
@@ -358,7 +427,16 @@ fn arithmetic(op: BinOp, x: TV, y: TV) -> Res<TV> {
             let limit_ok = |r: i64| t == SqlType::BigInt || i32::try_from(r).is_ok();
             match r {
                 Some(r) if limit_ok(r) => Ok(TV::new(Value::Int(r), t)),
-                _ => Err(Msg::new(8115, 16, 2, format!("Arithmetic overflow error converting expression to data type {}.", t.name())).into()),
+                _ => Err(Msg::new(
+                    8115,
+                    16,
+                    2,
+                    format!(
+                        "Arithmetic overflow error converting expression to data type {}.",
+                        t.name()
+                    ),
+                )
+                .into()),
             }
         }
         _ => {
@@ -400,7 +478,12 @@ pub fn convert(x: &TV, to: &SqlType, style: Option<i64>) -> Res<Value> {
         _ => "value",
     };
     let fail = || -> Fail {
-        messages::conversion_failed(&v.to_text().unwrap_or_default(), src_name(&x.t), &to.name().split('(').next().unwrap_or("").to_string()).into()
+        messages::conversion_failed(
+            &v.to_text().unwrap_or_default(),
+            src_name(&x.t),
+            &to.name().split('(').next().unwrap_or("").to_string(),
+        )
+        .into()
     };
     Ok(match to {
         SqlType::Bit => match v {
@@ -534,24 +617,57 @@ fn global(ctx: &Ctx, g: &str) -> Res<TV> {
         "LOCK_TIMEOUT" => TV::int(-1),
         "OPTIONS" => TV::int(5496),
         "MAX_CONNECTIONS" => TV::int(32767),
-        _ => return Err(Msg::new(137, 15, 2, format!("Must declare the scalar variable \"@@{g}\".")).into()),
+        _ => {
+            return Err(Msg::new(
+                137,
+                15,
+                2,
+                format!("Must declare the scalar variable \"@@{g}\"."),
+            )
+            .into())
+        }
     })
 }
 
-fn aggregate(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr], star: bool, distinct: bool) -> Res<TV> {
+fn aggregate(
+    ctx: &Ctx,
+    scope: &Scope,
+    name: &str,
+    args: &[Expr],
+    star: bool,
+    distinct: bool,
+) -> Res<TV> {
     let Some(rows) = scope.group else {
         return Err(Msg::new(147, 15, 1, "An aggregate may not appear in the WHERE clause unless it is in a subquery contained in a HAVING clause or a select list, and the column being aggregated is an outer reference.").into());
     };
     let name = name.to_uppercase();
-    let count_ty = if name == "COUNT_BIG" { SqlType::BigInt } else { SqlType::Int };
+    let count_ty = if name == "COUNT_BIG" {
+        SqlType::BigInt
+    } else {
+        SqlType::Int
+    };
     if star {
         return Ok(TV::new(Value::Int(rows.len() as i64), count_ty));
     }
-    let arg = args.first().ok_or_else(|| Fail::from(Msg::new(174, 15, 1, format!("The {} function requires 1 argument(s).", name.to_lowercase()))))?;
+    let arg = args.first().ok_or_else(|| {
+        Fail::from(Msg::new(
+            174,
+            15,
+            1,
+            format!(
+                "The {} function requires 1 argument(s).",
+                name.to_lowercase()
+            ),
+        ))
+    })?;
     let mut vals: Vec<TV> = Vec::new();
     let mut ty = None;
     for r in rows {
-        let s = Scope { cols: scope.cols, row: r, group: None };
+        let s = Scope {
+            cols: scope.cols,
+            row: r,
+            group: None,
+        };
         let v = eval(ctx, &s, arg)?;
         ty = Some(v.t);
         if !v.v.is_null() {
@@ -561,14 +677,21 @@ fn aggregate(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr], star: bool, di
     if ty.is_none() {
         // no rows: type from a NULL row
         let nulls = vec![Value::Null; scope.cols.len()];
-        let s = Scope { cols: scope.cols, row: &nulls, group: None };
+        let s = Scope {
+            cols: scope.cols,
+            row: &nulls,
+            group: None,
+        };
         ty = Some(eval(ctx, &s, arg)?.t);
     }
     let ty = ty.unwrap();
     if distinct {
         let mut uniq: Vec<TV> = Vec::new();
         for v in vals {
-            if !uniq.iter().any(|u| compare(&u.v, &v.v) == Some(Ordering::Equal)) {
+            if !uniq
+                .iter()
+                .any(|u| compare(&u.v, &v.v) == Some(Ordering::Equal))
+            {
                 uniq.push(v);
             }
         }
@@ -577,7 +700,11 @@ fn aggregate(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr], star: bool, di
     Ok(match name.as_str() {
         "COUNT" | "COUNT_BIG" => TV::new(Value::Int(vals.len() as i64), count_ty),
         "MIN" | "MAX" => {
-            let want = if name == "MIN" { Ordering::Less } else { Ordering::Greater };
+            let want = if name == "MIN" {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
             let mut best: Option<TV> = None;
             for v in vals {
                 best = match best {
@@ -591,14 +718,35 @@ fn aggregate(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr], star: bool, di
             if vals.is_empty() {
                 return Ok(TV::null(ty));
             }
-            let int = matches!(ty, SqlType::Int | SqlType::BigInt | SqlType::SmallInt | SqlType::TinyInt);
+            let int = matches!(
+                ty,
+                SqlType::Int | SqlType::BigInt | SqlType::SmallInt | SqlType::TinyInt
+            );
             if int {
                 let s: i64 = vals.iter().map(|v| v.v.as_i64().unwrap_or(0)).sum();
-                let r = if name == "AVG" { s / vals.len() as i64 } else { s };
-                TV::new(Value::Int(r), if ty == SqlType::BigInt { SqlType::BigInt } else { SqlType::Int })
+                let r = if name == "AVG" {
+                    s / vals.len() as i64
+                } else {
+                    s
+                };
+                TV::new(
+                    Value::Int(r),
+                    if ty == SqlType::BigInt {
+                        SqlType::BigInt
+                    } else {
+                        SqlType::Int
+                    },
+                )
             } else {
                 let s: f64 = vals.iter().map(|v| v.v.as_f64().unwrap_or(0.0)).sum();
-                TV::new(Value::Float(if name == "AVG" { s / vals.len() as f64 } else { s }), SqlType::Float)
+                TV::new(
+                    Value::Float(if name == "AVG" {
+                        s / vals.len() as f64
+                    } else {
+                        s
+                    }),
+                    SqlType::Float,
+                )
             }
         }
         _ => unreachable!(),
@@ -607,15 +755,32 @@ fn aggregate(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr], star: bool, di
 
 fn arg_count(name: &str, args: &[Expr], min: usize, max: usize) -> Res<()> {
     if args.len() < min || args.len() > max {
-        let n = if min == max { min.to_string() } else { format!("{min} to {max}") };
-        return Err(Msg::new(174, 15, 1, format!("The {} function requires {n} argument(s).", name.to_lowercase())).into());
+        let n = if min == max {
+            min.to_string()
+        } else {
+            format!("{min} to {max}")
+        };
+        return Err(Msg::new(
+            174,
+            15,
+            1,
+            format!(
+                "The {} function requires {n} argument(s).",
+                name.to_lowercase()
+            ),
+        )
+        .into());
     }
     Ok(())
 }
 
 fn function(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<TV> {
     let name = name.to_uppercase();
-    let name = name.strip_prefix("SYS.").or_else(|| name.strip_prefix("DBO.")).unwrap_or(&name).to_string();
+    let name = name
+        .strip_prefix("SYS.")
+        .or_else(|| name.strip_prefix("DBO."))
+        .unwrap_or(&name)
+        .to_string();
     let a = |i: usize| -> Res<TV> { eval(ctx, scope, &args[i]) };
     let text = |i: usize| -> Res<Option<String>> { Ok(a(i)?.v.to_text()) };
     let st = ctx.st;
@@ -631,13 +796,21 @@ fn function(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<TV> {
             let securable = text(0)?;
             let class = text(1)?.map(|c| c.to_uppercase());
             let perm = text(2)?.unwrap_or_default().to_uppercase();
-            TV::new(has_perms_by_name(ctx, securable.as_deref(), class.as_deref(), &perm), SqlType::Int)
+            TV::new(
+                has_perms_by_name(ctx, securable.as_deref(), class.as_deref(), &perm),
+                SqlType::Int,
+            )
         }
         "IS_SRVROLEMEMBER" => {
             arg_count(&name, args, 1, 2)?;
             let role = text(0)?.unwrap_or_default();
-            let who = if args.len() == 2 { text(1)? } else { Some(login.clone()) };
-            let valid_role = ci_eq(&role, "public") || perms::FIXED_SERVER_ROLES.iter().any(|r| ci_eq(r, &role));
+            let who = if args.len() == 2 {
+                text(1)?
+            } else {
+                Some(login.clone())
+            };
+            let valid_role =
+                ci_eq(&role, "public") || perms::FIXED_SERVER_ROLES.iter().any(|r| ci_eq(r, &role));
             let v = match who {
                 Some(w) if valid_role && st.login(&w).is_some() => {
                     if !ci_eq(&w, login) && !perms::has_server(st, login, "VIEW ANY DEFINITION") {
@@ -658,7 +831,9 @@ fn function(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<TV> {
                 if ci_eq(&role, "db_owner") {
                     perms::has_database(st, login, d, "CONTROL") as i64
                 } else {
-                    d.user_for_login(login).is_some_and(|u| u.roles.iter().any(|r| ci_eq(r, &role))) as i64
+                    d.user_for_login(login)
+                        .is_some_and(|u| u.roles.iter().any(|r| ci_eq(r, &role)))
+                        as i64
                 }
             });
             TV::new(v.map(Value::Int).unwrap_or(Value::Null), SqlType::Int)
@@ -669,17 +844,35 @@ fn function(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<TV> {
             } else {
                 let v = a(0)?;
                 match v.v {
-                    Value::Bytes(sid) => st.logins.iter().find(|l| l.sid == sid).map(|l| l.name.clone()),
-                    Value::Int(id) => st.logins.iter().find(|l| l.principal_id as i64 == id).map(|l| l.name.clone()),
+                    Value::Bytes(sid) => st
+                        .logins
+                        .iter()
+                        .find(|l| l.sid == sid)
+                        .map(|l| l.name.clone()),
+                    Value::Int(id) => st
+                        .logins
+                        .iter()
+                        .find(|l| l.principal_id as i64 == id)
+                        .map(|l| l.name.clone()),
                     _ => None,
                 }
             };
-            TV::new(who.map(Value::Str).unwrap_or(Value::Null), SqlType::NVarChar(Some(128)))
+            TV::new(
+                who.map(Value::Str).unwrap_or(Value::Null),
+                SqlType::NVarChar(Some(128)),
+            )
         }
         "SUSER_SID" => {
-            let who = if args.is_empty() { Some(login.clone()) } else { text(0)? };
+            let who = if args.is_empty() {
+                Some(login.clone())
+            } else {
+                text(0)?
+            };
             let sid = who.and_then(|w| st.login(&w).map(|l| l.sid.clone()));
-            TV::new(sid.map(Value::Bytes).unwrap_or(Value::Null), SqlType::VarBinary(Some(85)))
+            TV::new(
+                sid.map(Value::Bytes).unwrap_or(Value::Null),
+                SqlType::VarBinary(Some(85)),
+            )
         }
         "USER_NAME" | "CURRENT_USER" | "SESSION_USER" | "USER" => {
             let db = st.database(&ctx.session.database);
@@ -687,22 +880,40 @@ fn function(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<TV> {
                 if perms::is_sysadmin(st, login) || ci_eq(&d.owner, login) {
                     "dbo".to_string()
                 } else {
-                    d.user_for_login(login).map(|u| u.name.clone()).unwrap_or_else(|| "guest".into())
+                    d.user_for_login(login)
+                        .map(|u| u.name.clone())
+                        .unwrap_or_else(|| "guest".into())
                 }
             });
-            TV::new(n.map(Value::Str).unwrap_or(Value::Null), SqlType::NVarChar(Some(128)))
+            TV::new(
+                n.map(Value::Str).unwrap_or(Value::Null),
+                SqlType::NVarChar(Some(128)),
+            )
         }
         "DB_NAME" => {
             let n = if args.is_empty() {
                 Some(ctx.session.database.clone())
             } else {
-                a(0)?.v.as_i64().and_then(|id| st.database_by_id(id as i32)).map(|d| d.name.clone())
+                a(0)?
+                    .v
+                    .as_i64()
+                    .and_then(|id| st.database_by_id(id as i32))
+                    .map(|d| d.name.clone())
             };
-            TV::new(n.map(Value::Str).unwrap_or(Value::Null), SqlType::NVarChar(Some(128)))
+            TV::new(
+                n.map(Value::Str).unwrap_or(Value::Null),
+                SqlType::NVarChar(Some(128)),
+            )
         }
         "DB_ID" => {
-            let n = if args.is_empty() { Some(ctx.session.database.clone()) } else { text(0)? };
-            let id = n.and_then(|n| st.database(&n)).map(|d| d.database_id as i64);
+            let n = if args.is_empty() {
+                Some(ctx.session.database.clone())
+            } else {
+                text(0)?
+            };
+            let id = n
+                .and_then(|n| st.database(&n))
+                .map(|d| d.database_id as i64);
             TV::new(id.map(Value::Int).unwrap_or(Value::Null), SqlType::SmallInt)
         }
         "HASHBYTES" => {
@@ -720,7 +931,10 @@ fn function(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<TV> {
                 "SHA2_512" => Some(sha2::Sha512::digest(&b).to_vec()),
                 _ => None,
             });
-            TV::new(h.map(Value::Bytes).unwrap_or(Value::Null), SqlType::VarBinary(Some(8000)))
+            TV::new(
+                h.map(Value::Bytes).unwrap_or(Value::Null),
+                SqlType::VarBinary(Some(8000)),
+            )
         }
         "DATALENGTH" => {
             arg_count(&name, args, 1, 1)?;
@@ -728,7 +942,11 @@ fn function(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<TV> {
             let n = match &v.v {
                 Value::Null => None,
                 Value::Bytes(b) => Some(b.len()),
-                Value::Str(s) => Some(if v.t.is_unicode() { s.encode_utf16().count() * 2 } else { crate::tds::types::encode_cp1252(s).len() }),
+                Value::Str(s) => Some(if v.t.is_unicode() {
+                    s.encode_utf16().count() * 2
+                } else {
+                    crate::tds::types::encode_cp1252(s).len()
+                }),
                 Value::Int(_) => Some(match v.t {
                     SqlType::BigInt => 8,
                     SqlType::SmallInt => 2,
@@ -740,8 +958,14 @@ fn function(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<TV> {
                 Value::Float(_) | Value::DateTime(_) => Some(8),
                 _ => Some(8),
             };
-            let big = matches!(v.t, SqlType::VarBinary(None) | SqlType::NVarChar(None) | SqlType::VarChar(None));
-            TV::new(n.map(|n| Value::Int(n as i64)).unwrap_or(Value::Null), if big { SqlType::BigInt } else { SqlType::Int })
+            let big = matches!(
+                v.t,
+                SqlType::VarBinary(None) | SqlType::NVarChar(None) | SqlType::VarChar(None)
+            );
+            TV::new(
+                n.map(|n| Value::Int(n as i64)).unwrap_or(Value::Null),
+                if big { SqlType::BigInt } else { SqlType::Int },
+            )
         }
         "LEN" => {
             arg_count(&name, args, 1, 1)?;
@@ -758,21 +982,37 @@ fn function(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<TV> {
                 "RTRIM" => s.trim_end_matches(' ').to_string(),
                 _ => s.trim_matches(' ').to_string(),
             });
-            let t = if v.t.is_string() { v.t } else { SqlType::VarChar(Some(30)) };
+            let t = if v.t.is_string() {
+                v.t
+            } else {
+                SqlType::VarChar(Some(30))
+            };
             TV::new(s.map(Value::Str).unwrap_or(Value::Null), t)
         }
         "SUBSTRING" | "LEFT" | "RIGHT" => {
-            arg_count(&name, args, if name == "SUBSTRING" { 3 } else { 2 }, if name == "SUBSTRING" { 3 } else { 2 })?;
+            arg_count(
+                &name,
+                args,
+                if name == "SUBSTRING" { 3 } else { 2 },
+                if name == "SUBSTRING" { 3 } else { 2 },
+            )?;
             let v = a(0)?;
             let n1 = a(1)?.v.as_i64();
-            let n2 = if name == "SUBSTRING" { a(2)?.v.as_i64() } else { None };
+            let n2 = if name == "SUBSTRING" {
+                a(2)?.v.as_i64()
+            } else {
+                None
+            };
             let r = match (&v.v, n1) {
                 (Value::Null, _) | (_, None) => Value::Null,
                 (Value::Bytes(b), Some(n)) => {
                     let (s, l) = match name.as_str() {
                         "LEFT" => (0, n.max(0) as usize),
                         "RIGHT" => (b.len().saturating_sub(n.max(0) as usize), n.max(0) as usize),
-                        _ => ((n - 1).max(0) as usize, (n2.unwrap_or(0) + n.min(1) - 1).max(0) as usize),
+                        _ => (
+                            (n - 1).max(0) as usize,
+                            (n2.unwrap_or(0) + n.min(1) - 1).max(0) as usize,
+                        ),
                     };
                     Value::Bytes(b.iter().skip(s).take(l).copied().collect())
                 }
@@ -780,13 +1020,26 @@ fn function(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<TV> {
                     let chars: Vec<char> = other.to_text().unwrap_or_default().chars().collect();
                     let (s, l) = match name.as_str() {
                         "LEFT" => (0, n.max(0) as usize),
-                        "RIGHT" => (chars.len().saturating_sub(n.max(0) as usize), n.max(0) as usize),
-                        _ => ((n - 1).max(0) as usize, (n2.unwrap_or(0) + n.min(1) - 1).max(0) as usize),
+                        "RIGHT" => (
+                            chars.len().saturating_sub(n.max(0) as usize),
+                            n.max(0) as usize,
+                        ),
+                        _ => (
+                            (n - 1).max(0) as usize,
+                            (n2.unwrap_or(0) + n.min(1) - 1).max(0) as usize,
+                        ),
                     };
                     Value::Str(chars.iter().skip(s).take(l).collect())
                 }
             };
-            TV::new(r, if v.t.is_string() || matches!(v.t, SqlType::VarBinary(_)) { v.t } else { SqlType::VarChar(Some(30)) })
+            TV::new(
+                r,
+                if v.t.is_string() || matches!(v.t, SqlType::VarBinary(_)) {
+                    v.t
+                } else {
+                    SqlType::VarChar(Some(30))
+                },
+            )
         }
         "REPLACE" => {
             arg_count(&name, args, 3, 3)?;
@@ -797,7 +1050,14 @@ fn function(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<TV> {
                 (Some(s), Some(_), Some(_)) => Some(s),
                 _ => None,
             };
-            TV::new(out.map(Value::Str).unwrap_or(Value::Null), if v.t.is_unicode() { SqlType::NVarChar(Some(4000)) } else { SqlType::VarChar(Some(8000)) })
+            TV::new(
+                out.map(Value::Str).unwrap_or(Value::Null),
+                if v.t.is_unicode() {
+                    SqlType::NVarChar(Some(4000))
+                } else {
+                    SqlType::VarChar(Some(8000))
+                },
+            )
         }
         "CHARINDEX" => {
             arg_count(&name, args, 2, 3)?;
@@ -806,7 +1066,11 @@ fn function(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<TV> {
                 (Some(f), Some(s)) => {
                     let ls = s.to_lowercase();
                     let lf = f.to_lowercase();
-                    Value::Int(ls.find(&lf).map(|b| ls[..b].chars().count() as i64 + 1).unwrap_or(0))
+                    Value::Int(
+                        ls.find(&lf)
+                            .map(|b| ls[..b].chars().count() as i64 + 1)
+                            .unwrap_or(0),
+                    )
                 }
                 _ => Value::Null,
             };
@@ -814,7 +1078,13 @@ fn function(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<TV> {
         }
         "CONCAT" => {
             if args.len() < 2 {
-                return Err(Msg::new(189, 15, 1, "The concat function requires 2 to 254 arguments.").into());
+                return Err(Msg::new(
+                    189,
+                    15,
+                    1,
+                    "The concat function requires 2 to 254 arguments.",
+                )
+                .into());
             }
             let mut s = String::new();
             let mut unicode = false;
@@ -823,18 +1093,32 @@ fn function(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<TV> {
                 unicode |= v.t.is_unicode();
                 s.push_str(&v.v.to_text().unwrap_or_default());
             }
-            TV::new(Value::Str(s), if unicode { SqlType::NVarChar(Some(4000)) } else { SqlType::VarChar(Some(8000)) })
+            TV::new(
+                Value::Str(s),
+                if unicode {
+                    SqlType::NVarChar(Some(4000))
+                } else {
+                    SqlType::VarChar(Some(8000))
+                },
+            )
         }
         "QUOTENAME" => {
             arg_count(&name, args, 1, 2)?;
             let s = text(0)?;
-            let q = if args.len() == 2 { text(1)?.unwrap_or_default() } else { "[".into() };
+            let q = if args.len() == 2 {
+                text(1)?.unwrap_or_default()
+            } else {
+                "[".into()
+            };
             let r = s.map(|s| match q.as_str() {
                 "'" => format!("'{}'", s.replace('\'', "''")),
                 "\"" => format!("\"{}\"", s.replace('"', "\"\"")),
                 _ => format!("[{}]", s.replace(']', "]]")),
             });
-            TV::new(r.map(Value::Str).unwrap_or(Value::Null), SqlType::NVarChar(Some(258)))
+            TV::new(
+                r.map(Value::Str).unwrap_or(Value::Null),
+                SqlType::NVarChar(Some(258)),
+            )
         }
         "ISNULL" => {
             arg_count(&name, args, 2, 2)?;
@@ -849,7 +1133,13 @@ fn function(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<TV> {
         }
         "COALESCE" => {
             if args.len() < 2 {
-                return Err(Msg::new(189, 15, 1, "The coalesce function requires 2 to 2147483647 arguments.").into());
+                return Err(Msg::new(
+                    189,
+                    15,
+                    1,
+                    "The coalesce function requires 2 to 2147483647 arguments.",
+                )
+                .into());
             }
             let vals: Vec<TV> = (0..args.len()).map(a).collect::<Res<_>>()?;
             let t = result_type(&vals.iter().map(|v| v.t).collect::<Vec<_>>());
@@ -877,9 +1167,17 @@ fn function(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<TV> {
             let v = if c { x } else { y };
             TV::new(convert(&v, &t, None)?, t)
         }
-        "GETDATE" | "CURRENT_TIMESTAMP" | "GETUTCDATE" => TV::new(Value::DateTime(super::now()), SqlType::DateTime),
-        "SYSDATETIME" | "SYSUTCDATETIME" => TV::new(Value::DateTime(chrono::Utc::now().naive_utc()), SqlType::DateTime2(7)),
-        "SYSDATETIMEOFFSET" => TV::new(Value::DateTimeOffset(chrono::Utc::now().fixed_offset()), SqlType::DateTimeOffset(7)),
+        "GETDATE" | "CURRENT_TIMESTAMP" | "GETUTCDATE" => {
+            TV::new(Value::DateTime(super::now()), SqlType::DateTime)
+        }
+        "SYSDATETIME" | "SYSUTCDATETIME" => TV::new(
+            Value::DateTime(chrono::Utc::now().naive_utc()),
+            SqlType::DateTime2(7),
+        ),
+        "SYSDATETIMEOFFSET" => TV::new(
+            Value::DateTimeOffset(chrono::Utc::now().fixed_offset()),
+            SqlType::DateTimeOffset(7),
+        ),
         "NEWID" => TV::new(Value::Guid(uuid::Uuid::new_v4()), SqlType::UniqueIdentifier),
         "ABS" => {
             arg_count(&name, args, 1, 1)?;
@@ -897,7 +1195,15 @@ fn function(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<TV> {
             arg_count(&name, args, 3, 3)?;
             let part = match &args[0] {
                 Expr::Column(p) if p.len() == 1 => p[0].to_lowercase(),
-                _ => return Err(Msg::new(1023, 15, 1, format!("Invalid parameter 1 specified for {}.", name.to_lowercase())).into()),
+                _ => {
+                    return Err(Msg::new(
+                        1023,
+                        15,
+                        1,
+                        format!("Invalid parameter 1 specified for {}.", name.to_lowercase()),
+                    )
+                    .into())
+                }
             };
             let unit = match part.as_str() {
                 "year" | "yy" | "yyyy" => "y",
@@ -906,7 +1212,18 @@ fn function(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<TV> {
                 "hour" | "hh" => "h",
                 "minute" | "mi" | "n" => "mi",
                 "second" | "ss" | "s" => "s",
-                _ => return Err(Msg::new(155, 15, 1, format!("'{part}' is not a recognized {} option.", name.to_lowercase())).into()),
+                _ => {
+                    return Err(Msg::new(
+                        155,
+                        15,
+                        1,
+                        format!(
+                            "'{part}' is not a recognized {} option.",
+                            name.to_lowercase()
+                        ),
+                    )
+                    .into())
+                }
             };
             if name == "DATEADD" {
                 let n = a(1)?.v.as_i64();
@@ -916,7 +1233,14 @@ fn function(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<TV> {
                     (Some(n), Value::DateTime(dt)) => Value::DateTime(date_add(dt, unit, n)),
                     _ => Value::Null,
                 };
-                TV::new(r, if matches!(d.t, SqlType::DateTime2(_)) { d.t } else { SqlType::DateTime })
+                TV::new(
+                    r,
+                    if matches!(d.t, SqlType::DateTime2(_)) {
+                        d.t
+                    } else {
+                        SqlType::DateTime
+                    },
+                )
             } else {
                 let x = convert(&a(1)?, &SqlType::DateTime, None)?;
                 let y = convert(&a(2)?, &SqlType::DateTime, None)?;
@@ -989,9 +1313,11 @@ fn date_add(dt: chrono::NaiveDateTime, unit: &str, n: i64) -> chrono::NaiveDateT
         "y" | "mo" => {
             let months = if unit == "y" { n * 12 } else { n };
             if months >= 0 {
-                dt.checked_add_months(Months::new(months as u32)).unwrap_or(dt)
+                dt.checked_add_months(Months::new(months as u32))
+                    .unwrap_or(dt)
             } else {
-                dt.checked_sub_months(Months::new((-months) as u32)).unwrap_or(dt)
+                dt.checked_sub_months(Months::new((-months) as u32))
+                    .unwrap_or(dt)
             }
         }
         "d" => dt + Duration::days(n),
@@ -1039,7 +1365,10 @@ pub fn server_property(ctx: &Ctx, p: &str) -> Value {
         "processid" => Value::Int(info.process_id as i64),
         "instancedefaultdatapath" => s(&with_sep(&info.default_data_path, info.path_separator())),
         "instancedefaultlogpath" => s(&with_sep(&info.default_log_path, info.path_separator())),
-        "instancedefaultbackuppath" => since(15, s(&with_sep(&info.default_backup_path, info.path_separator()))),
+        "instancedefaultbackuppath" => since(
+            15,
+            s(&with_sep(&info.default_backup_path, info.path_separator())),
+        ),
         "pathseparator" => since(14, s(info.path_separator())),
         _ => Value::Null,
     }
@@ -1067,15 +1396,24 @@ fn has_perms_by_name(ctx: &Ctx, securable: Option<&str>, class: Option<&str>, pe
             Value::Int(perms::has_server(st, login, perm) as i64)
         }
         "DATABASE" => {
-            if !perms::is_database_permission(perm) && !perm.starts_with("CREATE ") && !perm.starts_with("ALTER ") {
+            if !perms::is_database_permission(perm)
+                && !perm.starts_with("CREATE ")
+                && !perm.starts_with("ALTER ")
+            {
                 return Value::Null;
             }
-            let Some(db) = securable.and_then(|n| st.database(n)) else { return Value::Null };
+            let Some(db) = securable.and_then(|n| st.database(n)) else {
+                return Value::Null;
+            };
             Value::Int(perms::has_database(st, login, db, perm) as i64)
         }
         "CERTIFICATE" => {
-            let Some(db) = st.database(&ctx.session.database) else { return Value::Null };
-            let Some(_) = securable.and_then(|n| db.certificate(n)) else { return Value::Null };
+            let Some(db) = st.database(&ctx.session.database) else {
+                return Value::Null;
+            };
+            let Some(_) = securable.and_then(|n| db.certificate(n)) else {
+                return Value::Null;
+            };
             let p = match perm {
                 "CONTROL" | "ALTER" | "TAKE OWNERSHIP" => "CONTROL",
                 "VIEW DEFINITION" | "REFERENCES" => "VIEW DEFINITION",
@@ -1084,7 +1422,9 @@ fn has_perms_by_name(ctx: &Ctx, securable: Option<&str>, class: Option<&str>, pe
             Value::Int(perms::has_database(st, login, db, p) as i64)
         }
         "LOGIN" => {
-            let Some(_) = securable.and_then(|n| st.login(n)) else { return Value::Null };
+            let Some(_) = securable.and_then(|n| st.login(n)) else {
+                return Value::Null;
+            };
             Value::Int(perms::has_server(st, login, "ALTER ANY LOGIN") as i64)
         }
         _ => Value::Null,

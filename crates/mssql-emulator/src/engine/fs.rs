@@ -26,13 +26,17 @@ pub struct ServerFs {
 }
 
 const WINDOWS_RESERVED: &[&str] = &[
-    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9", "LPT1", "LPT2", "LPT3", "LPT4",
-    "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
+    "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
 ];
 
 impl ServerFs {
     pub fn new(root: PathBuf, platform: Platform, default_dir: String) -> Self {
-        ServerFs { root, platform, default_dir }
+        ServerFs {
+            root,
+            platform,
+            default_dir,
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -55,7 +59,10 @@ impl ServerFs {
                     }
                     comps.push("UNC".into());
                     rest = unc.to_string();
-                } else if p.len() >= 2 && p.as_bytes()[1] == b':' && p.as_bytes()[0].is_ascii_alphabetic() {
+                } else if p.len() >= 2
+                    && p.as_bytes()[1] == b':'
+                    && p.as_bytes()[0].is_ascii_alphabetic()
+                {
                     comps.push(p[..1].to_uppercase());
                     let r = &p[2..];
                     if !r.starts_with('\\') {
@@ -71,7 +78,10 @@ impl ServerFs {
             }
             Platform::Linux => {
                 // SQL Server on Linux still accepts C:\-prefixed paths (2017 release notes).
-                let p = if path.len() >= 3 && path.as_bytes()[1] == b':' && path.as_bytes()[0].eq_ignore_ascii_case(&b'c') {
+                let p = if path.len() >= 3
+                    && path.as_bytes()[1] == b':'
+                    && path.as_bytes()[0].eq_ignore_ascii_case(&b'c')
+                {
                     path[2..].replace('\\', "/")
                 } else {
                     path.to_string()
@@ -83,7 +93,11 @@ impl ServerFs {
                 rest = p;
             }
         }
-        let sep = if self.platform == Platform::Windows { '\\' } else { '/' };
+        let sep = if self.platform == Platform::Windows {
+            '\\'
+        } else {
+            '/'
+        };
         for part in rest.split(sep) {
             match part {
                 "" | "." => {}
@@ -100,11 +114,17 @@ impl ServerFs {
                 }
                 _ => {
                     if self.platform == Platform::Windows {
-                        if part.chars().any(|c| "<>:\"|?*".contains(c) || (c as u32) < 32) {
+                        if part
+                            .chars()
+                            .any(|c| "<>:\"|?*".contains(c) || (c as u32) < 32)
+                        {
                             return Err(PathError::Invalid);
                         }
                         let stem = part.split('.').next().unwrap_or("").trim_end();
-                        if WINDOWS_RESERVED.iter().any(|r| r.eq_ignore_ascii_case(stem)) {
+                        if WINDOWS_RESERVED
+                            .iter()
+                            .any(|r| r.eq_ignore_ascii_case(stem))
+                        {
                             return Err(PathError::Invalid);
                         }
                         // Windows ignores trailing dots and spaces in names.
@@ -119,7 +139,10 @@ impl ServerFs {
                 }
             }
         }
-        if self.platform == Platform::Windows && comps.first().map(String::as_str) == Some("UNC") && comps.len() < 3 {
+        if self.platform == Platform::Windows
+            && comps.first().map(String::as_str) == Some("UNC")
+            && comps.len() < 3
+        {
             return Err(PathError::Invalid);
         }
         Ok(comps)
@@ -150,7 +173,10 @@ impl ServerFs {
     /// The server path for a host path under the root (for messages and tests).
     pub fn server_path(&self, host: &Path) -> Option<String> {
         let rel = host.strip_prefix(&self.root).ok()?;
-        let parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+        let parts: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
         match self.platform {
             Platform::Linux => Some(format!("/{}", parts.join("/"))),
             Platform::Windows => match parts.first().map(String::as_str) {
@@ -170,7 +196,9 @@ impl ServerFs {
             (Platform::Windows, _) => 1,
             _ => 0,
         };
-        let anchor_path = self.root.join(comps[..anchor.min(comps.len())].iter().collect::<PathBuf>());
+        let anchor_path = self
+            .root
+            .join(comps[..anchor.min(comps.len())].iter().collect::<PathBuf>());
         if !anchor_path.is_dir() {
             return Err(PathError::Invalid);
         }
@@ -193,17 +221,36 @@ mod tests {
     #[test]
     fn windows_paths_map_under_their_drive_or_share() {
         let (_d, fs) = win();
-        assert_eq!(fs.components("C:\\Backup\\keys\\smk.key").unwrap(), vec!["C", "Backup", "keys", "smk.key"]);
+        assert_eq!(
+            fs.components("C:\\Backup\\keys\\smk.key").unwrap(),
+            vec!["C", "Backup", "keys", "smk.key"]
+        );
         assert_eq!(fs.components("c:/a/../b").unwrap(), vec!["C", "b"]);
-        assert_eq!(fs.components("\\\\files\\keys\\a.key").unwrap(), vec!["UNC", "files", "keys", "a.key"]);
+        assert_eq!(
+            fs.components("\\\\files\\keys\\a.key").unwrap(),
+            vec!["UNC", "files", "keys", "a.key"]
+        );
         assert_eq!(fs.components("C:\\..\\..\\etc").unwrap(), vec!["C", "etc"]);
-        assert_eq!(fs.components("smk.key").unwrap(), vec!["C", "Data", "smk.key"]);
+        assert_eq!(
+            fs.components("smk.key").unwrap(),
+            vec!["C", "Data", "smk.key"]
+        );
     }
 
     #[test]
     fn hostile_windows_paths_are_invalid() {
         let (_d, fs) = win();
-        for p in ["", "C:relative", "\\rooted", "C:\\a|b", "C:\\CON", "C:\\x\\nul.txt", "\\\\?\\C:\\x", "\\\\server", "C:\\a\0b"] {
+        for p in [
+            "",
+            "C:relative",
+            "\\rooted",
+            "C:\\a|b",
+            "C:\\CON",
+            "C:\\x\\nul.txt",
+            "\\\\?\\C:\\x",
+            "\\\\server",
+            "C:\\a\0b",
+        ] {
             assert_eq!(fs.components(p), Err(PathError::Invalid), "{p:?}");
         }
     }
@@ -211,17 +258,33 @@ mod tests {
     #[test]
     fn resolution_is_case_insensitive_on_windows() {
         let (d, fs) = win();
-        assert_eq!(fs.resolve("C:\\BACKUP\\x").unwrap(), d.path().join("C/Backup/x"));
-        assert_eq!(fs.server_path(&d.path().join("C/Backup/x")).unwrap(), "C:\\Backup\\x");
+        assert_eq!(
+            fs.resolve("C:\\BACKUP\\x").unwrap(),
+            d.path().join("C/Backup/x")
+        );
+        assert_eq!(
+            fs.server_path(&d.path().join("C/Backup/x")).unwrap(),
+            "C:\\Backup\\x"
+        );
     }
 
     #[test]
     fn linux_paths_stay_inside_the_root() {
         let d = tempfile::tempdir().unwrap();
-        let fs = ServerFs::new(d.path().to_path_buf(), Platform::Linux, "/var/opt/mssql/data".into());
-        assert_eq!(fs.components("/var/opt/mssql/../../../etc/passwd").unwrap(), vec!["etc", "passwd"]);
+        let fs = ServerFs::new(
+            d.path().to_path_buf(),
+            Platform::Linux,
+            "/var/opt/mssql/data".into(),
+        );
+        assert_eq!(
+            fs.components("/var/opt/mssql/../../../etc/passwd").unwrap(),
+            vec!["etc", "passwd"]
+        );
         assert_eq!(fs.components("C:\\tmp\\k").unwrap(), vec!["tmp", "k"]);
-        assert_eq!(fs.components("k").unwrap(), vec!["var", "opt", "mssql", "data", "k"]);
+        assert_eq!(
+            fs.components("k").unwrap(),
+            vec!["var", "opt", "mssql", "data", "k"]
+        );
     }
 
     #[test]
@@ -229,6 +292,9 @@ mod tests {
         let (_d, fs) = win();
         assert!(fs.create_dir_all("C:\\Backup\\Keysafe\\2026").is_ok());
         assert_eq!(fs.create_dir_all("Q:\\x"), Err(PathError::Invalid));
-        assert_eq!(fs.create_dir_all("\\\\nosuch\\share\\x"), Err(PathError::Invalid));
+        assert_eq!(
+            fs.create_dir_all("\\\\nosuch\\share\\x"),
+            Err(PathError::Invalid)
+        );
     }
 }

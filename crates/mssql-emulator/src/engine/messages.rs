@@ -13,7 +13,12 @@ pub struct Msg {
 
 impl Msg {
     pub fn new(number: i32, class: u8, state: u8, text: impl Into<String>) -> Self {
-        Msg { number, class, state, text: text.into() }
+        Msg {
+            number,
+            class,
+            state,
+            text: text.into(),
+        }
     }
     pub fn into_server(self, server: &str, procedure: &str, line: u32) -> ServerMessage {
         ServerMessage {
@@ -41,13 +46,22 @@ pub fn cannot_write_file(path: &str, state: u8) -> Msg {
 }
 
 pub fn password_policy(number: i32, operating_system: bool) -> Msg {
-    let who = if operating_system { "the operating system policy" } else { "Windows policy" };
+    let who = if operating_system {
+        "the operating system policy"
+    } else {
+        "Windows policy"
+    };
     let why = match number {
         15116 => "because it is too short.",
         15117 => "because it is too long.",
         _ => "because it is not complex enough.",
     };
-    Msg::new(number, 16, 1, format!("Password validation failed. The password does not meet {who} requirements {why}"))
+    Msg::new(
+        number,
+        16,
+        1,
+        format!("Password validation failed. The password does not meet {who} requirements {why}"),
+    )
 }
 
 pub fn no_master_key(state: u8) -> Msg {
@@ -60,15 +74,30 @@ pub fn master_key_exists() -> Msg {
 
 pub fn key_file_invalid() -> Msg {
     let (n, s) = super::assumptions::KEY_FILE_INVALID;
-    Msg::new(n, 16, s, "The master key file does not exist or has invalid format.")
+    Msg::new(
+        n,
+        16,
+        s,
+        "The master key file does not exist or has invalid format.",
+    )
 }
 
 pub fn keys_identical() -> Msg {
-    Msg::new(15588, 10, 1, "The old and new master keys are identical. No data re-encryption is required.")
+    Msg::new(
+        15588,
+        10,
+        1,
+        "The old and new master keys are identical. No data re-encryption is required.",
+    )
 }
 
 pub fn no_permission() -> Msg {
-    Msg::new(15247, 16, 1, "User does not have permission to perform this action.")
+    Msg::new(
+        15247,
+        16,
+        1,
+        "User does not have permission to perform this action.",
+    )
 }
 
 pub fn cannot_find(verb: &str, what: &str, name: &str) -> Msg {
@@ -76,18 +105,38 @@ pub fn cannot_find(verb: &str, what: &str, name: &str) -> Msg {
 }
 
 pub fn permission_denied_in_database(perm: &str, db: &str) -> Msg {
-    Msg::new(262, 14, 1, format!("{perm} permission denied in database '{db}'."))
+    Msg::new(
+        262,
+        14,
+        1,
+        format!("{perm} permission denied in database '{db}'."),
+    )
 }
 
 pub fn server_state_denied(db: &str) -> Vec<Msg> {
     vec![
-        Msg::new(300, 14, 1, format!("VIEW SERVER STATE permission was denied on object 'server', database '{db}'.")),
-        Msg::new(297, 16, 1, "The user does not have permission to perform this action."),
+        Msg::new(
+            300,
+            14,
+            1,
+            format!("VIEW SERVER STATE permission was denied on object 'server', database '{db}'."),
+        ),
+        Msg::new(
+            297,
+            16,
+            1,
+            "The user does not have permission to perform this action.",
+        ),
     ]
 }
 
 pub fn bulk_denied() -> Msg {
-    Msg::new(4834, 16, 1, "You do not have permission to use the bulk load statement.")
+    Msg::new(
+        4834,
+        16,
+        1,
+        "You do not have permission to use the bulk load statement.",
+    )
 }
 
 pub fn invalid_object(name: &str) -> Msg {
@@ -99,23 +148,48 @@ pub fn invalid_column(name: &str) -> Msg {
 }
 
 pub fn unknown_procedure(name: &str) -> Msg {
-    Msg::new(2812, 16, 62, format!("Could not find stored procedure '{name}'."))
+    Msg::new(
+        2812,
+        16,
+        62,
+        format!("Could not find stored procedure '{name}'."),
+    )
 }
 
 pub fn unknown_function(name: &str) -> Msg {
-    Msg::new(195, 15, 10, format!("'{name}' is not a recognized built-in function name."))
+    Msg::new(
+        195,
+        15,
+        10,
+        format!("'{name}' is not a recognized built-in function name."),
+    )
 }
 
 pub fn must_declare(name: &str) -> Msg {
-    Msg::new(137, 15, 2, format!("Must declare the scalar variable \"{name}\"."))
+    Msg::new(
+        137,
+        15,
+        2,
+        format!("Must declare the scalar variable \"{name}\"."),
+    )
 }
 
 pub fn database_missing(name: &str) -> Msg {
-    Msg::new(911, 16, 1, format!("Database '{name}' does not exist. Make sure that the name is entered correctly."))
+    Msg::new(
+        911,
+        16,
+        1,
+        format!("Database '{name}' does not exist. Make sure that the name is entered correctly."),
+    )
 }
 
 pub fn database_exists(name: &str) -> Msg {
-    Msg::new(1801, 16, 3, format!("Database '{name}' already exists. Choose a different database name."))
+    Msg::new(
+        1801,
+        16,
+        3,
+        format!("Database '{name}' already exists. Choose a different database name."),
+    )
 }
 
 pub fn changed_database(name: &str) -> Msg {
@@ -127,7 +201,12 @@ pub fn divide_by_zero() -> Msg {
 }
 
 pub fn conversion_failed(value: &str, from: &str, to: &str) -> Msg {
-    Msg::new(245, 16, 1, format!("Conversion failed when converting the {from} value '{value}' to data type {to}."))
+    Msg::new(
+        245,
+        16,
+        1,
+        format!("Conversion failed when converting the {from} value '{value}' to data type {to}."),
+    )
 }
 
 pub fn login_failed(user: &str) -> Msg {
@@ -135,7 +214,12 @@ pub fn login_failed(user: &str) -> Msg {
 }
 
 pub fn principal_exists(name: &str) -> Msg {
-    Msg::new(15025, 16, 1, format!("The server principal '{name}' already exists."))
+    Msg::new(
+        15025,
+        16,
+        1,
+        format!("The server principal '{name}' already exists."),
+    )
 }
 
 pub fn cert_exists(name: &str) -> Msg {
@@ -147,7 +231,14 @@ pub fn no_private_key(name: &str) -> Msg {
 }
 
 pub fn encryption_password_required(what: &str) -> Msg {
-    Msg::new(15146, 16, 1, format!("An encryption password must be provided to encrypt the private key of this {what}."))
+    Msg::new(
+        15146,
+        16,
+        1,
+        format!(
+            "An encryption password must be provided to encrypt the private key of this {what}."
+        ),
+    )
 }
 
 pub fn no_decryption_password_expected(what: &str) -> Msg {
@@ -172,7 +263,14 @@ pub fn cert_file_invalid(v2024: bool) -> Msg {
 }
 
 pub fn private_key_mismatch(what: &str) -> Msg {
-    Msg::new(15474, 16, 1, format!("Invalid private key. The private key does not match the public key of the {what}."))
+    Msg::new(
+        15474,
+        16,
+        1,
+        format!(
+            "Invalid private key. The private key does not match the public key of the {what}."
+        ),
+    )
 }
 
 pub fn private_key_password_invalid() -> Msg {
@@ -210,7 +308,12 @@ pub fn master_key_not_decryptable() -> Msg {
 }
 
 pub fn dek_exists() -> Msg {
-    Msg::new(33103, 16, 1, "A database encryption key already exists for this database.")
+    Msg::new(
+        33103,
+        16,
+        1,
+        "A database encryption key already exists for this database.",
+    )
 }
 
 pub fn no_dek(db: &str) -> Msg {
@@ -230,19 +333,39 @@ pub fn system_database_tde(db: &str) -> Msg {
 }
 
 pub fn cannot_drop_in_use(db: &str) -> Msg {
-    Msg::new(3702, 16, 4, format!("Cannot drop database \"{db}\" because it is currently in use."))
+    Msg::new(
+        3702,
+        16,
+        4,
+        format!("Cannot drop database \"{db}\" because it is currently in use."),
+    )
 }
 
 pub fn cannot_drop_system_db(db: &str) -> Msg {
-    Msg::new(3708, 16, 1, format!("Cannot drop the database '{db}' because it is a system database."))
+    Msg::new(
+        3708,
+        16,
+        1,
+        format!("Cannot drop the database '{db}' because it is a system database."),
+    )
 }
 
 pub fn user_exists(name: &str) -> Msg {
-    Msg::new(15023, 16, 1, format!("User, group, or role '{name}' already exists in the current database."))
+    Msg::new(
+        15023,
+        16,
+        1,
+        format!("User, group, or role '{name}' already exists in the current database."),
+    )
 }
 
 pub fn login_missing_for_user(name: &str) -> Msg {
-    Msg::new(15007, 16, 1, format!("'{name}' is not a valid login or you do not have permission."))
+    Msg::new(
+        15007,
+        16,
+        1,
+        format!("'{name}' is not a valid login or you do not have permission."),
+    )
 }
 
 pub fn invalid_permission(name: &str) -> Msg {
@@ -254,7 +377,12 @@ pub fn string_truncated() -> Msg {
 }
 
 pub fn wrong_decryptor() -> Msg {
-    Msg::new(15313, 16, 1, "The key is not encrypted using the specified decryptor.")
+    Msg::new(
+        15313,
+        16,
+        1,
+        "The key is not encrypted using the specified decryptor.",
+    )
 }
 
 pub fn old_master_key_decrypt_failed(what: &str, name: &str) -> Msg {
@@ -266,7 +394,12 @@ pub fn old_master_key_decrypt_ignored(what: &str, name: &str) -> Msg {
 }
 
 pub fn cannot_drop_master_key(cert: &str) -> Msg {
-    Msg::new(15580, 16, 1, format!("Cannot drop master key because certificate '{cert}' is encrypted by it."))
+    Msg::new(
+        15580,
+        16,
+        1,
+        format!("Cannot drop master key because certificate '{cert}' is encrypted by it."),
+    )
 }
 
 pub fn last_encryption() -> Msg {

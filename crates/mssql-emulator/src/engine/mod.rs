@@ -44,10 +44,19 @@ pub type Res<T> = Result<T, Fail>;
 /// What a statement sends back besides its DONE.
 #[derive(Debug, Clone)]
 pub enum Event {
-    Rows { columns: Vec<Column>, rows: Vec<Vec<Value>> },
+    Rows {
+        columns: Vec<Column>,
+        rows: Vec<Vec<Value>>,
+    },
     Message(ServerMessage),
-    EnvDatabase { new: String, old: String },
-    Done { status: u16, rows: u64 },
+    EnvDatabase {
+        new: String,
+        old: String,
+    },
+    Done {
+        status: u16,
+        rows: u64,
+    },
 }
 
 /// Faults a test can inject. Counters are instance-wide and 1-based; 0 means off.
@@ -108,7 +117,11 @@ const SA_SID: [u8; 1] = [1];
 impl Instance {
     /// Opens the instance in `data_dir`: its saved state if there is one, otherwise a new
     /// instance built from the scenario.
-    pub fn open(data_dir: &Path, scenario: &Scenario, sa_password: Option<&str>) -> std::io::Result<Instance> {
+    pub fn open(
+        data_dir: &Path,
+        scenario: &Scenario,
+        sa_password: Option<&str>,
+    ) -> std::io::Result<Instance> {
         std::fs::create_dir_all(data_dir)?;
         let info = ServerInfo::from_scenario(scenario);
         let root = data_dir.join("fs");
@@ -122,17 +135,23 @@ impl Instance {
                     drives.push("C".into());
                 }
                 for d in drives {
-                    std::fs::create_dir_all(root.join(d.trim_end_matches([':', '\\']).to_uppercase()))?;
+                    std::fs::create_dir_all(
+                        root.join(d.trim_end_matches([':', '\\']).to_uppercase()),
+                    )?;
                 }
                 for s in &scenario.shares {
-                    let comps = fs.components(s).map_err(|_| std::io::Error::other(format!("share {s:?} is not a UNC path")))?;
+                    let comps = fs.components(s).map_err(|_| {
+                        std::io::Error::other(format!("share {s:?} is not a UNC path"))
+                    })?;
                     std::fs::create_dir_all(root.join(comps.iter().collect::<PathBuf>()))?;
                 }
             }
             Platform::Linux => {}
         }
         for p in [&info.default_backup_path, &info.default_data_path] {
-            let host = fs.resolve(p).map_err(|_| std::io::Error::other(format!("path {p:?} is not valid on this platform")))?;
+            let host = fs.resolve(p).map_err(|_| {
+                std::io::Error::other(format!("path {p:?} is not valid on this platform"))
+            })?;
             std::fs::create_dir_all(host)?;
         }
         let state_path = data_dir.join("state.json");
@@ -140,7 +159,9 @@ impl Instance {
             Some(s) => s,
             None => bootstrap(scenario, &info)?,
         };
-        let sa_pw = sa_password.map(str::to_string).or_else(|| scenario.server.sa_password.clone());
+        let sa_pw = sa_password
+            .map(str::to_string)
+            .or_else(|| scenario.server.sa_password.clone());
         if let Some(pw) = sa_pw {
             if let Some(sa) = state.login_mut("sa") {
                 let (salt, hash) = crypto::password_verifier(&pw);
@@ -149,7 +170,14 @@ impl Instance {
             }
         }
         state.save(&state_path)?;
-        Ok(Instance { info, fs, faults: Faults::default(), state: Mutex::new(state), state_path, data_dir: data_dir.to_path_buf() })
+        Ok(Instance {
+            info,
+            fs,
+            faults: Faults::default(),
+            state: Mutex::new(state),
+            state_path,
+            data_dir: data_dir.to_path_buf(),
+        })
     }
 
     pub fn state(&self) -> MutexGuard<'_, InstanceState> {
@@ -160,7 +188,12 @@ impl Instance {
     pub fn persist(&self, state: &InstanceState) -> Res<()> {
         state.save(&self.state_path).map_err(|e| {
             tracing::error!(error = %e, "cannot save state");
-            Fail::from(Msg::new(3624, 20, 1, "A system assertion check has failed: the instance state could not be saved."))
+            Fail::from(Msg::new(
+                3624,
+                20,
+                1,
+                "A system assertion check has failed: the instance state could not be saved.",
+            ))
         })
     }
 
@@ -172,7 +205,9 @@ impl Instance {
         if l.kind != PrincipalKind::SqlLogin || l.disabled {
             return None;
         }
-        if crypto::verify_password(password, &l.password_salt, &l.password_hash) && perms::has_server(&st, &l.name, "CONNECT SQL") {
+        if crypto::verify_password(password, &l.password_salt, &l.password_hash)
+            && perms::has_server(&st, &l.name, "CONNECT SQL")
+        {
             Some(l.name.clone())
         } else {
             None
@@ -180,7 +215,10 @@ impl Instance {
     }
 
     pub fn default_database(&self, login: &str) -> String {
-        self.state().login(login).map(|l| l.default_database.clone()).unwrap_or_else(|| "master".into())
+        self.state()
+            .login(login)
+            .map(|l| l.default_database.clone())
+            .unwrap_or_else(|| "master".into())
     }
 
     /// The host path where the server keeps `server_path` (for tests and the demo).
@@ -202,8 +240,13 @@ impl Instance {
     pub fn write_server_file(&self, server_path: &str, bytes: &[u8]) -> Res<PathBuf> {
         use std::io::Write;
         let err = |state| Fail::from(messages::cannot_write_file(server_path, state));
-        let host = self.fs.resolve(server_path).map_err(|_| err(assumptions::WRITE_NO_FOLDER_STATE))?;
-        let parent = host.parent().ok_or_else(|| err(assumptions::WRITE_NO_FOLDER_STATE))?;
+        let host = self
+            .fs
+            .resolve(server_path)
+            .map_err(|_| err(assumptions::WRITE_NO_FOLDER_STATE))?;
+        let parent = host
+            .parent()
+            .ok_or_else(|| err(assumptions::WRITE_NO_FOLDER_STATE))?;
         if !parent.is_dir() {
             return Err(err(assumptions::WRITE_NO_FOLDER_STATE));
         }
@@ -212,9 +255,15 @@ impl Instance {
             tracing::warn!(path = server_path, "injected fault: file write fails");
             return Err(err(assumptions::WRITE_FAILED_STATE));
         }
-        let mut f = match std::fs::OpenOptions::new().write(true).create_new(true).open(&host) {
+        let mut f = match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&host)
+        {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(err(assumptions::WRITE_EXISTS_STATE)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(err(assumptions::WRITE_EXISTS_STATE))
+            }
             Err(_) => return Err(err(assumptions::WRITE_NO_FOLDER_STATE)),
         };
         let written = f.write_all(bytes).and_then(|_| f.sync_all());
@@ -223,7 +272,10 @@ impl Instance {
             return Err(err(assumptions::WRITE_FAILED_STATE));
         }
         if self.faults.flip_byte_in_write.load(Ordering::SeqCst) == n && !bytes.is_empty() {
-            tracing::warn!(path = server_path, "injected fault: a byte of the written file flips");
+            tracing::warn!(
+                path = server_path,
+                "injected fault: a byte of the written file flips"
+            );
             let mut b = bytes.to_vec();
             let mid = b.len() / 2;
             b[mid] ^= 0x01;
@@ -242,9 +294,19 @@ impl Instance {
     }
 }
 
-fn new_login(name: &str, id: i32, kind: PrincipalKind, password: Option<&str>, roles: Vec<String>) -> Login {
+fn new_login(
+    name: &str,
+    id: i32,
+    kind: PrincipalKind,
+    password: Option<&str>,
+    roles: Vec<String>,
+) -> Login {
     let (salt, hash) = password.map(crypto::password_verifier).unwrap_or_default();
-    let sid = if name == "sa" { SA_SID.to_vec() } else { crypto::random_bytes::<16>().to_vec() };
+    let sid = if name == "sa" {
+        SA_SID.to_vec()
+    } else {
+        crypto::random_bytes::<16>().to_vec()
+    };
     Login {
         name: name.to_string(),
         principal_id: id,
@@ -263,7 +325,8 @@ fn new_login(name: &str, id: i32, kind: PrincipalKind, password: Option<&str>, r
 }
 
 fn parse_day(s: &str, what: &str) -> std::io::Result<NaiveDateTime> {
-    crate::value::parse_datetime(s).ok_or_else(|| std::io::Error::other(format!("{what}: {s:?} is not a date (YYYY-MM-DD)")))
+    crate::value::parse_datetime(s)
+        .ok_or_else(|| std::io::Error::other(format!("{what}: {s:?} is not a date (YYYY-MM-DD)")))
 }
 
 pub(crate) fn new_database(name: &str, id: i32, owner: &str) -> Database {
@@ -282,7 +345,10 @@ pub(crate) fn new_database(name: &str, id: i32, owner: &str) -> Database {
 }
 
 /// A new database master key, protected by a password and optionally by the SMK.
-pub(crate) fn new_master_key(smk: Option<&[u8]>, password: &str) -> (DatabaseMasterKey, crypto::KeyBytes) {
+pub(crate) fn new_master_key(
+    smk: Option<&[u8]>,
+    password: &str,
+) -> (DatabaseMasterKey, crypto::KeyBytes) {
     let key = crypto::random_key();
     let by_smk = smk.map(|s| crypto::seal(s.try_into().expect("32-byte SMK"), key.as_ref()));
     let dmk = DatabaseMasterKey {
@@ -298,33 +364,76 @@ pub(crate) fn new_master_key(smk: Option<&[u8]>, password: &str) -> (DatabaseMas
 fn bootstrap(s: &Scenario, info: &ServerInfo) -> std::io::Result<InstanceState> {
     let smk_key = crypto::random_key();
     let mut st = InstanceState {
-        service_master_key: Some(ServiceMasterKey { key: smk_key.to_vec(), guid: uuid::Uuid::new_v4(), create_date: now(), modify_date: now() }),
+        service_master_key: Some(ServiceMasterKey {
+            key: smk_key.to_vec(),
+            guid: uuid::Uuid::new_v4(),
+            create_date: now(),
+            modify_date: now(),
+        }),
         logins: vec![],
         databases: vec![],
         next_principal_id: 256,
         next_database_id: 4,
         file_writes: 0,
     };
-    st.logins.push(new_login("sa", 1, PrincipalKind::SqlLogin, Some("Emulator!Passw0rd"), vec!["sysadmin".into()]));
-    st.logins.push(new_login("public", 2, PrincipalKind::ServerRole, None, vec![]));
+    st.logins.push(new_login(
+        "sa",
+        1,
+        PrincipalKind::SqlLogin,
+        Some("Emulator!Passw0rd"),
+        vec!["sysadmin".into()],
+    ));
+    st.logins.push(new_login(
+        "public",
+        2,
+        PrincipalKind::ServerRole,
+        None,
+        vec![],
+    ));
     for (i, r) in perms::FIXED_SERVER_ROLES.iter().enumerate() {
-        st.logins.push(new_login(r, 3 + i as i32, PrincipalKind::ServerRole, None, vec![]));
+        st.logins.push(new_login(
+            r,
+            3 + i as i32,
+            PrincipalKind::ServerRole,
+            None,
+            vec![],
+        ));
     }
-    let account = if info.platform == Platform::Windows { Some(info.service_account.clone()) } else { None };
+    let account = if info.platform == Platform::Windows {
+        Some(info.service_account.clone())
+    } else {
+        None
+    };
     if let Some(a) = account {
         let id = st.next_principal_id;
         st.next_principal_id += 1;
-        st.logins.push(new_login(&a, id, PrincipalKind::WindowsLogin, None, vec!["sysadmin".into()]));
+        st.logins.push(new_login(
+            &a,
+            id,
+            PrincipalKind::WindowsLogin,
+            None,
+            vec!["sysadmin".into()],
+        ));
     }
     for l in &s.logins {
         if st.login(&l.name).is_some() {
-            return Err(std::io::Error::other(format!("login {} is declared twice", l.name)));
+            return Err(std::io::Error::other(format!(
+                "login {} is declared twice",
+                l.name
+            )));
         }
         let id = st.next_principal_id;
         st.next_principal_id += 1;
-        let kind = if l.windows { PrincipalKind::WindowsLogin } else { PrincipalKind::SqlLogin };
+        let kind = if l.windows {
+            PrincipalKind::WindowsLogin
+        } else {
+            PrincipalKind::SqlLogin
+        };
         if !l.windows && l.password.is_none() {
-            return Err(std::io::Error::other(format!("login {} needs a password (or windows = true)", l.name)));
+            return Err(std::io::Error::other(format!(
+                "login {} needs a password (or windows = true)",
+                l.name
+            )));
         }
         let mut login = new_login(&l.name, id, kind, l.password.as_deref(), l.roles.clone());
         login.grants = l.grant.iter().map(|g| g.to_uppercase()).collect();
@@ -345,7 +454,11 @@ fn bootstrap(s: &Scenario, info: &ServerInfo) -> std::io::Result<InstanceState> 
         if st.database(&d.name).is_none() {
             st.next_database_id += 1;
             let id = st.next_database_id;
-            st.databases.push(new_database(&d.name, id, d.owner.as_deref().unwrap_or("sa")));
+            st.databases.push(new_database(
+                &d.name,
+                id,
+                d.owner.as_deref().unwrap_or("sa"),
+            ));
         }
         let db = st.database_mut(&d.name).unwrap();
         if let Some(o) = &d.owner {
@@ -365,7 +478,8 @@ fn bootstrap(s: &Scenario, info: &ServerInfo) -> std::io::Result<InstanceState> 
         }
         let mut dmk_key = None;
         if let Some(mk) = &d.master_key {
-            let smk = (mk.protection == MasterKeyProtection::ServiceMasterKey).then_some(&smk_key[..]);
+            let smk =
+                (mk.protection == MasterKeyProtection::ServiceMasterKey).then_some(&smk_key[..]);
             let (dmk, key) = new_master_key(smk, &mk.password);
             db.master_key = Some(dmk);
             dmk_key = Some(key);
@@ -379,7 +493,11 @@ fn bootstrap(s: &Scenario, info: &ServerInfo) -> std::io::Result<InstanceState> 
                 Some(s) => parse_day(s, &c.name)?,
                 None => start + chrono::Duration::days(assumptions::CERT_DEFAULT_VALIDITY_DAYS),
             };
-            let generated = crypto::generate_certificate(c.subject.as_deref().unwrap_or(&c.name), start, expiry);
+            let generated = crypto::generate_certificate(
+                c.subject.as_deref().unwrap_or(&c.name),
+                start,
+                expiry,
+            );
             let private_key = match (&c.password, &dmk_key) {
                 (Some(pw), _) => PrivateKey { protection: KeyProtection::Password, sealed: crypto::seal_with_password(pw, &generated.private_key_pkcs8) },
                 (None, Some(k)) => PrivateKey { protection: KeyProtection::MasterKey, sealed: crypto::seal(k, &generated.private_key_pkcs8) },
@@ -404,14 +522,22 @@ fn bootstrap(s: &Scenario, info: &ServerInfo) -> std::io::Result<InstanceState> 
                 start_date: parsed.start,
                 expiry_date: parsed.expiry,
                 private_key: Some(private_key),
-                pvt_key_last_backup_date: c.last_backup.as_deref().map(|s| parse_day(s, &c.name)).transpose()?,
+                pvt_key_last_backup_date: c
+                    .last_backup
+                    .as_deref()
+                    .map(|s| parse_day(s, &c.name))
+                    .transpose()?,
                 key_length: assumptions::certificate_key_length(info.major),
             });
         }
     }
     for d in &s.databases {
         if let Some(cert) = &d.tde_certificate {
-            let thumb = st.database("master").and_then(|m| m.certificate(cert)).map(|c| c.thumbprint.clone()).unwrap();
+            let thumb = st
+                .database("master")
+                .and_then(|m| m.certificate(cert))
+                .map(|c| c.thumbprint.clone())
+                .unwrap();
             let db = st.database_mut(&d.name).unwrap();
             db.encryption_key = Some(DatabaseEncryptionKey {
                 algorithm: "AES".into(),

@@ -43,13 +43,28 @@ pub const DATABASE_PERMISSIONS: &[&str] = &[
     "VIEW DEFINITION",
 ];
 
-pub const FIXED_SERVER_ROLES: &[&str] =
-    &["sysadmin", "securityadmin", "serveradmin", "setupadmin", "processadmin", "diskadmin", "dbcreator", "bulkadmin"];
+pub const FIXED_SERVER_ROLES: &[&str] = &[
+    "sysadmin",
+    "securityadmin",
+    "serveradmin",
+    "setupadmin",
+    "processadmin",
+    "diskadmin",
+    "dbcreator",
+    "bulkadmin",
+];
 
 fn role_grants(role: &str) -> &'static [&'static str] {
     match role.to_ascii_lowercase().as_str() {
         "securityadmin" => &["ALTER ANY LOGIN"],
-        "serveradmin" => &["ALTER ANY ENDPOINT", "ALTER RESOURCES", "ALTER SERVER STATE", "ALTER SETTINGS", "SHUTDOWN", "VIEW SERVER STATE"],
+        "serveradmin" => &[
+            "ALTER ANY ENDPOINT",
+            "ALTER RESOURCES",
+            "ALTER SERVER STATE",
+            "ALTER SETTINGS",
+            "SHUTDOWN",
+            "VIEW SERVER STATE",
+        ],
         "setupadmin" => &["ALTER ANY LINKED SERVER"],
         "processadmin" => &["ALTER ANY CONNECTION", "ALTER SERVER STATE"],
         "diskadmin" => &["ALTER RESOURCES"],
@@ -74,7 +89,9 @@ pub fn is_member(state: &InstanceState, login: &str, role: &str) -> bool {
     if ci_eq(role, "public") {
         return state.login(login).is_some();
     }
-    state.login(login).is_some_and(|l| l.roles.iter().any(|r| ci_eq(r, role)))
+    state
+        .login(login)
+        .is_some_and(|l| l.roles.iter().any(|r| ci_eq(r, role)))
 }
 
 pub fn is_sysadmin(state: &InstanceState, login: &str) -> bool {
@@ -86,17 +103,26 @@ fn server_granted(state: &InstanceState, l: &Login, perm: &str) -> bool {
         || role_grants("public").iter().any(|g| ci_eq(g, perm))
         || l.roles.iter().any(|r| {
             role_grants(r).iter().any(|g| ci_eq(g, perm))
-                || state.login(r).is_some_and(|rl| rl.grants.iter().any(|g| ci_eq(g, perm)))
+                || state
+                    .login(r)
+                    .is_some_and(|rl| rl.grants.iter().any(|g| ci_eq(g, perm)))
         })
 }
 
 fn server_denied(state: &InstanceState, l: &Login, perm: &str) -> bool {
-    l.denies.iter().any(|g| ci_eq(g, perm)) || l.roles.iter().any(|r| state.login(r).is_some_and(|rl| rl.denies.iter().any(|g| ci_eq(g, perm))))
+    l.denies.iter().any(|g| ci_eq(g, perm))
+        || l.roles.iter().any(|r| {
+            state
+                .login(r)
+                .is_some_and(|rl| rl.denies.iter().any(|g| ci_eq(g, perm)))
+        })
 }
 
 /// Effective server-level permission.
 pub fn has_server(state: &InstanceState, login: &str, perm: &str) -> bool {
-    let Some(l) = state.login(login) else { return false };
+    let Some(l) = state.login(login) else {
+        return false;
+    };
     if l.roles.iter().any(|r| ci_eq(r, "sysadmin")) {
         return true;
     }
@@ -106,7 +132,9 @@ pub fn has_server(state: &InstanceState, login: &str, perm: &str) -> bool {
     }
     server_granted(state, l, &perm)
         || server_granted(state, l, "CONTROL SERVER")
-        || server_implied_by(&perm).iter().any(|p| server_granted(state, l, p))
+        || server_implied_by(&perm)
+            .iter()
+            .any(|p| server_granted(state, l, p))
         || (perm == "CONNECT SQL" && !l.disabled)
 }
 
@@ -121,7 +149,8 @@ pub fn has_database(state: &InstanceState, login: &str, db: &Database, perm: &st
     }
     let server_view = perm == "VIEW DEFINITION" && has_server(state, login, "VIEW ANY DEFINITION");
     let Some(u) = db.user_for_login(login) else {
-        return server_view || (perm == "CONNECT" && has_server(state, login, "CONNECT ANY DATABASE"));
+        return server_view
+            || (perm == "CONNECT" && has_server(state, login, "CONNECT ANY DATABASE"));
     };
     let denied = |p: &str| u.denies.iter().any(|d| ci_eq(d, p));
     if denied(&perm) || denied("CONTROL") {
@@ -133,9 +162,11 @@ pub fn has_database(state: &InstanceState, login: &str, db: &Database, perm: &st
     let granted = |p: &str| u.grants.iter().any(|g| ci_eq(g, p));
     let implied = match perm.as_str() {
         "VIEW DEFINITION" => granted("ALTER") || server_view,
-        "CREATE CERTIFICATE" | "ALTER ANY CERTIFICATE" | "ALTER ANY SYMMETRIC KEY" | "CREATE SYMMETRIC KEY" | "ALTER ANY USER" => {
-            granted("ALTER")
-        }
+        "CREATE CERTIFICATE"
+        | "ALTER ANY CERTIFICATE"
+        | "ALTER ANY SYMMETRIC KEY"
+        | "CREATE SYMMETRIC KEY"
+        | "ALTER ANY USER" => granted("ALTER"),
         "CONNECT" => true,
         _ => false,
     };
@@ -149,11 +180,19 @@ pub fn can_see_metadata(state: &InstanceState, login: &str, db: &Database) -> bo
 
 /// Effective server permissions, for fn_my_permissions(NULL, 'SERVER').
 pub fn server_list(state: &InstanceState, login: &str) -> Vec<&'static str> {
-    SERVER_PERMISSIONS.iter().copied().filter(|p| has_server(state, login, p)).collect()
+    SERVER_PERMISSIONS
+        .iter()
+        .copied()
+        .filter(|p| has_server(state, login, p))
+        .collect()
 }
 
 pub fn database_list(state: &InstanceState, login: &str, db: &Database) -> Vec<&'static str> {
-    DATABASE_PERMISSIONS.iter().copied().filter(|p| has_database(state, login, db, p)).collect()
+    DATABASE_PERMISSIONS
+        .iter()
+        .copied()
+        .filter(|p| has_database(state, login, db, p))
+        .collect()
 }
 
 pub fn is_server_permission(p: &str) -> bool {

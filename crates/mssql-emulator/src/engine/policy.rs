@@ -70,7 +70,10 @@ mod tests {
         assert_eq!(check("Ab1!", None), Err(Violation::TooShort));
         assert_eq!(check("alllowercase", None), Err(Violation::NotComplex));
         assert_eq!(check("lowerand123", None), Err(Violation::NotComplex));
-        assert_eq!(check("Operator#2024x", Some("operator")), Err(Violation::NotComplex));
+        assert_eq!(
+            check("Operator#2024x", Some("operator")),
+            Err(Violation::NotComplex)
+        );
         assert_eq!(check(&"Aa1!".repeat(40), None), Err(Violation::TooLong));
     }
 

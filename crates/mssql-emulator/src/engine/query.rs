@@ -20,19 +20,29 @@ pub struct ResultSet {
 fn source(ctx: &Ctx, t: &TableRef) -> Res<Table> {
     match t {
         TableRef::Named { name, alias } => {
-            let q = alias.clone().unwrap_or_else(|| name.last().unwrap().clone());
+            let q = alias
+                .clone()
+                .unwrap_or_else(|| name.last().unwrap().clone());
             catalog::view(ctx, name, &q)
         }
         TableRef::Function { name, args, alias } => {
-            let q = alias.clone().unwrap_or_else(|| name.last().unwrap().clone());
-            let vals: Vec<TV> = args.iter().map(|a| eval(ctx, &Scope::empty(), a)).collect::<Res<_>>()?;
+            let q = alias
+                .clone()
+                .unwrap_or_else(|| name.last().unwrap().clone());
+            let vals: Vec<TV> = args
+                .iter()
+                .map(|a| eval(ctx, &Scope::empty(), a))
+                .collect::<Res<_>>()?;
             catalog::function(ctx, name, &vals, &q)
         }
         TableRef::OpenRowsetBulk { path, mode, alias } => {
             if !perms::has_server(ctx.st, &ctx.session.login, "ADMINISTER BULK OPERATIONS") {
                 return Err(messages::bulk_denied().into());
             }
-            let bytes = ctx.inst.read_server_file(path).ok_or_else(|| Fail::from(messages::bulk_cannot_open(path)))?;
+            let bytes = ctx
+                .inst
+                .read_server_file(path)
+                .ok_or_else(|| Fail::from(messages::bulk_cannot_open(path)))?;
             let (ty, v) = match mode.as_str() {
                 "SINGLE_BLOB" => (SqlType::VarBinary(None), Value::Bytes(bytes)),
                 "SINGLE_NCLOB" => (
@@ -44,18 +54,43 @@ fn source(ctx: &Ctx, t: &TableRef) -> Res<Table> {
                 _ => (SqlType::VarChar(None), Value::Str(encoding_rs::WINDOWS_1252.decode(&bytes).0.into_owned())),
             };
             let q = alias.clone().unwrap_or_default();
-            Ok(Table { cols: vec![ColRef { qualifier: q, name: "BulkColumn".into(), ty }], rows: vec![vec![v]] })
+            Ok(Table {
+                cols: vec![ColRef {
+                    qualifier: q,
+                    name: "BulkColumn".into(),
+                    ty,
+                }],
+                rows: vec![vec![v]],
+            })
         }
         TableRef::Subquery { query, alias } => {
             let r = run_select(ctx, query)?;
-            let cols = r.columns.iter().map(|c| ColRef { qualifier: alias.clone(), name: c.name.clone(), ty: c.ty }).collect();
+            let cols = r
+                .columns
+                .iter()
+                .map(|c| ColRef {
+                    qualifier: alias.clone(),
+                    name: c.name.clone(),
+                    ty: c.ty,
+                })
+                .collect();
             Ok(Table { cols, rows: r.rows })
         }
     }
 }
 
 fn truthy(ctx: &Ctx, cols: &[ColRef], row: &[Value], e: &Expr) -> Res<bool> {
-    Ok(eval(ctx, &Scope { cols, row, group: None }, e)?.truth() == Some(true))
+    Ok(eval(
+        ctx,
+        &Scope {
+            cols,
+            row,
+            group: None,
+        },
+        e,
+    )?
+    .truth()
+        == Some(true))
 }
 
 pub fn run_select(ctx: &Ctx, q: &Select) -> Res<ResultSet> {
@@ -115,13 +150,22 @@ pub fn run_select(ctx: &Ctx, q: &Select) -> Res<ResultSet> {
                 let mut any = false;
                 for c in &cols {
                     if qual.as_ref().is_none_or(|qq| ci_eq(qq, &c.qualifier)) {
-                        items.push((Expr::Column(vec![c.qualifier.clone(), c.name.clone()]), c.name.clone()));
+                        items.push((
+                            Expr::Column(vec![c.qualifier.clone(), c.name.clone()]),
+                            c.name.clone(),
+                        ));
                         any = true;
                     }
                 }
                 if !any {
                     let q = qual.clone().unwrap_or_default();
-                    return Err(Msg::new(4104, 16, 1, format!("The multi-part identifier \"{q}\" could not be bound.")).into());
+                    return Err(Msg::new(
+                        4104,
+                        16,
+                        1,
+                        format!("The multi-part identifier \"{q}\" could not be bound."),
+                    )
+                    .into());
                 }
             }
             SelectItem::Expr { expr, alias } => {
@@ -150,7 +194,11 @@ pub fn run_select(ctx: &Ctx, q: &Select) -> Res<ResultSet> {
         group: Option<Vec<Vec<Value>>>,
     }
     let project = |row: &[Value], group: Option<&[Vec<Value>]>| -> Res<Vec<TV>> {
-        let scope = Scope { cols: &cols, row, group };
+        let scope = Scope {
+            cols: &cols,
+            row,
+            group,
+        };
         items.iter().map(|(e, _)| eval(ctx, &scope, e)).collect()
     };
     let mut out: Vec<OutRow> = Vec::new();
@@ -158,8 +206,16 @@ pub fn run_select(ctx: &Ctx, q: &Select) -> Res<ResultSet> {
         // Group rows by the GROUP BY key (one group of everything when there is none).
         let mut groups: Vec<(Vec<TV>, Vec<Vec<Value>>)> = Vec::new();
         for r in rows {
-            let scope = Scope { cols: &cols, row: &r, group: None };
-            let key: Vec<TV> = q.group_by.iter().map(|e| eval(ctx, &scope, e)).collect::<Res<_>>()?;
+            let scope = Scope {
+                cols: &cols,
+                row: &r,
+                group: None,
+            };
+            let key: Vec<TV> = q
+                .group_by
+                .iter()
+                .map(|e| eval(ctx, &scope, e))
+                .collect::<Res<_>>()?;
             match groups.iter_mut().find(|(k, _)| keys_equal(k, &key)) {
                 Some((_, g)) => g.push(r),
                 None => groups.push((key, vec![r])),
@@ -169,21 +225,36 @@ pub fn run_select(ctx: &Ctx, q: &Select) -> Res<ResultSet> {
             groups.push((vec![], vec![]));
         }
         for (_, g) in groups {
-            let first = g.first().cloned().unwrap_or_else(|| vec![Value::Null; cols.len()]);
+            let first = g
+                .first()
+                .cloned()
+                .unwrap_or_else(|| vec![Value::Null; cols.len()]);
             if let Some(h) = &q.having {
-                let scope = Scope { cols: &cols, row: &first, group: Some(&g) };
+                let scope = Scope {
+                    cols: &cols,
+                    row: &first,
+                    group: Some(&g),
+                };
                 if eval(ctx, &scope, h)?.truth() != Some(true) {
                     continue;
                 }
             }
             check_grouped_columns(&items, &q.group_by)?;
             let values = project(&first, Some(&g))?;
-            out.push(OutRow { values, src: first, group: Some(g) });
+            out.push(OutRow {
+                values,
+                src: first,
+                group: Some(g),
+            });
         }
     } else {
         for r in rows {
             let values = project(&r, None)?;
-            out.push(OutRow { values, src: r, group: None });
+            out.push(OutRow {
+                values,
+                src: r,
+                group: None,
+            });
         }
     }
 
@@ -193,19 +264,39 @@ pub fn run_select(ctx: &Ctx, q: &Select) -> Res<ResultSet> {
         if !grouped {
             let mut last = None;
             for o in &out {
-                let scope = Scope { cols: &cols, row: &o.src, group: None };
-                last = Some(assigns.iter().map(|(v, e)| Ok((v.clone(), eval(ctx, &scope, e)?))).collect::<Res<Vec<_>>>()?);
+                let scope = Scope {
+                    cols: &cols,
+                    row: &o.src,
+                    group: None,
+                };
+                last = Some(
+                    assigns
+                        .iter()
+                        .map(|(v, e)| Ok((v.clone(), eval(ctx, &scope, e)?)))
+                        .collect::<Res<Vec<_>>>()?,
+                );
             }
             if let Some(l) = last {
                 result = l;
             }
         } else {
             for o in &out {
-                let scope = Scope { cols: &cols, row: &o.src, group: o.group.as_deref() };
-                result = assigns.iter().map(|(v, e)| Ok((v.clone(), eval(ctx, &scope, e)?))).collect::<Res<Vec<_>>>()?;
+                let scope = Scope {
+                    cols: &cols,
+                    row: &o.src,
+                    group: o.group.as_deref(),
+                };
+                result = assigns
+                    .iter()
+                    .map(|(v, e)| Ok((v.clone(), eval(ctx, &scope, e)?)))
+                    .collect::<Res<Vec<_>>>()?;
             }
         }
-        return Ok(ResultSet { columns: vec![], rows: vec![], assignments: Some(result) });
+        return Ok(ResultSet {
+            columns: vec![],
+            rows: vec![],
+            assignments: Some(result),
+        });
     }
 
     // Column types: from the first row, or from a row of NULLs when there is none.
@@ -214,8 +305,19 @@ pub fn run_select(ctx: &Ctx, q: &Select) -> Res<ResultSet> {
         None => {
             let nulls = vec![Value::Null; cols.len()];
             let empty: Vec<Vec<Value>> = vec![];
-            let scope = Scope { cols: &cols, row: &nulls, group: if grouped { Some(&empty) } else { None } };
-            items.iter().map(|(e, _)| eval(ctx, &scope, e).map(|v| v.t).unwrap_or(SqlType::NVarChar(Some(4000)))).collect()
+            let scope = Scope {
+                cols: &cols,
+                row: &nulls,
+                group: if grouped { Some(&empty) } else { None },
+            };
+            items
+                .iter()
+                .map(|(e, _)| {
+                    eval(ctx, &scope, e)
+                        .map(|v| v.t)
+                        .unwrap_or(SqlType::NVarChar(Some(4000)))
+                })
+                .collect()
         }
     };
 
@@ -242,11 +344,21 @@ pub fn run_select(ctx: &Ctx, q: &Select) -> Res<ResultSet> {
                         }
                         o.values[i - 1].clone()
                     }
-                    Expr::Column(p) if p.len() == 1 && items.iter().any(|(_, n)| ci_eq(n, &p[0])) => {
+                    Expr::Column(p)
+                        if p.len() == 1 && items.iter().any(|(_, n)| ci_eq(n, &p[0])) =>
+                    {
                         let i = items.iter().position(|(_, n)| ci_eq(n, &p[0])).unwrap();
                         o.values[i].clone()
                     }
-                    _ => eval(ctx, &Scope { cols: &cols, row: &o.src, group: o.group.as_deref() }, e)?,
+                    _ => eval(
+                        ctx,
+                        &Scope {
+                            cols: &cols,
+                            row: &o.src,
+                            group: o.group.as_deref(),
+                        },
+                        e,
+                    )?,
                 };
                 key.push(k);
             }
@@ -280,21 +392,47 @@ pub fn run_select(ctx: &Ctx, q: &Select) -> Res<ResultSet> {
         out.truncate(n as usize);
     }
 
-    let columns: Vec<Column> = items.iter().zip(&types).map(|((_, n), t)| Column { name: n.clone(), ty: *t, nullable: true }).collect();
+    let columns: Vec<Column> = items
+        .iter()
+        .zip(&types)
+        .map(|((_, n), t)| Column {
+            name: n.clone(),
+            ty: *t,
+            nullable: true,
+        })
+        .collect();
     let rows = out
         .into_iter()
-        .map(|o| o.values.into_iter().zip(&types).map(|(v, t)| if v.t == *t { v.v } else { super::eval::convert(&v, t, None).unwrap_or(Value::Null) }).collect())
+        .map(|o| {
+            o.values
+                .into_iter()
+                .zip(&types)
+                .map(|(v, t)| {
+                    if v.t == *t {
+                        v.v
+                    } else {
+                        super::eval::convert(&v, t, None).unwrap_or(Value::Null)
+                    }
+                })
+                .collect()
+        })
         .collect();
-    Ok(ResultSet { columns, rows, assignments: None })
+    Ok(ResultSet {
+        columns,
+        rows,
+        assignments: None,
+    })
 }
 
 fn keys_equal(a: &[TV], b: &[TV]) -> bool {
     a.len() == b.len()
-        && a.iter().zip(b).all(|(x, y)| match (x.v.is_null(), y.v.is_null()) {
-            (true, true) => true,
-            (false, false) => cmp_tv(x, y).ok().flatten() == Some(Ordering::Equal),
-            _ => false,
-        })
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| match (x.v.is_null(), y.v.is_null()) {
+                (true, true) => true,
+                (false, false) => cmp_tv(x, y).ok().flatten() == Some(Ordering::Equal),
+                _ => false,
+            })
 }
 
 /// A column in the select list of a grouped query must be in GROUP BY or in an aggregate.
@@ -309,8 +447,14 @@ fn check_grouped_columns(items: &[(Expr, String)], group_by: &[Expr]) -> Res<()>
                 bare_columns(a, out);
                 bare_columns(b, out)
             }
-            Expr::Cast { expr, .. } | Expr::Convert { expr, .. } | Expr::IsNull { expr, .. } => bare_columns(expr, out),
-            Expr::Case { operand, whens, otherwise } => {
+            Expr::Cast { expr, .. } | Expr::Convert { expr, .. } | Expr::IsNull { expr, .. } => {
+                bare_columns(expr, out)
+            }
+            Expr::Case {
+                operand,
+                whens,
+                otherwise,
+            } => {
                 if let Some(o) = operand {
                     bare_columns(o, out)
                 }

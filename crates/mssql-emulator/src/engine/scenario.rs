@@ -143,20 +143,37 @@ impl Scenario {
 
     pub fn validate(&self) -> Result<(), String> {
         if !matches!(self.server.version, 2016 | 2017 | 2019 | 2022) {
-            return Err(format!("server.version must be 2016, 2017, 2019 or 2022, not {}", self.server.version));
+            return Err(format!(
+                "server.version must be 2016, 2017, 2019 or 2022, not {}",
+                self.server.version
+            ));
         }
         if self.server.platform == Platform::Linux && self.server.version == 2016 {
             return Err("SQL Server 2016 does not run on Linux".into());
         }
         if let Some(i) = &self.server.instance {
-            if i.is_empty() || i.len() > 16 || !i.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$') {
-                return Err(format!("instance name {i:?} is not valid (1-16 letters, digits, _ or $)"));
+            if i.is_empty()
+                || i.len() > 16
+                || !i
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+            {
+                return Err(format!(
+                    "instance name {i:?} is not valid (1-16 letters, digits, _ or $)"
+                ));
             }
         }
         for d in &self.databases {
             if let Some(t) = &d.tde_certificate {
-                let master = self.databases.iter().find(|m| m.name.eq_ignore_ascii_case("master"));
-                let found = master.is_some_and(|m| m.certificates.iter().any(|c| c.name.eq_ignore_ascii_case(t) && c.password.is_none()));
+                let master = self
+                    .databases
+                    .iter()
+                    .find(|m| m.name.eq_ignore_ascii_case("master"));
+                let found = master.is_some_and(|m| {
+                    m.certificates
+                        .iter()
+                        .any(|c| c.name.eq_ignore_ascii_case(t) && c.password.is_none())
+                });
                 if !found {
                     return Err(format!("database {}: tde_certificate {t} must be a certificate in master protected by its master key", d.name));
                 }

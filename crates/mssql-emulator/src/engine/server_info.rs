@@ -34,24 +34,71 @@ impl ServerInfo {
         let major = s.major_version();
         let (build, rev, level, cu, kb, date) = match major {
             13 => (6300u16, 2, "SP3", None, "KB5003279", "Aug  9 2021 13:47:23"),
-            14 => (3456, 2, "RTM", Some("CU31"), "KB5016884", "Sep  2 2022 11:01:50"),
-            15 => (4355, 3, "RTM", Some("CU25"), "KB5033688", "Jan 10 2024 21:35:13"),
-            _ => (4135, 4, "RTM", Some("CU14"), "KB5038325", "Jul 10 2024 14:09:09"),
+            14 => (
+                3456,
+                2,
+                "RTM",
+                Some("CU31"),
+                "KB5016884",
+                "Sep  2 2022 11:01:50",
+            ),
+            15 => (
+                4355,
+                3,
+                "RTM",
+                Some("CU25"),
+                "KB5033688",
+                "Jan 10 2024 21:35:13",
+            ),
+            _ => (
+                4135,
+                4,
+                "RTM",
+                Some("CU14"),
+                "KB5038325",
+                "Jul 10 2024 14:09:09",
+            ),
         };
         let product_version = format!("{major}.0.{build}.{rev}");
         let instance_id = sv.instance.clone().unwrap_or_else(|| "MSSQLSERVER".into());
         let (dist, release) = match (sv.platform, &sv.host_distribution) {
-            (_, Some(d)) => (d.clone(), if sv.platform == Platform::Windows { "10.0".into() } else { String::new() }),
-            (Platform::Windows, None) => ("Windows Server 2022 Datacenter".to_string(), "10.0".to_string()),
+            (_, Some(d)) => (
+                d.clone(),
+                if sv.platform == Platform::Windows {
+                    "10.0".into()
+                } else {
+                    String::new()
+                },
+            ),
+            (Platform::Windows, None) => (
+                "Windows Server 2022 Datacenter".to_string(),
+                "10.0".to_string(),
+            ),
             (Platform::Linux, None) => ("Ubuntu".to_string(), String::new()),
         };
         let (backup, data, log, account) = match sv.platform {
             Platform::Windows => {
-                let base = format!("C:\\Program Files\\Microsoft SQL Server\\MSSQL{major}.{instance_id}\\MSSQL");
-                let account = if sv.instance.is_some() { format!("NT Service\\MSSQL${instance_id}") } else { "NT Service\\MSSQLSERVER".into() };
-                (format!("{base}\\Backup"), format!("{base}\\DATA"), format!("{base}\\DATA"), account)
+                let base = format!(
+                    "C:\\Program Files\\Microsoft SQL Server\\MSSQL{major}.{instance_id}\\MSSQL"
+                );
+                let account = if sv.instance.is_some() {
+                    format!("NT Service\\MSSQL${instance_id}")
+                } else {
+                    "NT Service\\MSSQLSERVER".into()
+                };
+                (
+                    format!("{base}\\Backup"),
+                    format!("{base}\\DATA"),
+                    format!("{base}\\DATA"),
+                    account,
+                )
             }
-            Platform::Linux => ("/var/opt/mssql/data".into(), "/var/opt/mssql/data/".into(), "/var/opt/mssql/data/".into(), "mssql".into()),
+            Platform::Linux => (
+                "/var/opt/mssql/data".into(),
+                "/var/opt/mssql/data/".into(),
+                "/var/opt/mssql/data/".into(),
+                "mssql".into(),
+            ),
         };
         let (engine_edition, edition_id) = if sv.edition.starts_with("Enterprise") {
             (3, 1804890536)
@@ -67,7 +114,9 @@ impl ServerInfo {
             None => level.to_string(),
         };
         let os = match sv.platform {
-            Platform::Windows => format!("Windows Server 2022 Datacenter 10.0 <X64> (Build 20348: ) (Hypervisor)"),
+            Platform::Windows => {
+                format!("Windows Server 2022 Datacenter 10.0 <X64> (Build 20348: ) (Hypervisor)")
+            }
             Platform::Linux => format!("Linux ({dist} 22.04.4 LTS) <X64>"),
         };
         let version_string = format!(
@@ -108,7 +157,9 @@ impl ServerInfo {
 
     /// @@SERVICENAME and the service in sys.dm_server_services.
     pub fn service_name(&self) -> String {
-        self.instance_name.clone().unwrap_or_else(|| "MSSQLSERVER".into())
+        self.instance_name
+            .clone()
+            .unwrap_or_else(|| "MSSQLSERVER".into())
     }
 
     /// The program version in LOGINACK: major, minor, build.

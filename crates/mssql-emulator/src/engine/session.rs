@@ -43,7 +43,10 @@ impl std::fmt::Debug for Session {
             .field("spid", &self.spid)
             .field("login", &self.login)
             .field("database", &self.database)
-            .field("open_master_keys", &self.open_master_keys.keys().collect::<Vec<_>>())
+            .field(
+                "open_master_keys",
+                &self.open_master_keys.keys().collect::<Vec<_>>(),
+            )
             .finish()
     }
 }

@@ -137,7 +137,9 @@ impl Database {
         self.certificates.iter().find(|c| ci_eq(&c.name, name))
     }
     pub fn user_for_login(&self, login: &str) -> Option<&DatabaseUser> {
-        self.users.iter().find(|u| u.login.as_deref().is_some_and(|l| ci_eq(l, login)))
+        self.users
+            .iter()
+            .find(|u| u.login.as_deref().is_some_and(|l| ci_eq(l, login)))
     }
     pub fn user(&self, name: &str) -> Option<&DatabaseUser> {
         self.users.iter().find(|u| ci_eq(&u.name, name))
@@ -179,7 +181,9 @@ impl InstanceState {
 
     pub fn load(path: &Path) -> std::io::Result<Option<Self>> {
         match std::fs::read(path) {
-            Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+            Ok(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }

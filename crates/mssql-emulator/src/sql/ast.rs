@@ -16,35 +16,87 @@ pub type Lit = String;
 pub enum Statement {
     Use(String),
     Select(Box<Select>),
-    BackupServiceMasterKey { file: Lit, password: Lit },
-    RestoreServiceMasterKey { file: Lit, password: Lit, force: bool },
-    AlterServiceMasterKey { force: bool },
-    CreateMasterKey { password: Option<Lit> },
-    OpenMasterKey { password: Lit },
+    BackupServiceMasterKey {
+        file: Lit,
+        password: Lit,
+    },
+    RestoreServiceMasterKey {
+        file: Lit,
+        password: Lit,
+        force: bool,
+    },
+    AlterServiceMasterKey {
+        force: bool,
+    },
+    CreateMasterKey {
+        password: Option<Lit>,
+    },
+    OpenMasterKey {
+        password: Lit,
+    },
     CloseMasterKey,
-    BackupMasterKey { file: Lit, password: Lit },
-    RestoreMasterKey { file: Lit, decryption: Lit, encryption: Lit, force: bool },
+    BackupMasterKey {
+        file: Lit,
+        password: Lit,
+    },
+    RestoreMasterKey {
+        file: Lit,
+        decryption: Lit,
+        encryption: Lit,
+        force: bool,
+    },
     AlterMasterKey(AlterMasterKey),
     DropMasterKey,
     CreateCertificate(CreateCertificate),
     BackupCertificate(BackupCertificate),
     DropCertificate(String),
-    CreateDatabaseEncryptionKey { algorithm: String, certificate: String },
+    CreateDatabaseEncryptionKey {
+        algorithm: String,
+        certificate: String,
+    },
     DropDatabaseEncryptionKey,
-    AlterDatabaseEncryption { database: String, on: bool },
+    AlterDatabaseEncryption {
+        database: String,
+        on: bool,
+    },
     CreateDatabase(String),
     DropDatabase(Vec<String>),
-    CreateLogin { name: String, password: Lit, check_policy: Option<bool>, default_database: Option<String> },
-    AlterLogin { name: String, action: AlterLogin },
+    CreateLogin {
+        name: String,
+        password: Lit,
+        check_policy: Option<bool>,
+        default_database: Option<String>,
+    },
+    AlterLogin {
+        name: String,
+        action: AlterLogin,
+    },
     DropLogin(String),
-    CreateUser { name: String, login: Option<String> },
+    CreateUser {
+        name: String,
+        login: Option<String>,
+    },
     DropUser(String),
     Permission(PermissionStatement),
-    AlterServerRole { role: String, add: bool, member: String },
-    AlterRole { role: String, add: bool, member: String },
+    AlterServerRole {
+        role: String,
+        add: bool,
+        member: String,
+    },
+    AlterRole {
+        role: String,
+        add: bool,
+        member: String,
+    },
     Exec(Exec),
-    SetOption { option: String, value: String },
-    SetVariable { name: String, expr: Expr },
+    SetOption {
+        option: String,
+        value: String,
+    },
+    SetVariable {
+        name: String,
+        expr: Expr,
+    },
     Declare(Vec<(String, SqlType, Option<Expr>)>),
     Print(Expr),
     BeginTransaction,
@@ -80,8 +132,16 @@ pub struct PrivateKeyOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub enum CertificateSource {
     /// WITH SUBJECT = ...: a new self-signed certificate and key pair.
-    Generate { subject: Lit, start_date: Option<Lit>, expiry_date: Option<Lit> },
-    File { file: Lit, pfx: bool, private_key: Option<PrivateKeyOptions> },
+    Generate {
+        subject: Lit,
+        start_date: Option<Lit>,
+        expiry_date: Option<Lit>,
+    },
+    File {
+        file: Lit,
+        pfx: bool,
+        private_key: Option<PrivateKeyOptions>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -154,10 +214,24 @@ pub enum SelectItem {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum TableRef {
-    Named { name: Vec<String>, alias: Option<String> },
-    Function { name: Vec<String>, args: Vec<Expr>, alias: Option<String> },
-    OpenRowsetBulk { path: Lit, mode: String, alias: Option<String> },
-    Subquery { query: Box<Select>, alias: String },
+    Named {
+        name: Vec<String>,
+        alias: Option<String>,
+    },
+    Function {
+        name: Vec<String>,
+        args: Vec<Expr>,
+        alias: Option<String>,
+    },
+    OpenRowsetBulk {
+        path: Lit,
+        mode: String,
+        alias: Option<String>,
+    },
+    Subquery {
+        query: Box<Select>,
+        alias: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -193,14 +267,47 @@ pub enum Expr {
     Neg(Box<Expr>),
     Not(Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
-    Function { name: String, args: Vec<Expr>, star: bool, distinct: bool },
-    Cast { expr: Box<Expr>, ty: SqlType },
-    Convert { ty: SqlType, expr: Box<Expr>, style: Option<Box<Expr>> },
-    Case { operand: Option<Box<Expr>>, whens: Vec<(Expr, Expr)>, otherwise: Option<Box<Expr>> },
-    IsNull { expr: Box<Expr>, negated: bool },
-    Like { expr: Box<Expr>, pattern: Box<Expr>, escape: Option<Box<Expr>>, negated: bool },
-    In { expr: Box<Expr>, list: Vec<Expr>, negated: bool },
-    Between { expr: Box<Expr>, low: Box<Expr>, high: Box<Expr>, negated: bool },
+    Function {
+        name: String,
+        args: Vec<Expr>,
+        star: bool,
+        distinct: bool,
+    },
+    Cast {
+        expr: Box<Expr>,
+        ty: SqlType,
+    },
+    Convert {
+        ty: SqlType,
+        expr: Box<Expr>,
+        style: Option<Box<Expr>>,
+    },
+    Case {
+        operand: Option<Box<Expr>>,
+        whens: Vec<(Expr, Expr)>,
+        otherwise: Option<Box<Expr>>,
+    },
+    IsNull {
+        expr: Box<Expr>,
+        negated: bool,
+    },
+    Like {
+        expr: Box<Expr>,
+        pattern: Box<Expr>,
+        escape: Option<Box<Expr>>,
+        negated: bool,
+    },
+    In {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    Between {
+        expr: Box<Expr>,
+        low: Box<Expr>,
+        high: Box<Expr>,
+        negated: bool,
+    },
     Exists(Box<Select>),
     Subquery(Box<Select>),
 }
@@ -209,24 +316,38 @@ impl Expr {
     /// Whether the expression contains an aggregate (COUNT, MIN, MAX, SUM, AVG).
     pub fn has_aggregate(&self) -> bool {
         match self {
-            Expr::Function { name, args, .. } => is_aggregate(name) || args.iter().any(Expr::has_aggregate),
+            Expr::Function { name, args, .. } => {
+                is_aggregate(name) || args.iter().any(Expr::has_aggregate)
+            }
             Expr::Neg(e) | Expr::Not(e) => e.has_aggregate(),
             Expr::Binary(_, a, b) => a.has_aggregate() || b.has_aggregate(),
             Expr::Cast { expr, .. } | Expr::Convert { expr, .. } => expr.has_aggregate(),
-            Expr::Case { operand, whens, otherwise } => {
+            Expr::Case {
+                operand,
+                whens,
+                otherwise,
+            } => {
                 operand.as_ref().is_some_and(|e| e.has_aggregate())
-                    || whens.iter().any(|(a, b)| a.has_aggregate() || b.has_aggregate())
+                    || whens
+                        .iter()
+                        .any(|(a, b)| a.has_aggregate() || b.has_aggregate())
                     || otherwise.as_ref().is_some_and(|e| e.has_aggregate())
             }
             Expr::IsNull { expr, .. } => expr.has_aggregate(),
             Expr::Like { expr, pattern, .. } => expr.has_aggregate() || pattern.has_aggregate(),
-            Expr::In { expr, list, .. } => expr.has_aggregate() || list.iter().any(Expr::has_aggregate),
-            Expr::Between { expr, low, high, .. } => expr.has_aggregate() || low.has_aggregate() || high.has_aggregate(),
+            Expr::In { expr, list, .. } => {
+                expr.has_aggregate() || list.iter().any(Expr::has_aggregate)
+            }
+            Expr::Between {
+                expr, low, high, ..
+            } => expr.has_aggregate() || low.has_aggregate() || high.has_aggregate(),
             _ => false,
         }
     }
 }
 
 pub fn is_aggregate(name: &str) -> bool {
-    ["COUNT", "COUNT_BIG", "MIN", "MAX", "SUM", "AVG"].iter().any(|a| a.eq_ignore_ascii_case(name))
+    ["COUNT", "COUNT_BIG", "MIN", "MAX", "SUM", "AVG"]
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(name))
 }

@@ -10,7 +10,10 @@ pub enum TokenKind {
     Ident(String),
     /// [bracketed] or "double-quoted": never a keyword.
     QuotedIdent(String),
-    Str { text: String, unicode: bool },
+    Str {
+        text: String,
+        unicode: bool,
+    },
     Number(String),
     Binary(Vec<u8>),
     /// @name (the @ included)
@@ -30,7 +33,8 @@ pub struct Token {
 }
 
 const SYMBOLS: [&str; 24] = [
-    "::", "<>", "!=", "<=", ">=", "!<", "!>", "+=", "-=", "*=", "/=", "(", ")", ",", ".", ";", "=", "<", ">", "+", "-", "*", "/", "%",
+    "::", "<>", "!=", "<=", ">=", "!<", "!>", "+=", "-=", "*=", "/=", "(", ")", ",", ".", ";", "=",
+    "<", ">", "+", "-", "*", "/", "%",
 ];
 
 pub fn tokenize(src: &str) -> Result<Vec<Token>, SyntaxError> {
@@ -71,7 +75,11 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, SyntaxError> {
             let mut depth = 0;
             loop {
                 if i >= b.len() {
-                    return Err(SyntaxError::custom(113, "Missing end comment mark '*/'.", start_line));
+                    return Err(SyntaxError::custom(
+                        113,
+                        "Missing end comment mark '*/'.",
+                        start_line,
+                    ));
                 }
                 if b[i] == '/' && b.get(i + 1) == Some(&'*') {
                     depth += 1;
@@ -125,7 +133,11 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, SyntaxError> {
             let mut s = String::new();
             loop {
                 if i >= b.len() {
-                    return Err(SyntaxError::custom(105, format!("Unclosed quotation mark after the character string '{s}'."), line));
+                    return Err(SyntaxError::custom(
+                        105,
+                        format!("Unclosed quotation mark after the character string '{s}'."),
+                        line,
+                    ));
                 }
                 if b[i] == ']' {
                     if b.get(i + 1) == Some(&']') {
@@ -143,7 +155,14 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, SyntaxError> {
                 i += 1;
             }
             if s.chars().count() > 128 {
-                return Err(SyntaxError::custom(103, format!("The identifier that starts with '{}' is too long. Maximum length is 128.", s.chars().take(128).collect::<String>()), start_line));
+                return Err(SyntaxError::custom(
+                    103,
+                    format!(
+                        "The identifier that starts with '{}' is too long. Maximum length is 128.",
+                        s.chars().take(128).collect::<String>()
+                    ),
+                    start_line,
+                ));
             }
             kind = TokenKind::QuotedIdent(s);
         } else if c == '"' {
@@ -151,7 +170,11 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, SyntaxError> {
             let mut s = String::new();
             loop {
                 if i >= b.len() {
-                    return Err(SyntaxError::custom(105, format!("Unclosed quotation mark after the character string '{s}'."), line));
+                    return Err(SyntaxError::custom(
+                        105,
+                        format!("Unclosed quotation mark after the character string '{s}'."),
+                        line,
+                    ));
                 }
                 if b[i] == '"' {
                     if b.get(i + 1) == Some(&'"') {
@@ -177,7 +200,9 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, SyntaxError> {
                 hex.insert(0, '0');
             }
             kind = TokenKind::Binary(hex::decode(&hex).unwrap_or_default());
-        } else if c.is_ascii_digit() || (c == '.' && b.get(i + 1).is_some_and(|d| d.is_ascii_digit())) {
+        } else if c.is_ascii_digit()
+            || (c == '.' && b.get(i + 1).is_some_and(|d| d.is_ascii_digit()))
+        {
             while i < b.len() && (b[i].is_ascii_digit() || b[i] == '.') {
                 i += 1;
             }
@@ -198,9 +223,20 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, SyntaxError> {
             }
             let w = text_of(start, i);
             if w.chars().count() > 128 {
-                return Err(SyntaxError::custom(103, format!("The identifier that starts with '{}' is too long. Maximum length is 128.", w.chars().take(128).collect::<String>()), start_line));
+                return Err(SyntaxError::custom(
+                    103,
+                    format!(
+                        "The identifier that starts with '{}' is too long. Maximum length is 128.",
+                        w.chars().take(128).collect::<String>()
+                    ),
+                    start_line,
+                ));
             }
-            kind = if c == '@' { TokenKind::Variable(w) } else { TokenKind::Ident(w) };
+            kind = if c == '@' {
+                TokenKind::Variable(w)
+            } else {
+                TokenKind::Ident(w)
+            };
         } else {
             let rest: String = b[i..(i + 2).min(b.len())].iter().collect();
             let sym = SYMBOLS.iter().find(|s| rest.starts_with(**s));
@@ -210,34 +246,214 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, SyntaxError> {
                     kind = TokenKind::Symbol(s);
                 }
                 None => {
-                    return Err(SyntaxError::custom(102, format!("Incorrect syntax near '{c}'."), line));
+                    return Err(SyntaxError::custom(
+                        102,
+                        format!("Incorrect syntax near '{c}'."),
+                        line,
+                    ));
                 }
             }
         }
-        out.push(Token { kind, text: text_of(start, i), line: start_line, offset: offs[start] });
+        out.push(Token {
+            kind,
+            text: text_of(start, i),
+            line: start_line,
+            offset: offs[start],
+        });
     }
-    out.push(Token { kind: TokenKind::Eof, text: String::new(), line, offset: src.len() });
+    out.push(Token {
+        kind: TokenKind::Eof,
+        text: String::new(),
+        line,
+        offset: src.len(),
+    });
     Ok(out)
 }
 
 /// SQL Server's reserved keywords (they need brackets to be used as names).
 pub fn is_reserved(w: &str) -> bool {
     const R: &[&str] = &[
-        "ADD", "ALL", "ALTER", "AND", "ANY", "AS", "ASC", "AUTHORIZATION", "BACKUP", "BEGIN", "BETWEEN", "BREAK", "BROWSE", "BULK", "BY",
-        "CASCADE", "CASE", "CHECK", "CHECKPOINT", "CLOSE", "CLUSTERED", "COALESCE", "COLLATE", "COLUMN", "COMMIT", "COMPUTE", "CONSTRAINT",
-        "CONTAINS", "CONTAINSTABLE", "CONTINUE", "CONVERT", "CREATE", "CROSS", "CURRENT", "CURRENT_DATE", "CURRENT_TIME", "CURRENT_TIMESTAMP",
-        "CURRENT_USER", "CURSOR", "DATABASE", "DBCC", "DEALLOCATE", "DECLARE", "DEFAULT", "DELETE", "DENY", "DESC", "DISK", "DISTINCT",
-        "DISTRIBUTED", "DOUBLE", "DROP", "DUMP", "ELSE", "END", "ERRLVL", "ESCAPE", "EXCEPT", "EXEC", "EXECUTE", "EXISTS", "EXIT", "EXTERNAL",
-        "FETCH", "FILE", "FILLFACTOR", "FOR", "FOREIGN", "FREETEXT", "FREETEXTTABLE", "FROM", "FULL", "FUNCTION", "GOTO", "GRANT", "GROUP",
-        "HAVING", "HOLDLOCK", "IDENTITY", "IDENTITY_INSERT", "IDENTITYCOL", "IF", "IN", "INDEX", "INNER", "INSERT", "INTERSECT", "INTO", "IS",
-        "JOIN", "KEY", "KILL", "LEFT", "LIKE", "LINENO", "LOAD", "MERGE", "NATIONAL", "NOCHECK", "NONCLUSTERED", "NOT", "NULL", "NULLIF", "OF",
-        "OFF", "OFFSETS", "ON", "OPEN", "OPENDATASOURCE", "OPENQUERY", "OPENROWSET", "OPENXML", "OPTION", "OR", "ORDER", "OUTER", "OVER",
-        "PERCENT", "PIVOT", "PLAN", "PRECISION", "PRIMARY", "PRINT", "PROC", "PROCEDURE", "PUBLIC", "RAISERROR", "READ", "READTEXT",
-        "RECONFIGURE", "REFERENCES", "REPLICATION", "RESTORE", "RESTRICT", "RETURN", "REVERT", "REVOKE", "RIGHT", "ROLLBACK", "ROWCOUNT",
-        "ROWGUIDCOL", "RULE", "SAVE", "SCHEMA", "SECURITYAUDIT", "SELECT", "SESSION_USER", "SET", "SETUSER", "SHUTDOWN", "SOME",
-        "STATISTICS", "SYSTEM_USER", "TABLE", "TABLESAMPLE", "TEXTSIZE", "THEN", "TO", "TOP", "TRAN", "TRANSACTION", "TRIGGER", "TRUNCATE",
-        "TRY_CONVERT", "TSEQUAL", "UNION", "UNIQUE", "UNPIVOT", "UPDATE", "UPDATETEXT", "USE", "USER", "VALUES", "VARYING", "VIEW", "WAITFOR",
-        "WHEN", "WHERE", "WHILE", "WITH", "WRITETEXT",
+        "ADD",
+        "ALL",
+        "ALTER",
+        "AND",
+        "ANY",
+        "AS",
+        "ASC",
+        "AUTHORIZATION",
+        "BACKUP",
+        "BEGIN",
+        "BETWEEN",
+        "BREAK",
+        "BROWSE",
+        "BULK",
+        "BY",
+        "CASCADE",
+        "CASE",
+        "CHECK",
+        "CHECKPOINT",
+        "CLOSE",
+        "CLUSTERED",
+        "COALESCE",
+        "COLLATE",
+        "COLUMN",
+        "COMMIT",
+        "COMPUTE",
+        "CONSTRAINT",
+        "CONTAINS",
+        "CONTAINSTABLE",
+        "CONTINUE",
+        "CONVERT",
+        "CREATE",
+        "CROSS",
+        "CURRENT",
+        "CURRENT_DATE",
+        "CURRENT_TIME",
+        "CURRENT_TIMESTAMP",
+        "CURRENT_USER",
+        "CURSOR",
+        "DATABASE",
+        "DBCC",
+        "DEALLOCATE",
+        "DECLARE",
+        "DEFAULT",
+        "DELETE",
+        "DENY",
+        "DESC",
+        "DISK",
+        "DISTINCT",
+        "DISTRIBUTED",
+        "DOUBLE",
+        "DROP",
+        "DUMP",
+        "ELSE",
+        "END",
+        "ERRLVL",
+        "ESCAPE",
+        "EXCEPT",
+        "EXEC",
+        "EXECUTE",
+        "EXISTS",
+        "EXIT",
+        "EXTERNAL",
+        "FETCH",
+        "FILE",
+        "FILLFACTOR",
+        "FOR",
+        "FOREIGN",
+        "FREETEXT",
+        "FREETEXTTABLE",
+        "FROM",
+        "FULL",
+        "FUNCTION",
+        "GOTO",
+        "GRANT",
+        "GROUP",
+        "HAVING",
+        "HOLDLOCK",
+        "IDENTITY",
+        "IDENTITY_INSERT",
+        "IDENTITYCOL",
+        "IF",
+        "IN",
+        "INDEX",
+        "INNER",
+        "INSERT",
+        "INTERSECT",
+        "INTO",
+        "IS",
+        "JOIN",
+        "KEY",
+        "KILL",
+        "LEFT",
+        "LIKE",
+        "LINENO",
+        "LOAD",
+        "MERGE",
+        "NATIONAL",
+        "NOCHECK",
+        "NONCLUSTERED",
+        "NOT",
+        "NULL",
+        "NULLIF",
+        "OF",
+        "OFF",
+        "OFFSETS",
+        "ON",
+        "OPEN",
+        "OPENDATASOURCE",
+        "OPENQUERY",
+        "OPENROWSET",
+        "OPENXML",
+        "OPTION",
+        "OR",
+        "ORDER",
+        "OUTER",
+        "OVER",
+        "PERCENT",
+        "PIVOT",
+        "PLAN",
+        "PRECISION",
+        "PRIMARY",
+        "PRINT",
+        "PROC",
+        "PROCEDURE",
+        "PUBLIC",
+        "RAISERROR",
+        "READ",
+        "READTEXT",
+        "RECONFIGURE",
+        "REFERENCES",
+        "REPLICATION",
+        "RESTORE",
+        "RESTRICT",
+        "RETURN",
+        "REVERT",
+        "REVOKE",
+        "RIGHT",
+        "ROLLBACK",
+        "ROWCOUNT",
+        "ROWGUIDCOL",
+        "RULE",
+        "SAVE",
+        "SCHEMA",
+        "SECURITYAUDIT",
+        "SELECT",
+        "SESSION_USER",
+        "SET",
+        "SETUSER",
+        "SHUTDOWN",
+        "SOME",
+        "STATISTICS",
+        "SYSTEM_USER",
+        "TABLE",
+        "TABLESAMPLE",
+        "TEXTSIZE",
+        "THEN",
+        "TO",
+        "TOP",
+        "TRAN",
+        "TRANSACTION",
+        "TRIGGER",
+        "TRUNCATE",
+        "TRY_CONVERT",
+        "TSEQUAL",
+        "UNION",
+        "UNIQUE",
+        "UNPIVOT",
+        "UPDATE",
+        "UPDATETEXT",
+        "USE",
+        "USER",
+        "VALUES",
+        "VARYING",
+        "VIEW",
+        "WAITFOR",
+        "WHEN",
+        "WHERE",
+        "WHILE",
+        "WITH",
+        "WRITETEXT",
     ];
     R.iter().any(|r| r.eq_ignore_ascii_case(w))
 }
@@ -255,8 +471,14 @@ mod tests {
         assert_eq!(
             kinds("N'it''s' 'a'"),
             vec![
-                TokenKind::Str { text: "it's".into(), unicode: true },
-                TokenKind::Str { text: "a".into(), unicode: false },
+                TokenKind::Str {
+                    text: "it's".into(),
+                    unicode: true
+                },
+                TokenKind::Str {
+                    text: "a".into(),
+                    unicode: false
+                },
                 TokenKind::Eof
             ]
         );
@@ -264,7 +486,14 @@ mod tests {
 
     #[test]
     fn brackets_escape_closing_brackets() {
-        assert_eq!(kinds("[a]]b] \"c\"\"d\""), vec![TokenKind::QuotedIdent("a]b".into()), TokenKind::QuotedIdent("c\"d".into()), TokenKind::Eof]);
+        assert_eq!(
+            kinds("[a]]b] \"c\"\"d\""),
+            vec![
+                TokenKind::QuotedIdent("a]b".into()),
+                TokenKind::QuotedIdent("c\"d".into()),
+                TokenKind::Eof
+            ]
+        );
     }
 
     #[test]

@@ -21,15 +21,28 @@ impl SyntaxError {
     pub fn near(tok: &lexer::Token) -> Self {
         let (number, text) = match &tok.kind {
             lexer::TokenKind::Eof => (102, "Incorrect syntax near ''.".to_string()),
-            lexer::TokenKind::Ident(w) if lexer::is_reserved(w) => {
-                (156, format!("Incorrect syntax near the keyword '{}'.", w.to_uppercase()))
-            }
+            lexer::TokenKind::Ident(w) if lexer::is_reserved(w) => (
+                156,
+                format!("Incorrect syntax near the keyword '{}'.", w.to_uppercase()),
+            ),
             _ => (102, format!("Incorrect syntax near '{}'.", tok.text)),
         };
-        SyntaxError { number, state: 1, class: 15, text, line: tok.line }
+        SyntaxError {
+            number,
+            state: 1,
+            class: 15,
+            text,
+            line: tok.line,
+        }
     }
 
     pub fn custom(number: i32, text: impl Into<String>, line: u32) -> Self {
-        SyntaxError { number, state: 1, class: 15, text: text.into(), line }
+        SyntaxError {
+            number,
+            state: 1,
+            class: 15,
+            text: text.into(),
+            line,
+        }
     }
 }

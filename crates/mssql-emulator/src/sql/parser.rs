@@ -11,7 +11,11 @@ type R<T> = Result<T, SyntaxError>;
 /// syntax that version lacks is a syntax error there.
 pub fn parse_batch(src: &str, major_version: u8) -> R<Vec<Located>> {
     let toks = tokenize(src)?;
-    let mut p = Parser { toks, pos: 0, version: major_version };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        version: major_version,
+    };
     let mut out = Vec::new();
     while !p.at_eof() {
         if p.eat_sym(";") {
@@ -28,7 +32,11 @@ pub fn parse_batch(src: &str, major_version: u8) -> R<Vec<Located>> {
 /// Parses one standalone expression (used by tests and the CLI of the emulator).
 pub fn parse_expression(src: &str) -> R<Expr> {
     let toks = tokenize(src)?;
-    let mut p = Parser { toks, pos: 0, version: 16 };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        version: 16,
+    };
     let e = p.expr()?;
     if !p.at_eof() {
         return Err(p.err());
@@ -43,8 +51,9 @@ struct Parser {
 }
 
 const STATEMENT_STARTS: &[&str] = &[
-    "SELECT", "USE", "BACKUP", "RESTORE", "CREATE", "ALTER", "DROP", "OPEN", "CLOSE", "GRANT", "REVOKE", "DENY", "EXEC", "EXECUTE", "SET",
-    "DECLARE", "PRINT", "BEGIN", "COMMIT", "ROLLBACK", "IF", "WAITFOR", "INSERT", "UPDATE", "DELETE", "WHILE", "RETURN",
+    "SELECT", "USE", "BACKUP", "RESTORE", "CREATE", "ALTER", "DROP", "OPEN", "CLOSE", "GRANT",
+    "REVOKE", "DENY", "EXEC", "EXECUTE", "SET", "DECLARE", "PRINT", "BEGIN", "COMMIT", "ROLLBACK",
+    "IF", "WAITFOR", "INSERT", "UPDATE", "DELETE", "WHILE", "RETURN",
 ];
 
 impl Parser {
@@ -225,7 +234,11 @@ impl Parser {
             "COMMIT" | "ROLLBACK" => {
                 self.bump();
                 let _ = self.eat_kw("TRAN") || self.eat_kw("TRANSACTION") || self.eat_kw("WORK");
-                Ok(if word == "COMMIT" { Statement::Commit } else { Statement::Rollback })
+                Ok(if word == "COMMIT" {
+                    Statement::Commit
+                } else {
+                    Statement::Rollback
+                })
             }
             "WAITFOR" => {
                 self.bump();
@@ -263,7 +276,11 @@ impl Parser {
                 if self.version >= 16 && self.is_kw("FORMAT") {
                     let f = self.lit_option(&["FORMAT"])?;
                     if !f.eq_ignore_ascii_case("PFX") {
-                        return Err(SyntaxError::custom(102, format!("Incorrect syntax near '{f}'."), self.peek().line));
+                        return Err(SyntaxError::custom(
+                            102,
+                            format!("Incorrect syntax near '{f}'."),
+                            self.peek().line,
+                        ));
                     }
                     pfx = true;
                     self.expect_sym(",")?;
@@ -271,7 +288,12 @@ impl Parser {
                 self.expect_kws(&["PRIVATE", "KEY"])?;
                 private_key = Some(self.private_key_options()?);
             }
-            return Ok(Statement::BackupCertificate(BackupCertificate { name, file, pfx, private_key }));
+            return Ok(Statement::BackupCertificate(BackupCertificate {
+                name,
+                file,
+                pfx,
+                private_key,
+            }));
         }
         Err(self.err())
     }
@@ -317,18 +339,31 @@ impl Parser {
         let decryption = self.lit_option(&["DECRYPTION", "BY", "PASSWORD"])?;
         if service {
             let force = self.eat_kw("FORCE");
-            return Ok(Statement::RestoreServiceMasterKey { file, password: decryption, force });
+            return Ok(Statement::RestoreServiceMasterKey {
+                file,
+                password: decryption,
+                force,
+            });
         }
         let encryption = self.lit_option(&["ENCRYPTION", "BY", "PASSWORD"])?;
         let force = self.eat_kw("FORCE");
-        Ok(Statement::RestoreMasterKey { file, decryption, encryption, force })
+        Ok(Statement::RestoreMasterKey {
+            file,
+            decryption,
+            encryption,
+            force,
+        })
     }
 
     fn create(&mut self) -> R<Statement> {
         self.expect_kw("CREATE")?;
         if self.eat_kw("MASTER") {
             self.expect_kw("KEY")?;
-            let password = if self.is_kw("ENCRYPTION") { Some(self.lit_option(&["ENCRYPTION", "BY", "PASSWORD"])?) } else { None };
+            let password = if self.is_kw("ENCRYPTION") {
+                Some(self.lit_option(&["ENCRYPTION", "BY", "PASSWORD"])?)
+            } else {
+                None
+            };
             return Ok(Statement::CreateMasterKey { password });
         }
         if self.eat_kw("CERTIFICATE") {
@@ -340,12 +375,21 @@ impl Parser {
                 self.expect_kws(&["WITH", "ALGORITHM"])?;
                 self.expect_sym("=")?;
                 let algorithm = self.ident()?.to_uppercase();
-                if !["AES_128", "AES_192", "AES_256", "TRIPLE_DES_3KEY"].contains(&algorithm.as_str()) {
-                    return Err(SyntaxError::custom(102, format!("Incorrect syntax near '{algorithm}'."), self.peek().line));
+                if !["AES_128", "AES_192", "AES_256", "TRIPLE_DES_3KEY"]
+                    .contains(&algorithm.as_str())
+                {
+                    return Err(SyntaxError::custom(
+                        102,
+                        format!("Incorrect syntax near '{algorithm}'."),
+                        self.peek().line,
+                    ));
                 }
                 self.expect_kws(&["ENCRYPTION", "BY", "SERVER", "CERTIFICATE"])?;
                 let certificate = self.ident()?;
-                return Ok(Statement::CreateDatabaseEncryptionKey { algorithm, certificate });
+                return Ok(Statement::CreateDatabaseEncryptionKey {
+                    algorithm,
+                    certificate,
+                });
             }
             let name = self.ident()?;
             return Ok(Statement::CreateDatabase(name));
@@ -354,7 +398,12 @@ impl Parser {
             let name = self.ident()?;
             if self.eat_kw("FROM") {
                 self.expect_kw("WINDOWS")?;
-                return Ok(Statement::CreateLogin { name, password: String::new(), check_policy: None, default_database: None });
+                return Ok(Statement::CreateLogin {
+                    name,
+                    password: String::new(),
+                    check_policy: None,
+                    default_database: None,
+                });
             }
             self.expect_kw("WITH")?;
             let password = self.lit_option(&["PASSWORD"])?;
@@ -388,7 +437,12 @@ impl Parser {
                     _ => return Err(self.err()),
                 }
             }
-            return Ok(Statement::CreateLogin { name, password, check_policy, default_database });
+            return Ok(Statement::CreateLogin {
+                name,
+                password,
+                check_policy,
+                default_database,
+            });
         }
         if self.eat_kw("USER") {
             let name = self.ident()?;
@@ -408,7 +462,11 @@ impl Parser {
 
     fn create_certificate(&mut self) -> R<Statement> {
         let name = self.ident()?;
-        let authorization = if self.eat_kw("AUTHORIZATION") { Some(self.ident()?) } else { None };
+        let authorization = if self.eat_kw("AUTHORIZATION") {
+            Some(self.ident()?)
+        } else {
+            None
+        };
         let mut encryption_password = None;
         let source;
         if self.eat_kw("FROM") {
@@ -420,7 +478,11 @@ impl Parser {
                 if self.version >= 16 && self.is_kw("FORMAT") {
                     let f = self.lit_option(&["FORMAT"])?;
                     if !f.eq_ignore_ascii_case("PFX") {
-                        return Err(SyntaxError::custom(102, format!("Incorrect syntax near '{f}'."), self.peek().line));
+                        return Err(SyntaxError::custom(
+                            102,
+                            format!("Incorrect syntax near '{f}'."),
+                            self.peek().line,
+                        ));
                     }
                     pfx = true;
                     self.expect_sym(",")?;
@@ -428,7 +490,11 @@ impl Parser {
                 self.expect_kws(&["PRIVATE", "KEY"])?;
                 private_key = Some(self.private_key_options()?);
             }
-            source = CertificateSource::File { file, pfx, private_key };
+            source = CertificateSource::File {
+                file,
+                pfx,
+                private_key,
+            };
         } else {
             if self.is_kw("ENCRYPTION") {
                 encryption_password = Some(self.lit_option(&["ENCRYPTION", "BY", "PASSWORD"])?);
@@ -452,7 +518,11 @@ impl Parser {
                 }
             }
             let subject = subject.ok_or_else(|| self.err())?;
-            source = CertificateSource::Generate { subject, start_date, expiry_date };
+            source = CertificateSource::Generate {
+                subject,
+                start_date,
+                expiry_date,
+            };
         }
         if self.eat_kw("ACTIVE") {
             self.expect_kws(&["FOR", "BEGIN_DIALOG"])?;
@@ -461,7 +531,12 @@ impl Parser {
                 return Err(self.err());
             }
         }
-        Ok(Statement::CreateCertificate(CreateCertificate { name, authorization, source, encryption_password }))
+        Ok(Statement::CreateCertificate(CreateCertificate {
+            name,
+            authorization,
+            source,
+            encryption_password,
+        }))
     }
 
     fn alter(&mut self) -> R<Statement> {
@@ -477,7 +552,10 @@ impl Parser {
             let force = self.eat_kw("FORCE");
             if self.eat_kw("REGENERATE") {
                 let password = self.lit_option(&["WITH", "ENCRYPTION", "BY", "PASSWORD"])?;
-                return Ok(Statement::AlterMasterKey(AlterMasterKey::Regenerate { password, force }));
+                return Ok(Statement::AlterMasterKey(AlterMasterKey::Regenerate {
+                    password,
+                    force,
+                }));
             }
             if force {
                 return Err(self.err());
@@ -492,13 +570,25 @@ impl Parser {
             self.expect_kws(&["ENCRYPTION", "BY"])?;
             if self.eat_kw("SERVICE") {
                 self.expect_kws(&["MASTER", "KEY"])?;
-                return Ok(Statement::AlterMasterKey(if add { AlterMasterKey::AddServiceMasterKey } else { AlterMasterKey::DropServiceMasterKey }));
+                return Ok(Statement::AlterMasterKey(if add {
+                    AlterMasterKey::AddServiceMasterKey
+                } else {
+                    AlterMasterKey::DropServiceMasterKey
+                }));
             }
             let pw = self.lit_option(&["PASSWORD"])?;
-            return Ok(Statement::AlterMasterKey(if add { AlterMasterKey::AddPassword(pw) } else { AlterMasterKey::DropPassword(pw) }));
+            return Ok(Statement::AlterMasterKey(if add {
+                AlterMasterKey::AddPassword(pw)
+            } else {
+                AlterMasterKey::DropPassword(pw)
+            }));
         }
         if self.eat_kw("DATABASE") {
-            let database = if self.eat_kw("CURRENT") { String::new() } else { self.ident()? };
+            let database = if self.eat_kw("CURRENT") {
+                String::new()
+            } else {
+                self.ident()?
+            };
             self.expect_kws(&["SET", "ENCRYPTION"])?;
             let on = if self.eat_kw("ON") {
                 true
@@ -594,7 +684,10 @@ impl Parser {
         loop {
             let mut words = Vec::new();
             while let TokenKind::Ident(w) = &self.peek().kind {
-                if ["ON", "TO", "FROM"].iter().any(|k| k.eq_ignore_ascii_case(w)) {
+                if ["ON", "TO", "FROM"]
+                    .iter()
+                    .any(|k| k.eq_ignore_ascii_case(w))
+                {
                     break;
                 }
                 words.push(w.to_uppercase());
@@ -636,7 +729,12 @@ impl Parser {
         if kind != PermissionKind::Grant {
             let _ = self.eat_kw("CASCADE");
         }
-        Ok(Statement::Permission(PermissionStatement { kind, permissions, on, principals }))
+        Ok(Statement::Permission(PermissionStatement {
+            kind,
+            permissions,
+            on,
+            principals,
+        }))
     }
 
     fn exec_body(&mut self) -> R<Statement> {
@@ -645,13 +743,22 @@ impl Parser {
             self.bump();
             let e = self.expr()?;
             self.expect_sym(")")?;
-            return Ok(Statement::Exec(Exec { procedure: vec![], args: vec![ExecArg { name: None, value: e, output: false }] }));
+            return Ok(Statement::Exec(Exec {
+                procedure: vec![],
+                args: vec![ExecArg {
+                    name: None,
+                    value: e,
+                    output: false,
+                }],
+            }));
         }
         let procedure = self.object_name()?;
         let mut args = Vec::new();
         if !self.at_statement_end() {
             loop {
-                let name = if matches!(self.peek().kind, TokenKind::Variable(_)) && matches!(self.peek_at(1).kind, TokenKind::Symbol("=")) {
+                let name = if matches!(self.peek().kind, TokenKind::Variable(_))
+                    && matches!(self.peek_at(1).kind, TokenKind::Symbol("="))
+                {
                     let n = self.bump().text;
                     self.bump();
                     Some(n)
@@ -665,7 +772,11 @@ impl Parser {
                     self.expr()?
                 };
                 let output = self.eat_kw("OUTPUT") || self.eat_kw("OUT");
-                args.push(ExecArg { name, value, output });
+                args.push(ExecArg {
+                    name,
+                    value,
+                    output,
+                });
                 if !self.eat_sym(",") {
                     break;
                 }
@@ -684,7 +795,10 @@ impl Parser {
             return Ok(Statement::SetVariable { name, expr });
         }
         let mut words = Vec::new();
-        while !self.at_eof() && !self.is_sym(";") && !(words.len() > 0 && STATEMENT_STARTS.iter().any(|k| self.is_kw(k))) {
+        while !self.at_eof()
+            && !self.is_sym(";")
+            && !(words.len() > 0 && STATEMENT_STARTS.iter().any(|k| self.is_kw(k)))
+        {
             let t = self.bump();
             if matches!(t.kind, TokenKind::Symbol(s) if s != ",") {
                 return Err(SyntaxError::near(&t));
@@ -695,7 +809,10 @@ impl Parser {
             return Err(self.err());
         }
         let value = words.pop().unwrap();
-        Ok(Statement::SetOption { option: words.join(" ").to_uppercase(), value: value.to_uppercase() })
+        Ok(Statement::SetOption {
+            option: words.join(" ").to_uppercase(),
+            value: value.to_uppercase(),
+        })
     }
 
     fn declare(&mut self) -> R<Statement> {
@@ -709,7 +826,11 @@ impl Parser {
             self.bump();
             let _ = self.eat_kw("AS");
             let ty = self.type_name(true)?;
-            let init = if self.eat_sym("=") { Some(self.expr()?) } else { None };
+            let init = if self.eat_sym("=") {
+                Some(self.expr()?)
+            } else {
+                None
+            };
             vars.push((name, ty, init));
             if !self.eat_sym(",") {
                 break;
@@ -726,7 +847,11 @@ impl Parser {
             _ => return Err(self.err()),
         };
         self.bump();
-        let name = if name == "sys" && self.eat_sym(".") { self.ident()?.to_lowercase() } else { name };
+        let name = if name == "sys" && self.eat_sym(".") {
+            self.ident()?.to_lowercase()
+        } else {
+            name
+        };
         let default_len: u16 = if declare { 1 } else { 30 };
         let len_arg = |p: &mut Parser, max_ok: bool, limit: u16| -> R<Option<Option<u16>>> {
             if !p.eat_sym("(") {
@@ -762,7 +887,11 @@ impl Parser {
             "decimal" | "numeric" => {
                 if self.eat_sym("(") {
                     let p = self.number_u32()? as u8;
-                    let s = if self.eat_sym(",") { self.number_u32()? as u8 } else { 0 };
+                    let s = if self.eat_sym(",") {
+                        self.number_u32()? as u8
+                    } else {
+                        0
+                    };
                     self.expect_sym(")")?;
                     if p == 0 || p > 38 || s > p {
                         return Err(SyntaxError::custom(2750, format!("Column or parameter #0: Specified column precision {p} is greater than the maximum precision of 38."), t.line));
@@ -772,20 +901,43 @@ impl Parser {
                     SqlType::Decimal(18, 0)
                 }
             }
-            "nvarchar" => SqlType::NVarChar(len_arg(self, true, 4000)?.unwrap_or(Some(default_len))),
+            "nvarchar" => {
+                SqlType::NVarChar(len_arg(self, true, 4000)?.unwrap_or(Some(default_len)))
+            }
             "varchar" => SqlType::VarChar(len_arg(self, true, 8000)?.unwrap_or(Some(default_len))),
             "nchar" => SqlType::NChar(len_arg(self, false, 4000)?.flatten().unwrap_or(default_len)),
             "char" => SqlType::Char(len_arg(self, false, 8000)?.flatten().unwrap_or(default_len)),
-            "varbinary" => SqlType::VarBinary(len_arg(self, true, 8000)?.unwrap_or(Some(default_len))),
-            "binary" => SqlType::Binary(len_arg(self, false, 8000)?.flatten().unwrap_or(default_len)),
+            "varbinary" => {
+                SqlType::VarBinary(len_arg(self, true, 8000)?.unwrap_or(Some(default_len)))
+            }
+            "binary" => {
+                SqlType::Binary(len_arg(self, false, 8000)?.flatten().unwrap_or(default_len))
+            }
             "sysname" => SqlType::NVarChar(Some(128)),
             "datetime" => SqlType::DateTime,
             "date" => SqlType::Date,
-            "datetime2" => SqlType::DateTime2(len_arg(self, false, 7)?.flatten().map(|n| n as u8).unwrap_or(7)),
-            "datetimeoffset" => SqlType::DateTimeOffset(len_arg(self, false, 7)?.flatten().map(|n| n as u8).unwrap_or(7)),
+            "datetime2" => SqlType::DateTime2(
+                len_arg(self, false, 7)?
+                    .flatten()
+                    .map(|n| n as u8)
+                    .unwrap_or(7),
+            ),
+            "datetimeoffset" => SqlType::DateTimeOffset(
+                len_arg(self, false, 7)?
+                    .flatten()
+                    .map(|n| n as u8)
+                    .unwrap_or(7),
+            ),
             "uniqueidentifier" => SqlType::UniqueIdentifier,
             "sql_variant" => SqlType::SqlVariant,
-            _ => return Err(SyntaxError::custom(2715, format!("Column, parameter, or variable #1: Cannot find data type {name}."), t.line).with_class(16)),
+            _ => {
+                return Err(SyntaxError::custom(
+                    2715,
+                    format!("Column, parameter, or variable #1: Cannot find data type {name}."),
+                    t.line,
+                )
+                .with_class(16))
+            }
         })
     }
 
@@ -838,7 +990,11 @@ impl Parser {
                 } else if self.eat_kw("CROSS") {
                     self.expect_kw("JOIN")?;
                     let table = self.table_ref()?;
-                    s.joins.push(Join { left: false, table, on: Expr::Literal(Value::Bit(true), SqlType::Bit) });
+                    s.joins.push(Join {
+                        left: false,
+                        table,
+                        on: Expr::Literal(Value::Bit(true), SqlType::Bit),
+                    });
                     continue;
                 } else {
                     break;
@@ -920,8 +1076,10 @@ impl Parser {
             return Ok(SelectItem::Star(None));
         }
         // alias.*
-        if matches!(self.peek().kind, TokenKind::Ident(_) | TokenKind::QuotedIdent(_))
-            && matches!(self.peek_at(1).kind, TokenKind::Symbol("."))
+        if matches!(
+            self.peek().kind,
+            TokenKind::Ident(_) | TokenKind::QuotedIdent(_)
+        ) && matches!(self.peek_at(1).kind, TokenKind::Symbol("."))
             && matches!(self.peek_at(2).kind, TokenKind::Symbol("*"))
         {
             let q = self.ident()?;
@@ -935,7 +1093,10 @@ impl Parser {
                 let variable = v.clone();
                 self.bump();
                 self.bump();
-                return Ok(SelectItem::Assign { variable, expr: self.expr()? });
+                return Ok(SelectItem::Assign {
+                    variable,
+                    expr: self.expr()?,
+                });
             }
         }
         // alias = expr
@@ -948,11 +1109,16 @@ impl Parser {
         if is_name && matches!(self.peek_at(1).kind, TokenKind::Symbol("=")) {
             let alias = self.bump().kind;
             let alias = match alias {
-                TokenKind::QuotedIdent(s) | TokenKind::Ident(s) | TokenKind::Str { text: s, .. } => s,
+                TokenKind::QuotedIdent(s)
+                | TokenKind::Ident(s)
+                | TokenKind::Str { text: s, .. } => s,
                 _ => unreachable!(),
             };
             self.bump();
-            return Ok(SelectItem::Expr { expr: self.expr()?, alias: Some(alias) });
+            return Ok(SelectItem::Expr {
+                expr: self.expr()?,
+                alias: Some(alias),
+            });
         }
         let expr = self.expr()?;
         let alias = self.alias()?;
@@ -967,13 +1133,22 @@ impl Parser {
             self.expect_sym(",")?;
             let mode = self.ident()?.to_uppercase();
             if !["SINGLE_BLOB", "SINGLE_CLOB", "SINGLE_NCLOB"].contains(&mode.as_str()) {
-                return Err(SyntaxError::custom(102, format!("Incorrect syntax near '{mode}'."), self.peek().line));
+                return Err(SyntaxError::custom(
+                    102,
+                    format!("Incorrect syntax near '{mode}'."),
+                    self.peek().line,
+                ));
             }
             self.expect_sym(")")?;
             let line = self.peek().line;
             let alias = self.alias()?;
             if alias.is_none() {
-                return Err(SyntaxError::custom(491, "A correlation name must be specified for the bulk rowset in the from clause.", line).with_class(16));
+                return Err(SyntaxError::custom(
+                    491,
+                    "A correlation name must be specified for the bulk rowset in the from clause.",
+                    line,
+                )
+                .with_class(16));
             }
             return Ok(TableRef::OpenRowsetBulk { path, mode, alias });
         }
@@ -982,7 +1157,10 @@ impl Parser {
             let q = self.select()?;
             self.expect_sym(")")?;
             let alias = self.alias()?.ok_or_else(|| self.err())?;
-            return Ok(TableRef::Subquery { query: Box::new(q), alias });
+            return Ok(TableRef::Subquery {
+                query: Box::new(q),
+                alias,
+            });
         }
         let name = self.object_name()?;
         if self.eat_sym("(") {
@@ -1041,8 +1219,16 @@ impl Parser {
         let op = match &self.peek().kind {
             TokenKind::Symbol("=") => Some(BinOp::Eq),
             TokenKind::Symbol("<>") | TokenKind::Symbol("!=") => Some(BinOp::Ne),
-            TokenKind::Symbol("<") | TokenKind::Symbol("!>") => Some(if self.is_sym("<") { BinOp::Lt } else { BinOp::Le }),
-            TokenKind::Symbol(">") | TokenKind::Symbol("!<") => Some(if self.is_sym(">") { BinOp::Gt } else { BinOp::Ge }),
+            TokenKind::Symbol("<") | TokenKind::Symbol("!>") => Some(if self.is_sym("<") {
+                BinOp::Lt
+            } else {
+                BinOp::Le
+            }),
+            TokenKind::Symbol(">") | TokenKind::Symbol("!<") => Some(if self.is_sym(">") {
+                BinOp::Gt
+            } else {
+                BinOp::Ge
+            }),
             TokenKind::Symbol("<=") => Some(BinOp::Le),
             TokenKind::Symbol(">=") => Some(BinOp::Ge),
             _ => None,
@@ -1055,9 +1241,14 @@ impl Parser {
         if self.eat_kw("IS") {
             let negated = self.eat_kw("NOT");
             self.expect_kw("NULL")?;
-            return Ok(Expr::IsNull { expr: Box::new(l), negated });
+            return Ok(Expr::IsNull {
+                expr: Box::new(l),
+                negated,
+            });
         }
-        let negated = if self.is_kw("NOT") && (self.is_kw_at(1, "LIKE") || self.is_kw_at(1, "IN") || self.is_kw_at(1, "BETWEEN")) {
+        let negated = if self.is_kw("NOT")
+            && (self.is_kw_at(1, "LIKE") || self.is_kw_at(1, "IN") || self.is_kw_at(1, "BETWEEN"))
+        {
             self.bump();
             true
         } else {
@@ -1065,8 +1256,17 @@ impl Parser {
         };
         if self.eat_kw("LIKE") {
             let pattern = self.additive()?;
-            let escape = if self.eat_kw("ESCAPE") { Some(Box::new(self.additive()?)) } else { None };
-            return Ok(Expr::Like { expr: Box::new(l), pattern: Box::new(pattern), escape, negated });
+            let escape = if self.eat_kw("ESCAPE") {
+                Some(Box::new(self.additive()?))
+            } else {
+                None
+            };
+            return Ok(Expr::Like {
+                expr: Box::new(l),
+                pattern: Box::new(pattern),
+                escape,
+                negated,
+            });
         }
         if self.eat_kw("IN") {
             self.expect_sym("(")?;
@@ -1078,13 +1278,22 @@ impl Parser {
                 }
             }
             self.expect_sym(")")?;
-            return Ok(Expr::In { expr: Box::new(l), list, negated });
+            return Ok(Expr::In {
+                expr: Box::new(l),
+                list,
+                negated,
+            });
         }
         if self.eat_kw("BETWEEN") {
             let low = self.additive()?;
             self.expect_kw("AND")?;
             let high = self.additive()?;
-            return Ok(Expr::Between { expr: Box::new(l), low: Box::new(low), high: Box::new(high), negated });
+            return Ok(Expr::Between {
+                expr: Box::new(l),
+                low: Box::new(low),
+                high: Box::new(high),
+                negated,
+            });
         }
         if negated {
             return Err(self.err());
@@ -1158,7 +1367,10 @@ impl Parser {
             TokenKind::Binary(b) => {
                 self.bump();
                 let len = b.len().max(1);
-                Ok(Expr::Literal(Value::Bytes(b.clone()), SqlType::VarBinary(if len > 8000 { None } else { Some(len as u16) })))
+                Ok(Expr::Literal(
+                    Value::Bytes(b.clone()),
+                    SqlType::VarBinary(if len > 8000 { None } else { Some(len as u16) }),
+                ))
             }
             TokenKind::Variable(v) => {
                 self.bump();
@@ -1187,14 +1399,19 @@ impl Parser {
                         Ok(Expr::Literal(Value::Null, SqlType::Int))
                     }
                     "CASE" => self.case(),
-                    "CAST" | "TRY_CAST" if matches!(self.peek_at(1).kind, TokenKind::Symbol("(")) => {
+                    "CAST" | "TRY_CAST"
+                        if matches!(self.peek_at(1).kind, TokenKind::Symbol("(")) =>
+                    {
                         self.bump();
                         self.bump();
                         let e = self.expr()?;
                         self.expect_kw("AS")?;
                         let ty = self.type_name(false)?;
                         self.expect_sym(")")?;
-                        Ok(Expr::Cast { expr: Box::new(e), ty })
+                        Ok(Expr::Cast {
+                            expr: Box::new(e),
+                            ty,
+                        })
                     }
                     "CONVERT" | "TRY_CONVERT" => {
                         self.bump();
@@ -1202,16 +1419,34 @@ impl Parser {
                         let ty = self.type_name(false)?;
                         self.expect_sym(",")?;
                         let e = self.expr()?;
-                        let style = if self.eat_sym(",") { Some(Box::new(self.expr()?)) } else { None };
+                        let style = if self.eat_sym(",") {
+                            Some(Box::new(self.expr()?))
+                        } else {
+                            None
+                        };
                         self.expect_sym(")")?;
-                        Ok(Expr::Convert { ty, expr: Box::new(e), style })
+                        Ok(Expr::Convert {
+                            ty,
+                            expr: Box::new(e),
+                            style,
+                        })
                     }
-                    "CURRENT_TIMESTAMP" | "CURRENT_USER" | "SYSTEM_USER" | "SESSION_USER" | "USER" if !matches!(self.peek_at(1).kind, TokenKind::Symbol("(")) => {
+                    "CURRENT_TIMESTAMP" | "CURRENT_USER" | "SYSTEM_USER" | "SESSION_USER"
+                    | "USER"
+                        if !matches!(self.peek_at(1).kind, TokenKind::Symbol("(")) =>
+                    {
                         self.bump();
-                        Ok(Expr::Function { name: up, args: vec![], star: false, distinct: false })
+                        Ok(Expr::Function {
+                            name: up,
+                            args: vec![],
+                            star: false,
+                            distinct: false,
+                        })
                     }
                     _ if matches!(self.peek_at(1).kind, TokenKind::Symbol("("))
-                        && (!is_reserved(w) || ["COALESCE", "NULLIF", "LEFT", "RIGHT", "USER"].contains(&up.as_str())) =>
+                        && (!is_reserved(w)
+                            || ["COALESCE", "NULLIF", "LEFT", "RIGHT", "USER"]
+                                .contains(&up.as_str())) =>
                     {
                         self.bump();
                         self.function_call(up)
@@ -1255,12 +1490,21 @@ impl Parser {
         if star && !name.eq_ignore_ascii_case("COUNT") && !name.eq_ignore_ascii_case("COUNT_BIG") {
             return Err(self.err());
         }
-        Ok(Expr::Function { name, args, star, distinct })
+        Ok(Expr::Function {
+            name,
+            args,
+            star,
+            distinct,
+        })
     }
 
     fn case(&mut self) -> R<Expr> {
         self.expect_kw("CASE")?;
-        let operand = if self.is_kw("WHEN") { None } else { Some(Box::new(self.expr()?)) };
+        let operand = if self.is_kw("WHEN") {
+            None
+        } else {
+            Some(Box::new(self.expr()?))
+        };
         let mut whens = Vec::new();
         while self.eat_kw("WHEN") {
             let c = self.expr()?;
@@ -1271,15 +1515,26 @@ impl Parser {
         if whens.is_empty() {
             return Err(self.err());
         }
-        let otherwise = if self.eat_kw("ELSE") { Some(Box::new(self.expr()?)) } else { None };
+        let otherwise = if self.eat_kw("ELSE") {
+            Some(Box::new(self.expr()?))
+        } else {
+            None
+        };
         self.expect_kw("END")?;
-        Ok(Expr::Case { operand, whens, otherwise })
+        Ok(Expr::Case {
+            operand,
+            whens,
+            otherwise,
+        })
     }
 }
 
 fn number_literal(n: &str) -> Option<Expr> {
     if n.contains(['e', 'E']) {
-        return n.parse::<f64>().ok().map(|f| Expr::Literal(Value::Float(f), SqlType::Float));
+        return n
+            .parse::<f64>()
+            .ok()
+            .map(|f| Expr::Literal(Value::Float(f), SqlType::Float));
     }
     if let Some(dot) = n.find('.') {
         let digits: String = n.chars().filter(|c| *c != '.').collect();
@@ -1292,15 +1547,24 @@ fn number_literal(n: &str) -> Option<Expr> {
         if precision > 38 {
             return None;
         }
-        return Some(Expr::Literal(Value::Decimal(m, scale), SqlType::Decimal(precision, scale)));
+        return Some(Expr::Literal(
+            Value::Decimal(m, scale),
+            SqlType::Decimal(precision, scale),
+        ));
     }
     let v: i128 = n.parse().ok()?;
     if v <= i32::MAX as i128 {
         Some(Expr::Literal(Value::Int(v as i64), SqlType::Int))
     } else if v <= i64::MAX as i128 {
-        Some(Expr::Literal(Value::Decimal(v, 0), SqlType::Decimal(n.len().min(38) as u8, 0)))
+        Some(Expr::Literal(
+            Value::Decimal(v, 0),
+            SqlType::Decimal(n.len().min(38) as u8, 0),
+        ))
     } else if n.len() <= 38 {
-        Some(Expr::Literal(Value::Decimal(v, 0), SqlType::Decimal(n.len() as u8, 0)))
+        Some(Expr::Literal(
+            Value::Decimal(v, 0),
+            SqlType::Decimal(n.len() as u8, 0),
+        ))
     } else {
         None
     }

@@ -48,7 +48,10 @@ pub fn decode(payload: &[u8]) -> Result<Login7, ProtocolError> {
     let mut r = Reader::new(payload, "LOGIN7");
     let length = r.u32()? as usize;
     if length > payload.len() || length < 94 {
-        return Err(super::invalid("LOGIN7", format!("declared length {length}, have {}", payload.len())));
+        return Err(super::invalid(
+            "LOGIN7",
+            format!("declared length {length}, have {}", payload.len()),
+        ));
     }
     let tds_version = r.u32_be()?;
     let packet_size = r.u32()?;
@@ -70,7 +73,9 @@ pub fn decode(payload: &[u8]) -> Result<Login7, ProtocolError> {
     let user_name = field(&mut r, "LOGIN7 user name")?;
     let pw_off = r.u16()? as usize;
     let pw_chars = r.u16()? as usize;
-    let pw_raw = payload.get(pw_off..pw_off + pw_chars * 2).ok_or(ProtocolError::Truncated("LOGIN7 password"))?;
+    let pw_raw = payload
+        .get(pw_off..pw_off + pw_chars * 2)
+        .ok_or(ProtocolError::Truncated("LOGIN7 password"))?;
     let pw_plain = Zeroizing::new(deobfuscate(pw_raw));
     let password = Zeroizing::new(super::decode_utf16(&pw_plain, "LOGIN7 password")?);
     let app_name = field(&mut r, "LOGIN7 app name")?;
@@ -82,7 +87,10 @@ pub fn decode(payload: &[u8]) -> Result<Login7, ProtocolError> {
     r.take(6)?; // client id
     let sspi_off = r.u16()? as usize;
     let sspi_len = r.u16()? as usize;
-    let sspi = payload.get(sspi_off..sspi_off + sspi_len).ok_or(ProtocolError::Truncated("LOGIN7 SSPI"))?.to_vec();
+    let sspi = payload
+        .get(sspi_off..sspi_off + sspi_len)
+        .ok_or(ProtocolError::Truncated("LOGIN7 SSPI"))?
+        .to_vec();
     Ok(Login7 {
         tds_version,
         packet_size,

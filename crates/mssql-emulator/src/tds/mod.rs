@@ -25,7 +25,10 @@ pub enum ProtocolError {
 }
 
 pub(crate) fn invalid(what: &'static str, detail: impl Into<String>) -> ProtocolError {
-    ProtocolError::Invalid { what, detail: detail.into() }
+    ProtocolError::Invalid {
+        what,
+        detail: detail.into(),
+    }
 }
 
 /// A little-endian reader over a byte slice that never panics.
@@ -82,7 +85,10 @@ impl<'a> Reader<'a> {
     /// UTF-16LE text of `chars` code units.
     pub fn utf16(&mut self, chars: usize) -> Result<String, ProtocolError> {
         let what = self.what;
-        decode_utf16(self.take(chars.checked_mul(2).ok_or(ProtocolError::Truncated(what))?)?, what)
+        decode_utf16(
+            self.take(chars.checked_mul(2).ok_or(ProtocolError::Truncated(what))?)?,
+            what,
+        )
     }
     /// B_VARCHAR: a one-byte character count, then UTF-16LE.
     pub fn b_varchar(&mut self) -> Result<String, ProtocolError> {
@@ -100,7 +106,9 @@ pub fn decode_utf16(bytes: &[u8], what: &'static str) -> Result<String, Protocol
     if bytes.len() % 2 != 0 {
         return Err(ProtocolError::BadUtf16(what));
     }
-    let units = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
+    let units = bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]));
     char::decode_utf16(units)
         .collect::<Result<String, _>>()
         .map_err(|_| ProtocolError::BadUtf16(what))

@@ -96,7 +96,10 @@ pub struct MessageAssembler {
 
 impl MessageAssembler {
     pub fn new(limit: usize) -> Self {
-        MessageAssembler { limit, current: None }
+        MessageAssembler {
+            limit,
+            current: None,
+        }
     }
 
     /// Takes one complete packet (header included). Returns the message when this packet
@@ -107,9 +110,16 @@ impl MessageAssembler {
             return Err(ProtocolError::Truncated("packet"));
         }
         let body = &packet[HEADER_LEN..];
-        let msg = self.current.get_or_insert_with(|| Message { ty: h.ty, status: h.status, payload: Vec::new() });
+        let msg = self.current.get_or_insert_with(|| Message {
+            ty: h.ty,
+            status: h.status,
+            payload: Vec::new(),
+        });
         if msg.ty != h.ty && h.ty != PacketType::Attention as u8 {
-            return Err(super::invalid("packet sequence", format!("type {:#04x} inside a {:#04x} message", h.ty, msg.ty)));
+            return Err(super::invalid(
+                "packet sequence",
+                format!("type {:#04x} inside a {:#04x} message", h.ty, msg.ty),
+            ));
         }
         if msg.payload.len() + body.len() > self.limit {
             return Err(ProtocolError::MessageTooLarge(self.limit));
@@ -173,8 +183,14 @@ mod tests {
 
     #[test]
     fn absurd_lengths_are_rejected() {
-        assert_eq!(PacketHeader::decode(&[1, 1, 0, 3, 0, 0, 0, 0]), Err(ProtocolError::BadPacketLength(3)));
-        assert_eq!(PacketHeader::decode(&[1, 1, 0xff, 0xff, 0, 0, 0, 0]), Err(ProtocolError::BadPacketLength(65535)));
+        assert_eq!(
+            PacketHeader::decode(&[1, 1, 0, 3, 0, 0, 0, 0]),
+            Err(ProtocolError::BadPacketLength(3))
+        );
+        assert_eq!(
+            PacketHeader::decode(&[1, 1, 0xff, 0xff, 0, 0, 0, 0]),
+            Err(ProtocolError::BadPacketLength(65535))
+        );
         assert!(PacketHeader::decode(&[1, 1]).is_err());
     }
 

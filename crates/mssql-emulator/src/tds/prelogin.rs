@@ -37,11 +37,18 @@ pub fn decode(payload: &[u8]) -> Result<ClientPrelogin, ProtocolError> {
         let offset = r.u16_be()? as usize;
         let len = r.u16_be()? as usize;
         let data = payload
-            .get(offset..offset.checked_add(len).ok_or(ProtocolError::Truncated("PRELOGIN option"))?)
+            .get(
+                offset
+                    ..offset
+                        .checked_add(len)
+                        .ok_or(ProtocolError::Truncated("PRELOGIN option"))?,
+            )
             .ok_or(ProtocolError::Truncated("PRELOGIN option"))?;
         match token {
             OPT_ENCRYPTION => {
-                let v = *data.first().ok_or(ProtocolError::Truncated("PRELOGIN encryption"))?;
+                let v = *data
+                    .first()
+                    .ok_or(ProtocolError::Truncated("PRELOGIN encryption"))?;
                 if v > ENCRYPT_REQ && v & 0x80 == 0 {
                     return Err(invalid("PRELOGIN encryption", format!("{v:#04x}")));
                 }
@@ -62,7 +69,9 @@ pub fn decode(payload: &[u8]) -> Result<ClientPrelogin, ProtocolError> {
 }
 
 /// How the server is configured to treat encryption.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum TlsMode {
     /// No certificate: the server answers NOT_SUP and nothing is encrypted.
@@ -100,7 +109,13 @@ pub fn negotiate(mode: TlsMode, client: u8) -> (u8, Negotiated) {
 /// The server's PRELOGIN answer.
 pub fn encode_response(version: (u8, u8, u16), encryption: u8) -> Vec<u8> {
     // Options: VERSION(6) ENCRYPTION(1) INSTOPT(1) THREADID(0) MARS(1), then data.
-    let opts: [(u8, usize); 5] = [(OPT_VERSION, 6), (OPT_ENCRYPTION, 1), (OPT_INSTOPT, 1), (OPT_THREADID, 0), (OPT_MARS, 1)];
+    let opts: [(u8, usize); 5] = [
+        (OPT_VERSION, 6),
+        (OPT_ENCRYPTION, 1),
+        (OPT_INSTOPT, 1),
+        (OPT_THREADID, 0),
+        (OPT_MARS, 1),
+    ];
     let mut out = Vec::with_capacity(64);
     let mut offset = opts.len() * 5 + 1;
     for (tok, len) in opts {
@@ -126,12 +141,27 @@ mod tests {
 
     #[test]
     fn the_negotiation_matrix_matches_sql_server() {
-        assert_eq!(negotiate(TlsMode::On, ENCRYPT_OFF), (ENCRYPT_OFF, Negotiated::LoginOnly));
-        assert_eq!(negotiate(TlsMode::On, ENCRYPT_ON), (ENCRYPT_ON, Negotiated::Full));
-        assert_eq!(negotiate(TlsMode::Required, ENCRYPT_OFF), (ENCRYPT_REQ, Negotiated::Full));
-        assert_eq!(negotiate(TlsMode::Required, ENCRYPT_NOT_SUP).1, Negotiated::Refuse);
+        assert_eq!(
+            negotiate(TlsMode::On, ENCRYPT_OFF),
+            (ENCRYPT_OFF, Negotiated::LoginOnly)
+        );
+        assert_eq!(
+            negotiate(TlsMode::On, ENCRYPT_ON),
+            (ENCRYPT_ON, Negotiated::Full)
+        );
+        assert_eq!(
+            negotiate(TlsMode::Required, ENCRYPT_OFF),
+            (ENCRYPT_REQ, Negotiated::Full)
+        );
+        assert_eq!(
+            negotiate(TlsMode::Required, ENCRYPT_NOT_SUP).1,
+            Negotiated::Refuse
+        );
         assert_eq!(negotiate(TlsMode::Off, ENCRYPT_ON).1, Negotiated::Refuse);
-        assert_eq!(negotiate(TlsMode::Off, ENCRYPT_OFF), (ENCRYPT_NOT_SUP, Negotiated::Plain));
+        assert_eq!(
+            negotiate(TlsMode::Off, ENCRYPT_OFF),
+            (ENCRYPT_NOT_SUP, Negotiated::Plain)
+        );
     }
 
     #[test]

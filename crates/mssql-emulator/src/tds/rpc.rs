@@ -93,10 +93,18 @@ pub fn decode_rpc(payload: &[u8]) -> Result<RpcCall, ProtocolError> {
         let name = r.b_varchar()?;
         let status = r.u8()?;
         let value = read_typed_value(&mut r)?;
-        params.push(RpcParam { name, output: status & 1 != 0, value });
+        params.push(RpcParam {
+            name,
+            output: status & 1 != 0,
+            value,
+        });
         if params.len() > 2100 {
             return Err(invalid("RPC", "more than 2100 parameters"));
         }
     }
-    Ok(RpcCall { proc_id, proc_name, params })
+    Ok(RpcCall {
+        proc_id,
+        proc_name,
+        params,
+    })
 }

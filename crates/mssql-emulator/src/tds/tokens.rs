@@ -129,7 +129,11 @@ impl TokenWriter {
     }
 
     pub fn message(&mut self, m: &ServerMessage) {
-        let token = if m.is_error() { TOKEN_ERROR } else { TOKEN_INFO };
+        let token = if m.is_error() {
+            TOKEN_ERROR
+        } else {
+            TOKEN_INFO
+        };
         self.with_len16(token, |b| {
             b.extend_from_slice(&m.number.to_le_bytes());
             b.push(m.state);
@@ -177,7 +181,8 @@ impl TokenWriter {
 
     pub fn col_metadata(&mut self, cols: &[Column]) {
         self.buf.push(TOKEN_COLMETADATA);
-        self.buf.extend_from_slice(&(cols.len() as u16).to_le_bytes());
+        self.buf
+            .extend_from_slice(&(cols.len() as u16).to_le_bytes());
         for c in cols {
             self.buf.extend_from_slice(&0u32.to_le_bytes()); // user type
             let flags: u16 = if c.nullable { 0x0001 } else { 0 };

@@ -98,7 +98,8 @@ fn put_plp(dst: &mut Vec<u8>, data: Option<&[u8]>) {
 
 fn datetime_parts(d: &NaiveDateTime) -> (i32, u32) {
     let days = (d.date() - epoch_1900()).num_days() as i32;
-    let ns = d.time().num_seconds_from_midnight() as u64 * 1_000_000_000 + d.time().nanosecond() as u64;
+    let ns =
+        d.time().num_seconds_from_midnight() as u64 * 1_000_000_000 + d.time().nanosecond() as u64;
     // 1/300 second ticks, rounded as SQL Server does.
     let ticks = ((ns * 3 + 5_000_000) / 10_000_000) as u32;
     (days, ticks)
@@ -152,7 +153,9 @@ pub fn put_value(dst: &mut Vec<u8>, ty: &SqlType, v: &Value) {
             let m = match v {
                 Value::Null => None,
                 Value::Decimal(m, vs) => Some(rescale(*m, *vs, *s)),
-                other => other.as_f64().map(|f| (f * 10f64.powi(*s as i32)).round() as i128),
+                other => other
+                    .as_f64()
+                    .map(|f| (f * 10f64.powi(*s as i32)).round() as i128),
             };
             match m {
                 None => dst.push(0),
@@ -183,7 +186,11 @@ pub fn put_value(dst: &mut Vec<u8>, ty: &SqlType, v: &Value) {
             let bytes = match v {
                 Value::Null => None,
                 Value::Bytes(b) => Some(b.clone()),
-                Value::Str(s) => Some(if ty.is_unicode() { utf16(s) } else { encode_cp1252(s) }),
+                Value::Str(s) => Some(if ty.is_unicode() {
+                    utf16(s)
+                } else {
+                    encode_cp1252(s)
+                }),
                 Value::Int(i) => Some((*i as i32).to_be_bytes().to_vec()),
                 Value::Guid(g) => Some(g.to_bytes_le().to_vec()),
                 other => other.to_text().map(|t| t.into_bytes()),
@@ -195,7 +202,11 @@ pub fn put_value(dst: &mut Vec<u8>, ty: &SqlType, v: &Value) {
                 }
                 (_, b) => b,
             };
-            put_var(dst, matches!(ty, SqlType::VarBinary(None)), bytes.as_deref());
+            put_var(
+                dst,
+                matches!(ty, SqlType::VarBinary(None)),
+                bytes.as_deref(),
+            );
         }
         SqlType::DateTime => match as_datetime(v) {
             None => dst.push(0),
@@ -233,7 +244,9 @@ pub fn put_value(dst: &mut Vec<u8>, ty: &SqlType, v: &Value) {
                     dst.push((time_len(*scale) + 5) as u8);
                     put_time(dst, &utc.time(), *scale);
                     put_date3(dst, &utc.date());
-                    dst.extend_from_slice(&((d.offset().local_minus_utc() / 60) as i16).to_le_bytes());
+                    dst.extend_from_slice(
+                        &((d.offset().local_minus_utc() / 60) as i16).to_le_bytes(),
+                    );
                 }
             }
         }
@@ -363,13 +376,16 @@ pub fn read_typed_value(r: &mut Reader) -> Result<TypedValue, ProtocolError> {
         0x3D => (SqlType::DateTime, Len::Fixed(8)),
         0x26 => {
             let n = r.u8()?;
-            (match n {
-                1 => SqlType::TinyInt,
-                2 => SqlType::SmallInt,
-                4 => SqlType::Int,
-                8 => SqlType::BigInt,
-                _ => return Err(invalid("INTN length", n.to_string())),
-            }, Len::Byte)
+            (
+                match n {
+                    1 => SqlType::TinyInt,
+                    2 => SqlType::SmallInt,
+                    4 => SqlType::Int,
+                    8 => SqlType::BigInt,
+                    _ => return Err(invalid("INTN length", n.to_string())),
+                },
+                Len::Byte,
+            )
         }
         0x68 => {
             r.u8()?;
@@ -377,7 +393,14 @@ pub fn read_typed_value(r: &mut Reader) -> Result<TypedValue, ProtocolError> {
         }
         0x6D => {
             let n = r.u8()?;
-            (if n == 4 { SqlType::Real } else { SqlType::Float }, Len::Byte)
+            (
+                if n == 4 {
+                    SqlType::Real
+                } else {
+                    SqlType::Float
+                },
+                Len::Byte,
+            )
         }
         0x6F => {
             r.u8()?;
@@ -402,7 +425,14 @@ pub fn read_typed_value(r: &mut Reader) -> Result<TypedValue, ProtocolError> {
             if s > 7 {
                 return Err(invalid("time scale", s.to_string()));
             }
-            (if code == 0x2B { SqlType::DateTimeOffset(s) } else { SqlType::DateTime2(s) }, Len::Byte)
+            (
+                if code == 0x2B {
+                    SqlType::DateTimeOffset(s)
+                } else {
+                    SqlType::DateTime2(s)
+                },
+                Len::Byte,
+            )
         }
         0xE7 | 0xA7 | 0xEF | 0xAF | 0xA5 | 0xAD => {
             let max = r.u16()?;
@@ -410,7 +440,13 @@ pub fn read_typed_value(r: &mut Reader) -> Result<TypedValue, ProtocolError> {
                 r.take(5)?;
             }
             let plp = max == 0xFFFF;
-            let chars = |unicode: bool| if plp { None } else { Some(if unicode { max / 2 } else { max }) };
+            let chars = |unicode: bool| {
+                if plp {
+                    None
+                } else {
+                    Some(if unicode { max / 2 } else { max })
+                }
+            };
             let ty = match code {
                 0xE7 => SqlType::NVarChar(chars(true)),
                 0xA7 => SqlType::VarChar(chars(false)),
@@ -433,7 +469,12 @@ pub fn read_typed_value(r: &mut Reader) -> Result<TypedValue, ProtocolError> {
             };
             (ty, Len::Long)
         }
-        other => return Err(invalid("parameter type", format!("{other:#04x} is not supported"))),
+        other => {
+            return Err(invalid(
+                "parameter type",
+                format!("{other:#04x} is not supported"),
+            ))
+        }
     };
     let data: Option<Vec<u8>> = match len {
         Len::Fixed(0) => None,
@@ -512,7 +553,9 @@ fn decode_value(ty: &SqlType, d: &[u8]) -> Result<Value, ProtocolError> {
             }
             Value::Int(if d.len() == 1 { d[0] as i64 } else { le_int(d) })
         }
-        SqlType::Real => Value::Float(f32::from_le_bytes(d.try_into().map_err(|_| bad("real"))?) as f64),
+        SqlType::Real => {
+            Value::Float(f32::from_le_bytes(d.try_into().map_err(|_| bad("real"))?) as f64)
+        }
         SqlType::Float => match d.len() {
             4 => Value::Float(f32::from_le_bytes(d.try_into().unwrap()) as f64),
             8 => Value::Float(f64::from_le_bytes(d.try_into().unwrap())),
@@ -527,10 +570,16 @@ fn decode_value(ty: &SqlType, d: &[u8]) -> Result<Value, ProtocolError> {
             let m = u128::from_le_bytes(b) as i128;
             Value::Decimal(if d[0] == 0 { -m } else { m }, *s)
         }
-        SqlType::NVarChar(_) | SqlType::NChar(_) => Value::Str(super::decode_utf16(d, "nvarchar parameter")?),
-        SqlType::VarChar(_) | SqlType::Char(_) => Value::Str(encoding_rs::WINDOWS_1252.decode(d).0.into_owned()),
+        SqlType::NVarChar(_) | SqlType::NChar(_) => {
+            Value::Str(super::decode_utf16(d, "nvarchar parameter")?)
+        }
+        SqlType::VarChar(_) | SqlType::Char(_) => {
+            Value::Str(encoding_rs::WINDOWS_1252.decode(d).0.into_owned())
+        }
         SqlType::VarBinary(_) | SqlType::Binary(_) => Value::Bytes(d.to_vec()),
-        SqlType::UniqueIdentifier => Value::Guid(Uuid::from_bytes_le(d.try_into().map_err(|_| bad("uniqueidentifier"))?)),
+        SqlType::UniqueIdentifier => Value::Guid(Uuid::from_bytes_le(
+            d.try_into().map_err(|_| bad("uniqueidentifier"))?,
+        )),
         SqlType::DateTime => {
             if d.len() != 8 && d.len() != 4 {
                 return Err(bad("datetime"));
@@ -538,12 +587,18 @@ fn decode_value(ty: &SqlType, d: &[u8]) -> Result<Value, ProtocolError> {
             if d.len() == 4 {
                 let days = u16::from_le_bytes([d[0], d[1]]) as i64;
                 let mins = u16::from_le_bytes([d[2], d[3]]) as i64;
-                Value::DateTime(epoch_1900().and_hms_opt(0, 0, 0).unwrap() + Duration::days(days) + Duration::minutes(mins))
+                Value::DateTime(
+                    epoch_1900().and_hms_opt(0, 0, 0).unwrap()
+                        + Duration::days(days)
+                        + Duration::minutes(mins),
+                )
             } else {
                 let days = i32::from_le_bytes(d[0..4].try_into().unwrap()) as i64;
                 let ticks = u32::from_le_bytes(d[4..8].try_into().unwrap()) as i64;
                 Value::DateTime(
-                    epoch_1900().and_hms_opt(0, 0, 0).unwrap() + Duration::days(days) + Duration::nanoseconds(ticks * 10_000_000 / 3),
+                    epoch_1900().and_hms_opt(0, 0, 0).unwrap()
+                        + Duration::days(days)
+                        + Duration::nanoseconds(ticks * 10_000_000 / 3),
                 )
             }
         }
@@ -565,7 +620,9 @@ fn decode_value(ty: &SqlType, d: &[u8]) -> Result<Value, ProtocolError> {
             let units = u64::from_le_bytes(tb);
             let ns = units as i64 * 10i64.pow(9 - *s as u32);
             let days = u32::from_le_bytes([d[tl], d[tl + 1], d[tl + 2], 0]) as i64;
-            let dt = epoch_0001().and_hms_opt(0, 0, 0).unwrap() + Duration::days(days) + Duration::nanoseconds(ns);
+            let dt = epoch_0001().and_hms_opt(0, 0, 0).unwrap()
+                + Duration::days(days)
+                + Duration::nanoseconds(ns);
             if off {
                 let mins = i16::from_le_bytes([d[tl + 3], d[tl + 4]]) as i32;
                 let tz = chrono::FixedOffset::east_opt(mins * 60).ok_or_else(|| bad("offset"))?;
@@ -595,25 +652,59 @@ mod tests {
     #[test]
     fn values_round_trip_through_type_info() {
         assert_eq!(round_trip(SqlType::Int, Value::Int(-7)), Value::Int(-7));
-        assert_eq!(round_trip(SqlType::BigInt, Value::Int(1 << 40)), Value::Int(1 << 40));
+        assert_eq!(
+            round_trip(SqlType::BigInt, Value::Int(1 << 40)),
+            Value::Int(1 << 40)
+        );
         assert_eq!(round_trip(SqlType::Bit, Value::Bit(true)), Value::Bit(true));
-        assert_eq!(round_trip(SqlType::NVarChar(Some(10)), Value::Str("héllo".into())), Value::Str("héllo".into()));
-        assert_eq!(round_trip(SqlType::NVarChar(None), Value::Str("x".repeat(9000))), Value::Str("x".repeat(9000)));
-        assert_eq!(round_trip(SqlType::VarBinary(None), Value::Bytes(vec![1; 20000])), Value::Bytes(vec![1; 20000]));
+        assert_eq!(
+            round_trip(SqlType::NVarChar(Some(10)), Value::Str("héllo".into())),
+            Value::Str("héllo".into())
+        );
+        assert_eq!(
+            round_trip(SqlType::NVarChar(None), Value::Str("x".repeat(9000))),
+            Value::Str("x".repeat(9000))
+        );
+        assert_eq!(
+            round_trip(SqlType::VarBinary(None), Value::Bytes(vec![1; 20000])),
+            Value::Bytes(vec![1; 20000])
+        );
         assert_eq!(round_trip(SqlType::Int, Value::Null), Value::Null);
         let g = Uuid::new_v4();
-        assert_eq!(round_trip(SqlType::UniqueIdentifier, Value::Guid(g)), Value::Guid(g));
-        let dt = NaiveDate::from_ymd_opt(2024, 2, 29).unwrap().and_hms_micro_opt(13, 14, 15, 123_400).unwrap();
-        assert_eq!(round_trip(SqlType::DateTime2(7), Value::DateTime(dt)), Value::DateTime(dt));
-        let dt3 = NaiveDate::from_ymd_opt(2024, 2, 29).unwrap().and_hms_milli_opt(13, 14, 15, 0).unwrap();
-        assert_eq!(round_trip(SqlType::DateTime, Value::DateTime(dt3)), Value::DateTime(dt3));
-        assert_eq!(round_trip(SqlType::Decimal(10, 2), Value::Decimal(-12345, 2)), Value::Decimal(-12345, 2));
+        assert_eq!(
+            round_trip(SqlType::UniqueIdentifier, Value::Guid(g)),
+            Value::Guid(g)
+        );
+        let dt = NaiveDate::from_ymd_opt(2024, 2, 29)
+            .unwrap()
+            .and_hms_micro_opt(13, 14, 15, 123_400)
+            .unwrap();
+        assert_eq!(
+            round_trip(SqlType::DateTime2(7), Value::DateTime(dt)),
+            Value::DateTime(dt)
+        );
+        let dt3 = NaiveDate::from_ymd_opt(2024, 2, 29)
+            .unwrap()
+            .and_hms_milli_opt(13, 14, 15, 0)
+            .unwrap();
+        assert_eq!(
+            round_trip(SqlType::DateTime, Value::DateTime(dt3)),
+            Value::DateTime(dt3)
+        );
+        assert_eq!(
+            round_trip(SqlType::Decimal(10, 2), Value::Decimal(-12345, 2)),
+            Value::Decimal(-12345, 2)
+        );
     }
 
     #[test]
     fn unknown_and_truncated_types_are_errors() {
         assert!(read_typed_value(&mut Reader::new(&[0xF1, 0], "t")).is_err());
         assert!(read_typed_value(&mut Reader::new(&[0xE7, 0x40], "t")).is_err());
-        assert!(read_typed_value(&mut Reader::new(&[0xE7, 0xFF, 0xFF, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0], "t")).is_err());
+        assert!(read_typed_value(&mut Reader::new(
+            &[0xE7, 0xFF, 0xFF, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0],
+            "t"
+        ))
+        .is_err());
     }
 }

@@ -5,9 +5,13 @@ use super::Out;
 use crate::engine::crypto::{self, BackupKind};
 use crate::engine::messages::{self, Msg};
 use crate::engine::session::Session;
-use crate::engine::state::{Certificate, Database, DatabaseEncryptionKey, InstanceState, KeyProtection, PrivateKey};
+use crate::engine::state::{
+    Certificate, Database, DatabaseEncryptionKey, InstanceState, KeyProtection, PrivateKey,
+};
 use crate::engine::{assumptions, now, perms, Fail, Instance, Res};
-use crate::sql::ast::{BackupCertificate, CertificateSource, CreateCertificate, PrivateKeyOptions, Statement};
+use crate::sql::ast::{
+    BackupCertificate, CertificateSource, CreateCertificate, PrivateKeyOptions, Statement,
+};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -27,22 +31,33 @@ impl Drop for PfxPayload {
 }
 
 fn current_db(st: &InstanceState, session: &Session) -> Res<Database> {
-    st.database(&session.database).cloned().ok_or_else(|| messages::database_missing(&session.database).into())
+    st.database(&session.database)
+        .cloned()
+        .ok_or_else(|| messages::database_missing(&session.database).into())
 }
 
 fn store(inst: &Instance, st: &mut InstanceState, db: Database) -> Res<()> {
-    if let Some(d) = st.databases.iter_mut().find(|d| d.database_id == db.database_id) {
+    if let Some(d) = st
+        .databases
+        .iter_mut()
+        .find(|d| d.database_id == db.database_id)
+    {
         *d = db;
     }
     sync_tempdb_encryption(st);
     inst.persist(st)
 }
 
-fn dmk_for_protection(st: &InstanceState, session: &Session, db: &Database) -> Res<Zeroizing<Vec<u8>>> {
+fn dmk_for_protection(
+    st: &InstanceState,
+    session: &Session,
+    db: &Database,
+) -> Res<Zeroizing<Vec<u8>>> {
     if db.master_key.is_none() {
         return Err(messages::no_master_key(assumptions::DMK_MISSING_STATE).into());
     }
-    dmk_key(st, session, db).ok_or_else(|| messages::no_master_key(assumptions::DMK_NOT_OPEN_STATE).into())
+    dmk_key(st, session, db)
+        .ok_or_else(|| messages::no_master_key(assumptions::DMK_NOT_OPEN_STATE).into())
 }
 
 fn key32(k: &[u8]) -> [u8; 32] {
@@ -52,10 +67,21 @@ fn key32(k: &[u8]) -> [u8; 32] {
 }
 
 /// The private key in the clear, opened the way its protection requires.
-fn private_key(st: &InstanceState, session: &Session, db: &Database, cert: &Certificate, decryption: Option<&str>) -> Res<Zeroizing<Vec<u8>>> {
-    let pk = cert.private_key.as_ref().ok_or_else(|| Fail::from(messages::no_private_key(&cert.name)))?;
+fn private_key(
+    st: &InstanceState,
+    session: &Session,
+    db: &Database,
+    cert: &Certificate,
+    decryption: Option<&str>,
+) -> Res<Zeroizing<Vec<u8>>> {
+    let pk = cert
+        .private_key
+        .as_ref()
+        .ok_or_else(|| Fail::from(messages::no_private_key(&cert.name)))?;
     match (pk.protection, decryption) {
-        (KeyProtection::MasterKey, Some(_)) => Err(messages::no_decryption_password_expected("certificate").into()),
+        (KeyProtection::MasterKey, Some(_)) => {
+            Err(messages::no_decryption_password_expected("certificate").into())
+        }
         (KeyProtection::MasterKey, None) => {
             let k = dmk_for_protection(st, session, db)?;
             crypto::open(&key32(&k), &pk.sealed).ok_or_else(|| messages::decryption_error().into())
@@ -65,23 +91,38 @@ fn private_key(st: &InstanceState, session: &Session, db: &Database, cert: &Cert
             m.class = assumptions::PASSWORD_PROTECTED_KEY_NEEDS_DECRYPTION_CLASS;
             Err(m.into())
         }
-        (KeyProtection::Password, Some(p)) => crypto::open_with_password(p, &pk.sealed).ok_or_else(|| messages::private_key_password_invalid().into()),
+        (KeyProtection::Password, Some(p)) => crypto::open_with_password(p, &pk.sealed)
+            .ok_or_else(|| messages::private_key_password_invalid().into()),
     }
 }
 
-pub fn run(inst: &Instance, session: &mut Session, stmt: &Statement, out: &mut Out) -> Res<Option<u64>> {
+pub fn run(
+    inst: &Instance,
+    session: &mut Session,
+    stmt: &Statement,
+    out: &mut Out,
+) -> Res<Option<u64>> {
     let mut st = inst.state();
     let login = session.login.clone();
     match stmt {
         Statement::CreateCertificate(c) => {
             let db = current_db(&st, session)?;
             if !perms::has_database(&st, &login, &db, "CREATE CERTIFICATE") {
-                return Err(messages::permission_denied_in_database("CREATE CERTIFICATE", &db.name).into());
+                return Err(messages::permission_denied_in_database(
+                    "CREATE CERTIFICATE",
+                    &db.name,
+                )
+                .into());
             }
             let mut cert = create_certificate(inst, &st, session, &db, c)?;
             let mut db = db;
             cert.certificate_id = db.take_id();
-            if db.certificate(&cert.name).is_some() || db.certificates.iter().any(|x| x.thumbprint == cert.thumbprint) {
+            if db.certificate(&cert.name).is_some()
+                || db
+                    .certificates
+                    .iter()
+                    .any(|x| x.thumbprint == cert.thumbprint)
+            {
                 return Err(messages::cert_exists(&cert.name).into());
             }
             db.certificates.push(cert);
@@ -96,25 +137,43 @@ pub fn run(inst: &Instance, session: &mut Session, stmt: &Statement, out: &mut O
         Statement::DropCertificate(name) => {
             let mut db = current_db(&st, session)?;
             let visible = perms::can_see_metadata(&st, &login, &db);
-            let Some(i) = db.certificates.iter().position(|c| crate::value::ci_eq(&c.name, name)).filter(|_| visible) else {
+            let Some(i) = db
+                .certificates
+                .iter()
+                .position(|c| crate::value::ci_eq(&c.name, name))
+                .filter(|_| visible)
+            else {
                 return Err(messages::cannot_find("drop", "certificate", name).into());
             };
             if !perms::has_database(&st, &login, &db, "CONTROL") {
                 return Err(messages::no_permission().into());
             }
             let thumb = db.certificates[i].thumbprint.clone();
-            if st.databases.iter().any(|d| d.encryption_key.as_ref().is_some_and(|k| k.encryptor_thumbprint == thumb)) {
+            if st.databases.iter().any(|d| {
+                d.encryption_key
+                    .as_ref()
+                    .is_some_and(|k| k.encryptor_thumbprint == thumb)
+            }) {
                 return Err(Msg::new(3716, 16, 15, format!("The certificate '{name}' cannot be dropped because one or more entities are either signed or encrypted using it. To continue, correct the entities that are using the certificate.")).into());
             }
             db.certificates.remove(i);
             store(inst, &mut st, db)?;
             Ok(None)
         }
-        Statement::CreateDatabaseEncryptionKey { algorithm, certificate } => {
+        Statement::CreateDatabaseEncryptionKey {
+            algorithm,
+            certificate,
+        } => {
             let mut db = current_db(&st, session)?;
             if db.is_system() {
                 let (n, s) = assumptions::TDE_SYSTEM_DATABASE_ERROR;
-                return Err(Msg::new(n, 16, s, "Cannot create a database encryption key in a system database.").into());
+                return Err(Msg::new(
+                    n,
+                    16,
+                    s,
+                    "Cannot create a database encryption key in a system database.",
+                )
+                .into());
             }
             if !perms::has_database(&st, &login, &db, "CONTROL") {
                 return Err(messages::no_permission().into());
@@ -123,7 +182,9 @@ pub fn run(inst: &Instance, session: &mut Session, stmt: &Statement, out: &mut O
                 return Err(messages::dek_exists().into());
             }
             let master = st.database("master").cloned().expect("master exists");
-            let cert = master.certificate(certificate).ok_or_else(|| Fail::from(messages::cannot_find_server_cert(certificate)))?;
+            let cert = master
+                .certificate(certificate)
+                .ok_or_else(|| Fail::from(messages::cannot_find_server_cert(certificate)))?;
             if cert.private_key.as_ref().map(|k| k.protection) != Some(KeyProtection::MasterKey) {
                 return Err(messages::tde_cert_password_protected(certificate).into());
             }
@@ -133,7 +194,11 @@ pub fn run(inst: &Instance, session: &mut Session, stmt: &Statement, out: &mut O
                 "TRIPLE_DES_3KEY" => 192,
                 _ => 256,
             };
-            let alg = if algorithm.starts_with("AES") { "AES" } else { "TRIPLE_DES_3KEY" };
+            let alg = if algorithm.starts_with("AES") {
+                "AES"
+            } else {
+                "TRIPLE_DES_3KEY"
+            };
             db.encryption_key = Some(DatabaseEncryptionKey {
                 algorithm: alg.into(),
                 key_length,
@@ -157,7 +222,13 @@ pub fn run(inst: &Instance, session: &mut Session, stmt: &Statement, out: &mut O
                 return Err(messages::no_permission().into());
             }
             let Some(k) = &db.encryption_key else {
-                return Err(Msg::new(33105, 16, 1, "Cannot drop the database encryption key because it does not exist.").into());
+                return Err(Msg::new(
+                    33105,
+                    16,
+                    1,
+                    "Cannot drop the database encryption key because it does not exist.",
+                )
+                .into());
             };
             if k.encryption_state != 1 {
                 return Err(Msg::new(33105, 16, 1, "Cannot drop the database encryption key because it is currently in use. Database encryption needs to be turned off to be able to drop the database encryption key.").into());
@@ -167,8 +238,15 @@ pub fn run(inst: &Instance, session: &mut Session, stmt: &Statement, out: &mut O
             Ok(None)
         }
         Statement::AlterDatabaseEncryption { database, on } => {
-            let name = if database.is_empty() { session.database.clone() } else { database.clone() };
-            let mut db = st.database(&name).cloned().ok_or_else(|| Fail::from(messages::database_missing(&name)))?;
+            let name = if database.is_empty() {
+                session.database.clone()
+            } else {
+                database.clone()
+            };
+            let mut db = st
+                .database(&name)
+                .cloned()
+                .ok_or_else(|| Fail::from(messages::database_missing(&name)))?;
             if !perms::has_database(&st, &login, &db, "ALTER") {
                 return Err(messages::no_permission().into());
             }
@@ -191,50 +269,118 @@ pub fn run(inst: &Instance, session: &mut Session, stmt: &Statement, out: &mut O
 }
 
 fn parse_date(s: &str) -> Res<chrono::NaiveDateTime> {
-    crate::value::parse_datetime(s).ok_or_else(|| Msg::new(241, 16, 1, "Conversion failed when converting date and/or time from character string.").into())
+    crate::value::parse_datetime(s).ok_or_else(|| {
+        Msg::new(
+            241,
+            16,
+            1,
+            "Conversion failed when converting date and/or time from character string.",
+        )
+        .into()
+    })
 }
 
-fn create_certificate(inst: &Instance, st: &InstanceState, session: &Session, db: &Database, c: &CreateCertificate) -> Res<Certificate> {
+fn create_certificate(
+    inst: &Instance,
+    st: &InstanceState,
+    session: &Session,
+    db: &Database,
+    c: &CreateCertificate,
+) -> Res<Certificate> {
     let v2024 = inst.info.major >= 16;
     let (der, key): (Vec<u8>, Option<Zeroizing<Vec<u8>>>) = match &c.source {
-        CertificateSource::Generate { subject, start_date, expiry_date } => {
+        CertificateSource::Generate {
+            subject,
+            start_date,
+            expiry_date,
+        } => {
             let max = if inst.info.is_linux() { 64 } else { 128 };
             if subject.chars().count() > max {
-                return Err(Msg::new(15297, 16, 1, "The certificate, asymmetric key, or private key data is invalid.").into());
+                return Err(Msg::new(
+                    15297,
+                    16,
+                    1,
+                    "The certificate, asymmetric key, or private key data is invalid.",
+                )
+                .into());
             }
-            let start = start_date.as_deref().map(parse_date).transpose()?.unwrap_or_else(now);
-            let expiry = expiry_date.as_deref().map(parse_date).transpose()?.unwrap_or(start + chrono::Duration::days(assumptions::CERT_DEFAULT_VALIDITY_DAYS));
+            let start = start_date
+                .as_deref()
+                .map(parse_date)
+                .transpose()?
+                .unwrap_or_else(now);
+            let expiry = expiry_date
+                .as_deref()
+                .map(parse_date)
+                .transpose()?
+                .unwrap_or(start + chrono::Duration::days(assumptions::CERT_DEFAULT_VALIDITY_DAYS));
             let g = crypto::generate_certificate(subject, start, expiry);
             (g.der, Some(g.private_key_pkcs8))
         }
-        CertificateSource::File { file, pfx: true, private_key } => {
-            let pw = private_key.as_ref().and_then(|p| p.decryption_password.as_deref()).ok_or_else(|| Fail::from(messages::private_key_password_invalid()))?;
-            let bytes = inst.read_server_file(file).ok_or_else(|| Fail::from(messages::cert_file_invalid(v2024)))?;
+        CertificateSource::File {
+            file,
+            pfx: true,
+            private_key,
+        } => {
+            let pw = private_key
+                .as_ref()
+                .and_then(|p| p.decryption_password.as_deref())
+                .ok_or_else(|| Fail::from(messages::private_key_password_invalid()))?;
+            let bytes = inst
+                .read_server_file(file)
+                .ok_or_else(|| Fail::from(messages::cert_file_invalid(v2024)))?;
             let plain = crypto::read_backup(&bytes, BackupKind::Pfx, pw).map_err(|e| match e {
                 crypto::BackupError::Format => Fail::from(messages::cert_file_invalid(v2024)),
-                crypto::BackupError::Decrypt => Fail::from(messages::private_key_password_invalid()),
+                crypto::BackupError::Decrypt => {
+                    Fail::from(messages::private_key_password_invalid())
+                }
             })?;
-            let p: PfxPayload = serde_json::from_slice(&plain).map_err(|_| Fail::from(messages::cert_file_invalid(v2024)))?;
-            (p.certificate.clone(), Some(Zeroizing::new(p.private_key.clone())))
+            let p: PfxPayload = serde_json::from_slice(&plain)
+                .map_err(|_| Fail::from(messages::cert_file_invalid(v2024)))?;
+            (
+                p.certificate.clone(),
+                Some(Zeroizing::new(p.private_key.clone())),
+            )
         }
-        CertificateSource::File { file, pfx: false, private_key } => {
-            let der = inst.read_server_file(file).ok_or_else(|| Fail::from(messages::cert_file_invalid(v2024)))?;
+        CertificateSource::File {
+            file,
+            pfx: false,
+            private_key,
+        } => {
+            let der = inst
+                .read_server_file(file)
+                .ok_or_else(|| Fail::from(messages::cert_file_invalid(v2024)))?;
             let key = match private_key {
                 None => None,
-                Some(PrivateKeyOptions { file: Some(kf), decryption_password, .. }) => {
-                    let bytes = inst.read_server_file(kf).ok_or_else(|| Fail::from(messages::cert_file_invalid(v2024)))?;
+                Some(PrivateKeyOptions {
+                    file: Some(kf),
+                    decryption_password,
+                    ..
+                }) => {
+                    let bytes = inst
+                        .read_server_file(kf)
+                        .ok_or_else(|| Fail::from(messages::cert_file_invalid(v2024)))?;
                     let pw = decryption_password.as_deref().unwrap_or("");
-                    Some(crypto::read_backup(&bytes, BackupKind::PrivateKey, pw).map_err(|e| match e {
-                        crypto::BackupError::Format => Fail::from(messages::cert_file_invalid(v2024)),
-                        crypto::BackupError::Decrypt => Fail::from(messages::private_key_password_invalid()),
-                    })?)
+                    Some(
+                        crypto::read_backup(&bytes, BackupKind::PrivateKey, pw).map_err(
+                            |e| match e {
+                                crypto::BackupError::Format => {
+                                    Fail::from(messages::cert_file_invalid(v2024))
+                                }
+                                crypto::BackupError::Decrypt => {
+                                    Fail::from(messages::private_key_password_invalid())
+                                }
+                            },
+                        )?,
+                    )
                 }
                 Some(_) => return Err(Msg::new(102, 15, 1, "Incorrect syntax near ')'.").into()),
             };
             (der, key)
         }
     };
-    let info = crypto::parse_certificate(&der).ok_or_else(|| Fail::from(messages::cert_file_invalid(v2024)))?;
+    let info = crypto::parse_certificate(&der)
+        .ok_or_else(|| Fail::from(messages::cert_file_invalid(v2024)))?;
     if let Some(k) = &key {
         if !crypto::key_matches(k, &info.public_key) {
             return Err(messages::private_key_mismatch("certificate").into());
@@ -242,7 +388,10 @@ fn create_certificate(inst: &Instance, st: &InstanceState, session: &Session, db
     }
     // Protection: a password if one is given, otherwise the database master key.
     let enc_pw = c.encryption_password.clone().or_else(|| match &c.source {
-        CertificateSource::File { private_key: Some(p), .. } => p.encryption_password.clone(),
+        CertificateSource::File {
+            private_key: Some(p),
+            ..
+        } => p.encryption_password.clone(),
         _ => None,
     });
     let private_key = match key {
@@ -250,11 +399,17 @@ fn create_certificate(inst: &Instance, st: &InstanceState, session: &Session, db
         Some(k) => Some(match enc_pw {
             Some(pw) => {
                 inst.password_policy(&pw, None)?;
-                PrivateKey { protection: KeyProtection::Password, sealed: crypto::seal_with_password(&pw, &k) }
+                PrivateKey {
+                    protection: KeyProtection::Password,
+                    sealed: crypto::seal_with_password(&pw, &k),
+                }
             }
             None => {
                 let dmk = dmk_for_protection(st, session, db)?;
-                PrivateKey { protection: KeyProtection::MasterKey, sealed: crypto::seal(&key32(&dmk), &k) }
+                PrivateKey {
+                    protection: KeyProtection::MasterKey,
+                    sealed: crypto::seal(&key32(&dmk), &k),
+                }
             }
         }),
     };
@@ -275,10 +430,20 @@ fn create_certificate(inst: &Instance, st: &InstanceState, session: &Session, db
     })
 }
 
-fn backup_certificate(inst: &Instance, st: &mut InstanceState, session: &Session, mut db: Database, b: &BackupCertificate) -> Res<()> {
+fn backup_certificate(
+    inst: &Instance,
+    st: &mut InstanceState,
+    session: &Session,
+    mut db: Database,
+    b: &BackupCertificate,
+) -> Res<()> {
     let login = &session.login;
     let visible = perms::can_see_metadata(st, login, &db);
-    let idx = db.certificates.iter().position(|c| crate::value::ci_eq(&c.name, &b.name)).filter(|_| visible);
+    let idx = db
+        .certificates
+        .iter()
+        .position(|c| crate::value::ci_eq(&c.name, &b.name))
+        .filter(|_| visible);
     let Some(idx) = idx else {
         return Err(messages::cannot_find("find", "certificate", &b.name).into());
     };
@@ -293,7 +458,10 @@ fn backup_certificate(inst: &Instance, st: &mut InstanceState, session: &Session
     if !perms::has_database(st, login, &db, "CONTROL") {
         return Err(messages::no_permission().into());
     }
-    let enc = pk.encryption_password.as_deref().ok_or_else(|| Fail::from(messages::encryption_password_required("certificate")))?;
+    let enc = pk
+        .encryption_password
+        .as_deref()
+        .ok_or_else(|| Fail::from(messages::encryption_password_required("certificate")))?;
     if cert.private_key.is_none() {
         return Err(messages::no_private_key(&cert.name).into());
     }
@@ -303,7 +471,10 @@ fn backup_certificate(inst: &Instance, st: &mut InstanceState, session: &Session
         if pk.file.is_some() {
             return Err(Msg::new(102, 15, 1, "Incorrect syntax near 'FILE'.").into());
         }
-        let payload = PfxPayload { certificate: cert.der.clone(), private_key: key.to_vec() };
+        let payload = PfxPayload {
+            certificate: cert.der.clone(),
+            private_key: key.to_vec(),
+        };
         let plain = Zeroizing::new(serde_json::to_vec(&payload).expect("serializes"));
         inst.write_server_file(&b.file, &crypto::write_backup(BackupKind::Pfx, enc, &plain))?;
     } else {
@@ -313,7 +484,9 @@ fn backup_certificate(inst: &Instance, st: &mut InstanceState, session: &Session
             return Err(messages::cannot_write_file(kf, assumptions::WRITE_EXISTS_STATE).into());
         }
         let cer = inst.write_server_file(&b.file, &cert.der)?;
-        if let Err(e) = inst.write_server_file(kf, &crypto::write_backup(BackupKind::PrivateKey, enc, &key)) {
+        if let Err(e) =
+            inst.write_server_file(kf, &crypto::write_backup(BackupKind::PrivateKey, enc, &key))
+        {
             let _ = std::fs::remove_file(cer);
             return Err(e);
         }
@@ -324,7 +497,12 @@ fn backup_certificate(inst: &Instance, st: &mut InstanceState, session: &Session
 
 /// tempdb is encrypted whenever a user database uses TDE.
 pub fn sync_tempdb_encryption(st: &mut InstanceState) {
-    let any = st.databases.iter().any(|d| d.database_id > 4 && d.encryption_key.as_ref().is_some_and(|k| k.encryption_state == 3));
+    let any = st.databases.iter().any(|d| {
+        d.database_id > 4
+            && d.encryption_key
+                .as_ref()
+                .is_some_and(|k| k.encryption_state == 3)
+    });
     if let Some(t) = st.databases.iter_mut().find(|d| d.database_id == 2) {
         if any && t.encryption_key.is_none() {
             t.encryption_key = Some(DatabaseEncryptionKey {

@@ -33,7 +33,13 @@ fn need_control_server(st: &InstanceState, login: &str) -> Res<()> {
         Ok(())
     } else {
         let (n, s) = assumptions::SMK_PERMISSION_ERROR;
-        Err(Msg::new(n, 16, s, "User does not have permission to perform this action.").into())
+        Err(Msg::new(
+            n,
+            16,
+            s,
+            "User does not have permission to perform this action.",
+        )
+        .into())
     }
 }
 
@@ -60,22 +66,49 @@ pub fn dmk_key(st: &InstanceState, session: &Session, db: &Database) -> Option<Z
     if let Some(k) = session.open_master_keys.get(&db.database_id) {
         return Some(k.clone());
     }
-    let smk: [u8; 32] = st.service_master_key.as_ref()?.key.as_slice().try_into().ok()?;
+    let smk: [u8; 32] = st
+        .service_master_key
+        .as_ref()?
+        .key
+        .as_slice()
+        .try_into()
+        .ok()?;
     crypto::open(&smk, mk.by_smk.as_ref()?)
 }
 
 fn key32(k: &[u8]) -> Res<[u8; 32]> {
-    k.try_into().map_err(|_| Fail::from(Msg::new(15507, 16, 1, "A key required by this operation appears to be corrupted.")))
+    k.try_into().map_err(|_| {
+        Fail::from(Msg::new(
+            15507,
+            16,
+            1,
+            "A key required by this operation appears to be corrupted.",
+        ))
+    })
 }
 
 fn read_key_file(inst: &Instance, path: &str, kind: BackupKind, password: &str) -> Res<KeyPayload> {
-    let bytes = inst.read_server_file(path).ok_or_else(|| Fail::from(messages::key_file_invalid()))?;
-    let plain = crypto::read_backup(&bytes, kind, password).map_err(|_| Fail::from(messages::key_file_invalid()))?;
+    let bytes = inst
+        .read_server_file(path)
+        .ok_or_else(|| Fail::from(messages::key_file_invalid()))?;
+    let plain = crypto::read_backup(&bytes, kind, password)
+        .map_err(|_| Fail::from(messages::key_file_invalid()))?;
     serde_json::from_slice(&plain).map_err(|_| messages::key_file_invalid().into())
 }
 
-fn write_key_file(inst: &Instance, path: &str, kind: BackupKind, password: &str, guid: uuid::Uuid, key: &[u8]) -> Res<()> {
-    let payload = KeyPayload { guid, key: key.to_vec(), source: inst.info.server_name() };
+fn write_key_file(
+    inst: &Instance,
+    path: &str,
+    kind: BackupKind,
+    password: &str,
+    guid: uuid::Uuid,
+    key: &[u8],
+) -> Res<()> {
+    let payload = KeyPayload {
+        guid,
+        key: key.to_vec(),
+        source: inst.info.server_name(),
+    };
     let plain = Zeroizing::new(serde_json::to_vec(&payload).expect("payload serializes"));
     let bytes = crypto::write_backup(kind, password, &plain);
     inst.write_server_file(path, &bytes)?;
@@ -83,17 +116,30 @@ fn write_key_file(inst: &Instance, path: &str, kind: BackupKind, password: &str,
 }
 
 /// Re-encrypts every database master key's SMK copy from the old SMK to the new one.
-fn reencrypt_smk_dependents(st: &mut InstanceState, old: &[u8; 32], new: &[u8; 32], force: bool, out: &mut Out) -> Res<()> {
+fn reencrypt_smk_dependents(
+    st: &mut InstanceState,
+    old: &[u8; 32],
+    new: &[u8; 32],
+    force: bool,
+    out: &mut Out,
+) -> Res<()> {
     let mut replaced = Vec::new();
     for db in &st.databases {
         if let Some(by) = db.master_key.as_ref().and_then(|k| k.by_smk.as_ref()) {
             match crypto::open(old, by) {
                 Some(k) => replaced.push((db.database_id, Some(crypto::seal(new, &k)))),
                 None if force => {
-                    out.info(messages::old_master_key_decrypt_ignored("master key", &db.name));
+                    out.info(messages::old_master_key_decrypt_ignored(
+                        "master key",
+                        &db.name,
+                    ));
                     replaced.push((db.database_id, None));
                 }
-                None => return Err(messages::old_master_key_decrypt_failed("master key", &db.name).into()),
+                None => {
+                    return Err(
+                        messages::old_master_key_decrypt_failed("master key", &db.name).into(),
+                    )
+                }
             }
         }
     }
@@ -108,17 +154,34 @@ fn reencrypt_smk_dependents(st: &mut InstanceState, old: &[u8; 32], new: &[u8; 3
 }
 
 /// Re-encrypts the MK-protected certificate private keys of a database.
-fn reencrypt_certificates(db: &mut Database, old: &[u8; 32], new: &[u8; 32], force: bool, out: &mut Out) -> Res<()> {
+fn reencrypt_certificates(
+    db: &mut Database,
+    old: &[u8; 32],
+    new: &[u8; 32],
+    force: bool,
+    out: &mut Out,
+) -> Res<()> {
     let mut updates = Vec::new();
     for (i, c) in db.certificates.iter().enumerate() {
-        if let Some(pk) = c.private_key.as_ref().filter(|k| k.protection == KeyProtection::MasterKey) {
+        if let Some(pk) = c
+            .private_key
+            .as_ref()
+            .filter(|k| k.protection == KeyProtection::MasterKey)
+        {
             match crypto::open(old, &pk.sealed) {
                 Some(k) => updates.push((i, Some(crypto::seal(new, &k)))),
                 None if force => {
-                    out.info(messages::old_master_key_decrypt_ignored("certificate", &c.name));
+                    out.info(messages::old_master_key_decrypt_ignored(
+                        "certificate",
+                        &c.name,
+                    ));
                     updates.push((i, None));
                 }
-                None => return Err(messages::old_master_key_decrypt_failed("certificate", &c.name).into()),
+                None => {
+                    return Err(
+                        messages::old_master_key_decrypt_failed("certificate", &c.name).into(),
+                    )
+                }
             }
         }
     }
@@ -131,18 +194,37 @@ fn reencrypt_certificates(db: &mut Database, old: &[u8; 32], new: &[u8; 32], for
     Ok(())
 }
 
-pub fn run(inst: &Instance, session: &mut Session, stmt: &Statement, out: &mut Out) -> Res<Option<u64>> {
+pub fn run(
+    inst: &Instance,
+    session: &mut Session,
+    stmt: &Statement,
+    out: &mut Out,
+) -> Res<Option<u64>> {
     let mut st = inst.state();
     let login = session.login.clone();
     match stmt {
         Statement::BackupServiceMasterKey { file, password } => {
             need_control_server(&st, &login)?;
             inst.password_policy(password, None)?;
-            let smk = st.service_master_key.clone().ok_or_else(|| Fail::from(messages::no_master_key(1)))?;
-            write_key_file(inst, file, BackupKind::ServiceMasterKey, password, smk.guid, &smk.key)?;
+            let smk = st
+                .service_master_key
+                .clone()
+                .ok_or_else(|| Fail::from(messages::no_master_key(1)))?;
+            write_key_file(
+                inst,
+                file,
+                BackupKind::ServiceMasterKey,
+                password,
+                smk.guid,
+                &smk.key,
+            )?;
             Ok(None)
         }
-        Statement::RestoreServiceMasterKey { file, password, force } => {
+        Statement::RestoreServiceMasterKey {
+            file,
+            password,
+            force,
+        } => {
             need_control_server(&st, &login)?;
             let payload = read_key_file(inst, file, BackupKind::ServiceMasterKey, password)?;
             let old = smk_key(&st)?;
@@ -152,8 +234,17 @@ pub fn run(inst: &Instance, session: &mut Session, stmt: &Statement, out: &mut O
                 return Ok(None);
             }
             reencrypt_smk_dependents(&mut st, &old, &new, *force, out)?;
-            let created = st.service_master_key.as_ref().map(|k| k.create_date).unwrap_or_else(now);
-            st.service_master_key = Some(ServiceMasterKey { key: new.to_vec(), guid: payload.guid, create_date: created, modify_date: now() });
+            let created = st
+                .service_master_key
+                .as_ref()
+                .map(|k| k.create_date)
+                .unwrap_or_else(now);
+            st.service_master_key = Some(ServiceMasterKey {
+                key: new.to_vec(),
+                guid: payload.guid,
+                create_date: created,
+                modify_date: now(),
+            });
             inst.persist(&st)?;
             Ok(None)
         }
@@ -172,14 +263,24 @@ pub fn run(inst: &Instance, session: &mut Session, stmt: &Statement, out: &mut O
         }
         _ => {
             let dbname = session.database.clone();
-            let db = st.database(&dbname).ok_or_else(|| Fail::from(messages::database_missing(&dbname)))?.clone();
+            let db = st
+                .database(&dbname)
+                .ok_or_else(|| Fail::from(messages::database_missing(&dbname)))?
+                .clone();
             need_control_db(&st, &login, &db)?;
             database_master_key(inst, &mut st, session, db, stmt, out)
         }
     }
 }
 
-fn database_master_key(inst: &Instance, st: &mut InstanceState, session: &mut Session, db: Database, stmt: &Statement, out: &mut Out) -> Res<Option<u64>> {
+fn database_master_key(
+    inst: &Instance,
+    st: &mut InstanceState,
+    session: &mut Session,
+    db: Database,
+    stmt: &Statement,
+    out: &mut Out,
+) -> Res<Option<u64>> {
     let id = db.database_id;
     let save = |st: &mut InstanceState, db: Database| -> Res<()> {
         if let Some(d) = st.databases.iter_mut().find(|d| d.database_id == id) {
@@ -193,7 +294,13 @@ fn database_master_key(inst: &Instance, st: &mut InstanceState, session: &mut Se
                 return Err(messages::master_key_exists().into());
             }
             if db.database_id == 2 {
-                return Err(Msg::new(15276, 16, 1, "Cannot provision master key passwords for system databases.").into());
+                return Err(Msg::new(
+                    15276,
+                    16,
+                    1,
+                    "Cannot provision master key passwords for system databases.",
+                )
+                .into());
             }
             let Some(password) = password else {
                 return Err(Msg::new(102, 15, 1, "Incorrect syntax near 'KEY'.").into());
@@ -207,8 +314,14 @@ fn database_master_key(inst: &Instance, st: &mut InstanceState, session: &mut Se
             Ok(None)
         }
         Statement::OpenMasterKey { password } => {
-            let mk = db.master_key.as_ref().ok_or_else(|| Fail::from(messages::no_master_key(assumptions::DMK_MISSING_STATE)))?;
-            let key = mk.by_passwords.iter().find_map(|s| crypto::open_with_password(password, s)).ok_or_else(|| Fail::from(messages::wrong_decryptor()))?;
+            let mk = db.master_key.as_ref().ok_or_else(|| {
+                Fail::from(messages::no_master_key(assumptions::DMK_MISSING_STATE))
+            })?;
+            let key = mk
+                .by_passwords
+                .iter()
+                .find_map(|s| crypto::open_with_password(password, s))
+                .ok_or_else(|| Fail::from(messages::wrong_decryptor()))?;
             session.open_master_keys.insert(id, key);
             Ok(None)
         }
@@ -217,13 +330,29 @@ fn database_master_key(inst: &Instance, st: &mut InstanceState, session: &mut Se
             Ok(None)
         }
         Statement::BackupMasterKey { file, password } => {
-            let mk = db.master_key.as_ref().ok_or_else(|| Fail::from(messages::no_master_key(assumptions::DMK_MISSING_STATE)))?;
-            let key = dmk_key(st, session, &db).ok_or_else(|| Fail::from(messages::no_master_key(assumptions::DMK_NOT_OPEN_STATE)))?;
+            let mk = db.master_key.as_ref().ok_or_else(|| {
+                Fail::from(messages::no_master_key(assumptions::DMK_MISSING_STATE))
+            })?;
+            let key = dmk_key(st, session, &db).ok_or_else(|| {
+                Fail::from(messages::no_master_key(assumptions::DMK_NOT_OPEN_STATE))
+            })?;
             inst.password_policy(password, None)?;
-            write_key_file(inst, file, BackupKind::DatabaseMasterKey, password, mk.guid, &key)?;
+            write_key_file(
+                inst,
+                file,
+                BackupKind::DatabaseMasterKey,
+                password,
+                mk.guid,
+                &key,
+            )?;
             Ok(None)
         }
-        Statement::RestoreMasterKey { file, decryption, encryption, force } => {
+        Statement::RestoreMasterKey {
+            file,
+            decryption,
+            encryption,
+            force,
+        } => {
             let payload = read_key_file(inst, file, BackupKind::DatabaseMasterKey, decryption)?;
             inst.password_policy(encryption, None)?;
             let new = key32(&payload.key)?;
@@ -266,7 +395,9 @@ fn database_master_key(inst: &Instance, st: &mut InstanceState, session: &mut Se
                 by_passwords: vec![crypto::seal_with_password(encryption, &new)],
             });
             if session.open_master_keys.contains_key(&id) {
-                session.open_master_keys.insert(id, Zeroizing::new(new.to_vec()));
+                session
+                    .open_master_keys
+                    .insert(id, Zeroizing::new(new.to_vec()));
             }
             save(st, db)?;
             Ok(None)
@@ -276,7 +407,11 @@ fn database_master_key(inst: &Instance, st: &mut InstanceState, session: &mut Se
             let Some(mut mk) = db.master_key.clone() else {
                 return Err(messages::no_master_key(assumptions::DMK_MISSING_STATE).into());
             };
-            let key = || dmk_key(st, session, &db).ok_or_else(|| Fail::from(messages::no_master_key(assumptions::DMK_NOT_OPEN_STATE)));
+            let key = || {
+                dmk_key(st, session, &db).ok_or_else(|| {
+                    Fail::from(messages::no_master_key(assumptions::DMK_NOT_OPEN_STATE))
+                })
+            };
             match action {
                 AlterMasterKey::AddServiceMasterKey => {
                     let k = key()?;
@@ -297,7 +432,11 @@ fn database_master_key(inst: &Instance, st: &mut InstanceState, session: &mut Se
                     mk.by_passwords.push(crypto::seal_with_password(p, &k));
                 }
                 AlterMasterKey::DropPassword(p) => {
-                    let i = mk.by_passwords.iter().position(|s| crypto::open_with_password(p, s).is_some()).ok_or_else(|| Fail::from(messages::wrong_decryptor()))?;
+                    let i = mk
+                        .by_passwords
+                        .iter()
+                        .position(|s| crypto::open_with_password(p, s).is_some())
+                        .ok_or_else(|| Fail::from(messages::wrong_decryptor()))?;
                     if mk.by_passwords.len() == 1 && mk.by_smk.is_none() {
                         return Err(messages::last_encryption().into());
                     }
@@ -311,14 +450,22 @@ fn database_master_key(inst: &Instance, st: &mut InstanceState, session: &mut Se
                         Err(_) => return Err(messages::master_key_not_decryptable().into()),
                     };
                     let new = crypto::random_key();
-                    reencrypt_certificates(&mut db, &old.unwrap_or([0u8; 32]), &new, old.is_none() || *force, out)?;
+                    reencrypt_certificates(
+                        &mut db,
+                        &old.unwrap_or([0u8; 32]),
+                        &new,
+                        old.is_none() || *force,
+                        out,
+                    )?;
                     if mk.by_smk.is_some() {
                         mk.by_smk = Some(crypto::seal(&smk_key(st)?, new.as_ref()));
                     }
                     mk.by_passwords = vec![crypto::seal_with_password(password, new.as_ref())];
                     mk.guid = uuid::Uuid::new_v4();
                     if session.open_master_keys.contains_key(&id) {
-                        session.open_master_keys.insert(id, Zeroizing::new(new.to_vec()));
+                        session
+                            .open_master_keys
+                            .insert(id, Zeroizing::new(new.to_vec()));
                     }
                 }
             }
@@ -329,9 +476,18 @@ fn database_master_key(inst: &Instance, st: &mut InstanceState, session: &mut Se
         }
         Statement::DropMasterKey => {
             if db.master_key.is_none() {
-                return Err(messages::cannot_find("drop", "symmetric key", "##MS_DatabaseMasterKey##").into());
+                return Err(messages::cannot_find(
+                    "drop",
+                    "symmetric key",
+                    "##MS_DatabaseMasterKey##",
+                )
+                .into());
             }
-            if let Some(c) = db.certificates.iter().find(|c| c.private_key.as_ref().is_some_and(|k| k.protection == KeyProtection::MasterKey)) {
+            if let Some(c) = db.certificates.iter().find(|c| {
+                c.private_key
+                    .as_ref()
+                    .is_some_and(|k| k.protection == KeyProtection::MasterKey)
+            }) {
                 return Err(messages::cannot_drop_master_key(&c.name).into());
             }
             let mut db = db;

@@ -13,7 +13,7 @@ use super::{Event, Fail, Instance, Res};
 use crate::sql::ast::{Located, Statement};
 use crate::tds::rpc::RpcCall;
 use crate::tds::tokens::{DONE_COUNT, DONE_ERROR, DONE_MORE};
-use crate::value::{SqlType, Value};
+use crate::value::Value;
 
 pub struct BatchOutput {
     pub events: Vec<Event>,
@@ -56,16 +56,26 @@ impl Instance {
             Err(e) => {
                 let m = Msg::new(e.number, e.class, e.state, e.text);
                 events.push(Event::Message(m.into_server(&server, "", e.line)));
-                events.push(Event::Done { status: DONE_ERROR, rows: 0 });
+                events.push(Event::Done {
+                    status: DONE_ERROR,
+                    rows: 0,
+                });
                 session.last_error = e.number;
-                return BatchOutput { events, drop_connection: false };
+                return BatchOutput {
+                    events,
+                    drop_connection: false,
+                };
             }
         };
         if stmts.is_empty() {
             events.push(Event::Done { status: 0, rows: 0 });
         }
         for Located { line, stmt } in &stmts {
-            let mut o = Out { events: &mut events, server: server.clone(), line: *line };
+            let mut o = Out {
+                events: &mut events,
+                server: server.clone(),
+                line: *line,
+            };
             let r = self.run_statement(session, stmt, &mut o, depth);
             let drop = self.faults.statement_ran();
             match r {
@@ -74,7 +84,10 @@ impl Instance {
                     if let Some(n) = count {
                         session.rowcount = n;
                     }
-                    events.push(Event::Done { status: if count.is_some() { DONE_COUNT } else { 0 }, rows: count.unwrap_or(0) });
+                    events.push(Event::Done {
+                        status: if count.is_some() { DONE_COUNT } else { 0 },
+                        rows: count.unwrap_or(0),
+                    });
                 }
                 Err(Fail(msgs)) => {
                     let abort = msgs.iter().any(aborts_batch);
@@ -82,18 +95,30 @@ impl Instance {
                     for m in msgs {
                         events.push(Event::Message(m.into_server(&server, "", *line)));
                     }
-                    events.push(Event::Done { status: DONE_ERROR, rows: 0 });
+                    events.push(Event::Done {
+                        status: DONE_ERROR,
+                        rows: 0,
+                    });
                     if abort {
                         break;
                     }
                 }
             }
             if drop {
-                tracing::warn!(spid = session.spid, "injected fault: dropping the connection after a statement");
-                return BatchOutput { events, drop_connection: true };
+                tracing::warn!(
+                    spid = session.spid,
+                    "injected fault: dropping the connection after a statement"
+                );
+                return BatchOutput {
+                    events,
+                    drop_connection: true,
+                };
             }
         }
-        BatchOutput { events, drop_connection: false }
+        BatchOutput {
+            events,
+            drop_connection: false,
+        }
     }
 
     /// An RPC: sp_executesql runs its statement with the parameters as variables.
@@ -105,40 +130,102 @@ impl Instance {
         let mut out = match short.as_str() {
             "sp_executesql" => {
                 let Some(stmt) = call.params.first().and_then(|p| p.value.value.to_text()) else {
-                    let m = Msg::new(214, 16, 2, "Procedure expects parameter '@statement' of type 'ntext/nchar/nvarchar'.");
-                    return BatchOutput { events: vec![Event::Message(m.into_server(&self.info.server_name(), "sp_executesql", 1)), Event::Done { status: DONE_ERROR, rows: 0 }], drop_connection: false };
+                    let m = Msg::new(
+                        214,
+                        16,
+                        2,
+                        "Procedure expects parameter '@statement' of type 'ntext/nchar/nvarchar'.",
+                    );
+                    return BatchOutput {
+                        events: vec![
+                            Event::Message(m.into_server(
+                                &self.info.server_name(),
+                                "sp_executesql",
+                                1,
+                            )),
+                            Event::Done {
+                                status: DONE_ERROR,
+                                rows: 0,
+                            },
+                        ],
+                        drop_connection: false,
+                    };
                 };
-                let decl_names = call.params.get(1).and_then(|p| p.value.value.to_text()).map(|d| declared_names(&d)).unwrap_or_default();
+                let decl_names = call
+                    .params
+                    .get(1)
+                    .and_then(|p| p.value.value.to_text())
+                    .map(|d| declared_names(&d))
+                    .unwrap_or_default();
                 for (i, p) in call.params.iter().skip(2).enumerate() {
-                    let n = if p.name.is_empty() { decl_names.get(i).cloned().unwrap_or_default() } else { p.name.clone() };
-                    session.variables.insert(n.to_lowercase(), (p.value.ty, p.value.value.clone()));
+                    let n = if p.name.is_empty() {
+                        decl_names.get(i).cloned().unwrap_or_default()
+                    } else {
+                        p.name.clone()
+                    };
+                    session
+                        .variables
+                        .insert(n.to_lowercase(), (p.value.ty, p.value.value.clone()));
                 }
                 self.run_text(session, &stmt, 0)
             }
-            "sp_reset_connection" => BatchOutput { events: vec![], drop_connection: false },
+            "sp_reset_connection" => BatchOutput {
+                events: vec![],
+                drop_connection: false,
+            },
             _ => {
                 let m = messages::unknown_procedure(&name);
-                BatchOutput { events: vec![Event::Message(m.into_server(&self.info.server_name(), "", 1)), Event::Done { status: DONE_ERROR, rows: 0 }], drop_connection: false }
+                BatchOutput {
+                    events: vec![
+                        Event::Message(m.into_server(&self.info.server_name(), "", 1)),
+                        Event::Done {
+                            status: DONE_ERROR,
+                            rows: 0,
+                        },
+                    ],
+                    drop_connection: false,
+                }
             }
         };
         finish(&mut out.events);
         out
     }
 
-    pub(crate) fn ctx<'a>(&'a self, st: &'a super::state::InstanceState, session: &'a Session) -> Ctx<'a> {
-        Ctx { inst: self, st, session }
+    pub(crate) fn ctx<'a>(
+        &'a self,
+        st: &'a super::state::InstanceState,
+        session: &'a Session,
+    ) -> Ctx<'a> {
+        Ctx {
+            inst: self,
+            st,
+            session,
+        }
     }
 
-    fn run_statement(&self, session: &mut Session, stmt: &Statement, out: &mut Out, depth: u32) -> Res<Option<u64>> {
+    fn run_statement(
+        &self,
+        session: &mut Session,
+        stmt: &Statement,
+        out: &mut Out,
+        depth: u32,
+    ) -> Res<Option<u64>> {
         match stmt {
             Statement::Use(db) => {
                 let st = self.state();
-                let d = st.database(db).ok_or_else(|| Fail::from(messages::database_missing(db)))?;
-                if !super::perms::has_database(&st, &session.login, d, "CONNECT") && d.database_id > 4 {
+                let d = st
+                    .database(db)
+                    .ok_or_else(|| Fail::from(messages::database_missing(db)))?;
+                if !super::perms::has_database(&st, &session.login, d, "CONNECT")
+                    && d.database_id > 4
+                {
                     return Err(Msg::new(916, 14, 2, format!("The server principal \"{}\" is not able to access the database \"{}\" under the current security context.", session.login, d.name)).into());
                 }
                 let old = std::mem::replace(&mut session.database, d.name.clone());
-                out.events.push(Event::EnvDatabase { new: d.name.clone(), old });
+                out.events.push(Event::EnvDatabase {
+                    new: d.name.clone(),
+                    old,
+                });
                 out.info(messages::changed_database(&d.name));
                 Ok(None)
             }
@@ -154,7 +241,10 @@ impl Instance {
                     return Ok(None);
                 }
                 let n = r.rows.len() as u64;
-                out.events.push(Event::Rows { columns: r.columns, rows: r.rows });
+                out.events.push(Event::Rows {
+                    columns: r.columns,
+                    rows: r.rows,
+                });
                 Ok(Some(n))
             }
             Statement::Declare(vars) => {
@@ -199,10 +289,18 @@ impl Instance {
             }
             Statement::Commit | Statement::Rollback => {
                 if session.trancount == 0 {
-                    let (n, verb) = if matches!(stmt, Statement::Commit) { (3902, "COMMIT") } else { (3903, "ROLLBACK") };
+                    let (n, verb) = if matches!(stmt, Statement::Commit) {
+                        (3902, "COMMIT")
+                    } else {
+                        (3903, "ROLLBACK")
+                    };
                     return Err(Msg::new(n, 16, 1, format!("The {verb} TRANSACTION request has no corresponding BEGIN TRANSACTION.")).into());
                 }
-                session.trancount = if matches!(stmt, Statement::Rollback) { 0 } else { session.trancount - 1 };
+                session.trancount = if matches!(stmt, Statement::Rollback) {
+                    0
+                } else {
+                    session.trancount - 1
+                };
                 Ok(None)
             }
             Statement::WaitFor(e) => {
@@ -210,7 +308,14 @@ impl Instance {
                 let tv = eval(&self.ctx(&st, session), &Scope::empty(), e)?;
                 drop(st);
                 let text = tv.v.to_text().unwrap_or_default();
-                let d = parse_delay(&text).ok_or_else(|| Fail::from(Msg::new(148, 15, 1, "Incorrect time syntax in time string used with WAITFOR.")))?;
+                let d = parse_delay(&text).ok_or_else(|| {
+                    Fail::from(Msg::new(
+                        148,
+                        15,
+                        1,
+                        "Incorrect time syntax in time string used with WAITFOR.",
+                    ))
+                })?;
                 std::thread::sleep(d.min(std::time::Duration::from_secs(30)));
                 Ok(None)
             }
@@ -236,7 +341,12 @@ impl Instance {
     }
 }
 
-pub(crate) fn run_nested(inst: &Instance, session: &mut Session, sql: &str, depth: u32) -> BatchOutput {
+pub(crate) fn run_nested(
+    inst: &Instance,
+    session: &mut Session,
+    sql: &str,
+    depth: u32,
+) -> BatchOutput {
     inst.run_text(session, sql, depth)
 }
 
@@ -280,7 +390,9 @@ fn parse_delay(s: &str) -> Option<std::time::Duration> {
     let h: u64 = parts[0].parse().ok()?;
     let m: u64 = parts[1].parse().ok()?;
     let sec: f64 = parts.get(2).map(|x| x.parse().ok()).unwrap_or(Some(0.0))?;
-    Some(std::time::Duration::from_millis(((h * 3600 + m * 60) as f64 * 1000.0 + sec * 1000.0) as u64))
+    Some(std::time::Duration::from_millis(
+        ((h * 3600 + m * 60) as f64 * 1000.0 + sec * 1000.0) as u64,
+    ))
 }
 
 /// Marks every DONE but the last with DONE_MORE.
@@ -296,8 +408,13 @@ fn finish(events: &mut [Event]) {
 }
 
 /// The literal type of a string argument, for procedures that take one.
-pub(crate) fn arg_text(inst: &Instance, session: &Session, e: &crate::sql::ast::Expr) -> Res<Option<String>> {
+pub(crate) fn arg_text(
+    inst: &Instance,
+    session: &Session,
+    e: &crate::sql::ast::Expr,
+) -> Res<Option<String>> {
     let st = inst.state();
-    Ok(eval(&inst.ctx(&st, session), &Scope::empty(), e)?.v.to_text())
+    Ok(eval(&inst.ctx(&st, session), &Scope::empty(), e)?
+        .v
+        .to_text())
 }
-

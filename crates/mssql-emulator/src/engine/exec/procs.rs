@@ -13,7 +13,13 @@ use crate::value::{SqlType, Value};
 
 const MAX_NESTING: u32 = 32;
 
-pub fn exec(inst: &Instance, session: &mut Session, x: &Exec, out: &mut Out, depth: u32) -> Res<Option<u64>> {
+pub fn exec(
+    inst: &Instance,
+    session: &mut Session,
+    x: &Exec,
+    out: &mut Out,
+    depth: u32,
+) -> Res<Option<u64>> {
     if depth >= MAX_NESTING {
         return Err(Msg::new(217, 16, 1, "Maximum stored procedure, function, trigger, or view nesting level exceeded (limit 32).").into());
     }
@@ -27,10 +33,11 @@ pub fn exec(inst: &Instance, session: &mut Session, x: &Exec, out: &mut Out, dep
         return Ok(None);
     }
     let name = x.procedure.last().unwrap().to_ascii_lowercase();
-    let qualifier_ok = x.procedure.len() == 1 || x.procedure.iter().rev().skip(1).all(|p| {
-        let p = p.to_ascii_lowercase();
-        p.is_empty() || p == "master" || p == "sys" || p == "dbo"
-    });
+    let qualifier_ok = x.procedure.len() == 1
+        || x.procedure.iter().rev().skip(1).all(|p| {
+            let p = p.to_ascii_lowercase();
+            p.is_empty() || p == "master" || p == "sys" || p == "dbo"
+        });
     if !qualifier_ok {
         return Err(messages::unknown_procedure(&x.procedure.join(".")).into());
     }
@@ -57,7 +64,15 @@ pub fn exec(inst: &Instance, session: &mut Session, x: &Exec, out: &mut Out, dep
         "xp_fileexist" => {
             let path = match x.args.first() {
                 Some(a) => arg_text(inst, session, &a.value)?.unwrap_or_default(),
-                None => return Err(Msg::new(22027, 15, 1, "Usage:  EXECUTE xp_fileexist <filename> [, <file_exists INT> OUTPUT]").into()),
+                None => {
+                    return Err(Msg::new(
+                        22027,
+                        15,
+                        1,
+                        "Usage:  EXECUTE xp_fileexist <filename> [, <file_exists INT> OUTPUT]",
+                    )
+                    .into())
+                }
             };
             let (f, d, p) = {
                 let st = inst.state();
@@ -71,22 +86,49 @@ pub fn exec(inst: &Instance, session: &mut Session, x: &Exec, out: &mut Out, dep
             if let Some(o) = x.args.get(1).filter(|a| a.output) {
                 if let crate::sql::ast::Expr::Variable(v) = &o.value {
                     let key = v.to_lowercase();
-                    let ty = session.variables.get(&key).map(|(t, _)| *t).ok_or_else(|| Fail::from(messages::must_declare(v)))?;
+                    let ty = session
+                        .variables
+                        .get(&key)
+                        .map(|(t, _)| *t)
+                        .ok_or_else(|| Fail::from(messages::must_declare(v)))?;
                     session.variables.insert(key, (ty, Value::Int(f as i64)));
                 }
                 return Ok(None);
             }
-            let columns = ["File Exists", "File is a Directory", "Parent Directory Exists"]
-                .iter()
-                .map(|n| Column { name: n.to_string(), ty: SqlType::Int, nullable: false })
-                .collect();
-            out.events.push(Event::Rows { columns, rows: vec![vec![Value::Int(f as i64), Value::Int(d as i64), Value::Int(p as i64)]] });
+            let columns = [
+                "File Exists",
+                "File is a Directory",
+                "Parent Directory Exists",
+            ]
+            .iter()
+            .map(|n| Column {
+                name: n.to_string(),
+                ty: SqlType::Int,
+                nullable: false,
+            })
+            .collect();
+            out.events.push(Event::Rows {
+                columns,
+                rows: vec![vec![
+                    Value::Int(f as i64),
+                    Value::Int(d as i64),
+                    Value::Int(p as i64),
+                ]],
+            });
             Ok(Some(1))
         }
         "xp_create_subdir" => {
             let path = match x.args.first() {
                 Some(a) => arg_text(inst, session, &a.value)?.unwrap_or_default(),
-                None => return Err(Msg::new(22027, 15, 1, "Usage:  EXECUTE xp_create_subdir <directory>").into()),
+                None => {
+                    return Err(Msg::new(
+                        22027,
+                        15,
+                        1,
+                        "Usage:  EXECUTE xp_create_subdir <directory>",
+                    )
+                    .into())
+                }
             };
             if !perms::is_sysadmin(&inst.state(), &session.login) {
                 return Err(Msg::new(229, 14, 5, "The EXECUTE permission was denied on the object 'xp_create_subdir', database 'mssqlsystemresource', schema 'sys'.").into());

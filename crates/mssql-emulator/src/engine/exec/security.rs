@@ -20,13 +20,20 @@ const DATABASE_ROLES: &[&str] = &[
     "db_denydatareader",
 ];
 
-pub fn run(inst: &Instance, session: &mut Session, stmt: &Statement, _out: &mut Out) -> Res<Option<u64>> {
+pub fn run(
+    inst: &Instance,
+    session: &mut Session,
+    stmt: &Statement,
+    _out: &mut Out,
+) -> Res<Option<u64>> {
     let mut st = inst.state();
     let login = session.login.clone();
     match stmt {
         Statement::CreateDatabase(name) => {
             if !perms::has_server(&st, &login, "CREATE ANY DATABASE") {
-                return Err(messages::permission_denied_in_database("CREATE DATABASE", "master").into());
+                return Err(
+                    messages::permission_denied_in_database("CREATE DATABASE", "master").into(),
+                );
             }
             if st.database(name).is_some() {
                 return Err(messages::database_exists(name).into());
@@ -39,7 +46,9 @@ pub fn run(inst: &Instance, session: &mut Session, stmt: &Statement, _out: &mut 
         }
         Statement::DropDatabase(names) => {
             for name in names {
-                let db = st.database(name).filter(|d| perms::has_database(&st, &login, d, "CONTROL"));
+                let db = st
+                    .database(name)
+                    .filter(|d| perms::has_database(&st, &login, d, "CONTROL"));
                 let Some(db) = db else {
                     return Err(Msg::new(3701, 11, 1, format!("Cannot drop the database '{name}', because it does not exist or you do not have permission.")).into());
                 };
@@ -57,7 +66,12 @@ pub fn run(inst: &Instance, session: &mut Session, stmt: &Statement, _out: &mut 
             inst.persist(&st)?;
             Ok(None)
         }
-        Statement::CreateLogin { name, password, check_policy, default_database } => {
+        Statement::CreateLogin {
+            name,
+            password,
+            check_policy,
+            default_database,
+        } => {
             if !perms::has_server(&st, &login, "ALTER ANY LOGIN") {
                 return Err(messages::no_permission().into());
             }
@@ -73,14 +87,22 @@ pub fn run(inst: &Instance, session: &mut Session, stmt: &Statement, _out: &mut 
                     return Err(messages::database_missing(d).into());
                 }
             }
-            let (salt, hash) = if windows { (vec![], vec![]) } else { crypto::password_verifier(password) };
+            let (salt, hash) = if windows {
+                (vec![], vec![])
+            } else {
+                crypto::password_verifier(password)
+            };
             let id = st.next_principal_id;
             st.next_principal_id += 1;
             st.logins.push(Login {
                 name: name.clone(),
                 principal_id: id,
                 sid: crypto::random_bytes::<16>().to_vec(),
-                kind: if windows { PrincipalKind::WindowsLogin } else { PrincipalKind::SqlLogin },
+                kind: if windows {
+                    PrincipalKind::WindowsLogin
+                } else {
+                    PrincipalKind::SqlLogin
+                },
                 password_salt: salt,
                 password_hash: hash,
                 disabled: false,
@@ -98,7 +120,10 @@ pub fn run(inst: &Instance, session: &mut Session, stmt: &Statement, _out: &mut 
             if !perms::has_server(&st, &login, "ALTER ANY LOGIN") {
                 return Err(messages::no_permission().into());
             }
-            if st.login(name).is_none_or(|l| l.kind == PrincipalKind::ServerRole) {
+            if st
+                .login(name)
+                .is_none_or(|l| l.kind == PrincipalKind::ServerRole)
+            {
                 return Err(messages::cannot_find_principal("login", name).into());
             }
             if let AlterLogin::Password(p) = action {
@@ -119,19 +144,34 @@ pub fn run(inst: &Instance, session: &mut Session, stmt: &Statement, _out: &mut 
             Ok(None)
         }
         Statement::DropLogin(name) => {
-            if !perms::has_server(&st, &login, "ALTER ANY LOGIN") || st.login(name).is_none_or(|l| l.kind == PrincipalKind::ServerRole) {
+            if !perms::has_server(&st, &login, "ALTER ANY LOGIN")
+                || st
+                    .login(name)
+                    .is_none_or(|l| l.kind == PrincipalKind::ServerRole)
+            {
                 return Err(Msg::new(15151, 16, 1, format!("Cannot drop the login '{name}', because it does not exist or you do not have permission.")).into());
             }
             if ci_eq(name, &login) {
-                return Err(Msg::new(15434, 16, 1, format!("Could not drop login '{name}' as the user is currently logged in.")).into());
+                return Err(Msg::new(
+                    15434,
+                    16,
+                    1,
+                    format!("Could not drop login '{name}' as the user is currently logged in."),
+                )
+                .into());
             }
             st.logins.retain(|l| !ci_eq(&l.name, name));
             inst.persist(&st)?;
             Ok(None)
         }
-        Statement::CreateUser { name, login: for_login } => {
+        Statement::CreateUser {
+            name,
+            login: for_login,
+        } => {
             let dbname = session.database.clone();
-            let db = st.database(&dbname).ok_or_else(|| Fail::from(messages::database_missing(&dbname)))?;
+            let db = st
+                .database(&dbname)
+                .ok_or_else(|| Fail::from(messages::database_missing(&dbname)))?;
             if !perms::has_database(&st, &login, db, "ALTER ANY USER") {
                 return Err(messages::permission_denied_in_database("CREATE USER", &dbname).into());
             }
@@ -139,23 +179,39 @@ pub fn run(inst: &Instance, session: &mut Session, stmt: &Statement, _out: &mut 
                 return Err(messages::user_exists(name).into());
             }
             if let Some(l) = for_login {
-                if st.login(l).is_none_or(|x| x.kind == PrincipalKind::ServerRole) {
+                if st
+                    .login(l)
+                    .is_none_or(|x| x.kind == PrincipalKind::ServerRole)
+                {
                     return Err(messages::login_missing_for_user(l).into());
                 }
             }
             let db = st.database_mut(&dbname).unwrap();
             let id = db.take_id();
-            db.users.push(DatabaseUser { name: name.clone(), login: for_login.clone(), principal_id: id, roles: vec![], grants: vec![], denies: vec![], create_date: now() });
+            db.users.push(DatabaseUser {
+                name: name.clone(),
+                login: for_login.clone(),
+                principal_id: id,
+                roles: vec![],
+                grants: vec![],
+                denies: vec![],
+                create_date: now(),
+            });
             inst.persist(&st)?;
             Ok(None)
         }
         Statement::DropUser(name) => {
             let dbname = session.database.clone();
-            let db = st.database(&dbname).ok_or_else(|| Fail::from(messages::database_missing(&dbname)))?;
+            let db = st
+                .database(&dbname)
+                .ok_or_else(|| Fail::from(messages::database_missing(&dbname)))?;
             if !perms::has_database(&st, &login, db, "ALTER ANY USER") || db.user(name).is_none() {
                 return Err(Msg::new(15151, 16, 1, format!("Cannot drop the user '{name}', because it does not exist or you do not have permission.")).into());
             }
-            st.database_mut(&dbname).unwrap().users.retain(|u| !ci_eq(&u.name, name));
+            st.database_mut(&dbname)
+                .unwrap()
+                .users
+                .retain(|u| !ci_eq(&u.name, name));
             inst.persist(&st)?;
             Ok(None)
         }
@@ -174,7 +230,10 @@ pub fn run(inst: &Instance, session: &mut Session, stmt: &Statement, _out: &mut 
             if !allowed {
                 return Err(messages::no_permission().into());
             }
-            let l = st.login_mut(member).filter(|l| l.kind != PrincipalKind::ServerRole).ok_or_else(|| Fail::from(messages::cannot_find_principal("login", member)))?;
+            let l = st
+                .login_mut(member)
+                .filter(|l| l.kind != PrincipalKind::ServerRole)
+                .ok_or_else(|| Fail::from(messages::cannot_find_principal("login", member)))?;
             l.roles.retain(|r| !ci_eq(r, role));
             if *add {
                 l.roles.push(role.to_ascii_lowercase());
@@ -184,7 +243,9 @@ pub fn run(inst: &Instance, session: &mut Session, stmt: &Statement, _out: &mut 
         }
         Statement::AlterRole { role, add, member } => {
             let dbname = session.database.clone();
-            let db = st.database(&dbname).ok_or_else(|| Fail::from(messages::database_missing(&dbname)))?;
+            let db = st
+                .database(&dbname)
+                .ok_or_else(|| Fail::from(messages::database_missing(&dbname)))?;
             if !DATABASE_ROLES.iter().any(|r| ci_eq(r, role)) {
                 return Err(messages::cannot_find_principal("role", role).into());
             }
@@ -195,7 +256,11 @@ pub fn run(inst: &Instance, session: &mut Session, stmt: &Statement, _out: &mut 
                 return Err(messages::cannot_find_principal("user", member).into());
             }
             let db = st.database_mut(&dbname).unwrap();
-            let u = db.users.iter_mut().find(|u| ci_eq(&u.name, member)).unwrap();
+            let u = db
+                .users
+                .iter_mut()
+                .find(|u| ci_eq(&u.name, member))
+                .unwrap();
             u.roles.retain(|r| !ci_eq(r, role));
             if *add {
                 u.roles.push(role.to_ascii_lowercase());
@@ -223,7 +288,9 @@ fn permission(st: &mut InstanceState, session: &Session, p: &PermissionStatement
         None => p.permissions.iter().all(|x| perms::is_server_permission(x)),
         Some((class, _)) if class == "SERVER" => true,
         Some((class, _)) if class == "DATABASE" => false,
-        Some((class, name)) => return Err(messages::cannot_find_principal(&class.to_lowercase(), name).into()),
+        Some((class, name)) => {
+            return Err(messages::cannot_find_principal(&class.to_lowercase(), name).into())
+        }
     };
     if server_scope {
         for x in &p.permissions {
@@ -235,9 +302,17 @@ fn permission(st: &mut InstanceState, session: &Session, p: &PermissionStatement
             return Err(messages::grantor_lacks_permission().into());
         }
         for who in &p.principals {
-            let l = st.login(who).ok_or_else(|| Fail::from(messages::cannot_find_principal("login", who)))?;
+            let l = st
+                .login(who)
+                .ok_or_else(|| Fail::from(messages::cannot_find_principal("login", who)))?;
             if l.kind == PrincipalKind::ServerRole && !ci_eq(&l.name, "public") {
-                return Err(Msg::new(4617, 16, 1, "Cannot grant, deny or revoke permissions to or from special roles.").into());
+                return Err(Msg::new(
+                    4617,
+                    16,
+                    1,
+                    "Cannot grant, deny or revoke permissions to or from special roles.",
+                )
+                .into());
             }
         }
         for who in &p.principals {
@@ -252,7 +327,9 @@ fn permission(st: &mut InstanceState, session: &Session, p: &PermissionStatement
         Some((_, n)) => n.clone(),
         None => session.database.clone(),
     };
-    let db = st.database(&dbname).ok_or_else(|| Fail::from(messages::database_missing(&dbname)))?;
+    let db = st
+        .database(&dbname)
+        .ok_or_else(|| Fail::from(messages::database_missing(&dbname)))?;
     for x in &p.permissions {
         if !perms::is_database_permission(x) {
             return Err(messages::invalid_permission(x).into());

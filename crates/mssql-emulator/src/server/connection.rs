@@ -1,0 +1,353 @@
+//! One client connection: PRELOGIN, optional TLS, LOGIN7, then requests until it closes.
+
+use super::transport::{ConnError, Transport};
+use crate::engine::messages::{self, Msg};
+use crate::engine::session::Session;
+use crate::engine::{BatchOutput, Event, Instance};
+use crate::tds::packet::{
+    encode_message, MessageAssembler, PacketHeader, PacketType, DEFAULT_PACKET_SIZE, HEADER_LEN,
+    MAX_PACKET_SIZE, MIN_PACKET_SIZE,
+};
+use crate::tds::prelogin::{self, Negotiated, TlsMode};
+use crate::tds::tokens::{TokenWriter, DONE_ATTN, DONE_ERROR, DONE_FINAL, DONE_MORE};
+use crate::tds::{login7, rpc};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Largest request message accepted (a 64 MB RPC is far beyond anything Keysafe sends).
+const MESSAGE_LIMIT: usize = 64 << 20;
+/// Time allowed from connect to a completed login.
+const LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct Shared {
+    pub instance: Arc<Instance>,
+    pub tls_mode: TlsMode,
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+pub async fn serve(shared: Arc<Shared>, tcp: tokio::net::TcpStream, spid: u16) {
+    let peer = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+    let _ = tcp.set_nodelay(true);
+    let mut t = Transport::new(tcp);
+    match run(&shared, &mut t, spid).await {
+        Ok(()) | Err(ConnError::Closed) => tracing::debug!(spid, %peer, "connection closed"),
+        Err(e) => tracing::info!(spid, %peer, error = %e, "connection closed after an error"),
+    }
+    t.shutdown().await;
+}
+
+/// Reads one whole message (several packets). ATTENTION packets are returned on their own.
+async fn read_message(t: &mut Transport) -> Result<crate::tds::packet::Message, ConnError> {
+    let mut asm = MessageAssembler::new(MESSAGE_LIMIT);
+    loop {
+        let pkt = t.read_packet().await?;
+        if let Some(m) = asm.push(&pkt)? {
+            return Ok(m);
+        }
+    }
+}
+
+async fn send(
+    t: &mut Transport,
+    payload: &[u8],
+    packet_size: usize,
+    spid: u16,
+) -> Result<(), ConnError> {
+    let mut wire =
+        Vec::with_capacity(payload.len() + payload.len() / packet_size * HEADER_LEN + HEADER_LEN);
+    encode_message(PacketType::TabularResult, payload, packet_size, &mut wire);
+    set_spid(&mut wire, spid);
+    t.write_all(&wire).await
+}
+
+fn set_spid(wire: &mut [u8], spid: u16) {
+    let mut pos = 0;
+    while pos + HEADER_LEN <= wire.len() {
+        let len = u16::from_be_bytes([wire[pos + 2], wire[pos + 3]]) as usize;
+        wire[pos + 4..pos + 6].copy_from_slice(&spid.to_be_bytes());
+        pos += len.max(HEADER_LEN);
+    }
+}
+
+async fn run(shared: &Shared, t: &mut Transport, spid: u16) -> Result<(), ConnError> {
+    let inst = &shared.instance;
+    let (session, packet_size) =
+        match tokio::time::timeout(LOGIN_TIMEOUT, login(shared, t, spid)).await {
+            Ok(r) => r?,
+            Err(_) => {
+                tracing::info!(spid, "login timed out");
+                return Ok(());
+            }
+        };
+    let Some(mut session) = session else {
+        return Ok(());
+    };
+    loop {
+        let msg = read_message(t).await?;
+        let ty = PacketType::from_u8(msg.ty);
+        let work = match ty {
+            Some(PacketType::Attention) => {
+                // Nothing is running: acknowledge at once.
+                let mut w = TokenWriter::new();
+                w.done(DONE_ATTN, 0, 0);
+                send(t, &w.buf, packet_size, spid).await?;
+                continue;
+            }
+            Some(PacketType::SqlBatch) => Request::Batch(rpc::decode_batch(&msg.payload)?),
+            Some(PacketType::Rpc) => Request::Rpc(rpc::decode_rpc(&msg.payload)?),
+            Some(PacketType::TransactionManager) => {
+                let out = transaction_manager(&mut session, &msg.payload)?;
+                send(t, &out, packet_size, spid).await?;
+                continue;
+            }
+            _ => {
+                return Err(crate::tds::invalid(
+                    "request",
+                    format!("packet type {:#04x} after login", msg.ty),
+                )
+                .into())
+            }
+        };
+        let is_rpc = matches!(work, Request::Rpc(_));
+        let inst2 = inst.clone();
+        let (s, out) = tokio::task::spawn_blocking(move || {
+            let mut s = session;
+            let out = match &work {
+                Request::Batch(sql) => inst2.execute_batch(&mut s, sql),
+                Request::Rpc(call) => inst2.execute_rpc(&mut s, call),
+            };
+            (s, out)
+        })
+        .await
+        .map_err(|e| ConnError::Io(std::io::Error::other(e)))?;
+        session = s;
+        let payload = encode_output(&out, is_rpc);
+        if out.drop_connection {
+            return Ok(());
+        }
+        let delay = inst.faults.delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            // A cancel (ATTENTION) during the delay discards the response.
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(delay)) => {}
+                pkt = t.read_packet() => {
+                    let pkt = pkt?;
+                    let h = PacketHeader::decode(&pkt)?;
+                    if h.ty == PacketType::Attention as u8 {
+                        let mut w = TokenWriter::new();
+                        w.done(DONE_ATTN, 0, 0);
+                        send(t, &w.buf, packet_size, spid).await?;
+                        continue;
+                    }
+                    return Err(crate::tds::invalid("request", "a new request before the previous response").into());
+                }
+            }
+        }
+        if inst.faults.response_sent() {
+            tracing::warn!(spid, "injected fault: dropping the connection mid-response");
+            let mut wire = Vec::new();
+            encode_message(PacketType::TabularResult, &payload, packet_size, &mut wire);
+            let half = (wire.len() / 2).max(1);
+            t.write_all(&wire[..half]).await?;
+            return Ok(());
+        }
+        send(t, &payload, packet_size, spid).await?;
+    }
+}
+
+enum Request {
+    Batch(String),
+    Rpc(rpc::RpcCall),
+}
+
+/// PRELOGIN, TLS, LOGIN7. Returns the session, or None when the login failed (and was
+/// answered).
+async fn login(
+    shared: &Shared,
+    t: &mut Transport,
+    spid: u16,
+) -> Result<(Option<Session>, usize), ConnError> {
+    let inst = &shared.instance;
+    let first = t.read_packet().await?;
+    if first.first() == Some(&0x16) {
+        return Err(crate::tds::invalid(
+            "PRELOGIN",
+            "a TLS ClientHello first (TDS 8 strict encryption is not supported)",
+        )
+        .into());
+    }
+    let h = PacketHeader::decode(&first)?;
+    if h.ty != PacketType::PreLogin as u8 {
+        return Err(crate::tds::invalid(
+            "PRELOGIN",
+            format!("the first packet has type {:#04x}", h.ty),
+        )
+        .into());
+    }
+    let mut asm = MessageAssembler::new(64 * 1024);
+    let mut msg = asm.push(&first)?;
+    while msg.is_none() {
+        let p = t.read_packet().await?;
+        msg = asm.push(&p)?;
+    }
+    let pre = prelogin::decode(&msg.unwrap().payload)?;
+    let mode = if shared.tls.is_some() {
+        shared.tls_mode
+    } else {
+        TlsMode::Off
+    };
+    let (answer, negotiated) =
+        prelogin::negotiate(mode, pre.encryption.unwrap_or(prelogin::ENCRYPT_NOT_SUP));
+    let resp = prelogin::encode_response(inst.info.tds_version(), answer);
+    send(t, &resp, DEFAULT_PACKET_SIZE, spid).await?;
+    if negotiated == Negotiated::Refuse {
+        tracing::info!(spid, "encryption could not be agreed; closing");
+        return Ok((None, DEFAULT_PACKET_SIZE));
+    }
+    if matches!(negotiated, Negotiated::LoginOnly | Negotiated::Full) {
+        t.tls_handshake(shared.tls.clone().expect("TLS configured"))
+            .await?;
+    }
+    let lmsg = read_message(t).await?;
+    if lmsg.ty != PacketType::Login7 as u8 {
+        return Err(crate::tds::invalid("LOGIN7", format!("packet type {:#04x}", lmsg.ty)).into());
+    }
+    let l = login7::decode(&lmsg.payload)?;
+    if negotiated == Negotiated::LoginOnly {
+        t.drop_tls();
+    }
+    let packet_size = match l.packet_size as usize {
+        0 => DEFAULT_PACKET_SIZE,
+        n => n.clamp(MIN_PACKET_SIZE, MAX_PACKET_SIZE),
+    };
+    let server = inst.info.server_name();
+    let fail = |m: Vec<Msg>| {
+        let mut w = TokenWriter::new();
+        for x in m {
+            w.message(&x.into_server(&server, "", 1));
+        }
+        w.done(DONE_ERROR, 0, 0);
+        w.buf
+    };
+    if l.option_flags2 & login7::INTEGRATED_SECURITY != 0 || !l.sspi.is_empty() {
+        tracing::info!(
+            spid,
+            "integrated authentication requested; the emulator only has SQL logins"
+        );
+        let out = fail(vec![Msg::new(18452, 14, 1, "Login failed. The login is from an untrusted domain and cannot be used with Integrated authentication.")]);
+        send(t, &out, DEFAULT_PACKET_SIZE, spid).await?;
+        return Ok((None, packet_size));
+    }
+    let Some(login_name) = inst.authenticate(&l.user_name, &l.password) else {
+        tracing::info!(spid, user = %l.user_name, "login failed");
+        let out = fail(vec![messages::login_failed(&l.user_name)]);
+        send(t, &out, DEFAULT_PACKET_SIZE, spid).await?;
+        return Ok((None, packet_size));
+    };
+    let default_db = inst.default_database(&login_name);
+    let wanted = if l.database.is_empty() {
+        default_db
+    } else {
+        l.database.clone()
+    };
+    let database = {
+        let st = inst.state();
+        st.database(&wanted)
+            .filter(|d| {
+                d.database_id <= 4
+                    || crate::engine::perms::has_database(&st, &login_name, d, "CONNECT")
+            })
+            .map(|d| d.name.clone())
+    };
+    let Some(database) = database else {
+        let out = fail(vec![
+            Msg::new(
+                4060,
+                11,
+                1,
+                format!(
+                    "Cannot open database \"{wanted}\" requested by the login. The login failed."
+                ),
+            ),
+            messages::login_failed(&l.user_name),
+        ]);
+        send(t, &out, DEFAULT_PACKET_SIZE, spid).await?;
+        return Ok((None, packet_size));
+    };
+    tracing::debug!(spid, user = %login_name, %database, tls = t.is_tls(), "login");
+    let mut w = TokenWriter::new();
+    w.env_database(&database, "master");
+    w.message(&messages::changed_database(&database).into_server(&server, "", 1));
+    w.env_collation();
+    w.env_language("us_english");
+    w.message(
+        &Msg::new(5703, 0, 1, "Changed language setting to us_english.")
+            .into_server(&server, "", 1),
+    );
+    w.login_ack("Microsoft SQL Server", inst.info.tds_version());
+    w.env_packet_size(packet_size, DEFAULT_PACKET_SIZE);
+    w.done(DONE_FINAL, 0, 0);
+    send(t, &w.buf, DEFAULT_PACKET_SIZE, spid).await?;
+    Ok((
+        Some(Session::new(spid, &login_name, &database)),
+        packet_size,
+    ))
+}
+
+/// Events to tokens. RPC statements end in DONEINPROC, then RETURNSTATUS and DONEPROC.
+pub fn encode_output(out: &BatchOutput, rpc: bool) -> Vec<u8> {
+    let mut w = TokenWriter::new();
+    let mut any_error = false;
+    for e in &out.events {
+        match e {
+            Event::Rows { columns, rows } => {
+                w.col_metadata(columns);
+                for r in rows {
+                    w.row(columns, r);
+                }
+            }
+            Event::Message(m) => w.message(m),
+            Event::EnvDatabase { new, old } => w.env_database(new, old),
+            Event::Done { status, rows } => {
+                any_error |= status & DONE_ERROR != 0;
+                if rpc {
+                    w.done_in_proc(status | DONE_MORE, 0xC1, *rows);
+                } else {
+                    w.done(*status, 0xC1, *rows);
+                }
+            }
+        }
+    }
+    if rpc {
+        w.return_status(if any_error { 1 } else { 0 });
+        w.done_proc(if any_error { DONE_ERROR } else { DONE_FINAL }, 0xE0, 0);
+    }
+    w.buf
+}
+
+/// TM_BEGIN_XACT (5), TM_COMMIT_XACT (7), TM_ROLLBACK_XACT (8); others are acknowledged.
+fn transaction_manager(session: &mut Session, payload: &[u8]) -> Result<Vec<u8>, ConnError> {
+    let mut r = crate::tds::Reader::new(payload, "TRANSACTION_MANAGER");
+    let total = r.u32()? as usize;
+    if total < 4 || total > payload.len() {
+        return Err(crate::tds::invalid("TRANSACTION_MANAGER", "bad headers").into());
+    }
+    r.take(total - 4)?;
+    let ty = r.u16()?;
+    let mut w = TokenWriter::new();
+    let descriptor = 0x1000 + session.spid as u64;
+    match ty {
+        5 => {
+            session.trancount = 1;
+            w.env_transaction(8, descriptor);
+        }
+        7 | 8 => {
+            session.trancount = 0;
+            w.env_transaction(if ty == 7 { 9 } else { 10 }, descriptor);
+        }
+        _ => {}
+    }
+    w.done(DONE_FINAL, 0, 0);
+    Ok(w.buf)
+}

@@ -1,0 +1,165 @@
+//! The network side: listen, accept, and serve each connection on its own task.
+
+pub mod connection;
+pub mod tls;
+pub mod transport;
+
+use crate::engine::scenario::Scenario;
+use crate::engine::Instance;
+use crate::tds::prelogin::TlsMode;
+use connection::Shared;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
+
+/// How to start an emulated instance.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub scenario: Scenario,
+    /// Overrides the scenario's sa password (default `Emulator!Passw0rd`).
+    pub sa_password: Option<String>,
+    pub tls: TlsMode,
+    /// PEM certificate chain and key to use instead of a generated certificate.
+    pub tls_pem: Option<(PathBuf, PathBuf)>,
+}
+
+impl EmulatorConfig {
+    /// The default instance (SQL Server 2022 on Windows) on 127.0.0.1, any port, TLS on.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        EmulatorConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: data_dir.into(),
+            scenario: Scenario::default_instance(),
+            sa_password: None,
+            tls: TlsMode::On,
+            tls_pem: None,
+        }
+    }
+    pub fn scenario(mut self, s: Scenario) -> Self {
+        self.scenario = s;
+        self
+    }
+    pub fn tls(mut self, t: TlsMode) -> Self {
+        self.tls = t;
+        self
+    }
+    pub fn sa_password(mut self, p: impl Into<String>) -> Self {
+        self.sa_password = Some(p.into());
+        self
+    }
+}
+
+/// A running instance. Dropping it stops the listener; open connections end with it.
+pub struct Emulator {
+    addr: SocketAddr,
+    instance: Arc<Instance>,
+    cert_pem: Option<PathBuf>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub const DEFAULT_SA_PASSWORD: &str = "Emulator!Passw0rd";
+
+impl Emulator {
+    /// Opens (or creates) the instance and starts listening. Must run inside a tokio runtime.
+    pub async fn start(config: EmulatorConfig) -> std::io::Result<Emulator> {
+        let cfg = config.clone();
+        let (instance, tls) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+            let inst = Instance::open(&cfg.data_dir, &cfg.scenario, cfg.sa_password.as_deref())?;
+            let tls = match cfg.tls {
+                TlsMode::Off => None,
+                _ => {
+                    let names = vec![inst.info.machine_name.clone(), inst.info.server_name()];
+                    let pem = cfg
+                        .tls_pem
+                        .as_ref()
+                        .map(|(c, k)| (c.as_path(), k.as_path()));
+                    Some(tls::load_or_create(&cfg.data_dir, &names, pem)?)
+                }
+            };
+            Ok((inst, tls))
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let instance = Arc::new(instance);
+        let cert_pem = tls.as_ref().map(|t| t.cert_pem_path.clone());
+        let shared = Arc::new(Shared {
+            instance: instance.clone(),
+            tls_mode: config.tls,
+            tls: tls.map(|t| t.config),
+        });
+        let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel();
+        let spids = Arc::new(AtomicU16::new(51));
+        let task = tokio::spawn(async move {
+            let mut conns = tokio::task::JoinSet::new();
+            loop {
+                tokio::select! {
+                    _ = &mut stop_rx => break,
+                    accepted = listener.accept() => match accepted {
+                        Ok((tcp, _)) => {
+                            let mut spid = spids.fetch_add(1, Ordering::Relaxed);
+                            if spid < 51 {
+                                spids.store(52, Ordering::Relaxed);
+                                spid = 51;
+                            }
+                            conns.spawn(connection::serve(shared.clone(), tcp, spid));
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                        }
+                    },
+                    Some(_) = conns.join_next(), if !conns.is_empty() => {}
+                }
+            }
+            conns.shutdown().await;
+        });
+        tracing::info!(%addr, server = %instance.info.server_name(), "listening");
+        Ok(Emulator {
+            addr,
+            instance,
+            cert_pem,
+            stop: Some(stop_tx),
+            task: Some(task),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+    pub fn instance(&self) -> &Arc<Instance> {
+        &self.instance
+    }
+    pub fn faults(&self) -> &crate::engine::Faults {
+        &self.instance.faults
+    }
+    /// The PEM of the server certificate (`<data dir>/tls-cert.pem`), when TLS is on.
+    pub fn cert_pem_path(&self) -> Option<&Path> {
+        self.cert_pem.as_deref()
+    }
+    /// Stops accepting and closes every connection.
+    pub async fn shutdown(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! A TDS connection's byte stream: plain TCP, or TLS whose handshake travels inside
+//! PRELOGIN packets (MS-TDS 2.2.6.5) before the records go raw. rustls is driven
+//! sans-IO so the handshake can be framed and TLS can be dropped after LOGIN7.
+
+use crate::tds::packet::{encode_message, PacketHeader, PacketType, HEADER_LEN};
+use crate::tds::ProtocolError;
+use bytes::{Buf, BytesMut};
+use rustls::ServerConnection;
+use std::io::{self, Read, Write};
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnError {
+    #[error("connection closed by the client")]
+    Closed,
+    #[error("i/o: {0}")]
+    Io(#[from] io::Error),
+    #[error("protocol: {0}")]
+    Protocol(#[from] ProtocolError),
+    #[error("TLS: {0}")]
+    Tls(#[from] rustls::Error),
+}
+
+pub struct Transport {
+    tcp: TcpStream,
+    tls: Option<Box<ServerConnection>>,
+    /// Plaintext received but not yet consumed.
+    rbuf: BytesMut,
+    scratch: Vec<u8>,
+}
+
+impl Transport {
+    pub fn new(tcp: TcpStream) -> Self {
+        Transport {
+            tcp,
+            tls: None,
+            rbuf: BytesMut::with_capacity(8192),
+            scratch: vec![0u8; 16 * 1024],
+        }
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// Reads more plaintext into the buffer. Cancel-safe: bytes are only consumed from the
+    /// socket in the await, and nothing read is held outside `self`.
+    async fn fill(&mut self) -> Result<(), ConnError> {
+        loop {
+            if let Some(tls) = self.tls.as_mut() {
+                match tls.reader().read(&mut self.scratch) {
+                    Ok(0) => return Err(ConnError::Closed),
+                    Ok(n) => {
+                        self.rbuf.extend_from_slice(&self.scratch[..n]);
+                        return Ok(());
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                        return Err(ConnError::Closed)
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+                let n = self.tcp.read(&mut self.scratch).await?;
+                if n == 0 {
+                    return Err(ConnError::Closed);
+                }
+                let tls = self.tls.as_mut().unwrap();
+                let mut input = &self.scratch[..n];
+                while !input.is_empty() {
+                    tls.read_tls(&mut input)?;
+                    if let Err(e) = tls.process_new_packets() {
+                        let mut alert = Vec::new();
+                        let _ = tls.write_tls(&mut alert);
+                        let _ = self.tcp.write_all(&alert).await;
+                        return Err(e.into());
+                    }
+                }
+                self.flush_tls().await?;
+            } else {
+                let n = self.tcp.read_buf(&mut self.rbuf).await?;
+                if n == 0 {
+                    return Err(ConnError::Closed);
+                }
+                return Ok(());
+            }
+        }
+    }
+
+    async fn flush_tls(&mut self) -> Result<(), ConnError> {
+        if let Some(tls) = self.tls.as_mut() {
+            let mut out = Vec::new();
+            while tls.wants_write() {
+                tls.write_tls(&mut out)?;
+            }
+            if !out.is_empty() {
+                self.tcp.write_all(&out).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a whole packet is already buffered.
+    pub fn has_packet(&self) -> bool {
+        self.rbuf.len() >= HEADER_LEN
+            && PacketHeader::decode(&self.rbuf)
+                .map(|h| self.rbuf.len() >= h.length)
+                .unwrap_or(true)
+    }
+
+    /// Reads one packet, header included. Cancel-safe.
+    pub async fn read_packet(&mut self) -> Result<BytesMut, ConnError> {
+        loop {
+            if self.rbuf.len() >= HEADER_LEN {
+                let h = PacketHeader::decode(&self.rbuf)?;
+                if self.rbuf.len() >= h.length {
+                    return Ok(self.rbuf.split_to(h.length));
+                }
+            }
+            self.fill().await?;
+        }
+    }
+
+    pub async fn write_all(&mut self, data: &[u8]) -> Result<(), ConnError> {
+        match self.tls.as_mut() {
+            Some(tls) => {
+                tls.writer().write_all(data)?;
+                self.flush_tls().await
+            }
+            None => Ok(self.tcp.write_all(data).await?),
+        }
+    }
+
+    /// The TLS handshake, carried in PRELOGIN packets until it completes.
+    pub async fn tls_handshake(
+        &mut self,
+        config: Arc<rustls::ServerConfig>,
+    ) -> Result<(), ConnError> {
+        let mut conn = ServerConnection::new(config)?;
+        while conn.is_handshaking() {
+            let pkt = self.read_packet().await?;
+            let h = PacketHeader::decode(&pkt)?;
+            if h.ty != PacketType::PreLogin as u8 {
+                return Err(crate::tds::invalid(
+                    "TLS handshake",
+                    format!("packet type {:#04x}, expected PRELOGIN", h.ty),
+                )
+                .into());
+            }
+            let mut input = &pkt[HEADER_LEN..];
+            let mut failed = None;
+            while !input.is_empty() {
+                conn.read_tls(&mut input)?;
+                if let Err(e) = conn.process_new_packets() {
+                    failed = Some(e);
+                    break;
+                }
+            }
+            let mut out = Vec::new();
+            while conn.wants_write() {
+                conn.write_tls(&mut out)?;
+            }
+            if !out.is_empty() {
+                let mut wire = Vec::with_capacity(out.len() + 64);
+                encode_message(PacketType::PreLogin, &out, 4096, &mut wire);
+                self.tcp.write_all(&wire).await?;
+            }
+            if let Some(e) = failed {
+                return Err(e.into());
+            }
+        }
+        if !self.rbuf.is_empty() {
+            // Plaintext arriving after the handshake must be TLS records: feed it in.
+            let pending = self.rbuf.split().freeze();
+            let mut input = pending.chunk();
+            while !input.is_empty() {
+                conn.read_tls(&mut input)?;
+                conn.process_new_packets()?;
+            }
+        }
+        self.tls = Some(Box::new(conn));
+        Ok(())
+    }
+
+    /// Login-only encryption: after LOGIN7 the session continues in the clear.
+    pub fn drop_tls(&mut self) {
+        self.tls = None;
+    }
+
+    pub async fn shutdown(&mut self) {
+        if let Some(tls) = self.tls.as_mut() {
+            tls.send_close_notify();
+            let _ = self.flush_tls().await;
+        }
+        let _ = self.tcp.shutdown().await;
+    }
+}
