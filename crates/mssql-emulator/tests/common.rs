@@ -117,3 +117,28 @@ pub async fn scalar_i32(c: &mut Conn, sql: &str) -> Option<i32> {
 }
 
 pub const STRONG: &str = "Str0ng!Backup#Pass";
+
+pub const DEMO: &str = include_str!("../scenarios/demo.toml");
+pub const BACKUP_DIR: &str =
+    r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup";
+
+/// Runs a batch in-process and returns (number, class, text) of every message, INFO included.
+/// Used where tiberius hides informational messages (15588, 33091).
+pub fn messages(r: &Running, login: &str, db: &str, sql: &str) -> Vec<(i32, u8, String)> {
+    let mut s = mssql_emulator::engine::session::Session::new(999, login, db);
+    let out = r.emu.instance().execute_batch(&mut s, sql);
+    out.events
+        .into_iter()
+        .filter_map(|e| match e {
+            mssql_emulator::engine::Event::Message(m) => Some((m.number, m.class, m.text)),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn host(r: &Running, server_path: &str) -> std::path::PathBuf {
+    r.emu
+        .instance()
+        .host_path(server_path)
+        .expect("valid server path")
+}
