@@ -207,7 +207,9 @@ pub fn eval(ctx: &Ctx, scope: &Scope, e: &Expr) -> Res<TV> {
                     None => eval(ctx, scope, cond)?.truth() == Some(true),
                 };
                 let v = eval(ctx, scope, val)?;
-                types.push(v.t);
+                if !is_null_literal(val) {
+                    types.push(v.t);
+                }
                 if hit && result.is_none() {
                     result = Some(v);
                 }
@@ -216,8 +218,10 @@ pub fn eval(ctx: &Ctx, scope: &Scope, e: &Expr) -> Res<TV> {
                 .as_ref()
                 .map(|o| eval(ctx, scope, o))
                 .transpose()?;
-            if let Some(o) = &other {
-                types.push(o.t);
+            if let (Some(o), Some(e)) = (&other, otherwise) {
+                if !is_null_literal(e) {
+                    types.push(o.t);
+                }
             }
             let t = result_type(&types);
             let v = result.or(other).map(|v| v.v).unwrap_or(Value::Null);
@@ -265,6 +269,11 @@ pub fn eval(ctx: &Ctx, scope: &Scope, e: &Expr) -> Res<TV> {
             ))
         }
     }
+}
+
+/// A bare NULL takes no part in typing a CASE or COALESCE.
+fn is_null_literal(e: &Expr) -> bool {
+    matches!(e, Expr::Literal(Value::Null, _))
 }
 
 /// The type of a CASE/COALESCE: the highest precedence among the branches.
@@ -1142,7 +1151,13 @@ fn function(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<TV> {
                 .into());
             }
             let vals: Vec<TV> = (0..args.len()).map(a).collect::<Res<_>>()?;
-            let t = result_type(&vals.iter().map(|v| v.t).collect::<Vec<_>>());
+            let typed: Vec<SqlType> = vals
+                .iter()
+                .zip(args)
+                .filter(|(_, e)| !is_null_literal(e))
+                .map(|(v, _)| v.t)
+                .collect();
+            let t = result_type(&typed);
             let first = vals.into_iter().find(|v| !v.v.is_null());
             match first {
                 Some(v) => TV::new(convert(&v, &t, None)?, t),
