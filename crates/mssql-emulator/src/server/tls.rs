@@ -69,12 +69,12 @@ pub fn load_or_create(
     };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])
+        // SQL Server negotiates TLS 1.3 only under TDS 8 (strict); TDS 7.x sessions use 1.2.
+        .with_protocol_versions(&[&rustls::version::TLS12])
         .map_err(std::io::Error::other)?
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .map_err(std::io::Error::other)?;
-    // Tickets would arrive after the wrapped handshake ends; SQL Server sends none either.
     config.send_tls13_tickets = 0;
     Ok(TlsMaterial {
         config: Arc::new(config),

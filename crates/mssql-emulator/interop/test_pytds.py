@@ -1,0 +1,116 @@
+"""python-tds (a TDS client nobody here wrote) against the emulator binary, plain and TLS."""
+import hashlib
+import os
+import unittest
+
+import pytds
+
+from emulator import SA_PASSWORD, Emulator
+
+BACKUP = r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup"
+STRONG = "Str0ng!Backup#Pass"
+
+
+class PytdsAgainstTheEmulator(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.emu = Emulator()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.emu.stop()
+
+    def connect(self, **kw):
+        args = dict(server=self.emu.host, port=self.emu.port, user="sa", password=SA_PASSWORD,
+                    database="master", autocommit=True, login_timeout=10)
+        args.update(kw)
+        return pytds.connect(**args)
+
+    def test_plaintext_select_and_sql_variant(self):
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute("SELECT 1 AS one, N'héllo' AS s, SERVERPROPERTY('Edition') AS edition, @@SERVERNAME")
+            row = cur.fetchone()
+            self.assertEqual(row[0], 1)
+            self.assertEqual(row[1], "héllo")
+            self.assertEqual(row[2], "Developer Edition (64-bit)")  # sql_variant decoded by pytds
+            self.assertEqual(row[3], "SQLDEMO01")
+            self.assertEqual([d[0] for d in cur.description], ["one", "s", "edition", ""])
+
+    def test_full_tls_with_certificate_verification(self):
+        with self.connect(server="localhost", cafile=self.emu.cert, validate_host=True) as conn, conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM sys.databases")
+            self.assertGreaterEqual(cur.fetchone()[0], 8)
+
+    def test_login_only_encryption(self):
+        with self.connect(cafile=self.emu.cert, validate_host=False, enc_login_only=True) as conn, conn.cursor() as cur:
+            cur.execute("SELECT 2")
+            self.assertEqual(cur.fetchone()[0], 2)
+            cur.execute("SELECT 3")
+            self.assertEqual(cur.fetchone()[0], 3)
+
+    def test_parameters_go_through_sp_executesql(self):
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute("SELECT %s + 1, %s, DATALENGTH(%s)", (41, "text", pytds.Binary(b"\x00\x01\x02")))
+            self.assertEqual(cur.fetchone(), (42, "text", 3))
+
+    def test_backup_writes_the_file_and_the_hash_matches(self):
+        path = BACKUP + r"\pytds-smk.key"
+        with self.connect(cafile=self.emu.cert, validate_host=False) as conn, conn.cursor() as cur:
+            cur.execute("BACKUP SERVICE MASTER KEY TO FILE = '%s' ENCRYPTION BY PASSWORD = '%s'" % (path, STRONG))
+            cur.execute("SELECT HASHBYTES('SHA2_256', BulkColumn) FROM OPENROWSET(BULK N'%s', SINGLE_BLOB) AS f" % path)
+            server_hash = bytes(cur.fetchone()[0])
+        with open(self.emu.host_path(path), "rb") as f:
+            self.assertEqual(hashlib.sha256(f.read()).digest(), server_hash)
+
+    def test_errors_carry_number_state_class_and_line(self):
+        with self.connect() as conn, conn.cursor() as cur:
+            path = BACKUP + r"\dup.key"
+            sql = "BACKUP SERVICE MASTER KEY TO FILE = '%s' ENCRYPTION BY PASSWORD = '%s'" % (path, STRONG)
+            cur.execute(sql)
+            with self.assertRaises(pytds.Error) as e:
+                cur.execute("\n" + sql)
+            self.assertEqual(e.exception.number, 15240)
+            self.assertEqual(e.exception.severity, 16)
+            self.assertEqual(e.exception.line, 2)
+            with self.assertRaises(pytds.Error) as e:
+                cur.execute("SELECT * FROM sys.no_such_view")
+            self.assertEqual(e.exception.number, 208)
+            cur.execute("SELECT 5")  # the connection survives
+            self.assertEqual(cur.fetchone()[0], 5)
+
+    def test_informational_messages_arrive(self):
+        with self.connect() as conn, conn.cursor() as cur:
+            path = BACKUP + r"\info.key"
+            cur.execute("BACKUP SERVICE MASTER KEY TO FILE = '%s' ENCRYPTION BY PASSWORD = '%s'" % (path, STRONG))
+            cur.execute("RESTORE SERVICE MASTER KEY FROM FILE = '%s' DECRYPTION BY PASSWORD = '%s'" % (path, STRONG))
+            texts = [str(m[1]) for m in cur.messages]
+            self.assertTrue(any("The old and new master keys are identical" in t for t in texts), texts)
+
+    def test_wrong_password_is_18456(self):
+        with self.assertRaises(pytds.Error) as e:
+            self.connect(password="wrong")
+        self.assertEqual(e.exception.number, 18456)
+
+    def test_a_transaction_manager_request_is_answered(self):
+        with self.connect(autocommit=False) as conn, conn.cursor() as cur:
+            cur.execute("SELECT @@TRANCOUNT")
+            self.assertEqual(cur.fetchone()[0], 1)
+            conn.commit()
+
+
+class PytdsAgainstForcedEncryption(unittest.TestCase):
+    def test_a_plaintext_client_is_refused_and_a_tls_client_served(self):
+        emu = Emulator(tls="required", scenario=None)
+        try:
+            with self.assertRaises(Exception):
+                pytds.connect(server=emu.host, port=emu.port, user="sa", password=SA_PASSWORD, autocommit=True, login_timeout=5)
+            with pytds.connect(server=emu.host, port=emu.port, user="sa", password=SA_PASSWORD, autocommit=True,
+                               cafile=emu.cert, validate_host=False) as conn, conn.cursor() as cur:
+                cur.execute("SELECT 7")
+                self.assertEqual(cur.fetchone()[0], 7)
+        finally:
+            emu.stop()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
