@@ -1,7 +1,7 @@
 //! Every behaviour the emulator reproduces that no source in
 //! `shared/reference/sqlserver-facts.md` confirms. One place, so each is easy to correct
-//! once someone checks it against a real server. `docs/ASSUMPTIONS.md` in this crate lists
-//! them for people; this file is what the code uses.
+//! once someone checks it against a real server. The crate README summarises them; this
+//! file is what the code uses.
 
 /// BACKUP / RESTORE / ALTER SERVICE MASTER KEY without CONTROL SERVER. Facts §3.2: the most
 /// likely candidate is 15247 ("User does not have permission to perform this action.").

@@ -82,6 +82,16 @@ fn boolean(b: Option<bool>) -> TV {
     }
 }
 
+fn overflow() -> Fail {
+    Msg::new(
+        8115,
+        16,
+        2,
+        "Arithmetic overflow error converting expression to data type bigint.",
+    )
+    .into()
+}
+
 pub fn resolve_column<'a>(cols: &'a [ColRef], parts: &[String]) -> Res<usize> {
     let name = parts.last().unwrap();
     let qual = if parts.len() >= 2 {
@@ -121,7 +131,7 @@ pub fn eval(ctx: &Ctx, scope: &Scope, e: &Expr) -> Res<TV> {
             let a = eval(ctx, scope, x)?;
             Ok(match a.v {
                 Value::Null => a,
-                Value::Int(i) => TV::new(Value::Int(-i), a.t),
+                Value::Int(i) => TV::new(Value::Int(i.checked_neg().ok_or_else(overflow)?), a.t),
                 Value::Float(f) => TV::new(Value::Float(-f), a.t),
                 Value::Decimal(m, s) => TV::new(Value::Decimal(-m, s), a.t),
                 ref other => {
@@ -525,7 +535,10 @@ pub fn convert(x: &TV, to: &SqlType, style: Option<i64>) -> Res<Value> {
         }
         SqlType::Float | SqlType::Real => Value::Float(v.as_f64().ok_or_else(fail)?),
         SqlType::Decimal(_, s) => match v {
-            Value::Decimal(m, vs) => Value::Decimal(if *s >= *vs { m * 10i128.pow((*s - *vs) as u32) } else { m / 10i128.pow((*vs - *s) as u32) }, *s),
+            Value::Decimal(m, vs) => Value::Decimal(
+                if *s >= *vs { m.checked_mul(10i128.pow((*s - *vs) as u32)).ok_or_else(overflow)? } else { m / 10i128.pow((*vs - *s) as u32) },
+                *s,
+            ),
             other => Value::Decimal((other.as_f64().ok_or_else(fail)? * 10f64.powi(*s as i32)).round() as i128, *s),
         },
         SqlType::NVarChar(_) | SqlType::VarChar(_) | SqlType::NChar(_) | SqlType::Char(_) => {
@@ -732,7 +745,10 @@ fn aggregate(
                 SqlType::Int | SqlType::BigInt | SqlType::SmallInt | SqlType::TinyInt
             );
             if int {
-                let s: i64 = vals.iter().map(|v| v.v.as_i64().unwrap_or(0)).sum();
+                let s = vals
+                    .iter()
+                    .try_fold(0i64, |acc, v| acc.checked_add(v.v.as_i64().unwrap_or(0)))
+                    .ok_or_else(overflow)?;
                 let r = if name == "AVG" {
                     s / vals.len() as i64
                 } else {
@@ -1198,7 +1214,7 @@ fn function(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<TV> {
             arg_count(&name, args, 1, 1)?;
             let v = a(0)?;
             let r = match v.v {
-                Value::Int(i) => Value::Int(i.abs()),
+                Value::Int(i) => Value::Int(i.checked_abs().ok_or_else(overflow)?),
                 Value::Float(f) => Value::Float(f.abs()),
                 Value::Decimal(m, s) => Value::Decimal(m.abs(), s),
                 Value::Null => Value::Null,
@@ -1245,7 +1261,16 @@ fn function(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<TV> {
                 let d = a(2)?;
                 let dt = convert(&d, &SqlType::DateTime, None)?;
                 let r = match (n, dt) {
-                    (Some(n), Value::DateTime(dt)) => Value::DateTime(date_add(dt, unit, n)),
+                    (Some(n), Value::DateTime(dt)) => {
+                        Value::DateTime(date_add(dt, unit, n).ok_or_else(|| {
+                            Fail::from(Msg::new(
+                                517,
+                                16,
+                                1,
+                                "Adding a value to a 'datetime' column caused an overflow.",
+                            ))
+                        })?)
+                    }
                     _ => Value::Null,
                 };
                 TV::new(
@@ -1322,23 +1347,22 @@ fn replace_ci(s: &str, f: &str, r: &str) -> String {
     out
 }
 
-fn date_add(dt: chrono::NaiveDateTime, unit: &str, n: i64) -> chrono::NaiveDateTime {
+fn date_add(dt: chrono::NaiveDateTime, unit: &str, n: i64) -> Option<chrono::NaiveDateTime> {
     use chrono::{Duration, Months};
     match unit {
         "y" | "mo" => {
-            let months = if unit == "y" { n * 12 } else { n };
+            let months = if unit == "y" { n.checked_mul(12)? } else { n };
+            let m = Months::new(u32::try_from(months.unsigned_abs()).ok()?);
             if months >= 0 {
-                dt.checked_add_months(Months::new(months as u32))
-                    .unwrap_or(dt)
+                dt.checked_add_months(m)
             } else {
-                dt.checked_sub_months(Months::new((-months) as u32))
-                    .unwrap_or(dt)
+                dt.checked_sub_months(m)
             }
         }
-        "d" => dt + Duration::days(n),
-        "h" => dt + Duration::hours(n),
-        "mi" => dt + Duration::minutes(n),
-        _ => dt + Duration::seconds(n),
+        "d" => dt.checked_add_signed(Duration::try_days(n)?),
+        "h" => dt.checked_add_signed(Duration::try_hours(n)?),
+        "mi" => dt.checked_add_signed(Duration::try_minutes(n)?),
+        _ => dt.checked_add_signed(Duration::try_seconds(n)?),
     }
 }
 

@@ -340,7 +340,7 @@ fn put_var(dst: &mut Vec<u8>, plp: bool, data: Option<&[u8]>) {
 
 fn rescale(m: i128, from: u8, to: u8) -> i128 {
     if to >= from {
-        m * 10i128.pow((to - from) as u32)
+        m.saturating_mul(10i128.pow((to - from) as u32))
     } else {
         m / 10i128.pow((from - to) as u32)
     }
@@ -530,6 +530,14 @@ pub fn read_typed_value(r: &mut Reader) -> Result<TypedValue, ProtocolError> {
     Ok(TypedValue { ty, value })
 }
 
+/// Midnight of `epoch` plus `days` and `extra`, or None when that leaves chrono's range.
+fn add_days(epoch: NaiveDate, days: i64, extra: Duration) -> Option<NaiveDateTime> {
+    epoch
+        .and_hms_opt(0, 0, 0)?
+        .checked_add_signed(Duration::try_days(days)?)?
+        .checked_add_signed(extra)
+}
+
 fn le_int(d: &[u8]) -> i64 {
     let mut b = [0u8; 8];
     b[..d.len().min(8)].copy_from_slice(&d[..d.len().min(8)]);
@@ -584,30 +592,30 @@ fn decode_value(ty: &SqlType, d: &[u8]) -> Result<Value, ProtocolError> {
             if d.len() != 8 && d.len() != 4 {
                 return Err(bad("datetime"));
             }
-            if d.len() == 4 {
-                let days = u16::from_le_bytes([d[0], d[1]]) as i64;
-                let mins = u16::from_le_bytes([d[2], d[3]]) as i64;
-                Value::DateTime(
-                    epoch_1900().and_hms_opt(0, 0, 0).unwrap()
-                        + Duration::days(days)
-                        + Duration::minutes(mins),
+            let (days, extra) = if d.len() == 4 {
+                (
+                    u16::from_le_bytes([d[0], d[1]]) as i64,
+                    Duration::minutes(u16::from_le_bytes([d[2], d[3]]) as i64),
                 )
             } else {
-                let days = i32::from_le_bytes(d[0..4].try_into().unwrap()) as i64;
                 let ticks = u32::from_le_bytes(d[4..8].try_into().unwrap()) as i64;
-                Value::DateTime(
-                    epoch_1900().and_hms_opt(0, 0, 0).unwrap()
-                        + Duration::days(days)
-                        + Duration::nanoseconds(ticks * 10_000_000 / 3),
+                (
+                    i32::from_le_bytes(d[0..4].try_into().unwrap()) as i64,
+                    Duration::nanoseconds(ticks * 10_000_000 / 3),
                 )
-            }
+            };
+            Value::DateTime(add_days(epoch_1900(), days, extra).ok_or_else(|| bad("datetime"))?)
         }
         SqlType::Date => {
             if d.len() != 3 {
                 return Err(bad("date"));
             }
             let days = u32::from_le_bytes([d[0], d[1], d[2], 0]) as i64;
-            Value::Date(epoch_0001() + Duration::days(days))
+            Value::Date(
+                epoch_0001()
+                    .checked_add_signed(Duration::days(days))
+                    .ok_or_else(|| bad("date"))?,
+            )
         }
         SqlType::DateTime2(s) | SqlType::DateTimeOffset(s) => {
             let tl = time_len(*s);
@@ -620,9 +628,8 @@ fn decode_value(ty: &SqlType, d: &[u8]) -> Result<Value, ProtocolError> {
             let units = u64::from_le_bytes(tb);
             let ns = units as i64 * 10i64.pow(9 - *s as u32);
             let days = u32::from_le_bytes([d[tl], d[tl + 1], d[tl + 2], 0]) as i64;
-            let dt = epoch_0001().and_hms_opt(0, 0, 0).unwrap()
-                + Duration::days(days)
-                + Duration::nanoseconds(ns);
+            let dt = add_days(epoch_0001(), days, Duration::nanoseconds(ns))
+                .ok_or_else(|| bad("datetime2"))?;
             if off {
                 let mins = i16::from_le_bytes([d[tl + 3], d[tl + 4]]) as i32;
                 let tz = chrono::FixedOffset::east_opt(mins * 60).ok_or_else(|| bad("offset"))?;
@@ -695,6 +702,15 @@ mod tests {
             round_trip(SqlType::Decimal(10, 2), Value::Decimal(-12345, 2)),
             Value::Decimal(-12345, 2)
         );
+    }
+
+    #[test]
+    fn out_of_range_dates_are_errors_not_panics() {
+        // Found by the packet_decoder fuzz target: DATETIMN with days near i32::MAX.
+        let b = [0x6F, 8, 8, 0xA7, 0xA7, 0xA7, 0x7F, 0, 0, 0, 0];
+        assert!(read_typed_value(&mut Reader::new(&b, "t")).is_err());
+        let b = [0x2A, 7, 8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+        assert!(read_typed_value(&mut Reader::new(&b, "t")).is_ok());
     }
 
     #[test]

@@ -1,0 +1,1 @@
+USE [a]]b]; GRANT CONTROL SERVER TO "x"; EXEC master..xp_fileexist 'c:\'

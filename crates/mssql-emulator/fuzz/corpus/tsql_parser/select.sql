@@ -1,0 +1,1 @@
+SELECT TOP (1) d.name, CASE WHEN x IS NULL THEN 1 END FROM sys.databases d LEFT JOIN sys.dm_database_encryption_keys k ON k.database_id = d.database_id WHERE d.name LIKE '%a' ORDER BY 1 DESC /* c /* n */ */
