@@ -52,7 +52,7 @@ async fn a_certificate_from_another_ca_is_rejected() {
     let other = start().await;
     let mut cfg = base_config(&r, "sa", DEFAULT_SA_PASSWORD, EncryptionLevel::Required);
     cfg.trust_cert_ca(other.emu.cert_pem_path().unwrap().to_str().unwrap());
-    let err = connect_with(cfg).await.err().expect("must not connect");
+    let err = connect_with(cfg).await.expect_err("must not connect");
     assert!(
         err.to_string().to_lowercase().contains("certificate")
             || matches!(err, tiberius::error::Error::Tls(_)),

@@ -39,7 +39,7 @@ fn split_name<'a>(ctx: &Ctx, parts: &'a [String]) -> Option<(String, &'a str)> {
     let n = parts.len();
     let view = parts[n - 1].as_str();
     let schema = if n >= 2 { parts[n - 2].as_str() } else { "" };
-    if !ci_eq(schema, "sys") && !(n == 1 && ci_eq(view, "fn_my_permissions")) {
+    if !ci_eq(schema, "sys") && (n != 1 || !ci_eq(view, "fn_my_permissions")) {
         return None;
     }
     let db = if n >= 3 && !parts[n - 3].is_empty() {

@@ -92,7 +92,7 @@ fn overflow() -> Fail {
     .into()
 }
 
-pub fn resolve_column<'a>(cols: &'a [ColRef], parts: &[String]) -> Res<usize> {
+pub fn resolve_column(cols: &[ColRef], parts: &[String]) -> Res<usize> {
     let name = parts.last().unwrap();
     let qual = if parts.len() >= 2 {
         Some(&parts[parts.len() - 2])
@@ -500,7 +500,7 @@ pub fn convert(x: &TV, to: &SqlType, style: Option<i64>) -> Res<Value> {
         messages::conversion_failed(
             &v.to_text().unwrap_or_default(),
             src_name(&x.t),
-            &to.name().split('(').next().unwrap_or("").to_string(),
+            to.name().split('(').next().unwrap_or(""),
         )
         .into()
     };

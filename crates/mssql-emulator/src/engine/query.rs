@@ -118,7 +118,7 @@ pub fn run_select(ctx: &Ctx, q: &Select) -> Res<ResultSet> {
                     }
                     if !matched && j.left {
                         let mut row = l.clone();
-                        row.extend(std::iter::repeat(Value::Null).take(right.cols.len()));
+                        row.extend(std::iter::repeat_n(Value::Null, right.cols.len()));
                         out.push(row);
                     }
                 }

@@ -115,7 +115,7 @@ impl ServerInfo {
         };
         let os = match sv.platform {
             Platform::Windows => {
-                format!("Windows Server 2022 Datacenter 10.0 <X64> (Build 20348: ) (Hypervisor)")
+                "Windows Server 2022 Datacenter 10.0 <X64> (Build 20348: ) (Hypervisor)".to_string()
             }
             Platform::Linux => format!("Linux ({dist} 22.04.4 LTS) <X64>"),
         };

@@ -797,7 +797,7 @@ impl Parser {
         let mut words = Vec::new();
         while !self.at_eof()
             && !self.is_sym(";")
-            && !(words.len() > 0 && STATEMENT_STARTS.iter().any(|k| self.is_kw(k)))
+            && (words.is_empty() || !STATEMENT_STARTS.iter().any(|k| self.is_kw(k)))
         {
             let t = self.bump();
             if matches!(t.kind, TokenKind::Symbol(s) if s != ",") {
@@ -983,9 +983,7 @@ impl Parser {
                 let left = if self.eat_kw("LEFT") {
                     let _ = self.eat_kw("OUTER");
                     true
-                } else if self.eat_kw("INNER") {
-                    false
-                } else if self.is_kw("JOIN") {
+                } else if self.eat_kw("INNER") || self.is_kw("JOIN") {
                     false
                 } else if self.eat_kw("CROSS") {
                     self.expect_kw("JOIN")?;
@@ -1374,8 +1372,8 @@ impl Parser {
             }
             TokenKind::Variable(v) => {
                 self.bump();
-                if v.starts_with("@@") {
-                    Ok(Expr::Global(v[2..].to_uppercase()))
+                if let Some(g) = v.strip_prefix("@@") {
+                    Ok(Expr::Global(g.to_uppercase()))
                 } else {
                     Ok(Expr::Variable(v.clone()))
                 }

@@ -103,7 +103,7 @@ impl<'a> Reader<'a> {
 }
 
 pub fn decode_utf16(bytes: &[u8], what: &'static str) -> Result<String, ProtocolError> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(ProtocolError::BadUtf16(what));
     }
     let units = bytes

@@ -31,7 +31,7 @@ pub fn decode_batch(payload: &[u8]) -> Result<String, ProtocolError> {
     // ALL_HEADERS is mandatory from TDS 7.2; tolerate its absence as old clients do.
     let has_headers = payload.len() >= 4 && {
         let n = u32::from_le_bytes(payload[0..4].try_into().unwrap()) as usize;
-        n >= 4 && n <= payload.len() && (n - 4) % 2 == 0 && n >= 18
+        n >= 4 && n <= payload.len() && (n - 4).is_multiple_of(2) && n >= 18
     };
     if has_headers {
         skip_all_headers(&mut r)?;

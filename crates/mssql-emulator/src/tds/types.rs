@@ -420,7 +420,7 @@ pub fn read_typed_value(r: &mut Reader) -> Result<TypedValue, ProtocolError> {
             (SqlType::Decimal(p, s), Len::Byte)
         }
         0x28 => (SqlType::Date, Len::Byte),
-        0x2A | 0x2B | 0x29 => {
+        0x29..=0x2B => {
             let s = r.u8()?;
             if s > 7 {
                 return Err(invalid("time scale", s.to_string()));
