@@ -158,3 +158,53 @@ async fn large_results_span_many_packets() {
     let text = s(&rows[0][0], 0).unwrap();
     assert!(text.starts_with("Microsoft SQL Server 2022"), "{text}");
 }
+
+#[tokio::test]
+async fn two_hundred_instances_run_in_one_process() {
+    let mut running = Vec::new();
+    for _ in 0..200 {
+        running.push(start_with(None, TlsMode::Off).await);
+    }
+    let ports: std::collections::HashSet<u16> =
+        running.iter().map(|r| r.emu.addr().port()).collect();
+    assert_eq!(ports.len(), 200, "each has its own port");
+    let mut set = tokio::task::JoinSet::new();
+    for r in &running {
+        let cfg = config(r, "sa", DEFAULT_SA_PASSWORD, EncryptionLevel::NotSupported);
+        set.spawn(async move {
+            let mut c = connect_with(cfg).await.unwrap();
+            scalar_i32(&mut c, "SELECT 1").await
+        });
+    }
+    let mut answered = 0;
+    while let Some(r) = set.join_next().await {
+        answered += (r.unwrap() == Some(1)) as usize;
+    }
+    assert_eq!(answered, 200);
+    // Each keeps its own state: a database created in one is absent from the next.
+    let mut a = connect_with(config(
+        &running[0],
+        "sa",
+        DEFAULT_SA_PASSWORD,
+        EncryptionLevel::NotSupported,
+    ))
+    .await
+    .unwrap();
+    ok(&mut a, "CREATE DATABASE OnlyHere").await;
+    let mut b = connect_with(config(
+        &running[1],
+        "sa",
+        DEFAULT_SA_PASSWORD,
+        EncryptionLevel::NotSupported,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        scalar_i32(
+            &mut b,
+            "SELECT COUNT(*) FROM sys.databases WHERE name = 'OnlyHere'"
+        )
+        .await,
+        Some(0)
+    );
+}
