@@ -567,3 +567,48 @@ async fn state_survives_a_restart() {
     );
     assert!(host(&r, &format!("{BACKUP_DIR}\\s.key")).is_file());
 }
+
+#[tokio::test]
+async fn regenerating_keys_keeps_every_dependent_usable() {
+    let r = start_with(Some(DEMO), mssql_emulator::TlsMode::On).await;
+    let mut c = sa(&r).await;
+    let before = smk_bytes(&r);
+    ok(&mut c, "ALTER SERVICE MASTER KEY REGENERATE").await;
+    assert_ne!(smk_bytes(&r), before);
+    // HR's master key is re-encrypted by the new SMK and still opens by itself.
+    ok(&mut c, &format!(r"USE HR; BACKUP MASTER KEY TO FILE = '{BACKUP_DIR}\hr1.key' ENCRYPTION BY PASSWORD = '{STRONG}'")).await;
+    // master's DMK protects the TDE certificates: regenerate it, the certificates follow.
+    ok(
+        &mut c,
+        &format!(
+            "USE master; ALTER MASTER KEY REGENERATE WITH ENCRYPTION BY PASSWORD = '{STRONG}'"
+        ),
+    )
+    .await;
+    ok(&mut c, &format!(r"USE master; BACKUP CERTIFICATE TDE_Payroll TO FILE = '{BACKUP_DIR}\p.cer' WITH PRIVATE KEY (FILE = '{BACKUP_DIR}\p.pvk', ENCRYPTION BY PASSWORD = '{STRONG}')")).await;
+    // A master key protecting certificates cannot be dropped.
+    fails(&mut c, "USE master; DROP MASTER KEY", 15580).await;
+    ok(&mut c, "CREATE DATABASE Empty; USE Empty").await;
+    fails(&mut c, "USE Empty; DROP MASTER KEY", 15151).await;
+    // Passwords can be added and dropped, but never the last encryption.
+    ok(&mut c, &format!("USE HR; ALTER MASTER KEY ADD ENCRYPTION BY PASSWORD = 'Second!Pass#22'; ALTER MASTER KEY DROP ENCRYPTION BY PASSWORD = 'Hr!Dmk#Pass1'")).await;
+    fails(
+        &mut c,
+        "USE HR; ALTER MASTER KEY DROP ENCRYPTION BY PASSWORD = 'Hr!Dmk#Pass1'",
+        15313,
+    )
+    .await;
+    ok(
+        &mut c,
+        "USE HR; ALTER MASTER KEY DROP ENCRYPTION BY SERVICE MASTER KEY",
+    )
+    .await;
+    fails(
+        &mut c,
+        "USE HR; ALTER MASTER KEY DROP ENCRYPTION BY PASSWORD = 'Second!Pass#22'",
+        15555,
+    )
+    .await;
+    fails(&mut c, &format!(r"USE HR; BACKUP MASTER KEY TO FILE = '{BACKUP_DIR}\hr2.key' ENCRYPTION BY PASSWORD = '{STRONG}'"), 15581).await;
+    ok(&mut c, &format!(r"USE HR; OPEN MASTER KEY DECRYPTION BY PASSWORD = 'Second!Pass#22'; BACKUP MASTER KEY TO FILE = '{BACKUP_DIR}\hr2.key' ENCRYPTION BY PASSWORD = '{STRONG}'")).await;
+}

@@ -1574,3 +1574,131 @@ impl SyntaxError {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(sql: &str) -> Statement {
+        let mut v = parse_batch(sql, 16).unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+        assert_eq!(v.len(), 1, "{sql}");
+        v.remove(0).stmt
+    }
+
+    fn err(sql: &str) -> SyntaxError {
+        parse_batch(sql, 16).expect_err(sql)
+    }
+
+    #[test]
+    fn key_statements_take_only_literals() {
+        assert_eq!(
+            one("backup service master key to file = N'C:\\k''s.key' encryption by password = 'p''w'"),
+            Statement::BackupServiceMasterKey { file: "C:\\k's.key".into(), password: "p'w".into() }
+        );
+        assert_eq!(
+            one("RESTORE SERVICE MASTER KEY FROM FILE = 'f' DECRYPTION BY PASSWORD = 'p' FORCE"),
+            Statement::RestoreServiceMasterKey {
+                file: "f".into(),
+                password: "p".into(),
+                force: true
+            }
+        );
+        assert_eq!(
+            one("RESTORE MASTER KEY FROM FILE = 'f' DECRYPTION BY PASSWORD = 'd' ENCRYPTION BY PASSWORD = 'e'"),
+            Statement::RestoreMasterKey { file: "f".into(), decryption: "d".into(), encryption: "e".into(), force: false }
+        );
+        assert_eq!(
+            err("BACKUP MASTER KEY TO FILE = @f ENCRYPTION BY PASSWORD = 'p'").text,
+            "Incorrect syntax near '@f'."
+        );
+        assert_eq!(err("BACKUP SERVICE MASTER KEY TO FILE = 'f'").number, 102);
+    }
+
+    #[test]
+    fn certificate_options_parse_in_any_order_once_each() {
+        match one("BACKUP CERTIFICATE [c] TO FILE = 'c.cer' WITH PRIVATE KEY (ENCRYPTION BY PASSWORD = 'e', FILE = 'c.pvk', DECRYPTION BY PASSWORD = 'd')") {
+            Statement::BackupCertificate(b) => {
+                let pk = b.private_key.unwrap();
+                assert_eq!((pk.file.as_deref(), pk.encryption_password.as_deref(), pk.decryption_password.as_deref()), (Some("c.pvk"), Some("e"), Some("d")));
+                assert!(!b.pfx);
+            }
+            s => panic!("{s:?}"),
+        }
+        assert_eq!(
+            err("BACKUP CERTIFICATE c TO FILE = 'x' WITH PRIVATE KEY (FILE = 'a', FILE = 'b')")
+                .text,
+            "Incorrect syntax near the keyword 'FILE'."
+        );
+        // FORMAT = 'PFX' exists from SQL Server 2022 only.
+        assert!(parse_batch("BACKUP CERTIFICATE c TO FILE = 'x' WITH FORMAT = 'PFX', PRIVATE KEY (ENCRYPTION BY PASSWORD = 'e')", 16).is_ok());
+        assert!(parse_batch("BACKUP CERTIFICATE c TO FILE = 'x' WITH FORMAT = 'PFX', PRIVATE KEY (ENCRYPTION BY PASSWORD = 'e')", 15).is_err());
+    }
+
+    #[test]
+    fn selects_parse_joins_groups_and_aliases() {
+        match one("SELECT TOP 5 d.name AS n, cnt = COUNT(*), 'lit' label FROM master.sys.databases d LEFT OUTER JOIN sys.dm_database_encryption_keys k ON k.database_id = d.database_id WHERE NOT d.name IN ('a', 'b') GROUP BY d.name HAVING COUNT(*) > 0 ORDER BY 2 DESC, n") {
+            Statement::Select(s) => {
+                assert!(s.top.is_some());
+                assert_eq!(s.items.len(), 3);
+                assert!(matches!(&s.items[1], SelectItem::Expr { alias: Some(a), .. } if a == "cnt"));
+                assert!(matches!(&s.items[2], SelectItem::Expr { alias: Some(a), .. } if a == "label"));
+                assert!(matches!(&s.from, Some(TableRef::Named { name, alias: Some(a) }) if name.len() == 3 && a == "d"));
+                assert!(s.joins[0].left);
+                assert_eq!(s.group_by.len(), 1);
+                assert_eq!(s.order_by.len(), 2);
+                assert!(s.order_by[0].1);
+            }
+            s => panic!("{s:?}"),
+        }
+    }
+
+    #[test]
+    fn precedence_binds_and_tighter_than_or_and_multiplication_tighter_than_addition() {
+        assert_eq!(
+            parse_expression("1 + 2 * 3").unwrap(),
+            Expr::Binary(
+                BinOp::Add,
+                Box::new(Expr::Literal(Value::Int(1), SqlType::Int)),
+                Box::new(Expr::Binary(
+                    BinOp::Mul,
+                    Box::new(Expr::Literal(Value::Int(2), SqlType::Int)),
+                    Box::new(Expr::Literal(Value::Int(3), SqlType::Int))
+                ))
+            )
+        );
+        match parse_expression("a = 1 OR b = 2 AND c = 3").unwrap() {
+            Expr::Binary(BinOp::Or, _, r) => assert!(matches!(*r, Expr::Binary(BinOp::And, _, _))),
+            e => panic!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn syntax_errors_name_the_token_like_sql_server() {
+        assert_eq!(
+            err("SELECT FROM x").text,
+            "Incorrect syntax near the keyword 'FROM'."
+        );
+        assert_eq!(err("SELECT 1 +").text, "Incorrect syntax near '+'.");
+        // GO belongs to the client: alone it is a procedure call, after a statement an error.
+        assert!(matches!(one("GO"), Statement::Exec(_)));
+        assert_eq!(err("USE master\nGO").text, "Incorrect syntax near 'GO'.");
+        assert_eq!(err("USE master\nGO").line, 2);
+        assert_eq!(err("CREATE TABLE t (a int)").number, 156);
+        assert_eq!(err("SELECT CAST(1 AS nvarchar(5000))").number, 131);
+    }
+
+    #[test]
+    fn a_batch_holds_several_statements_with_their_lines() {
+        let v = parse_batch("USE master;\nSELECT 1\n\nCREATE DATABASE x; GRANT VIEW SERVER STATE, CONTROL SERVER TO [op]", 16).unwrap();
+        assert_eq!(
+            v.iter().map(|l| l.line).collect::<Vec<_>>(),
+            vec![1, 2, 4, 4]
+        );
+        match &v[3].stmt {
+            Statement::Permission(p) => {
+                assert_eq!(p.permissions, vec!["VIEW SERVER STATE", "CONTROL SERVER"])
+            }
+            s => panic!("{s:?}"),
+        }
+    }
+}
