@@ -591,7 +591,7 @@ async fn regenerating_keys_keeps_every_dependent_usable() {
     ok(&mut c, "CREATE DATABASE Empty; USE Empty").await;
     fails(&mut c, "USE Empty; DROP MASTER KEY", 15151).await;
     // Passwords can be added and dropped, but never the last encryption.
-    ok(&mut c, &format!("USE HR; ALTER MASTER KEY ADD ENCRYPTION BY PASSWORD = 'Second!Pass#22'; ALTER MASTER KEY DROP ENCRYPTION BY PASSWORD = 'Hr!Dmk#Pass1'")).await;
+    ok(&mut c, "USE HR; ALTER MASTER KEY ADD ENCRYPTION BY PASSWORD = 'Second!Pass#22'; ALTER MASTER KEY DROP ENCRYPTION BY PASSWORD = 'Hr!Dmk#Pass1'").await;
     fails(
         &mut c,
         "USE HR; ALTER MASTER KEY DROP ENCRYPTION BY PASSWORD = 'Hr!Dmk#Pass1'",
