@@ -76,8 +76,8 @@ pub fn exec(
             };
             let (f, d, p) = {
                 let st = inst.state();
-                // Assumption: callers who are not sysadmin see nothing (dbatools #449/#3629).
-                if perms::is_sysadmin(&st, &session.login) {
+                // Assumption: callers without CONTROL SERVER see nothing (dbatools #449/#3629).
+                if perms::has_server(&st, &session.login, "CONTROL SERVER") {
                     file_exists(&inst.ctx(&st, session), &path)
                 } else {
                     (false, false, false)
@@ -130,7 +130,7 @@ pub fn exec(
                     .into())
                 }
             };
-            if !perms::is_sysadmin(&inst.state(), &session.login) {
+            if !perms::has_server(&inst.state(), &session.login, "CONTROL SERVER") {
                 return Err(Msg::new(229, 14, 5, "The EXECUTE permission was denied on the object 'xp_create_subdir', database 'mssqlsystemresource', schema 'sys'.").into());
             }
             inst.fs

@@ -1,0 +1,294 @@
+//! A backup run for one instance: plan the files, create the server folder, run each BACKUP,
+//! hash the file on the server, copy it to the medium and verify the copy.
+
+use crate::connection::SqlConnection;
+use crate::copy::{self, VerifiedCopy};
+use crate::error::{ErrorCode, KeysafeError, Result};
+use crate::inventory::{Inventory, MasterKeyProtection};
+use crate::secret::Password;
+use crate::tsql::{self, CertificateFormat, Script};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum KeyRef {
+    ServiceMasterKey,
+    DatabaseMasterKey { database: String },
+    Certificate { database: String, name: String },
+}
+
+impl KeyRef {
+    pub fn label(&self) -> String {
+        match self {
+            KeyRef::ServiceMasterKey => "Service Master Key".into(),
+            KeyRef::DatabaseMasterKey { database } => format!("{database} database master key"),
+            KeyRef::Certificate { database, name } => format!("certificate {database}.{name}"),
+        }
+    }
+    fn file_stem(&self) -> String {
+        match self {
+            KeyRef::ServiceMasterKey => "SMK".into(),
+            KeyRef::DatabaseMasterKey { database } => format!("DMK-{database}"),
+            KeyRef::Certificate { database, name } => format!("CERT-{database}-{name}"),
+        }
+    }
+}
+
+/// What the user asked for.
+pub struct BackupRequest {
+    pub keys: Vec<KeyRef>,
+    pub password: Password,
+    /// Passwords that open password-only database master keys, by database.
+    pub master_key_passwords: HashMap<String, Password>,
+    /// Passwords of password-protected certificate private keys, by (database, name).
+    pub certificate_passwords: HashMap<(String, String), Password>,
+    /// The folder on the server; default: `<default backup path>\Keysafe`.
+    pub server_dir: Option<String>,
+    /// The folder on the backup medium.
+    pub copy_to: PathBuf,
+    pub format: Option<CertificateFormat>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedBackup {
+    pub key: KeyRef,
+    /// Server paths this backup writes.
+    pub server_files: Vec<String>,
+    /// The statement as shown to people (passwords masked).
+    pub script: String,
+    #[serde(skip)]
+    pub(crate) statement: Script,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Verified,
+    Failed,
+    Skipped,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileResult {
+    pub server_path: String,
+    pub server_sha256: String,
+    pub bytes: u64,
+    pub copy: Option<VerifiedCopy>,
+    pub verified: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyResult {
+    pub key: KeyRef,
+    pub outcome: Outcome,
+    pub script: String,
+    pub files: Vec<FileResult>,
+    pub started: DateTime<Utc>,
+    pub finished: DateTime<Utc>,
+    pub error: Option<KeysafeError>,
+}
+
+fn safe_name(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The server folder Keysafe uses when none is given.
+pub fn default_server_dir(inv: &Inventory) -> Result<String> {
+    let base = inv.server.default_backup_path.clone().ok_or_else(|| {
+        KeysafeError::new(
+            ErrorCode::InvalidInput,
+            "The instance's default backup folder is unknown.",
+        )
+        .next("Give the server folder explicitly (--server-dir).")
+    })?;
+    let sep = &inv.server.path_separator;
+    Ok(format!(
+        "{}{sep}Keysafe",
+        base.trim_end_matches(['\\', '/'])
+    ))
+}
+
+/// File names: instance, key, UTC time; nothing is ever reused.
+pub fn plan(
+    inv: &Inventory,
+    req: &BackupRequest,
+    now: DateTime<Utc>,
+) -> Result<Vec<PlannedBackup>> {
+    let dir = match &req.server_dir {
+        Some(d) => d.trim_end_matches(['\\', '/']).to_string(),
+        None => default_server_dir(inv)?,
+    };
+    let sep = inv.server.path_separator.clone();
+    let stamp = now.format("%Y%m%dT%H%M%SZ");
+    let instance = safe_name(&inv.server.server_name.replace('\\', "$"));
+    let format = req.format.unwrap_or(if inv.server.supports_pfx() {
+        CertificateFormat::Pfx
+    } else {
+        CertificateFormat::Pvk
+    });
+    if format == CertificateFormat::Pfx && !inv.server.supports_pfx() {
+        return Err(KeysafeError::new(
+            ErrorCode::Unsupported,
+            "PFX export needs SQL Server 2022; this instance is older.",
+        )
+        .next("Use the .cer + .pvk format."));
+    }
+    let mut out = Vec::new();
+    for key in &req.keys {
+        let stem = format!(
+            "{dir}{sep}{instance}_{}_{stamp}",
+            safe_name(&key.file_stem())
+        );
+        let (files, statement) = match key {
+            KeyRef::ServiceMasterKey => {
+                let f = format!("{stem}.key");
+                (
+                    vec![f.clone()],
+                    tsql::backup_service_master_key(&f, &req.password)?,
+                )
+            }
+            KeyRef::DatabaseMasterKey { database } => {
+                let db = inv
+                    .databases
+                    .iter()
+                    .find(|d| d.name.eq_ignore_ascii_case(database))
+                    .and_then(|d| d.master_key.as_ref());
+                let Some(mk) = db else {
+                    return Err(KeysafeError::new(
+                        ErrorCode::NotFound,
+                        format!("{database} has no database master key that this login can see."),
+                    ));
+                };
+                let open = match mk.protection {
+                    MasterKeyProtection::PasswordOnly => Some(req.master_key_passwords.get(database).ok_or_else(|| {
+                        KeysafeError::new(ErrorCode::MasterKeyNotOpen, format!("{database}'s master key is protected by a password only."))
+                            .next("Give its password so Keysafe can open it for the backup (--master-key-password-env DB=VAR).")
+                    })?),
+                    MasterKeyProtection::ServiceMasterKey => None,
+                };
+                let f = format!("{stem}.key");
+                (
+                    vec![f.clone()],
+                    tsql::backup_master_key(database, &f, &req.password, open)?,
+                )
+            }
+            KeyRef::Certificate { database, name } => {
+                let dec = req
+                    .certificate_passwords
+                    .get(&(database.clone(), name.clone()));
+                match format {
+                    CertificateFormat::Pfx => {
+                        let f = format!("{stem}.pfx");
+                        (
+                            vec![f.clone()],
+                            tsql::backup_certificate(
+                                database,
+                                name,
+                                &f,
+                                None,
+                                format,
+                                &req.password,
+                                dec,
+                            )?,
+                        )
+                    }
+                    CertificateFormat::Pvk => {
+                        let (c, k) = (format!("{stem}.cer"), format!("{stem}.pvk"));
+                        (
+                            vec![c.clone(), k.clone()],
+                            tsql::backup_certificate(
+                                database,
+                                name,
+                                &c,
+                                Some(&k),
+                                format,
+                                &req.password,
+                                dec,
+                            )?,
+                        )
+                    }
+                }
+            }
+        };
+        out.push(PlannedBackup {
+            key: key.clone(),
+            server_files: files,
+            script: statement.shown.clone(),
+            statement,
+        });
+    }
+    Ok(out)
+}
+
+/// Creates the server folder when it is missing (as the service account).
+pub async fn ensure_server_dir(c: &mut SqlConnection, dir: &str) -> Result<()> {
+    let lit = tsql::path_literal(dir)?;
+    let rows = c
+        .rows(&format!("EXEC master.dbo.xp_fileexist {lit}"))
+        .await?;
+    let is_dir = rows.first().and_then(|r| r.get::<i32, _>(1)) == Some(1);
+    if !is_dir {
+        c.execute(&format!("EXEC master.dbo.xp_create_subdir {lit}"))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Runs one planned backup to the end: BACKUP, hash on the server, copy, verify.
+pub async fn run_one(
+    c: &mut SqlConnection,
+    p: &PlannedBackup,
+    copy_to: &std::path::Path,
+) -> KeyResult {
+    let started = Utc::now();
+    let mut files = Vec::new();
+    let r: Result<()> = async {
+        c.execute(p.statement.sent()).await?;
+        for f in &p.server_files {
+            let lit = tsql::path_literal(f)?;
+            let rows = c.rows(&format!("SELECT HASHBYTES('SHA2_256', BulkColumn), BulkColumn FROM OPENROWSET(BULK {lit}, SINGLE_BLOB) AS backup_file")).await?;
+            let row = rows.first().ok_or_else(|| KeysafeError::new(ErrorCode::VerificationFailed, format!("SQL Server returned nothing for {f}")))?;
+            let server_hash = row.get::<&[u8], _>(0).map(hex::encode_upper).unwrap_or_default();
+            let bytes = row.get::<&[u8], _>(1).unwrap_or_default().to_vec();
+            let received = copy::sha256_hex(&bytes);
+            if received != server_hash {
+                return Err(KeysafeError::new(ErrorCode::VerificationFailed, format!("The bytes read over TDS do not match the server's hash of {f}.")));
+            }
+            let name = f.rsplit(['\\', '/']).next().unwrap_or(f);
+            let dest = copy::write_new(copy_to, name, &bytes)?;
+            let back = copy::read_back(&dest)?;
+            let verified = back.sha256 == server_hash;
+            files.push(FileResult { server_path: f.clone(), server_sha256: server_hash, bytes: bytes.len() as u64, copy: Some(back), verified });
+            if !verified {
+                return Err(KeysafeError::new(ErrorCode::VerificationFailed, format!("The copy of {f} on the medium differs from the server's file."))
+                    .next("The medium may be failing: copy to another medium."));
+            }
+        }
+        Ok(())
+    }
+    .await;
+    KeyResult {
+        key: p.key.clone(),
+        outcome: if r.is_ok() {
+            Outcome::Verified
+        } else {
+            Outcome::Failed
+        },
+        script: p.script.clone(),
+        files,
+        started,
+        finished: Utc::now(),
+        error: r.err(),
+    }
+}

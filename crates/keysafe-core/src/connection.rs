@@ -1,0 +1,333 @@
+//! Connecting to an instance the way SSMS's Connect dialog does: `host`, `host\instance`
+//! (through SQL Browser), `host,port`; SQL or Windows authentication; Encrypt Mandatory
+//! (default) or Optional; the server certificate checked against the platform's trust
+//! store unless the user trusts it or gives a CA file.
+
+use crate::error::{ErrorCode, KeysafeError, Result, ServerMessage};
+use crate::secret::Password;
+use std::path::PathBuf;
+use std::time::Duration;
+use tiberius::{AuthMethod, Client, Config, EncryptionLevel};
+use tokio::net::TcpStream;
+use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
+
+/// `host`, `host\instance` or `host,port` (also `tcp:` prefixes, `.` and `(local)`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ServerAddress {
+    pub host: String,
+    pub instance: Option<String>,
+    pub port: Option<u16>,
+}
+
+impl std::str::FromStr for ServerAddress {
+    type Err = KeysafeError;
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || {
+            KeysafeError::new(
+                ErrorCode::InvalidInput,
+                format!("'{s}' is not a server name: use host, host\\instance or host,port"),
+            )
+            .next("Type the server name as in SSMS's Connect dialog.")
+        };
+        let t = s.trim();
+        let t = t.strip_prefix("tcp:").unwrap_or(t);
+        if t.is_empty() || t.chars().any(|c| c.is_control() || c == ' ') {
+            return Err(bad());
+        }
+        let (rest, port) = match t.rsplit_once(',') {
+            Some((h, p)) => (
+                h,
+                Some(
+                    p.trim()
+                        .parse::<u16>()
+                        .ok()
+                        .filter(|p| *p > 0)
+                        .ok_or_else(bad)?,
+                ),
+            ),
+            None => (t, None),
+        };
+        let (host, instance) = match rest.split_once('\\') {
+            Some((h, i)) if !i.is_empty() && !i.contains('\\') => (h, Some(i.to_string())),
+            Some(_) => return Err(bad()),
+            None => (rest, None),
+        };
+        let host = match host {
+            "." | "(local)" | "(localdb)" => "localhost",
+            "" => return Err(bad()),
+            h => h,
+        };
+        Ok(ServerAddress {
+            host: host.to_string(),
+            instance,
+            port,
+        })
+    }
+}
+
+impl std::fmt::Display for ServerAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.host)?;
+        if let Some(i) = &self.instance {
+            write!(f, "\\{i}")?;
+        }
+        if let Some(p) = self.port {
+            write!(f, ",{p}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Authentication {
+    SqlServer {
+        login: String,
+        password: Password,
+    },
+    /// Windows integrated authentication (SSPI); Windows only.
+    Windows,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encrypt {
+    /// The whole session is encrypted (SSMS 21's default).
+    #[default]
+    Mandatory,
+    /// Only the login is encrypted unless the server forces encryption.
+    Optional,
+    /// TDS 8 (TLS before PRELOGIN): not available until tiberius supports it.
+    Strict,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trust {
+    /// Verify the certificate against the platform's trust store.
+    #[default]
+    PlatformStore,
+    /// "Trust server certificate": no verification.
+    ServerCertificate,
+    /// Verify against this CA (PEM or DER).
+    CaFile(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub server: ServerAddress,
+    pub authentication: Authentication,
+    pub encrypt: Encrypt,
+    pub trust: Trust,
+    /// The name to expect in the server's certificate, when it differs from the host.
+    pub host_name_in_certificate: Option<String>,
+    pub connect_timeout: Duration,
+    pub database: Option<String>,
+}
+
+impl ConnectOptions {
+    pub fn sql(server: ServerAddress, login: &str, password: Password) -> Self {
+        ConnectOptions {
+            server,
+            authentication: Authentication::SqlServer {
+                login: login.to_string(),
+                password,
+            },
+            encrypt: Encrypt::Mandatory,
+            trust: Trust::PlatformStore,
+            host_name_in_certificate: None,
+            connect_timeout: Duration::from_secs(30),
+            database: None,
+        }
+    }
+
+    /// The login's name as SQL Server will see it (for reports).
+    pub fn login_name(&self) -> String {
+        match &self.authentication {
+            Authentication::SqlServer { login, .. } => login.clone(),
+            Authentication::Windows => "(Windows authentication)".into(),
+        }
+    }
+}
+
+pub struct SqlConnection {
+    client: Client<Compat<TcpStream>>,
+}
+
+pub(crate) fn map_tiberius(e: tiberius::error::Error) -> KeysafeError {
+    use tiberius::error::Error as E;
+    match e {
+        E::Server(t) => KeysafeError::from_server(ServerMessage { number: t.code(), level: t.class(), state: t.state(), line: t.line(), text: t.message().to_string() }),
+        E::Io { message, .. } if ["certificate", "tls", "handshake"].iter().any(|w| message.to_lowercase().contains(w)) => {
+            KeysafeError::new(ErrorCode::Tls, format!("The TLS connection failed: {message}"))
+                .next("If the server uses a self-signed certificate, give its CA file, or tick 'Trust server certificate' if you accept the risk.")
+        }
+        E::Io { kind, message } => match kind {
+            std::io::ErrorKind::ConnectionRefused => KeysafeError::new(ErrorCode::ConnectionRefused, "The server refused the connection.")
+                .next("Check the server name and port, that SQL Server is running, that TCP/IP is enabled and that no firewall blocks the port."),
+            std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionAborted => {
+                KeysafeError::new(ErrorCode::ConnectionLost, format!("The connection to SQL Server was lost ({message}).")).next("Reconnect and retry. Keysafe never overwrites files, so a retry cannot destroy an earlier backup.")
+            }
+            _ => KeysafeError::new(ErrorCode::ConnectionLost, format!("Network error: {message}")),
+        },
+        E::Tls(m) => KeysafeError::new(ErrorCode::Tls, format!("The TLS connection failed: {m}"))
+            .next("If the server uses a self-signed certificate, give its CA file, or tick 'Trust server certificate' if you accept the risk."),
+        E::Routing { host, port } => KeysafeError::new(ErrorCode::Unsupported, format!("The server redirected to {host}:{port}; redirection is not supported.")),
+        other => KeysafeError::new(ErrorCode::SqlServer, format!("SQL Server protocol error: {other}")),
+    }
+}
+
+/// Connects and logs in.
+pub async fn connect(o: &ConnectOptions) -> Result<SqlConnection> {
+    if o.encrypt == Encrypt::Strict {
+        return Err(KeysafeError::new(ErrorCode::Unsupported, "Encrypt = Strict (TDS 8.0) is not supported yet: the TDS library Keysafe uses has no TDS 8.")
+            .next("Choose Mandatory: the whole session is still encrypted with TLS."));
+    }
+    let mut c = Config::new();
+    c.host(&o.server.host);
+    if let Some(p) = o.server.port {
+        c.port(p);
+    }
+    if let Some(i) = &o.server.instance {
+        c.instance_name(i);
+    }
+    if let Some(db) = &o.database {
+        c.database(db);
+    }
+    c.application_name("Keysafe");
+    c.encryption(match o.encrypt {
+        Encrypt::Optional => EncryptionLevel::Off,
+        _ => EncryptionLevel::Required,
+    });
+    match &o.trust {
+        Trust::PlatformStore => {}
+        Trust::ServerCertificate => c.trust_cert(),
+        Trust::CaFile(p) => c.trust_cert_ca(p.to_string_lossy()),
+    }
+    match &o.authentication {
+        Authentication::SqlServer { login, password } => {
+            c.authentication(AuthMethod::sql_server(login, password.expose()))
+        }
+        #[cfg(windows)]
+        Authentication::Windows => c.authentication(AuthMethod::Integrated),
+        #[cfg(not(windows))]
+        Authentication::Windows => {
+            return Err(KeysafeError::new(
+                ErrorCode::Unsupported,
+                "Windows authentication is available on Windows only.",
+            )
+            .next("Use SQL Server authentication from this machine."))
+        }
+    }
+    let tcp_target = (o.server.host.clone(), o.server.port);
+    if let Some(name) = &o.host_name_in_certificate {
+        // TCP goes to the host; TLS expects this name.
+        c.host(name);
+    }
+    let timeout = o.connect_timeout;
+    let server = o.server.to_string();
+    let named = o.server.instance.is_some() && o.server.port.is_none();
+    // tiberius panics when the server cannot encrypt as asked: contain that in a task.
+    let task = tokio::spawn(async move {
+        let tcp = if named {
+            use tiberius::SqlBrowser;
+            let mut bc = c.clone();
+            bc.host(&tcp_target.0);
+            TcpStream::connect_named(&bc).await.map_err(map_tiberius)?
+        } else {
+            TcpStream::connect((tcp_target.0.as_str(), tcp_target.1.unwrap_or(1433)))
+                .await
+                .map_err(|e| map_tiberius(e.into()))?
+        };
+        tcp.set_nodelay(true)?;
+        Client::connect(c, tcp.compat_write())
+            .await
+            .map_err(map_tiberius)
+    });
+    let abort = task.abort_handle();
+    match tokio::time::timeout(timeout, task).await {
+        Err(_) => {
+            abort.abort();
+            Err(KeysafeError::new(ErrorCode::ConnectionTimeout, format!("No answer from {server} within {} s.", timeout.as_secs()))
+                .next("Check the server name, the network path and the firewall, or raise the connection timeout."))
+        }
+        Ok(Err(join)) if join.is_panic() => Err(KeysafeError::new(ErrorCode::EncryptionNotSupported, format!("{server} does not accept the encryption Keysafe asked for."))
+            .next("The server has no TLS certificate configured. Configure one (SQL Server Configuration Manager), or choose Encrypt = Optional on a trusted network.")),
+        Ok(Err(join)) => Err(KeysafeError::new(ErrorCode::ConnectionLost, format!("The connection attempt failed: {join}"))),
+        Ok(Ok(r)) => r.map(|client| SqlConnection { client }),
+    }
+}
+
+impl SqlConnection {
+    /// Runs a batch; every result set's rows.
+    pub async fn batch(&mut self, sql: &str) -> Result<Vec<Vec<tiberius::Row>>> {
+        self.client
+            .simple_query(sql)
+            .await
+            .map_err(map_tiberius)?
+            .into_results()
+            .await
+            .map_err(map_tiberius)
+    }
+
+    /// Runs a batch that returns one result set.
+    pub async fn rows(&mut self, sql: &str) -> Result<Vec<tiberius::Row>> {
+        Ok(self
+            .batch(sql)
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or_default())
+    }
+
+    /// Runs a batch for its effect.
+    pub async fn execute(&mut self, sql: &str) -> Result<()> {
+        self.batch(sql).await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_names_parse_as_in_ssms() {
+        let p = |s: &str| s.parse::<ServerAddress>().unwrap();
+        assert_eq!(
+            p("sql01"),
+            ServerAddress {
+                host: "sql01".into(),
+                instance: None,
+                port: None
+            }
+        );
+        assert_eq!(
+            p(r"sql01\PAYROLL"),
+            ServerAddress {
+                host: "sql01".into(),
+                instance: Some("PAYROLL".into()),
+                port: None
+            }
+        );
+        assert_eq!(
+            p("tcp:sql01,14330"),
+            ServerAddress {
+                host: "sql01".into(),
+                instance: None,
+                port: Some(14330)
+            }
+        );
+        assert_eq!(p(r".\SQLEXPRESS").host, "localhost");
+        for bad in [
+            "",
+            "a b",
+            "sql01,",
+            "sql01,0",
+            "sql01,99999",
+            r"sql01\",
+            r"a\b\c",
+        ] {
+            assert!(bad.parse::<ServerAddress>().is_err(), "{bad:?}");
+        }
+        assert_eq!(p(r"sql01\PAYROLL").to_string(), r"sql01\PAYROLL");
+    }
+}

@@ -1,0 +1,177 @@
+//! Errors as Keysafe shows them: a code the UI and scripts can act on, an explanation for
+//! an administrator with the next step, and SQL Server's own `Msg N, Level L, State S`
+//! kept beside it. Never a secret: messages are built from our own words and the server's
+//! text, which never contains the password we sent (a failing statement is never echoed).
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    InvalidInput,
+    ConnectionRefused,
+    ConnectionTimeout,
+    HostNotFound,
+    Tls,
+    EncryptionNotSupported,
+    LoginFailed,
+    PermissionDenied,
+    FileExists,
+    FolderMissing,
+    PasswordPolicy,
+    MasterKeyNotOpen,
+    NotFound,
+    KeyFileInvalid,
+    SqlServer,
+    ConnectionLost,
+    Io,
+    MediumRemoved,
+    VerificationFailed,
+    Keyring,
+    Unsupported,
+}
+
+/// SQL Server's message, as it sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerMessage {
+    pub number: u32,
+    pub level: u8,
+    pub state: u8,
+    pub line: u32,
+    pub text: String,
+}
+
+impl std::fmt::Display for ServerMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Msg {}, Level {}, State {}, Line {}: {}",
+            self.number, self.level, self.state, self.line, self.text
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{message}")]
+pub struct KeysafeError {
+    pub code: ErrorCode,
+    /// What happened, for an administrator.
+    pub message: String,
+    /// What to do next.
+    pub next_step: Option<String>,
+    pub server: Option<ServerMessage>,
+}
+
+impl KeysafeError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        KeysafeError {
+            code,
+            message: message.into(),
+            next_step: None,
+            server: None,
+        }
+    }
+    pub fn next(mut self, step: impl Into<String>) -> Self {
+        self.next_step = Some(step.into());
+        self
+    }
+
+    /// The full text: explanation, next step, then the server's message.
+    pub fn describe(&self) -> String {
+        let mut s = self.message.clone();
+        if let Some(n) = &self.next_step {
+            s.push_str("\n  Next: ");
+            s.push_str(n);
+        }
+        if let Some(m) = &self.server {
+            s.push_str("\n  SQL Server: ");
+            s.push_str(&m.to_string());
+        }
+        s
+    }
+
+    /// Explains a SQL Server error for an administrator.
+    pub fn from_server(m: ServerMessage) -> Self {
+        let (code, message, next): (ErrorCode, &str, &str) = match m.number {
+            15240 => (
+                ErrorCode::FileExists,
+                "SQL Server could not write the backup file: it already exists, its folder is missing, or the service account may not write there.",
+                "Keysafe never overwrites a backup: choose a new file name, create the folder (Keysafe does this with xp_create_subdir), or grant the SQL Server service account write access to the folder.",
+            ),
+            15116..=15119 => (
+                ErrorCode::PasswordPolicy,
+                "The backup password does not meet the Windows password policy on the server.",
+                "Use 8 to 128 characters from at least three of: upper case, lower case, digits, symbols. Keysafe's generator always complies.",
+            ),
+            15581 => (
+                ErrorCode::MasterKeyNotOpen,
+                "The database master key is not available: the database has none, or it is protected by a password only and was not opened.",
+                "Give Keysafe the master key's password so it can OPEN MASTER KEY first, or add encryption by the service master key (ALTER MASTER KEY ADD ENCRYPTION BY SERVICE MASTER KEY).",
+            ),
+            15247 => (
+                ErrorCode::PermissionDenied,
+                "The login lacks the permission this backup needs.",
+                "The service master key needs CONTROL SERVER (GRANT CONTROL SERVER TO [login]); a database master key or certificate needs CONTROL on the database (GRANT CONTROL ON DATABASE::[db] TO [user]).",
+            ),
+            262 => (ErrorCode::PermissionDenied, "The login lacks a permission in this database.", "Ask a sysadmin to GRANT the permission named in SQL Server's message."),
+            300 | 297 => (ErrorCode::PermissionDenied, "The login cannot read server state (sys.dm_* views).", "GRANT VIEW SERVER STATE TO [login]."),
+            4834 => (
+                ErrorCode::PermissionDenied,
+                "The login may not read files with OPENROWSET(BULK), which Keysafe uses to hash the backup on the server.",
+                "GRANT ADMINISTER BULK OPERATIONS TO [login], or add it to the bulkadmin role.",
+            ),
+            15151 => (
+                ErrorCode::NotFound,
+                "SQL Server cannot find that key or certificate, or the login may not see it.",
+                "Refresh the inventory; check that the login has CONTROL (or VIEW DEFINITION) on the database.",
+            ),
+            15313 => (ErrorCode::InvalidInput, "The password given for the master key is wrong.", "Enter the password that protects the database master key."),
+            15317 => (
+                ErrorCode::KeyFileInvalid,
+                "SQL Server cannot read that key file: it is missing, damaged, not a key backup, or the password is wrong.",
+                "Check the path from the server's point of view and the password used for this backup.",
+            ),
+            15465 => (ErrorCode::InvalidInput, "The private key password is wrong.", "Enter the password the private key was backed up with."),
+            15334 | 15147 | 15146 => (
+                ErrorCode::InvalidInput,
+                "The certificate's private key protection does not match the passwords given.",
+                "Give a decryption password only for certificates whose key is protected by a password (pvt_key_encryption_type PW).",
+            ),
+            15246 => (ErrorCode::NotFound, "This certificate has no private key in the database, so only its public part can be backed up.", "Back up the certificate without PRIVATE KEY, and find where its private key is kept."),
+            18456 => (
+                ErrorCode::LoginFailed,
+                "SQL Server refused the login.",
+                "Check the login name and password, that SQL Server authentication is enabled, and that the login is not disabled. The server's error log says which (state 8: wrong password, state 5: unknown login).",
+            ),
+            4060 => (ErrorCode::LoginFailed, "The login cannot open the requested database.", "Connect to master, or give the login access to that database."),
+            229 => (
+                ErrorCode::PermissionDenied,
+                "The login may not run the extended procedure Keysafe uses to create the server folder.",
+                "Create the folder on the server yourself, or use a login with CONTROL SERVER.",
+            ),
+            916 => (ErrorCode::PermissionDenied, "The login has no user in that database.", "CREATE USER for the login in that database, with the permission it needs."),
+            _ => (ErrorCode::SqlServer, "SQL Server returned an error.", "Read SQL Server's message below."),
+        };
+        KeysafeError {
+            code,
+            message: message.into(),
+            next_step: Some(next.into()),
+            server: Some(m),
+        }
+    }
+}
+
+impl From<std::io::Error> for KeysafeError {
+    fn from(e: std::io::Error) -> Self {
+        KeysafeError::new(ErrorCode::Io, format!("File system error: {e}"))
+    }
+}
+
+impl From<crate::tsql::LiteralError> for KeysafeError {
+    fn from(e: crate::tsql::LiteralError) -> Self {
+        KeysafeError::new(ErrorCode::InvalidInput, e.to_string())
+            .next("Nothing was sent to SQL Server. Correct the value and try again.")
+    }
+}
+
+pub type Result<T> = std::result::Result<T, KeysafeError>;

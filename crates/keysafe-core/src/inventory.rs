@@ -1,0 +1,435 @@
+//! Preflight (what the instance is, what the login may do) and the inventory of the
+//! encryption hierarchy, with the risks an administrator should see first.
+
+use crate::connection::SqlConnection;
+use crate::error::Result;
+use crate::tsql;
+use chrono::NaiveDateTime;
+use serde::Serialize;
+use tiberius::Row;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Permission {
+    pub name: &'static str,
+    pub granted: bool,
+    /// Why Keysafe needs it.
+    pub needed_for: &'static str,
+    /// The statement that grants it.
+    pub grant: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerFacts {
+    pub server_name: String,
+    pub machine_name: String,
+    pub instance_name: Option<String>,
+    pub product_version: String,
+    pub major_version: i32,
+    pub edition: String,
+    pub host_platform: String,
+    pub login: String,
+    pub service_account: Option<String>,
+    pub default_backup_path: Option<String>,
+    /// Where the default backup path came from.
+    pub backup_path_source: &'static str,
+    pub path_separator: String,
+    pub permissions: Vec<Permission>,
+}
+
+impl ServerFacts {
+    pub fn has(&self, perm: &str) -> bool {
+        self.permissions.iter().any(|p| p.name == perm && p.granted)
+    }
+    /// PFX export exists from SQL Server 2022 (16.x).
+    pub fn supports_pfx(&self) -> bool {
+        self.major_version >= 16
+    }
+    pub fn is_windows(&self) -> bool {
+        self.host_platform.eq_ignore_ascii_case("Windows")
+    }
+}
+
+fn s(r: &Row, i: usize) -> Option<String> {
+    r.get::<&str, _>(i).map(str::to_string)
+}
+
+pub async fn preflight(c: &mut SqlConnection) -> Result<ServerFacts> {
+    let rows = c
+        .rows(
+            "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)), CAST(SERVERPROPERTY('ProductMajorVersion') AS int),
+                    CAST(SERVERPROPERTY('Edition') AS nvarchar(128)), @@SERVERNAME, CAST(SERVERPROPERTY('MachineName') AS nvarchar(128)),
+                    CAST(SERVERPROPERTY('InstanceName') AS nvarchar(128)), CAST(SERVERPROPERTY('InstanceDefaultBackupPath') AS nvarchar(4000)),
+                    CAST(SERVERPROPERTY('InstanceDefaultDataPath') AS nvarchar(4000)), CAST(SERVERPROPERTY('PathSeparator') AS nvarchar(1)),
+                    SUSER_SNAME(),
+                    HAS_PERMS_BY_NAME(NULL, NULL, 'CONTROL SERVER'), HAS_PERMS_BY_NAME(NULL, NULL, 'ADMINISTER BULK OPERATIONS'),
+                    HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW SERVER STATE')",
+        )
+        .await?;
+    let r = &rows[0];
+    let major = r.get::<i32, _>(1).unwrap_or(0);
+    let login = s(r, 9).unwrap_or_default();
+    let granted = |i: usize| r.get::<i32, _>(i) == Some(1);
+    let grant = |p: &str| {
+        format!(
+            "GRANT {p} TO {};",
+            tsql::ident(&login).unwrap_or_else(|_| "[login]".into())
+        )
+    };
+    let permissions = vec![
+        Permission {
+            name: "CONTROL SERVER",
+            granted: granted(10),
+            needed_for: "backing up the service master key (and every other key)",
+            grant: grant("CONTROL SERVER"),
+        },
+        Permission {
+            name: "ADMINISTER BULK OPERATIONS",
+            granted: granted(11),
+            needed_for: "reading the backup on the server to hash it and copy it over TDS",
+            grant: grant("ADMINISTER BULK OPERATIONS"),
+        },
+        Permission {
+            name: "VIEW SERVER STATE",
+            granted: granted(12),
+            needed_for: "the service account and TDE state",
+            grant: grant("VIEW SERVER STATE"),
+        },
+    ];
+    let sep = s(r, 8).unwrap_or_else(|| "\\".into());
+    let (backup, source) = match (s(r, 6), s(r, 7)) {
+        (Some(b), _) => (Some(b), "SERVERPROPERTY('InstanceDefaultBackupPath')"),
+        // Before 2019 the property does not exist: the Backup folder beside DATA is SQL
+        // Server setup's default.
+        (None, Some(d)) => (
+            Some(sibling_backup_folder(&d, &sep)),
+            "the Backup folder beside InstanceDefaultDataPath (pre-2019 fallback)",
+        ),
+        (None, None) => (None, "unknown"),
+    };
+    let mut facts = ServerFacts {
+        server_name: s(r, 3).unwrap_or_default(),
+        machine_name: s(r, 4).unwrap_or_default(),
+        instance_name: s(r, 5),
+        product_version: s(r, 0).unwrap_or_default(),
+        major_version: major,
+        edition: s(r, 2).unwrap_or_default(),
+        host_platform: if sep == "/" {
+            "Linux".into()
+        } else {
+            "Windows".into()
+        },
+        login,
+        service_account: None,
+        default_backup_path: backup,
+        backup_path_source: source,
+        path_separator: sep,
+        permissions,
+    };
+    if major >= 14 {
+        if let Ok(rows) = c
+            .rows("SELECT host_platform FROM sys.dm_os_host_info")
+            .await
+        {
+            if let Some(p) = rows.first().and_then(|r| s(r, 0)) {
+                facts.host_platform = p;
+            }
+        }
+    }
+    if facts.has("VIEW SERVER STATE") {
+        let rows = c.rows("SELECT service_account FROM sys.dm_server_services WHERE servicename LIKE N'SQL Server (%'").await?;
+        facts.service_account = rows.first().and_then(|r| s(r, 0));
+    }
+    Ok(facts)
+}
+
+fn sibling_backup_folder(data: &str, sep: &str) -> String {
+    if sep == "/" {
+        // SQL Server on Linux writes backups to its data folder by default.
+        return data.to_string();
+    }
+    let trimmed = data.trim_end_matches(['\\', '/']);
+    match trimmed.rsplit_once(sep) {
+        Some((parent, last)) if last.eq_ignore_ascii_case("DATA") => {
+            format!("{parent}{sep}Backup{sep}")
+        }
+        _ => format!("{trimmed}{sep}"),
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ServiceMasterKeyInfo {
+    pub algorithm: String,
+    pub key_length: i32,
+    pub created: Option<NaiveDateTime>,
+    pub modified: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MasterKeyProtection {
+    /// Opens by itself (an SMK-encrypted copy exists).
+    ServiceMasterKey,
+    /// Needs OPEN MASTER KEY with its password before a backup.
+    PasswordOnly,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DatabaseMasterKeyInfo {
+    pub protection: MasterKeyProtection,
+    pub algorithm: String,
+    pub created: Option<NaiveDateTime>,
+    pub modified: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CertificateInfo {
+    pub name: String,
+    pub subject: String,
+    /// NA, MK, PW (sys.certificates.pvt_key_encryption_type)
+    pub private_key: String,
+    pub expiry: Option<NaiveDateTime>,
+    pub last_backup: Option<NaiveDateTime>,
+    pub thumbprint: String,
+    /// Databases whose encryption key this certificate protects.
+    pub used_by_tde: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabaseInfo {
+    pub name: String,
+    pub tde: Option<i32>,
+    pub master_key: Option<DatabaseMasterKeyInfo>,
+    pub certificates: Vec<CertificateInfo>,
+    /// The login could not read this database's keys.
+    pub not_visible: bool,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Risk {
+    pub severity: Severity,
+    pub object: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Inventory {
+    pub server: ServerFacts,
+    pub service_master_key: Option<ServiceMasterKeyInfo>,
+    pub databases: Vec<DatabaseInfo>,
+    pub risks: Vec<Risk>,
+}
+
+pub async fn inventory(c: &mut SqlConnection) -> Result<Inventory> {
+    let server = preflight(c).await?;
+    let smk = c
+        .rows("SELECT algorithm_desc, key_length, create_date, modify_date FROM master.sys.symmetric_keys WHERE name = N'##MS_ServiceMasterKey##'")
+        .await?
+        .first()
+        .map(|r| ServiceMasterKeyInfo {
+            algorithm: s(r, 0).unwrap_or_default(),
+            key_length: r.get::<i32, _>(1).unwrap_or(0),
+            created: r.get::<NaiveDateTime, _>(2),
+            modified: r.get::<NaiveDateTime, _>(3),
+        });
+    let mut tde: Vec<(String, i32, Option<Vec<u8>>)> = Vec::new();
+    if server.has("VIEW SERVER STATE") {
+        for r in c.rows("SELECT DB_NAME(database_id), encryption_state, encryptor_thumbprint FROM sys.dm_database_encryption_keys WHERE database_id > 4").await? {
+            tde.push((s(&r, 0).unwrap_or_default(), r.get::<i32, _>(1).unwrap_or(0), r.get::<&[u8], _>(2).map(<[u8]>::to_vec)));
+        }
+    }
+    let dbs = c.rows("SELECT name, is_master_key_encrypted_by_server FROM sys.databases WHERE name NOT IN (N'tempdb', N'model') ORDER BY database_id").await?;
+    let mut databases = Vec::new();
+    for r in dbs {
+        let name = s(&r, 0).unwrap_or_default();
+        let by_smk = r.get::<bool, _>(1).unwrap_or(false);
+        let q = tsql::ident(&name)?;
+        let keys = c
+            .rows(&format!("SELECT algorithm_desc, create_date, modify_date FROM {q}.sys.symmetric_keys WHERE name = N'##MS_DatabaseMasterKey##'"))
+            .await;
+        let certs = c
+            .rows(&format!(
+                "SELECT name, subject, pvt_key_encryption_type, expiry_date, pvt_key_last_backup_date, CONVERT(nvarchar(64), thumbprint, 2) FROM {q}.sys.certificates WHERE name NOT LIKE N'##%' ORDER BY name"
+            ))
+            .await;
+        let (keys, certs) = match (keys, certs) {
+            (Ok(k), Ok(c)) => (k, c),
+            // No user in that database, or no permission: list it, flagged.
+            _ => {
+                databases.push(DatabaseInfo {
+                    name,
+                    tde: None,
+                    master_key: None,
+                    certificates: vec![],
+                    not_visible: true,
+                });
+                continue;
+            }
+        };
+        let master_key = keys.first().map(|k| DatabaseMasterKeyInfo {
+            protection: if by_smk {
+                MasterKeyProtection::ServiceMasterKey
+            } else {
+                MasterKeyProtection::PasswordOnly
+            },
+            algorithm: s(k, 0).unwrap_or_default(),
+            created: k.get::<NaiveDateTime, _>(1),
+            modified: k.get::<NaiveDateTime, _>(2),
+        });
+        let certificates = certs
+            .iter()
+            .map(|r| {
+                let thumb = s(r, 5).unwrap_or_default();
+                let used_by_tde = if name.eq_ignore_ascii_case("master") {
+                    tde.iter()
+                        .filter(|(_, _, t)| {
+                            t.as_ref().map(hex::encode_upper).as_deref() == Some(thumb.as_str())
+                        })
+                        .map(|(d, _, _)| d.clone())
+                        .collect()
+                } else {
+                    vec![]
+                };
+                CertificateInfo {
+                    name: s(r, 0).unwrap_or_default(),
+                    subject: s(r, 1).unwrap_or_default(),
+                    private_key: s(r, 2).unwrap_or_default(),
+                    expiry: r.get::<NaiveDateTime, _>(3),
+                    last_backup: r.get::<NaiveDateTime, _>(4),
+                    thumbprint: thumb,
+                    used_by_tde,
+                }
+            })
+            .collect();
+        let state = tde
+            .iter()
+            .find(|(d, _, _)| d.eq_ignore_ascii_case(&name))
+            .map(|(_, s, _)| *s);
+        databases.push(DatabaseInfo {
+            name,
+            tde: state,
+            master_key,
+            certificates,
+            not_visible: false,
+        });
+    }
+    let risks = assess(
+        &server,
+        smk.is_some(),
+        &databases,
+        chrono::Utc::now().naive_utc(),
+    );
+    Ok(Inventory {
+        server,
+        service_master_key: smk,
+        databases,
+        risks,
+    })
+}
+
+/// The risks, most severe first.
+pub fn assess(
+    server: &ServerFacts,
+    has_smk: bool,
+    dbs: &[DatabaseInfo],
+    now: NaiveDateTime,
+) -> Vec<Risk> {
+    let mut v = Vec::new();
+    for p in server.permissions.iter().filter(|p| !p.granted) {
+        v.push(Risk {
+            severity: Severity::Warning,
+            object: server.server_name.clone(),
+            text: format!(
+                "{} lacks {} (needed for {}): {}",
+                server.login, p.name, p.needed_for, p.grant
+            ),
+        });
+    }
+    if !has_smk {
+        v.push(Risk {
+            severity: Severity::Info,
+            object: "Service Master Key".into(),
+            text: "not visible to this login".into(),
+        });
+    }
+    for d in dbs {
+        if d.not_visible {
+            v.push(Risk {
+                severity: Severity::Warning,
+                object: d.name.clone(),
+                text: "the login cannot read this database's keys".into(),
+            });
+        }
+        if let Some(k) = &d.master_key {
+            if k.protection == MasterKeyProtection::PasswordOnly {
+                v.push(Risk {
+                    severity: Severity::Warning,
+                    object: format!("{} master key", d.name),
+                    text: "protected by a password only: if that password is lost, so is everything the key protects".into(),
+                });
+            }
+        }
+        for c in &d.certificates {
+            let obj = format!("{}.{}", d.name, c.name);
+            if !c.used_by_tde.is_empty() && c.last_backup.is_none() {
+                v.push(Risk {
+                    severity: Severity::Critical,
+                    object: obj.clone(),
+                    text: format!(
+                        "protects TDE for {} and its private key has never been backed up",
+                        c.used_by_tde.join(", ")
+                    ),
+                });
+            }
+            if let Some(e) = c.expiry {
+                if e < now {
+                    v.push(Risk {
+                        severity: Severity::Warning,
+                        object: obj.clone(),
+                        text: format!("expired on {}", e.date()),
+                    });
+                } else if e < now + chrono::Duration::days(90) {
+                    v.push(Risk {
+                        severity: Severity::Warning,
+                        object: obj.clone(),
+                        text: format!("expires on {}", e.date()),
+                    });
+                }
+            }
+            if c.private_key == "NA" {
+                v.push(Risk {
+                    severity: Severity::Info,
+                    object: obj,
+                    text: "no private key in the database".into(),
+                });
+            }
+        }
+    }
+    v.sort_by_key(|r| std::cmp::Reverse(r.severity));
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_backup_folder_sits_beside_data_before_2019() {
+        assert_eq!(
+            super::sibling_backup_folder(
+                r"C:\Program Files\Microsoft SQL Server\MSSQL13.X\MSSQL\DATA\",
+                "\\"
+            ),
+            r"C:\Program Files\Microsoft SQL Server\MSSQL13.X\MSSQL\Backup\"
+        );
+        assert_eq!(
+            super::sibling_backup_folder("/var/opt/mssql/data/", "/"),
+            "/var/opt/mssql/data/"
+        );
+    }
+}

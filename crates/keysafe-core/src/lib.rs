@@ -1,0 +1,16 @@
+//! # keysafe-core
+//!
+//! Everything a backup of SQL Server's encryption hierarchy is, with no idea that a window
+//! exists: connect, preflight, inventory, plan, execute, copy, verify, report.
+
+pub mod backup;
+pub mod connection;
+pub mod copy;
+pub mod error;
+pub mod inventory;
+pub mod password;
+pub mod secret;
+pub mod tsql;
+
+pub use error::{ErrorCode, KeysafeError, Result};
+pub use secret::Password;

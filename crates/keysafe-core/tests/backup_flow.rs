@@ -1,0 +1,227 @@
+//! The engine against an emulated instance over real TCP: connect, inventory, back up,
+//! copy, verify, and the errors an administrator meets.
+
+use keysafe_core::backup::{self, BackupRequest, KeyRef, Outcome};
+use keysafe_core::connection::{connect, ConnectOptions, Encrypt, ServerAddress, Trust};
+use keysafe_core::inventory::{self, MasterKeyProtection, Severity};
+use keysafe_core::{ErrorCode, Password};
+use mssql_emulator::{Emulator, EmulatorConfig, Scenario, TlsMode, DEFAULT_SA_PASSWORD};
+use std::collections::HashMap;
+
+const DEMO: &str = include_str!("../../mssql-emulator/scenarios/demo.toml");
+
+async fn demo(tls: TlsMode) -> (tempfile::TempDir, Emulator) {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = Emulator::start(
+        EmulatorConfig::new(dir.path())
+            .scenario(Scenario::from_toml(DEMO).unwrap())
+            .tls(tls),
+    )
+    .await
+    .unwrap();
+    (dir, emu)
+}
+
+fn options(emu: &Emulator, login: &str, pw: &str) -> ConnectOptions {
+    let server: ServerAddress = format!("localhost,{}", emu.addr().port()).parse().unwrap();
+    let mut o = ConnectOptions::sql(server, login, Password::new(pw));
+    if let Some(ca) = emu.cert_pem_path() {
+        o.trust = Trust::CaFile(ca.to_path_buf());
+    }
+    o
+}
+
+#[tokio::test]
+async fn inventory_shows_the_hierarchy_and_its_risks() {
+    let (_d, emu) = demo(TlsMode::On).await;
+    let mut c = connect(&options(&emu, "keysafe_operator", "Operat0r!Pass#1"))
+        .await
+        .unwrap();
+    let inv = inventory::inventory(&mut c).await.unwrap();
+    assert_eq!(inv.server.server_name, "SQLDEMO01");
+    assert_eq!(inv.server.major_version, 16);
+    assert_eq!(
+        inv.server.service_account.as_deref(),
+        Some(r"NT Service\MSSQLSERVER")
+    );
+    assert!(inv.server.permissions.iter().all(|p| p.granted));
+    assert_eq!(
+        inv.service_master_key.as_ref().unwrap().algorithm,
+        "AES_256"
+    );
+    let sales = inv.databases.iter().find(|d| d.name == "Sales").unwrap();
+    assert_eq!(
+        sales.master_key.as_ref().unwrap().protection,
+        MasterKeyProtection::PasswordOnly
+    );
+    let payroll = inv.databases.iter().find(|d| d.name == "Payroll").unwrap();
+    assert_eq!(payroll.tde, Some(3));
+    let master = inv.databases.iter().find(|d| d.name == "master").unwrap();
+    let tde = master
+        .certificates
+        .iter()
+        .find(|c| c.name == "TDE_Payroll")
+        .unwrap();
+    assert_eq!(tde.used_by_tde, vec!["Payroll"]);
+    assert_eq!(inv.risks[0].severity, Severity::Critical);
+    assert!(
+        inv.risks[0].text.contains("never been backed up"),
+        "{:?}",
+        inv.risks[0]
+    );
+    assert!(inv.risks.iter().any(|r| r.object == "Sales master key"));
+}
+
+#[tokio::test]
+async fn a_whole_backup_is_written_copied_and_verified() {
+    let (_d, emu) = demo(TlsMode::On).await;
+    let medium = tempfile::tempdir().unwrap();
+    let mut c = connect(&options(&emu, "keysafe_operator", "Operat0r!Pass#1"))
+        .await
+        .unwrap();
+    let inv = inventory::inventory(&mut c).await.unwrap();
+    let req = BackupRequest {
+        keys: vec![
+            KeyRef::ServiceMasterKey,
+            KeyRef::DatabaseMasterKey {
+                database: "HR".into(),
+            },
+            KeyRef::DatabaseMasterKey {
+                database: "Sales".into(),
+            },
+            KeyRef::Certificate {
+                database: "master".into(),
+                name: "TDE_Payroll".into(),
+            },
+            KeyRef::Certificate {
+                database: "Sales".into(),
+                name: "SalesSigning".into(),
+            },
+        ],
+        password: keysafe_core::password::generate(24),
+        master_key_passwords: HashMap::from([(
+            "Sales".to_string(),
+            Password::new("Sales!Dmk#Pass1"),
+        )]),
+        certificate_passwords: HashMap::from([(
+            ("Sales".to_string(), "SalesSigning".to_string()),
+            Password::new("Signing!Cert#Pw1"),
+        )]),
+        server_dir: None,
+        copy_to: medium.path().to_path_buf(),
+        format: None,
+    };
+    let now = chrono::Utc::now();
+    let plan = backup::plan(&inv, &req, now).unwrap();
+    assert!(
+        plan.iter()
+            .all(|p| !p.script.contains(req.password.expose())),
+        "scripts shown to people are masked"
+    );
+    let dir = backup::default_server_dir(&inv).unwrap();
+    assert!(dir.ends_with(r"\MSSQL\Backup\Keysafe"), "{dir}");
+    backup::ensure_server_dir(&mut c, &dir).await.unwrap();
+    for p in &plan {
+        let r = backup::run_one(&mut c, p, medium.path()).await;
+        assert_eq!(r.outcome, Outcome::Verified, "{:?}: {:?}", r.key, r.error);
+        for f in &r.files {
+            let on_server =
+                std::fs::read(emu.instance().host_path(&f.server_path).unwrap()).unwrap();
+            let copy = f.copy.as_ref().unwrap();
+            assert_eq!(
+                std::fs::read(&copy.path).unwrap(),
+                on_server,
+                "the copy is the server's file"
+            );
+            assert_eq!(keysafe_core::copy::sha256_hex(&on_server), f.server_sha256);
+        }
+    }
+    assert_eq!(
+        std::fs::read_dir(medium.path()).unwrap().count(),
+        5,
+        "one file per key (PFX on 2022)"
+    );
+    // The same plan again: the server refuses to overwrite, and the error says why.
+    let again = backup::run_one(&mut c, &plan[0], medium.path()).await;
+    let e = again.error.unwrap();
+    assert_eq!(e.code, ErrorCode::FileExists);
+    assert_eq!(e.server.as_ref().unwrap().number, 15240);
+    assert!(e.next_step.unwrap().contains("never overwrites"));
+}
+
+#[tokio::test]
+async fn a_password_only_master_key_without_its_password_is_refused_before_sending() {
+    let (_d, emu) = demo(TlsMode::On).await;
+    let mut c = connect(&options(&emu, "sa", DEFAULT_SA_PASSWORD))
+        .await
+        .unwrap();
+    let inv = inventory::inventory(&mut c).await.unwrap();
+    let req = BackupRequest {
+        keys: vec![KeyRef::DatabaseMasterKey {
+            database: "Sales".into(),
+        }],
+        password: Password::new("Str0ng!Backup#Pass"),
+        master_key_passwords: HashMap::new(),
+        certificate_passwords: HashMap::new(),
+        server_dir: None,
+        copy_to: std::env::temp_dir(),
+        format: None,
+    };
+    let e = backup::plan(&inv, &req, chrono::Utc::now()).unwrap_err();
+    assert_eq!(e.code, ErrorCode::MasterKeyNotOpen);
+}
+
+#[tokio::test]
+async fn connection_errors_are_explained() {
+    let (_d, emu) = demo(TlsMode::On).await;
+    let e = connect(&options(&emu, "keysafe_operator", "Wr0ng!Canary#7"))
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(e.code, ErrorCode::LoginFailed);
+    assert_eq!(e.server.as_ref().unwrap().number, 18456);
+    assert!(
+        !e.describe().contains("Canary"),
+        "the password never appears in an error"
+    );
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let mut o = options(&emu, "sa", DEFAULT_SA_PASSWORD);
+    o.server = format!("127.0.0.1,{port}").parse().unwrap();
+    assert_eq!(
+        connect(&o).await.err().unwrap().code,
+        ErrorCode::ConnectionRefused
+    );
+
+    let (_d2, other) = demo(TlsMode::On).await;
+    let mut o = options(&emu, "sa", DEFAULT_SA_PASSWORD);
+    o.trust = Trust::CaFile(other.cert_pem_path().unwrap().to_path_buf());
+    assert_eq!(connect(&o).await.err().unwrap().code, ErrorCode::Tls);
+
+    let (_d3, plain) = demo(TlsMode::Off).await;
+    let mut o = options(&plain, "sa", DEFAULT_SA_PASSWORD);
+    o.trust = Trust::ServerCertificate;
+    // A server without a certificate cannot do Mandatory encryption.
+    let code = connect(&o).await.err().unwrap().code;
+    assert!(
+        matches!(code, ErrorCode::EncryptionNotSupported | ErrorCode::Tls),
+        "{code:?}"
+    );
+    // Optional still encrypts the login, so a server with no TLS at all is refused too: the
+    // password never crosses the network in the clear.
+    o.encrypt = Encrypt::Optional;
+    assert!(connect(&o).await.is_err());
+    let mut opt = options(&emu, "sa", DEFAULT_SA_PASSWORD);
+    opt.encrypt = Encrypt::Optional;
+    assert!(
+        connect(&opt).await.is_ok(),
+        "Optional: login-only encryption"
+    );
+    o.encrypt = Encrypt::Strict;
+    assert_eq!(
+        connect(&o).await.err().unwrap().code,
+        ErrorCode::Unsupported
+    );
+}
