@@ -7,8 +7,11 @@ pub mod backup;
 pub mod connection;
 pub mod copy;
 pub mod error;
+pub mod history;
 pub mod inventory;
 pub mod password;
+pub mod report;
+pub mod run;
 pub mod secret;
 pub mod tsql;
 

@@ -1,0 +1,516 @@
+//! `keysafe`: the engine from a terminal or a scheduled task. No secret is ever accepted on
+//! the command line: passwords come from environment variables or a no-echo prompt.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use keysafe_core::connection::{Authentication, ConnectOptions, Encrypt, ServerAddress, Trust};
+use keysafe_core::report::{Custody, Report};
+use keysafe_core::run::{self, Progress, RunSettings, Selection};
+use keysafe_core::tsql::CertificateFormat;
+use keysafe_core::{history, inventory, ErrorCode, KeysafeError, Password};
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "keysafe",
+    version,
+    about = "Back up SQL Server's encryption hierarchy: service master key, database master keys, certificates"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show the encryption hierarchy of an instance and its risks.
+    Inventory {
+        #[command(flatten)]
+        conn: ConnArgs,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Back up keys, copy them to a medium, verify the copies and write a report.
+    Backup(Box<BackupArgs>),
+    /// Show or verify the run history.
+    History {
+        /// Check the hash chain; exit 1 when a record was changed or removed.
+        #[arg(long)]
+        verify: bool,
+    },
+}
+
+#[derive(Args)]
+struct ConnArgs {
+    /// host, host\instance or host,port. Repeat for a fleet (backup only).
+    #[arg(long = "server", required = true)]
+    servers: Vec<String>,
+    /// SQL Server login (SQL authentication).
+    #[arg(long, conflicts_with = "integrated")]
+    login: Option<String>,
+    /// Environment variable that holds the login's password.
+    #[arg(long, value_name = "VAR")]
+    login_password_env: Option<String>,
+    /// Windows integrated authentication (Windows only).
+    #[arg(long)]
+    integrated: bool,
+    #[arg(long, value_enum, default_value = "mandatory")]
+    encrypt: EncryptArg,
+    /// Do not verify the server certificate.
+    #[arg(long, conflicts_with = "ca_file")]
+    trust_server_certificate: bool,
+    /// Verify the server certificate against this CA (PEM).
+    #[arg(long, value_name = "PEM")]
+    ca_file: Option<PathBuf>,
+    /// The name expected in the server certificate, if not the host name.
+    #[arg(long)]
+    host_name_in_certificate: Option<String>,
+    /// Seconds to wait for a connection.
+    #[arg(long, default_value_t = 30)]
+    connect_timeout: u64,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EncryptArg {
+    Mandatory,
+    Optional,
+    Strict,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum What {
+    Smk,
+    Dmk,
+    Cert,
+    All,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Pvk,
+    Pfx,
+}
+
+#[derive(Args)]
+struct BackupArgs {
+    #[arg(value_enum)]
+    what: What,
+    #[command(flatten)]
+    conn: ConnArgs,
+    /// Environment variable that holds the backup password (without it: a no-echo prompt).
+    #[arg(long, value_name = "VAR")]
+    password_env: Option<String>,
+    /// Folder on the server (default: <instance default backup path>\Keysafe).
+    #[arg(long, value_name = "PATH")]
+    server_dir: Option<String>,
+    /// Folder on the backup medium.
+    #[arg(long, value_name = "DIR")]
+    copy_to: PathBuf,
+    /// Where to write the report (HTML, JSON, CSV). Default: the --copy-to folder.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+    /// Print the report JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Only these databases' master keys (dmk).
+    #[arg(long = "database", value_name = "DB")]
+    databases: Vec<String>,
+    /// Only these certificates, as DB.NAME (cert).
+    #[arg(long = "certificate", value_name = "DB.NAME")]
+    certificates: Vec<String>,
+    /// DB=VAR: the environment variable holding a password-only master key's password.
+    #[arg(long = "master-key-password-env", value_name = "DB=VAR")]
+    master_key_password_env: Vec<String>,
+    /// DB.NAME=VAR: the variable holding a password-protected certificate key's password.
+    #[arg(long = "certificate-password-env", value_name = "DB.NAME=VAR")]
+    certificate_password_env: Vec<String>,
+    /// Certificate format (default: pfx on SQL Server 2022, pvk before).
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
+    /// Who carries the medium off-site (for the report).
+    #[arg(long)]
+    carrier: Option<String>,
+    /// Where the medium is stored (for the report).
+    #[arg(long)]
+    storage_location: Option<String>,
+    /// How many instances at once.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+}
+
+fn keysafe_home() -> PathBuf {
+    if let Some(h) = std::env::var_os("KEYSAFE_HOME") {
+        return PathBuf::from(h);
+    }
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("APPDATA").map(PathBuf::from))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("keysafe")
+}
+
+fn usage(msg: impl Into<String>) -> KeysafeError {
+    KeysafeError::new(ErrorCode::InvalidInput, msg)
+}
+
+fn secret_from_env(var: &str, what: &str) -> Result<Password, KeysafeError> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Ok(Password::new(v)),
+        _ => Err(usage(format!(
+            "The environment variable {var} ({what}) is not set or empty."
+        ))),
+    }
+}
+
+fn prompt(what: &str) -> Result<Password, KeysafeError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(usage(format!(
+            "No {what} given: use the --*-env option (no terminal to ask on)."
+        )));
+    }
+    rpassword::prompt_password(format!("{what}: "))
+        .map(Password::new)
+        .map_err(|e| usage(format!("Cannot read the {what}: {e}")))
+}
+
+fn connect_options(c: &ConnArgs) -> Result<Vec<ConnectOptions>, KeysafeError> {
+    let auth = if c.integrated {
+        Authentication::Windows
+    } else {
+        let login = c.login.clone().ok_or_else(|| {
+            usage("Give --login NAME (with --login-password-env VAR) or --integrated.")
+        })?;
+        let password = match &c.login_password_env {
+            Some(v) => secret_from_env(v, "the login's password")?,
+            None => prompt(&format!("Password for {login}"))?,
+        };
+        Authentication::SqlServer { login, password }
+    };
+    c.servers
+        .iter()
+        .map(|s| {
+            let server: ServerAddress = s.parse()?;
+            Ok(ConnectOptions {
+                server,
+                authentication: auth.clone(),
+                encrypt: match c.encrypt {
+                    EncryptArg::Mandatory => Encrypt::Mandatory,
+                    EncryptArg::Optional => Encrypt::Optional,
+                    EncryptArg::Strict => Encrypt::Strict,
+                },
+                trust: match (&c.ca_file, c.trust_server_certificate) {
+                    (Some(p), _) => Trust::CaFile(p.clone()),
+                    (None, true) => Trust::ServerCertificate,
+                    _ => Trust::PlatformStore,
+                },
+                host_name_in_certificate: c.host_name_in_certificate.clone(),
+                connect_timeout: Duration::from_secs(c.connect_timeout.max(1)),
+                database: None,
+            })
+        })
+        .collect()
+}
+
+fn pairs(list: &[String], what: &str) -> Result<Vec<(String, String)>, KeysafeError> {
+    list.iter()
+        .map(|p| {
+            p.split_once('=')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .ok_or_else(|| usage(format!("{what} must look like KEY=VAR, not '{p}'")))
+        })
+        .collect()
+}
+
+fn split_cert(s: &str) -> Result<(String, String), KeysafeError> {
+    s.split_once('.')
+        .map(|(d, n)| (d.to_string(), n.to_string()))
+        .ok_or_else(|| usage(format!("A certificate is DB.NAME, not '{s}'")))
+}
+
+async fn cmd_inventory(conn: &ConnArgs, json: bool) -> Result<i32, KeysafeError> {
+    let targets = connect_options(conn)?;
+    if targets.len() != 1 {
+        return Err(usage("inventory takes one --server"));
+    }
+    let mut c = keysafe_core::connection::connect(&targets[0]).await?;
+    let inv = inventory::inventory(&mut c).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&inv).expect("json"));
+        return Ok(0);
+    }
+    let f = &inv.server;
+    println!(
+        "{} — SQL Server {} {} on {} (login {})",
+        f.server_name, f.product_version, f.edition, f.host_platform, f.login
+    );
+    println!(
+        "  service account: {}",
+        f.service_account
+            .as_deref()
+            .unwrap_or("(needs VIEW SERVER STATE)")
+    );
+    println!(
+        "  default backup folder: {} [{}]",
+        f.default_backup_path.as_deref().unwrap_or("unknown"),
+        f.backup_path_source
+    );
+    match &inv.service_master_key {
+        Some(k) => println!(
+            "Service Master Key: {} {} bits, modified {}",
+            k.algorithm,
+            k.key_length,
+            k.modified.map(|d| d.to_string()).unwrap_or_default()
+        ),
+        None => println!("Service Master Key: not visible"),
+    }
+    for d in &inv.databases {
+        let mk = match &d.master_key {
+            Some(k) => format!("master key ({:?})", k.protection),
+            None => "no master key".into(),
+        };
+        let tde = d
+            .tde
+            .map(|s| format!(", TDE state {s}"))
+            .unwrap_or_default();
+        println!(
+            "{}: {mk}{tde}{}",
+            d.name,
+            if d.not_visible {
+                " (not visible to this login)"
+            } else {
+                ""
+            }
+        );
+        for c in &d.certificates {
+            println!(
+                "  certificate {} [{}] expires {}, last backup {}{}",
+                c.name,
+                c.private_key,
+                c.expiry.map(|d| d.date().to_string()).unwrap_or_default(),
+                c.last_backup
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "never".into()),
+                if c.used_by_tde.is_empty() {
+                    String::new()
+                } else {
+                    format!(", protects TDE for {}", c.used_by_tde.join(", "))
+                }
+            );
+        }
+    }
+    for r in &inv.risks {
+        println!("{:?}: {}: {}", r.severity, r.object, r.text);
+    }
+    Ok(0)
+}
+
+async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
+    let targets = connect_options(&a.conn)?;
+    let password = match &a.password_env {
+        Some(v) => secret_from_env(v, "the backup password")?,
+        None => {
+            let p = prompt("Backup password")?;
+            let again = prompt("Confirm backup password")?;
+            if !keysafe_core::password::confirmed(&p, &again) {
+                return Err(usage("The passwords do not match."));
+            }
+            p
+        }
+    };
+    if let Err(v) = keysafe_core::password::check_policy(&password, None) {
+        return Err(
+            KeysafeError::new(ErrorCode::PasswordPolicy, v.explain()).next(format!(
+                "Nothing was sent. SQL Server would answer Msg {}.",
+                v.sql_error()
+            )),
+        );
+    }
+    let mut master_key_passwords = HashMap::new();
+    for (db, var) in pairs(&a.master_key_password_env, "--master-key-password-env")? {
+        master_key_passwords.insert(
+            db.clone(),
+            secret_from_env(&var, &format!("{db}'s master key password"))?,
+        );
+    }
+    let mut certificate_passwords = HashMap::new();
+    for (c, var) in pairs(&a.certificate_password_env, "--certificate-password-env")? {
+        let key = split_cert(&c)?;
+        certificate_passwords.insert(
+            key,
+            secret_from_env(&var, &format!("certificate {c}'s key password"))?,
+        );
+    }
+    let selection = match a.what {
+        What::Smk => Selection::ServiceMasterKey,
+        What::Dmk => Selection::DatabaseMasterKeys(a.databases.clone()),
+        What::Cert => Selection::Certificates(
+            a.certificates
+                .iter()
+                .map(|c| split_cert(c))
+                .collect::<Result<_, _>>()?,
+        ),
+        What::All => Selection::All,
+    };
+    std::fs::create_dir_all(&a.copy_to).map_err(|e| {
+        KeysafeError::new(
+            ErrorCode::MediumRemoved,
+            format!(
+                "Cannot use {} as the backup medium: {e}",
+                a.copy_to.display()
+            ),
+        )
+    })?;
+    let settings = RunSettings {
+        selection,
+        password,
+        master_key_passwords,
+        certificate_passwords,
+        server_dir: a.server_dir.clone(),
+        copy_to: a.copy_to.clone(),
+        format: a.format.map(|f| match f {
+            FormatArg::Pvk => CertificateFormat::Pvk,
+            FormatArg::Pfx => CertificateFormat::Pfx,
+        }),
+    };
+    let started = chrono::Utc::now();
+    let progress = |p: Progress| match p {
+        Progress::Connecting { server } => eprintln!("[{server}] connecting"),
+        Progress::Planned { server, keys } => eprintln!("[{server}] {keys} key(s) to back up"),
+        Progress::KeyDone {
+            server,
+            key,
+            verified,
+        } => eprintln!(
+            "[{server}] {key}: {}",
+            if verified {
+                "backed up, copied, verified"
+            } else {
+                "FAILED"
+            }
+        ),
+        Progress::InstanceDone { server, verified } => eprintln!(
+            "[{server}] {}",
+            if verified {
+                "done"
+            } else {
+                "not everything was verified"
+            }
+        ),
+    };
+    let reports = run::back_up_fleet(&targets, &settings, a.concurrency, &progress).await;
+    let operator = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let custody = Custody {
+        carrier: a.carrier.clone(),
+        storage_location: a.storage_location.clone(),
+        notes: None,
+    };
+    let report = Report::new(operator, started, a.copy_to.clone(), custody, reports);
+    let out_dir = a.report.clone().unwrap_or_else(|| a.copy_to.clone());
+    std::fs::create_dir_all(&out_dir)?;
+    let stem = format!("keysafe-report-{}", started.format("%Y%m%dT%H%M%SZ"));
+    for (ext, body) in [
+        ("json", report.to_json()),
+        ("html", report.to_html()),
+        ("csv", report.to_csv()),
+    ] {
+        keysafe_core::copy::write_new(&out_dir, &format!("{stem}.{ext}"), body.as_bytes())?;
+    }
+    let record = serde_json::json!({
+        "run_id": report.run_id, "started": report.started, "finished": report.finished, "operator": report.operator,
+        "succeeded": report.succeeded(), "summary": report.summary, "report": out_dir.join(format!("{stem}.json")),
+        "keys": report.instances.iter().flat_map(|i| i.keys.iter().map(move |k| serde_json::json!({
+            "server": i.server, "key": k.key, "outcome": k.outcome, "sha256": k.files.iter().map(|f| f.server_sha256.clone()).collect::<Vec<_>>(),
+        }))).collect::<Vec<_>>(),
+    });
+    history::append(&keysafe_home().join("history.jsonl"), record)?;
+    if a.json {
+        println!("{}", report.to_json());
+    }
+    eprintln!(
+        "{} of {} key(s) verified on {} instance(s); report: {}",
+        report.summary.keys_verified,
+        report.summary.keys_requested,
+        report.summary.instances,
+        out_dir.join(format!("{stem}.html")).display()
+    );
+    for i in &report.instances {
+        if let Some(e) = &i.error {
+            eprintln!("[{}] {}", i.server, e.describe());
+        }
+        for k in &i.keys {
+            if let Some(e) = &k.error {
+                eprintln!("[{}] {}: {}", i.server, k.key.label(), e.describe());
+            }
+        }
+    }
+    Ok(if report.succeeded() { 0 } else { 1 })
+}
+
+fn cmd_history(verify: bool) -> Result<i32, KeysafeError> {
+    let path = keysafe_home().join("history.jsonl");
+    if verify {
+        return match history::verify(&path)? {
+            Ok(n) => {
+                println!("history intact: {n} record(s)");
+                Ok(0)
+            }
+            Err(seq) => {
+                println!("history altered at record {seq}");
+                Ok(1)
+            }
+        };
+    }
+    for e in history::read(&path)? {
+        println!("{}", serde_json::to_string(&e.record).expect("json"));
+    }
+    Ok(0)
+}
+
+fn init_logging() {
+    let home = keysafe_home().join("logs");
+    let filter = std::env::var("KEYSAFE_LOG").unwrap_or_else(|_| "info".into());
+    if std::fs::create_dir_all(&home).is_ok() {
+        if let Ok(f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(home.join("keysafe.log"))
+        {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_new(&filter)
+                        .unwrap_or_else(|_| "info".into()),
+                )
+                .with_writer(std::sync::Mutex::new(f))
+                .with_ansi(false)
+                .try_init();
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    init_logging();
+    let r = match &cli.command {
+        Command::Inventory { conn, json } => cmd_inventory(conn, *json).await,
+        Command::Backup(a) => cmd_backup(a).await,
+        Command::History { verify } => cmd_history(*verify),
+    };
+    match r {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("keysafe: {}", e.describe());
+            std::process::exit(if e.code == ErrorCode::InvalidInput {
+                2
+            } else {
+                1
+            });
+        }
+    }
+}

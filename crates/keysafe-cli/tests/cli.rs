@@ -1,0 +1,344 @@
+//! The `keysafe` binary against an emulated instance over TCP: the CLI contract, the
+//! report and history on disk, exit codes, and the canary that proves no secret leaks.
+
+use mssql_emulator::{Emulator, EmulatorConfig, Scenario};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+const DEMO: &str = include_str!("../../mssql-emulator/scenarios/demo.toml");
+
+struct Env {
+    _dir: tempfile::TempDir,
+    emu: Emulator,
+    home: PathBuf,
+    medium: PathBuf,
+}
+
+async fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = Emulator::start(
+        EmulatorConfig::new(dir.path().join("server")).scenario(Scenario::from_toml(DEMO).unwrap()),
+    )
+    .await
+    .unwrap();
+    let home = dir.path().join("home");
+    let medium = dir.path().join("medium");
+    Env {
+        _dir: dir,
+        emu,
+        home,
+        medium,
+    }
+}
+
+async fn keysafe(e: &Env, args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_keysafe"));
+    cmd.args(args)
+        .env("KEYSAFE_HOME", &e.home)
+        .env_remove("KEYSAFE_LOG");
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn conn(e: &Env) -> Vec<String> {
+    vec![
+        "--server".into(),
+        format!("localhost,{}", e.emu.addr().port()),
+        "--login".into(),
+        "keysafe_operator".into(),
+        "--login-password-env".into(),
+        "KS_LOGIN_PW".into(),
+        "--ca-file".into(),
+        e.emu.cert_pem_path().unwrap().display().to_string(),
+    ]
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if let Ok(rd) = std::fs::read_dir(&d) {
+            for f in rd.flatten() {
+                if f.path().is_dir() {
+                    stack.push(f.path());
+                } else {
+                    out.push(f.path());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn backup_all_copies_verifies_and_reports() {
+    let e = env().await;
+    let mut args = vec!["backup", "all"];
+    let c = conn(&e);
+    args.extend(c.iter().map(String::as_str));
+    let medium = e.medium.display().to_string();
+    args.extend([
+        "--password-env",
+        "KS_BACKUP_PW",
+        "--copy-to",
+        &medium,
+        "--master-key-password-env",
+        "Sales=KS_SALES",
+        "--certificate-password-env",
+        "Sales.SalesSigning=KS_SIGN",
+        "--carrier",
+        "A. Admin",
+        "--storage-location",
+        "Bank vault 12",
+    ]);
+    let out = keysafe(
+        &e,
+        &args,
+        &[
+            ("KS_LOGIN_PW", "Operat0r!Pass#1"),
+            ("KS_BACKUP_PW", "Str0ng!Backup#Pass"),
+            ("KS_SALES", "Sales!Dmk#Pass1"),
+            ("KS_SIGN", "Signing!Cert#Pw1"),
+        ],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let reports: Vec<PathBuf> = std::fs::read_dir(&e.medium)
+        .unwrap()
+        .flatten()
+        .map(|f| f.path())
+        .filter(|p| p.is_file())
+        .collect();
+    let json = reports
+        .iter()
+        .find(|p| p.extension().unwrap() == "json")
+        .expect("a JSON report");
+    assert!(
+        reports.iter().any(|p| p.extension().unwrap() == "html")
+            && reports.iter().any(|p| p.extension().unwrap() == "csv")
+    );
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
+    assert_eq!(r["schema"], "keysafe.report/1");
+    assert_eq!(
+        r["summary"]["keys_requested"],
+        r["summary"]["keys_verified"]
+    );
+    assert_eq!(
+        r["summary"]["keys_requested"],
+        1 + 3 + 3,
+        "SMK, master/Sales/HR master keys, three certificates"
+    );
+    assert_eq!(r["custody"]["storage_location"], "Bank vault 12");
+    for k in r["instances"][0]["keys"].as_array().unwrap() {
+        for f in k["files"].as_array().unwrap() {
+            assert_eq!(f["verified"], true);
+            let copy = PathBuf::from(f["copy"]["path"].as_str().unwrap());
+            let server = e
+                .emu
+                .instance()
+                .host_path(f["server_path"].as_str().unwrap())
+                .unwrap();
+            assert_eq!(std::fs::read(copy).unwrap(), std::fs::read(server).unwrap());
+        }
+    }
+    let hist = keysafe(&e, &["history", "--verify"], &[]).await;
+    assert_eq!(hist.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&hist.stdout).trim(),
+        "history intact: 1 record(s)"
+    );
+}
+
+#[tokio::test]
+async fn a_failure_is_exit_1_with_a_report_and_usage_errors_are_exit_2() {
+    let e = env().await;
+    let c = conn(&e);
+    let medium = e.medium.display().to_string();
+    // Sales' master key needs its password: not given.
+    let mut args = vec!["backup", "dmk", "--database", "Sales"];
+    args.extend(c.iter().map(String::as_str));
+    args.extend(["--password-env", "KS_BACKUP_PW", "--copy-to", &medium]);
+    let out = keysafe(
+        &e,
+        &args,
+        &[
+            ("KS_LOGIN_PW", "Operat0r!Pass#1"),
+            ("KS_BACKUP_PW", "Str0ng!Backup#Pass"),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("protected by a password only"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        files_under(&e.medium)
+            .iter()
+            .any(|p| p.extension().is_some_and(|x| x == "html")),
+        "the report is written anyway"
+    );
+    // A weak password never reaches the server.
+    let out = keysafe(
+        &e,
+        &args,
+        &[("KS_LOGIN_PW", "Operat0r!Pass#1"), ("KS_BACKUP_PW", "weak")],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Msg 15116"));
+    // A missing variable is a usage error.
+    let out = keysafe(&e, &args, &[("KS_LOGIN_PW", "Operat0r!Pass#1")]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("KS_BACKUP_PW"));
+    // There is no way to put a password in argv.
+    let out = keysafe(
+        &e,
+        &["backup", "smk", "--server", "x", "--password", "oops"],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn inventory_prints_the_hierarchy() {
+    let e = env().await;
+    let mut args = vec!["inventory"];
+    let c = conn(&e);
+    args.extend(c.iter().map(String::as_str));
+    args.push("--json");
+    let out = keysafe(&e, &args, &[("KS_LOGIN_PW", "Operat0r!Pass#1")]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["server"]["server_name"], "SQLDEMO01");
+    assert_eq!(v["risks"][0]["severity"], "critical");
+}
+
+#[tokio::test]
+async fn canary_no_secret_reaches_any_file_or_output_at_trace_level() {
+    let e = env().await;
+    let pid = std::process::id();
+    let login_pw = format!("CanaryLogin!{pid}#x");
+    let backup_pw = format!("CanaryBackup!{pid}#y");
+    let dmk_pw = format!("CanaryDmk!{pid}#z");
+    // A login and a password-only master key whose passwords are canaries too.
+    let mut s = mssql_emulator::engine::session::Session::new(1, "sa", "master");
+    let sql = format!("CREATE LOGIN watcher WITH PASSWORD = '{login_pw}'; GRANT CONTROL SERVER TO watcher; CREATE DATABASE Canary; USE Canary; CREATE MASTER KEY ENCRYPTION BY PASSWORD = '{dmk_pw}'; ALTER MASTER KEY DROP ENCRYPTION BY SERVICE MASTER KEY");
+    let out = e.emu.instance().execute_batch(&mut s, &sql);
+    assert!(out
+        .events
+        .iter()
+        .all(|ev| !matches!(ev, mssql_emulator::engine::Event::Message(m) if m.class > 10)));
+    let server = format!("localhost,{}", e.emu.addr().port());
+    let ca = e.emu.cert_pem_path().unwrap().display().to_string();
+    let medium = e.medium.display().to_string();
+    let reports = e.home.join("reports").display().to_string();
+    let vars = [
+        ("KS_LOGIN_PW", login_pw.as_str()),
+        ("KS_BACKUP_PW", backup_pw.as_str()),
+        ("KS_DMK", dmk_pw.as_str()),
+        ("KEYSAFE_LOG", "trace"),
+    ];
+    let base = [
+        "--server",
+        &server,
+        "--login",
+        "watcher",
+        "--login-password-env",
+        "KS_LOGIN_PW",
+        "--ca-file",
+        &ca,
+    ];
+    let mut outputs = Vec::new();
+    let mut a = vec!["backup", "all"];
+    a.extend(base);
+    a.extend([
+        "--password-env",
+        "KS_BACKUP_PW",
+        "--copy-to",
+        &medium,
+        "--report",
+        &reports,
+        "--master-key-password-env",
+        "Canary=KS_DMK",
+        "--json",
+    ]);
+    outputs.push(keysafe(&e, &a, &vars).await);
+    let mut a = vec!["inventory"];
+    a.extend(base);
+    outputs.push(keysafe(&e, &a, &vars).await);
+    // A failing run too: the wrong login password is the backup canary.
+    let wrong = [
+        ("KS_LOGIN_PW", backup_pw.as_str()),
+        ("KS_BACKUP_PW", backup_pw.as_str()),
+        ("KEYSAFE_LOG", "trace"),
+    ];
+    let mut a = vec!["backup", "smk"];
+    a.extend(base);
+    a.extend([
+        "--password-env",
+        "KS_BACKUP_PW",
+        "--copy-to",
+        &medium,
+        "--report",
+        &reports,
+    ]);
+    outputs.push(keysafe(&e, &a, &wrong).await);
+    // Everything but Sales' master key and SalesSigning (their passwords were not given) is verified.
+    assert_eq!(outputs[0].status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&outputs[0].stdout).unwrap();
+    assert_eq!(report["summary"]["keys_requested"], 8);
+    assert_eq!(report["summary"]["keys_verified"], 6);
+    assert_eq!(outputs[1].status.code(), Some(0));
+    assert_eq!(outputs[2].status.code(), Some(1), "wrong login password");
+    let log = std::fs::read_to_string(e.home.join("logs/keysafe.log")).unwrap();
+    assert!(
+        log.contains("TRACE") || log.contains("DEBUG"),
+        "trace logging was on"
+    );
+    let mut haystacks: Vec<(String, Vec<u8>)> = outputs
+        .iter()
+        .flat_map(|o| {
+            [
+                ("stdout".to_string(), o.stdout.clone()),
+                ("stderr".to_string(), o.stderr.clone()),
+            ]
+        })
+        .collect();
+    for f in files_under(&e.home)
+        .into_iter()
+        .chain(files_under(&e.medium))
+    {
+        haystacks.push((f.display().to_string(), std::fs::read(&f).unwrap()));
+    }
+    assert!(
+        haystacks.len() > 10,
+        "reports, history, logs and copies were searched"
+    );
+    for secret in [&login_pw, &backup_pw, &dmk_pw] {
+        let utf16: Vec<u8> = secret
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
+        for (name, bytes) in &haystacks {
+            for needle in [secret.as_bytes(), utf16.as_slice()] {
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle),
+                    "a secret is in {name}"
+                );
+            }
+        }
+    }
+}

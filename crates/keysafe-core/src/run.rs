@@ -1,0 +1,221 @@
+//! A whole run: one instance or a fleet, each isolated from the others' failures, with
+//! bounded concurrency and one consolidated report.
+
+use crate::backup::{self, BackupRequest, KeyRef};
+
+use crate::connection::{connect, ConnectOptions};
+use crate::error::{ErrorCode, KeysafeError};
+use crate::inventory::{self, Inventory};
+use crate::report::InstanceReport;
+use crate::secret::Password;
+use crate::tsql::CertificateFormat;
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// Which keys to back up on each instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    ServiceMasterKey,
+    /// These databases' master keys, or every one when empty.
+    DatabaseMasterKeys(Vec<String>),
+    /// These certificates ("db.name"), or every one with a private key when empty.
+    Certificates(Vec<(String, String)>),
+    All,
+}
+
+impl Selection {
+    pub fn resolve(&self, inv: &Inventory) -> Vec<KeyRef> {
+        let dmks = |only: &[String]| -> Vec<KeyRef> {
+            inv.databases
+                .iter()
+                .filter(|d| {
+                    d.master_key.is_some()
+                        && (only.is_empty() || only.iter().any(|o| o.eq_ignore_ascii_case(&d.name)))
+                })
+                .map(|d| KeyRef::DatabaseMasterKey {
+                    database: d.name.clone(),
+                })
+                .collect()
+        };
+        let certs = |only: &[(String, String)]| -> Vec<KeyRef> {
+            inv.databases
+                .iter()
+                .flat_map(|d| d.certificates.iter().map(move |c| (d, c)))
+                .filter(|(d, c)| {
+                    if only.is_empty() {
+                        c.private_key != "NA"
+                    } else {
+                        only.iter().any(|(db, n)| {
+                            db.eq_ignore_ascii_case(&d.name) && n.eq_ignore_ascii_case(&c.name)
+                        })
+                    }
+                })
+                .map(|(d, c)| KeyRef::Certificate {
+                    database: d.name.clone(),
+                    name: c.name.clone(),
+                })
+                .collect()
+        };
+        match self {
+            Selection::ServiceMasterKey => vec![KeyRef::ServiceMasterKey],
+            Selection::DatabaseMasterKeys(only) => dmks(only),
+            Selection::Certificates(only) => certs(only),
+            Selection::All => {
+                let mut v = vec![KeyRef::ServiceMasterKey];
+                v.extend(dmks(&[]));
+                v.extend(certs(&[]));
+                v
+            }
+        }
+    }
+}
+
+/// Everything but the connection, shared by every instance of a run.
+#[derive(Clone)]
+pub struct RunSettings {
+    pub selection: Selection,
+    pub password: Password,
+    pub master_key_passwords: HashMap<String, Password>,
+    pub certificate_passwords: HashMap<(String, String), Password>,
+    pub server_dir: Option<String>,
+    pub copy_to: PathBuf,
+    pub format: Option<CertificateFormat>,
+}
+
+/// Progress, for a terminal or a window.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Progress {
+    Connecting {
+        server: String,
+    },
+    Planned {
+        server: String,
+        keys: usize,
+    },
+    KeyDone {
+        server: String,
+        key: String,
+        verified: bool,
+    },
+    InstanceDone {
+        server: String,
+        verified: bool,
+    },
+}
+
+/// The folder for one instance's copies on the medium.
+pub fn medium_folder(copy_to: &std::path::Path, server: &str) -> PathBuf {
+    let safe: String = server
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    copy_to.join(safe)
+}
+
+pub async fn back_up_instance(
+    o: &ConnectOptions,
+    s: &RunSettings,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> InstanceReport {
+    let label = o.server.to_string();
+    progress(Progress::Connecting {
+        server: label.clone(),
+    });
+    let mut report = InstanceReport {
+        server: label.clone(),
+        facts: None,
+        server_folder: None,
+        folder_protection: String::new(),
+        keys: vec![],
+        error: None,
+    };
+    let result: crate::Result<()> = async {
+        let mut c = connect(o).await?;
+        let inv = inventory::inventory(&mut c).await?;
+        report.server = inv.server.server_name.clone();
+        report.facts = Some(inv.server.clone());
+        let keys = s.selection.resolve(&inv);
+        if keys.is_empty() {
+            return Err(KeysafeError::new(ErrorCode::NotFound, "There is nothing to back up on this instance for that selection."));
+        }
+        // Each key is planned on its own: one that cannot be planned (a password-only master
+        // key without its password) fails alone.
+        let now = chrono::Utc::now();
+        let mut plan = Vec::new();
+        let mut unplanned = Vec::new();
+        for key in keys {
+            let req = BackupRequest {
+                keys: vec![key.clone()],
+                password: s.password.clone(),
+                master_key_passwords: s.master_key_passwords.clone(),
+                certificate_passwords: s.certificate_passwords.clone(),
+                server_dir: s.server_dir.clone(),
+                copy_to: s.copy_to.clone(),
+                format: s.format,
+            };
+            match backup::plan(&inv, &req, now) {
+                Ok(mut p) => plan.append(&mut p),
+                Err(e) => unplanned.push(backup::KeyResult {
+                    key: key.clone(),
+                    outcome: backup::Outcome::Failed,
+                    script: String::new(),
+                    files: vec![],
+                    started: now,
+                    finished: now,
+                    error: Some(e),
+                }),
+            }
+        }
+        report.keys.append(&mut unplanned);
+        progress(Progress::Planned { server: report.server.clone(), keys: plan.len() });
+        let dir = match &s.server_dir {
+            Some(d) => d.clone(),
+            None => backup::default_server_dir(&inv)?,
+        };
+        backup::ensure_server_dir(&mut c, &dir).await?;
+        report.server_folder = Some(dir);
+        report.folder_protection = "Created by the SQL Server service account with the folder's inherited permissions; no ACL was applied from this machine (the Windows ACL layer is not available here).".into();
+        let dest = medium_folder(&s.copy_to, &report.server);
+        std::fs::create_dir_all(&dest).map_err(|e| {
+            KeysafeError::new(ErrorCode::MediumRemoved, format!("Cannot create {} on the backup medium: {e}", dest.display())).next("Check that the medium is inserted and writable.")
+        })?;
+        for p in &plan {
+            let r = backup::run_one(&mut c, p, &dest).await;
+            progress(Progress::KeyDone { server: report.server.clone(), key: r.key.label(), verified: r.error.is_none() });
+            let lost = r.error.as_ref().is_some_and(|e| matches!(e.code, ErrorCode::ConnectionLost | ErrorCode::MediumRemoved));
+            report.keys.push(r);
+            if lost {
+                break;
+            }
+        }
+        Ok(())
+    }
+    .await;
+    report.error = result.err();
+    progress(Progress::InstanceDone {
+        server: report.server.clone(),
+        verified: report.all_verified(),
+    });
+    report
+}
+
+/// Many instances, at most `concurrency` at a time; reports come back in input order.
+pub async fn back_up_fleet(
+    targets: &[ConnectOptions],
+    s: &RunSettings,
+    concurrency: usize,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Vec<InstanceReport> {
+    futures_util::stream::iter(targets.iter().map(|o| back_up_instance(o, s, progress)))
+        .buffered(concurrency.max(1))
+        .collect()
+        .await
+}
