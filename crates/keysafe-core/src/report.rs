@@ -130,7 +130,7 @@ impl Report {
                     "",
                     "false",
                     &code(e),
-                    &e.describe(),
+                    &one_line(e),
                 ]));
             }
             for k in &i.keys {
@@ -147,7 +147,7 @@ impl Report {
                         "",
                         "false",
                         &err.map(code).unwrap_or_default(),
-                        &err.map(|e| e.describe()).unwrap_or_default(),
+                        &err.map(one_line).unwrap_or_default(),
                     ]));
                 }
                 for f in &k.files {
@@ -167,7 +167,7 @@ impl Report {
                         &cs,
                         if f.verified { "true" } else { "false" },
                         &err.map(code).unwrap_or_default(),
-                        &err.map(|e| e.describe()).unwrap_or_default(),
+                        &err.map(one_line).unwrap_or_default(),
                     ]));
                 }
             }
@@ -287,6 +287,11 @@ fn outcome(o: Outcome) -> &'static str {
         Outcome::Failed => "failed",
         Outcome::Skipped => "skipped",
     }
+}
+
+/// The error on one line, for a CSV cell.
+fn one_line(e: &KeysafeError) -> String {
+    e.describe().replace("\n  ", " | ")
 }
 
 fn code(e: &KeysafeError) -> String {

@@ -1,0 +1,55 @@
+//! A fleet: 60 emulated instances, bounded concurrency, one dead instance isolated.
+
+use keysafe_core::connection::{ConnectOptions, Trust};
+use keysafe_core::report::Report;
+use keysafe_core::run::{self, RunSettings, Selection};
+use keysafe_core::{ErrorCode, Password};
+use mssql_emulator::{Emulator, EmulatorConfig, Scenario, TlsMode, DEFAULT_SA_PASSWORD};
+use std::collections::HashMap;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixty_instances_back_up_with_one_failure_isolated() {
+    let root = tempfile::tempdir().unwrap();
+    let mut emus = Vec::new();
+    for i in 0..60 {
+        let s = Scenario::from_toml(&format!("[server]\nmachine_name = \"SQLFLEET{i:02}\"\n")).unwrap();
+        emus.push(Emulator::start(EmulatorConfig::new(root.path().join(format!("srv{i}"))).scenario(s).tls(TlsMode::On)).await.unwrap());
+    }
+    let mut targets: Vec<ConnectOptions> = emus
+        .iter()
+        .map(|e| {
+            let mut o = ConnectOptions::sql(format!("127.0.0.1,{}", e.addr().port()).parse().unwrap(), "sa", Password::new(DEFAULT_SA_PASSWORD));
+            o.trust = Trust::CaFile(e.cert_pem_path().unwrap().to_path_buf());
+            o.host_name_in_certificate = Some("localhost".into());
+            o
+        })
+        .collect();
+    // One instance is down.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_port = dead.local_addr().unwrap().port();
+    drop(dead);
+    targets[17].server = format!("127.0.0.1,{dead_port}").parse().unwrap();
+    let medium = root.path().join("medium");
+    std::fs::create_dir_all(&medium).unwrap();
+    let settings = RunSettings {
+        selection: Selection::ServiceMasterKey,
+        password: Password::new("Fleet!Backup#2026"),
+        master_key_passwords: HashMap::new(),
+        certificate_passwords: HashMap::new(),
+        server_dir: None,
+        copy_to: medium.clone(),
+        format: None,
+    };
+    let reports = run::back_up_fleet(&targets, &settings, 16, &|_| {}).await;
+    assert_eq!(reports.len(), 60);
+    let report = Report::new("tester".into(), chrono::Utc::now(), medium.clone(), Default::default(), reports);
+    assert_eq!(report.summary.keys_verified, 59);
+    assert_eq!(report.instances[17].error.as_ref().unwrap().code, ErrorCode::ConnectionRefused);
+    assert_eq!(report.instances[18].server, "SQLFLEET18", "reports keep the input order");
+    assert!(!report.succeeded());
+    // One folder per instance on the medium, each with its SMK copy.
+    let folders = std::fs::read_dir(&medium).unwrap().count();
+    assert_eq!(folders, 59);
+    let csv = report.to_csv();
+    assert_eq!(csv.lines().count(), 1 + 60, "{csv}");
+}
