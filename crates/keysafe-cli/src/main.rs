@@ -136,6 +136,9 @@ struct BackupArgs {
     /// Where the medium is stored (for the report).
     #[arg(long)]
     storage_location: Option<String>,
+    /// Also prove each master key and certificate backup restores (in scratch databases).
+    #[arg(long)]
+    verify_restore: bool,
     /// How many instances at once.
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
@@ -375,6 +378,7 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
             FormatArg::Pvk => CertificateFormat::Pvk,
             FormatArg::Pfx => CertificateFormat::Pfx,
         }),
+        verify_restore: a.verify_restore,
     };
     let started = chrono::Utc::now();
     let progress = |p: Progress| match p {

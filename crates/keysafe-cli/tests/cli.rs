@@ -94,6 +94,7 @@ async fn backup_all_copies_verifies_and_reports() {
         "A. Admin",
         "--storage-location",
         "Bank vault 12",
+        "--verify-restore",
     ]);
     let out = keysafe(
         &e,
@@ -135,6 +136,12 @@ async fn backup_all_copies_verifies_and_reports() {
     );
     assert_eq!(r["custody"]["storage_location"], "Bank vault 12");
     for k in r["instances"][0]["keys"].as_array().unwrap() {
+        let check = &k["restore_check"]["result"];
+        if k["key"]["kind"] == "service_master_key" {
+            assert_eq!(check, "not_applicable");
+        } else {
+            assert_eq!(check, "proven", "{k}");
+        }
         for f in k["files"].as_array().unwrap() {
             assert_eq!(f["verified"], true);
             let copy = PathBuf::from(f["copy"]["path"].as_str().unwrap());

@@ -89,6 +89,8 @@ pub struct KeyResult {
     pub started: DateTime<Utc>,
     pub finished: DateTime<Utc>,
     pub error: Option<KeysafeError>,
+    /// The opt-in restorability check, when it ran.
+    pub restore_check: Option<crate::restore_check::RestoreCheck>,
 }
 
 fn safe_name(s: &str) -> String {
@@ -290,5 +292,6 @@ pub async fn run_one(
         started,
         finished: Utc::now(),
         error: r.err(),
+        restore_check: None,
     }
 }

@@ -11,6 +11,7 @@ pub mod history;
 pub mod inventory;
 pub mod password;
 pub mod report;
+pub mod restore_check;
 pub mod run;
 pub mod secret;
 pub mod tsql;

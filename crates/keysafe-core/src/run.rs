@@ -81,6 +81,8 @@ pub struct RunSettings {
     pub server_dir: Option<String>,
     pub copy_to: PathBuf,
     pub format: Option<CertificateFormat>,
+    /// Prove restorability in scratch databases (needs CREATE ANY DATABASE).
+    pub verify_restore: bool,
 }
 
 /// Progress, for a terminal or a window.
@@ -171,6 +173,7 @@ pub async fn back_up_instance(
                     started: now,
                     finished: now,
                     error: Some(e),
+                    restore_check: None,
                 }),
             }
         }
@@ -188,7 +191,10 @@ pub async fn back_up_instance(
             KeysafeError::new(ErrorCode::MediumRemoved, format!("Cannot create {} on the backup medium: {e}", dest.display())).next("Check that the medium is inserted and writable.")
         })?;
         for p in &plan {
-            let r = backup::run_one(&mut c, p, &dest).await;
+            let mut r = backup::run_one(&mut c, p, &dest).await;
+            if s.verify_restore && r.error.is_none() {
+                r.restore_check = Some(crate::restore_check::check(&mut c, &r, &s.password).await);
+            }
             progress(Progress::KeyDone { server: report.server.clone(), key: r.key.label(), verified: r.error.is_none() });
             let lost = r.error.as_ref().is_some_and(|e| matches!(e.code, ErrorCode::ConnectionLost | ErrorCode::MediumRemoved));
             report.keys.push(r);

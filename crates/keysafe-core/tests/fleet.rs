@@ -12,13 +12,26 @@ async fn sixty_instances_back_up_with_one_failure_isolated() {
     let root = tempfile::tempdir().unwrap();
     let mut emus = Vec::new();
     for i in 0..60 {
-        let s = Scenario::from_toml(&format!("[server]\nmachine_name = \"SQLFLEET{i:02}\"\n")).unwrap();
-        emus.push(Emulator::start(EmulatorConfig::new(root.path().join(format!("srv{i}"))).scenario(s).tls(TlsMode::On)).await.unwrap());
+        let s =
+            Scenario::from_toml(&format!("[server]\nmachine_name = \"SQLFLEET{i:02}\"\n")).unwrap();
+        emus.push(
+            Emulator::start(
+                EmulatorConfig::new(root.path().join(format!("srv{i}")))
+                    .scenario(s)
+                    .tls(TlsMode::On),
+            )
+            .await
+            .unwrap(),
+        );
     }
     let mut targets: Vec<ConnectOptions> = emus
         .iter()
         .map(|e| {
-            let mut o = ConnectOptions::sql(format!("127.0.0.1,{}", e.addr().port()).parse().unwrap(), "sa", Password::new(DEFAULT_SA_PASSWORD));
+            let mut o = ConnectOptions::sql(
+                format!("127.0.0.1,{}", e.addr().port()).parse().unwrap(),
+                "sa",
+                Password::new(DEFAULT_SA_PASSWORD),
+            );
             o.trust = Trust::CaFile(e.cert_pem_path().unwrap().to_path_buf());
             o.host_name_in_certificate = Some("localhost".into());
             o
@@ -39,13 +52,26 @@ async fn sixty_instances_back_up_with_one_failure_isolated() {
         server_dir: None,
         copy_to: medium.clone(),
         format: None,
+        verify_restore: false,
     };
     let reports = run::back_up_fleet(&targets, &settings, 16, &|_| {}).await;
     assert_eq!(reports.len(), 60);
-    let report = Report::new("tester".into(), chrono::Utc::now(), medium.clone(), Default::default(), reports);
+    let report = Report::new(
+        "tester".into(),
+        chrono::Utc::now(),
+        medium.clone(),
+        Default::default(),
+        reports,
+    );
     assert_eq!(report.summary.keys_verified, 59);
-    assert_eq!(report.instances[17].error.as_ref().unwrap().code, ErrorCode::ConnectionRefused);
-    assert_eq!(report.instances[18].server, "SQLFLEET18", "reports keep the input order");
+    assert_eq!(
+        report.instances[17].error.as_ref().unwrap().code,
+        ErrorCode::ConnectionRefused
+    );
+    assert_eq!(
+        report.instances[18].server, "SQLFLEET18",
+        "reports keep the input order"
+    );
     assert!(!report.succeeded());
     // One folder per instance on the medium, each with its SMK copy.
     let folders = std::fs::read_dir(&medium).unwrap().count();

@@ -1,0 +1,99 @@
+//! The opt-in restorability check: a database master key restored into a scratch database
+//! (its GUID compared), a certificate re-created from its files in a scratch database (its
+//! thumbprint compared). The service master key is never restored on its own instance:
+//! RESTORE SERVICE MASTER KEY of a different key would replace the live one.
+
+use crate::backup::{KeyRef, KeyResult};
+use crate::connection::SqlConnection;
+use crate::error::Result;
+use crate::secret::Password;
+use crate::tsql;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case", tag = "result")]
+pub enum RestoreCheck {
+    /// Restored in a scratch database and identical to the original.
+    Proven {
+        method: String,
+    },
+    Failed {
+        method: String,
+        reason: String,
+    },
+    NotApplicable {
+        reason: String,
+    },
+}
+
+fn scratch_name() -> String {
+    format!(
+        "keysafe_verify_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
+}
+
+async fn with_scratch(c: &mut SqlConnection, body: &str) -> Result<Vec<tiberius::Row>> {
+    let db = scratch_name();
+    let q = tsql::ident(&db)?;
+    c.execute(&format!("CREATE DATABASE {q}")).await?;
+    let r = c.batch(&format!("USE {q};\n{body}")).await;
+    // Always leave nothing behind.
+    let _ = c.execute(&format!("USE master; DROP DATABASE {q}")).await;
+    Ok(r?.into_iter().last().unwrap_or_default())
+}
+
+pub async fn check(c: &mut SqlConnection, k: &KeyResult, password: &Password) -> RestoreCheck {
+    let files: Vec<&str> = k.files.iter().map(|f| f.server_path.as_str()).collect();
+    let r: Result<RestoreCheck> = async {
+        match &k.key {
+            KeyRef::ServiceMasterKey => Ok(RestoreCheck::NotApplicable {
+                reason: "The service master key is never restored on the instance it came from; the copy is proven by its SHA-256 only.".into(),
+            }),
+            KeyRef::DatabaseMasterKey { database } => {
+                let method = "RESTORE MASTER KEY into a scratch database, key GUID compared".to_string();
+                let body = format!(
+                    "RESTORE MASTER KEY FROM FILE = {} DECRYPTION BY PASSWORD = {} ENCRYPTION BY PASSWORD = {};\nSELECT CASE WHEN k.key_guid = o.key_guid THEN 1 ELSE 0 END FROM sys.symmetric_keys k CROSS JOIN {}.sys.symmetric_keys o WHERE k.name = N'##MS_DatabaseMasterKey##' AND o.name = N'##MS_DatabaseMasterKey##'",
+                    tsql::path_literal(files[0])?,
+                    tsql::password_literal(password)?,
+                    tsql::password_literal(password)?,
+                    tsql::ident(database)?
+                );
+                let rows = with_scratch(c, &body).await?;
+                Ok(match rows.first().and_then(|r| r.get::<i32, _>(0)) {
+                    Some(1) => RestoreCheck::Proven { method },
+                    _ => RestoreCheck::Failed { method, reason: "the restored key differs from the database's key".into() },
+                })
+            }
+            KeyRef::Certificate { database, name } => {
+                let method = "CREATE CERTIFICATE from the backup files in a scratch database, thumbprint compared".to_string();
+                let from = if files.len() == 1 {
+                    format!("FROM FILE = {} WITH FORMAT = 'PFX', PRIVATE KEY (DECRYPTION BY PASSWORD = {})", tsql::path_literal(files[0])?, tsql::password_literal(password)?)
+                } else {
+                    format!(
+                        "FROM FILE = {} WITH PRIVATE KEY (FILE = {}, DECRYPTION BY PASSWORD = {})",
+                        tsql::path_literal(files[0])?,
+                        tsql::path_literal(files[1])?,
+                        tsql::password_literal(password)?
+                    )
+                };
+                let body = format!(
+                    "CREATE MASTER KEY ENCRYPTION BY PASSWORD = {};\nCREATE CERTIFICATE [keysafe_verify] {from};\nSELECT CASE WHEN c.thumbprint = o.thumbprint THEN 1 ELSE 0 END FROM sys.certificates c CROSS JOIN {}.sys.certificates o WHERE c.name = N'keysafe_verify' AND o.name = {}",
+                    tsql::password_literal(&crate::password::generate(32))?,
+                    tsql::ident(database)?,
+                    tsql::literal(name, "the certificate name", 128)?
+                );
+                let rows = with_scratch(c, &body).await?;
+                Ok(match rows.first().and_then(|r| r.get::<i32, _>(0)) {
+                    Some(1) => RestoreCheck::Proven { method },
+                    _ => RestoreCheck::Failed { method, reason: "the re-created certificate's thumbprint differs".into() },
+                })
+            }
+        }
+    }
+    .await;
+    r.unwrap_or_else(|e| RestoreCheck::Failed {
+        method: "restore into a scratch database".into(),
+        reason: e.describe(),
+    })
+}
