@@ -380,6 +380,9 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
         }),
         verify_restore: a.verify_restore,
     };
+    for w in keysafe_core::volumes::check_destination(&a.copy_to, 0).warnings {
+        eprintln!("warning: {w}");
+    }
     let started = chrono::Utc::now();
     let progress = |p: Progress| match p {
         Progress::Connecting { server } => eprintln!("[{server}] connecting"),

@@ -10,11 +10,13 @@ pub mod error;
 pub mod history;
 pub mod inventory;
 pub mod password;
+pub mod protection;
 pub mod report;
 pub mod restore_check;
 pub mod run;
 pub mod secret;
 pub mod tsql;
+pub mod volumes;
 
 pub use error::{ErrorCode, KeysafeError, Result};
 pub use secret::Password;

@@ -58,6 +58,9 @@ pub struct Report {
     pub started: DateTime<Utc>,
     pub finished: DateTime<Utc>,
     pub destination: PathBuf,
+    /// The medium's volume as seen at the end of the run, and what to worry about.
+    pub destination_volume: Option<crate::volumes::Volume>,
+    pub destination_warnings: Vec<String>,
     pub custody: Custody,
     pub instances: Vec<InstanceReport>,
     pub summary: Summary,
@@ -85,7 +88,10 @@ impl Report {
                 .filter(|k| k.outcome == Outcome::Failed)
                 .count();
         let runbook = runbook(&instances);
+        let dest = crate::volumes::check_destination(&destination, 0);
         Report {
+            destination_volume: dest.volume,
+            destination_warnings: dest.warnings,
             schema: SCHEMA,
             run_id: uuid::Uuid::new_v4(),
             tool_version: env!("CARGO_PKG_VERSION"),
@@ -196,6 +202,20 @@ impl Report {
             self.summary.failures,
             esc(&self.destination.display().to_string())
         ));
+        if let Some(v) = &self.destination_volume {
+            h.push_str(&format!(
+                "<p>Medium: {} ({}, {}{}), {} of {} bytes free.</p>",
+                esc(&v.mount_point.display().to_string()),
+                esc(v.label.as_deref().unwrap_or("no label")),
+                esc(&v.file_system),
+                if v.removable { ", removable" } else { "" },
+                v.free_bytes,
+                v.total_bytes
+            ));
+        }
+        for w in &self.destination_warnings {
+            h.push_str(&format!("<p class=bad>{}</p>", esc(w)));
+        }
         for i in &self.instances {
             h.push_str(&format!("<h2>{}</h2>", esc(&i.server)));
             if let Some(f) = &i.facts {
@@ -245,7 +265,16 @@ impl Report {
                     .map(|f| format!("<code>{}</code>", f.server_sha256))
                     .collect();
                 let out = match (k.outcome, &k.error) {
-                    (Outcome::Verified, _) => "<span class=ok>verified</span>".to_string(),
+                    (Outcome::Verified, _) => match &k.restore_check {
+                        Some(crate::restore_check::RestoreCheck::Proven { .. }) => {
+                            "<span class=ok>verified, restore proven</span>".to_string()
+                        }
+                        Some(crate::restore_check::RestoreCheck::Failed { reason, .. }) => format!(
+                            "<span class=bad>verified copy, restore FAILED: {}</span>",
+                            esc(reason)
+                        ),
+                        _ => "<span class=ok>verified</span>".to_string(),
+                    },
                     (_, Some(e)) => format!(
                         "<span class=bad>{}</span>",
                         esc(&e.describe()).replace('\n', "<br>")

@@ -146,7 +146,10 @@ pub async fn back_up_instance(
         report.facts = Some(inv.server.clone());
         let keys = s.selection.resolve(&inv);
         if keys.is_empty() {
-            return Err(KeysafeError::new(ErrorCode::NotFound, "There is nothing to back up on this instance for that selection."));
+            return Err(KeysafeError::new(
+                ErrorCode::NotFound,
+                "There is nothing to back up on this instance for that selection.",
+            ));
         }
         // Each key is planned on its own: one that cannot be planned (a password-only master
         // key without its password) fails alone.
@@ -178,25 +181,44 @@ pub async fn back_up_instance(
             }
         }
         report.keys.append(&mut unplanned);
-        progress(Progress::Planned { server: report.server.clone(), keys: plan.len() });
+        progress(Progress::Planned {
+            server: report.server.clone(),
+            keys: plan.len(),
+        });
         let dir = match &s.server_dir {
             Some(d) => d.clone(),
             None => backup::default_server_dir(&inv)?,
         };
         backup::ensure_server_dir(&mut c, &dir).await?;
+        use crate::protection::FolderProtection;
+        report.folder_protection = crate::protection::RemoteServer
+            .protect(
+                std::path::Path::new(&dir),
+                inv.server.service_account.as_deref(),
+            )
+            .note;
         report.server_folder = Some(dir);
-        report.folder_protection = "Created by the SQL Server service account with the folder's inherited permissions; no ACL was applied from this machine (the Windows ACL layer is not available here).".into();
         let dest = medium_folder(&s.copy_to, &report.server);
         std::fs::create_dir_all(&dest).map_err(|e| {
-            KeysafeError::new(ErrorCode::MediumRemoved, format!("Cannot create {} on the backup medium: {e}", dest.display())).next("Check that the medium is inserted and writable.")
+            KeysafeError::new(
+                ErrorCode::MediumRemoved,
+                format!("Cannot create {} on the backup medium: {e}", dest.display()),
+            )
+            .next("Check that the medium is inserted and writable.")
         })?;
         for p in &plan {
             let mut r = backup::run_one(&mut c, p, &dest).await;
             if s.verify_restore && r.error.is_none() {
                 r.restore_check = Some(crate::restore_check::check(&mut c, &r, &s.password).await);
             }
-            progress(Progress::KeyDone { server: report.server.clone(), key: r.key.label(), verified: r.error.is_none() });
-            let lost = r.error.as_ref().is_some_and(|e| matches!(e.code, ErrorCode::ConnectionLost | ErrorCode::MediumRemoved));
+            progress(Progress::KeyDone {
+                server: report.server.clone(),
+                key: r.key.label(),
+                verified: r.error.is_none(),
+            });
+            let lost = r.error.as_ref().is_some_and(|e| {
+                matches!(e.code, ErrorCode::ConnectionLost | ErrorCode::MediumRemoved)
+            });
             report.keys.push(r);
             if lost {
                 break;

@@ -1,0 +1,202 @@
+//! Where the copy goes: the volumes of this machine (label, file system, free space,
+//! removable or not) and the warnings an administrator should see before trusting one.
+
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Volume {
+    pub mount_point: PathBuf,
+    pub device: String,
+    pub label: Option<String>,
+    pub file_system: String,
+    pub total_bytes: u64,
+    pub free_bytes: u64,
+    pub removable: bool,
+}
+
+impl Volume {
+    /// FAT and exFAT keep no permissions: anyone who holds the medium reads the files.
+    pub fn keeps_acls(&self) -> bool {
+        !matches!(
+            self.file_system.to_ascii_lowercase().as_str(),
+            "vfat" | "fat" | "fat32" | "msdos" | "exfat"
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Destination {
+    pub path: PathBuf,
+    pub volume: Option<Volume>,
+    pub warnings: Vec<String>,
+}
+
+/// Unescapes /proc/mounts' octal escapes (\040 for a space).
+fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            out.push(((b[i + 1] - b'0') << 6) | ((b[i + 2] - b'0') << 3) | (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(unix)]
+fn space(p: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(p.as_os_str().as_bytes()).ok()?;
+    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {
+        return None;
+    }
+    Some((
+        s.f_blocks as u64 * s.f_frsize as u64,
+        s.f_bavail as u64 * s.f_frsize as u64,
+    ))
+}
+
+#[cfg(not(unix))]
+fn space(_: &Path) -> Option<(u64, u64)> {
+    None
+}
+
+fn removable(device: &str) -> bool {
+    // /dev/sdb1 -> /sys/class/block/sdb1 -> its disk's "removable" flag.
+    let Some(name) = device.strip_prefix("/dev/") else {
+        return false;
+    };
+    let sys = PathBuf::from("/sys/class/block").join(name);
+    let disk = std::fs::canonicalize(&sys).ok().and_then(|p| {
+        if p.join("partition").exists() {
+            p.parent().map(Path::to_path_buf)
+        } else {
+            Some(p)
+        }
+    });
+    disk.and_then(|d| std::fs::read_to_string(d.join("removable")).ok())
+        .is_some_and(|s| s.trim() == "1")
+}
+
+fn label(device: &str) -> Option<String> {
+    let dev = std::fs::canonicalize(device).ok()?;
+    std::fs::read_dir("/dev/disk/by-label")
+        .ok()?
+        .flatten()
+        .find(|e| std::fs::canonicalize(e.path()).ok().as_ref() == Some(&dev))
+        .map(|e| unescape(&e.file_name().to_string_lossy()))
+}
+
+/// The mounted volumes (Linux: /proc/self/mounts; the Windows volume layer is its own module).
+pub fn list() -> Vec<Volume> {
+    let Ok(text) = std::fs::read_to_string("/proc/self/mounts") else {
+        return vec![];
+    };
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let (device, mount, fs) = (f.next()?, unescape(f.next()?), f.next()?.to_string());
+            if !device.starts_with('/') && fs != "tmpfs" && fs != "overlay" {
+                return None;
+            }
+            let (total, free) = space(Path::new(&mount)).unwrap_or((0, 0));
+            Some(Volume {
+                mount_point: PathBuf::from(mount),
+                device: device.to_string(),
+                label: label(device),
+                file_system: fs,
+                total_bytes: total,
+                free_bytes: free,
+                removable: removable(device),
+            })
+        })
+        .collect()
+}
+
+/// The volume holding `path`: the longest mount point that is a prefix of it.
+pub fn volume_of(path: &Path, volumes: &[Volume]) -> Option<Volume> {
+    let p = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    volumes
+        .iter()
+        .filter(|v| p.starts_with(&v.mount_point))
+        .max_by_key(|v| v.mount_point.as_os_str().len())
+        .cloned()
+}
+
+pub fn check_destination(path: &Path, needed_bytes: u64) -> Destination {
+    let volume = volume_of(path, &list());
+    let mut warnings = Vec::new();
+    match &volume {
+        None => warnings.push("The destination's volume could not be identified.".into()),
+        Some(v) => {
+            if !v.removable {
+                warnings.push(format!(
+                    "{} is not a removable medium: the backup must still be carried off-site.",
+                    v.mount_point.display()
+                ));
+            }
+            if !v.keeps_acls() {
+                warnings.push(format!("{} is {}: it keeps no permissions, so anyone holding the medium can read the files.", v.mount_point.display(), v.file_system));
+            }
+            if v.total_bytes > 0 && v.free_bytes < needed_bytes {
+                warnings.push(format!(
+                    "Only {} bytes are free on {}.",
+                    v.free_bytes,
+                    v.mount_point.display()
+                ));
+            }
+        }
+    }
+    Destination {
+        path: path.to_path_buf(),
+        volume,
+        warnings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mount_escapes_are_decoded() {
+        assert_eq!(unescape(r"/media/USB\040KEY"), "/media/USB KEY");
+    }
+
+    #[test]
+    fn a_temp_folder_is_found_on_a_volume_that_is_not_removable() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = check_destination(d.path(), 1);
+        let v = dest.volume.expect("the temp dir is on a mounted volume");
+        assert!(d.path().canonicalize().unwrap().starts_with(&v.mount_point));
+        assert!(!v.removable);
+        assert!(dest
+            .warnings
+            .iter()
+            .any(|w| w.contains("not a removable medium")));
+    }
+
+    #[test]
+    fn fat_keeps_no_acls() {
+        let v = Volume {
+            mount_point: "/m".into(),
+            device: "/dev/sdz1".into(),
+            label: None,
+            file_system: "vfat".into(),
+            total_bytes: 0,
+            free_bytes: 0,
+            removable: true,
+        };
+        assert!(!v.keeps_acls());
+    }
+}
