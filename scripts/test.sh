@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test Keysafe has, in the order a failure is cheapest to find.
-# Needs what .ci/run installs: the Rust toolchain (cargo-nextest if present), FreeTDS
-# `tsql`, a Python with python-tds and pyOpenSSL ($PYTHON), and cargo-fuzz for the smoke run.
+# Needs what .ci/run installs: the Rust toolchain (cargo-nextest if present), libdbus and
+# gnome-keyring (a real Secret Service for the keyring tests), FreeTDS `tsql`, a Python with
+# python-tds and pyOpenSSL ($PYTHON), and cargo-fuzz for the smoke run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -15,12 +16,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "build"
 cargo build --workspace --all-targets --locked
 
-step "unit and integration tests (real TCP to emulated instances)"
+step "unit and integration tests (real TCP to emulated instances, a real keyring daemon)"
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --locked --no-fail-fast
+  scripts/with-keyring.sh cargo nextest run --workspace --locked --no-fail-fast
   cargo test --workspace --doc --locked
 else
-  cargo test --workspace --locked --no-fail-fast
+  scripts/with-keyring.sh cargo test --workspace --locked --no-fail-fast
 fi
 
 step "interop: python-tds against the emulator binary"

@@ -3,6 +3,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use keysafe_core::connection::{Authentication, ConnectOptions, Encrypt, ServerAddress, Trust};
+use keysafe_core::profiles::{OsKeyring, Profile, Profiles};
 use keysafe_core::report::{Custody, Report};
 use keysafe_core::run::{self, Progress, RunSettings, Selection};
 use keysafe_core::tsql::CertificateFormat;
@@ -35,6 +36,11 @@ enum Command {
     },
     /// Back up keys, copy them to a medium, verify the copies and write a report.
     Backup(Box<BackupArgs>),
+    /// Saved connections (passwords only in the OS keyring).
+    Profile {
+        #[command(subcommand)]
+        action: ProfileAction,
+    },
     /// Show or verify the run history.
     History {
         /// Check the hash chain; exit 1 when a record was changed or removed.
@@ -43,11 +49,37 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum ProfileAction {
+    /// Save a connection; with --remember the login's password goes to the OS keyring.
+    Add {
+        name: String,
+        #[command(flatten)]
+        conn: ConnArgs,
+        #[arg(long)]
+        remember: bool,
+        #[arg(long, default_value = "")]
+        folder: String,
+        /// The environment's colour, #RRGGBB.
+        #[arg(long)]
+        color: Option<String>,
+    },
+    List,
+    Remove {
+        name: String,
+    },
+    /// Print the profiles as JSON, for import elsewhere (no passwords in it).
+    Export,
+}
+
 #[derive(Args)]
 struct ConnArgs {
     /// host, host\instance or host,port. Repeat for a fleet (backup only).
-    #[arg(long = "server", required = true)]
+    #[arg(long = "server")]
     servers: Vec<String>,
+    /// A saved profile (repeat for a fleet).
+    #[arg(long = "profile")]
+    profiles: Vec<String>,
     /// SQL Server login (SQL authentication).
     #[arg(long, conflicts_with = "integrated")]
     login: Option<String>,
@@ -181,6 +213,30 @@ fn prompt(what: &str) -> Result<Password, KeysafeError> {
 }
 
 fn connect_options(c: &ConnArgs) -> Result<Vec<ConnectOptions>, KeysafeError> {
+    let mut out = Vec::new();
+    if !c.profiles.is_empty() {
+        let profiles = Profiles::load(&keysafe_home())?;
+        for name in &c.profiles {
+            let p = profiles.get(name).ok_or_else(|| {
+                usage(format!(
+                    "There is no profile named '{name}' (keysafe profile list)."
+                ))
+            })?;
+            let pw = c
+                .login_password_env
+                .as_deref()
+                .map(|v| secret_from_env(v, "the login's password"))
+                .transpose()?;
+            out.push(p.connect_options(&OsKeyring, pw)?);
+        }
+    }
+    if c.servers.is_empty() {
+        return if out.is_empty() {
+            Err(usage("Give --server or --profile."))
+        } else {
+            Ok(out)
+        };
+    }
     let auth = if c.integrated {
         Authentication::Windows
     } else {
@@ -193,7 +249,8 @@ fn connect_options(c: &ConnArgs) -> Result<Vec<ConnectOptions>, KeysafeError> {
         };
         Authentication::SqlServer { login, password }
     };
-    c.servers
+    let direct: Vec<ConnectOptions> = c
+        .servers
         .iter()
         .map(|s| {
             let server: ServerAddress = s.parse()?;
@@ -215,7 +272,84 @@ fn connect_options(c: &ConnArgs) -> Result<Vec<ConnectOptions>, KeysafeError> {
                 database: None,
             })
         })
-        .collect()
+        .collect::<Result<_, KeysafeError>>()?;
+    out.extend(direct);
+    Ok(out)
+}
+
+fn cmd_profile(action: &ProfileAction) -> Result<i32, KeysafeError> {
+    let mut profiles = Profiles::load(&keysafe_home())?;
+    match action {
+        ProfileAction::Add {
+            name,
+            conn,
+            remember,
+            folder,
+            color,
+        } => {
+            let server = conn
+                .servers
+                .first()
+                .ok_or_else(|| usage("A profile needs --server."))?;
+            server.parse::<ServerAddress>()?;
+            let password = match (&conn.login, &conn.login_password_env, remember) {
+                (Some(_), Some(v), true) => Some(secret_from_env(v, "the login's password")?),
+                (Some(l), None, true) => Some(prompt(&format!("Password for {l}"))?),
+                _ => None,
+            };
+            let p = Profile {
+                name: name.clone(),
+                server: server.clone(),
+                login: if conn.integrated {
+                    None
+                } else {
+                    conn.login.clone()
+                },
+                encrypt: match conn.encrypt {
+                    EncryptArg::Mandatory => Encrypt::Mandatory,
+                    EncryptArg::Optional => Encrypt::Optional,
+                    EncryptArg::Strict => Encrypt::Strict,
+                },
+                trust: match (&conn.ca_file, conn.trust_server_certificate) {
+                    (Some(p), _) => Trust::CaFile(p.clone()),
+                    (None, true) => Trust::ServerCertificate,
+                    _ => Trust::PlatformStore,
+                },
+                host_name_in_certificate: conn.host_name_in_certificate.clone(),
+                connect_timeout_secs: conn.connect_timeout,
+                folder: folder.clone(),
+                color: color.clone(),
+                remember_password: *remember,
+            };
+            profiles.upsert(p, password.as_ref(), &OsKeyring)?;
+            eprintln!(
+                "saved profile {name}{}",
+                if *remember {
+                    " (password in the OS keyring)"
+                } else {
+                    ""
+                }
+            );
+        }
+        ProfileAction::List => {
+            for p in &profiles.list {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    p.name,
+                    p.server,
+                    p.login.as_deref().unwrap_or("(Windows)"),
+                    p.folder
+                );
+            }
+        }
+        ProfileAction::Remove { name } => {
+            if !profiles.remove(name, &OsKeyring)? {
+                return Err(usage(format!("There is no profile named '{name}'.")));
+            }
+        }
+        ProfileAction::Export => println!("{}", profiles.export()),
+    }
+    Ok(0)
 }
 
 fn pairs(list: &[String], what: &str) -> Result<Vec<(String, String)>, KeysafeError> {
@@ -507,6 +641,7 @@ async fn main() {
     let r = match &cli.command {
         Command::Inventory { conn, json } => cmd_inventory(conn, *json).await,
         Command::Backup(a) => cmd_backup(a).await,
+        Command::Profile { action } => cmd_profile(action),
         Command::History { verify } => cmd_history(*verify),
     };
     match r {

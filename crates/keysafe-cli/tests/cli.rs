@@ -349,3 +349,62 @@ async fn canary_no_secret_reaches_any_file_or_output_at_trace_level() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_profile_remembers_the_password_in_the_keyring_not_on_disk() {
+    let e = env().await;
+    let server = format!("localhost,{}", e.emu.addr().port());
+    let ca = e.emu.cert_pem_path().unwrap().display().to_string();
+    let name = format!("Demo-{}", std::process::id());
+    let pw = [("KS_LOGIN_PW", "Operat0r!Pass#1")];
+    let add = keysafe(
+        &e,
+        &[
+            "profile",
+            "add",
+            &name,
+            "--server",
+            &server,
+            "--login",
+            "keysafe_operator",
+            "--login-password-env",
+            "KS_LOGIN_PW",
+            "--ca-file",
+            &ca,
+            "--remember",
+            "--folder",
+            "Demo",
+            "--color",
+            "#2E86C1",
+        ],
+        &pw,
+    )
+    .await;
+    assert_eq!(
+        add.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    let file = std::fs::read_to_string(e.home.join("profiles.json")).unwrap();
+    assert!(file.contains("keysafe_operator") && !file.contains("Operat0r!Pass#1"));
+    // No password given now: it comes from the keyring.
+    let inv = keysafe(&e, &["inventory", "--profile", &name, "--json"], &[]).await;
+    assert_eq!(
+        inv.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&inv.stderr)
+    );
+    let export = keysafe(&e, &["profile", "export"], &[]).await;
+    assert!(!String::from_utf8_lossy(&export.stdout).contains("Operat0r"));
+    assert_eq!(
+        keysafe(&e, &["profile", "remove", &name], &[])
+            .await
+            .status
+            .code(),
+        Some(0)
+    );
+    let gone = keysafe(&e, &["inventory", "--profile", &name], &[]).await;
+    assert_eq!(gone.status.code(), Some(2));
+}

@@ -10,6 +10,7 @@ pub mod error;
 pub mod history;
 pub mod inventory;
 pub mod password;
+pub mod profiles;
 pub mod protection;
 pub mod report;
 pub mod restore_check;

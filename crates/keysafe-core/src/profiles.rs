@@ -1,0 +1,183 @@
+//! Saved connection profiles in `KEYSAFE_HOME/profiles.json`. Passwords are never in that
+//! file: they live in the OS keyring (Secret Service, Windows Credential Manager, Keychain)
+//! under the service "keysafe" and the account "<profile>/<login>".
+
+use crate::connection::{Authentication, ConnectOptions, Encrypt, ServerAddress, Trust};
+use crate::error::{ErrorCode, KeysafeError, Result};
+use crate::secret::Password;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const SERVICE: &str = "keysafe";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Profile {
+    pub name: String,
+    pub server: String,
+    /// None = Windows authentication.
+    pub login: Option<String>,
+    #[serde(default)]
+    pub encrypt: Encrypt,
+    #[serde(default)]
+    pub trust: Trust,
+    pub host_name_in_certificate: Option<String>,
+    #[serde(default = "default_timeout")]
+    pub connect_timeout_secs: u64,
+    /// A folder in the connection tree, e.g. "Production/EU".
+    #[serde(default)]
+    pub folder: String,
+    /// The environment's colour, #RRGGBB, shown on tabs and the status bar.
+    pub color: Option<String>,
+    /// Whether a password is remembered in the keyring.
+    #[serde(default)]
+    pub remember_password: bool,
+}
+
+fn default_timeout() -> u64 {
+    30
+}
+
+/// Where secrets are kept. The OS keyring in the app; tests may use another store.
+pub trait SecretStore {
+    fn set(&self, account: &str, secret: &Password) -> Result<()>;
+    fn get(&self, account: &str) -> Result<Option<Password>>;
+    fn delete(&self, account: &str) -> Result<()>;
+}
+
+pub struct OsKeyring;
+
+fn keyring_error(e: keyring::Error) -> KeysafeError {
+    KeysafeError::new(ErrorCode::Keyring, format!("The OS keyring is not available: {e}")).next("Unlock the keyring (or start a Secret Service such as gnome-keyring), or do not remember the password.")
+}
+
+impl SecretStore for OsKeyring {
+    fn set(&self, account: &str, secret: &Password) -> Result<()> {
+        keyring::Entry::new(SERVICE, account)
+            .and_then(|e| e.set_password(secret.expose()))
+            .map_err(keyring_error)
+    }
+    fn get(&self, account: &str) -> Result<Option<Password>> {
+        match keyring::Entry::new(SERVICE, account).and_then(|e| e.get_password()) {
+            Ok(p) => Ok(Some(Password::new(p))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(keyring_error(e)),
+        }
+    }
+    fn delete(&self, account: &str) -> Result<()> {
+        match keyring::Entry::new(SERVICE, account).and_then(|e| e.delete_credential()) {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(keyring_error(e)),
+        }
+    }
+}
+
+pub struct Profiles {
+    path: PathBuf,
+    pub list: Vec<Profile>,
+}
+
+impl Profile {
+    pub fn account(&self) -> String {
+        format!(
+            "{}/{}",
+            self.name,
+            self.login.as_deref().unwrap_or("windows")
+        )
+    }
+
+    pub fn connect_options(
+        &self,
+        store: &dyn SecretStore,
+        password: Option<Password>,
+    ) -> Result<ConnectOptions> {
+        let server: ServerAddress = self.server.parse()?;
+        let authentication = match &self.login {
+            None => Authentication::Windows,
+            Some(login) => {
+                let password = match password {
+                    Some(p) => p,
+                    None => store.get(&self.account())?.ok_or_else(|| {
+                        KeysafeError::new(ErrorCode::LoginFailed, format!("No password is remembered for profile {}.", self.name)).next("Give the password, and tick 'Remember password' to keep it in the OS keyring.")
+                    })?,
+                };
+                Authentication::SqlServer {
+                    login: login.clone(),
+                    password,
+                }
+            }
+        };
+        Ok(ConnectOptions {
+            server,
+            authentication,
+            encrypt: self.encrypt,
+            trust: self.trust.clone(),
+            host_name_in_certificate: self.host_name_in_certificate.clone(),
+            connect_timeout: Duration::from_secs(self.connect_timeout_secs.max(1)),
+            database: None,
+        })
+    }
+}
+
+impl Profiles {
+    pub fn load(home: &Path) -> Result<Profiles> {
+        let path = home.join("profiles.json");
+        let list = match std::fs::read(&path) {
+            Ok(b) => serde_json::from_slice(&b).map_err(|e| {
+                KeysafeError::new(
+                    ErrorCode::InvalidInput,
+                    format!("{} is not a profile list: {e}", path.display()),
+                )
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Profiles { path, list })
+    }
+
+    pub fn save(&self) -> Result<()> {
+        if let Some(d) = self.path.parent() {
+            std::fs::create_dir_all(d)?;
+        }
+        let tmp = self.path.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(&self.list).expect("json"))?;
+        std::fs::rename(&tmp, &self.path)?;
+        Ok(())
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Profile> {
+        self.list.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Adds or replaces a profile; its password, when remembered, goes to the keyring only.
+    pub fn upsert(
+        &mut self,
+        p: Profile,
+        password: Option<&Password>,
+        store: &dyn SecretStore,
+    ) -> Result<()> {
+        match (p.remember_password, password) {
+            (true, Some(pw)) => store.set(&p.account(), pw)?,
+            (false, _) => store.delete(&p.account())?,
+            (true, None) => {}
+        }
+        self.list.retain(|x| !x.name.eq_ignore_ascii_case(&p.name));
+        self.list.push(p);
+        self.save()
+    }
+
+    pub fn remove(&mut self, name: &str, store: &dyn SecretStore) -> Result<bool> {
+        let Some(p) = self.get(name).cloned() else {
+            return Ok(false);
+        };
+        store.delete(&p.account())?;
+        self.list.retain(|x| !x.name.eq_ignore_ascii_case(name));
+        self.save()?;
+        Ok(true)
+    }
+
+    /// Profiles as JSON to share: never a password (there is none in a profile).
+    pub fn export(&self) -> String {
+        serde_json::to_string_pretty(&self.list).expect("json")
+    }
+}

@@ -1,0 +1,63 @@
+//! Saved profiles against the real OS keyring (a headless gnome-keyring under
+//! `scripts/with-keyring.sh` in CI): the password is only in the keyring.
+
+use keysafe_core::connection::Trust;
+use keysafe_core::profiles::{OsKeyring, Profile, Profiles, SecretStore};
+use keysafe_core::Password;
+use mssql_emulator::{Emulator, EmulatorConfig, DEFAULT_SA_PASSWORD};
+
+#[tokio::test]
+async fn a_remembered_password_lives_in_the_keyring_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = Emulator::start(EmulatorConfig::new(dir.path().join("srv")))
+        .await
+        .unwrap();
+    let home = dir.path().join("home");
+    let name = format!("Prod-{}", std::process::id());
+    let profile = Profile {
+        name: name.clone(),
+        server: format!("localhost,{}", emu.addr().port()),
+        login: Some("sa".into()),
+        encrypt: Default::default(),
+        trust: Trust::CaFile(emu.cert_pem_path().unwrap().to_path_buf()),
+        host_name_in_certificate: None,
+        connect_timeout_secs: 10,
+        folder: "Production".into(),
+        color: Some("#C0392B".into()),
+        remember_password: true,
+    };
+    let mut p = Profiles::load(&home).unwrap();
+    p.upsert(
+        profile.clone(),
+        Some(&Password::new(DEFAULT_SA_PASSWORD)),
+        &OsKeyring,
+    )
+    .unwrap();
+    let file = std::fs::read_to_string(home.join("profiles.json")).unwrap();
+    assert!(
+        file.contains(&name) && !file.contains(DEFAULT_SA_PASSWORD),
+        "the profile file holds no password"
+    );
+    assert!(!p.export().contains(DEFAULT_SA_PASSWORD));
+
+    // A fresh read, as after a restart: the password comes from the keyring.
+    let again = Profiles::load(&home).unwrap();
+    let o = again
+        .get(&name)
+        .unwrap()
+        .connect_options(&OsKeyring, None)
+        .unwrap();
+    let mut c = keysafe_core::connection::connect(&o).await.unwrap();
+    assert_eq!(
+        c.rows("SELECT 1").await.unwrap()[0].get::<i32, _>(0),
+        Some(1)
+    );
+
+    let mut again = again;
+    assert!(again.remove(&name, &OsKeyring).unwrap());
+    assert!(
+        OsKeyring.get(&profile.account()).unwrap().is_none(),
+        "removing the profile removes its secret"
+    );
+    assert_eq!(again.get(&name), None);
+}
