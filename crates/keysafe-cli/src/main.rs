@@ -55,7 +55,7 @@ enum ProfileAction {
     Add {
         name: String,
         #[command(flatten)]
-        conn: ConnArgs,
+        conn: Box<ConnArgs>,
         #[arg(long)]
         remember: bool,
         #[arg(long, default_value = "")]
