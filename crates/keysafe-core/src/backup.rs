@@ -132,7 +132,7 @@ pub fn plan(
         None => default_server_dir(inv)?,
     };
     let sep = inv.server.path_separator.clone();
-    let stamp = now.format("%Y%m%dT%H%M%SZ");
+    let stamp = now.format("%Y%m%dT%H%M%S%.3fZ");
     let instance = safe_name(&inv.server.server_name.replace('\\', "$"));
     let format = req.format.unwrap_or(if inv.server.supports_pfx() {
         CertificateFormat::Pfx

@@ -198,7 +198,14 @@ pub async fn back_up_instance(
             )
             .note;
         report.server_folder = Some(dir);
-        let dest = medium_folder(&s.copy_to, &report.server);
+        // @@SERVERNAME plus the address: cloned servers share a name but not an address.
+        let addr = o.server.to_string();
+        let folder = if addr.eq_ignore_ascii_case(&report.server) {
+            addr
+        } else {
+            format!("{}_{addr}", report.server)
+        };
+        let dest = medium_folder(&s.copy_to, &folder);
         std::fs::create_dir_all(&dest).map_err(|e| {
             KeysafeError::new(
                 ErrorCode::MediumRemoved,
