@@ -138,6 +138,10 @@ struct BackupArgs {
     /// Folder on the server (default: <instance default backup path>\Keysafe).
     #[arg(long, value_name = "PATH")]
     server_dir: Option<String>,
+    /// Where --server-dir is visible from this machine (a mounted share): the files are
+    /// read directly instead of over TDS, and still checked against the server's hash.
+    #[arg(long, value_name = "PATH", requires = "server_dir")]
+    server_dir_local: Option<PathBuf>,
     /// Folder on the backup medium.
     #[arg(long, value_name = "DIR")]
     copy_to: PathBuf,
@@ -513,6 +517,7 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
             FormatArg::Pfx => CertificateFormat::Pfx,
         }),
         verify_restore: a.verify_restore,
+        server_dir_local: a.server_dir_local.clone(),
     };
     for w in keysafe_core::volumes::check_destination(&a.copy_to, 0).warnings {
         eprintln!("warning: {w}");

@@ -158,6 +158,7 @@ async fn bench_fleet(delay_ms: u64) {
             copy_to: medium.path().to_path_buf(),
             format: None,
             verify_restore: false,
+            server_dir_local: None,
         };
         let t = Instant::now();
         let reports = run::back_up_fleet(&targets, &s, conc, &|_| {}).await;

@@ -76,6 +76,7 @@ pub struct FileResult {
     pub server_path: String,
     pub server_sha256: String,
     pub bytes: u64,
+    pub read_path: ReadPath,
     pub copy: Option<VerifiedCopy>,
     pub verified: bool,
 }
@@ -253,25 +254,78 @@ pub async fn run_one(
     p: &PlannedBackup,
     copy_to: &std::path::Path,
 ) -> KeyResult {
+    run_one_with(c, p, copy_to, None).await
+}
+
+/// Where the server's folder is visible from this machine (a mounted share), so the file
+/// can be read directly instead of over TDS.
+#[derive(Debug, Clone)]
+pub struct LocalView {
+    pub server_dir: String,
+    pub local_dir: PathBuf,
+}
+
+impl LocalView {
+    fn map(&self, server_path: &str) -> Option<PathBuf> {
+        let rest = server_path
+            .get(..self.server_dir.len())
+            .filter(|p| p.eq_ignore_ascii_case(&self.server_dir))
+            .map(|_| &server_path[self.server_dir.len()..])?;
+        let mut p = self.local_dir.clone();
+        for part in rest.split(['\\', '/']).filter(|x| !x.is_empty()) {
+            if part == ".." {
+                return None;
+            }
+            p.push(part);
+        }
+        Some(p)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadPath {
+    /// Read directly from the server's folder (a share mounted here).
+    Direct,
+    /// Read over TDS with OPENROWSET(BULK).
+    Tds,
+}
+
+pub async fn run_one_with(
+    c: &mut SqlConnection,
+    p: &PlannedBackup,
+    copy_to: &std::path::Path,
+    local: Option<&LocalView>,
+) -> KeyResult {
     let started = Utc::now();
     let mut files = Vec::new();
     let r: Result<()> = async {
         c.execute(p.statement.sent()).await?;
         for f in &p.server_files {
             let lit = tsql::path_literal(f)?;
-            let rows = c.rows(&format!("SELECT HASHBYTES('SHA2_256', BulkColumn), BulkColumn FROM OPENROWSET(BULK {lit}, SINGLE_BLOB) AS backup_file")).await?;
-            let row = rows.first().ok_or_else(|| KeysafeError::new(ErrorCode::VerificationFailed, format!("SQL Server returned nothing for {f}")))?;
-            let server_hash = row.get::<&[u8], _>(0).map(hex::encode_upper).unwrap_or_default();
-            let bytes = row.get::<&[u8], _>(1).unwrap_or_default().to_vec();
-            let received = copy::sha256_hex(&bytes);
-            if received != server_hash {
-                return Err(KeysafeError::new(ErrorCode::VerificationFailed, format!("The bytes read over TDS do not match the server's hash of {f}.")));
+            // Directly when the folder is visible from here; otherwise over TDS.
+            let direct = local.and_then(|l| l.map(f)).and_then(|lp| std::fs::read(lp).ok());
+            let (server_hash, bytes, read_path) = match direct {
+                Some(bytes) => {
+                    let rows = c.rows(&format!("SELECT HASHBYTES('SHA2_256', BulkColumn) FROM OPENROWSET(BULK {lit}, SINGLE_BLOB) AS backup_file")).await?;
+                    let h = rows.first().and_then(|r| r.get::<&[u8], _>(0)).map(hex::encode_upper).unwrap_or_default();
+                    (h, bytes, ReadPath::Direct)
+                }
+                None => {
+                    let rows = c.rows(&format!("SELECT HASHBYTES('SHA2_256', BulkColumn), BulkColumn FROM OPENROWSET(BULK {lit}, SINGLE_BLOB) AS backup_file")).await?;
+                    let row = rows.first().ok_or_else(|| KeysafeError::new(ErrorCode::VerificationFailed, format!("SQL Server returned nothing for {f}")))?;
+                    (row.get::<&[u8], _>(0).map(hex::encode_upper).unwrap_or_default(), row.get::<&[u8], _>(1).unwrap_or_default().to_vec(), ReadPath::Tds)
+                }
+            };
+            if copy::sha256_hex(&bytes) != server_hash {
+                return Err(KeysafeError::new(ErrorCode::VerificationFailed, format!("The bytes read ({read_path:?}) do not match the server's hash of {f}."))
+                    .next("The file changed between the backup and the copy, or the path mapping is wrong."));
             }
             let name = f.rsplit(['\\', '/']).next().unwrap_or(f);
             let dest = copy::write_new(copy_to, name, &bytes)?;
             let back = copy::read_back(&dest)?;
             let verified = back.sha256 == server_hash;
-            files.push(FileResult { server_path: f.clone(), server_sha256: server_hash, bytes: bytes.len() as u64, copy: Some(back), verified });
+            files.push(FileResult { server_path: f.clone(), server_sha256: server_hash, bytes: bytes.len() as u64, read_path, copy: Some(back), verified });
             if !verified {
                 return Err(KeysafeError::new(ErrorCode::VerificationFailed, format!("The copy of {f} on the medium differs from the server's file."))
                     .next("The medium may be failing: copy to another medium."));

@@ -83,6 +83,8 @@ pub struct RunSettings {
     pub format: Option<CertificateFormat>,
     /// Prove restorability in scratch databases (needs CREATE ANY DATABASE).
     pub verify_restore: bool,
+    /// Where `server_dir` is visible from this machine (a mounted share): read directly.
+    pub server_dir_local: Option<PathBuf>,
 }
 
 /// Progress, for a terminal or a window.
@@ -214,7 +216,15 @@ pub async fn back_up_instance(
             .next("Check that the medium is inserted and writable.")
         })?;
         for p in &plan {
-            let mut r = backup::run_one(&mut c, p, &dest).await;
+            let view = s
+                .server_dir_local
+                .as_ref()
+                .zip(report.server_folder.as_ref())
+                .map(|(l, d)| backup::LocalView {
+                    server_dir: d.clone(),
+                    local_dir: l.clone(),
+                });
+            let mut r = backup::run_one_with(&mut c, p, &dest, view.as_ref()).await;
             if s.verify_restore && r.error.is_none() {
                 r.restore_check = Some(crate::restore_check::check(&mut c, &r, &s.password).await);
             }

@@ -225,3 +225,53 @@ async fn connection_errors_are_explained() {
         ErrorCode::Unsupported
     );
 }
+
+#[tokio::test]
+async fn a_server_folder_visible_from_here_is_read_directly_and_still_checked() {
+    let (_d, emu) = demo(TlsMode::On).await;
+    let medium = tempfile::tempdir().unwrap();
+    let mut c = connect(&options(&emu, "keysafe_operator", "Operat0r!Pass#1"))
+        .await
+        .unwrap();
+    let inv = inventory::inventory(&mut c).await.unwrap();
+    let dir = backup::default_server_dir(&inv).unwrap();
+    backup::ensure_server_dir(&mut c, &dir).await.unwrap();
+    // The server's folder, as a share mounted on this machine would show it.
+    let view = backup::LocalView {
+        server_dir: dir.clone(),
+        local_dir: emu.instance().host_path(&dir).unwrap(),
+    };
+    let req = BackupRequest {
+        keys: vec![KeyRef::ServiceMasterKey],
+        password: Password::new("Str0ng!Backup#Pass"),
+        master_key_passwords: HashMap::new(),
+        certificate_passwords: HashMap::new(),
+        server_dir: None,
+        copy_to: medium.path().to_path_buf(),
+        format: None,
+    };
+    let plan = backup::plan(&inv, &req, chrono::Utc::now()).unwrap();
+    let r = backup::run_one_with(&mut c, &plan[0], medium.path(), Some(&view)).await;
+    assert_eq!(r.outcome, Outcome::Verified, "{:?}", r.error);
+    assert_eq!(r.files[0].read_path, backup::ReadPath::Direct);
+    // A mapping to the wrong place is caught by the server's hash.
+    let other = tempfile::tempdir().unwrap();
+    let plan = backup::plan(
+        &inv,
+        &req,
+        chrono::Utc::now() + chrono::Duration::seconds(1),
+    )
+    .unwrap();
+    let name = plan[0].server_files[0]
+        .rsplit('\\')
+        .next()
+        .unwrap()
+        .to_string();
+    std::fs::write(other.path().join(&name), b"not the backup").unwrap();
+    let wrong = backup::LocalView {
+        server_dir: dir,
+        local_dir: other.path().to_path_buf(),
+    };
+    let r = backup::run_one_with(&mut c, &plan[0], medium.path(), Some(&wrong)).await;
+    assert_eq!(r.error.unwrap().code, ErrorCode::VerificationFailed);
+}
