@@ -523,31 +523,60 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
         eprintln!("warning: {w}");
     }
     let started = chrono::Utc::now();
-    let progress = |p: Progress| match p {
-        Progress::Connecting { server } => eprintln!("[{server}] connecting"),
-        Progress::Planned { server, keys } => eprintln!("[{server}] {keys} key(s) to back up"),
-        Progress::KeyDone {
-            server,
-            key,
-            verified,
-        } => eprintln!(
-            "[{server}] {key}: {}",
-            if verified {
-                "backed up, copied, verified"
-            } else {
-                "FAILED"
+    // On a terminal, one line that redraws itself: [done/planned] last event. Otherwise one
+    // line per event, for logs of scheduled tasks.
+    let tty = std::io::stderr().is_terminal();
+    let planned = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let progress = |p: Progress| {
+        use std::sync::atomic::Ordering::Relaxed;
+        let line = match p {
+            Progress::Connecting { server } => format!("[{server}] connecting"),
+            Progress::Planned { server, keys } => {
+                planned.fetch_add(keys, Relaxed);
+                format!("[{server}] {keys} key(s) to back up")
             }
-        ),
-        Progress::InstanceDone { server, verified } => eprintln!(
-            "[{server}] {}",
-            if verified {
-                "done"
-            } else {
-                "not everything was verified"
+            Progress::KeyDone {
+                server,
+                key,
+                verified,
+            } => {
+                done.fetch_add(1, Relaxed);
+                format!(
+                    "[{server}] {key}: {}",
+                    if verified {
+                        "backed up, copied, verified"
+                    } else {
+                        "FAILED"
+                    }
+                )
             }
-        ),
+            Progress::InstanceDone { server, verified } => format!(
+                "[{server}] {}",
+                if verified {
+                    "done"
+                } else {
+                    "not everything was verified"
+                }
+            ),
+        };
+        if tty {
+            let (d, t) = (done.load(Relaxed), planned.load(Relaxed).max(1));
+            let width = 24;
+            let filled = (d * width / t).min(width);
+            eprint!(
+                "\r\x1b[K[{}{}] {d}/{t} {line}",
+                "#".repeat(filled),
+                ".".repeat(width - filled)
+            );
+        } else {
+            eprintln!("{line}");
+        }
     };
     let reports = run::back_up_fleet(&targets, &settings, a.concurrency, &progress).await;
+    if tty {
+        eprintln!();
+    }
     let operator = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown".into());
