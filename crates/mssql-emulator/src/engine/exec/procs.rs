@@ -13,6 +13,14 @@ use crate::value::{SqlType, Value};
 
 const MAX_NESTING: u32 = 32;
 
+/// The first argument as text, or the procedure's usage message (Msg 22027).
+fn first_arg(inst: &Instance, session: &Session, x: &Exec, usage: &str) -> Res<String> {
+    match x.args.first() {
+        Some(a) => Ok(arg_text(inst, session, &a.value)?.unwrap_or_default()),
+        None => Err(Msg::new(22027, 15, 1, usage).into()),
+    }
+}
+
 pub fn exec(
     inst: &Instance,
     session: &mut Session,
@@ -62,18 +70,12 @@ pub fn exec(
             Ok(None)
         }
         "xp_fileexist" => {
-            let path = match x.args.first() {
-                Some(a) => arg_text(inst, session, &a.value)?.unwrap_or_default(),
-                None => {
-                    return Err(Msg::new(
-                        22027,
-                        15,
-                        1,
-                        "Usage:  EXECUTE xp_fileexist <filename> [, <file_exists INT> OUTPUT]",
-                    )
-                    .into())
-                }
-            };
+            let path = first_arg(
+                inst,
+                session,
+                x,
+                "Usage:  EXECUTE xp_fileexist <filename> [, <file_exists INT> OUTPUT]",
+            )?;
             let (f, d, p) = {
                 let st = inst.state();
                 // Assumption: callers without CONTROL SERVER see nothing (dbatools #449/#3629).
@@ -118,18 +120,12 @@ pub fn exec(
             Ok(Some(1))
         }
         "xp_create_subdir" => {
-            let path = match x.args.first() {
-                Some(a) => arg_text(inst, session, &a.value)?.unwrap_or_default(),
-                None => {
-                    return Err(Msg::new(
-                        22027,
-                        15,
-                        1,
-                        "Usage:  EXECUTE xp_create_subdir <directory>",
-                    )
-                    .into())
-                }
-            };
+            let path = first_arg(
+                inst,
+                session,
+                x,
+                "Usage:  EXECUTE xp_create_subdir <directory>",
+            )?;
             if !perms::has_server(&inst.state(), &session.login, "CONTROL SERVER") {
                 return Err(Msg::new(229, 14, 5, "The EXECUTE permission was denied on the object 'xp_create_subdir', database 'mssqlsystemresource', schema 'sys'.").into());
             }
