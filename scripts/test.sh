@@ -30,6 +30,16 @@ step "interop: python-tds against the emulator binary"
 step "interop: FreeTDS tsql against the emulator binary"
 bash crates/mssql-emulator/interop/tsql_test.sh
 
+step "Windows type-check of the engine and the CLI (x86_64-pc-windows-msvc)"
+if [ -x ../shared/tools/win-check ]; then
+  # The emulator needs ring (C), which cannot be checked for msvc here; the engine and the
+  # CLI (native-tls, SSPI, Credential Manager on Windows) must type-check.
+  ../shared/tools/win-check rustc -p keysafe-core --lib --profile=check
+  ../shared/tools/win-check rustc -p keysafe-cli --bin keysafe --profile=check
+else
+  echo "../shared/tools/win-check not found: skipped"
+fi
+
 step "fuzz smoke (${FUZZ_SECONDS}s per target)"
 if cargo fuzz --version >/dev/null 2>&1; then
   bash crates/mssql-emulator/fuzz/smoke.sh "$FUZZ_SECONDS"
