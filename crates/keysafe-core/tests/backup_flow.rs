@@ -275,3 +275,156 @@ async fn a_server_folder_visible_from_here_is_read_directly_and_still_checked() 
     let r = backup::run_one_with(&mut c, &plan[0], medium.path(), Some(&wrong)).await;
     assert_eq!(r.error.unwrap().code, ErrorCode::VerificationFailed);
 }
+
+#[tokio::test]
+async fn every_server_error_the_engine_meets_is_explained() {
+    use keysafe_core::tsql;
+    let (_d, emu) = demo(TlsMode::On).await;
+    let pw = Password::new("Str0ng!Backup#Pass");
+    let dir = r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup";
+    let mut reader = connect(&options(&emu, "app_reader", "Reader!Pass#22"))
+        .await
+        .unwrap();
+    let mut sa = connect(&options(&emu, "sa", DEFAULT_SA_PASSWORD))
+        .await
+        .unwrap();
+    let cases: Vec<(String, u32, ErrorCode, &str)> = vec![
+        (
+            tsql::backup_service_master_key(&format!(r"{dir}\r.key"), &pw)
+                .unwrap()
+                .sent()
+                .to_string(),
+            15247,
+            ErrorCode::PermissionDenied,
+            "CONTROL SERVER",
+        ),
+        (
+            "CREATE DATABASE keysafe_verify_x".to_string(),
+            262,
+            ErrorCode::PermissionDenied,
+            "GRANT",
+        ),
+    ];
+    for (sql, number, code, hint) in cases {
+        let e = reader.execute(&sql).await.unwrap_err();
+        assert_eq!(e.server.as_ref().unwrap().number, number, "{sql}");
+        assert_eq!(e.code, code);
+        assert!(e.describe().contains(hint), "{}", e.describe());
+        assert!(!e.describe().contains("Str0ng!Backup#Pass"));
+    }
+    let checks: Vec<(String, u32, ErrorCode)> = vec![
+        (
+            tsql::backup_master_key("Sales", &format!(r"{dir}\s.key"), &pw, None)
+                .unwrap()
+                .sent()
+                .to_string(),
+            15581,
+            ErrorCode::MasterKeyNotOpen,
+        ),
+        (
+            tsql::backup_service_master_key(
+                &format!(r"{dir}\w.key"),
+                &Password::new("weakweakweak"),
+            )
+            .unwrap()
+            .sent()
+            .to_string(),
+            15118,
+            ErrorCode::PasswordPolicy,
+        ),
+        (
+            tsql::backup_certificate(
+                "master",
+                "NoSuchCert",
+                &format!(r"{dir}\n.cer"),
+                Some(&format!(r"{dir}\n.pvk")),
+                keysafe_core::tsql::CertificateFormat::Pvk,
+                &pw,
+                None,
+            )
+            .unwrap()
+            .sent()
+            .to_string(),
+            15151,
+            ErrorCode::NotFound,
+        ),
+        (
+            tsql::backup_service_master_key(r"C:\No\Such\Folder\x.key", &pw)
+                .unwrap()
+                .sent()
+                .to_string(),
+            15240,
+            ErrorCode::FileExists,
+        ),
+        (
+            "OPEN MASTER KEY DECRYPTION BY PASSWORD = N'Wrong!Pass#1'".to_string(),
+            15313,
+            ErrorCode::InvalidInput,
+        ),
+    ];
+    for (sql, number, code) in checks {
+        let e = sa.execute(&sql).await.unwrap_err();
+        assert_eq!(e.server.as_ref().unwrap().number, number, "{sql}");
+        assert_eq!(e.code, code, "{sql}");
+        assert!(e.next_step.is_some());
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            if let Ok((s, _)) = listener.accept().await {
+                held.push(s);
+            }
+        }
+    });
+    let mut o = ConnectOptions::sql(
+        format!("127.0.0.1,{port}").parse().unwrap(),
+        "sa",
+        Password::new("x"),
+    );
+    o.connect_timeout = std::time::Duration::from_millis(500);
+    let t = std::time::Instant::now();
+    let e = connect(&o).await.err().unwrap();
+    assert_eq!(e.code, ErrorCode::ConnectionTimeout);
+    assert!(t.elapsed() < std::time::Duration::from_secs(5));
+    hold.abort();
+}
+
+#[tokio::test]
+async fn missing_permissions_are_listed_with_the_grant_that_fixes_them() {
+    let (_d, emu) = demo(TlsMode::On).await;
+    let mut c = connect(&options(&emu, "app_reader", "Reader!Pass#22"))
+        .await
+        .unwrap();
+    let inv = inventory::inventory(&mut c).await.unwrap();
+    assert!(!inv.server.has("CONTROL SERVER"));
+    let grants: Vec<&str> = inv
+        .server
+        .permissions
+        .iter()
+        .filter(|p| !p.granted)
+        .map(|p| p.grant.as_str())
+        .collect();
+    assert_eq!(
+        grants,
+        [
+            "GRANT CONTROL SERVER TO [app_reader];",
+            "GRANT ADMINISTER BULK OPERATIONS TO [app_reader];",
+            "GRANT VIEW SERVER STATE TO [app_reader];"
+        ]
+    );
+    assert!(inv
+        .risks
+        .iter()
+        .any(|r| r.text.contains("GRANT CONTROL SERVER TO [app_reader];")));
+    assert_eq!(inv.server.service_account, None, "needs VIEW SERVER STATE");
+    assert!(inv
+        .databases
+        .iter()
+        .any(|d| d.name == "Sales" && d.not_visible));
+}

@@ -50,10 +50,17 @@ fn split_name<'a>(ctx: &Ctx, parts: &'a [String]) -> Option<(String, &'a str)> {
     Some((db, view))
 }
 
+/// A database whose catalog is read through a three-part name: the login must be able to
+/// enter it (a user, ownership or CONTROL SERVER), as SQL Server checks (916).
 fn database<'a>(ctx: &'a Ctx, name: &str) -> Res<&'a Database> {
-    ctx.st
+    let d = ctx
+        .st
         .database(name)
-        .ok_or_else(|| messages::database_missing(name).into())
+        .ok_or_else(|| super::Fail::from(messages::database_missing(name)))?;
+    if d.database_id > 4 && !perms::has_database(ctx.st, &ctx.session.login, d, "CONNECT") {
+        return Err(messages::cannot_access_database(&ctx.session.login, &d.name).into());
+    }
+    Ok(d)
 }
 
 fn need_server_state(ctx: &Ctx) -> Res<()> {

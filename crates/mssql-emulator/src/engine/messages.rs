@@ -406,3 +406,7 @@ pub fn last_encryption() -> Msg {
     let (n, s) = super::assumptions::LAST_ENCRYPTION_ERROR;
     Msg::new(n, 16, s, "Cannot drop encryption by password or by the service master key because it is the only encryption of the master key.")
 }
+
+pub fn cannot_access_database(login: &str, db: &str) -> Msg {
+    Msg::new(916, 14, 2, format!("The server principal \"{login}\" is not able to access the database \"{db}\" under the current security context."))
+}

@@ -219,7 +219,7 @@ impl Instance {
                 if !super::perms::has_database(&st, &session.login, d, "CONNECT")
                     && d.database_id > 4
                 {
-                    return Err(Msg::new(916, 14, 2, format!("The server principal \"{}\" is not able to access the database \"{}\" under the current security context.", session.login, d.name)).into());
+                    return Err(messages::cannot_access_database(&session.login, &d.name).into());
                 }
                 let old = std::mem::replace(&mut session.database, d.name.clone());
                 out.events.push(Event::EnvDatabase {
