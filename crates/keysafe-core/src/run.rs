@@ -192,13 +192,7 @@ pub async fn back_up_instance(
             None => backup::default_server_dir(&inv)?,
         };
         backup::ensure_server_dir(&mut c, &dir).await?;
-        use crate::protection::FolderProtection;
-        report.folder_protection = crate::protection::RemoteServer
-            .protect(
-                std::path::Path::new(&dir),
-                inv.server.service_account.as_deref(),
-            )
-            .note;
+        report.folder_protection = protect_folder(o, &inv, &dir);
         report.server_folder = Some(dir);
         // @@SERVERNAME plus the address: cloned servers share a name but not an address.
         let addr = o.server.to_string();
@@ -263,4 +257,30 @@ pub async fn back_up_fleet(
         .buffered(concurrency.max(1))
         .collect()
         .await
+}
+
+/// Applies restrictive permissions to the server folder where this machine can: SQL Server
+/// on Linux running here gets 0700 owned by its service account; otherwise the report says
+/// nothing was applied (the Windows ACL layer implements the same trait).
+fn protect_folder(o: &ConnectOptions, inv: &Inventory, dir: &str) -> String {
+    use crate::protection::FolderProtection;
+    let local = ["localhost", "127.0.0.1", "::1"]
+        .iter()
+        .any(|h| o.server.host.eq_ignore_ascii_case(h));
+    let path = std::path::Path::new(dir);
+    #[cfg(unix)]
+    let outcome = if local && !inv.server.is_windows() && path.is_dir() {
+        crate::protection::PosixLocal.protect(path, inv.server.service_account.as_deref())
+    } else {
+        crate::protection::RemoteServer.protect(path, inv.server.service_account.as_deref())
+    };
+    #[cfg(not(unix))]
+    let outcome = {
+        let _ = local;
+        crate::protection::RemoteServer.protect(path, inv.server.service_account.as_deref())
+    };
+    match outcome.read_back {
+        Some(r) => format!("{} (read back: {r})", outcome.note),
+        None => outcome.note,
+    }
 }
