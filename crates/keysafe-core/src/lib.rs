@@ -18,6 +18,7 @@ pub mod run;
 pub mod secret;
 pub mod tsql;
 pub mod volumes;
+pub mod windows;
 
 pub use error::{ErrorCode, KeysafeError, Result};
 pub use secret::Password;

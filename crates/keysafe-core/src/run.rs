@@ -260,27 +260,62 @@ pub async fn back_up_fleet(
 }
 
 /// Applies restrictive permissions to the server folder where this machine can: SQL Server
-/// on Linux running here gets 0700 owned by its service account; otherwise the report says
-/// nothing was applied (the Windows ACL layer implements the same trait).
+/// on Linux running here gets 0700 owned by its service account; on Windows the protected
+/// DACL is applied to a folder reachable from here; otherwise the report carries the exact
+/// icacls commands for the server and says the ACL is not verified.
 fn protect_folder(o: &ConnectOptions, inv: &Inventory, dir: &str) -> String {
     use crate::protection::FolderProtection;
-    let local = ["localhost", "127.0.0.1", "::1"]
+    use crate::windows::{paths::WindowsPath, sid};
+    let local = ["localhost", "127.0.0.1", "::1", "."]
         .iter()
         .any(|h| o.server.host.eq_ignore_ascii_case(h));
-    let path = std::path::Path::new(dir);
-    #[cfg(unix)]
-    let outcome = if local && !inv.server.is_windows() && path.is_dir() {
-        crate::protection::PosixLocal.protect(path, inv.server.service_account.as_deref())
+    let account = inv.server.service_account.as_deref();
+    let describe = |out: crate::protection::ProtectionOutcome| match out.read_back {
+        Some(r) => format!("{} (read back: {r})", out.note),
+        None => out.note,
+    };
+    if !inv.server.is_windows() {
+        #[cfg(unix)]
+        if local && std::path::Path::new(dir).is_dir() {
+            return describe(
+                crate::protection::PosixLocal.protect(std::path::Path::new(dir), account),
+            );
+        }
+        return describe(
+            crate::protection::RemoteServer.protect(std::path::Path::new(dir), account),
+        );
+    }
+    let Some(wp) = WindowsPath::parse(dir) else {
+        return format!("ACL not verified: '{dir}' is not a Windows path.");
+    };
+    #[cfg(windows)]
+    {
+        let reachable = if local || wp.is_unc() {
+            dir.to_string()
+        } else {
+            wp.from_elsewhere(&o.server.host)
+        };
+        let p = std::path::Path::new(&reachable);
+        if p.is_dir() {
+            return describe(crate::windows::acl::WindowsAcl { extra: vec![] }.protect(p, account));
+        }
+    }
+    let _ = local;
+    let mut principals = vec![
+        sid::LOCAL_SYSTEM.to_string(),
+        sid::ADMINISTRATORS.to_string(),
+    ];
+    match account {
+        Some(a) => principals.push(sid::service_name(a).map(sid::service_sid).unwrap_or_else(|| a.to_string())),
+        None => return "ACL not verified: the service account is unknown (needs VIEW SERVER STATE), so no ACL can be prepared.".into(),
+    }
+    let share_note = if wp.is_unc() && account.is_some_and(|a| sid::service_name(a).is_some()) {
+        " The folder is on a share: also grant the SQL Server computer account (DOMAIN\\HOST$), which is how a virtual account reaches the network."
     } else {
-        crate::protection::RemoteServer.protect(path, inv.server.service_account.as_deref())
+        ""
     };
-    #[cfg(not(unix))]
-    let outcome = {
-        let _ = local;
-        crate::protection::RemoteServer.protect(path, inv.server.service_account.as_deref())
-    };
-    match outcome.read_back {
-        Some(r) => format!("{} (read back: {r})", outcome.note),
-        None => outcome.note,
+    match crate::windows::paths::icacls_commands(dir, &principals) {
+        Ok(cmds) => format!("ACL not verified: the folder is not reachable from this machine. Run on the server:\n{}{share_note}", cmds.join("\n")),
+        Err(e) => format!("ACL not verified: {e}"),
     }
 }

@@ -13,6 +13,8 @@ pub struct Volume {
     pub total_bytes: u64,
     pub free_bytes: u64,
     pub removable: bool,
+    /// The volume serial number (Windows).
+    pub serial: Option<u32>,
 }
 
 impl Volume {
@@ -33,6 +35,7 @@ pub struct Destination {
 }
 
 /// Unescapes /proc/mounts' octal escapes (\040 for a space).
+#[cfg(not(windows))]
 fn unescape(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
@@ -52,7 +55,7 @@ fn unescape(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, not(windows)))]
 fn space(p: &Path) -> Option<(u64, u64)> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(p.as_os_str().as_bytes()).ok()?;
@@ -66,11 +69,12 @@ fn space(p: &Path) -> Option<(u64, u64)> {
     ))
 }
 
-#[cfg(not(unix))]
+#[cfg(not(any(unix, windows)))]
 fn space(_: &Path) -> Option<(u64, u64)> {
     None
 }
 
+#[cfg(not(windows))]
 fn removable(device: &str) -> bool {
     // /dev/sdb1 -> /sys/class/block/sdb1 -> its disk's "removable" flag.
     let Some(name) = device.strip_prefix("/dev/") else {
@@ -88,6 +92,7 @@ fn removable(device: &str) -> bool {
         .is_some_and(|s| s.trim() == "1")
 }
 
+#[cfg(not(windows))]
 fn label(device: &str) -> Option<String> {
     let dev = std::fs::canonicalize(device).ok()?;
     std::fs::read_dir("/dev/disk/by-label")
@@ -97,7 +102,57 @@ fn label(device: &str) -> Option<String> {
         .map(|e| unescape(&e.file_name().to_string_lossy()))
 }
 
-/// The mounted volumes (Linux: /proc/self/mounts; the Windows volume layer is its own module).
+/// The mounted volumes: drive letters on Windows, /proc/self/mounts elsewhere.
+#[cfg(windows)]
+pub fn list() -> Vec<Volume> {
+    use windows_sys::Win32::Storage::FileSystem::{
+        GetDiskFreeSpaceExW, GetDriveTypeW, GetLogicalDriveStringsW, GetVolumeInformationW,
+    };
+    const DRIVE_REMOVABLE: u32 = 2;
+    let mut buf = vec![0u16; 512];
+    let n = unsafe { GetLogicalDriveStringsW(buf.len() as u32, buf.as_mut_ptr()) } as usize;
+    buf.truncate(n.min(buf.len()));
+    buf.split(|c| *c == 0)
+        .filter(|r| !r.is_empty())
+        .map(|root| {
+            let mut z: Vec<u16> = root.to_vec();
+            z.push(0);
+            let mut label = vec![0u16; 261];
+            let mut fs = vec![0u16; 261];
+            let (mut serial, mut maxlen, mut flags) = (0u32, 0u32, 0u32);
+            let have = unsafe {
+                GetVolumeInformationW(
+                    z.as_ptr(),
+                    label.as_mut_ptr(),
+                    261,
+                    &mut serial,
+                    &mut maxlen,
+                    &mut flags,
+                    fs.as_mut_ptr(),
+                    261,
+                )
+            } != 0;
+            let (mut free, mut total, mut total_free) = (0u64, 0u64, 0u64);
+            unsafe { GetDiskFreeSpaceExW(z.as_ptr(), &mut free, &mut total, &mut total_free) };
+            let text = |v: &[u16]| {
+                String::from_utf16_lossy(&v[..v.iter().position(|c| *c == 0).unwrap_or(v.len())])
+            };
+            let root_s = String::from_utf16_lossy(root);
+            Volume {
+                mount_point: PathBuf::from(&root_s),
+                device: root_s.clone(),
+                label: Some(text(&label)).filter(|l| have && !l.is_empty()),
+                file_system: if have { text(&fs) } else { String::new() },
+                total_bytes: total,
+                free_bytes: free,
+                removable: unsafe { GetDriveTypeW(z.as_ptr()) } == DRIVE_REMOVABLE,
+                serial: have.then_some(serial),
+            }
+        })
+        .collect()
+}
+
+#[cfg(not(windows))]
 pub fn list() -> Vec<Volume> {
     let Ok(text) = std::fs::read_to_string("/proc/self/mounts") else {
         return vec![];
@@ -118,6 +173,7 @@ pub fn list() -> Vec<Volume> {
                 total_bytes: total,
                 free_bytes: free,
                 removable: removable(device),
+                serial: None,
             })
         })
         .collect()
@@ -169,6 +225,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(not(windows))]
     fn mount_escapes_are_decoded() {
         assert_eq!(unescape(r"/media/USB\040KEY"), "/media/USB KEY");
     }
@@ -196,6 +253,7 @@ mod tests {
             total_bytes: 0,
             free_bytes: 0,
             removable: true,
+            serial: None,
         };
         assert!(!v.keeps_acls());
     }
