@@ -34,9 +34,16 @@ fn spawn(dir: &std::path::Path, extra: &[&str]) -> Child {
 
 impl Child {
     fn stop(mut self) -> String {
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        #[cfg(unix)]
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM)
+        };
+        #[cfg(not(unix))]
+        let _ = self.child.kill();
         let status = self.child.wait().unwrap();
+        #[cfg(unix)]
         assert!(status.success(), "clean exit on SIGTERM, got {status:?}");
+        let _ = status;
         let mut err = String::new();
         self.child
             .stderr
