@@ -142,6 +142,10 @@ struct BackupArgs {
     /// read directly instead of over TDS, and still checked against the server's hash.
     #[arg(long, value_name = "PATH", requires = "server_dir")]
     server_dir_local: Option<PathBuf>,
+    /// Also give this principal full control of the server folder (Windows; repeatable):
+    /// a SID or DOMAIN\\name, e.g. DOMAIN\\SQLHOST$ when the folder is on a share.
+    #[arg(long = "acl-principal", value_name = "PRINCIPAL")]
+    acl_principals: Vec<String>,
     /// Folder on the backup medium.
     #[arg(long, value_name = "DIR")]
     copy_to: PathBuf,
@@ -518,6 +522,7 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
         }),
         verify_restore: a.verify_restore,
         server_dir_local: a.server_dir_local.clone(),
+        acl_principals: a.acl_principals.clone(),
     };
     for w in keysafe_core::volumes::check_destination(&a.copy_to, 0).warnings {
         eprintln!("warning: {w}");

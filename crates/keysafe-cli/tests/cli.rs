@@ -95,6 +95,8 @@ async fn backup_all_copies_verifies_and_reports() {
         "--storage-location",
         "Bank vault 12",
         "--verify-restore",
+        "--acl-principal",
+        r"CONTOSO\SQLDEMO01$",
     ]);
     let out = keysafe(
         &e,
@@ -138,7 +140,7 @@ async fn backup_all_copies_verifies_and_reports() {
     // The server is "Windows" and not reachable from here: the exact icacls commands, by SID.
     let protection = r["instances"][0]["folder_protection"].as_str().unwrap();
     assert!(protection.starts_with("ACL not verified"), "{protection}");
-    assert!(protection.contains("/inheritance:r /grant:r \"*S-1-5-18:(OI)(CI)F\" \"*S-1-5-32-544:(OI)(CI)F\" \"*S-1-5-80-3880718306-3832830129-1677859214-2598158968-1052248003:(OI)(CI)F\""), "{protection}");
+    assert!(protection.contains("/inheritance:r /grant:r \"*S-1-5-18:(OI)(CI)F\" \"*S-1-5-32-544:(OI)(CI)F\" \"*S-1-5-80-3880718306-3832830129-1677859214-2598158968-1052248003:(OI)(CI)F\" \"CONTOSO\\SQLDEMO01$:(OI)(CI)F\""), "{protection}");
     for k in r["instances"][0]["keys"].as_array().unwrap() {
         let check = &k["restore_check"]["result"];
         if k["key"]["kind"] == "service_master_key" {

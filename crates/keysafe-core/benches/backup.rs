@@ -159,6 +159,7 @@ async fn bench_fleet(delay_ms: u64) {
             format: None,
             verify_restore: false,
             server_dir_local: None,
+            acl_principals: vec![],
         };
         let t = Instant::now();
         let reports = run::back_up_fleet(&targets, &s, conc, &|_| {}).await;

@@ -85,6 +85,9 @@ pub struct RunSettings {
     pub verify_restore: bool,
     /// Where `server_dir` is visible from this machine (a mounted share): read directly.
     pub server_dir_local: Option<PathBuf>,
+    /// Principals besides SYSTEM, Administrators and the service account that get full
+    /// control of a Windows server folder (SIDs or DOMAIN\name, e.g. DOMAIN\HOST$ for a share).
+    pub acl_principals: Vec<String>,
 }
 
 /// Progress, for a terminal or a window.
@@ -192,7 +195,7 @@ pub async fn back_up_instance(
             None => backup::default_server_dir(&inv)?,
         };
         backup::ensure_server_dir(&mut c, &dir).await?;
-        report.folder_protection = protect_folder(o, &inv, &dir);
+        report.folder_protection = protect_folder(o, &inv, &dir, &s.acl_principals);
         report.server_folder = Some(dir);
         // @@SERVERNAME plus the address: cloned servers share a name but not an address.
         let addr = o.server.to_string();
@@ -263,7 +266,7 @@ pub async fn back_up_fleet(
 /// on Linux running here gets 0700 owned by its service account; on Windows the protected
 /// DACL is applied to a folder reachable from here; otherwise the report carries the exact
 /// icacls commands for the server and says the ACL is not verified.
-fn protect_folder(o: &ConnectOptions, inv: &Inventory, dir: &str) -> String {
+fn protect_folder(o: &ConnectOptions, inv: &Inventory, dir: &str, extra: &[String]) -> String {
     use crate::protection::FolderProtection;
     use crate::windows::{paths::WindowsPath, sid};
     let local = ["localhost", "127.0.0.1", "::1", "."]
@@ -297,7 +300,12 @@ fn protect_folder(o: &ConnectOptions, inv: &Inventory, dir: &str) -> String {
         };
         let p = std::path::Path::new(&reachable);
         if p.is_dir() {
-            return describe(crate::windows::acl::WindowsAcl { extra: vec![] }.protect(p, account));
+            return describe(
+                crate::windows::acl::WindowsAcl {
+                    extra: extra.to_vec(),
+                }
+                .protect(p, account),
+            );
         }
     }
     let _ = local;
@@ -309,6 +317,7 @@ fn protect_folder(o: &ConnectOptions, inv: &Inventory, dir: &str) -> String {
         Some(a) => principals.push(sid::service_name(a).map(sid::service_sid).unwrap_or_else(|| a.to_string())),
         None => return "ACL not verified: the service account is unknown (needs VIEW SERVER STATE), so no ACL can be prepared.".into(),
     }
+    principals.extend(extra.iter().cloned());
     let share_note = if wp.is_unc() && account.is_some_and(|a| sid::service_name(a).is_some()) {
         " The folder is on a share: also grant the SQL Server computer account (DOMAIN\\HOST$), which is how a virtual account reaches the network."
     } else {

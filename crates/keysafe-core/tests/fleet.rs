@@ -54,6 +54,7 @@ async fn sixty_instances_back_up_with_one_failure_isolated() {
         format: None,
         verify_restore: false,
         server_dir_local: None,
+        acl_principals: vec![],
     };
     let reports = run::back_up_fleet(&targets, &settings, 16, &|_| {}).await;
     assert_eq!(reports.len(), 60);
