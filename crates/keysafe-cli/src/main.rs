@@ -511,15 +511,17 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
     })?;
     let settings = RunSettings {
         selection,
-        password,
-        master_key_passwords,
-        certificate_passwords,
-        server_dir: a.server_dir.clone(),
-        copy_to: a.copy_to.clone(),
-        format: a.format.map(|f| match f {
-            FormatArg::Pvk => CertificateFormat::Pvk,
-            FormatArg::Pfx => CertificateFormat::Pfx,
-        }),
+        backup: keysafe_core::backup::BackupOptions {
+            password,
+            master_key_passwords,
+            certificate_passwords,
+            server_dir: a.server_dir.clone(),
+            copy_to: a.copy_to.clone(),
+            format: a.format.map(|f| match f {
+                FormatArg::Pvk => CertificateFormat::Pvk,
+                FormatArg::Pfx => CertificateFormat::Pfx,
+            }),
+        },
         verify_restore: a.verify_restore,
         server_dir_local: a.server_dir_local.clone(),
         acl_principals: a.acl_principals.clone(),

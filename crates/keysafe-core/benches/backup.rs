@@ -8,7 +8,7 @@
 //!   alone) backed up at concurrency 1 and 16, with 0 and 5 ms of injected response latency
 //!   (a LAN round trip), and Keysafe's peak RSS.
 
-use keysafe_core::backup::{self, BackupRequest, KeyRef};
+use keysafe_core::backup::{self, BackupOptions, KeyRef};
 use keysafe_core::connection::{connect, ConnectOptions, Trust};
 use keysafe_core::run::{self, RunSettings, Selection};
 use keysafe_core::{inventory, Password};
@@ -76,8 +76,8 @@ async fn bench_smk() {
         bare.simple_query(format!("SELECT HASHBYTES('SHA2_256', BulkColumn) FROM OPENROWSET(BULK N'{f}', SINGLE_BLOB) AS b")).await.unwrap().into_results().await.unwrap();
         floor.push(t.elapsed());
 
-        let req = BackupRequest {
-            keys: vec![KeyRef::ServiceMasterKey],
+        let keys = vec![KeyRef::ServiceMasterKey];
+        let req = BackupOptions {
             password: Password::new("Bench!Backup#2026"),
             master_key_passwords: HashMap::new(),
             certificate_passwords: HashMap::new(),
@@ -88,6 +88,7 @@ async fn bench_smk() {
         let t = Instant::now();
         let plan = backup::plan(
             &inv,
+            &keys,
             &req,
             chrono::Utc::now() + chrono::Duration::seconds(i),
         )
@@ -151,12 +152,14 @@ async fn bench_fleet(delay_ms: u64) {
         let medium = tempfile::tempdir().unwrap();
         let s = RunSettings {
             selection: Selection::ServiceMasterKey,
-            password: Password::new("Fleet!Backup#2026"),
-            master_key_passwords: HashMap::new(),
-            certificate_passwords: HashMap::new(),
-            server_dir: None,
-            copy_to: medium.path().to_path_buf(),
-            format: None,
+            backup: keysafe_core::backup::BackupOptions {
+                password: Password::new("Fleet!Backup#2026"),
+                master_key_passwords: HashMap::new(),
+                certificate_passwords: HashMap::new(),
+                server_dir: None,
+                copy_to: medium.path().to_path_buf(),
+                format: None,
+            },
             verify_restore: false,
             server_dir_local: None,
             acl_principals: vec![],

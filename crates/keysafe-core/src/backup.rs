@@ -37,9 +37,9 @@ impl KeyRef {
     }
 }
 
-/// What the user asked for.
-pub struct BackupRequest {
-    pub keys: Vec<KeyRef>,
+/// How to back up: the password, the secrets that open protected keys, where files go.
+#[derive(Clone)]
+pub struct BackupOptions {
     pub password: Password,
     /// Passwords that open password-only database master keys, by database.
     pub master_key_passwords: HashMap<String, Password>,
@@ -125,7 +125,8 @@ pub fn default_server_dir(inv: &Inventory) -> Result<String> {
 /// File names: instance, key, UTC time; nothing is ever reused.
 pub fn plan(
     inv: &Inventory,
-    req: &BackupRequest,
+    keys: &[KeyRef],
+    req: &BackupOptions,
     now: DateTime<Utc>,
 ) -> Result<Vec<PlannedBackup>> {
     let dir = match &req.server_dir {
@@ -148,7 +149,7 @@ pub fn plan(
         .next("Use the .cer + .pvk format."));
     }
     let mut out = Vec::new();
-    for key in &req.keys {
+    for key in keys {
         let stem = format!(
             "{dir}{sep}{instance}_{}_{stamp}",
             safe_name(&key.file_stem())

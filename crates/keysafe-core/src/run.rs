@@ -1,16 +1,13 @@
 //! A whole run: one instance or a fleet, each isolated from the others' failures, with
 //! bounded concurrency and one consolidated report.
 
-use crate::backup::{self, BackupRequest, KeyRef};
+use crate::backup::{self, BackupOptions, KeyRef};
 
 use crate::connection::{connect, ConnectOptions};
 use crate::error::{ErrorCode, KeysafeError};
 use crate::inventory::{self, Inventory};
 use crate::report::InstanceReport;
-use crate::secret::Password;
-use crate::tsql::CertificateFormat;
 use futures_util::StreamExt;
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// Which keys to back up on each instance.
@@ -75,12 +72,7 @@ impl Selection {
 #[derive(Clone)]
 pub struct RunSettings {
     pub selection: Selection,
-    pub password: Password,
-    pub master_key_passwords: HashMap<String, Password>,
-    pub certificate_passwords: HashMap<(String, String), Password>,
-    pub server_dir: Option<String>,
-    pub copy_to: PathBuf,
-    pub format: Option<CertificateFormat>,
+    pub backup: BackupOptions,
     /// Prove restorability in scratch databases (needs CREATE ANY DATABASE).
     pub verify_restore: bool,
     /// Where `server_dir` is visible from this machine (a mounted share): read directly.
@@ -162,16 +154,7 @@ pub async fn back_up_instance(
         let mut plan = Vec::new();
         let mut unplanned = Vec::new();
         for key in keys {
-            let req = BackupRequest {
-                keys: vec![key.clone()],
-                password: s.password.clone(),
-                master_key_passwords: s.master_key_passwords.clone(),
-                certificate_passwords: s.certificate_passwords.clone(),
-                server_dir: s.server_dir.clone(),
-                copy_to: s.copy_to.clone(),
-                format: s.format,
-            };
-            match backup::plan(&inv, &req, now) {
+            match backup::plan(&inv, std::slice::from_ref(&key), &s.backup, now) {
                 Ok(mut p) => plan.append(&mut p),
                 Err(e) => unplanned.push(backup::KeyResult {
                     key: key.clone(),
@@ -190,7 +173,7 @@ pub async fn back_up_instance(
             server: report.server.clone(),
             keys: plan.len(),
         });
-        let dir = match &s.server_dir {
+        let dir = match &s.backup.server_dir {
             Some(d) => d.clone(),
             None => backup::default_server_dir(&inv)?,
         };
@@ -204,7 +187,7 @@ pub async fn back_up_instance(
         } else {
             format!("{}_{addr}", report.server)
         };
-        let dest = medium_folder(&s.copy_to, &folder);
+        let dest = medium_folder(&s.backup.copy_to, &folder);
         std::fs::create_dir_all(&dest).map_err(|e| {
             KeysafeError::new(
                 ErrorCode::MediumRemoved,
@@ -223,7 +206,8 @@ pub async fn back_up_instance(
                 });
             let mut r = backup::run_one_with(&mut c, p, &dest, view.as_ref()).await;
             if s.verify_restore && r.error.is_none() {
-                r.restore_check = Some(crate::restore_check::check(&mut c, &r, &s.password).await);
+                r.restore_check =
+                    Some(crate::restore_check::check(&mut c, &r, &s.backup.password).await);
             }
             progress(Progress::KeyDone {
                 server: report.server.clone(),

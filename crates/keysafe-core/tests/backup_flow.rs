@@ -1,7 +1,7 @@
 //! The engine against an emulated instance over real TCP: connect, inventory, back up,
 //! copy, verify, and the errors an administrator meets.
 
-use keysafe_core::backup::{self, BackupRequest, KeyRef, Outcome};
+use keysafe_core::backup::{self, BackupOptions, KeyRef, Outcome};
 use keysafe_core::connection::{connect, ConnectOptions, Encrypt, ServerAddress, Trust};
 use keysafe_core::inventory::{self, MasterKeyProtection, Severity};
 use keysafe_core::{ErrorCode, Password};
@@ -80,24 +80,24 @@ async fn a_whole_backup_is_written_copied_and_verified() {
         .await
         .unwrap();
     let inv = inventory::inventory(&mut c).await.unwrap();
-    let req = BackupRequest {
-        keys: vec![
-            KeyRef::ServiceMasterKey,
-            KeyRef::DatabaseMasterKey {
-                database: "HR".into(),
-            },
-            KeyRef::DatabaseMasterKey {
-                database: "Sales".into(),
-            },
-            KeyRef::Certificate {
-                database: "master".into(),
-                name: "TDE_Payroll".into(),
-            },
-            KeyRef::Certificate {
-                database: "Sales".into(),
-                name: "SalesSigning".into(),
-            },
-        ],
+    let keys = vec![
+        KeyRef::ServiceMasterKey,
+        KeyRef::DatabaseMasterKey {
+            database: "HR".into(),
+        },
+        KeyRef::DatabaseMasterKey {
+            database: "Sales".into(),
+        },
+        KeyRef::Certificate {
+            database: "master".into(),
+            name: "TDE_Payroll".into(),
+        },
+        KeyRef::Certificate {
+            database: "Sales".into(),
+            name: "SalesSigning".into(),
+        },
+    ];
+    let req = BackupOptions {
         password: keysafe_core::password::generate(24),
         master_key_passwords: HashMap::from([(
             "Sales".to_string(),
@@ -112,7 +112,7 @@ async fn a_whole_backup_is_written_copied_and_verified() {
         format: None,
     };
     let now = chrono::Utc::now();
-    let plan = backup::plan(&inv, &req, now).unwrap();
+    let plan = backup::plan(&inv, &keys, &req, now).unwrap();
     assert!(
         plan.iter()
             .all(|p| !p.script.contains(req.password.expose())),
@@ -156,10 +156,10 @@ async fn a_password_only_master_key_without_its_password_is_refused_before_sendi
         .await
         .unwrap();
     let inv = inventory::inventory(&mut c).await.unwrap();
-    let req = BackupRequest {
-        keys: vec![KeyRef::DatabaseMasterKey {
-            database: "Sales".into(),
-        }],
+    let keys = vec![KeyRef::DatabaseMasterKey {
+        database: "Sales".into(),
+    }];
+    let req = BackupOptions {
         password: Password::new("Str0ng!Backup#Pass"),
         master_key_passwords: HashMap::new(),
         certificate_passwords: HashMap::new(),
@@ -167,7 +167,7 @@ async fn a_password_only_master_key_without_its_password_is_refused_before_sendi
         copy_to: std::env::temp_dir(),
         format: None,
     };
-    let e = backup::plan(&inv, &req, chrono::Utc::now()).unwrap_err();
+    let e = backup::plan(&inv, &keys, &req, chrono::Utc::now()).unwrap_err();
     assert_eq!(e.code, ErrorCode::MasterKeyNotOpen);
 }
 
@@ -241,8 +241,8 @@ async fn a_server_folder_visible_from_here_is_read_directly_and_still_checked() 
         server_dir: dir.clone(),
         local_dir: emu.instance().host_path(&dir).unwrap(),
     };
-    let req = BackupRequest {
-        keys: vec![KeyRef::ServiceMasterKey],
+    let keys = vec![KeyRef::ServiceMasterKey];
+    let req = BackupOptions {
         password: Password::new("Str0ng!Backup#Pass"),
         master_key_passwords: HashMap::new(),
         certificate_passwords: HashMap::new(),
@@ -250,7 +250,7 @@ async fn a_server_folder_visible_from_here_is_read_directly_and_still_checked() 
         copy_to: medium.path().to_path_buf(),
         format: None,
     };
-    let plan = backup::plan(&inv, &req, chrono::Utc::now()).unwrap();
+    let plan = backup::plan(&inv, &keys, &req, chrono::Utc::now()).unwrap();
     let r = backup::run_one_with(&mut c, &plan[0], medium.path(), Some(&view)).await;
     assert_eq!(r.outcome, Outcome::Verified, "{:?}", r.error);
     assert_eq!(r.files[0].read_path, backup::ReadPath::Direct);
@@ -258,6 +258,7 @@ async fn a_server_folder_visible_from_here_is_read_directly_and_still_checked() 
     let other = tempfile::tempdir().unwrap();
     let plan = backup::plan(
         &inv,
+        &keys,
         &req,
         chrono::Utc::now() + chrono::Duration::seconds(1),
     )

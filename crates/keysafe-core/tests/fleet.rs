@@ -46,12 +46,14 @@ async fn sixty_instances_back_up_with_one_failure_isolated() {
     std::fs::create_dir_all(&medium).unwrap();
     let settings = RunSettings {
         selection: Selection::ServiceMasterKey,
-        password: Password::new("Fleet!Backup#2026"),
-        master_key_passwords: HashMap::new(),
-        certificate_passwords: HashMap::new(),
-        server_dir: None,
-        copy_to: medium.clone(),
-        format: None,
+        backup: keysafe_core::backup::BackupOptions {
+            password: Password::new("Fleet!Backup#2026"),
+            master_key_passwords: HashMap::new(),
+            certificate_passwords: HashMap::new(),
+            server_dir: None,
+            copy_to: medium.clone(),
+            format: None,
+        },
         verify_restore: false,
         server_dir_local: None,
         acl_principals: vec![],
