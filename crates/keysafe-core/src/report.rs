@@ -232,7 +232,7 @@ impl Report {
                 h.push_str(&format!(
                     "<p>Server folder <code>{}</code>: {}</p>",
                     esc(d),
-                    esc(&i.folder_protection)
+                    esc(&i.folder_protection).replace('\n', "<br>")
                 ));
             }
             if let Some(e) = &i.error {
