@@ -171,6 +171,8 @@ pub(crate) fn map_tiberius(e: tiberius::error::Error) -> KeysafeError {
         },
         E::Tls(m) => KeysafeError::new(ErrorCode::Tls, format!("The TLS connection failed: {m}"))
             .next("If the server uses a self-signed certificate, give its CA file, or tick 'Trust server certificate' if you accept the risk."),
+        E::Conversion(m) if m.to_lowercase().contains("browser") => KeysafeError::new(ErrorCode::HostNotFound, format!("SQL Server Browser did not name a port for that instance ({m})."))
+            .next("Check the instance name, that the SQL Server Browser service runs and that UDP 1434 is open, or give the port as host,port."),
         E::Routing { host, port } => KeysafeError::new(ErrorCode::Unsupported, format!("The server redirected to {host}:{port}; redirection is not supported.")),
         other => KeysafeError::new(ErrorCode::SqlServer, format!("SQL Server protocol error: {other}")),
     }

@@ -429,3 +429,43 @@ async fn missing_permissions_are_listed_with_the_grant_that_fixes_them() {
         .iter()
         .any(|d| d.name == "Sales" && d.not_visible));
 }
+
+#[tokio::test]
+async fn a_named_instance_is_found_through_sql_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let named = Scenario::from_toml(include_str!(
+        "../../mssql-emulator/scenarios/named-2016.toml"
+    ))
+    .unwrap();
+    let emu = Emulator::start(EmulatorConfig::new(dir.path()).scenario(named))
+        .await
+        .unwrap();
+    // SQL Browser's well-known port; the instance itself listens on a random one.
+    let (_addr, browser) = mssql_emulator::server::browser::start(
+        "127.0.0.1:1434".parse().unwrap(),
+        vec![emu.browser_entry().unwrap()],
+    )
+    .await
+    .expect("UDP 1434 is free on a test machine");
+    let server: ServerAddress = r"127.0.0.1\payroll".parse().unwrap();
+    assert_eq!(server.port, None);
+    let mut o = ConnectOptions::sql(server, "sa", Password::new(DEFAULT_SA_PASSWORD));
+    o.trust = Trust::ServerCertificate;
+    let mut c = connect(&o).await.unwrap();
+    let facts = inventory::preflight(&mut c).await.unwrap();
+    assert_eq!(facts.server_name, r"SQLOLD01\PAYROLL");
+    assert_eq!(facts.instance_name.as_deref(), Some("PAYROLL"));
+    // An instance the browser does not know is a clear error, not a hang.
+    let mut o = ConnectOptions::sql(
+        r"127.0.0.1\NOSUCH".parse().unwrap(),
+        "sa",
+        Password::new(DEFAULT_SA_PASSWORD),
+    );
+    o.trust = Trust::ServerCertificate;
+    o.connect_timeout = std::time::Duration::from_secs(5);
+    assert_eq!(
+        connect(&o).await.err().unwrap().code,
+        ErrorCode::HostNotFound
+    );
+    browser.abort();
+}

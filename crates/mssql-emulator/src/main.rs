@@ -48,6 +48,9 @@ struct Args {
     /// Fault: flip a byte in the Nth written file after it is written.
     #[arg(long, default_value_t = 0)]
     fault_flip_byte: u64,
+    /// Also answer SQL Browser requests (UDP) here, e.g. 127.0.0.1:1434, for a named instance.
+    #[arg(long)]
+    browser: Option<std::net::SocketAddr>,
     /// Log filter (RUST_LOG syntax); logs go to stderr.
     #[arg(long, default_value = "info")]
     log: String,
@@ -100,6 +103,22 @@ async fn main() {
         .store(args.fault_fail_write, Ordering::SeqCst);
     f.flip_byte_in_write
         .store(args.fault_flip_byte, Ordering::SeqCst);
+    let _browser = match (args.browser, emu.browser_entry()) {
+        (Some(addr), Some(entry)) => {
+            match mssql_emulator::server::browser::start(addr, vec![entry]).await {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    eprintln!("mssql-emulator: cannot start the SQL Browser on {addr}: {e}");
+                    std::process::exit(1);
+                }
+            }
+        }
+        (Some(_), None) => {
+            eprintln!("mssql-emulator: --browser needs a named instance (server.instance in the scenario)");
+            std::process::exit(2);
+        }
+        _ => None,
+    };
     {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "listening on {}", emu.addr());

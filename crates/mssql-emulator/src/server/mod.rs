@@ -1,5 +1,6 @@
 //! The network side: listen, accept, and serve each connection on its own task.
 
+pub mod browser;
 pub mod connection;
 pub mod tls;
 pub mod transport;
@@ -138,6 +139,17 @@ impl Emulator {
     pub fn faults(&self) -> &crate::engine::Faults {
         &self.instance.faults
     }
+    /// This instance's SQL Browser record, when it is a named instance.
+    pub fn browser_entry(&self) -> Option<browser::BrowserEntry> {
+        let info = &self.instance.info;
+        Some(browser::BrowserEntry {
+            machine: info.machine_name.clone(),
+            instance: info.instance_name.clone()?,
+            version: info.product_version.clone(),
+            port: self.addr.port(),
+        })
+    }
+
     /// The PEM of the server certificate (`<data dir>/tls-cert.pem`), when TLS is on.
     pub fn cert_pem_path(&self) -> Option<&Path> {
         self.cert_pem.as_deref()
