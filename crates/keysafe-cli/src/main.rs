@@ -105,6 +105,24 @@ struct ConnArgs {
     connect_timeout: u64,
 }
 
+impl ConnArgs {
+    fn encrypt(&self) -> Encrypt {
+        match self.encrypt {
+            EncryptArg::Mandatory => Encrypt::Mandatory,
+            EncryptArg::Optional => Encrypt::Optional,
+            EncryptArg::Strict => Encrypt::Strict,
+        }
+    }
+
+    fn trust(&self) -> Trust {
+        match (&self.ca_file, self.trust_server_certificate) {
+            (Some(p), _) => Trust::CaFile(p.clone()),
+            (None, true) => Trust::ServerCertificate,
+            _ => Trust::PlatformStore,
+        }
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum EncryptArg {
     Mandatory,
@@ -265,16 +283,8 @@ fn connect_options(c: &ConnArgs) -> Result<Vec<ConnectOptions>, KeysafeError> {
             Ok(ConnectOptions {
                 server,
                 authentication: auth.clone(),
-                encrypt: match c.encrypt {
-                    EncryptArg::Mandatory => Encrypt::Mandatory,
-                    EncryptArg::Optional => Encrypt::Optional,
-                    EncryptArg::Strict => Encrypt::Strict,
-                },
-                trust: match (&c.ca_file, c.trust_server_certificate) {
-                    (Some(p), _) => Trust::CaFile(p.clone()),
-                    (None, true) => Trust::ServerCertificate,
-                    _ => Trust::PlatformStore,
-                },
+                encrypt: c.encrypt(),
+                trust: c.trust(),
                 host_name_in_certificate: c.host_name_in_certificate.clone(),
                 connect_timeout: Duration::from_secs(c.connect_timeout.max(1)),
                 database: None,
@@ -313,16 +323,8 @@ fn cmd_profile(action: &ProfileAction) -> Result<i32, KeysafeError> {
                 } else {
                     conn.login.clone()
                 },
-                encrypt: match conn.encrypt {
-                    EncryptArg::Mandatory => Encrypt::Mandatory,
-                    EncryptArg::Optional => Encrypt::Optional,
-                    EncryptArg::Strict => Encrypt::Strict,
-                },
-                trust: match (&conn.ca_file, conn.trust_server_certificate) {
-                    (Some(p), _) => Trust::CaFile(p.clone()),
-                    (None, true) => Trust::ServerCertificate,
-                    _ => Trust::PlatformStore,
-                },
+                encrypt: conn.encrypt(),
+                trust: conn.trust(),
                 host_name_in_certificate: conn.host_name_in_certificate.clone(),
                 connect_timeout_secs: conn.connect_timeout,
                 folder: folder.clone(),

@@ -295,10 +295,6 @@ pub fn grantor_lacks_permission() -> Msg {
     Msg::new(4613, 16, 1, "Grantor does not have GRANT permission.")
 }
 
-pub fn cannot_find_principal(kind: &str, name: &str) -> Msg {
-    Msg::new(15151, 16, 1, format!("Cannot find the {kind} '{name}', because it does not exist or you do not have permission."))
-}
-
 pub fn decryption_error() -> Msg {
     Msg::new(15466, 16, 9, "An error occurred during decryption.")
 }
@@ -318,10 +314,6 @@ pub fn dek_exists() -> Msg {
 
 pub fn no_dek(db: &str) -> Msg {
     Msg::new(33107, 16, 1, format!("Cannot enable database encryption because no database encryption key exists for database '{db}'. Create a database encryption key and retry the command."))
-}
-
-pub fn cannot_find_server_cert(name: &str) -> Msg {
-    Msg::new(15151, 16, 1, format!("Cannot find the certificate '{name}', because it does not exist or you do not have permission."))
 }
 
 pub fn tde_cert_password_protected(name: &str) -> Msg {

@@ -1,6 +1,6 @@
 //! Certificates (create, back up, drop) and TDE (database encryption keys, encryption on/off).
 
-use super::keys::dmk_key;
+use super::keys::{dmk_key, key32};
 use super::Out;
 use crate::engine::crypto::{self, BackupKind};
 use crate::engine::messages::{self, Msg};
@@ -60,12 +60,6 @@ fn dmk_for_protection(
         .ok_or_else(|| messages::no_master_key(assumptions::DMK_NOT_OPEN_STATE).into())
 }
 
-fn key32(k: &[u8]) -> [u8; 32] {
-    let mut a = [0u8; 32];
-    a.copy_from_slice(&k[..32.min(k.len())]);
-    a
-}
-
 /// The private key in the clear, opened the way its protection requires.
 fn private_key(
     st: &InstanceState,
@@ -84,7 +78,7 @@ fn private_key(
         }
         (KeyProtection::MasterKey, None) => {
             let k = dmk_for_protection(st, session, db)?;
-            crypto::open(&key32(&k), &pk.sealed).ok_or_else(|| messages::decryption_error().into())
+            crypto::open(&key32(&k)?, &pk.sealed).ok_or_else(|| messages::decryption_error().into())
         }
         (KeyProtection::Password, None) => {
             let mut m = messages::decryption_password_needed("certificate");
@@ -182,9 +176,9 @@ pub fn run(
                 return Err(messages::dek_exists().into());
             }
             let master = st.database("master").cloned().expect("master exists");
-            let cert = master
-                .certificate(certificate)
-                .ok_or_else(|| Fail::from(messages::cannot_find_server_cert(certificate)))?;
+            let cert = master.certificate(certificate).ok_or_else(|| {
+                Fail::from(messages::cannot_find("find", "certificate", certificate))
+            })?;
             if cert.private_key.as_ref().map(|k| k.protection) != Some(KeyProtection::MasterKey) {
                 return Err(messages::tde_cert_password_protected(certificate).into());
             }
@@ -408,7 +402,7 @@ fn create_certificate(
                 let dmk = dmk_for_protection(st, session, db)?;
                 PrivateKey {
                     protection: KeyProtection::MasterKey,
-                    sealed: crypto::seal(&key32(&dmk), &k),
+                    sealed: crypto::seal(&key32(&dmk)?, &k),
                 }
             }
         }),

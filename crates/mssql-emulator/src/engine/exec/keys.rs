@@ -76,7 +76,8 @@ pub fn dmk_key(st: &InstanceState, session: &Session, db: &Database) -> Option<Z
     crypto::open(&smk, mk.by_smk.as_ref()?)
 }
 
-fn key32(k: &[u8]) -> Res<[u8; 32]> {
+/// A 32-byte key, or 15507 when stored key material is not one.
+pub(crate) fn key32(k: &[u8]) -> Res<[u8; 32]> {
     k.try_into().map_err(|_| {
         Fail::from(Msg::new(
             15507,

@@ -124,7 +124,7 @@ pub fn run(
                 .login(name)
                 .is_none_or(|l| l.kind == PrincipalKind::ServerRole)
             {
-                return Err(messages::cannot_find_principal("login", name).into());
+                return Err(messages::cannot_find("find", "login", name).into());
             }
             if let AlterLogin::Password(p) = action {
                 inst.password_policy(p, Some(name))?;
@@ -222,7 +222,7 @@ pub fn run(
         }
         Statement::AlterServerRole { role, add, member } => {
             if !perms::FIXED_SERVER_ROLES.iter().any(|r| ci_eq(r, role)) {
-                return Err(messages::cannot_find_principal("server role", role).into());
+                return Err(messages::cannot_find("find", "server role", role).into());
             }
             let allowed = perms::is_sysadmin(&st, &login)
                 || perms::is_member(&st, &login, role)
@@ -233,7 +233,7 @@ pub fn run(
             let l = st
                 .login_mut(member)
                 .filter(|l| l.kind != PrincipalKind::ServerRole)
-                .ok_or_else(|| Fail::from(messages::cannot_find_principal("login", member)))?;
+                .ok_or_else(|| Fail::from(messages::cannot_find("find", "login", member)))?;
             l.roles.retain(|r| !ci_eq(r, role));
             if *add {
                 l.roles.push(role.to_ascii_lowercase());
@@ -247,13 +247,13 @@ pub fn run(
                 .database(&dbname)
                 .ok_or_else(|| Fail::from(messages::database_missing(&dbname)))?;
             if !DATABASE_ROLES.iter().any(|r| ci_eq(r, role)) {
-                return Err(messages::cannot_find_principal("role", role).into());
+                return Err(messages::cannot_find("find", "role", role).into());
             }
             if !perms::has_database(&st, &login, db, "CONTROL") {
                 return Err(messages::no_permission().into());
             }
             if db.user(member).is_none() {
-                return Err(messages::cannot_find_principal("user", member).into());
+                return Err(messages::cannot_find("find", "user", member).into());
             }
             let db = st.database_mut(&dbname).unwrap();
             let u = db
@@ -289,7 +289,7 @@ fn permission(st: &mut InstanceState, session: &Session, p: &PermissionStatement
         Some((class, _)) if class == "SERVER" => true,
         Some((class, _)) if class == "DATABASE" => false,
         Some((class, name)) => {
-            return Err(messages::cannot_find_principal(&class.to_lowercase(), name).into())
+            return Err(messages::cannot_find("find", &class.to_lowercase(), name).into())
         }
     };
     if server_scope {
@@ -304,7 +304,7 @@ fn permission(st: &mut InstanceState, session: &Session, p: &PermissionStatement
         for who in &p.principals {
             let l = st
                 .login(who)
-                .ok_or_else(|| Fail::from(messages::cannot_find_principal("login", who)))?;
+                .ok_or_else(|| Fail::from(messages::cannot_find("find", "login", who)))?;
             if l.kind == PrincipalKind::ServerRole && !ci_eq(&l.name, "public") {
                 return Err(Msg::new(
                     4617,
@@ -340,7 +340,7 @@ fn permission(st: &mut InstanceState, session: &Session, p: &PermissionStatement
     }
     for who in &p.principals {
         if db.user(who).is_none() {
-            return Err(messages::cannot_find_principal("user", who).into());
+            return Err(messages::cannot_find("find", "user", who).into());
         }
     }
     let db = st.database_mut(&dbname).unwrap();
