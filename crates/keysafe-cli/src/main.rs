@@ -203,15 +203,7 @@ struct BackupArgs {
 }
 
 fn keysafe_home() -> PathBuf {
-    if let Some(h) = std::env::var_os("KEYSAFE_HOME") {
-        return PathBuf::from(h);
-    }
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("APPDATA").map(PathBuf::from))
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    base.join("keysafe")
+    keysafe_core::profiles::home()
 }
 
 fn usage(msg: impl Into<String>) -> KeysafeError {
@@ -545,6 +537,10 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
                 planned.fetch_add(keys, Relaxed);
                 format!("[{server}] {keys} key(s) to back up")
             }
+            Progress::FolderReady { server, folder, .. } => {
+                format!("[{server}] server folder {folder}")
+            }
+            Progress::KeyStarted { server, key } => format!("[{server}] {key}: backing up"),
             Progress::KeyDone {
                 server,
                 key,
@@ -596,23 +592,8 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
     };
     let report = Report::new(operator, started, a.copy_to.clone(), custody, reports);
     let out_dir = a.report.clone().unwrap_or_else(|| a.copy_to.clone());
-    std::fs::create_dir_all(&out_dir)?;
-    let stem = format!("keysafe-report-{}", started.format("%Y%m%dT%H%M%SZ"));
-    for (ext, body) in [
-        ("json", report.to_json()),
-        ("html", report.to_html()),
-        ("csv", report.to_csv()),
-    ] {
-        keysafe_core::copy::write_new(&out_dir, &format!("{stem}.{ext}"), body.as_bytes())?;
-    }
-    let record = serde_json::json!({
-        "run_id": report.run_id, "started": report.started, "finished": report.finished, "operator": report.operator,
-        "succeeded": report.succeeded(), "summary": report.summary, "report": out_dir.join(format!("{stem}.json")),
-        "keys": report.instances.iter().flat_map(|i| i.keys.iter().map(move |k| serde_json::json!({
-            "server": i.server, "key": k.key, "outcome": k.outcome, "sha256": k.files.iter().map(|f| f.server_sha256.clone()).collect::<Vec<_>>(),
-        }))).collect::<Vec<_>>(),
-    });
-    history::append(&keysafe_home().join("history.jsonl"), record)?;
+    let written = report.write_files(&out_dir)?;
+    history::record_run(&keysafe_home().join("history.jsonl"), &report, &written[0])?;
     if a.json {
         println!("{}", report.to_json());
     }
@@ -621,7 +602,7 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
         report.summary.keys_verified,
         report.summary.keys_requested,
         report.summary.instances,
-        out_dir.join(format!("{stem}.html")).display()
+        written[1].display()
     );
     for i in &report.instances {
         if let Some(e) = &i.error {

@@ -260,6 +260,10 @@ pub async fn connect(o: &ConnectOptions) -> Result<SqlConnection> {
 }
 
 impl SqlConnection {
+    pub(crate) fn client_mut(&mut self) -> &mut Client<Compat<TcpStream>> {
+        &mut self.client
+    }
+
     /// Runs a batch; every result set's rows.
     pub async fn batch(&mut self, sql: &str) -> Result<Vec<Vec<tiberius::Row>>> {
         self.client

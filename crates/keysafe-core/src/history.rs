@@ -82,9 +82,85 @@ pub fn append(path: &Path, record: serde_json::Value) -> Result<Entry> {
     Ok(e)
 }
 
+/// Records a finished run: its summary, where its JSON report is, and each key's outcome
+/// and file hashes (never a secret: the report holds none).
+pub fn record_run(path: &Path, report: &crate::report::Report, report_json: &Path) -> Result<Entry> {
+    let record = serde_json::json!({
+        "run_id": report.run_id, "started": report.started, "finished": report.finished, "operator": report.operator,
+        "succeeded": report.succeeded(), "summary": report.summary, "report": report_json,
+        "keys": report.instances.iter().flat_map(|i| i.keys.iter().map(move |k| serde_json::json!({
+            "server": i.server, "key": k.key, "label": k.key.label(), "outcome": k.outcome,
+            "sha256": k.files.iter().map(|f| f.server_sha256.clone()).collect::<Vec<_>>(),
+        }))).collect::<Vec<_>>(),
+    });
+    append(path, record)
+}
+
+/// When each key (server, key label) last had a verified backup, according to the history.
+pub fn last_verified(
+    entries: &[Entry],
+) -> std::collections::HashMap<(String, String), chrono::DateTime<chrono::Utc>> {
+    let mut out = std::collections::HashMap::new();
+    for e in entries {
+        let Some(finished) = e.record["finished"]
+            .as_str()
+            .and_then(|f| f.parse::<chrono::DateTime<chrono::Utc>>().ok())
+        else {
+            continue;
+        };
+        for k in e.record["keys"].as_array().into_iter().flatten() {
+            if k["outcome"] != "verified" {
+                continue;
+            }
+            let (Some(server), Some(label)) = (k["server"].as_str(), k["label"].as_str()) else {
+                continue;
+            };
+            let slot = out
+                .entry((server.to_lowercase(), label.to_string()))
+                .or_insert(finished);
+            if finished > *slot {
+                *slot = finished;
+            }
+        }
+    }
+    out
+}
+
+/// Why a key needs a backup: none verified yet, or the key changed after the last one.
+pub fn staleness(
+    last: Option<chrono::DateTime<chrono::Utc>>,
+    key_modified: Option<chrono::NaiveDateTime>,
+) -> Option<String> {
+    match (last, key_modified) {
+        (None, _) => Some("No verified backup in Keysafe's history.".into()),
+        (Some(l), Some(m)) if m.and_utc() > l => Some(format!(
+            "The key changed on {} after its last verified backup ({}).",
+            m.format("%Y-%m-%d %H:%M"),
+            l.format("%Y-%m-%d %H:%M")
+        )),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_changed_after_its_last_verified_backup_is_stale() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("history.jsonl");
+        for (finished, outcome) in [("2026-01-01T00:00:00Z", "verified"), ("2026-03-01T00:00:00Z", "failed")] {
+            append(&p, serde_json::json!({"finished": finished, "keys": [{"server": "SQL01", "label": "Service Master Key", "outcome": outcome}]})).unwrap();
+        }
+        let last = last_verified(&read(&p).unwrap());
+        let smk = last.get(&("sql01".to_string(), "Service Master Key".to_string())).copied();
+        assert_eq!(smk, Some("2026-01-01T00:00:00Z".parse().unwrap()), "a failed run is not a verified backup");
+        let changed = |s: &str| Some(chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap());
+        assert!(staleness(smk, changed("2026-02-01 00:00")).unwrap().contains("changed on 2026-02-01"));
+        assert_eq!(staleness(smk, changed("2025-12-01 00:00")), None);
+        assert!(staleness(None, None).unwrap().contains("No verified backup"));
+    }
 
     #[test]
     fn an_edited_record_breaks_the_chain() {

@@ -12,6 +12,7 @@ pub mod inventory;
 pub mod password;
 pub mod profiles;
 pub mod protection;
+pub mod query;
 pub mod report;
 pub mod restore_check;
 pub mod run;

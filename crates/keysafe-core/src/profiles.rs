@@ -72,6 +72,20 @@ impl SecretStore for OsKeyring {
     }
 }
 
+/// Keysafe's own folder (profiles, history, kept reports): `KEYSAFE_HOME`, else the
+/// platform's data folder + `keysafe`.
+pub fn home() -> PathBuf {
+    if let Some(h) = std::env::var_os("KEYSAFE_HOME") {
+        return PathBuf::from(h);
+    }
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("APPDATA").map(PathBuf::from))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("keysafe")
+}
+
 pub struct Profiles {
     path: PathBuf,
     pub list: Vec<Profile>,

@@ -112,6 +112,24 @@ impl Report {
         }
     }
 
+    /// Writes the JSON, HTML and CSV reports into `dir` (never overwriting) and returns
+    /// their paths in that order.
+    pub fn write_files(&self, dir: &std::path::Path) -> crate::Result<Vec<PathBuf>> {
+        std::fs::create_dir_all(dir)?;
+        let stem = format!("keysafe-report-{}", self.started.format("%Y%m%dT%H%M%SZ"));
+        let mut out = Vec::new();
+        for (ext, body) in [
+            ("json", self.to_json()),
+            ("html", self.to_html()),
+            ("csv", self.to_csv()),
+        ] {
+            let name = format!("{stem}-{}.{ext}", &self.run_id.simple().to_string()[..8]);
+            crate::copy::write_new(dir, &name, body.as_bytes())?;
+            out.push(dir.join(name));
+        }
+        Ok(out)
+    }
+
     pub fn succeeded(&self) -> bool {
         !self.instances.is_empty() && self.instances.iter().all(InstanceReport::all_verified)
     }

@@ -19,6 +19,8 @@ pub enum Selection {
     /// These certificates ("db.name"), or every one with a private key when empty.
     Certificates(Vec<(String, String)>),
     All,
+    /// Exactly these keys (Object Explorer's selection).
+    Keys(Vec<KeyRef>),
 }
 
 impl Selection {
@@ -58,6 +60,7 @@ impl Selection {
             Selection::ServiceMasterKey => vec![KeyRef::ServiceMasterKey],
             Selection::DatabaseMasterKeys(only) => dmks(only),
             Selection::Certificates(only) => certs(only),
+            Selection::Keys(keys) => keys.clone(),
             Selection::All => {
                 let mut v = vec![KeyRef::ServiceMasterKey];
                 v.extend(dmks(&[]));
@@ -92,6 +95,16 @@ pub enum Progress {
     Planned {
         server: String,
         keys: usize,
+    },
+    /// The server folder exists and has been protected (or the protection described).
+    FolderReady {
+        server: String,
+        folder: String,
+        protection: String,
+    },
+    KeyStarted {
+        server: String,
+        key: String,
     },
     KeyDone {
         server: String,
@@ -179,6 +192,11 @@ pub async fn back_up_instance(
         };
         backup::ensure_server_dir(&mut c, &dir).await?;
         report.folder_protection = protect_folder(o, &inv, &dir, &s.acl_principals);
+        progress(Progress::FolderReady {
+            server: report.server.clone(),
+            folder: dir.clone(),
+            protection: report.folder_protection.clone(),
+        });
         report.server_folder = Some(dir);
         // @@SERVERNAME plus the address: cloned servers share a name but not an address.
         let addr = o.server.to_string();
@@ -204,6 +222,10 @@ pub async fn back_up_instance(
                     server_dir: d.clone(),
                     local_dir: l.clone(),
                 });
+            progress(Progress::KeyStarted {
+                server: report.server.clone(),
+                key: p.key.label(),
+            });
             let mut r = backup::run_one_with(&mut c, p, &dest, view.as_ref()).await;
             if s.verify_restore && r.error.is_none() {
                 r.restore_check =
@@ -240,7 +262,15 @@ pub async fn back_up_fleet(
     concurrency: usize,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Vec<InstanceReport> {
-    futures_util::stream::iter(targets.iter().map(|o| back_up_instance(o, s, progress)))
+    // Boxed and collected before awaiting: a closure held across the await trips the
+    // compiler's higher-ranked Send check when a caller (a Tauri command) must prove the
+    // run is Send.
+    type Job<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = InstanceReport> + Send + 'a>>;
+    let mut jobs: Vec<Job<'_>> = Vec::with_capacity(targets.len());
+    for o in targets {
+        jobs.push(Box::pin(back_up_instance(o, s, progress)));
+    }
+    futures_util::stream::iter(jobs)
         .buffered(concurrency.max(1))
         .collect()
         .await

@@ -1,0 +1,264 @@
+//! The IPC surface: one declared list. Each entry becomes a `#[tauri::command]`, is
+//! registered in the handler, and gets a typed TypeScript function in the generated
+//! bindings, so a command the UI calls cannot be missing and its types cannot drift.
+
+use crate::desk;
+use crate::error::{IpcError, IpcResult};
+use crate::state::AppState;
+use crate::types::*;
+use std::path::PathBuf;
+
+macro_rules! ipc {
+    ($(
+        $(#[doc = $doc:literal])*
+        fn $name:ident($state:ident $(, $arg:ident: $ty:ty)* $(; channel $ch:ident: $cty:ty)?) -> $ret:ty { $($body:tt)* }
+    )*) => {
+        $(
+            $(#[doc = $doc])*
+            #[tauri::command]
+            pub async fn $name(
+                $state: tauri::State<'_, AppState>,
+                $($arg: $ty,)*
+                $($ch: tauri::ipc::Channel<$cty>,)?
+            ) -> IpcResult<$ret> {
+                let $state: &AppState = &$state;
+                $($body)*
+            }
+        )*
+
+        pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+            tauri::generate_handler![$($name),*]
+        }
+
+        /// `commands.ts`: one typed function per command.
+        #[allow(unused_mut)]
+        pub fn typescript_commands() -> String {
+            let mut out = String::new();
+            $(
+                let mut params: Vec<String> = vec![$(format!("{}: {}", camel(stringify!($arg)), <$ty as ts_rs::TS>::name())),*];
+                let mut names: Vec<String> = vec![$(camel(stringify!($arg))),*];
+                $(
+                    params.push(format!("{}: Channel<{}>", camel(stringify!($ch)), <$cty as ts_rs::TS>::name()));
+                    names.push(camel(stringify!($ch)));
+                )?
+                let docs: Vec<&str> = vec![$($doc.trim()),*];
+                if !docs.is_empty() {
+                    out.push_str(&format!("/** {} */\n", docs.join(" ")));
+                }
+                out.push_str(&format!(
+                    "export function {}({}): Promise<{}> {{\n  return invoke('{}', {{ {} }});\n}}\n\n",
+                    camel(stringify!($name)),
+                    params.join(", "),
+                    <$ret as ts_rs::TS>::name(),
+                    stringify!($name),
+                    names.join(", "),
+                ));
+            )*
+            out
+        }
+    };
+}
+
+/// Tauri maps snake_case argument names to camelCase on the JavaScript side.
+fn camel(s: &str) -> String {
+    let mut out = String::new();
+    let mut up = false;
+    for c in s.chars() {
+        if c == '_' {
+            up = true;
+        } else if up {
+            out.extend(c.to_uppercase());
+            up = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+async fn pick_folder(title: &str) -> Option<PathBuf> {
+    rfd::AsyncFileDialog::new()
+        .set_title(title)
+        .pick_folder()
+        .await
+        .map(|h| h.path().to_path_buf())
+}
+
+async fn save_file(title: &str, name: &str, filter: (&str, &[&str])) -> Option<PathBuf> {
+    rfd::AsyncFileDialog::new()
+        .set_title(title)
+        .set_file_name(name)
+        .add_filter(filter.0, filter.1)
+        .save_file()
+        .await
+        .map(|h| h.path().to_path_buf())
+}
+
+ipc! {
+    /// Version, demo mode, recent servers.
+    fn app_info(state) -> AppInfo { Ok(desk::connect::app_info(state)) }
+
+    /// Connect dialog: opens a connection and adds it to Object Explorer.
+    fn connect(state, args: ConnectArgs) -> ConnectionInfo { desk::connect::connect(state, args).await }
+
+    fn disconnect(state, id: u32) -> bool { Ok(desk::connect::disconnect(state, id)) }
+
+    /// Object Explorer's tree for a connection (F5/Refresh runs it again).
+    fn explorer(state, id: u32) -> ServerTree { desk::explorer::explorer(state, id).await }
+
+    /// The key's backup statement, passwords masked.
+    fn script_key(state, id: u32, key: KeyId) -> String { desk::explorer::script(state, id, key).await }
+
+    fn check_password(state, password: Secret) -> PasswordCheck {
+        let _ = state;
+        Ok(desk::backup::check_password(&password))
+    }
+
+    fn generate_password(state) -> String {
+        let _ = state;
+        Ok(desk::backup::generate_password())
+    }
+
+    /// This machine's volumes, removable ones first.
+    fn volumes(state) -> Vec<VolumeView> {
+        let _ = state;
+        let mut v = desk::backup::volumes();
+        v.sort_by_key(|v| !v.removable);
+        Ok(v)
+    }
+
+    /// The native folder chooser; null when cancelled.
+    fn choose_folder(state, title: String) -> Option<String> {
+        let _ = state;
+        Ok(pick_folder(&title).await.map(|p| p.display().to_string()))
+    }
+
+    fn plan_backup(state, request: BackupRequest) -> Vec<PlanView> { desk::backup::plan(state, &request).await }
+
+    /// Runs the backup; progress arrives on the channel as it happens.
+    fn run_backup(state, request: BackupRequest, secrets: BackupSecrets; channel events: BackupEvent) -> RunSummary {
+        let emit = move |e: BackupEvent| {
+            let _ = events.send(e);
+        };
+        desk::backup::run(state, request, secrets, &emit).await
+    }
+
+    /// Saves the run's report with the native save dialog; null when cancelled.
+    fn export_report(state, run_id: String, format: ReportFormat) -> Option<String> {
+        let (ext, filter) = match format {
+            ReportFormat::Html => ("html", ("HTML report", &["html"][..])),
+            ReportFormat::Json => ("json", ("JSON report", &["json"][..])),
+            ReportFormat::Csv => ("csv", ("CSV report", &["csv"][..])),
+        };
+        let name = format!("keysafe-report-{}.{ext}", run_id.get(..8).unwrap_or(&run_id));
+        match save_file("Export report", &name, filter).await {
+            None => Ok(None),
+            Some(p) => desk::backup::export_report(state, &run_id, format, &p).map(Some),
+        }
+    }
+
+    fn report_html(state, run_id: String) -> String { desk::history::report_html(state, &run_id) }
+
+    /// F5 in the query pane: runs the script (GO separates batches).
+    fn run_query(state, id: u32, sql: String) -> QueryOutcome { desk::query::run_query(state, id, sql).await }
+
+    /// Alt+Break.
+    fn cancel_query(state, id: u32) -> bool { desk::query::cancel_query(state, id) }
+
+    fn list_profiles(state) -> Vec<ProfileView> { desk::profiles::list(state) }
+
+    fn save_profile(state, profile: ProfileView, password: Option<Secret>) -> Vec<ProfileView> { desk::profiles::save(state, profile, password) }
+
+    fn delete_profile(state, name: String) -> Vec<ProfileView> { desk::profiles::delete(state, &name) }
+
+    /// Exports profiles (no passwords) with the native save dialog; the count, or null.
+    fn export_profiles(state) -> Option<u32> {
+        match save_file("Export profiles", "keysafe-profiles.json", ("Keysafe profiles", &["json"])).await {
+            None => Ok(None),
+            Some(p) => desk::profiles::export(state, &p).map(Some),
+        }
+    }
+
+    fn import_profiles(state) -> Vec<ProfileView> {
+        let picked = rfd::AsyncFileDialog::new()
+            .set_title("Import profiles")
+            .add_filter("Keysafe profiles", &["json"])
+            .pick_file()
+            .await;
+        match picked {
+            None => desk::profiles::list(state),
+            Some(h) => desk::profiles::import(state, h.path()),
+        }
+    }
+
+    fn history(state) -> HistoryView { desk::history::history(state).await }
+}
+
+/// Every type the commands use, declared for TypeScript.
+pub fn typescript_types() -> String {
+    use ts_rs::TS;
+    let decls = [
+        AuthKind::decl(),
+        EncryptChoice::decl(),
+        ConnectArgs::decl(),
+        ConnectionInfo::decl(),
+        KeyId::decl(),
+        BackupState::decl(),
+        Property::decl(),
+        KeyNode::decl(),
+        DatabaseNode::decl(),
+        RiskView::decl(),
+        ServerTree::decl(),
+        PasswordCheck::decl(),
+        VolumeView::decl(),
+        BackupRequest::decl(),
+        BackupSecrets::decl(),
+        PlannedKey::decl(),
+        PlanView::decl(),
+        BackupEvent::decl(),
+        FileView::decl(),
+        KeyOutcome::decl(),
+        RunSummary::decl(),
+        IpcErrorView::decl(),
+        IpcError::decl(),
+        ReportFormat::decl(),
+        ResultSetView::decl(),
+        QueryOutcome::decl(),
+        ProfileView::decl(),
+        HistoryRow::decl(),
+        HistoryView::decl(),
+        StaleKey::decl(),
+        AppInfo::decl(),
+    ];
+    decls.iter().map(|d| format!("export {d}\n\n")).collect()
+}
+
+/// The whole generated file, `ui/src/lib/bindings.ts`.
+pub fn typescript() -> String {
+    format!(
+        "// Generated from src-tauri (types.rs, commands.rs). Do not edit: run\n// `cargo run --bin keysafe-app -- --write-bindings` after changing the Rust side.\n\nimport {{ invoke, Channel }} from '@tauri-apps/api/core';\n\nexport type Secret = string;\n\n{}{}",
+        typescript_types(),
+        typescript_commands()
+    )
+}
+
+impl ts_rs::TS for Secret {
+    type WithoutGenerics = Secret;
+    type OptionInnerType = Secret;
+    fn name() -> String {
+        "Secret".into()
+    }
+    fn inline() -> String {
+        "string".into()
+    }
+    fn decl() -> String {
+        "type Secret = string;".into()
+    }
+    fn decl_concrete() -> String {
+        Self::decl()
+    }
+    fn inline_flattened() -> String {
+        "string".into()
+    }
+}
+

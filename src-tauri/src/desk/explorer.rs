@@ -1,0 +1,201 @@
+//! Object Explorer: each connection's Service Master Key, databases, master keys and
+//! certificates, each with its backup state (never / date / risk) from the server's
+//! catalog and Keysafe's history.
+
+use crate::error::{IpcError, IpcResult};
+use crate::state::AppState;
+use crate::types::{BackupState, DatabaseNode, KeyId, KeyNode, Property, RiskView, ServerTree};
+use keysafe_core::backup::{BackupOptions, KeyRef};
+use keysafe_core::history;
+use keysafe_core::inventory::{Inventory, MasterKeyProtection, Severity};
+use keysafe_core::{ErrorCode, Password};
+use std::collections::HashMap;
+
+pub fn key_ref(k: &KeyId) -> KeyRef {
+    match k {
+        KeyId::ServiceMasterKey => KeyRef::ServiceMasterKey,
+        KeyId::DatabaseMasterKey { database } => KeyRef::DatabaseMasterKey { database: database.clone() },
+        KeyId::Certificate { database, name } => KeyRef::Certificate { database: database.clone(), name: name.clone() },
+    }
+}
+
+fn prop(name: &str, value: impl ToString) -> Property {
+    Property { name: name.into(), value: value.to_string() }
+}
+
+fn date(d: Option<chrono::NaiveDateTime>) -> String {
+    d.map(|d| d.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "—".into())
+}
+
+fn tde_state(s: i32) -> String {
+    match s {
+        0 => "No database encryption key",
+        1 => "Unencrypted",
+        2 => "Encryption in progress",
+        3 => "Encrypted",
+        4 => "Key change in progress",
+        5 => "Decryption in progress",
+        6 => "Protection change in progress",
+        _ => "Unknown state",
+    }
+    .to_string()
+}
+
+struct Judge<'a> {
+    server: String,
+    last: HashMap<(String, String), chrono::DateTime<chrono::Utc>>,
+    risks: &'a [keysafe_core::inventory::Risk],
+}
+
+impl Judge<'_> {
+    fn node(&self, key: KeyId, modified: Option<chrono::NaiveDateTime>, server_record: Option<chrono::NaiveDateTime>, risk_object: &str, properties: Vec<Property>) -> KeyNode {
+        let label = key_ref(&key).label();
+        let last = self.last.get(&(self.server.to_lowercase(), label.clone())).copied();
+        let risk = self
+            .risks
+            .iter()
+            .filter(|r| r.severity >= Severity::Warning && r.object.eq_ignore_ascii_case(risk_object))
+            .map(|r| r.text.clone())
+            .next();
+        let last_backup = last
+            .map(|l| l.format("%Y-%m-%d %H:%M UTC").to_string())
+            .or_else(|| server_record.map(|d| format!("{} (server record)", d.format("%Y-%m-%d %H:%M"))));
+        let (state, risk) = match (risk, last) {
+            (Some(r), _) => (BackupState::Risk, Some(r)),
+            (None, Some(_)) => match history::staleness(last, modified) {
+                Some(why) => (BackupState::Risk, Some(why)),
+                None => (BackupState::BackedUp, None),
+            },
+            (None, None) if server_record.is_some() => (BackupState::BackedUp, None),
+            (None, None) => (BackupState::Never, None),
+        };
+        KeyNode { key, label, state, last_backup, risk, properties }
+    }
+}
+
+pub fn tree(id: u32, inv: &Inventory, entries: &[history::Entry]) -> ServerTree {
+    let j = Judge { server: inv.server.server_name.clone(), last: history::last_verified(entries), risks: &inv.risks };
+    let smk = inv.service_master_key.as_ref().map(|k| {
+        j.node(
+            KeyId::ServiceMasterKey,
+            k.modified,
+            None,
+            "Service Master Key",
+            vec![prop("Algorithm", &k.algorithm), prop("Key length", k.key_length), prop("Created", date(k.created)), prop("Modified", date(k.modified))],
+        )
+    });
+    let databases = inv
+        .databases
+        .iter()
+        .map(|d| DatabaseNode {
+            name: d.name.clone(),
+            tde: d.tde.filter(|s| *s > 0).map(tde_state),
+            master_key: d.master_key.as_ref().map(|k| {
+                j.node(
+                    KeyId::DatabaseMasterKey { database: d.name.clone() },
+                    k.modified,
+                    None,
+                    &format!("{} master key", d.name),
+                    vec![
+                        prop("Protection", match k.protection {
+                            MasterKeyProtection::ServiceMasterKey => "Service Master Key and password",
+                            MasterKeyProtection::PasswordOnly => "Password only",
+                        }),
+                        prop("Algorithm", &k.algorithm),
+                        prop("Created", date(k.created)),
+                        prop("Modified", date(k.modified)),
+                    ],
+                )
+            }),
+            certificates: d
+                .certificates
+                .iter()
+                .map(|c| {
+                    j.node(
+                        KeyId::Certificate { database: d.name.clone(), name: c.name.clone() },
+                        None,
+                        c.last_backup,
+                        &format!("{}.{}", d.name, c.name),
+                        vec![
+                            prop("Subject", &c.subject),
+                            prop("Private key", match c.private_key.as_str() {
+                                "MK" => "Encrypted by the database master key",
+                                "PW" => "Encrypted by a password",
+                                "NA" => "None in the database",
+                                o => o,
+                            }),
+                            prop("Expires", date(c.expiry)),
+                            prop("Thumbprint", &c.thumbprint),
+                            prop("Protects TDE for", if c.used_by_tde.is_empty() { "—".to_string() } else { c.used_by_tde.join(", ") }),
+                            prop("Last backup (server)", date(c.last_backup)),
+                        ],
+                    )
+                })
+                .collect(),
+            not_visible: d.not_visible,
+        })
+        .collect();
+    let f = &inv.server;
+    ServerTree {
+        id,
+        server_name: f.server_name.clone(),
+        service_master_key: smk,
+        databases,
+        risks: inv
+            .risks
+            .iter()
+            .map(|r| RiskView { severity: format!("{:?}", r.severity).to_lowercase(), object: r.object.clone(), text: r.text.clone() })
+            .collect(),
+        properties: vec![
+            prop("Server name", &f.server_name),
+            prop("Product version", &f.product_version),
+            prop("Edition", &f.edition),
+            prop("Platform", &f.host_platform),
+            prop("Login", &f.login),
+            prop("Service account", f.service_account.as_deref().unwrap_or("unknown (needs VIEW SERVER STATE)")),
+            prop("Default backup folder", f.default_backup_path.as_deref().unwrap_or("unknown")),
+        ],
+    }
+}
+
+pub async fn inventory_of(state: &AppState, id: u32) -> IpcResult<Inventory> {
+    let conn = state.connection(id)?;
+    let mut g = conn.session().await?;
+    let session = g.as_mut().expect("session");
+    match keysafe_core::inventory::inventory(session).await {
+        Ok(inv) => Ok(inv),
+        Err(e) => {
+            if e.code == ErrorCode::ConnectionLost {
+                *g = None;
+            }
+            Err(e.into())
+        }
+    }
+}
+
+pub async fn explorer(state: &AppState, id: u32) -> IpcResult<ServerTree> {
+    let inv = inventory_of(state, id).await?;
+    let entries = history::read(&state.history_path())?;
+    Ok(tree(id, &inv, &entries))
+}
+
+/// The key's backup statement as Keysafe would run it, passwords masked.
+pub async fn script(state: &AppState, id: u32, key: KeyId) -> IpcResult<String> {
+    let inv = inventory_of(state, id).await?;
+    let placeholder = Password::new("placeholder");
+    let k = key_ref(&key);
+    let mut opts = BackupOptions {
+        password: placeholder.clone(),
+        master_key_passwords: HashMap::new(),
+        certificate_passwords: HashMap::new(),
+        server_dir: None,
+        copy_to: std::path::PathBuf::new(),
+        format: None,
+    };
+    if let KeyRef::DatabaseMasterKey { database } = &k {
+        opts.master_key_passwords.insert(database.clone(), placeholder);
+    }
+    let plan = keysafe_core::backup::plan(&inv, std::slice::from_ref(&k), &opts, chrono::Utc::now())
+        .map_err(IpcError::from)?;
+    Ok(plan.iter().map(|p| p.script.clone()).collect::<Vec<_>>().join("\nGO\n") + "\nGO\n")
+}

@@ -1,0 +1,129 @@
+//! Keysafe's desktop shell: thin commands over keysafe-core, typed progress on channels,
+//! the app's state. It never builds T-SQL; the engine does.
+//!
+//! Command line: `keysafe-app [--demo]`, plus `--write-bindings PATH` / `--check-bindings
+//! PATH` for the generated TypeScript (used by the build and CI, no window opened).
+
+pub mod commands;
+pub mod demo;
+pub mod desk;
+pub mod error;
+pub mod state;
+pub mod types;
+
+use state::AppState;
+use tauri::Manager;
+
+struct Args {
+    demo: bool,
+    write_bindings: Option<String>,
+    check_bindings: Option<String>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        demo: false,
+        write_bindings: None,
+        check_bindings: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--demo" => a.demo = true,
+            "--write-bindings" => a.write_bindings = it.next(),
+            "--check-bindings" => a.check_bindings = it.next(),
+            "--help" | "-h" => {
+                return Err("usage: keysafe-app [--demo]\n  --demo  start an embedded emulated SQL Server with a Demo profile".into())
+            }
+            other => return Err(format!("keysafe-app: unknown argument '{other}' (try --help)")),
+        }
+    }
+    Ok(a)
+}
+
+fn init_logging(home: &std::path::Path) {
+    // Never a secret in the log: passwords live in types that print `<redacted>`, and no
+    // command logs its arguments.
+    let filter = std::env::var("KEYSAFE_LOG").unwrap_or_else(|_| "info".into());
+    let _ = std::fs::create_dir_all(home);
+    if let Ok(f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(home.join("keysafe-app.log"))
+    {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into()),
+            )
+            .with_writer(std::sync::Mutex::new(f))
+            .with_ansi(false)
+            .try_init();
+    }
+}
+
+/// Runs the app; returns the process exit code.
+pub fn run() -> i32 {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return 2;
+        }
+    };
+    if let Some(path) = &args.write_bindings {
+        return match std::fs::write(path, commands::typescript()) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("cannot write {path}: {e}");
+                1
+            }
+        };
+    }
+    if let Some(path) = &args.check_bindings {
+        let current = std::fs::read_to_string(path).unwrap_or_default();
+        if current == commands::typescript() {
+            return 0;
+        }
+        eprintln!("{path} is out of date: run `cargo run --bin keysafe-app -- --write-bindings {path}`");
+        return 1;
+    }
+    let home = keysafe_core::profiles::home();
+    init_logging(&home);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    tauri::async_runtime::set(runtime.handle().clone());
+    let demo = if args.demo {
+        match runtime.block_on(demo::Demo::start(&home.join("demo-instance"))) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                eprintln!("keysafe-app: the demo instance could not start: {e}");
+                return 1;
+            }
+        }
+    } else {
+        None
+    };
+    let state = AppState::new(home, Box::new(keysafe_core::profiles::OsKeyring), demo);
+    let app = tauri::Builder::default()
+        .manage(state)
+        .invoke_handler(commands::handler())
+        .setup(|app| {
+            if let Some(w) = app.get_webview_window("main") {
+                let _ = w.set_title("Keysafe");
+            }
+            Ok(())
+        })
+        .build(tauri::generate_context!());
+    match app {
+        Ok(app) => {
+            app.run(|_, _| {});
+            0
+        }
+        Err(e) => {
+            eprintln!("keysafe-app: {e}");
+            1
+        }
+    }
+}

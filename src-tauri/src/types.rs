@@ -1,0 +1,337 @@
+//! Everything that crosses IPC, in the shapes the UI draws. TypeScript declarations are
+//! generated from these (`bindings.rs`); nobody writes them by hand.
+
+use keysafe_core::Password;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// A password typed in a dialog. It arrives as a JSON string and is moved straight into a
+/// `secrecy` box: `Debug` prints `<redacted>` and it cannot be serialized back out.
+#[derive(Clone, Deserialize)]
+#[serde(from = "String")]
+pub struct Secret(pub Password);
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Secret(Password::new(s))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthKind {
+    Windows,
+    SqlServer,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum EncryptChoice {
+    Mandatory,
+    Optional,
+    Strict,
+}
+
+/// The Connect dialog, field for field.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct ConnectArgs {
+    pub server: String,
+    pub authentication: AuthKind,
+    pub login: String,
+    #[ts(type = "string | null")]
+    pub password: Option<Secret>,
+    pub remember_password: bool,
+    pub encrypt: EncryptChoice,
+    pub trust_server_certificate: bool,
+    pub host_name_in_certificate: String,
+    pub connect_timeout_secs: u32,
+    /// Connect through this saved profile (its password from the keyring when none is typed).
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ConnectionInfo {
+    pub id: u32,
+    /// As typed in the Connect dialog.
+    pub server: String,
+    /// @@SERVERNAME
+    pub server_name: String,
+    pub version: String,
+    pub edition: String,
+    pub platform: String,
+    pub login: String,
+    pub database: String,
+    pub profile: Option<String>,
+    pub color: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq, Eq, Hash)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum KeyId {
+    ServiceMasterKey,
+    DatabaseMasterKey { database: String },
+    Certificate { database: String, name: String },
+}
+
+#[derive(Debug, Clone, Copy, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum BackupState {
+    /// No verified backup is known.
+    Never,
+    /// A verified backup exists and the key has not changed since.
+    BackedUp,
+    /// Something needs attention (see `risk`).
+    Risk,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct Property {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct KeyNode {
+    pub key: KeyId,
+    pub label: String,
+    pub state: BackupState,
+    /// The last verified backup (history) or the server's own record of one.
+    pub last_backup: Option<String>,
+    pub risk: Option<String>,
+    pub properties: Vec<Property>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct DatabaseNode {
+    pub name: String,
+    /// sys.dm_database_encryption_keys.encryption_state, described.
+    pub tde: Option<String>,
+    pub master_key: Option<KeyNode>,
+    pub certificates: Vec<KeyNode>,
+    pub not_visible: bool,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct RiskView {
+    pub severity: String,
+    pub object: String,
+    pub text: String,
+}
+
+/// Object Explorer's view of one connection.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ServerTree {
+    pub id: u32,
+    pub server_name: String,
+    pub service_master_key: Option<KeyNode>,
+    pub databases: Vec<DatabaseNode>,
+    pub risks: Vec<RiskView>,
+    pub properties: Vec<Property>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct PasswordCheck {
+    /// SQL Server's verdict, predicted: None when it will accept the password.
+    pub policy_error: Option<String>,
+    pub strength: String,
+    pub entropy_bits: u32,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct VolumeView {
+    pub mount_point: String,
+    pub label: Option<String>,
+    pub file_system: String,
+    pub free_bytes: f64,
+    pub total_bytes: f64,
+    pub removable: bool,
+    pub keeps_acls: bool,
+}
+
+/// What to back up, where, for which connections.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct BackupRequest {
+    pub connections: Vec<u32>,
+    /// Empty: everything on each connection (SMK, every DMK, every certificate with a key).
+    pub keys: Vec<KeyId>,
+    /// The medium's folder on this machine.
+    pub copy_to: String,
+    /// The server-side folder; empty for `<default backup path>\Keysafe`.
+    pub server_dir: String,
+    pub acl_principals: Vec<String>,
+    pub verify_restore: bool,
+    pub carrier: String,
+    pub storage_location: String,
+    pub notes: String,
+}
+
+/// The secrets of a backup, kept apart from the request so the request can be logged.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct BackupSecrets {
+    #[ts(type = "string")]
+    pub password: Secret,
+    #[ts(type = "string")]
+    pub confirm: Secret,
+    /// Passwords of password-only database master keys, by database.
+    #[ts(type = "Record<string, string>")]
+    pub master_key_passwords: std::collections::HashMap<String, Secret>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct PlannedKey {
+    pub label: String,
+    pub server_files: Vec<String>,
+    /// The T-SQL with every password shown as ****.
+    pub script: String,
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct PlanView {
+    pub connection: u32,
+    pub server_name: String,
+    pub server_folder: Option<String>,
+    /// Who will have access to the server folder.
+    pub permissions: Vec<String>,
+    pub keys: Vec<PlannedKey>,
+    pub problem: Option<String>,
+}
+
+/// Live progress of a backup run.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum BackupEvent {
+    Connecting { server: String },
+    Planned { server: String, keys: u32 },
+    FolderReady { server: String, folder: String, protection: String },
+    KeyStarted { server: String, key: String },
+    KeyDone { server: String, key: String, verified: bool },
+    InstanceDone { server: String, verified: bool },
+    ReportWritten { paths: Vec<String> },
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct FileView {
+    pub server_path: String,
+    pub copy_path: Option<String>,
+    pub bytes: f64,
+    pub sha256: String,
+    pub verified: bool,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct KeyOutcome {
+    pub server: String,
+    pub label: String,
+    pub outcome: String,
+    pub files: Vec<FileView>,
+    pub restore_check: Option<String>,
+    pub error: Option<IpcErrorView>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct RunSummary {
+    pub run_id: String,
+    pub succeeded: bool,
+    pub keys_requested: u32,
+    pub keys_verified: u32,
+    pub keys: Vec<KeyOutcome>,
+    pub instance_errors: Vec<IpcErrorView>,
+    pub folder_protection: Vec<String>,
+    pub destination_warnings: Vec<String>,
+    /// The JSON, HTML and CSV reports Keysafe kept (KEYSAFE_HOME/reports).
+    pub report_files: Vec<String>,
+}
+
+/// An error as the UI sees it (also inside results).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct IpcErrorView {
+    pub code: String,
+    pub message: String,
+    /// The next step and SQL Server's own `Msg N, Level L, State S`.
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportFormat {
+    Html,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ResultSetView {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Option<String>>>,
+}
+
+/// A script's run: the grids and the Messages tab.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct QueryOutcome {
+    pub result_sets: Vec<ResultSetView>,
+    pub messages: Vec<String>,
+    pub errors: u32,
+    pub database: String,
+    pub cancelled: bool,
+    pub elapsed_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ProfileView {
+    pub name: String,
+    pub server: String,
+    pub authentication: AuthKind,
+    pub login: String,
+    pub encrypt: EncryptChoice,
+    pub trust_server_certificate: bool,
+    pub host_name_in_certificate: String,
+    pub connect_timeout_secs: u32,
+    pub folder: String,
+    pub color: Option<String>,
+    pub remember_password: bool,
+    /// The Demo profile of `--demo`: not saved, cannot be edited.
+    pub demo: bool,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct HistoryRow {
+    pub run_id: String,
+    pub finished: String,
+    pub operator: String,
+    pub succeeded: bool,
+    pub keys_verified: u32,
+    pub keys_requested: u32,
+    pub servers: Vec<String>,
+    pub report: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct HistoryView {
+    pub runs: Vec<HistoryRow>,
+    /// The hash chain holds; false when a record was edited or removed.
+    pub chain_intact: bool,
+    /// Keys of the open connections whose last verified backup is missing or stale.
+    pub attention: Vec<StaleKey>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct StaleKey {
+    pub server: String,
+    pub label: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct AppInfo {
+    pub version: String,
+    pub demo: bool,
+    pub home: String,
+    pub recent_servers: Vec<String>,
+}

@@ -1,0 +1,126 @@
+// The app's state, shared by the components (Svelte 5 runes).
+import * as api from './bindings'
+import type { ConnectionInfo, IpcError, KeyId, ProfileView, ServerTree } from './bindings'
+import { asIpcError } from './ipc'
+
+export type Tab =
+  | { kind: 'query'; key: number; connection: number | null; title: string; text: string }
+  | { kind: 'history'; key: number; title: string }
+  | { kind: 'report'; key: number; title: string; runId: string }
+
+export interface BackupTarget {
+  connections: number[]
+  keys: KeyId[]
+}
+
+let nextTab = 1
+
+class AppStore {
+  connections = $state<ConnectionInfo[]>([])
+  trees = $state<Record<number, ServerTree>>({})
+  treeErrors = $state<Record<number, IpcError>>({})
+  loading = $state<Record<number, boolean>>({})
+  profiles = $state<ProfileView[]>([])
+  recentServers = $state<string[]>([])
+  demo = $state(false)
+  tabs = $state<Tab[]>([])
+  active = $state(0)
+  selectedConnection = $state<number | null>(null)
+  connectOpen = $state(false)
+  connectProfile = $state<ProfileView | null>(null)
+  backup = $state<BackupTarget | null>(null)
+  properties = $state<{ title: string; rows: { name: string; value: string }[] } | null>(null)
+  profileEditor = $state<ProfileView | null>(null)
+  explorerVisible = $state(true)
+  notice = $state<IpcError | null>(null)
+
+  get activeConnection(): ConnectionInfo | null {
+    const t = this.tabs.find((t) => t.key === this.active)
+    const id = t?.kind === 'query' ? t.connection : this.selectedConnection
+    return this.connections.find((c) => c.id === id) ?? null
+  }
+
+  async init() {
+    const info = await api.appInfo()
+    this.demo = info.demo
+    this.recentServers = info.recent_servers
+    await this.loadProfiles()
+    this.connectOpen = true
+    if (this.demo) this.connectProfile = this.profiles.find((p) => p.demo) ?? null
+  }
+
+  async loadProfiles() {
+    try {
+      this.profiles = await api.listProfiles()
+    } catch (e) {
+      this.notice = asIpcError(e)
+    }
+  }
+
+  async added(c: ConnectionInfo) {
+    this.connections = [...this.connections, c]
+    this.selectedConnection = c.id
+    this.connectOpen = false
+    await this.refresh(c.id)
+  }
+
+  async refresh(id: number) {
+    this.loading[id] = true
+    try {
+      this.trees[id] = await api.explorer(id)
+      delete this.treeErrors[id]
+    } catch (e) {
+      this.treeErrors[id] = asIpcError(e)
+    } finally {
+      this.loading[id] = false
+    }
+  }
+
+  async refreshAll() {
+    await Promise.all(this.connections.map((c) => this.refresh(c.id)))
+  }
+
+  async disconnect(id: number) {
+    await api.disconnect(id)
+    this.connections = this.connections.filter((c) => c.id !== id)
+    delete this.trees[id]
+    for (const t of this.tabs) if (t.kind === 'query' && t.connection === id) t.connection = null
+    if (this.selectedConnection === id) this.selectedConnection = this.connections[0]?.id ?? null
+  }
+
+  newQuery(connection: number | null = this.selectedConnection, text = '') {
+    const key = nextTab++
+    const c = this.connections.find((x) => x.id === connection)
+    this.tabs = [...this.tabs, { kind: 'query', key, connection, title: `SQLQuery${key}.sql${c ? ' - ' + c.server_name : ''}`, text }]
+    this.active = key
+  }
+
+  openHistory() {
+    const h = this.tabs.find((t) => t.kind === 'history')
+    if (h) {
+      this.active = h.key
+      return
+    }
+    const key = nextTab++
+    this.tabs = [...this.tabs, { kind: 'history', key, title: 'History' }]
+    this.active = key
+  }
+
+  openReport(runId: string) {
+    const key = nextTab++
+    this.tabs = [...this.tabs, { kind: 'report', key, title: `Report ${runId.slice(0, 8)}`, runId }]
+    this.active = key
+  }
+
+  closeTab(key: number) {
+    const i = this.tabs.findIndex((t) => t.key === key)
+    this.tabs = this.tabs.filter((t) => t.key !== key)
+    if (this.active === key) this.active = this.tabs[Math.max(0, i - 1)]?.key ?? 0
+  }
+
+  colorOf(connection: number | null): string | null {
+    return this.connections.find((c) => c.id === connection)?.color ?? null
+  }
+}
+
+export const app = new AppStore()

@@ -1,0 +1,232 @@
+// Generated from src-tauri (types.rs, commands.rs). Do not edit: run
+// `cargo run --bin keysafe-app -- --write-bindings` after changing the Rust side.
+
+import { invoke, Channel } from '@tauri-apps/api/core';
+
+export type Secret = string;
+
+export type AuthKind = "windows" | "sql_server";
+
+export type EncryptChoice = "mandatory" | "optional" | "strict";
+
+export type ConnectArgs = { server: string, authentication: AuthKind, login: string, password: string | null, remember_password: boolean, encrypt: EncryptChoice, trust_server_certificate: boolean, host_name_in_certificate: string, connect_timeout_secs: number, 
+/**
+ * Connect through this saved profile (its password from the keyring when none is typed).
+ */
+profile: string | null, };
+
+export type ConnectionInfo = { id: number, 
+/**
+ * As typed in the Connect dialog.
+ */
+server: string, 
+/**
+ * @@SERVERNAME
+ */
+server_name: string, version: string, edition: string, platform: string, login: string, database: string, profile: string | null, color: string | null, };
+
+export type KeyId = { "kind": "service_master_key" } | { "kind": "database_master_key", database: string, } | { "kind": "certificate", database: string, name: string, };
+
+export type BackupState = "never" | "backed_up" | "risk";
+
+export type Property = { name: string, value: string, };
+
+export type KeyNode = { key: KeyId, label: string, state: BackupState, 
+/**
+ * The last verified backup (history) or the server's own record of one.
+ */
+last_backup: string | null, risk: string | null, properties: Array<Property>, };
+
+export type DatabaseNode = { name: string, 
+/**
+ * sys.dm_database_encryption_keys.encryption_state, described.
+ */
+tde: string | null, master_key: KeyNode | null, certificates: Array<KeyNode>, not_visible: boolean, };
+
+export type RiskView = { severity: string, object: string, text: string, };
+
+export type ServerTree = { id: number, server_name: string, service_master_key: KeyNode | null, databases: Array<DatabaseNode>, risks: Array<RiskView>, properties: Array<Property>, };
+
+export type PasswordCheck = { 
+/**
+ * SQL Server's verdict, predicted: None when it will accept the password.
+ */
+policy_error: string | null, strength: string, entropy_bits: number, };
+
+export type VolumeView = { mount_point: string, label: string | null, file_system: string, free_bytes: number, total_bytes: number, removable: boolean, keeps_acls: boolean, };
+
+export type BackupRequest = { connections: Array<number>, 
+/**
+ * Empty: everything on each connection (SMK, every DMK, every certificate with a key).
+ */
+keys: Array<KeyId>, 
+/**
+ * The medium's folder on this machine.
+ */
+copy_to: string, 
+/**
+ * The server-side folder; empty for `<default backup path>\Keysafe`.
+ */
+server_dir: string, acl_principals: Array<string>, verify_restore: boolean, carrier: string, storage_location: string, notes: string, };
+
+export type BackupSecrets = { password: string, confirm: string, 
+/**
+ * Passwords of password-only database master keys, by database.
+ */
+master_key_passwords: Record<string, string>, };
+
+export type PlannedKey = { label: string, server_files: Array<string>, 
+/**
+ * The T-SQL with every password shown as ****.
+ */
+script: string, problem: string | null, };
+
+export type PlanView = { connection: number, server_name: string, server_folder: string | null, 
+/**
+ * Who will have access to the server folder.
+ */
+permissions: Array<string>, keys: Array<PlannedKey>, problem: string | null, };
+
+export type BackupEvent = { "event": "connecting", server: string, } | { "event": "planned", server: string, keys: number, } | { "event": "folder_ready", server: string, folder: string, protection: string, } | { "event": "key_started", server: string, key: string, } | { "event": "key_done", server: string, key: string, verified: boolean, } | { "event": "instance_done", server: string, verified: boolean, } | { "event": "report_written", paths: Array<string>, };
+
+export type FileView = { server_path: string, copy_path: string | null, bytes: number, sha256: string, verified: boolean, };
+
+export type KeyOutcome = { server: string, label: string, outcome: string, files: Array<FileView>, restore_check: string | null, error: IpcErrorView | null, };
+
+export type RunSummary = { run_id: string, succeeded: boolean, keys_requested: number, keys_verified: number, keys: Array<KeyOutcome>, instance_errors: Array<IpcErrorView>, folder_protection: Array<string>, destination_warnings: Array<string>, 
+/**
+ * The JSON, HTML and CSV reports Keysafe kept (KEYSAFE_HOME/reports).
+ */
+report_files: Array<string>, };
+
+export type IpcErrorView = { code: string, message: string, 
+/**
+ * The next step and SQL Server's own `Msg N, Level L, State S`.
+ */
+detail: string | null, };
+
+export type IpcError = { code: string, message: string, detail: string | null, };
+
+export type ReportFormat = "html" | "json" | "csv";
+
+export type ResultSetView = { columns: Array<string>, rows: Array<Array<string | null>>, };
+
+export type QueryOutcome = { result_sets: Array<ResultSetView>, messages: Array<string>, errors: number, database: string, cancelled: boolean, elapsed_ms: number, };
+
+export type ProfileView = { name: string, server: string, authentication: AuthKind, login: string, encrypt: EncryptChoice, trust_server_certificate: boolean, host_name_in_certificate: string, connect_timeout_secs: number, folder: string, color: string | null, remember_password: boolean, 
+/**
+ * The Demo profile of `--demo`: not saved, cannot be edited.
+ */
+demo: boolean, };
+
+export type HistoryRow = { run_id: string, finished: string, operator: string, succeeded: boolean, keys_verified: number, keys_requested: number, servers: Array<string>, report: string | null, };
+
+export type HistoryView = { runs: Array<HistoryRow>, 
+/**
+ * The hash chain holds; false when a record was edited or removed.
+ */
+chain_intact: boolean, 
+/**
+ * Keys of the open connections whose last verified backup is missing or stale.
+ */
+attention: Array<StaleKey>, };
+
+export type StaleKey = { server: string, label: string, reason: string, };
+
+export type AppInfo = { version: string, demo: boolean, home: string, recent_servers: Array<string>, };
+
+/** Version, demo mode, recent servers. */
+export function appInfo(): Promise<AppInfo> {
+  return invoke('app_info', {  });
+}
+
+/** Connect dialog: opens a connection and adds it to Object Explorer. */
+export function connect(args: ConnectArgs): Promise<ConnectionInfo> {
+  return invoke('connect', { args });
+}
+
+export function disconnect(id: number): Promise<boolean> {
+  return invoke('disconnect', { id });
+}
+
+/** Object Explorer's tree for a connection (F5/Refresh runs it again). */
+export function explorer(id: number): Promise<ServerTree> {
+  return invoke('explorer', { id });
+}
+
+/** The key's backup statement, passwords masked. */
+export function scriptKey(id: number, key: KeyId): Promise<string> {
+  return invoke('script_key', { id, key });
+}
+
+export function checkPassword(password: Secret): Promise<PasswordCheck> {
+  return invoke('check_password', { password });
+}
+
+export function generatePassword(): Promise<string> {
+  return invoke('generate_password', {  });
+}
+
+/** This machine's volumes, removable ones first. */
+export function volumes(): Promise<Array<VolumeView>> {
+  return invoke('volumes', {  });
+}
+
+/** The native folder chooser; null when cancelled. */
+export function chooseFolder(title: string): Promise<string | null> {
+  return invoke('choose_folder', { title });
+}
+
+export function planBackup(request: BackupRequest): Promise<Array<PlanView>> {
+  return invoke('plan_backup', { request });
+}
+
+/** Runs the backup; progress arrives on the channel as it happens. */
+export function runBackup(request: BackupRequest, secrets: BackupSecrets, events: Channel<BackupEvent>): Promise<RunSummary> {
+  return invoke('run_backup', { request, secrets, events });
+}
+
+/** Saves the run's report with the native save dialog; null when cancelled. */
+export function exportReport(runId: string, format: ReportFormat): Promise<string | null> {
+  return invoke('export_report', { runId, format });
+}
+
+export function reportHtml(runId: string): Promise<string> {
+  return invoke('report_html', { runId });
+}
+
+/** F5 in the query pane: runs the script (GO separates batches). */
+export function runQuery(id: number, sql: string): Promise<QueryOutcome> {
+  return invoke('run_query', { id, sql });
+}
+
+/** Alt+Break. */
+export function cancelQuery(id: number): Promise<boolean> {
+  return invoke('cancel_query', { id });
+}
+
+export function listProfiles(): Promise<Array<ProfileView>> {
+  return invoke('list_profiles', {  });
+}
+
+export function saveProfile(profile: ProfileView, password: Secret | null): Promise<Array<ProfileView>> {
+  return invoke('save_profile', { profile, password });
+}
+
+export function deleteProfile(name: string): Promise<Array<ProfileView>> {
+  return invoke('delete_profile', { name });
+}
+
+/** Exports profiles (no passwords) with the native save dialog; the count, or null. */
+export function exportProfiles(): Promise<number | null> {
+  return invoke('export_profiles', {  });
+}
+
+export function importProfiles(): Promise<Array<ProfileView>> {
+  return invoke('import_profiles', {  });
+}
+
+export function history(): Promise<HistoryView> {
+  return invoke('history', {  });
+}
+

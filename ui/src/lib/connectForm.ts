@@ -1,0 +1,69 @@
+// The Connect dialog's model: SSMS 21's fields and defaults, and what is sent to Rust.
+import type { AuthKind, ConnectArgs, EncryptChoice } from './bindings'
+
+export interface ConnectForm {
+  server: string
+  authentication: AuthKind
+  login: string
+  password: string
+  rememberPassword: boolean
+  encrypt: EncryptChoice
+  trustServerCertificate: boolean
+  hostNameInCertificate: string
+  connectTimeoutSecs: number
+}
+
+/** SSMS 21: Windows Authentication, Encrypt Mandatory, no blind trust, 30 s timeout (15 s in
+ * older SSMS; 21 raised it). */
+export function defaultForm(recent: string[] = []): ConnectForm {
+  return {
+    server: recent[0] ?? '',
+    authentication: 'windows',
+    login: '',
+    password: '',
+    rememberPassword: false,
+    encrypt: 'mandatory',
+    trustServerCertificate: false,
+    hostNameInCertificate: '',
+    connectTimeoutSecs: 30,
+  }
+}
+
+export const STRICT_DISABLED_REASON =
+  'Strict (TDS 8.0) is not available yet: the TDS library Keysafe uses has no TDS 8. Mandatory still encrypts the whole session.'
+
+/** What is wrong with the form, field by field; empty when it can be sent. */
+export function validate(f: ConnectForm): Partial<Record<keyof ConnectForm, string>> {
+  const errors: Partial<Record<keyof ConnectForm, string>> = {}
+  const server = f.server.trim()
+  if (!server) errors.server = 'Type a server name: host, host\\instance or host,port.'
+  else if (/\s/.test(server)) errors.server = 'A server name has no spaces.'
+  else if (/,\s*$/.test(server) || /,(\d+)$/.test(server) && !validPort(server.split(',').pop()!))
+    errors.server = 'The port after the comma must be 1 to 65535.'
+  if (f.authentication === 'sql_server' && !f.login.trim()) errors.login = 'Type a login.'
+  if (!Number.isInteger(f.connectTimeoutSecs) || f.connectTimeoutSecs < 1 || f.connectTimeoutSecs > 600)
+    errors.connectTimeoutSecs = 'The timeout is 1 to 600 seconds.'
+  if (f.encrypt === 'strict') errors.encrypt = STRICT_DISABLED_REASON
+  return errors
+}
+
+function validPort(p: string): boolean {
+  const n = Number(p)
+  return Number.isInteger(n) && n >= 1 && n <= 65535
+}
+
+export function toArgs(f: ConnectForm, profile: string | null = null): ConnectArgs {
+  const sql = f.authentication === 'sql_server'
+  return {
+    server: f.server.trim(),
+    authentication: f.authentication,
+    login: sql ? f.login.trim() : '',
+    password: sql && f.password !== '' ? f.password : null,
+    remember_password: sql && f.rememberPassword,
+    encrypt: f.encrypt,
+    trust_server_certificate: f.trustServerCertificate,
+    host_name_in_certificate: f.hostNameInCertificate.trim(),
+    connect_timeout_secs: f.connectTimeoutSecs,
+    profile,
+  }
+}

@@ -1,0 +1,48 @@
+// Object Explorer's presentation logic: badges, labels, what a key's context menu offers.
+import type { BackupState, KeyId, KeyNode, ServerTree } from './bindings'
+
+export function stateBadge(k: KeyNode): { text: string; tone: 'ok' | 'warn' | 'never' } {
+  switch (k.state) {
+    case 'backed_up':
+      return { text: k.last_backup ? `backed up ${k.last_backup}` : 'backed up', tone: 'ok' }
+    case 'risk':
+      return { text: k.risk ? `risk: ${k.risk}` : 'risk', tone: 'warn' }
+    default:
+      return { text: 'never backed up', tone: 'never' }
+  }
+}
+
+export function keyNodeId(serverId: number, k: KeyId): string {
+  switch (k.kind) {
+    case 'service_master_key':
+      return `${serverId}/smk`
+    case 'database_master_key':
+      return `${serverId}/db/${k.database}/dmk`
+    case 'certificate':
+      return `${serverId}/db/${k.database}/cert/${k.name}`
+  }
+}
+
+/** Every key of a tree, SMK first. */
+export function allKeys(t: ServerTree): KeyNode[] {
+  const out: KeyNode[] = []
+  if (t.service_master_key) out.push(t.service_master_key)
+  for (const d of t.databases) {
+    if (d.master_key) out.push(d.master_key)
+    out.push(...d.certificates)
+  }
+  return out
+}
+
+export function countByState(t: ServerTree): Record<BackupState, number> {
+  const c: Record<BackupState, number> = { never: 0, backed_up: 0, risk: 0 }
+  for (const k of allKeys(t)) c[k.state]++
+  return c
+}
+
+/** A certificate with no private key cannot be backed up with its key; SSMS greys it. */
+export function canBackUp(k: KeyNode): boolean {
+  if (k.key.kind !== 'certificate') return true
+  const pk = k.properties.find((p) => p.name === 'Private key')?.value ?? ''
+  return !pk.startsWith('None')
+}
