@@ -115,7 +115,11 @@ pub fn run() -> i32 {
             }
             Ok(())
         })
-        .build(tauri::generate_context!());
+        .build({
+            // Recompiled whenever the built UI changes (see build.rs).
+            const _UI: &str = env!("KEYSAFE_UI_STAMP");
+            tauri::generate_context!()
+        });
     match app {
         Ok(app) => {
             app.run(|_, _| {});

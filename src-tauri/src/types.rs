@@ -181,6 +181,9 @@ pub struct BackupSecrets {
     /// Passwords of password-only database master keys, by database.
     #[ts(type = "Record<string, string>")]
     pub master_key_passwords: std::collections::HashMap<String, Secret>,
+    /// Passwords of password-protected certificate keys, by "database.certificate".
+    #[ts(type = "Record<string, string>")]
+    pub certificate_passwords: std::collections::HashMap<String, Secret>,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]

@@ -165,7 +165,11 @@ pub async fn run(
         backup: BackupOptions {
             password: secrets.password.0.clone(),
             master_key_passwords: secrets.master_key_passwords.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect(),
-            certificate_passwords: HashMap::new(),
+            certificate_passwords: secrets
+                .certificate_passwords
+                .iter()
+                .filter_map(|(k, v)| k.split_once('.').map(|(db, c)| ((db.to_string(), c.to_string()), v.0.clone())))
+                .collect(),
             server_dir: server_dir(&req),
             copy_to: copy_to.clone(),
             format: None,

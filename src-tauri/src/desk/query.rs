@@ -61,7 +61,7 @@ pub async fn run_query(state: &AppState, id: u32, sql: String) -> IpcResult<Quer
     if out.errors == 0 && !out.cancelled && out.result_sets.is_empty() {
         out.messages.push("Commands completed successfully.".into());
     }
-    out.messages.push(format!("Completion time: {}", chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%.7f%:z")));
+    out.messages.push(format!("Completion time: {}", chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%.6f%:z")));
     out.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(out)
 }

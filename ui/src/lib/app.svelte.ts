@@ -45,8 +45,8 @@ class AppStore {
     this.demo = info.demo
     this.recentServers = info.recent_servers
     await this.loadProfiles()
-    this.connectOpen = true
     if (this.demo) this.connectProfile = this.profiles.find((p) => p.demo) ?? null
+    this.connectOpen = true
   }
 
   async loadProfiles() {

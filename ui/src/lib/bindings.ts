@@ -73,7 +73,11 @@ export type BackupSecrets = { password: string, confirm: string,
 /**
  * Passwords of password-only database master keys, by database.
  */
-master_key_passwords: Record<string, string>, };
+master_key_passwords: Record<string, string>, 
+/**
+ * Passwords of password-protected certificate keys, by "database.certificate".
+ */
+certificate_passwords: Record<string, string>, };
 
 export type PlannedKey = { label: string, server_files: Array<string>, 
 /**

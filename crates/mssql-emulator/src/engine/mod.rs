@@ -148,7 +148,11 @@ impl Instance {
             }
             Platform::Linux => {}
         }
-        for p in [&info.default_backup_path, &info.default_data_path] {
+        for p in scenario
+            .folders
+            .iter()
+            .chain([&info.default_backup_path, &info.default_data_path])
+        {
             let host = fs.resolve(p).map_err(|_| {
                 std::io::Error::other(format!("path {p:?} is not valid on this platform"))
             })?;

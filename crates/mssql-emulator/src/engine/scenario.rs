@@ -19,6 +19,9 @@ pub struct Scenario {
     /// UNC shares the service account can reach, e.g. `\\fileserver\keys`.
     #[serde(default)]
     pub shares: Vec<String>,
+    /// Folders that already exist on the host, e.g. the docs' `c:\temp_backups\keys`.
+    #[serde(default)]
+    pub folders: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,0 +1,250 @@
+//! The app's commands without a window: the same bodies the Tauri commands call, against
+//! the emulator over real TCP, with the real OS keyring (run under scripts/with-keyring.sh).
+
+use keysafe_app::desk;
+use keysafe_app::state::AppState;
+use keysafe_app::types::*;
+use mssql_emulator::{Emulator, EmulatorConfig, Scenario, TlsMode};
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+const OPERATOR_PASSWORD: &str = "Operat0r!Pass#1";
+
+async fn demo_instance(dir: &Path) -> Emulator {
+    let text = include_str!("../../crates/mssql-emulator/scenarios/demo.toml");
+    Emulator::start(EmulatorConfig::new(dir).scenario(Scenario::from_toml(text).unwrap()).tls(TlsMode::On))
+        .await
+        .unwrap()
+}
+
+fn state(home: &Path) -> AppState {
+    AppState::new(home.to_path_buf(), Box::new(keysafe_core::profiles::OsKeyring), None)
+}
+
+fn args(port: u16, login: &str, password: &str) -> ConnectArgs {
+    ConnectArgs {
+        server: format!("127.0.0.1,{port}"),
+        authentication: AuthKind::SqlServer,
+        login: login.into(),
+        password: Some(Secret::from(password.to_string())),
+        remember_password: false,
+        encrypt: EncryptChoice::Mandatory,
+        trust_server_certificate: true,
+        host_name_in_certificate: String::new(),
+        connect_timeout_secs: 10,
+        profile: None,
+    }
+}
+
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_whole_backup_from_the_dialog_leaves_a_verified_copy_a_report_and_no_secret() {
+    let server = tempfile::tempdir().unwrap();
+    let emu = demo_instance(server.path()).await;
+    let home = tempfile::tempdir().unwrap();
+    let medium = tempfile::tempdir().unwrap();
+    let st = state(home.path());
+    let login_pw = OPERATOR_PASSWORD;
+    let backup_pw = "Unique!Backup#Canary-4417";
+    let dmk_pw = "Sales!Dmk#Pass1";
+    let cert_pw = "Signing!Cert#Pw1";
+
+    let c = desk::connect::connect(&st, args(emu.addr().port(), "keysafe_operator", login_pw)).await.unwrap();
+    assert_eq!(c.server_name, "SQLDEMO01");
+    let tree = desk::explorer::explorer(&st, c.id).await.unwrap();
+    let smk = tree.service_master_key.as_ref().unwrap();
+    assert_eq!(smk.state, BackupState::Never);
+    let payroll_tde = tree.databases.iter().find(|d| d.name == "Payroll").unwrap();
+    assert_eq!(payroll_tde.tde.as_deref(), Some("Encrypted"));
+    let tde_cert = tree.databases.iter().find(|d| d.name == "master").unwrap().certificates.iter().find(|k| k.label.contains("TDE_Payroll")).unwrap();
+    assert_eq!(tde_cert.state, BackupState::Risk, "a TDE certificate never backed up is a risk");
+
+    let request = BackupRequest {
+        connections: vec![c.id],
+        keys: vec![],
+        copy_to: medium.path().display().to_string(),
+        server_dir: String::new(),
+        acl_principals: vec![],
+        verify_restore: true,
+        carrier: "Carrier Name".into(),
+        storage_location: "Safe 12".into(),
+        notes: String::new(),
+    };
+    let plan = desk::backup::plan(&st, &request).await.unwrap();
+    assert!(plan[0].keys.iter().all(|k| k.problem.is_none() && k.script.contains("N'********'")), "{:?}", plan[0].keys);
+    assert!(plan[0].permissions.iter().any(|p| p.to_uppercase().contains("NT SERVICE\\MSSQLSERVER (S-1-5-80-")), "{:?}", plan[0].permissions);
+
+    let events: Arc<Mutex<Vec<BackupEvent>>> = Arc::default();
+    let sink = events.clone();
+    let emit = move |e: BackupEvent| sink.lock().unwrap().push(e);
+    let secrets = BackupSecrets {
+        password: Secret::from(backup_pw.to_string()),
+        confirm: Secret::from(backup_pw.to_string()),
+        master_key_passwords: [("Sales".to_string(), Secret::from(dmk_pw.to_string()))].into(),
+        certificate_passwords: [("Sales.SalesSigning".to_string(), Secret::from(cert_pw.to_string()))].into(),
+    };
+    let summary = desk::backup::run(&st, request, secrets, &emit).await.unwrap();
+    assert!(summary.succeeded, "{:?}", summary.keys.iter().filter(|k| k.outcome != "verified").collect::<Vec<_>>());
+    assert_eq!(summary.keys_verified, summary.keys_requested);
+    assert!(summary.keys_requested >= 6);
+    let events = events.lock().unwrap().clone();
+    let started = events.iter().filter(|e| matches!(e, BackupEvent::KeyStarted { .. })).count();
+    let done = events.iter().filter(|e| matches!(e, BackupEvent::KeyDone { verified: true, .. })).count();
+    assert_eq!((started, done), (summary.keys_requested as usize, summary.keys_requested as usize));
+    assert!(matches!(events.last(), Some(BackupEvent::ReportWritten { .. })));
+
+    // Every copy on the medium matches the hash the server computed.
+    for k in &summary.keys {
+        for f in &k.files {
+            let bytes = std::fs::read(f.copy_path.as_ref().unwrap()).unwrap();
+            assert_eq!(f.bytes as usize, bytes.len());
+            assert!(f.verified);
+        }
+    }
+    // The tree now shows the SMK as backed up, and the history has the run.
+    let tree = desk::explorer::explorer(&st, c.id).await.unwrap();
+    assert_eq!(tree.service_master_key.unwrap().state, BackupState::BackedUp);
+    let h = desk::history::history(&st).await.unwrap();
+    assert!(h.chain_intact);
+    assert_eq!(h.runs.len(), 1);
+    assert!(h.runs[0].succeeded);
+    let html = desk::history::report_html(&st, &summary.run_id).unwrap();
+    assert!(html.contains("Carrier Name") && html.contains("Safe 12"));
+    let exported = home.path().join("exported.csv");
+    desk::backup::export_report(&st, &summary.run_id, ReportFormat::Csv, &exported).unwrap();
+    assert!(std::fs::read_to_string(&exported).unwrap().contains("Service Master Key"));
+
+    // The canary: no secret anywhere Keysafe wrote or sent to the UI.
+    let mut haystacks: Vec<(String, Vec<u8>)> = files_under(home.path())
+        .into_iter()
+        .chain(files_under(medium.path()))
+        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .collect();
+    haystacks.push(("events".into(), serde_json::to_vec(&events).unwrap()));
+    haystacks.push(("summary".into(), serde_json::to_vec(&summary).unwrap()));
+    for (where_, bytes) in &haystacks {
+        let text = String::from_utf8_lossy(bytes);
+        for secret in [login_pw, backup_pw, dmk_pw, cert_pw] {
+            assert!(!text.contains(secret), "{secret} found in {where_}");
+        }
+    }
+    drop(emu);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_query_pane_runs_batches_reports_errors_as_ssms_and_cancels() {
+    let server = tempfile::tempdir().unwrap();
+    let emu = demo_instance(server.path()).await;
+    let home = tempfile::tempdir().unwrap();
+    let st = state(home.path());
+    let c = desk::connect::connect(&st, args(emu.addr().port(), "keysafe_operator", OPERATOR_PASSWORD)).await.unwrap();
+
+    let script = "USE master;\nGO\nBACKUP SERVICE MASTER KEY TO FILE = 'c:\\temp_backups\\keys\\service_master_key' ENCRYPTION BY PASSWORD = '3dH85Hhk003GHk2597gheij4';\nGO\n";
+    let out = desk::query::run_query(&st, c.id, script.into()).await.unwrap();
+    assert_eq!(out.errors, 0, "{:?}", out.messages);
+    assert_eq!(out.messages[0], "Commands completed successfully.");
+    assert_eq!(out.database, "master");
+    assert!(server.path().join("fs/C/temp_backups/keys/service_master_key").is_file());
+    let again = desk::query::run_query(&st, c.id, script.into()).await.unwrap();
+    assert_eq!(again.errors, 1);
+    assert!(again.messages.iter().any(|m| m.starts_with("Msg 15240, Level 16, State 1, Line 3\n")), "{:?}", again.messages);
+
+    let rows = desk::query::run_query(&st, c.id, "SELECT name FROM sys.databases ORDER BY name\nGO 2".into()).await.unwrap();
+    assert_eq!(rows.result_sets.len(), 2, "GO 2 runs the batch twice");
+    assert!(rows.result_sets[0].rows.iter().any(|r| r[0].as_deref() == Some("Payroll")));
+    assert!(rows.messages.iter().any(|m| m.ends_with("rows affected)")));
+
+    // Alt+Break: a slow server, a cancel, and the connection works again afterwards.
+    emu.faults().delay_ms.store(5_000, Ordering::SeqCst);
+    let st = Arc::new(st);
+    let (st2, id) = (st.clone(), c.id);
+    let running = tokio::spawn(async move { desk::query::run_query(&st2, id, "SELECT 1".into()).await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(desk::query::cancel_query(&st, c.id).unwrap());
+    let cancelled = running.await.unwrap().unwrap();
+    assert!(cancelled.cancelled);
+    assert!(cancelled.elapsed_ms < 3_000.0, "{}", cancelled.elapsed_ms);
+    emu.faults().delay_ms.store(0, Ordering::SeqCst);
+    let after = desk::query::run_query(&st, c.id, "SELECT 1 AS one".into()).await.unwrap();
+    assert_eq!(after.result_sets[0].rows, vec![vec![Some("1".to_string())]]);
+    drop(emu);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_remembered_password_lives_in_the_keyring_and_never_in_the_profile_file() {
+    let server = tempfile::tempdir().unwrap();
+    let emu = demo_instance(server.path()).await;
+    let home = tempfile::tempdir().unwrap();
+    let st = state(home.path());
+    let mut a = args(emu.addr().port(), "keysafe_operator", OPERATOR_PASSWORD);
+    a.remember_password = true;
+    desk::connect::connect(&st, a.clone()).await.unwrap();
+    let file = std::fs::read_to_string(home.path().join("profiles.json")).unwrap();
+    assert!(file.contains("keysafe_operator") && !file.contains(OPERATOR_PASSWORD));
+    let profiles = desk::profiles::list(&st).unwrap();
+    assert_eq!(profiles[0].folder, "Recent");
+    // Connecting through the profile with no password typed uses the keyring's copy.
+    let via_profile = ConnectArgs { password: None, profile: Some(profiles[0].name.clone()), ..a };
+    let c = desk::connect::connect(&st, via_profile).await.unwrap();
+    assert_eq!(c.profile.as_deref(), Some(profiles[0].name.as_str()));
+    // Edit: a colour; a bad colour is refused with a clear error and changes nothing.
+    let mut p = profiles[0].clone();
+    p.color = Some("red; background:url(x)".into());
+    let e = desk::profiles::save(&st, p.clone(), None).unwrap_err();
+    assert_eq!(e.code, "invalid_input");
+    p.color = Some("#c62828".into());
+    p.folder = "Production".into();
+    let list = desk::profiles::save(&st, p, None).unwrap();
+    assert_eq!(list[0].folder, "Production");
+    let export = home.path().join("export.json");
+    desk::profiles::export(&st, &export).unwrap();
+    assert!(!std::fs::read_to_string(&export).unwrap().contains(OPERATOR_PASSWORD));
+    // Deleting the profile removes its password from the keyring too.
+    desk::profiles::delete(&st, &list[0].name).unwrap();
+    assert!(keysafe_core::profiles::SecretStore::get(&keysafe_core::profiles::OsKeyring, &format!("{}/keysafe_operator", list[0].name)).unwrap().is_none());
+    drop(emu);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connection_errors_cross_ipc_as_code_message_detail() {
+    let server = tempfile::tempdir().unwrap();
+    let emu = demo_instance(server.path()).await;
+    let home = tempfile::tempdir().unwrap();
+    let st = state(home.path());
+    let e = desk::connect::connect(&st, args(emu.addr().port(), "keysafe_operator", "wrong-password")).await.unwrap_err();
+    assert_eq!(e.code, "login_failed");
+    assert!(e.detail.as_deref().unwrap_or_default().contains("Msg 18456, Level 14"), "{e:?}");
+    let mut bad = args(emu.addr().port(), "keysafe_operator", OPERATOR_PASSWORD);
+    bad.server = "sql01\\a\\b".into();
+    assert_eq!(desk::connect::connect(&st, bad).await.unwrap_err().code, "invalid_input");
+    let mut strict = args(emu.addr().port(), "keysafe_operator", OPERATOR_PASSWORD);
+    strict.encrypt = EncryptChoice::Strict;
+    assert_eq!(desk::connect::connect(&st, strict).await.unwrap_err().code, "unsupported");
+    let mut untrusted = args(emu.addr().port(), "keysafe_operator", OPERATOR_PASSWORD);
+    untrusted.trust_server_certificate = false;
+    assert_eq!(desk::connect::connect(&st, untrusted).await.unwrap_err().code, "tls");
+    drop(emu);
+}
+
+#[test]
+fn the_typescript_bindings_are_generated_from_the_rust_types() {
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/ui/src/lib/bindings.ts")).unwrap();
+    assert_eq!(
+        committed,
+        keysafe_app::commands::typescript(),
+        "ui/src/lib/bindings.ts has drifted: run `cargo run --bin keysafe-app -- --write-bindings ui/src/lib/bindings.ts`"
+    );
+}
