@@ -94,13 +94,17 @@ impl App {
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut last = String::new();
         while Instant::now() < deadline {
-            if let Ok(e) = self.client.find(Locator::Css(css)).await {
-                if let Ok(t) = e.text().await {
-                    if f(&t) {
-                        return t;
-                    }
-                    last = t;
+            // textContent: WebKitWebDriver's visible-text algorithm drops text in
+            // ellipsised flex children that are plainly on screen (see the screenshots).
+            let got = self
+                .client
+                .execute("const e = document.querySelector(arguments[0]); return e ? e.textContent : null;", vec![css.into()])
+                .await;
+            if let Ok(serde_json::Value::String(t)) = got {
+                if f(&t) {
+                    return t;
                 }
+                last = t;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }

@@ -88,16 +88,22 @@ async fn back_up_the_service_master_key_to_a_folder_and_export_the_report() {
     assert!(!copy.is_empty());
     assert_eq!(copy, std::fs::read(&on_server[0]).unwrap());
     let shown = app.client.find(Locator::Css("#backup-result")).await.unwrap().text().await.unwrap();
-    assert!(shown.contains(&sha256_hex(&copy)[..16]), "the dialog shows the file's SHA-256: {shown}");
+    assert!(shown.to_lowercase().contains(&sha256_hex(&copy)[..16]), "the dialog shows the file's SHA-256: {shown}");
 
     // Export through the native save dialog, typed as a person would.
     let report = exports.path().join("smk-report.html");
-    app.click("#export-html").await;
+    // Clicked from a timer: the native dialog is modal, and a WebDriver click would wait on it.
+    app.wait_for("#export-html").await;
+    app.client
+        .execute("setTimeout(() => document.querySelector('#export-html').click(), 50); return true;", vec![])
+        .await
+        .unwrap();
     assert!(wait_for_window("Export report"), "the save dialog did not open");
-    type_in_native_dialog(&report.display().to_string());
-    app.wait_text(".exported", "the export confirmation", |t| t.contains("smk-report.html")).await;
-    let html = std::fs::read_to_string(&report).unwrap();
-    assert!(html.contains("Service Master Key") && html.contains(&sha256_hex(&copy)), "the report names the key and its hash");
+    // GTK preselects the proposed name up to its extension, so typing replaces the stem.
+    type_in_native_dialog(&report.with_extension("").display().to_string());
+    let saved = app.wait_text(".exported", "the export confirmation", |t| t.contains("smk-report.html")).await;
+    let html = std::fs::read_to_string(&report).unwrap_or_else(|e| panic!("{}: {e}; the app says: {saved}", report.display()));
+    assert!(html.contains("Service Master Key") && html.to_lowercase().contains(&sha256_hex(&copy)), "the report names the key and its hash");
     assert!(html.contains("A. Admin"), "custody is recorded");
     for secret in [BACKUP_PASSWORD, OPERATOR_PASSWORD] {
         assert!(!html.contains(secret), "the report holds no secret");
@@ -137,7 +143,9 @@ async fn microsofts_example_script_runs_in_the_query_pane_on_the_demo_instance()
     let editor = app.wait_for(".cm-content").await;
     editor.click().await.unwrap();
     let script = "USE master;\nGO\nBACKUP SERVICE MASTER KEY TO FILE = 'c:\\temp_backups\\keys\\service_master_key' ENCRYPTION BY PASSWORD = '3dH85Hhk003GHk2597gheij4';\nGO\n";
-    editor.send_keys(script).await.unwrap();
+    // WebDriver types Enter as U+E007; a bare \n is not a key press.
+    let enter = char::from(keysafe_e2e::fantoccini::key::Key::Enter).to_string();
+    editor.send_keys(&script.replace('\n', &enter)).await.unwrap();
     editor.send_keys(&f5()).await.unwrap();
     let messages = app.wait_text(".messages", "Commands completed", |t| t.contains("Commands completed successfully.")).await;
     assert!(!messages.contains("Msg "), "{messages}");
