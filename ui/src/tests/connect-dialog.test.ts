@@ -1,0 +1,54 @@
+// The Connect dialog component with mocked IPC: what the user types is what Rust receives.
+import { afterEach, describe, expect, it } from 'vitest'
+import { fireEvent, render, screen, waitFor } from '@testing-library/svelte'
+import { clearMocks, mockIPC } from '@tauri-apps/api/mocks'
+import ConnectDialog from '../components/ConnectDialog.svelte'
+import { app } from '../lib/app.svelte'
+
+afterEach(() => clearMocks())
+
+describe('ConnectDialog', () => {
+  it('sends the typed fields and shows the server error with its detail', async () => {
+    const calls: { cmd: string; args: unknown }[] = []
+    mockIPC((cmd, args) => {
+      calls.push({ cmd, args })
+      if (cmd === 'connect') throw { code: 'login_failed', message: "Login failed for user 'sa'.", detail: 'Msg 18456, Level 14, State 1, Line 1' }
+      return null
+    })
+    app.recentServers = ['sql01']
+    const { container } = render(ConnectDialog, { props: { profile: null } })
+    const server = container.querySelector('#connect-server') as HTMLInputElement
+    expect(server.value).toBe('sql01')
+    await fireEvent.change(container.querySelector('#connect-auth')!, { target: { value: 'sql_server' } })
+    await fireEvent.input(container.querySelector('#connect-login')!, { target: { value: 'sa' } })
+    await fireEvent.input(container.querySelector('#connect-password')!, { target: { value: 'Secret!1' } })
+    await fireEvent.click(container.querySelector('#connect-submit')!)
+    await waitFor(() => expect(screen.getByRole('alert').textContent).toContain('18456'))
+    const sent = calls.find((c) => c.cmd === 'connect')!.args as { args: Record<string, unknown> }
+    expect(sent.args).toMatchObject({ server: 'sql01', authentication: 'sql_server', login: 'sa', password: 'Secret!1', encrypt: 'mandatory', trust_server_certificate: false })
+    expect(screen.getByRole('alert').textContent).not.toContain('Secret!1')
+  })
+
+  it('refuses an empty server name without calling Rust', async () => {
+    const calls: string[] = []
+    mockIPC((cmd) => {
+      calls.push(cmd)
+      return null
+    })
+    app.recentServers = []
+    const { container } = render(ConnectDialog, { props: { profile: null } })
+    await fireEvent.click(container.querySelector('#connect-submit')!)
+    expect(container.querySelector('.field-error')?.textContent).toMatch(/server name/)
+    expect(calls).not.toContain('connect')
+  })
+
+  it('shows Strict, disabled, with the reason', async () => {
+    mockIPC(() => null)
+    const { container } = render(ConnectDialog, { props: { profile: null } })
+    await fireEvent.click(container.querySelector('#connect-options-tab')!)
+    const strict = container.querySelector('#connect-encrypt option[value="strict"]') as HTMLOptionElement
+    expect(strict.disabled).toBe(true)
+    expect(container.querySelector('#strict-reason')?.textContent).toMatch(/TDS 8/)
+    expect((container.querySelector('#connect-encrypt') as HTMLSelectElement).value).toBe('mandatory')
+  })
+})

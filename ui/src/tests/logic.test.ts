@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest'
+import { actionFor, firstLineOf, textToRun } from '../lib/shortcuts'
+import { defaultForm, toArgs, validate } from '../lib/connectForm'
+import { allKeys, canBackUp, countByState, keyNodeId, stateBadge } from '../lib/tree'
+import { humanBytes, strengthLabel, strengthPercent } from '../lib/strength'
+import { asIpcError } from '../lib/ipc'
+import type { KeyNode, ServerTree } from '../lib/bindings'
+
+describe('SSMS keyboard', () => {
+  it('maps the SSMS shortcuts', () => {
+    expect(actionFor({ key: 'F5' })).toBe('execute')
+    expect(actionFor({ key: 'e', ctrlKey: true })).toBe('execute')
+    expect(actionFor({ key: 'Pause', altKey: true })).toBe('cancel')
+    expect(actionFor({ key: 'Cancel', altKey: true })).toBe('cancel')
+    expect(actionFor({ key: 'n', ctrlKey: true })).toBe('new-query')
+    expect(actionFor({ key: 'R', ctrlKey: true })).toBe('toggle-results')
+    expect(actionFor({ key: 'F8' })).toBe('object-explorer')
+    expect(actionFor({ key: 'F5', shiftKey: true })).toBe('refresh')
+    expect(actionFor({ key: 'a' })).toBeNull()
+    expect(actionFor({ key: 'Pause' })).toBeNull()
+  })
+
+  it('F5 runs the selection when there is one, else everything', () => {
+    const doc = 'USE master;\nGO\nSELECT 1;'
+    expect(textToRun(doc, 0, 0)).toBe(doc)
+    expect(textToRun(doc, 15, 24)).toBe('SELECT 1;')
+    expect(textToRun(doc, 24, 15)).toBe('SELECT 1;')
+    expect(textToRun(doc, 11, 12)).toBe(doc) // a blank selection runs the script
+    expect(textToRun('  \n  ', 0, 3)).toBe('  \n  ')
+    expect(firstLineOf(doc, 15, 24)).toBe(3)
+  })
+})
+
+describe('Connect dialog', () => {
+  it('has SSMS 21 defaults', () => {
+    const f = defaultForm(['sql01'])
+    expect(f).toMatchObject({ server: 'sql01', authentication: 'windows', encrypt: 'mandatory', trustServerCertificate: false, connectTimeoutSecs: 30 })
+    expect(defaultForm().server).toBe('')
+  })
+
+  it('validates fields the way the server name parser will', () => {
+    const f = defaultForm()
+    expect(validate(f).server).toMatch(/server name/)
+    f.server = 'sql01,99999'
+    expect(validate(f).server).toMatch(/port/)
+    f.server = 'sql01\\PAYROLL'
+    expect(validate(f).server).toBeUndefined()
+    f.authentication = 'sql_server'
+    expect(validate(f).login).toBeDefined()
+    f.login = 'sa'
+    f.connectTimeoutSecs = 0
+    expect(validate(f).connectTimeoutSecs).toBeDefined()
+    f.connectTimeoutSecs = 15
+    f.encrypt = 'strict'
+    expect(validate(f).encrypt).toMatch(/TDS 8/)
+  })
+
+  it('never sends a password for Windows authentication', () => {
+    const f = { ...defaultForm(), server: ' sql01 ', password: 'typed-then-switched', login: 'x' }
+    const a = toArgs(f)
+    expect(a).toMatchObject({ server: 'sql01', authentication: 'windows', password: null, login: '', remember_password: false })
+    const s = toArgs({ ...f, authentication: 'sql_server', rememberPassword: true }, 'Prod')
+    expect(s).toMatchObject({ password: 'typed-then-switched', login: 'x', remember_password: true, profile: 'Prod' })
+  })
+})
+
+const key = (k: Partial<KeyNode>): KeyNode => ({ key: { kind: 'service_master_key' }, label: 'Service Master Key', state: 'never', last_backup: null, risk: null, properties: [], ...k })
+
+describe('Object Explorer', () => {
+  const tree: ServerTree = {
+    id: 3,
+    server_name: 'SQL01',
+    service_master_key: key({ state: 'backed_up', last_backup: '2026-11-01 10:00 UTC' }),
+    databases: [
+      {
+        name: 'Payroll', tde: 'Encrypted', not_visible: false,
+        master_key: key({ key: { kind: 'database_master_key', database: 'Payroll' }, state: 'risk', risk: 'protected by a password only' }),
+        certificates: [key({ key: { kind: 'certificate', database: 'Payroll', name: 'Pub' }, properties: [{ name: 'Private key', value: 'None in the database' }] })],
+      },
+    ],
+    risks: [],
+    properties: [],
+  }
+
+  it('labels each backup state', () => {
+    expect(stateBadge(tree.service_master_key!)).toEqual({ text: 'backed up 2026-11-01 10:00 UTC', tone: 'ok' })
+    expect(stateBadge(tree.databases[0].master_key!).text).toBe('risk: protected by a password only')
+    expect(stateBadge(tree.databases[0].certificates[0]).tone).toBe('never')
+  })
+
+  it('counts and identifies keys', () => {
+    expect(allKeys(tree)).toHaveLength(3)
+    expect(countByState(tree)).toEqual({ never: 1, backed_up: 1, risk: 1 })
+    expect(keyNodeId(3, { kind: 'certificate', database: 'Payroll', name: 'Pub' })).toBe('3/db/Payroll/cert/Pub')
+    expect(keyNodeId(3, { kind: 'service_master_key' })).toBe('3/smk')
+  })
+
+  it('offers no backup for a certificate without a private key', () => {
+    expect(canBackUp(tree.databases[0].certificates[0])).toBe(false)
+    expect(canBackUp(tree.service_master_key!)).toBe(true)
+  })
+})
+
+describe('small helpers', () => {
+  it('describes strength and sizes', () => {
+    expect(strengthPercent(null)).toBe(0)
+    expect(strengthPercent({ policy_error: null, strength: 'VeryStrong', entropy_bits: 140 })).toBe(100)
+    expect(strengthLabel({ policy_error: null, strength: 'Fair', entropy_bits: 45 })).toBe('fair (about 45 bits)')
+    expect(humanBytes(512)).toBe('512 B')
+    expect(humanBytes(3 * 1024 * 1024)).toBe('3.0 MB')
+  })
+
+  it('gives every failure the {code, message, detail} shape', () => {
+    expect(asIpcError({ code: 'tls', message: 'bad cert', detail: 'next' })).toEqual({ code: 'tls', message: 'bad cert', detail: 'next' })
+    expect(asIpcError('boom')).toEqual({ code: 'unknown', message: 'boom', detail: null })
+    expect(asIpcError(new Error('x')).code).toBe('unknown')
+  })
+})
