@@ -11,15 +11,22 @@ fn main() {
 }
 
 fn stamp_dir(dir: &Path, stamp: &mut u128) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         println!("cargo:rerun-if-changed={}", p.display());
         if p.is_dir() {
             stamp_dir(&p, stamp);
         } else if let Ok(m) = e.metadata() {
-            let t = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
-            *stamp = stamp.wrapping_add(t.map_or(0, |t| t.as_nanos())).wrapping_add(u128::from(m.len()));
+            let t = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+            *stamp = stamp
+                .wrapping_add(t.map_or(0, |t| t.as_nanos()))
+                .wrapping_add(u128::from(m.len()));
         }
     }
 }

@@ -261,4 +261,3 @@ impl ts_rs::TS for Secret {
         "string".into()
     }
 }
-

@@ -25,9 +25,10 @@ impl Demo {
         let scenario = mssql_emulator::Scenario::from_toml(SCENARIO)
             .map_err(|e| std::io::Error::other(format!("demo scenario: {e}")))?;
         let password = scenario_password(&scenario)?;
-        let instance =
-            mssql_emulator::Emulator::start(mssql_emulator::EmulatorConfig::new(dir).scenario(scenario))
-                .await?;
+        let instance = mssql_emulator::Emulator::start(
+            mssql_emulator::EmulatorConfig::new(dir).scenario(scenario),
+        )
+        .await?;
         let ca = instance
             .cert_pem_path()
             .map(Path::to_path_buf)

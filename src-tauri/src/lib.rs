@@ -84,7 +84,9 @@ pub fn run() -> i32 {
         if current == commands::typescript() {
             return 0;
         }
-        eprintln!("{path} is out of date: run `cargo run --bin keysafe-app -- --write-bindings {path}`");
+        eprintln!(
+            "{path} is out of date: run `cargo run --bin keysafe-app -- --write-bindings {path}`"
+        );
         return 1;
     }
     let home = keysafe_core::profiles::home();

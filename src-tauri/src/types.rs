@@ -210,13 +210,34 @@ pub struct PlanView {
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum BackupEvent {
-    Connecting { server: String },
-    Planned { server: String, keys: u32 },
-    FolderReady { server: String, folder: String, protection: String },
-    KeyStarted { server: String, key: String },
-    KeyDone { server: String, key: String, verified: bool },
-    InstanceDone { server: String, verified: bool },
-    ReportWritten { paths: Vec<String> },
+    Connecting {
+        server: String,
+    },
+    Planned {
+        server: String,
+        keys: u32,
+    },
+    FolderReady {
+        server: String,
+        folder: String,
+        protection: String,
+    },
+    KeyStarted {
+        server: String,
+        key: String,
+    },
+    KeyDone {
+        server: String,
+        key: String,
+        verified: bool,
+    },
+    InstanceDone {
+        server: String,
+        verified: bool,
+    },
+    ReportWritten {
+        paths: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, TS)]

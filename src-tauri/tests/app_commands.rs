@@ -13,13 +13,21 @@ const OPERATOR_PASSWORD: &str = "Operat0r!Pass#1";
 
 async fn demo_instance(dir: &Path) -> Emulator {
     let text = include_str!("../../crates/mssql-emulator/scenarios/demo.toml");
-    Emulator::start(EmulatorConfig::new(dir).scenario(Scenario::from_toml(text).unwrap()).tls(TlsMode::On))
-        .await
-        .unwrap()
+    Emulator::start(
+        EmulatorConfig::new(dir)
+            .scenario(Scenario::from_toml(text).unwrap())
+            .tls(TlsMode::On),
+    )
+    .await
+    .unwrap()
 }
 
 fn state(home: &Path) -> AppState {
-    AppState::new(home.to_path_buf(), Box::new(keysafe_core::profiles::OsKeyring), None)
+    AppState::new(
+        home.to_path_buf(),
+        Box::new(keysafe_core::profiles::OsKeyring),
+        None,
+    )
 }
 
 fn args(port: u16, login: &str, password: &str) -> ConnectArgs {
@@ -62,15 +70,29 @@ async fn a_whole_backup_from_the_dialog_leaves_a_verified_copy_a_report_and_no_s
     let dmk_pw = "Sales!Dmk#Pass1";
     let cert_pw = "Signing!Cert#Pw1";
 
-    let c = desk::connect::connect(&st, args(emu.addr().port(), "keysafe_operator", login_pw)).await.unwrap();
+    let c = desk::connect::connect(&st, args(emu.addr().port(), "keysafe_operator", login_pw))
+        .await
+        .unwrap();
     assert_eq!(c.server_name, "SQLDEMO01");
     let tree = desk::explorer::explorer(&st, c.id).await.unwrap();
     let smk = tree.service_master_key.as_ref().unwrap();
     assert_eq!(smk.state, BackupState::Never);
     let payroll_tde = tree.databases.iter().find(|d| d.name == "Payroll").unwrap();
     assert_eq!(payroll_tde.tde.as_deref(), Some("Encrypted"));
-    let tde_cert = tree.databases.iter().find(|d| d.name == "master").unwrap().certificates.iter().find(|k| k.label.contains("TDE_Payroll")).unwrap();
-    assert_eq!(tde_cert.state, BackupState::Risk, "a TDE certificate never backed up is a risk");
+    let tde_cert = tree
+        .databases
+        .iter()
+        .find(|d| d.name == "master")
+        .unwrap()
+        .certificates
+        .iter()
+        .find(|k| k.label.contains("TDE_Payroll"))
+        .unwrap();
+    assert_eq!(
+        tde_cert.state,
+        BackupState::Risk,
+        "a TDE certificate never backed up is a risk"
+    );
 
     let request = BackupRequest {
         connections: vec![c.id],
@@ -84,8 +106,21 @@ async fn a_whole_backup_from_the_dialog_leaves_a_verified_copy_a_report_and_no_s
         notes: String::new(),
     };
     let plan = desk::backup::plan(&st, &request).await.unwrap();
-    assert!(plan[0].keys.iter().all(|k| k.problem.is_none() && k.script.contains("N'********'")), "{:?}", plan[0].keys);
-    assert!(plan[0].permissions.iter().any(|p| p.to_uppercase().contains("NT SERVICE\\MSSQLSERVER (S-1-5-80-")), "{:?}", plan[0].permissions);
+    assert!(
+        plan[0]
+            .keys
+            .iter()
+            .all(|k| k.problem.is_none() && k.script.contains("N'********'")),
+        "{:?}",
+        plan[0].keys
+    );
+    assert!(
+        plan[0].permissions.iter().any(|p| p
+            .to_uppercase()
+            .contains("NT SERVICE\\MSSQLSERVER (S-1-5-80-")),
+        "{:?}",
+        plan[0].permissions
+    );
 
     let events: Arc<Mutex<Vec<BackupEvent>>> = Arc::default();
     let sink = events.clone();
@@ -94,17 +129,46 @@ async fn a_whole_backup_from_the_dialog_leaves_a_verified_copy_a_report_and_no_s
         password: Secret::from(backup_pw.to_string()),
         confirm: Secret::from(backup_pw.to_string()),
         master_key_passwords: [("Sales".to_string(), Secret::from(dmk_pw.to_string()))].into(),
-        certificate_passwords: [("Sales.SalesSigning".to_string(), Secret::from(cert_pw.to_string()))].into(),
+        certificate_passwords: [(
+            "Sales.SalesSigning".to_string(),
+            Secret::from(cert_pw.to_string()),
+        )]
+        .into(),
     };
-    let summary = desk::backup::run(&st, request, secrets, &emit).await.unwrap();
-    assert!(summary.succeeded, "{:?}", summary.keys.iter().filter(|k| k.outcome != "verified").collect::<Vec<_>>());
+    let summary = desk::backup::run(&st, request, secrets, &emit)
+        .await
+        .unwrap();
+    assert!(
+        summary.succeeded,
+        "{:?}",
+        summary
+            .keys
+            .iter()
+            .filter(|k| k.outcome != "verified")
+            .collect::<Vec<_>>()
+    );
     assert_eq!(summary.keys_verified, summary.keys_requested);
     assert!(summary.keys_requested >= 6);
     let events = events.lock().unwrap().clone();
-    let started = events.iter().filter(|e| matches!(e, BackupEvent::KeyStarted { .. })).count();
-    let done = events.iter().filter(|e| matches!(e, BackupEvent::KeyDone { verified: true, .. })).count();
-    assert_eq!((started, done), (summary.keys_requested as usize, summary.keys_requested as usize));
-    assert!(matches!(events.last(), Some(BackupEvent::ReportWritten { .. })));
+    let started = events
+        .iter()
+        .filter(|e| matches!(e, BackupEvent::KeyStarted { .. }))
+        .count();
+    let done = events
+        .iter()
+        .filter(|e| matches!(e, BackupEvent::KeyDone { verified: true, .. }))
+        .count();
+    assert_eq!(
+        (started, done),
+        (
+            summary.keys_requested as usize,
+            summary.keys_requested as usize
+        )
+    );
+    assert!(matches!(
+        events.last(),
+        Some(BackupEvent::ReportWritten { .. })
+    ));
 
     // Every copy on the medium matches the hash the server computed.
     for k in &summary.keys {
@@ -116,7 +180,10 @@ async fn a_whole_backup_from_the_dialog_leaves_a_verified_copy_a_report_and_no_s
     }
     // The tree now shows the SMK as backed up, and the history has the run.
     let tree = desk::explorer::explorer(&st, c.id).await.unwrap();
-    assert_eq!(tree.service_master_key.unwrap().state, BackupState::BackedUp);
+    assert_eq!(
+        tree.service_master_key.unwrap().state,
+        BackupState::BackedUp
+    );
     let h = desk::history::history(&st).await.unwrap();
     assert!(h.chain_intact);
     assert_eq!(h.runs.len(), 1);
@@ -125,7 +192,9 @@ async fn a_whole_backup_from_the_dialog_leaves_a_verified_copy_a_report_and_no_s
     assert!(html.contains("Carrier Name") && html.contains("Safe 12"));
     let exported = home.path().join("exported.csv");
     desk::backup::export_report(&st, &summary.run_id, ReportFormat::Csv, &exported).unwrap();
-    assert!(std::fs::read_to_string(&exported).unwrap().contains("Service Master Key"));
+    assert!(std::fs::read_to_string(&exported)
+        .unwrap()
+        .contains("Service Master Key"));
 
     // The canary: no secret anywhere Keysafe wrote or sent to the UI.
     let mut haystacks: Vec<(String, Vec<u8>)> = files_under(home.path())
@@ -150,35 +219,66 @@ async fn the_query_pane_runs_batches_reports_errors_as_ssms_and_cancels() {
     let emu = demo_instance(server.path()).await;
     let home = tempfile::tempdir().unwrap();
     let st = state(home.path());
-    let c = desk::connect::connect(&st, args(emu.addr().port(), "keysafe_operator", OPERATOR_PASSWORD)).await.unwrap();
+    let c = desk::connect::connect(
+        &st,
+        args(emu.addr().port(), "keysafe_operator", OPERATOR_PASSWORD),
+    )
+    .await
+    .unwrap();
 
     let script = "USE master;\nGO\nBACKUP SERVICE MASTER KEY TO FILE = 'c:\\temp_backups\\keys\\service_master_key' ENCRYPTION BY PASSWORD = '3dH85Hhk003GHk2597gheij4';\nGO\n";
-    let out = desk::query::run_query(&st, c.id, script.into()).await.unwrap();
+    let out = desk::query::run_query(&st, c.id, script.into())
+        .await
+        .unwrap();
     assert_eq!(out.errors, 0, "{:?}", out.messages);
     assert_eq!(out.messages[0], "Commands completed successfully.");
     assert_eq!(out.database, "master");
-    assert!(server.path().join("fs/C/temp_backups/keys/service_master_key").is_file());
-    let again = desk::query::run_query(&st, c.id, script.into()).await.unwrap();
+    assert!(server
+        .path()
+        .join("fs/C/temp_backups/keys/service_master_key")
+        .is_file());
+    let again = desk::query::run_query(&st, c.id, script.into())
+        .await
+        .unwrap();
     assert_eq!(again.errors, 1);
-    assert!(again.messages.iter().any(|m| m.starts_with("Msg 15240, Level 16, State 1, Line 3\n")), "{:?}", again.messages);
+    assert!(
+        again
+            .messages
+            .iter()
+            .any(|m| m.starts_with("Msg 15240, Level 16, State 1, Line 3\n")),
+        "{:?}",
+        again.messages
+    );
 
-    let rows = desk::query::run_query(&st, c.id, "SELECT name FROM sys.databases ORDER BY name\nGO 2".into()).await.unwrap();
+    let rows = desk::query::run_query(
+        &st,
+        c.id,
+        "SELECT name FROM sys.databases ORDER BY name\nGO 2".into(),
+    )
+    .await
+    .unwrap();
     assert_eq!(rows.result_sets.len(), 2, "GO 2 runs the batch twice");
-    assert!(rows.result_sets[0].rows.iter().any(|r| r[0].as_deref() == Some("Payroll")));
+    assert!(rows.result_sets[0]
+        .rows
+        .iter()
+        .any(|r| r[0].as_deref() == Some("Payroll")));
     assert!(rows.messages.iter().any(|m| m.ends_with("rows affected)")));
 
     // Alt+Break: a slow server, a cancel, and the connection works again afterwards.
     emu.faults().delay_ms.store(5_000, Ordering::SeqCst);
     let st = Arc::new(st);
     let (st2, id) = (st.clone(), c.id);
-    let running = tokio::spawn(async move { desk::query::run_query(&st2, id, "SELECT 1".into()).await });
+    let running =
+        tokio::spawn(async move { desk::query::run_query(&st2, id, "SELECT 1".into()).await });
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(desk::query::cancel_query(&st, c.id).unwrap());
     let cancelled = running.await.unwrap().unwrap();
     assert!(cancelled.cancelled);
     assert!(cancelled.elapsed_ms < 3_000.0, "{}", cancelled.elapsed_ms);
     emu.faults().delay_ms.store(0, Ordering::SeqCst);
-    let after = desk::query::run_query(&st, c.id, "SELECT 1 AS one".into()).await.unwrap();
+    let after = desk::query::run_query(&st, c.id, "SELECT 1 AS one".into())
+        .await
+        .unwrap();
     assert_eq!(after.result_sets[0].rows, vec![vec![Some("1".to_string())]]);
     drop(emu);
 }
@@ -197,7 +297,11 @@ async fn a_remembered_password_lives_in_the_keyring_and_never_in_the_profile_fil
     let profiles = desk::profiles::list(&st).unwrap();
     assert_eq!(profiles[0].folder, "Recent");
     // Connecting through the profile with no password typed uses the keyring's copy.
-    let via_profile = ConnectArgs { password: None, profile: Some(profiles[0].name.clone()), ..a };
+    let via_profile = ConnectArgs {
+        password: None,
+        profile: Some(profiles[0].name.clone()),
+        ..a
+    };
     let c = desk::connect::connect(&st, via_profile).await.unwrap();
     assert_eq!(c.profile.as_deref(), Some(profiles[0].name.as_str()));
     // Edit: a colour; a bad colour is refused with a clear error and changes nothing.
@@ -211,10 +315,17 @@ async fn a_remembered_password_lives_in_the_keyring_and_never_in_the_profile_fil
     assert_eq!(list[0].folder, "Production");
     let export = home.path().join("export.json");
     desk::profiles::export(&st, &export).unwrap();
-    assert!(!std::fs::read_to_string(&export).unwrap().contains(OPERATOR_PASSWORD));
+    assert!(!std::fs::read_to_string(&export)
+        .unwrap()
+        .contains(OPERATOR_PASSWORD));
     // Deleting the profile removes its password from the keyring too.
     desk::profiles::delete(&st, &list[0].name).unwrap();
-    assert!(keysafe_core::profiles::SecretStore::get(&keysafe_core::profiles::OsKeyring, &format!("{}/keysafe_operator", list[0].name)).unwrap().is_none());
+    assert!(keysafe_core::profiles::SecretStore::get(
+        &keysafe_core::profiles::OsKeyring,
+        &format!("{}/keysafe_operator", list[0].name)
+    )
+    .unwrap()
+    .is_none());
     drop(emu);
 }
 
@@ -224,24 +335,51 @@ async fn connection_errors_cross_ipc_as_code_message_detail() {
     let emu = demo_instance(server.path()).await;
     let home = tempfile::tempdir().unwrap();
     let st = state(home.path());
-    let e = desk::connect::connect(&st, args(emu.addr().port(), "keysafe_operator", "wrong-password")).await.unwrap_err();
+    let e = desk::connect::connect(
+        &st,
+        args(emu.addr().port(), "keysafe_operator", "wrong-password"),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.code, "login_failed");
-    assert!(e.detail.as_deref().unwrap_or_default().contains("Msg 18456, Level 14"), "{e:?}");
+    assert!(
+        e.detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains("Msg 18456, Level 14"),
+        "{e:?}"
+    );
     let mut bad = args(emu.addr().port(), "keysafe_operator", OPERATOR_PASSWORD);
     bad.server = "sql01\\a\\b".into();
-    assert_eq!(desk::connect::connect(&st, bad).await.unwrap_err().code, "invalid_input");
+    assert_eq!(
+        desk::connect::connect(&st, bad).await.unwrap_err().code,
+        "invalid_input"
+    );
     let mut strict = args(emu.addr().port(), "keysafe_operator", OPERATOR_PASSWORD);
     strict.encrypt = EncryptChoice::Strict;
-    assert_eq!(desk::connect::connect(&st, strict).await.unwrap_err().code, "unsupported");
+    assert_eq!(
+        desk::connect::connect(&st, strict).await.unwrap_err().code,
+        "unsupported"
+    );
     let mut untrusted = args(emu.addr().port(), "keysafe_operator", OPERATOR_PASSWORD);
     untrusted.trust_server_certificate = false;
-    assert_eq!(desk::connect::connect(&st, untrusted).await.unwrap_err().code, "tls");
+    assert_eq!(
+        desk::connect::connect(&st, untrusted)
+            .await
+            .unwrap_err()
+            .code,
+        "tls"
+    );
     drop(emu);
 }
 
 #[test]
 fn the_typescript_bindings_are_generated_from_the_rust_types() {
-    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/ui/src/lib/bindings.ts")).unwrap();
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/ui/src/lib/bindings.ts"
+    ))
+    .unwrap();
     assert_eq!(
         committed,
         keysafe_app::commands::typescript(),

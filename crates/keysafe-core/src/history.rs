@@ -84,7 +84,11 @@ pub fn append(path: &Path, record: serde_json::Value) -> Result<Entry> {
 
 /// Records a finished run: its summary, where its JSON report is, and each key's outcome
 /// and file hashes (never a secret: the report holds none).
-pub fn record_run(path: &Path, report: &crate::report::Report, report_json: &Path) -> Result<Entry> {
+pub fn record_run(
+    path: &Path,
+    report: &crate::report::Report,
+    report_json: &Path,
+) -> Result<Entry> {
     let record = serde_json::json!({
         "run_id": report.run_id, "started": report.started, "finished": report.finished, "operator": report.operator,
         "succeeded": report.succeeded(), "summary": report.summary, "report": report_json,
@@ -150,16 +154,30 @@ mod tests {
     fn a_key_changed_after_its_last_verified_backup_is_stale() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("history.jsonl");
-        for (finished, outcome) in [("2026-01-01T00:00:00Z", "verified"), ("2026-03-01T00:00:00Z", "failed")] {
+        for (finished, outcome) in [
+            ("2026-01-01T00:00:00Z", "verified"),
+            ("2026-03-01T00:00:00Z", "failed"),
+        ] {
             append(&p, serde_json::json!({"finished": finished, "keys": [{"server": "SQL01", "label": "Service Master Key", "outcome": outcome}]})).unwrap();
         }
         let last = last_verified(&read(&p).unwrap());
-        let smk = last.get(&("sql01".to_string(), "Service Master Key".to_string())).copied();
-        assert_eq!(smk, Some("2026-01-01T00:00:00Z".parse().unwrap()), "a failed run is not a verified backup");
-        let changed = |s: &str| Some(chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap());
-        assert!(staleness(smk, changed("2026-02-01 00:00")).unwrap().contains("changed on 2026-02-01"));
+        let smk = last
+            .get(&("sql01".to_string(), "Service Master Key".to_string()))
+            .copied();
+        assert_eq!(
+            smk,
+            Some("2026-01-01T00:00:00Z".parse().unwrap()),
+            "a failed run is not a verified backup"
+        );
+        let changed =
+            |s: &str| Some(chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap());
+        assert!(staleness(smk, changed("2026-02-01 00:00"))
+            .unwrap()
+            .contains("changed on 2026-02-01"));
         assert_eq!(staleness(smk, changed("2025-12-01 00:00")), None);
-        assert!(staleness(None, None).unwrap().contains("No verified backup"));
+        assert!(staleness(None, None)
+            .unwrap()
+            .contains("No verified backup"));
     }
 
     #[test]

@@ -155,10 +155,7 @@ impl SqlConnection {
             error: None,
         };
         let read = async {
-            let mut stream = self
-                .client_mut()
-                .simple_query(batch.text.as_str())
-                .await?;
+            let mut stream = self.client_mut().simple_query(batch.text.as_str()).await?;
             while let Some(item) = stream.try_next().await? {
                 match item {
                     QueryItem::Metadata(m) => out.result_sets.push(ResultSet {
@@ -167,7 +164,8 @@ impl SqlConnection {
                     }),
                     QueryItem::Row(r) => {
                         if let Some(set) = out.result_sets.last_mut() {
-                            set.rows.push(r.into_iter().map(|c| cell_text(&c)).collect());
+                            set.rows
+                                .push(r.into_iter().map(|c| cell_text(&c)).collect());
                         }
                     }
                 }

@@ -74,7 +74,9 @@ fn permissions(inv: &keysafe_core::inventory::Inventory, extra: &[String]) -> Ve
             Some(s) => format!("{a} ({}): Full control", sid::service_sid(s)),
             None => format!("{a}: Full control"),
         }),
-        None => v.push("The service account (unknown to this login: needs VIEW SERVER STATE)".into()),
+        None => {
+            v.push("The service account (unknown to this login: needs VIEW SERVER STATE)".into())
+        }
     }
     v.extend(extra.iter().map(|p| format!("{p}: Full control")));
     v.push("Inheritance off: nothing else inherited from the parent folder.".into());
@@ -85,33 +87,62 @@ pub async fn plan(state: &AppState, req: &BackupRequest) -> IpcResult<Vec<PlanVi
     let mut out = Vec::new();
     for &id in &req.connections {
         let name = state.connection(id)?.info.server_name.clone();
-        let mut view = PlanView { connection: id, server_name: name, server_folder: None, permissions: vec![], keys: vec![], problem: None };
+        let mut view = PlanView {
+            connection: id,
+            server_name: name,
+            server_folder: None,
+            permissions: vec![],
+            keys: vec![],
+            problem: None,
+        };
         match inventory_of(state, id).await {
             Err(e) => view.problem = Some(e.message),
             Ok(inv) => {
                 let placeholder = Password::new("placeholder");
                 let opts = BackupOptions {
                     password: placeholder.clone(),
-                    master_key_passwords: inv.databases.iter().map(|d| (d.name.clone(), placeholder.clone())).collect(),
+                    master_key_passwords: inv
+                        .databases
+                        .iter()
+                        .map(|d| (d.name.clone(), placeholder.clone()))
+                        .collect(),
                     certificate_passwords: HashMap::new(),
                     server_dir: server_dir(req),
                     copy_to: PathBuf::from(&req.copy_to),
                     format: None,
                 };
-                view.server_folder = opts.server_dir.clone().or_else(|| keysafe_core::backup::default_server_dir(&inv).ok());
+                view.server_folder = opts
+                    .server_dir
+                    .clone()
+                    .or_else(|| keysafe_core::backup::default_server_dir(&inv).ok());
                 view.permissions = permissions(&inv, &req.acl_principals);
                 let now = chrono::Utc::now();
                 for k in selection(req).resolve(&inv) {
                     let label = k.label();
-                    view.keys.push(match keysafe_core::backup::plan(&inv, std::slice::from_ref(&k), &opts, now) {
-                        Ok(p) => PlannedKey {
-                            label,
-                            server_files: p.iter().flat_map(|p| p.server_files.clone()).collect(),
-                            script: p.iter().map(|p| p.script.clone()).collect::<Vec<_>>().join("\n"),
-                            problem: None,
+                    view.keys.push(
+                        match keysafe_core::backup::plan(&inv, std::slice::from_ref(&k), &opts, now)
+                        {
+                            Ok(p) => PlannedKey {
+                                label,
+                                server_files: p
+                                    .iter()
+                                    .flat_map(|p| p.server_files.clone())
+                                    .collect(),
+                                script: p
+                                    .iter()
+                                    .map(|p| p.script.clone())
+                                    .collect::<Vec<_>>()
+                                    .join("\n"),
+                                problem: None,
+                            },
+                            Err(e) => PlannedKey {
+                                label,
+                                server_files: vec![],
+                                script: String::new(),
+                                problem: Some(e.message),
+                            },
                         },
-                        Err(e) => PlannedKey { label, server_files: vec![], script: String::new(), problem: Some(e.message) },
-                    });
+                    );
                 }
             }
         }
@@ -123,11 +154,32 @@ pub async fn plan(state: &AppState, req: &BackupRequest) -> IpcResult<Vec<PlanVi
 fn event(p: Progress) -> BackupEvent {
     match p {
         Progress::Connecting { server } => BackupEvent::Connecting { server },
-        Progress::Planned { server, keys } => BackupEvent::Planned { server, keys: keys as u32 },
-        Progress::FolderReady { server, folder, protection } => BackupEvent::FolderReady { server, folder, protection },
+        Progress::Planned { server, keys } => BackupEvent::Planned {
+            server,
+            keys: keys as u32,
+        },
+        Progress::FolderReady {
+            server,
+            folder,
+            protection,
+        } => BackupEvent::FolderReady {
+            server,
+            folder,
+            protection,
+        },
         Progress::KeyStarted { server, key } => BackupEvent::KeyStarted { server, key },
-        Progress::KeyDone { server, key, verified } => BackupEvent::KeyDone { server, key, verified },
-        Progress::InstanceDone { server, verified } => BackupEvent::InstanceDone { server, verified },
+        Progress::KeyDone {
+            server,
+            key,
+            verified,
+        } => BackupEvent::KeyDone {
+            server,
+            key,
+            verified,
+        },
+        Progress::InstanceDone { server, verified } => {
+            BackupEvent::InstanceDone { server, verified }
+        }
     }
 }
 
@@ -138,22 +190,39 @@ pub async fn run(
     emit: &(dyn Fn(BackupEvent) + Send + Sync),
 ) -> IpcResult<RunSummary> {
     if !password::confirmed(&secrets.password.0, &secrets.confirm.0) {
-        return Err(IpcError::new(ErrorCode::InvalidInput, "The password and its confirmation differ."));
+        return Err(IpcError::new(
+            ErrorCode::InvalidInput,
+            "The password and its confirmation differ.",
+        ));
     }
     if let Err(v) = password::check_policy(&secrets.password.0, None) {
-        return Err(keysafe_core::KeysafeError::new(ErrorCode::PasswordPolicy, v.explain())
-            .next(format!("Nothing was sent. SQL Server would answer Msg {}.", v.sql_error()))
-            .into());
+        return Err(
+            keysafe_core::KeysafeError::new(ErrorCode::PasswordPolicy, v.explain())
+                .next(format!(
+                    "Nothing was sent. SQL Server would answer Msg {}.",
+                    v.sql_error()
+                ))
+                .into(),
+        );
     }
     if req.connections.is_empty() {
-        return Err(IpcError::new(ErrorCode::InvalidInput, "Choose at least one instance."));
+        return Err(IpcError::new(
+            ErrorCode::InvalidInput,
+            "Choose at least one instance.",
+        ));
     }
     let copy_to = PathBuf::from(req.copy_to.trim());
     if req.copy_to.trim().is_empty() || !copy_to.is_absolute() {
-        return Err(IpcError::new(ErrorCode::InvalidInput, "Choose the backup medium: a removable volume or a folder (a full path)."));
+        return Err(IpcError::new(
+            ErrorCode::InvalidInput,
+            "Choose the backup medium: a removable volume or a folder (a full path).",
+        ));
     }
     std::fs::create_dir_all(&copy_to).map_err(|e| {
-        IpcError::new(ErrorCode::MediumRemoved, format!("Cannot use {} as the backup medium: {e}", copy_to.display()))
+        IpcError::new(
+            ErrorCode::MediumRemoved,
+            format!("Cannot use {} as the backup medium: {e}", copy_to.display()),
+        )
     })?;
     let targets = req
         .connections
@@ -164,11 +233,18 @@ pub async fn run(
         selection: selection(&req),
         backup: BackupOptions {
             password: secrets.password.0.clone(),
-            master_key_passwords: secrets.master_key_passwords.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect(),
+            master_key_passwords: secrets
+                .master_key_passwords
+                .iter()
+                .map(|(k, v)| (k.clone(), v.0.clone()))
+                .collect(),
             certificate_passwords: secrets
                 .certificate_passwords
                 .iter()
-                .filter_map(|(k, v)| k.split_once('.').map(|(db, c)| ((db.to_string(), c.to_string()), v.0.clone())))
+                .filter_map(|(k, v)| {
+                    k.split_once('.')
+                        .map(|(db, c)| ((db.to_string(), c.to_string()), v.0.clone()))
+                })
                 .collect(),
             server_dir: server_dir(&req),
             copy_to: copy_to.clone(),
@@ -179,23 +255,39 @@ pub async fn run(
         acl_principals: req.acl_principals.clone(),
     };
     let started = chrono::Utc::now();
-    tracing::info!(instances = targets.len(), keys = req.keys.len(), "backup run started");
+    tracing::info!(
+        instances = targets.len(),
+        keys = req.keys.len(),
+        "backup run started"
+    );
     let progress = |p: Progress| emit(event(p));
     let reports = run::back_up_fleet(&targets, &settings, 4, &progress).await;
     let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-    let custody = Custody { carrier: text(&req.carrier), storage_location: text(&req.storage_location), notes: text(&req.notes) };
+    let custody = Custody {
+        carrier: text(&req.carrier),
+        storage_location: text(&req.storage_location),
+        notes: text(&req.notes),
+    };
     let report = Report::new(operator(), started, copy_to, custody, reports);
     let kept = report.write_files(&state.home.join("reports"))?;
     history::record_run(&state.history_path(), &report, &kept[0])?;
-    emit(BackupEvent::ReportWritten { paths: kept.iter().map(|p| p.display().to_string()).collect() });
+    emit(BackupEvent::ReportWritten {
+        paths: kept.iter().map(|p| p.display().to_string()).collect(),
+    });
     tracing::info!(run = %report.run_id, verified = report.summary.keys_verified, "backup run finished");
     let summary = summarize(&report, &kept);
-    state.runs.lock().expect("runs").insert(summary.run_id.clone(), report);
+    state
+        .runs
+        .lock()
+        .expect("runs")
+        .insert(summary.run_id.clone(), report);
     Ok(summary)
 }
 
 fn operator() -> String {
-    std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into())
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 fn summarize(r: &Report, kept: &[PathBuf]) -> RunSummary {
@@ -223,7 +315,10 @@ fn summarize(r: &Report, kept: &[PathBuf]) -> RunSummary {
                         verified: f.verified,
                     })
                     .collect(),
-                restore_check: k.restore_check.as_ref().map(|c| serde_json::to_string(c).unwrap_or_default()),
+                restore_check: k
+                    .restore_check
+                    .as_ref()
+                    .map(|c| serde_json::to_string(c).unwrap_or_default()),
                 error: k.error.clone().map(|e| IpcError::from(e).into()),
             })
         })
@@ -234,19 +329,36 @@ fn summarize(r: &Report, kept: &[PathBuf]) -> RunSummary {
         keys_requested: r.summary.keys_requested as u32,
         keys_verified: r.summary.keys_verified as u32,
         keys,
-        instance_errors: r.instances.iter().filter_map(|i| i.error.clone()).map(|e| IpcError::from(e).into()).collect(),
-        folder_protection: r.instances.iter().map(|i| format!("{}: {}", i.server, i.folder_protection)).collect(),
+        instance_errors: r
+            .instances
+            .iter()
+            .filter_map(|i| i.error.clone())
+            .map(|e| IpcError::from(e).into())
+            .collect(),
+        folder_protection: r
+            .instances
+            .iter()
+            .map(|i| format!("{}: {}", i.server, i.folder_protection))
+            .collect(),
         destination_warnings: r.destination_warnings.clone(),
         report_files: kept.iter().map(|p| p.display().to_string()).collect(),
     }
 }
 
 /// Writes the run's report where the administrator chose (the save dialog's answer).
-pub fn export_report(state: &AppState, run_id: &str, format: ReportFormat, path: &Path) -> IpcResult<String> {
+pub fn export_report(
+    state: &AppState,
+    run_id: &str,
+    format: ReportFormat,
+    path: &Path,
+) -> IpcResult<String> {
     let runs = state.runs.lock().expect("runs");
-    let r = runs
-        .get(run_id)
-        .ok_or_else(|| IpcError::new(ErrorCode::NotFound, "That run's report is no longer in memory; open it from History."))?;
+    let r = runs.get(run_id).ok_or_else(|| {
+        IpcError::new(
+            ErrorCode::NotFound,
+            "That run's report is no longer in memory; open it from History.",
+        )
+    })?;
     let body = match format {
         ReportFormat::Html => r.to_html(),
         ReportFormat::Json => r.to_json(),
@@ -258,7 +370,10 @@ pub fn export_report(state: &AppState, run_id: &str, format: ReportFormat, path:
         .and_then(|_| std::fs::rename(&tmp, path))
         .map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
-            IpcError::new(ErrorCode::Io, format!("Cannot write {}: {e}", path.display()))
+            IpcError::new(
+                ErrorCode::Io,
+                format!("Cannot write {}: {e}", path.display()),
+            )
         })?;
     Ok(path.display().to_string())
 }

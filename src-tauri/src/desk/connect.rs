@@ -44,17 +44,35 @@ pub fn encrypt_of(e: EncryptChoice) -> Encrypt {
     }
 }
 
+/// A saved profile's name and environment colour.
+type ProfileTag = (String, Option<String>);
+
 /// The options the dialog describes; a profile fills in what the dialog leaves out (its
 /// CA file, its remembered password).
-fn options(state: &AppState, a: &ConnectArgs) -> IpcResult<(ConnectOptions, Option<(String, Option<String>)>)> {
+fn options(state: &AppState, a: &ConnectArgs) -> IpcResult<(ConnectOptions, Option<ProfileTag>)> {
     if let Some(name) = &a.profile {
         let typed = a.password.clone().map(|s| s.0);
-        if let Some(demo) = state.demo.as_ref().filter(|d| d.profile.name.eq_ignore_ascii_case(name)) {
-            let o = demo.profile.connect_options(state.store.as_ref(), Some(typed.unwrap_or_else(|| demo.password.clone())))?;
-            return Ok((o, Some((demo.profile.name.clone(), demo.profile.color.clone()))));
+        if let Some(demo) = state
+            .demo
+            .as_ref()
+            .filter(|d| d.profile.name.eq_ignore_ascii_case(name))
+        {
+            let o = demo.profile.connect_options(
+                state.store.as_ref(),
+                Some(typed.unwrap_or_else(|| demo.password.clone())),
+            )?;
+            return Ok((
+                o,
+                Some((demo.profile.name.clone(), demo.profile.color.clone())),
+            ));
         }
         let profiles = keysafe_core::profiles::Profiles::load(&state.home)?;
-        let p = profiles.get(name).ok_or_else(|| IpcError::new(ErrorCode::NotFound, format!("There is no profile named {name}.")))?;
+        let p = profiles.get(name).ok_or_else(|| {
+            IpcError::new(
+                ErrorCode::NotFound,
+                format!("There is no profile named {name}."),
+            )
+        })?;
         let o = p.connect_options(state.store.as_ref(), typed)?;
         return Ok((o, Some((p.name.clone(), p.color.clone()))));
     }
@@ -63,11 +81,18 @@ fn options(state: &AppState, a: &ConnectArgs) -> IpcResult<(ConnectOptions, Opti
         AuthKind::Windows => Authentication::Windows,
         AuthKind::SqlServer => {
             if a.login.trim().is_empty() {
-                return Err(IpcError::new(ErrorCode::InvalidInput, "Type a login for SQL Server Authentication."));
+                return Err(IpcError::new(
+                    ErrorCode::InvalidInput,
+                    "Type a login for SQL Server Authentication.",
+                ));
             }
             Authentication::SqlServer {
                 login: a.login.trim().to_string(),
-                password: a.password.clone().map(|s| s.0).unwrap_or_else(|| Password::new("")),
+                password: a
+                    .password
+                    .clone()
+                    .map(|s| s.0)
+                    .unwrap_or_else(|| Password::new("")),
             }
         }
     };
@@ -76,8 +101,13 @@ fn options(state: &AppState, a: &ConnectArgs) -> IpcResult<(ConnectOptions, Opti
             server,
             authentication,
             encrypt: encrypt_of(a.encrypt),
-            trust: if a.trust_server_certificate { Trust::ServerCertificate } else { Trust::PlatformStore },
-            host_name_in_certificate: Some(a.host_name_in_certificate.trim().to_string()).filter(|h| !h.is_empty()),
+            trust: if a.trust_server_certificate {
+                Trust::ServerCertificate
+            } else {
+                Trust::PlatformStore
+            },
+            host_name_in_certificate: Some(a.host_name_in_certificate.trim().to_string())
+                .filter(|h| !h.is_empty()),
             connect_timeout: Duration::from_secs(u64::from(a.connect_timeout_secs.clamp(1, 600))),
             database: None,
         },
@@ -106,7 +136,10 @@ pub async fn connect(state: &AppState, a: ConnectArgs) -> IpcResult<ConnectionIn
                 trust: options.trust.clone(),
                 host_name_in_certificate: options.host_name_in_certificate.clone(),
                 connect_timeout_secs: options.connect_timeout.as_secs(),
-                folder: existing.as_ref().map(|e| e.folder.clone()).unwrap_or_else(|| "Recent".into()),
+                folder: existing
+                    .as_ref()
+                    .map(|e| e.folder.clone())
+                    .unwrap_or_else(|| "Recent".into()),
                 color: existing.and_then(|e| e.color),
                 remember_password: true,
             };
@@ -117,7 +150,11 @@ pub async fn connect(state: &AppState, a: ConnectArgs) -> IpcResult<ConnectionIn
     }
     // "Remember password" on a saved profile keeps the password in the OS keyring only.
     if let (Some((name, _)), Some(pw), true) = (&profile, &a.password, a.remember_password) {
-        if state.demo.as_ref().is_none_or(|d| !d.profile.name.eq_ignore_ascii_case(name)) {
+        if state
+            .demo
+            .as_ref()
+            .is_none_or(|d| !d.profile.name.eq_ignore_ascii_case(name))
+        {
             let mut profiles = keysafe_core::profiles::Profiles::load(&state.home)?;
             if let Some(mut p) = profiles.get(name).cloned() {
                 p.remember_password = true;

@@ -14,17 +14,26 @@ use std::collections::HashMap;
 pub fn key_ref(k: &KeyId) -> KeyRef {
     match k {
         KeyId::ServiceMasterKey => KeyRef::ServiceMasterKey,
-        KeyId::DatabaseMasterKey { database } => KeyRef::DatabaseMasterKey { database: database.clone() },
-        KeyId::Certificate { database, name } => KeyRef::Certificate { database: database.clone(), name: name.clone() },
+        KeyId::DatabaseMasterKey { database } => KeyRef::DatabaseMasterKey {
+            database: database.clone(),
+        },
+        KeyId::Certificate { database, name } => KeyRef::Certificate {
+            database: database.clone(),
+            name: name.clone(),
+        },
     }
 }
 
 fn prop(name: &str, value: impl ToString) -> Property {
-    Property { name: name.into(), value: value.to_string() }
+    Property {
+        name: name.into(),
+        value: value.to_string(),
+    }
 }
 
 fn date(d: Option<chrono::NaiveDateTime>) -> String {
-    d.map(|d| d.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "—".into())
+    d.map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| "—".into())
 }
 
 fn tde_state(s: i32) -> String {
@@ -48,18 +57,32 @@ struct Judge<'a> {
 }
 
 impl Judge<'_> {
-    fn node(&self, key: KeyId, modified: Option<chrono::NaiveDateTime>, server_record: Option<chrono::NaiveDateTime>, risk_object: &str, properties: Vec<Property>) -> KeyNode {
+    fn node(
+        &self,
+        key: KeyId,
+        modified: Option<chrono::NaiveDateTime>,
+        server_record: Option<chrono::NaiveDateTime>,
+        risk_object: &str,
+        properties: Vec<Property>,
+    ) -> KeyNode {
         let label = key_ref(&key).label();
-        let last = self.last.get(&(self.server.to_lowercase(), label.clone())).copied();
+        let last = self
+            .last
+            .get(&(self.server.to_lowercase(), label.clone()))
+            .copied();
         let risk = self
             .risks
             .iter()
-            .filter(|r| r.severity >= Severity::Warning && r.object.eq_ignore_ascii_case(risk_object))
+            .filter(|r| {
+                r.severity >= Severity::Warning && r.object.eq_ignore_ascii_case(risk_object)
+            })
             .map(|r| r.text.clone())
             .next();
         let last_backup = last
             .map(|l| l.format("%Y-%m-%d %H:%M UTC").to_string())
-            .or_else(|| server_record.map(|d| format!("{} (server record)", d.format("%Y-%m-%d %H:%M"))));
+            .or_else(|| {
+                server_record.map(|d| format!("{} (server record)", d.format("%Y-%m-%d %H:%M")))
+            });
         let (state, risk) = match (risk, last) {
             (Some(r), _) => (BackupState::Risk, Some(r)),
             (None, Some(_)) => match history::staleness(last, modified) {
@@ -69,19 +92,35 @@ impl Judge<'_> {
             (None, None) if server_record.is_some() => (BackupState::BackedUp, None),
             (None, None) => (BackupState::Never, None),
         };
-        KeyNode { key, label, state, last_backup, risk, properties }
+        KeyNode {
+            key,
+            label,
+            state,
+            last_backup,
+            risk,
+            properties,
+        }
     }
 }
 
 pub fn tree(id: u32, inv: &Inventory, entries: &[history::Entry]) -> ServerTree {
-    let j = Judge { server: inv.server.server_name.clone(), last: history::last_verified(entries), risks: &inv.risks };
+    let j = Judge {
+        server: inv.server.server_name.clone(),
+        last: history::last_verified(entries),
+        risks: &inv.risks,
+    };
     let smk = inv.service_master_key.as_ref().map(|k| {
         j.node(
             KeyId::ServiceMasterKey,
             k.modified,
             None,
             "Service Master Key",
-            vec![prop("Algorithm", &k.algorithm), prop("Key length", k.key_length), prop("Created", date(k.created)), prop("Modified", date(k.modified))],
+            vec![
+                prop("Algorithm", &k.algorithm),
+                prop("Key length", k.key_length),
+                prop("Created", date(k.created)),
+                prop("Modified", date(k.modified)),
+            ],
         )
     });
     let databases = inv
@@ -92,15 +131,22 @@ pub fn tree(id: u32, inv: &Inventory, entries: &[history::Entry]) -> ServerTree 
             tde: d.tde.filter(|s| *s > 0).map(tde_state),
             master_key: d.master_key.as_ref().map(|k| {
                 j.node(
-                    KeyId::DatabaseMasterKey { database: d.name.clone() },
+                    KeyId::DatabaseMasterKey {
+                        database: d.name.clone(),
+                    },
                     k.modified,
                     None,
                     &format!("{} master key", d.name),
                     vec![
-                        prop("Protection", match k.protection {
-                            MasterKeyProtection::ServiceMasterKey => "Service Master Key and password",
-                            MasterKeyProtection::PasswordOnly => "Password only",
-                        }),
+                        prop(
+                            "Protection",
+                            match k.protection {
+                                MasterKeyProtection::ServiceMasterKey => {
+                                    "Service Master Key and password"
+                                }
+                                MasterKeyProtection::PasswordOnly => "Password only",
+                            },
+                        ),
                         prop("Algorithm", &k.algorithm),
                         prop("Created", date(k.created)),
                         prop("Modified", date(k.modified)),
@@ -112,21 +158,34 @@ pub fn tree(id: u32, inv: &Inventory, entries: &[history::Entry]) -> ServerTree 
                 .iter()
                 .map(|c| {
                     j.node(
-                        KeyId::Certificate { database: d.name.clone(), name: c.name.clone() },
+                        KeyId::Certificate {
+                            database: d.name.clone(),
+                            name: c.name.clone(),
+                        },
                         None,
                         c.last_backup,
                         &format!("{}.{}", d.name, c.name),
                         vec![
                             prop("Subject", &c.subject),
-                            prop("Private key", match c.private_key.as_str() {
-                                "MK" => "Encrypted by the database master key",
-                                "PW" => "Encrypted by a password",
-                                "NA" => "None in the database",
-                                o => o,
-                            }),
+                            prop(
+                                "Private key",
+                                match c.private_key.as_str() {
+                                    "MK" => "Encrypted by the database master key",
+                                    "PW" => "Encrypted by a password",
+                                    "NA" => "None in the database",
+                                    o => o,
+                                },
+                            ),
                             prop("Expires", date(c.expiry)),
                             prop("Thumbprint", &c.thumbprint),
-                            prop("Protects TDE for", if c.used_by_tde.is_empty() { "—".to_string() } else { c.used_by_tde.join(", ") }),
+                            prop(
+                                "Protects TDE for",
+                                if c.used_by_tde.is_empty() {
+                                    "—".to_string()
+                                } else {
+                                    c.used_by_tde.join(", ")
+                                },
+                            ),
                             prop("Last backup (server)", date(c.last_backup)),
                         ],
                     )
@@ -144,7 +203,11 @@ pub fn tree(id: u32, inv: &Inventory, entries: &[history::Entry]) -> ServerTree 
         risks: inv
             .risks
             .iter()
-            .map(|r| RiskView { severity: format!("{:?}", r.severity).to_lowercase(), object: r.object.clone(), text: r.text.clone() })
+            .map(|r| RiskView {
+                severity: format!("{:?}", r.severity).to_lowercase(),
+                object: r.object.clone(),
+                text: r.text.clone(),
+            })
             .collect(),
         properties: vec![
             prop("Server name", &f.server_name),
@@ -152,8 +215,16 @@ pub fn tree(id: u32, inv: &Inventory, entries: &[history::Entry]) -> ServerTree 
             prop("Edition", &f.edition),
             prop("Platform", &f.host_platform),
             prop("Login", &f.login),
-            prop("Service account", f.service_account.as_deref().unwrap_or("unknown (needs VIEW SERVER STATE)")),
-            prop("Default backup folder", f.default_backup_path.as_deref().unwrap_or("unknown")),
+            prop(
+                "Service account",
+                f.service_account
+                    .as_deref()
+                    .unwrap_or("unknown (needs VIEW SERVER STATE)"),
+            ),
+            prop(
+                "Default backup folder",
+                f.default_backup_path.as_deref().unwrap_or("unknown"),
+            ),
         ],
     }
 }
@@ -193,9 +264,16 @@ pub async fn script(state: &AppState, id: u32, key: KeyId) -> IpcResult<String> 
         format: None,
     };
     if let KeyRef::DatabaseMasterKey { database } = &k {
-        opts.master_key_passwords.insert(database.clone(), placeholder);
+        opts.master_key_passwords
+            .insert(database.clone(), placeholder);
     }
-    let plan = keysafe_core::backup::plan(&inv, std::slice::from_ref(&k), &opts, chrono::Utc::now())
-        .map_err(IpcError::from)?;
-    Ok(plan.iter().map(|p| p.script.clone()).collect::<Vec<_>>().join("\nGO\n") + "\nGO\n")
+    let plan =
+        keysafe_core::backup::plan(&inv, std::slice::from_ref(&k), &opts, chrono::Utc::now())
+            .map_err(IpcError::from)?;
+    Ok(plan
+        .iter()
+        .map(|p| p.script.clone())
+        .collect::<Vec<_>>()
+        .join("\nGO\n")
+        + "\nGO\n")
 }

@@ -35,25 +35,42 @@ pub async fn history(state: &AppState) -> IpcResult<HistoryView> {
         })
         .collect();
     runs.reverse();
-    let ids: Vec<u32> = state.connections.lock().expect("connections").keys().copied().collect();
+    let ids: Vec<u32> = state
+        .connections
+        .lock()
+        .expect("connections")
+        .keys()
+        .copied()
+        .collect();
     let mut attention = Vec::new();
     for id in ids {
-        let Ok(inv) = inventory_of(state, id).await else { continue };
+        let Ok(inv) = inventory_of(state, id).await else {
+            continue;
+        };
         let t = tree(id, &inv, &entries);
-        let keys = t
-            .service_master_key
-            .iter()
-            .chain(t.databases.iter().flat_map(|d| d.master_key.iter().chain(d.certificates.iter())));
+        let keys = t.service_master_key.iter().chain(
+            t.databases
+                .iter()
+                .flat_map(|d| d.master_key.iter().chain(d.certificates.iter())),
+        );
         for k in keys {
             let reason = match k.state {
                 BackupState::BackedUp => continue,
                 BackupState::Never => "No verified backup.".to_string(),
                 BackupState::Risk => k.risk.clone().unwrap_or_default(),
             };
-            attention.push(StaleKey { server: t.server_name.clone(), label: k.label.clone(), reason });
+            attention.push(StaleKey {
+                server: t.server_name.clone(),
+                label: k.label.clone(),
+                reason,
+            });
         }
     }
-    Ok(HistoryView { runs, chain_intact, attention })
+    Ok(HistoryView {
+        runs,
+        chain_intact,
+        attention,
+    })
 }
 
 /// A kept report's HTML, to show in the app. Only reports Keysafe wrote (named in the
@@ -68,6 +85,13 @@ pub fn report_html(state: &AppState, run_id: &str) -> IpcResult<String> {
         .find(|e| e.record["run_id"].as_str() == Some(run_id))
         .and_then(|e| e.record["report"].as_str().map(std::path::PathBuf::from))
         .ok_or_else(|| IpcError::new(ErrorCode::NotFound, "That run is not in the history."))?;
-    std::fs::read_to_string(json.with_extension("html"))
-        .map_err(|e| IpcError::new(ErrorCode::NotFound, format!("The report {} cannot be read: {e}", json.with_extension("html").display())))
+    std::fs::read_to_string(json.with_extension("html")).map_err(|e| {
+        IpcError::new(
+            ErrorCode::NotFound,
+            format!(
+                "The report {} cannot be read: {e}",
+                json.with_extension("html").display()
+            ),
+        )
+    })
 }

@@ -14,7 +14,11 @@ fn view(p: &Profile, demo: bool) -> ProfileView {
     ProfileView {
         name: p.name.clone(),
         server: p.server.clone(),
-        authentication: if p.login.is_some() { AuthKind::SqlServer } else { AuthKind::Windows },
+        authentication: if p.login.is_some() {
+            AuthKind::SqlServer
+        } else {
+            AuthKind::Windows
+        },
         login: p.login.clone().unwrap_or_default(),
         encrypt: match p.encrypt {
             Encrypt::Mandatory => EncryptChoice::Mandatory,
@@ -33,14 +37,26 @@ fn view(p: &Profile, demo: bool) -> ProfileView {
 
 pub fn list(state: &AppState) -> IpcResult<Vec<ProfileView>> {
     let mut out: Vec<ProfileView> = state.demo.iter().map(|d| view(&d.profile, true)).collect();
-    out.extend(Profiles::load(&state.home)?.list.iter().map(|p| view(p, false)));
+    out.extend(
+        Profiles::load(&state.home)?
+            .list
+            .iter()
+            .map(|p| view(p, false)),
+    );
     Ok(out)
 }
 
 fn check_color(c: &Option<String>) -> IpcResult<()> {
     match c {
-        Some(c) if !(c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|h| h.is_ascii_hexdigit())) => {
-            Err(IpcError::new(ErrorCode::InvalidInput, format!("'{c}' is not a colour: use #RRGGBB.")))
+        Some(c)
+            if !(c.len() == 7
+                && c.starts_with('#')
+                && c[1..].chars().all(|h| h.is_ascii_hexdigit())) =>
+        {
+            Err(IpcError::new(
+                ErrorCode::InvalidInput,
+                format!("'{c}' is not a colour: use #RRGGBB."),
+            ))
         }
         _ => Ok(()),
     }
@@ -48,9 +64,13 @@ fn check_color(c: &Option<String>) -> IpcResult<()> {
 
 fn profile_of(v: &ProfileView, existing: Option<&Profile>) -> IpcResult<Profile> {
     if v.name.trim().is_empty() || v.name.chars().any(char::is_control) {
-        return Err(IpcError::new(ErrorCode::InvalidInput, "Give the profile a name."));
+        return Err(IpcError::new(
+            ErrorCode::InvalidInput,
+            "Give the profile a name.",
+        ));
     }
-    v.server.parse::<keysafe_core::connection::ServerAddress>()?;
+    v.server
+        .parse::<keysafe_core::connection::ServerAddress>()?;
     check_color(&v.color)?;
     // A CA file chosen outside the dialog (or by --demo) survives an edit.
     let trust = if v.trust_server_certificate {
@@ -67,7 +87,8 @@ fn profile_of(v: &ProfileView, existing: Option<&Profile>) -> IpcResult<Profile>
         login: (v.authentication == AuthKind::SqlServer).then(|| v.login.trim().to_string()),
         encrypt: encrypt_of(v.encrypt),
         trust,
-        host_name_in_certificate: Some(v.host_name_in_certificate.trim().to_string()).filter(|h| !h.is_empty()),
+        host_name_in_certificate: Some(v.host_name_in_certificate.trim().to_string())
+            .filter(|h| !h.is_empty()),
         connect_timeout_secs: u64::from(v.connect_timeout_secs.clamp(1, 600)),
         folder: v.folder.trim().to_string(),
         color: v.color.clone(),
@@ -75,9 +96,20 @@ fn profile_of(v: &ProfileView, existing: Option<&Profile>) -> IpcResult<Profile>
     })
 }
 
-pub fn save(state: &AppState, v: ProfileView, password: Option<Secret>) -> IpcResult<Vec<ProfileView>> {
-    if state.demo.as_ref().is_some_and(|d| d.profile.name.eq_ignore_ascii_case(&v.name)) {
-        return Err(IpcError::new(ErrorCode::InvalidInput, "The Demo profile cannot be changed; save a copy under another name."));
+pub fn save(
+    state: &AppState,
+    v: ProfileView,
+    password: Option<Secret>,
+) -> IpcResult<Vec<ProfileView>> {
+    if state
+        .demo
+        .as_ref()
+        .is_some_and(|d| d.profile.name.eq_ignore_ascii_case(&v.name))
+    {
+        return Err(IpcError::new(
+            ErrorCode::InvalidInput,
+            "The Demo profile cannot be changed; save a copy under another name.",
+        ));
     }
     let mut profiles = Profiles::load(&state.home)?;
     let p = profile_of(&v, profiles.get(&v.name))?;
@@ -103,7 +135,10 @@ pub fn export(state: &AppState, path: &Path) -> IpcResult<u32> {
 pub fn import(state: &AppState, path: &Path) -> IpcResult<Vec<ProfileView>> {
     let text = std::fs::read_to_string(path)?;
     let incoming: Vec<Profile> = serde_json::from_str(&text).map_err(|e| {
-        IpcError::new(ErrorCode::InvalidInput, format!("{} is not a Keysafe profile export: {e}", path.display()))
+        IpcError::new(
+            ErrorCode::InvalidInput,
+            format!("{} is not a Keysafe profile export: {e}", path.display()),
+        )
     })?;
     let mut profiles = Profiles::load(&state.home)?;
     for mut p in incoming {

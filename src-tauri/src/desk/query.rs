@@ -18,7 +18,14 @@ pub async fn run_query(state: &AppState, id: u32, sql: String) -> IpcResult<Quer
         let mut g = task_conn.session().await?;
         let mut session = g.take().expect("session");
         drop(g);
-        let mut out = QueryOutcome { result_sets: vec![], messages: vec![], errors: 0, database: String::new(), cancelled: false, elapsed_ms: 0.0 };
+        let mut out = QueryOutcome {
+            result_sets: vec![],
+            messages: vec![],
+            errors: 0,
+            database: String::new(),
+            cancelled: false,
+            elapsed_ms: 0.0,
+        };
         let mut lost = None;
         'batches: for b in &batches {
             for _ in 0..b.repeat {
@@ -26,7 +33,11 @@ pub async fn run_query(state: &AppState, id: u32, sql: String) -> IpcResult<Quer
                     Ok(o) => {
                         out.messages.extend(o.messages());
                         out.errors += u32::from(o.error.is_some());
-                        out.result_sets.extend(o.result_sets.into_iter().map(|r| ResultSetView { columns: r.columns, rows: r.rows }));
+                        out.result_sets
+                            .extend(o.result_sets.into_iter().map(|r| ResultSetView {
+                                columns: r.columns,
+                                rows: r.rows,
+                            }));
                     }
                     Err(e) => {
                         lost = Some(e);
@@ -56,12 +67,20 @@ pub async fn run_query(state: &AppState, id: u32, sql: String) -> IpcResult<Quer
             cancelled: true,
             elapsed_ms: 0.0,
         },
-        Err(j) => return Err(IpcError::new(ErrorCode::ConnectionLost, format!("The query stopped unexpectedly: {j}"))),
+        Err(j) => {
+            return Err(IpcError::new(
+                ErrorCode::ConnectionLost,
+                format!("The query stopped unexpectedly: {j}"),
+            ))
+        }
     };
     if out.errors == 0 && !out.cancelled && out.result_sets.is_empty() {
         out.messages.push("Commands completed successfully.".into());
     }
-    out.messages.push(format!("Completion time: {}", chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%.6f%:z")));
+    out.messages.push(format!(
+        "Completion time: {}",
+        chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%.6f%:z")
+    ));
     out.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(out)
 }

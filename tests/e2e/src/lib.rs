@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 pub use fantoccini;
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("root")
 }
 
 pub fn app_binary() -> PathBuf {
@@ -19,7 +22,11 @@ pub fn app_binary() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"));
     let p = target.join("debug").join("keysafe-app");
-    assert!(p.exists(), "{} is missing: run `cargo build --workspace --all-targets` first", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo build --workspace --all-targets` first",
+        p.display()
+    );
     p
 }
 
@@ -33,7 +40,11 @@ pub fn artifacts() -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// One running app, driven over WebDriver.
@@ -77,7 +88,11 @@ impl App {
                 Err(e) => panic!("no WebDriver session: {e}"),
             }
         };
-        App { client, driver, home }
+        App {
+            client,
+            driver,
+            home,
+        }
     }
 
     pub async fn wait_for(&self, css: &str) -> Element {
@@ -108,18 +123,25 @@ impl App {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        self.screenshot(&format!("timeout-{}", what.replace(' ', "-"))).await;
+        self.screenshot(&format!("timeout-{}", what.replace(' ', "-")))
+            .await;
         panic!("{css} never showed {what}; last text: {last:?}");
     }
 
     pub async fn type_into(&self, css: &str, text: &str) {
         let e = self.wait_for(css).await;
         e.clear().await.ok();
-        e.send_keys(text).await.unwrap_or_else(|err| panic!("typing into {css}: {err}"));
+        e.send_keys(text)
+            .await
+            .unwrap_or_else(|err| panic!("typing into {css}: {err}"));
     }
 
     pub async fn click(&self, css: &str) {
-        self.wait_for(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+        self.wait_for(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
     pub async fn screenshot(&self, name: &str) {
@@ -130,7 +152,11 @@ impl App {
 
     /// Ends the session (which closes the app).
     pub async fn close(self) {
-        let App { client, mut driver, home } = self;
+        let App {
+            client,
+            mut driver,
+            home,
+        } = self;
         let _ = client.close().await;
         // SIGTERM lets tauri-driver stop WebKitWebDriver too (SIGKILL would orphan it).
         unsafe {
@@ -148,9 +174,16 @@ pub fn type_in_native_dialog(text: &str) {
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
-    assert!(ok, "xdotool type failed (is xdotool installed and DISPLAY set?)");
+    assert!(
+        ok,
+        "xdotool type failed (is xdotool installed and DISPLAY set?)"
+    );
     std::thread::sleep(Duration::from_millis(300));
-    let ok = Command::new("xdotool").args(["key", "Return"]).status().map(|s| s.success()).unwrap_or(false);
+    let ok = Command::new("xdotool")
+        .args(["key", "Return"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
     assert!(ok, "xdotool key failed");
 }
 
@@ -158,13 +191,23 @@ pub fn type_in_native_dialog(text: &str) {
 pub fn wait_for_window(name: &str) -> bool {
     let deadline = Instant::now() + Duration::from_secs(15);
     while Instant::now() < deadline {
-        let out = Command::new("xdotool").args(["search", "--onlyvisible", "--name", name]).output();
+        let out = Command::new("xdotool")
+            .args(["search", "--onlyvisible", "--name", name])
+            .output();
         if let Ok(o) = out {
             if o.status.success() && !o.stdout.is_empty() {
                 // Focus it, so typed keys go there.
-                let id = String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or_default().to_string();
-                let _ = Command::new("xdotool").args(["windowactivate", "--sync", &id]).status();
-                let _ = Command::new("xdotool").args(["windowfocus", "--sync", &id]).status();
+                let id = String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                let _ = Command::new("xdotool")
+                    .args(["windowactivate", "--sync", &id])
+                    .status();
+                let _ = Command::new("xdotool")
+                    .args(["windowfocus", "--sync", &id])
+                    .status();
                 std::thread::sleep(Duration::from_millis(500));
                 return true;
             }

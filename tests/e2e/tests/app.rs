@@ -11,10 +11,17 @@ const OPERATOR_PASSWORD: &str = "Operat0r!Pass#1";
 const BACKUP_PASSWORD: &str = "E2e!Backup#Pw-7731";
 
 async fn demo_instance(dir: &Path) -> Emulator {
-    let text = std::fs::read_to_string(keysafe_e2e::workspace_root().join("crates/mssql-emulator/scenarios/demo.toml")).unwrap();
-    Emulator::start(EmulatorConfig::new(dir).scenario(Scenario::from_toml(&text).unwrap()).tls(TlsMode::On))
-        .await
-        .unwrap()
+    let text = std::fs::read_to_string(
+        keysafe_e2e::workspace_root().join("crates/mssql-emulator/scenarios/demo.toml"),
+    )
+    .unwrap();
+    Emulator::start(
+        EmulatorConfig::new(dir)
+            .scenario(Scenario::from_toml(&text).unwrap())
+            .tls(TlsMode::On),
+    )
+    .await
+    .unwrap()
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
@@ -32,7 +39,11 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 async fn connect(app: &App, server: &str, login: &str, password: &str) {
     app.type_into("#connect-server", server).await;
-    app.wait_for("#connect-auth").await.select_by_value("sql_server").await.unwrap();
+    app.wait_for("#connect-auth")
+        .await
+        .select_by_value("sql_server")
+        .await
+        .unwrap();
     app.type_into("#connect-login", login).await;
     app.type_into("#connect-password", password).await;
     app.click("#connect-options-tab").await;
@@ -60,57 +71,110 @@ async fn back_up_the_service_master_key_to_a_folder_and_export_the_report() {
     let exports = tempfile::tempdir().unwrap();
     let app = App::launch(&[]).await;
 
-    connect(&app, &format!("127.0.0.1,{}", emulator.addr().port()), "keysafe_operator", OPERATOR_PASSWORD).await;
+    connect(
+        &app,
+        &format!("127.0.0.1,{}", emulator.addr().port()),
+        "keysafe_operator",
+        OPERATOR_PASSWORD,
+    )
+    .await;
     let smk = r#"[data-key="1/smk"]"#;
-    let label = app.wait_text(smk, "the SMK in the tree", |t| t.contains("Service Master Key")).await;
-    assert!(label.contains('—'), "a never-backed-up SMK is marked so: {label:?}");
+    let label = app
+        .wait_text(smk, "the SMK in the tree", |t| {
+            t.contains("Service Master Key")
+        })
+        .await;
+    assert!(
+        label.contains('—'),
+        "a never-backed-up SMK is marked so: {label:?}"
+    );
     app.screenshot("01-connected").await;
 
     right_click(&app, smk).await;
     app.click("#menu-backup").await;
     app.type_into("#backup-password", BACKUP_PASSWORD).await;
     app.type_into("#backup-confirm", BACKUP_PASSWORD).await;
-    app.type_into("#backup-medium-path", &medium.path().display().to_string()).await;
+    app.type_into("#backup-medium-path", &medium.path().display().to_string())
+        .await;
     app.type_into("#backup-carrier", "A. Admin").await;
-    app.wait_text("#pw-verdict", "the policy verdict", |t| t.contains("will accept")).await;
+    app.wait_text("#pw-verdict", "the policy verdict", |t| {
+        t.contains("will accept")
+    })
+    .await;
     app.click("#backup-execute").await;
-    let result = app.wait_text("#backup-result h3", "the result", |t| t.contains("verified")).await;
+    let result = app
+        .wait_text("#backup-result h3", "the result", |t| {
+            t.contains("verified")
+        })
+        .await;
     assert!(result.contains("1 of 1 key(s) verified"), "{result}");
     app.screenshot("02-backed-up").await;
 
     // The copy on the medium is byte-for-byte the file the server wrote.
-    let copies: Vec<PathBuf> = files_under(medium.path()).into_iter().filter(|p| p.extension().is_some_and(|e| e == "key")).collect();
+    let copies: Vec<PathBuf> = files_under(medium.path())
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "key"))
+        .collect();
     assert_eq!(copies.len(), 1, "{copies:?}");
     let name = copies[0].file_name().unwrap().to_owned();
-    let on_server: Vec<PathBuf> = files_under(&server_dir.path().join("fs")).into_iter().filter(|p| p.file_name() == Some(&name)).collect();
+    let on_server: Vec<PathBuf> = files_under(&server_dir.path().join("fs"))
+        .into_iter()
+        .filter(|p| p.file_name() == Some(&name))
+        .collect();
     assert_eq!(on_server.len(), 1, "the server's file {name:?}");
     let copy = std::fs::read(&copies[0]).unwrap();
     assert!(!copy.is_empty());
     assert_eq!(copy, std::fs::read(&on_server[0]).unwrap());
-    let shown = app.client.find(Locator::Css("#backup-result")).await.unwrap().text().await.unwrap();
-    assert!(shown.to_lowercase().contains(&sha256_hex(&copy)[..16]), "the dialog shows the file's SHA-256: {shown}");
+    let shown = app
+        .client
+        .find(Locator::Css("#backup-result"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        shown.to_lowercase().contains(&sha256_hex(&copy)[..16]),
+        "the dialog shows the file's SHA-256: {shown}"
+    );
 
     // Export through the native save dialog, typed as a person would.
     let report = exports.path().join("smk-report.html");
     // Clicked from a timer: the native dialog is modal, and a WebDriver click would wait on it.
     app.wait_for("#export-html").await;
     app.client
-        .execute("setTimeout(() => document.querySelector('#export-html').click(), 50); return true;", vec![])
+        .execute(
+            "setTimeout(() => document.querySelector('#export-html').click(), 50); return true;",
+            vec![],
+        )
         .await
         .unwrap();
-    assert!(wait_for_window("Export report"), "the save dialog did not open");
+    assert!(
+        wait_for_window("Export report"),
+        "the save dialog did not open"
+    );
     // GTK preselects the proposed name up to its extension, so typing replaces the stem.
     type_in_native_dialog(&report.with_extension("").display().to_string());
-    let saved = app.wait_text(".exported", "the export confirmation", |t| t.contains("smk-report.html")).await;
-    let html = std::fs::read_to_string(&report).unwrap_or_else(|e| panic!("{}: {e}; the app says: {saved}", report.display()));
-    assert!(html.contains("Service Master Key") && html.to_lowercase().contains(&sha256_hex(&copy)), "the report names the key and its hash");
+    let saved = app
+        .wait_text(".exported", "the export confirmation", |t| {
+            t.contains("smk-report.html")
+        })
+        .await;
+    let html = std::fs::read_to_string(&report)
+        .unwrap_or_else(|e| panic!("{}: {e}; the app says: {saved}", report.display()));
+    assert!(
+        html.contains("Service Master Key") && html.to_lowercase().contains(&sha256_hex(&copy)),
+        "the report names the key and its hash"
+    );
     assert!(html.contains("A. Admin"), "custody is recorded");
     for secret in [BACKUP_PASSWORD, OPERATOR_PASSWORD] {
         assert!(!html.contains(secret), "the report holds no secret");
     }
     // The tree now shows the key as backed up.
-    app.click("#backup-dialog-close, .dialog.backup footer button:last-child").await;
-    app.wait_text(smk, "the backed-up badge", |t| t.contains('✓')).await;
+    app.click("#backup-dialog-close, .dialog.backup footer button:last-child")
+        .await;
+    app.wait_text(smk, "the backed-up badge", |t| t.contains('✓'))
+        .await;
     app.screenshot("03-tree-after-backup").await;
     app.close().await;
     drop(emulator);
@@ -121,13 +185,28 @@ async fn a_wrong_password_shows_sql_servers_login_failure() {
     let server_dir = tempfile::tempdir().unwrap();
     let emulator = demo_instance(server_dir.path()).await;
     let app = App::launch(&[]).await;
-    connect(&app, &format!("127.0.0.1,{}", emulator.addr().port()), "keysafe_operator", "not-the-password").await;
-    let text = app.wait_text("#connect-error", "the login error", |t| t.contains("18456")).await;
+    connect(
+        &app,
+        &format!("127.0.0.1,{}", emulator.addr().port()),
+        "keysafe_operator",
+        "not-the-password",
+    )
+    .await;
+    let text = app
+        .wait_text("#connect-error", "the login error", |t| t.contains("18456"))
+        .await;
     assert!(text.contains("Login failed"), "{text}");
-    assert!(!text.contains("not-the-password"), "the typed password is never echoed");
+    assert!(
+        !text.contains("not-the-password"),
+        "the typed password is never echoed"
+    );
     app.screenshot("04-login-failed").await;
     // Nothing was added to Object Explorer.
-    assert!(app.client.find(Locator::Css("[data-server]")).await.is_err());
+    assert!(app
+        .client
+        .find(Locator::Css("[data-server]"))
+        .await
+        .is_err());
     app.close().await;
     drop(emulator);
 }
@@ -136,26 +215,49 @@ async fn a_wrong_password_shows_sql_servers_login_failure() {
 async fn microsofts_example_script_runs_in_the_query_pane_on_the_demo_instance() {
     let app = App::launch(&["--demo"]).await;
     // --demo opens the Connect dialog on the Demo profile, password included.
-    app.wait_text("#connect-server", "the demo profile", |_| true).await;
+    app.wait_text("#connect-server", "the demo profile", |_| true)
+        .await;
     app.click("#connect-submit").await;
-    app.wait_text(r#"[data-key="1/smk"]"#, "the demo SMK", |t| t.contains("Service Master Key")).await;
+    app.wait_text(r#"[data-key="1/smk"]"#, "the demo SMK", |t| {
+        t.contains("Service Master Key")
+    })
+    .await;
     app.click("#toolbar-new-query").await;
     let editor = app.wait_for(".cm-content").await;
     editor.click().await.unwrap();
     let script = "USE master;\nGO\nBACKUP SERVICE MASTER KEY TO FILE = 'c:\\temp_backups\\keys\\service_master_key' ENCRYPTION BY PASSWORD = '3dH85Hhk003GHk2597gheij4';\nGO\n";
     // WebDriver types Enter as U+E007; a bare \n is not a key press.
     let enter = char::from(keysafe_e2e::fantoccini::key::Key::Enter).to_string();
-    editor.send_keys(&script.replace('\n', &enter)).await.unwrap();
+    editor
+        .send_keys(&script.replace('\n', &enter))
+        .await
+        .unwrap();
     editor.send_keys(&f5()).await.unwrap();
-    let messages = app.wait_text(".messages", "Commands completed", |t| t.contains("Commands completed successfully.")).await;
+    let messages = app
+        .wait_text(".messages", "Commands completed", |t| {
+            t.contains("Commands completed successfully.")
+        })
+        .await;
     assert!(!messages.contains("Msg "), "{messages}");
     app.screenshot("05-query-example").await;
-    let demo_fs = app.home.path().join("demo-instance/fs/C/temp_backups/keys/service_master_key");
-    assert!(demo_fs.is_file(), "the demo instance wrote {}", demo_fs.display());
+    let demo_fs = app
+        .home
+        .path()
+        .join("demo-instance/fs/C/temp_backups/keys/service_master_key");
+    assert!(
+        demo_fs.is_file(),
+        "the demo instance wrote {}",
+        demo_fs.display()
+    );
     // The same statement again: SQL Server never overwrites, and says so in its own words.
     editor.send_keys(&f5()).await.unwrap();
-    let again = app.wait_text(".messages", "Msg 15240", |t| t.contains("Msg 15240")).await;
-    assert!(again.contains("Level 16, State 1, Line 3"), "SSMS form, line counted from the script: {again}");
+    let again = app
+        .wait_text(".messages", "Msg 15240", |t| t.contains("Msg 15240"))
+        .await;
+    assert!(
+        again.contains("Level 16, State 1, Line 3"),
+        "SSMS form, line counted from the script: {again}"
+    );
     app.close().await;
 }
 
@@ -174,6 +276,10 @@ mod sha2_free {
             .unwrap();
         c.stdin.take().unwrap().write_all(b).unwrap();
         let out = c.wait_with_output().unwrap();
-        String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_string()
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string()
     }
 }
