@@ -62,6 +62,8 @@ impl App {
         let driver = Command::new(std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into()))
             .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
             .env("KEYSAFE_HOME", home.path())
+            // Everything logged, so the secret checks look at the most the app ever writes.
+            .env("KEYSAFE_LOG", "trace")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -150,8 +152,8 @@ impl App {
         }
     }
 
-    /// Ends the session (which closes the app).
-    pub async fn close(self) {
+    /// Ends the session (which closes the app); returns its KEYSAFE_HOME for inspection.
+    pub async fn close(self) -> tempfile::TempDir {
         let App {
             client,
             mut driver,
@@ -163,7 +165,7 @@ impl App {
             libc::kill(driver.id() as i32, libc::SIGTERM);
         }
         let _ = driver.wait();
-        drop(home);
+        home
     }
 }
 

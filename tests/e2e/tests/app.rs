@@ -176,7 +176,24 @@ async fn back_up_the_service_master_key_to_a_folder_and_export_the_report() {
     app.wait_text(smk, "the backed-up badge", |t| t.contains('✓'))
         .await;
     app.screenshot("03-tree-after-backup").await;
-    app.close().await;
+    let home_dir = app.close().await;
+    let home = home_dir.path();
+    // Neither password reached a file the app wrote: its trace-level log, history, kept
+    // reports, profiles, the medium or the export.
+    let written: Vec<PathBuf> = [home, medium.path(), exports.path()]
+        .iter()
+        .flat_map(|d| files_under(d))
+        .collect();
+    assert!(
+        written.iter().any(|p| p.ends_with("keysafe-app.log")),
+        "the app logged: {written:?}"
+    );
+    for p in &written {
+        let text = String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned();
+        for secret in [BACKUP_PASSWORD, OPERATOR_PASSWORD] {
+            assert!(!text.contains(secret), "a password is in {}", p.display());
+        }
+    }
     drop(emulator);
 }
 
