@@ -257,6 +257,19 @@ async fn microsofts_example_script_runs_in_the_query_pane_on_the_demo_instance()
         .await;
     assert!(!messages.contains("Msg "), "{messages}");
     app.screenshot("05-query-example").await;
+    // The Demo profile's environment colour is on the tab and on both status bars.
+    let colours = app
+        .client
+        .execute(
+            "return ['.doc-tab.active', '.statusbar', '.query-status'].map(s => { const st = getComputedStyle(document.querySelector(s)); return s === '.doc-tab.active' ? st.borderTopColor : st.backgroundColor; });",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        colours,
+        serde_json::json!(["rgb(46, 125, 50)", "rgb(46, 125, 50)", "rgb(46, 125, 50)"])
+    );
     let demo_fs = app
         .home
         .path()
