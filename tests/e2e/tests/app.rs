@@ -176,6 +176,28 @@ async fn back_up_the_service_master_key_to_a_folder_and_export_the_report() {
     app.wait_text(smk, "the backed-up badge", |t| t.contains('✓'))
         .await;
     app.screenshot("03-tree-after-backup").await;
+    // History lists the run; its report opens inside the app.
+    app.click("#toolbar-history").await;
+    let runs = app
+        .wait_text("#history-runs tbody", "the run in History", |t| {
+            t.contains("Succeeded")
+        })
+        .await;
+    assert!(
+        runs.contains("SQLDEMO01") && runs.contains("1 / 1"),
+        "{runs}"
+    );
+    app.click("#history-runs tbody button").await;
+    app.wait_for("iframe.report").await;
+    app.screenshot("03b-report-in-app").await;
+    app.client.enter_frame(0).await.unwrap();
+    let body = app
+        .wait_text("body", "the report's body", |t| {
+            t.contains("Service Master Key")
+        })
+        .await;
+    assert!(body.contains("A. Admin"), "custody shown in the report");
+    app.client.enter_parent_frame().await.unwrap();
     let home_dir = app.close().await;
     let home = home_dir.path();
     // Neither password reached a file the app wrote: its trace-level log, history, kept
