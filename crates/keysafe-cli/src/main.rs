@@ -582,9 +582,7 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
     if tty {
         eprintln!();
     }
-    let operator = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into());
+    let operator = keysafe_core::report::current_operator();
     let custody = Custody {
         carrier: a.carrier.clone(),
         storage_location: a.storage_location.clone(),

@@ -376,6 +376,34 @@ pub fn esc(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
+/// Who runs Keysafe, for the report: the login name, from the environment or (Unix) the
+/// password database when the environment has none (a scheduled task, a WebDriver session).
+pub fn current_operator() -> String {
+    if let Some(u) = ["USER", "USERNAME", "LOGNAME"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .find(|u| !u.is_empty())
+    {
+        return u;
+    }
+    #[cfg(unix)]
+    {
+        // SAFETY: getpwuid returns a pointer into static storage or null; read at once.
+        let name = unsafe {
+            let pw = libc::getpwuid(libc::getuid());
+            (!pw.is_null() && !(*pw).pw_name.is_null()).then(|| {
+                std::ffi::CStr::from_ptr((*pw).pw_name)
+                    .to_string_lossy()
+                    .into_owned()
+            })
+        };
+        if let Some(n) = name {
+            return n;
+        }
+    }
+    "unknown".into()
+}
+
 fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname")
         .map(|s| s.trim().to_string())

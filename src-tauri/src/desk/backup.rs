@@ -268,7 +268,13 @@ pub async fn run(
         storage_location: text(&req.storage_location),
         notes: text(&req.notes),
     };
-    let report = Report::new(operator(), started, copy_to, custody, reports);
+    let report = Report::new(
+        keysafe_core::report::current_operator(),
+        started,
+        copy_to,
+        custody,
+        reports,
+    );
     let kept = report.write_files(&state.home.join("reports"))?;
     history::record_run(&state.history_path(), &report, &kept[0])?;
     emit(BackupEvent::ReportWritten {
@@ -282,12 +288,6 @@ pub async fn run(
         .expect("runs")
         .insert(summary.run_id.clone(), report);
     Ok(summary)
-}
-
-fn operator() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into())
 }
 
 fn summarize(r: &Report, kept: &[PathBuf]) -> RunSummary {
