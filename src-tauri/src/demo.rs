@@ -1,6 +1,7 @@
 //! `--demo`: an embedded emulated SQL Server with a few databases (a password-only master
 //! key, TDE) and a Demo profile, so the whole flow runs with no SQL Server anywhere.
 
+#[cfg(feature = "demo")]
 use keysafe_core::connection::{Encrypt, Trust};
 use keysafe_core::profiles::Profile;
 use keysafe_core::Password;
@@ -14,7 +15,9 @@ pub struct Demo {
 }
 
 pub const PROFILE_NAME: &str = "Demo";
+#[cfg(feature = "demo")]
 const SCENARIO: &str = include_str!("../../crates/mssql-emulator/scenarios/demo.toml");
+#[cfg(feature = "demo")]
 const LOGIN: &str = "keysafe_operator";
 
 impl Demo {
