@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
-step() { printf '\n== %s\n' "$*"; }
+. scripts/lib/steps.sh
 
 step "UI: types, unit tests, build (the app embeds ui/dist, so this comes first)"
 [ -d ui/node_modules ] || (cd ui && npm ci --no-audit --no-fund --loglevel=error)
@@ -44,7 +44,9 @@ if [ -x ../shared/tools/win-check ]; then
   # needs ring's C code, which cannot be built for msvc here; the `lint` alias
   # (.cargo/config.toml) runs clippy on one crate instead.
   ../shared/tools/win-check lint -p keysafe-core --lib -- -D warnings
+  step "Windows: clippy msvc keysafe-cli"
   ../shared/tools/win-check lint -p keysafe-cli --bin keysafe -- -D warnings
+  step "Windows: clippy msvc keysafe-app"
   # The desktop shell, without the embedded demo emulator (ring again).
   ../shared/tools/win-check lint -p keysafe-app --lib --no-default-features --features custom-protocol -- -D warnings
 else
