@@ -26,7 +26,11 @@ impl std::fmt::Debug for Secret {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, TS, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthKind {
+    /// The account Keysafe runs as (SSPI).
     Windows,
+    /// Another Windows account, DOMAIN\\user and its password (NTLMv2): what SSMS needs
+    /// `runas /netonly` for.
+    WindowsAs,
     SqlServer,
 }
 

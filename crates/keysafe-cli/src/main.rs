@@ -80,7 +80,8 @@ struct ConnArgs {
     /// A saved profile (repeat for a fleet).
     #[arg(long = "profile")]
     profiles: Vec<String>,
-    /// SQL Server login (SQL authentication).
+    /// SQL Server login, or DOMAIN\\user for Windows Authentication as that account
+    /// (NTLMv2 with the password given; Windows builds only).
     #[arg(long, conflicts_with = "integrated")]
     login: Option<String>,
     /// Environment variable that holds the login's password.
@@ -265,7 +266,7 @@ fn connect_options(c: &ConnArgs) -> Result<Vec<ConnectOptions>, KeysafeError> {
             Some(v) => secret_from_env(v, "the login's password")?,
             None => prompt(&format!("Password for {login}"))?,
         };
-        Authentication::SqlServer { login, password }
+        Authentication::with_password(&login, password)
     };
     let direct: Vec<ConnectOptions> = c
         .servers
@@ -605,6 +606,12 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
     for i in &report.instances {
         if let Some(e) = &i.error {
             eprintln!("[{}] {}", i.server, e.describe());
+        }
+        if i.folder_protection_failed {
+            eprintln!(
+                "[{}] FAILED: the server folder's protection did not read back as applied: {}",
+                i.server, i.folder_protection
+            );
         }
         for k in &i.keys {
             if let Some(e) = &k.error {

@@ -84,8 +84,33 @@ pub enum Authentication {
         login: String,
         password: Password,
     },
-    /// Windows integrated authentication (SSPI); Windows only.
+    /// Windows integrated authentication (SSPI): the account Keysafe runs as. Windows only.
     Windows,
+    /// Windows Authentication as another account (DOMAIN\\user and its password, NTLMv2),
+    /// which SSMS offers only through `runas /netonly`. Windows builds only: the TDS library
+    /// speaks NTLM there alone.
+    WindowsAs {
+        user: String,
+        password: Password,
+    },
+}
+
+impl Authentication {
+    /// A login and its password: DOMAIN\\user is a Windows account (SQL Server logins
+    /// cannot contain a backslash), anything else a SQL Server login.
+    pub fn with_password(login: &str, password: Password) -> Self {
+        if login.contains('\\') {
+            Authentication::WindowsAs {
+                user: login.to_string(),
+                password,
+            }
+        } else {
+            Authentication::SqlServer {
+                login: login.to_string(),
+                password,
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -145,6 +170,7 @@ impl ConnectOptions {
         match &self.authentication {
             Authentication::SqlServer { login, .. } => login.clone(),
             Authentication::Windows => "(Windows authentication)".into(),
+            Authentication::WindowsAs { user, .. } => user.clone(),
         }
     }
 }
@@ -153,8 +179,42 @@ pub struct SqlConnection {
     client: Client<Compat<TcpStream>>,
 }
 
+/// An SSPI status (SEC_E_*, 0x8009_03xx) in an I/O error's text, as Windows authentication
+/// reports it: what it means for the administrator.
+fn sspi_error(message: &str) -> Option<KeysafeError> {
+    let code = message
+        .rsplit_once("os error ")
+        .and_then(|(_, n)| n.trim_end_matches(')').parse::<i32>().ok())
+        .map(|n| n as u32)
+        .filter(|n| (0x8009_0300..0x8009_0400).contains(n))?;
+    let (what, next) = match code {
+        0x8009_0305 => ("no Windows security package for it is installed here (SEC_E_SECPKG_NOT_FOUND)", "Use Windows Authentication as another user (DOMAIN\\user and its password), or SQL Server Authentication."),
+        0x8009_030C => ("Windows refused the logon (SEC_E_LOGON_DENIED)", "Check the account and its password."),
+        0x8009_030E => ("there are no Windows credentials to use (SEC_E_NO_CREDENTIALS)", "Log on to Windows with a domain account, or use Windows Authentication as another user."),
+        0x8009_0311 => ("no domain controller could be reached (SEC_E_NO_AUTHENTICATING_AUTHORITY)", "Check the network path to a domain controller, or use SQL Server Authentication."),
+        0x8009_0303 => ("the server's name is not known to the domain (SEC_E_TARGET_UNKNOWN)", "Connect with the server's name as registered in the domain (its SPN), not an alias or address."),
+        _ => ("Windows security returned an error", "Check the Windows account, the domain and the network path to a domain controller."),
+    };
+    Some(
+        KeysafeError::new(
+            ErrorCode::LoginFailed,
+            format!("Windows Authentication failed: {what} (0x{code:08X})."),
+        )
+        .next(next),
+    )
+}
+
 pub(crate) fn map_tiberius(e: tiberius::error::Error) -> KeysafeError {
     use tiberius::error::Error as E;
+    if let E::Io { message, .. } = &e {
+        if let Some(k) = sspi_error(message) {
+            return k;
+        }
+        if message.contains("expected requested flags") {
+            return KeysafeError::new(ErrorCode::LoginFailed, "Windows Authentication failed: the server's NTLM challenge did not grant the security Keysafe asked for (128-bit keys, sealing).")
+                .next("The server or a proxy in between downgrades NTLM: ask the administrator to allow NTLMv2 with 128-bit session security, or use SQL Server Authentication.");
+        }
+    }
     match e {
         E::Server(t) => KeysafeError::from_server(ServerMessage { number: t.code(), level: t.class(), state: t.state(), line: t.line(), text: t.message().to_string() }),
         E::Io { message, .. } if ["certificate", "tls", "handshake"].iter().any(|w| message.to_lowercase().contains(w)) => {
@@ -211,6 +271,10 @@ pub async fn connect(o: &ConnectOptions) -> Result<SqlConnection> {
         }
         #[cfg(windows)]
         Authentication::Windows => c.authentication(AuthMethod::Integrated),
+        #[cfg(windows)]
+        Authentication::WindowsAs { user, password } => {
+            c.authentication(AuthMethod::windows(user, password.expose()))
+        }
         #[cfg(not(windows))]
         Authentication::Windows => {
             return Err(KeysafeError::new(
@@ -219,6 +283,14 @@ pub async fn connect(o: &ConnectOptions) -> Result<SqlConnection> {
             )
             .next("Use SQL Server authentication from this machine."))
         }
+        #[cfg(not(windows))]
+        Authentication::WindowsAs { user, .. } => return Err(KeysafeError::new(
+            ErrorCode::Unsupported,
+            format!(
+                "Windows authentication as {user} (NTLM) is available in Keysafe for Windows only."
+            ),
+        )
+        .next("Run Keysafe on Windows, or use a SQL Server login from this machine.")),
     }
     let tcp_target = (o.server.host.clone(), o.server.port);
     if let Some(name) = &o.host_name_in_certificate {
@@ -294,6 +366,21 @@ impl SqlConnection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_security_errors_are_named() {
+        let e = sspi_error(
+            "OS Error -2146893051 (FormatMessageW() returned error 317) (os error -2146893051)",
+        )
+        .unwrap();
+        assert_eq!(e.code, ErrorCode::LoginFailed);
+        assert!(
+            e.message.contains("SEC_E_SECPKG_NOT_FOUND") && e.message.contains("0x80090305"),
+            "{}",
+            e.message
+        );
+        assert!(sspi_error("connection reset (os error 10054)").is_none());
+    }
 
     #[test]
     fn server_names_parse_as_in_ssms() {

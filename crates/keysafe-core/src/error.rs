@@ -143,6 +143,11 @@ impl KeysafeError {
                 "SQL Server refused the login.",
                 "Check the login name and password, that SQL Server authentication is enabled, and that the login is not disabled. The server's error log says which (state 8: wrong password, state 5: unknown login).",
             ),
+            18452 => (
+                ErrorCode::LoginFailed,
+                "Windows did not accept the account for this server (wrong password, unknown account, or a domain the server does not trust).",
+                "Check DOMAIN\\user and its password, that the account's domain trusts the server's, and that SQL Server allows Windows Authentication (it always does) from this network.",
+            ),
             4060 => (ErrorCode::LoginFailed, "The login cannot open the requested database.", "Connect to master, or give the login access to that database."),
             229 => (
                 ErrorCode::PermissionDenied,

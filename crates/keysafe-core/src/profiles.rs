@@ -115,10 +115,7 @@ impl Profile {
                         KeysafeError::new(ErrorCode::LoginFailed, format!("No password is remembered for profile {}.", self.name)).next("Give the password, and tick 'Remember password' to keep it in the OS keyring.")
                     })?,
                 };
-                Authentication::SqlServer {
-                    login: login.clone(),
-                    password,
-                }
+                Authentication::with_password(login, password)
             }
         };
         Ok(ConnectOptions {

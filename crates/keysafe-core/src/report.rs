@@ -27,6 +27,10 @@ pub struct InstanceReport {
     pub server_folder: Option<String>,
     /// What was done to protect the server folder, and what was read back.
     pub folder_protection: String,
+    /// The protection was applied and what the file system kept is not what was applied: a
+    /// failed check, counted in the summary's failures like a failed key.
+    #[serde(default)]
+    pub folder_protection_failed: bool,
     pub keys: Vec<KeyResult>,
     /// A failure before any key (connection, preflight).
     pub error: Option<KeysafeError>,
@@ -35,6 +39,7 @@ pub struct InstanceReport {
 impl InstanceReport {
     pub fn all_verified(&self) -> bool {
         self.error.is_none()
+            && !self.folder_protection_failed
             && !self.keys.is_empty()
             && self.keys.iter().all(|k| k.outcome == Outcome::Verified)
     }
@@ -82,6 +87,10 @@ impl Report {
             .filter(|k| k.outcome == Outcome::Verified)
             .count();
         let failures = instances.iter().filter(|i| i.error.is_some()).count()
+            + instances
+                .iter()
+                .filter(|i| i.folder_protection_failed)
+                .count()
             + instances
                 .iter()
                 .flat_map(|i| &i.keys)
@@ -222,11 +231,11 @@ impl Report {
         ));
         if let Some(v) = &self.destination_volume {
             h.push_str(&format!(
-                "<p>Medium: {} ({}, {}{}), {} of {} bytes free.</p>",
+                "<p>Medium: {} ({}, {}, {} drive), {} of {} bytes free.</p>",
                 esc(&v.mount_point.display().to_string()),
                 esc(v.label.as_deref().unwrap_or("no label")),
                 esc(&v.file_system),
-                if v.removable { ", removable" } else { "" },
+                esc(&v.drive_type),
                 v.free_bytes,
                 v.total_bytes
             ));

@@ -146,6 +146,7 @@ pub async fn back_up_instance(
         facts: None,
         server_folder: None,
         folder_protection: String::new(),
+        folder_protection_failed: false,
         keys: vec![],
         error: None,
     };
@@ -191,7 +192,13 @@ pub async fn back_up_instance(
             None => backup::default_server_dir(&inv)?,
         };
         backup::ensure_server_dir(&mut c, &dir).await?;
-        report.folder_protection = protect_folder(o, &inv, &dir, &s.acl_principals);
+        (report.folder_protection, report.folder_protection_failed) = protect_folder(
+            o,
+            &inv,
+            &dir,
+            s.server_dir_local.as_deref(),
+            &s.acl_principals,
+        );
         progress(Progress::FolderReady {
             server: report.server.clone(),
             folder: dir.clone(),
@@ -279,17 +286,30 @@ pub async fn back_up_fleet(
 /// Applies restrictive permissions to the server folder where this machine can: SQL Server
 /// on Linux running here gets 0700 owned by its service account; on Windows the protected
 /// DACL is applied to a folder reachable from here; otherwise the report carries the exact
-/// icacls commands for the server and says the ACL is not verified.
-fn protect_folder(o: &ConnectOptions, inv: &Inventory, dir: &str, extra: &[String]) -> String {
+/// icacls commands for the server and says the ACL is not verified. `local_view` is where the
+/// user said the server folder is visible from here (--server-dir-local): it wins over any
+/// path Keysafe would guess.
+fn protect_folder(
+    o: &ConnectOptions,
+    inv: &Inventory,
+    dir: &str,
+    local_view: Option<&std::path::Path>,
+    extra: &[String],
+) -> (String, bool) {
     use crate::protection::FolderProtection;
     use crate::windows::{paths::WindowsPath, sid};
     let local = ["localhost", "127.0.0.1", "::1", "."]
         .iter()
         .any(|h| o.server.host.eq_ignore_ascii_case(h));
     let account = inv.server.service_account.as_deref();
-    let describe = |out: crate::protection::ProtectionOutcome| match out.read_back {
-        Some(r) => format!("{} (read back: {r})", out.note),
-        None => out.note,
+    // Applied and read back as something else: a failed check, not a missing one.
+    let describe = |out: crate::protection::ProtectionOutcome| {
+        let failed = !out.applied && out.read_back.is_some();
+        let text = match out.read_back {
+            Some(r) => format!("{} (read back: {r})", out.note),
+            None => out.note,
+        };
+        (text, failed)
     };
     if !inv.server.is_windows() {
         #[cfg(unix)]
@@ -303,16 +323,19 @@ fn protect_folder(o: &ConnectOptions, inv: &Inventory, dir: &str, extra: &[Strin
         );
     }
     let Some(wp) = WindowsPath::parse(dir) else {
-        return format!("ACL not verified: '{dir}' is not a Windows path.");
+        return (
+            format!("ACL not verified: '{dir}' is not a Windows path."),
+            false,
+        );
     };
     #[cfg(windows)]
     {
-        let reachable = if local || wp.is_unc() {
-            dir.to_string()
-        } else {
-            wp.from_elsewhere(&o.server.host)
+        let reachable = match local_view {
+            Some(v) => v.to_path_buf(),
+            None if local || wp.is_unc() => dir.into(),
+            None => wp.from_elsewhere(&o.server.host).into(),
         };
-        let p = std::path::Path::new(&reachable);
+        let p = reachable.as_path();
         if p.is_dir() {
             return describe(
                 crate::windows::acl::WindowsAcl {
@@ -322,14 +345,14 @@ fn protect_folder(o: &ConnectOptions, inv: &Inventory, dir: &str, extra: &[Strin
             );
         }
     }
-    let _ = local;
+    let _ = (local, local_view);
     let mut principals = vec![
         sid::LOCAL_SYSTEM.to_string(),
         sid::ADMINISTRATORS.to_string(),
     ];
     match account {
         Some(a) => principals.push(sid::service_name(a).map(sid::service_sid).unwrap_or_else(|| a.to_string())),
-        None => return "ACL not verified: the service account is unknown (needs VIEW SERVER STATE), so no ACL can be prepared.".into(),
+        None => return ("ACL not verified: the service account is unknown (needs VIEW SERVER STATE), so no ACL can be prepared.".into(), false),
     }
     principals.extend(extra.iter().cloned());
     let share_note = if wp.is_unc() && account.is_some_and(|a| sid::service_name(a).is_some()) {
@@ -337,8 +360,9 @@ fn protect_folder(o: &ConnectOptions, inv: &Inventory, dir: &str, extra: &[Strin
     } else {
         ""
     };
-    match crate::windows::paths::icacls_commands(dir, &principals) {
+    let text = match crate::windows::paths::icacls_commands(dir, &principals) {
         Ok(cmds) => format!("ACL not verified: the folder is not reachable from this machine. Run on the server:\n{}{share_note}", cmds.join("\n")),
         Err(e) => format!("ACL not verified: {e}"),
-    }
+    };
+    (text, false)
 }

@@ -13,6 +13,9 @@ pub struct Volume {
     pub total_bytes: u64,
     pub free_bytes: u64,
     pub removable: bool,
+    /// What kind of drive holds it, in Windows' terms (GetDriveTypeW): removable, fixed,
+    /// remote, cdrom, ramdisk or unknown. Elsewhere: removable, remote or fixed.
+    pub drive_type: String,
     /// The volume serial number (Windows).
     pub serial: Option<u32>,
 }
@@ -109,6 +112,14 @@ pub fn list() -> Vec<Volume> {
         GetDiskFreeSpaceExW, GetDriveTypeW, GetLogicalDriveStringsW, GetVolumeInformationW,
     };
     const DRIVE_REMOVABLE: u32 = 2;
+    let drive_type = |t: u32| match t {
+        2 => "removable",
+        3 => "fixed",
+        4 => "remote",
+        5 => "cdrom",
+        6 => "ramdisk",
+        _ => "unknown",
+    };
     let mut buf = vec![0u16; 512];
     let n = unsafe { GetLogicalDriveStringsW(buf.len() as u32, buf.as_mut_ptr()) } as usize;
     buf.truncate(n.min(buf.len()));
@@ -138,6 +149,7 @@ pub fn list() -> Vec<Volume> {
                 String::from_utf16_lossy(&v[..v.iter().position(|c| *c == 0).unwrap_or(v.len())])
             };
             let root_s = String::from_utf16_lossy(root);
+            let kind = unsafe { GetDriveTypeW(z.as_ptr()) };
             Volume {
                 mount_point: PathBuf::from(&root_s),
                 device: root_s.clone(),
@@ -145,7 +157,8 @@ pub fn list() -> Vec<Volume> {
                 file_system: if have { text(&fs) } else { String::new() },
                 total_bytes: total,
                 free_bytes: free,
-                removable: unsafe { GetDriveTypeW(z.as_ptr()) } == DRIVE_REMOVABLE,
+                removable: kind == DRIVE_REMOVABLE,
+                drive_type: drive_type(kind).into(),
                 serial: have.then_some(serial),
             }
         })
@@ -165,6 +178,9 @@ pub fn list() -> Vec<Volume> {
                 return None;
             }
             let (total, free) = space(Path::new(&mount)).unwrap_or((0, 0));
+            let removable = removable(device);
+            let remote =
+                ["nfs", "nfs4", "cifs", "smb3", "sshfs", "fuse.sshfs"].contains(&fs.as_str());
             Some(Volume {
                 mount_point: PathBuf::from(mount),
                 device: device.to_string(),
@@ -172,19 +188,55 @@ pub fn list() -> Vec<Volume> {
                 file_system: fs,
                 total_bytes: total,
                 free_bytes: free,
-                removable: removable(device),
+                removable,
+                drive_type: if removable {
+                    "removable"
+                } else if remote {
+                    "remote"
+                } else {
+                    "fixed"
+                }
+                .into(),
                 serial: None,
             })
         })
         .collect()
 }
 
+/// The path with links resolved, in the form the volume list uses: on Windows without the
+/// `\\?\` prefix that canonicalize adds (`\\?\C:\x` is `C:\x`, `\\?\UNC\s\x` is `\\s\x`)
+/// and with the drive letter in capitals, as GetLogicalDriveStringsW gives it.
+fn canonical(path: &Path) -> PathBuf {
+    let p = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    canonical_root(&p)
+}
+
+#[cfg(not(windows))]
+fn canonical_root(p: &Path) -> PathBuf {
+    p.to_path_buf()
+}
+
+#[cfg(windows)]
+fn canonical_root(p: &Path) -> PathBuf {
+    let s = p.to_string_lossy();
+    let s = if let Some(rest) = s.strip_prefix(r"\\?\UNC\") {
+        format!(r"\\{rest}")
+    } else {
+        s.strip_prefix(r"\\?\").unwrap_or(&s).to_string()
+    };
+    let mut c: Vec<char> = s.chars().collect();
+    if c.len() >= 2 && c[1] == ':' {
+        c[0] = c[0].to_ascii_uppercase();
+    }
+    PathBuf::from(c.into_iter().collect::<String>())
+}
+
 /// The volume holding `path`: the longest mount point that is a prefix of it.
 pub fn volume_of(path: &Path, volumes: &[Volume]) -> Option<Volume> {
-    let p = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let p = canonical(path);
     volumes
         .iter()
-        .filter(|v| p.starts_with(&v.mount_point))
+        .filter(|v| p.starts_with(canonical_root(&v.mount_point)))
         .max_by_key(|v| v.mount_point.as_os_str().len())
         .cloned()
 }
@@ -235,7 +287,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let dest = check_destination(d.path(), 1);
         let v = dest.volume.expect("the temp dir is on a mounted volume");
-        assert!(d.path().canonicalize().unwrap().starts_with(&v.mount_point));
+        assert!(canonical(d.path()).starts_with(canonical_root(&v.mount_point)));
         assert!(!v.removable);
         assert!(dest
             .warnings
@@ -253,6 +305,7 @@ mod tests {
             total_bytes: 0,
             free_bytes: 0,
             removable: true,
+            drive_type: "removable".into(),
             serial: None,
         };
         assert!(!v.keeps_acls());

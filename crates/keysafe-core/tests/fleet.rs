@@ -34,6 +34,11 @@ async fn sixty_instances_back_up_with_one_failure_isolated() {
             );
             o.trust = Trust::CaFile(e.cert_pem_path().unwrap().to_path_buf());
             o.host_name_in_certificate = Some("localhost".into());
+            // Wine's SChannel stalls full-session TLS on responses that arrive split mid-record (see
+            // README, "Windows"): under Wine only the login is encrypted; on Windows, Mandatory.
+            if keysafe_core::windows::under_wine() {
+                o.encrypt = keysafe_core::connection::Encrypt::Optional;
+            }
             o
         })
         .collect();

@@ -91,6 +91,23 @@ class PytdsAgainstTheEmulator(unittest.TestCase):
             self.connect(password="wrong")
         self.assertEqual(e.exception.number, 18456)
 
+    def ntlm(self, user, password):
+        # pyspnego's own NTLMv2 (protocol="ntlm": no Kerberos, no system library).
+        from pytds.login import SpnegoAuth
+        auth = SpnegoAuth(username=user, password=password, hostname="localhost",
+                          service="MSSQLSvc", protocol="ntlm")
+        return self.connect(user=None, password=None, auth=auth)
+
+    def test_a_windows_login_over_ntlm(self):
+        with self.ntlm("CONTOSO\\dba", "Dba!Windows#Pass1") as conn, conn.cursor() as cur:
+            cur.execute("SELECT SUSER_SNAME(), IS_SRVROLEMEMBER('sysadmin')")
+            self.assertEqual(cur.fetchone(), ("CONTOSO\\dba", 1))
+
+    def test_a_wrong_windows_password_is_18452(self):
+        with self.assertRaises(pytds.Error) as e:
+            self.ntlm("CONTOSO\\dba", "Wrong!Pass#123")
+        self.assertEqual(e.exception.number, 18452)
+
     def test_a_transaction_manager_request_is_answered(self):
         with self.connect(autocommit=False) as conn, conn.cursor() as cur:
             cur.execute("SELECT @@TRANCOUNT")

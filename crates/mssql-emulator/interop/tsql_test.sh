@@ -68,4 +68,14 @@ out=$(run tls "BACKUP SERVICE MASTER KEY TO FILE = '$path' ENCRYPTION BY PASSWOR
 expect "a second backup to the same file is 15240" "$out" 'Msg 15240 \(severity 16'
 out=$(printf 'SELECT 1\ngo\nexit\n' | timeout 20 tsql -S plain -U sa -P wrong 2>&1 || true)
 expect "a wrong password is 18456" "$out" '18456|Login failed'
+# Windows authentication: a DOMAIN\user login makes tsql speak NTLMv2 in LOGIN7's SSPI.
+ntlm() { # user, password, sql -> output
+  printf '%s\ngo\nexit\n' "$3" | timeout 20 tsql -S tls -U "$1" -P "$2" 2>&1 || true
+}
+out=$(ntlm 'CONTOSO\dba' 'Dba!Windows#Pass1' "SELECT SUSER_SNAME() AS who")
+expect "a Windows login over NTLM" "$out" 'CONTOSO\\dba'
+out=$(ntlm 'CONTOSO\dba' 'wrong' "SELECT 1")
+expect "a wrong Windows password is 18452" "$out" '18452|untrusted domain'
+out=$(ntlm 'CONTOSO\nobody' 'Dba!Windows#Pass1' "SELECT 1")
+expect "an unknown Windows account is 18452" "$out" '18452|untrusted domain'
 exit $fail

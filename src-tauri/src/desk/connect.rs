@@ -79,6 +79,23 @@ fn options(state: &AppState, a: &ConnectArgs) -> IpcResult<(ConnectOptions, Opti
     let server = a.server.parse()?;
     let authentication = match a.authentication {
         AuthKind::Windows => Authentication::Windows,
+        AuthKind::WindowsAs => {
+            let user = a.login.trim();
+            if !user.contains('\\') {
+                return Err(IpcError::new(
+                    ErrorCode::InvalidInput,
+                    "Type the Windows account as DOMAIN\\user.",
+                ));
+            }
+            Authentication::WindowsAs {
+                user: user.to_string(),
+                password: a
+                    .password
+                    .clone()
+                    .map(|s| s.0)
+                    .unwrap_or_else(|| Password::new("")),
+            }
+        }
         AuthKind::SqlServer => {
             if a.login.trim().is_empty() {
                 return Err(IpcError::new(
@@ -125,7 +142,7 @@ pub async fn connect(state: &AppState, a: ConnectArgs) -> IpcResult<ConnectionIn
         remember_server(state, &a.server);
         // As SSMS does, "Remember password" keeps the server, login and password for next
         // time: here as a profile in the "Recent" folder, the password in the OS keyring.
-        if a.remember_password && a.authentication == AuthKind::SqlServer {
+        if a.remember_password && a.authentication != AuthKind::Windows {
             let mut profiles = keysafe_core::profiles::Profiles::load(&state.home)?;
             let existing = profiles.get(&a.server).cloned();
             let p = keysafe_core::profiles::Profile {

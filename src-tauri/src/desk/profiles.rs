@@ -14,10 +14,10 @@ fn view(p: &Profile, demo: bool) -> ProfileView {
     ProfileView {
         name: p.name.clone(),
         server: p.server.clone(),
-        authentication: if p.login.is_some() {
-            AuthKind::SqlServer
-        } else {
-            AuthKind::Windows
+        authentication: match &p.login {
+            None => AuthKind::Windows,
+            Some(l) if l.contains('\\') => AuthKind::WindowsAs,
+            Some(_) => AuthKind::SqlServer,
         },
         login: p.login.clone().unwrap_or_default(),
         encrypt: match p.encrypt {
@@ -84,7 +84,7 @@ fn profile_of(v: &ProfileView, existing: Option<&Profile>) -> IpcResult<Profile>
     Ok(Profile {
         name: v.name.trim().to_string(),
         server: v.server.trim().to_string(),
-        login: (v.authentication == AuthKind::SqlServer).then(|| v.login.trim().to_string()),
+        login: (v.authentication != AuthKind::Windows).then(|| v.login.trim().to_string()),
         encrypt: encrypt_of(v.encrypt),
         trust,
         host_name_in_certificate: Some(v.host_name_in_certificate.trim().to_string())

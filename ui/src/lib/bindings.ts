@@ -5,7 +5,7 @@ import { invoke, Channel } from '@tauri-apps/api/core';
 
 export type Secret = string;
 
-export type AuthKind = "windows" | "sql_server";
+export type AuthKind = "windows" | "windows_as" | "sql_server";
 
 export type EncryptChoice = "mandatory" | "optional" | "strict";
 

@@ -41,6 +41,8 @@ export function validate(f: ConnectForm): Partial<Record<keyof ConnectForm, stri
   else if (/,\s*$/.test(server) || /,(\d+)$/.test(server) && !validPort(server.split(',').pop()!))
     errors.server = 'The port after the comma must be 1 to 65535.'
   if (f.authentication === 'sql_server' && !f.login.trim()) errors.login = 'Type a login.'
+  if (f.authentication === 'windows_as' && !/^[^\\\s]+\\[^\\\s]+$/.test(f.login.trim()))
+    errors.login = 'Type the Windows account as DOMAIN\\user.'
   if (!Number.isInteger(f.connectTimeoutSecs) || f.connectTimeoutSecs < 1 || f.connectTimeoutSecs > 600)
     errors.connectTimeoutSecs = 'The timeout is 1 to 600 seconds.'
   if (f.encrypt === 'strict') errors.encrypt = STRICT_DISABLED_REASON
@@ -53,7 +55,8 @@ function validPort(p: string): boolean {
 }
 
 export function toArgs(f: ConnectForm, profile: string | null = null): ConnectArgs {
-  const sql = f.authentication === 'sql_server'
+  // SQL Server Authentication and "as another user" both send a login and its password.
+  const sql = f.authentication !== 'windows'
   return {
     server: f.server.trim(),
     authentication: f.authentication,

@@ -62,6 +62,14 @@ describe('Connect dialog', () => {
     const s = toArgs({ ...f, authentication: 'sql_server', rememberPassword: true }, 'Prod')
     expect(s).toMatchObject({ password: 'typed-then-switched', login: 'x', remember_password: true, profile: 'Prod' })
   })
+
+  it('takes another Windows account only as DOMAIN\\user, and sends its password', () => {
+    const f = { ...defaultForm(), server: 'sql01', authentication: 'windows_as' as const, login: 'dba', password: 'Pw!1' }
+    expect(validate(f).login).toMatch(/DOMAIN\\user/)
+    f.login = 'CONTOSO\\dba'
+    expect(validate(f).login).toBeUndefined()
+    expect(toArgs(f)).toMatchObject({ authentication: 'windows_as', login: 'CONTOSO\\dba', password: 'Pw!1' })
+  })
 })
 
 const key = (k: Partial<KeyNode>): KeyNode => ({ key: { kind: 'service_master_key' }, label: 'Service Master Key', state: 'never', last_backup: null, risk: null, properties: [], ...k })

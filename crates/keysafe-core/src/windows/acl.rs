@@ -226,3 +226,56 @@ impl FolderProtection for WindowsAcl {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEFAULT_INSTANCE_SID: &str =
+        "S-1-5-80-3880718306-3832830129-1677859214-2598158968-1052248003";
+
+    #[test]
+    fn the_service_sid_is_the_one_windows_uses_whether_looked_up_or_derived() {
+        // Windows knows the service (or derives the same SID); Wine fails the lookup with 1332
+        // and the SHA-1 derivation answers.
+        assert_eq!(
+            service_account_sid(r"NT SERVICE\MSSQLSERVER").as_deref(),
+            Some(DEFAULT_INSTANCE_SID)
+        );
+    }
+
+    #[test]
+    fn well_known_accounts_resolve_through_lookup_account_name() {
+        assert_eq!(lookup_sid("SYSTEM").as_deref(), Some(LOCAL_SYSTEM));
+        assert_eq!(lookup_sid("NoSuchAccountKeysafe").as_deref(), None);
+    }
+
+    #[test]
+    fn the_verifier_reports_the_dacl_the_file_system_kept_not_the_one_applied() {
+        let d = tempfile::tempdir().unwrap();
+        let folder = d.path().join("Keysafe");
+        let out = WindowsAcl { extra: vec![] }.protect(&folder, Some(r"NT SERVICE\MSSQLSERVER"));
+        let back = read(&folder).expect("the DACL reads back");
+        let kept = sddl::parse(&back).expect("the read-back parses");
+        assert!(
+            out.read_back
+                .as_deref()
+                .is_some_and(|r| r.starts_with(&back)),
+            "the outcome carries what was read back: {out:?}"
+        );
+        if crate::windows::under_wine() {
+            // Wine returns success from SetNamedSecurityInfoW and keeps nothing: what reads
+            // back is made up from the Unix mode bits, unprotected. The verifier must say so.
+            assert!(
+                !kept.protected,
+                "Wine does not keep a protected DACL: {back}"
+            );
+            assert!(!out.applied, "{out:?}");
+            assert!(out.note.starts_with("ACL not verified:"), "{}", out.note);
+        } else {
+            assert!(kept.protected, "{back}");
+            assert!(out.applied, "{out:?}");
+            assert_eq!(out.note, "Protected DACL applied and verified");
+        }
+    }
+}

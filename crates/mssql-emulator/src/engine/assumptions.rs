@@ -96,3 +96,21 @@ pub const TDE_SYSTEM_DATABASE_ERROR: (i32, u8) = (33118, 1);
 /// BY PASSWORD: 15334 (documented at severity 10) raised as an error at Level 16, like the
 /// other "doc says 10, server says 16" messages of facts §3.1.
 pub const PASSWORD_PROTECTED_KEY_NEEDS_DECRYPTION_CLASS: u8 = 16;
+
+/// Windows authentication over NTLM. When the domain does not accept the client's NTLM
+/// response (unknown account, wrong password), SQL Server's SSPI handshake fails with
+/// SEC_E_LOGON_DENIED and the client gets 18452 ("...untrusted domain..."), Level 14,
+/// State 1 (the real state is only in the error log). A response the domain accepts for an
+/// account that has no enabled login with CONNECT SQL is 18456 for DOMAIN\user.
+pub const NTLM_REJECTED: (i32, u8) = (18452, 1);
+
+/// Only NTLMv2 responses are accepted: Windows' default LAN Manager authentication level
+/// since Windows Server 2008 (level 3 on clients, domain controllers refusing LM and
+/// NTLMv1 at level 5 is the hardened setting we model). Kerberos (SPNEGO in LOGIN7) is not
+/// emulated: it is answered like a rejected NTLM login.
+pub const NTLM_V2_ONLY: bool = true;
+
+/// The packet type of the client's second SSPI message (the NTLM AUTHENTICATE). [MS-TDS]
+/// 2.2.1.6 names SSPI (0x11), which FreeTDS sends; tiberius sends it as LOGIN7 (0x10) and logs
+/// in to real servers that way, so SQL Server must accept both.
+pub const SSPI_CONTINUATION_TYPES: [u8; 2] = [0x11, 0x10];

@@ -218,6 +218,39 @@ impl Instance {
         }
     }
 
+    /// Checks an NTLM AUTHENTICATE against the emulated domain, then the account against
+    /// the server's logins, in SQL Server's order: a response the domain rejects is
+    /// `WindowsLogin::Untrusted` (18452), a proven account with no enabled login that may
+    /// connect is `NoLogin` (18456).
+    pub fn authenticate_windows(
+        &self,
+        a: &crate::tds::ntlm::Authenticate,
+        challenge: &[u8; 8],
+    ) -> WindowsLogin {
+        let st = self.state();
+        let Some(account) = st.windows_account(&a.domain, &a.user) else {
+            return WindowsLogin::Untrusted;
+        };
+        let hash: [u8; 16] = match account.nt_hash.as_slice().try_into() {
+            Ok(h) => h,
+            Err(_) => return WindowsLogin::Untrusted,
+        };
+        if !crate::tds::ntlm::verify_v2(&hash, a, challenge) {
+            return WindowsLogin::Untrusted;
+        }
+        let name = account.name.clone();
+        match st.login(&name) {
+            Some(l)
+                if l.kind == PrincipalKind::WindowsLogin
+                    && !l.disabled
+                    && perms::has_server(&st, &l.name, "CONNECT SQL") =>
+            {
+                WindowsLogin::Accepted(l.name.clone())
+            }
+            _ => WindowsLogin::NoLogin(name),
+        }
+    }
+
     pub fn default_database(&self, login: &str) -> String {
         self.state()
             .login(login)
@@ -365,6 +398,17 @@ pub(crate) fn new_master_key(
     (dmk, key)
 }
 
+/// The outcome of a Windows (NTLM) login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WindowsLogin {
+    /// The login name as stored.
+    Accepted(String),
+    /// The domain proved the account, but the server has no login for it.
+    NoLogin(String),
+    /// The domain did not accept the response (unknown account, wrong password, NTLMv1).
+    Untrusted,
+}
+
 fn bootstrap(s: &Scenario, info: &ServerInfo) -> std::io::Result<InstanceState> {
     let smk_key = crypto::random_key();
     let mut st = InstanceState {
@@ -375,6 +419,7 @@ fn bootstrap(s: &Scenario, info: &ServerInfo) -> std::io::Result<InstanceState> 
             modify_date: now(),
         }),
         logins: vec![],
+        windows_accounts: vec![],
         databases: vec![],
         next_principal_id: 256,
         next_database_id: 4,
@@ -439,7 +484,26 @@ fn bootstrap(s: &Scenario, info: &ServerInfo) -> std::io::Result<InstanceState> 
                 l.name
             )));
         }
-        let mut login = new_login(&l.name, id, kind, l.password.as_deref(), l.roles.clone());
+        // A Windows login's password is its domain account's: the emulated domain
+        // controller keeps the NT hash, and the login itself has none.
+        let sql_password = if l.windows {
+            if let Some(pw) = &l.password {
+                if !l.name.contains('\\') {
+                    return Err(std::io::Error::other(format!(
+                        "Windows login {} needs a DOMAIN\\ prefix to log in over NTLM",
+                        l.name
+                    )));
+                }
+                st.windows_accounts.push(state::WindowsAccount {
+                    name: l.name.clone(),
+                    nt_hash: crate::tds::ntlm::nt_hash(pw).to_vec(),
+                });
+            }
+            None
+        } else {
+            l.password.as_deref()
+        };
+        let mut login = new_login(&l.name, id, kind, sql_password, l.roles.clone());
         login.grants = l.grant.iter().map(|g| g.to_uppercase()).collect();
         login.denies = l.deny.iter().map(|g| g.to_uppercase()).collect();
         login.disabled = l.disabled;

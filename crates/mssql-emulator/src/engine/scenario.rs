@@ -41,6 +41,8 @@ pub struct ServerSpec {
     pub default_backup_path: Option<String>,
     pub default_data_path: Option<String>,
     pub sa_password: Option<String>,
+    /// The Windows domain the host belongs to (the NTLM target), WORKGROUP when alone.
+    pub domain: String,
 }
 
 impl Default for ServerSpec {
@@ -56,6 +58,7 @@ impl Default for ServerSpec {
             default_backup_path: None,
             default_data_path: None,
             sa_password: None,
+            domain: "WORKGROUP".into(),
         }
     }
 }
@@ -64,7 +67,8 @@ impl Default for ServerSpec {
 #[serde(deny_unknown_fields)]
 pub struct LoginSpec {
     pub name: String,
-    /// SQL authentication password; absent for Windows logins.
+    /// SQL authentication password; for a Windows login (DOMAIN\\user), the password of
+    /// its account in the emulated domain, which NTLM logins are checked against.
     pub password: Option<String>,
     #[serde(default)]
     pub windows: bool,

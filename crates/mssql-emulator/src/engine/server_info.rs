@@ -7,6 +7,8 @@ use super::scenario::Scenario;
 #[derive(Debug, Clone)]
 pub struct ServerInfo {
     pub machine_name: String,
+    /// The host's Windows domain (NTLM's target name).
+    pub domain: String,
     pub instance_name: Option<String>,
     pub year: u16,
     pub major: u8,
@@ -125,6 +127,7 @@ impl ServerInfo {
         );
         ServerInfo {
             machine_name: sv.machine_name.clone(),
+            domain: sv.domain.clone(),
             instance_name: sv.instance.clone(),
             year: sv.version,
             major,

@@ -150,10 +150,22 @@ impl Database {
     }
 }
 
+/// A Windows account of the emulated domain (or of the machine): what a domain controller
+/// keeps to check an NTLM response. Windows logins name these accounts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WindowsAccount {
+    /// DOMAIN\user, as written in the scenario.
+    pub name: String,
+    #[serde(with = "serde_hex")]
+    pub nt_hash: Vec<u8>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InstanceState {
     pub service_master_key: Option<ServiceMasterKey>,
     pub logins: Vec<Login>,
+    #[serde(default)]
+    pub windows_accounts: Vec<WindowsAccount>,
     pub databases: Vec<Database>,
     pub next_principal_id: i32,
     pub next_database_id: i32,
@@ -174,6 +186,14 @@ impl InstanceState {
     }
     pub fn login(&self, name: &str) -> Option<&Login> {
         self.logins.iter().find(|l| ci_eq(&l.name, name))
+    }
+    /// The domain account DOMAIN\user (case-insensitive, as Windows compares names).
+    pub fn windows_account(&self, domain: &str, user: &str) -> Option<&WindowsAccount> {
+        self.windows_accounts.iter().find(|a| {
+            a.name
+                .split_once('\\')
+                .is_some_and(|(d, u)| ci_eq(d, domain) && ci_eq(u, user))
+        })
     }
     pub fn login_mut(&mut self, name: &str) -> Option<&mut Login> {
         self.logins.iter_mut().find(|l| ci_eq(&l.name, name))

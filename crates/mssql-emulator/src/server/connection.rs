@@ -230,20 +230,24 @@ async fn login(
         w.done(DONE_ERROR, 0, 0);
         w.buf
     };
-    if l.option_flags2 & login7::INTEGRATED_SECURITY != 0 || !l.sspi.is_empty() {
-        tracing::info!(
-            spid,
-            "integrated authentication requested; the emulator only has SQL logins"
-        );
-        let out = fail(vec![Msg::new(18452, 14, 1, "Login failed. The login is from an untrusted domain and cannot be used with Integrated authentication.")]);
-        send(t, &out, DEFAULT_PACKET_SIZE, spid).await?;
-        return Ok((None, packet_size));
-    }
-    let Some(login_name) = inst.authenticate(&l.user_name, &l.password) else {
-        tracing::info!(spid, user = %l.user_name, "login failed");
-        let out = fail(vec![messages::login_failed(&l.user_name)]);
-        send(t, &out, DEFAULT_PACKET_SIZE, spid).await?;
-        return Ok((None, packet_size));
+    let login_name = if l.option_flags2 & login7::INTEGRATED_SECURITY != 0 || !l.sspi.is_empty() {
+        match windows_login(inst, t, spid, &l.sspi).await? {
+            Ok(name) => name,
+            Err(m) => {
+                send(t, &fail(vec![m]), DEFAULT_PACKET_SIZE, spid).await?;
+                return Ok((None, packet_size));
+            }
+        }
+    } else {
+        match inst.authenticate(&l.user_name, &l.password) {
+            Some(name) => name,
+            None => {
+                tracing::info!(spid, user = %l.user_name, "login failed");
+                let out = fail(vec![messages::login_failed(&l.user_name)]);
+                send(t, &out, DEFAULT_PACKET_SIZE, spid).await?;
+                return Ok((None, packet_size));
+            }
+        }
     };
     let default_db = inst.default_database(&login_name);
     let wanted = if l.database.is_empty() {
@@ -293,6 +297,61 @@ async fn login(
         Some(Session::new(spid, &login_name, &database)),
         packet_size,
     ))
+}
+
+/// Windows authentication: NTLM in LOGIN7's SSPI data, a CHALLENGE back in an SSPI token,
+/// the AUTHENTICATE in an SSPI message. Returns the login, or the error to answer with.
+async fn windows_login(
+    inst: &Instance,
+    t: &mut Transport,
+    spid: u16,
+    sspi: &[u8],
+) -> Result<Result<String, Msg>, ConnError> {
+    use crate::engine::WindowsLogin;
+    use crate::tds::ntlm;
+    let untrusted = || {
+        let (n, state) = crate::engine::assumptions::NTLM_REJECTED;
+        Msg::new(n, 14, state, "Login failed. The login is from an untrusted domain and cannot be used with Integrated authentication.")
+    };
+    if !ntlm::is_ntlm(sspi) {
+        tracing::info!(
+            spid,
+            "integrated authentication without NTLM (Kerberos/SPNEGO is not emulated)"
+        );
+        return Ok(Err(untrusted()));
+    }
+    let negotiate = ntlm::decode_negotiate(sspi)?;
+    let challenge: [u8; 8] = rand::random();
+    let info = &inst.info;
+    let filetime = (chrono::Utc::now().timestamp_micros() as u64 + 11_644_473_600_000_000) * 10;
+    let mut w = TokenWriter::new();
+    w.sspi(&ntlm::encode_challenge(
+        negotiate.flags,
+        challenge,
+        &info.domain,
+        &info.machine_name,
+        filetime,
+    ));
+    send(t, &w.buf, DEFAULT_PACKET_SIZE, spid).await?;
+    let m = read_message(t).await?;
+    // [MS-TDS] says SSPI (0x11); tiberius sends it as another LOGIN7 packet, and SQL Server
+    // accepts both (see assumptions::SSPI_CONTINUATION_TYPES).
+    if !crate::engine::assumptions::SSPI_CONTINUATION_TYPES.contains(&m.ty) {
+        return Err(crate::tds::invalid("SSPI", format!("packet type {:#04x}", m.ty)).into());
+    }
+    let a = ntlm::decode_authenticate(&m.payload)?;
+    let who = format!("{}\\{}", a.domain, a.user);
+    Ok(match inst.authenticate_windows(&a, &challenge) {
+        WindowsLogin::Accepted(name) => Ok(name),
+        WindowsLogin::NoLogin(name) => {
+            tracing::info!(spid, user = %name, "Windows account has no login");
+            Err(messages::login_failed(&name))
+        }
+        WindowsLogin::Untrusted => {
+            tracing::info!(spid, user = %who, "NTLM response not accepted");
+            Err(untrusted())
+        }
+    })
 }
 
 /// Events to tokens. RPC statements end in DONEINPROC, then RETURNSTATUS and DONEPROC.

@@ -3,6 +3,7 @@
 //! is fuzzable and testable without a socket.
 
 pub mod login7;
+pub mod ntlm;
 pub mod packet;
 pub mod prelogin;
 pub mod rpc;

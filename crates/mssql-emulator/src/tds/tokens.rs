@@ -13,6 +13,7 @@ pub const DONE_ATTN: u16 = 0x20;
 pub const DONE_SRVERROR: u16 = 0x100;
 
 const TOKEN_LOGINACK: u8 = 0xAD;
+const TOKEN_SSPI: u8 = 0xED;
 const TOKEN_ENVCHANGE: u8 = 0xE3;
 const TOKEN_INFO: u8 = 0xAB;
 const TOKEN_ERROR: u8 = 0xAA;
@@ -66,6 +67,11 @@ impl TokenWriter {
         body(&mut self.buf);
         let len = (self.buf.len() - at - 2) as u16;
         self.buf[at..at + 2].copy_from_slice(&len.to_le_bytes());
+    }
+
+    /// SSPI (0xED): the next message of the authentication exchange (an NTLM CHALLENGE).
+    pub fn sspi(&mut self, data: &[u8]) {
+        self.with_len16(TOKEN_SSPI, |b| b.extend_from_slice(data));
     }
 
     pub fn login_ack(&mut self, prog_name: &str, version: (u8, u8, u16)) {
