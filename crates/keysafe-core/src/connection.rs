@@ -284,13 +284,15 @@ pub async fn connect(o: &ConnectOptions) -> Result<SqlConnection> {
             .next("Use SQL Server authentication from this machine."))
         }
         #[cfg(not(windows))]
-        Authentication::WindowsAs { user, .. } => return Err(KeysafeError::new(
-            ErrorCode::Unsupported,
-            format!(
+        Authentication::WindowsAs { user, .. } => {
+            return Err(KeysafeError::new(
+                ErrorCode::Unsupported,
+                format!(
                 "Windows authentication as {user} (NTLM) is available in Keysafe for Windows only."
             ),
-        )
-        .next("Run Keysafe on Windows, or use a SQL Server login from this machine.")),
+            )
+            .next("Run Keysafe on Windows, or use a SQL Server login from this machine."))
+        }
     }
     let tcp_target = (o.server.host.clone(), o.server.port);
     if let Some(name) = &o.host_name_in_certificate {

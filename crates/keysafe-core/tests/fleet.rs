@@ -38,6 +38,9 @@ async fn sixty_instances_back_up_with_one_failure_isolated() {
             // README, "Windows"): under Wine only the login is encrypted; on Windows, Mandatory.
             if keysafe_core::windows::under_wine() {
                 o.encrypt = keysafe_core::connection::Encrypt::Optional;
+                // Wine's crypt32 sometimes fails one of sixteen concurrent chain checks with
+                // TRUST_E_CERT_SIGNATURE (0x80096004); the CA check runs in the other tests.
+                o.trust = Trust::ServerCertificate;
             }
             o
         })
@@ -72,7 +75,22 @@ async fn sixty_instances_back_up_with_one_failure_isolated() {
         Default::default(),
         reports,
     );
-    assert_eq!(report.summary.keys_verified, 59);
+    let failed: Vec<String> = report
+        .instances
+        .iter()
+        .filter(|i| !i.all_verified())
+        .map(|i| {
+            let key_errors = i.keys.iter().filter_map(|k| k.error.as_ref());
+            let errors: Vec<String> = i
+                .error
+                .iter()
+                .chain(key_errors)
+                .map(|e| e.describe())
+                .collect();
+            format!("{}: {}", i.server, errors.join("; "))
+        })
+        .collect();
+    assert_eq!(report.summary.keys_verified, 59, "{failed:#?}");
     assert_eq!(
         report.instances[17].error.as_ref().unwrap().code,
         ErrorCode::ConnectionRefused

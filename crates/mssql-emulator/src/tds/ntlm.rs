@@ -87,7 +87,7 @@ pub fn decode_negotiate(bytes: &[u8]) -> Result<Negotiate, ProtocolError> {
 
 fn text(b: &[u8], unicode: bool, what: &'static str) -> Result<String, ProtocolError> {
     if unicode {
-        if b.len() % 2 != 0 {
+        if !b.len().is_multiple_of(2) {
             return Err(ProtocolError::BadUtf16(what));
         }
         let units: Vec<u16> = b
