@@ -92,7 +92,15 @@ impl KeysafeError {
 
     /// Explains a SQL Server error for an administrator.
     pub fn from_server(m: ServerMessage) -> Self {
+        if m.number == 4861 {
+            return Self::bulk_open_failed(m);
+        }
         let (code, message, next): (ErrorCode, &str, &str) = match m.number {
+            4860 => (
+                ErrorCode::NotFound,
+                "SQL Server cannot read the backup file back: it is not there, or the login reading it may not open it.",
+                "Check that the backup was written to the server folder shown. With Windows Authentication, SQL Server reads files as your Windows account, not as its service account: give your account read access to the folder, or connect with a SQL Server login.",
+            ),
             15240 => (
                 ErrorCode::FileExists,
                 "SQL Server could not write the backup file: it already exists, its folder is missing, or the service account may not write there.",
@@ -166,6 +174,46 @@ impl KeysafeError {
     }
 }
 
+impl KeysafeError {
+    /// 4861: "could not be opened. Operating system error code N(...)": the OS error says why.
+    fn bulk_open_failed(m: ServerMessage) -> Self {
+        let os = m
+            .text
+            .split("Operating system error code ")
+            .nth(1)
+            .and_then(|t| t.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse::<u32>().ok());
+        let (code, message, next) = match os {
+            Some(5) => (
+                ErrorCode::PermissionDenied,
+                "SQL Server may not read the backup file back (access denied).",
+                "With Windows Authentication, SQL Server opens files as your Windows account, which the backup folder's ACL must allow to read; with a SQL Server login it uses its service account. Grant read access to the account that reads, or connect the other way.",
+            ),
+            Some(2) | Some(3) => (
+                ErrorCode::FolderMissing,
+                "SQL Server cannot find the folder of the backup file.",
+                "Check the server folder's path as the server sees it (a drive letter of the server, not of this machine) and that it exists.",
+            ),
+            Some(123) => (
+                ErrorCode::InvalidInput,
+                "The server's operating system rejects the backup file's path.",
+                "Use a plain local path of the server (C:\\...) or a UNC path (\\\\server\\share\\...).",
+            ),
+            _ => (
+                ErrorCode::SqlServer,
+                "SQL Server could not open the backup file to read it back.",
+                "Read the operating system error in SQL Server's message below.",
+            ),
+        };
+        KeysafeError {
+            code,
+            message: message.into(),
+            next_step: Some(next.into()),
+            server: Some(m),
+        }
+    }
+}
+
 impl From<std::io::Error> for KeysafeError {
     fn from(e: std::io::Error) -> Self {
         KeysafeError::new(ErrorCode::Io, format!("File system error: {e}"))
@@ -180,3 +228,47 @@ impl From<crate::tsql::LiteralError> for KeysafeError {
 }
 
 pub type Result<T> = std::result::Result<T, KeysafeError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(number: u32, text: &str) -> ServerMessage {
+        ServerMessage {
+            number,
+            level: 16,
+            state: 1,
+            line: 1,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_opened_is_explained_by_its_operating_system_error() {
+        let m = |code: &str| {
+            server(4861, &format!("Cannot bulk load because the file \"C:\\k\\smk.key\" could not be opened. Operating system error code {code}."))
+        };
+        let denied = KeysafeError::from_server(m("5(Access is denied.)"));
+        assert_eq!(denied.code, ErrorCode::PermissionDenied);
+        assert!(denied
+            .next_step
+            .as_deref()
+            .unwrap()
+            .contains("Windows Authentication"));
+        assert_eq!(
+            denied.server.as_ref().unwrap().number,
+            4861,
+            "the original message is kept"
+        );
+        let no_folder =
+            KeysafeError::from_server(m("3(The system cannot find the path specified.)"));
+        assert_eq!(no_folder.code, ErrorCode::FolderMissing);
+        let other = KeysafeError::from_server(m("32(The process cannot access the file.)"));
+        assert_eq!(other.code, ErrorCode::SqlServer);
+        let missing = KeysafeError::from_server(server(
+            4860,
+            "Cannot bulk load. The file \"x\" does not exist or you don't have file access rights.",
+        ));
+        assert_eq!(missing.code, ErrorCode::NotFound);
+    }
+}

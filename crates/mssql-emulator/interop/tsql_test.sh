@@ -66,6 +66,11 @@ reject "backup succeeds" "$out" 'Msg [0-9]+'
   && echo "ok   the backup file is on the server's disk" || { echo "FAIL backup file missing"; fail=1; }
 out=$(run tls "BACKUP SERVICE MASTER KEY TO FILE = '$path' ENCRYPTION BY PASSWORD = 'Str0ng!Backup#Pass'")
 expect "a second backup to the same file is 15240" "$out" 'Msg 15240 \(severity 16'
+out=$(run tls "SELECT BulkColumn FROM OPENROWSET(BULK N'C:\\nowhere\\smk.key', SINGLE_BLOB) AS f")
+expect "a missing folder is 4861" "$out" 'Msg 4861 '
+expect "with the operating system's error 3" "$out" 'Operating system error code 3\(The system cannot find the path specified'
+out=$(run tls "SELECT BulkColumn FROM OPENROWSET(BULK N'${path%\\*}\\none.key', SINGLE_BLOB) AS f")
+expect "a missing file is 4860" "$out" 'Msg 4860 '
 out=$(printf 'SELECT 1\ngo\nexit\n' | timeout 20 tsql -S plain -U sa -P wrong 2>&1 || true)
 expect "a wrong password is 18456" "$out" '18456|Login failed'
 # Windows authentication: a DOMAIN\user login makes tsql speak NTLMv2 in LOGIN7's SSPI.

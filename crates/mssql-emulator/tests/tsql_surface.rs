@@ -256,6 +256,31 @@ async fn openrowset_bulk_reads_a_server_file_for_hashbytes() {
         4860,
     )
     .await;
+    // A missing folder and a folder opened as a file are 4861 with the OS error.
+    let e = fails(
+        &mut c,
+        &format!(r"SELECT BulkColumn FROM OPENROWSET(BULK N'{BACKUP_DIR}\nofolder\x.key', SINGLE_BLOB) AS f"),
+        4861,
+    )
+    .await;
+    assert!(
+        e.message().ends_with(
+            "Operating system error code 3(The system cannot find the path specified.)."
+        ),
+        "{}",
+        e.message()
+    );
+    let e = fails(
+        &mut c,
+        &format!(r"SELECT BulkColumn FROM OPENROWSET(BULK N'{BACKUP_DIR}', SINGLE_BLOB) AS f"),
+        4861,
+    )
+    .await;
+    assert!(
+        e.message().contains("error code 5(Access is denied.)"),
+        "{}",
+        e.message()
+    );
     let mut reader = login(&r, "app_reader", "Reader!Pass#22").await;
     fails(
         &mut reader,

@@ -114,3 +114,23 @@ pub const NTLM_V2_ONLY: bool = true;
 /// 2.2.1.6 names SSPI (0x11), which FreeTDS sends; tiberius sends it as LOGIN7 (0x10) and logs
 /// in to real servers that way, so SQL Server must accept both.
 pub const SSPI_CONTINUATION_TYPES: [u8; 2] = [0x11, 0x10];
+
+/// OPENROWSET(BULK) on a path it cannot read. sql-docs (the error reference and the bulk
+/// import page) give 4860 "does not exist or you don't have file access rights" and 4861
+/// "could not be opened. Operating system error code N(text)". We answer 4860 only when the
+/// folder exists and the file does not, and 4861 with the Windows error otherwise: 3 for a
+/// missing folder, 5 for a folder opened as a file, 123 for a path the OS rejects. SQL Server
+/// on Linux reports the same Windows codes through its platform layer (assumed).
+pub struct BulkOpenErrors {
+    pub no_folder: (u32, &'static str),
+    pub is_folder: (u32, &'static str),
+    pub invalid_path: (u32, &'static str),
+}
+pub const BULK_OPEN_ERRORS: BulkOpenErrors = BulkOpenErrors {
+    no_folder: (3, "The system cannot find the path specified."),
+    is_folder: (5, "Access is denied."),
+    invalid_path: (
+        123,
+        "The filename, directory name, or volume label syntax is incorrect.",
+    ),
+};

@@ -291,6 +291,17 @@ pub fn bulk_cannot_open(path: &str) -> Msg {
     Msg::new(4860, 16, 1, format!("Cannot bulk load. The file \"{path}\" does not exist or you don't have file access rights."))
 }
 
+/// 4861: the file could not be opened, with the operating system's error as SQL Server
+/// prints it ("Operating system error code 3(The system cannot find the path specified.).").
+pub fn bulk_cannot_open_os(path: &str, code: u32, text: &str) -> Msg {
+    Msg::new(
+        4861,
+        16,
+        1,
+        format!("Cannot bulk load because the file \"{path}\" could not be opened. Operating system error code {code}({text})."),
+    )
+}
+
 pub fn grantor_lacks_permission() -> Msg {
     Msg::new(4613, 16, 1, "Grantor does not have GRANT permission.")
 }

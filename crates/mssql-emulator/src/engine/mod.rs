@@ -322,6 +322,21 @@ impl Instance {
     }
 
     /// Reads a file as the service account.
+    /// Why OPENROWSET(BULK) cannot read `server_path`, in SQL Server's words: 4860 when the
+    /// folder exists and the file does not; 4861 with the operating system's error when the
+    /// folder is missing (3), the path is a folder (5) or the path is not one the OS accepts
+    /// (123). See assumptions::BULK_OPEN_ERRORS.
+    pub fn bulk_open_error(&self, server_path: &str) -> Msg {
+        use assumptions::BULK_OPEN_ERRORS as E;
+        let os = |(code, text): (u32, &str)| messages::bulk_cannot_open_os(server_path, code, text);
+        match self.fs.resolve(server_path) {
+            Err(_) => os(E.invalid_path),
+            Ok(host) if host.is_dir() => os(E.is_folder),
+            Ok(host) if host.parent().is_some_and(|p| !p.is_dir()) => os(E.no_folder),
+            Ok(_) => messages::bulk_cannot_open(server_path),
+        }
+    }
+
     pub fn read_server_file(&self, server_path: &str) -> Option<Vec<u8>> {
         let host = self.fs.resolve(server_path).ok()?;
         if !host.is_file() {

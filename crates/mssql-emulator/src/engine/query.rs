@@ -42,7 +42,7 @@ fn source(ctx: &Ctx, t: &TableRef) -> Res<Table> {
             let bytes = ctx
                 .inst
                 .read_server_file(path)
-                .ok_or_else(|| Fail::from(messages::bulk_cannot_open(path)))?;
+                .ok_or_else(|| Fail::from(ctx.inst.bulk_open_error(path)))?;
             let (ty, v) = match mode.as_str() {
                 "SINGLE_BLOB" => (SqlType::VarBinary(None), Value::Bytes(bytes)),
                 "SINGLE_NCLOB" => (
