@@ -7,6 +7,12 @@ use std::process::Output;
 
 const DEMO: &str = include_str!("../../mssql-emulator/scenarios/demo.toml");
 
+/// The demo's operator login and a backup password that meets the policy.
+const OPERATOR: [(&str, &str); 2] = [
+    ("KS_LOGIN_PW", "Operat0r!Pass#1"),
+    ("KS_BACKUP_PW", "Str0ng!Backup#Pass"),
+];
+
 struct Env {
     _dir: tempfile::TempDir,
     emu: Emulator,
@@ -182,15 +188,7 @@ async fn a_failure_is_exit_1_with_a_report_and_usage_errors_are_exit_2() {
     let mut args = vec!["backup", "dmk", "--database", "Sales"];
     args.extend(c.iter().map(String::as_str));
     args.extend(["--password-env", "KS_BACKUP_PW", "--copy-to", &medium]);
-    let out = keysafe(
-        &e,
-        &args,
-        &[
-            ("KS_LOGIN_PW", "Operat0r!Pass#1"),
-            ("KS_BACKUP_PW", "Str0ng!Backup#Pass"),
-        ],
-    )
-    .await;
+    let out = keysafe(&e, &args, &OPERATOR).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("protected by a password only"),
@@ -250,15 +248,7 @@ async fn the_server_folder_acl_is_applied_where_it_is_visible_and_its_read_back_
         "--server-dir-local",
         &local_s,
     ]);
-    let out = keysafe(
-        &e,
-        &args,
-        &[
-            ("KS_LOGIN_PW", "Operat0r!Pass#1"),
-            ("KS_BACKUP_PW", "Str0ng!Backup#Pass"),
-        ],
-    )
-    .await;
+    let out = keysafe(&e, &args, &OPERATOR).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     let json = files_under(&e.medium)
         .into_iter()
