@@ -27,6 +27,10 @@ _steps_report() {
     awk -F'\t' '{ printf "%4dm%02ds  %s\n", $1/60, $1%60, $2 }' "$KEYSAFE_STEPS_FILE"
     local total=$(( $(date +%s) - KEYSAFE_STEPS_T0 ))
     printf '%4dm%02ds  total\n' $((total / 60)) $((total % 60))
+    # Disk is a limit too: a CI machine ran out of it once.
+    printf 'disk: build output %s, %s still free\n' \
+      "$(du -sh target crates/mssql-emulator/fuzz/target 2>/dev/null | awk '{ printf "%s%s %s", sep, $2, $1; sep=", " }')" \
+      "$(df -h . | awk 'NR == 2 { print $4 }')"
     rm -f "$KEYSAFE_STEPS_FILE"
   fi
   return "$rc"
