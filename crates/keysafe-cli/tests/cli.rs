@@ -489,3 +489,66 @@ async fn a_profile_remembers_the_password_in_the_keyring_not_on_disk() {
     let gone = keysafe(&e, &["inventory", "--profile", &name], &[]).await;
     assert_eq!(gone.status.code(), Some(2));
 }
+
+/// A restore proof the user asked for and that fails is a failed key everywhere: the server
+/// writes a corrupted master key backup (a byte flips after the write), the copy matches the
+/// server's file, RESTORE MASTER KEY refuses it, and exit code, console, summary and report
+/// all say the key is not verified.
+#[tokio::test]
+async fn a_failed_restore_check_fails_the_key_everywhere() {
+    let e = env().await;
+    e.emu
+        .faults()
+        .flip_byte_in_write
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    let c = conn(&e);
+    let medium = e.medium.display().to_string();
+    let mut args = vec!["backup", "dmk", "--database", "Sales"];
+    args.extend(c.iter().map(String::as_str));
+    args.extend([
+        "--password-env",
+        "KS_BACKUP_PW",
+        "--copy-to",
+        &medium,
+        "--master-key-password-env",
+        "Sales=KS_SALES",
+        "--verify-restore",
+    ]);
+    let mut vars = OPERATOR.to_vec();
+    vars.push(("KS_SALES", "Sales!Dmk#Pass1"));
+    let out = keysafe(&e, &args, &vars).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("Sales database master key: FAILED"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("backed up, copied, verified"), "{stderr}");
+    assert!(stderr.contains("0 of 1 key(s) verified"), "{stderr}");
+    assert!(
+        stderr.contains("restoring it failed") && stderr.contains("15317"),
+        "{stderr}"
+    );
+    let files = files_under(&e.medium);
+    let json = files
+        .iter()
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .expect("a JSON report");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
+    let key = &r["instances"][0]["keys"][0];
+    assert_eq!(key["outcome"], "failed", "{key}");
+    assert_eq!(key["restore_check"]["result"], "failed", "{key}");
+    assert_eq!(key["error"]["code"], "restore_check_failed", "{key}");
+    assert_eq!(r["summary"]["keys_verified"], 0, "{}", r["summary"]);
+    // The copy itself matched the server's (corrupted) file: that alone proves nothing.
+    assert_eq!(key["files"][0]["verified"], true, "{key}");
+    let html = files
+        .iter()
+        .find(|p| p.extension().is_some_and(|x| x == "html"))
+        .unwrap();
+    let html = std::fs::read_to_string(html).unwrap();
+    assert!(
+        html.contains("restoring it failed"),
+        "the HTML report says so"
+    );
+}

@@ -27,6 +27,8 @@ pub enum ErrorCode {
     Io,
     MediumRemoved,
     VerificationFailed,
+    /// The restore check the user asked for did not prove the backup restorable.
+    RestoreCheckFailed,
     Keyring,
     Unsupported,
 }

@@ -235,8 +235,19 @@ pub async fn back_up_instance(
             });
             let mut r = backup::run_one_with(&mut c, p, &dest, view.as_ref()).await;
             if s.verify_restore && r.error.is_none() {
-                r.restore_check =
-                    Some(crate::restore_check::check(&mut c, &r, &s.backup.password).await);
+                let proof = crate::restore_check::check(&mut c, &r, &s.backup.password).await;
+                // The user asked for the proof: without it the key is not verified.
+                if let crate::restore_check::RestoreCheck::Failed { reason, .. } = &proof {
+                    r.outcome = backup::Outcome::Failed;
+                    r.error = Some(
+                        KeysafeError::new(
+                            ErrorCode::RestoreCheckFailed,
+                            format!("The backup was copied, but restoring it failed: {reason}"),
+                        )
+                        .next("Do not rely on this backup: back the key up again, then restore it on a test server."),
+                    );
+                }
+                r.restore_check = Some(proof);
             }
             progress(Progress::KeyDone {
                 server: report.server.clone(),
