@@ -612,3 +612,48 @@ async fn regenerating_keys_keeps_every_dependent_usable() {
     fails(&mut c, &format!(r"USE HR; BACKUP MASTER KEY TO FILE = '{BACKUP_DIR}\hr2.key' ENCRYPTION BY PASSWORD = '{STRONG}'"), 15581).await;
     ok(&mut c, &format!(r"USE HR; OPEN MASTER KEY DECRYPTION BY PASSWORD = 'Second!Pass#22'; BACKUP MASTER KEY TO FILE = '{BACKUP_DIR}\hr2.key' ENCRYPTION BY PASSWORD = '{STRONG}'")).await;
 }
+
+/// A database restored from another server: its master key's SMK copy was made by that
+/// server's service master key. sys.databases still says "encrypted by server", but nothing
+/// opens it automatically: BACKUP MASTER KEY is 15581 until OPEN MASTER KEY, and ALTER MASTER
+/// KEY ADD ENCRYPTION BY SERVICE MASTER KEY (itself 15581 while the key is closed) repairs it
+/// for good.
+#[tokio::test]
+async fn a_migrated_databases_master_key_opens_by_password_until_repaired() {
+    let scenario = r#"
+[[databases]]
+name = "Migrated"
+master_key = { protection = "migrated", password = "Migrated!Dmk#Pw1" }
+certificates = [{ name = "OldSigning" }]
+"#;
+    let r = start_with(Some(scenario), mssql_emulator::TlsMode::On).await;
+    let mut c = sa(&r).await;
+    let flag = "SELECT is_master_key_encrypted_by_server FROM sys.databases WHERE name = N'Migrated'";
+    assert_eq!(ok(&mut c, flag).await[0][0].get::<bool, _>(0), Some(true));
+    let file = format!(r"{BACKUP_DIR}\migrated.key");
+    let backup =
+        format!("BACKUP MASTER KEY TO FILE = '{file}' ENCRYPTION BY PASSWORD = '{STRONG}'");
+    ok(&mut c, "USE Migrated").await;
+    fails(&mut c, &backup, 15581).await;
+    // The certificates it protects are out of reach too.
+    fails(
+        &mut c,
+        &format!(r"BACKUP CERTIFICATE OldSigning TO FILE = '{BACKUP_DIR}\old.cer' WITH PRIVATE KEY (FILE = '{BACKUP_DIR}\old.pvk', ENCRYPTION BY PASSWORD = '{STRONG}')"),
+        15581,
+    )
+    .await;
+    fails(
+        &mut c,
+        "ALTER MASTER KEY ADD ENCRYPTION BY SERVICE MASTER KEY",
+        15581,
+    )
+    .await;
+    // With its password: backed up, and nothing changed on the server.
+    ok(&mut c, &format!("OPEN MASTER KEY DECRYPTION BY PASSWORD = 'Migrated!Dmk#Pw1'; {backup}; CLOSE MASTER KEY;")).await;
+    assert!(host(&r, &file).is_file());
+    fails(&mut c, &backup.replace("migrated.key", "again.key"), 15581).await;
+    // The repair: opened, then this server's SMK copy added. From then on it opens by itself.
+    ok(&mut c, "OPEN MASTER KEY DECRYPTION BY PASSWORD = 'Migrated!Dmk#Pw1'; ALTER MASTER KEY ADD ENCRYPTION BY SERVICE MASTER KEY; CLOSE MASTER KEY;").await;
+    ok(&mut c, &backup.replace("migrated.key", "repaired.key")).await;
+    assert_eq!(ok(&mut c, flag).await[0][0].get::<bool, _>(0), Some(true));
+}

@@ -134,3 +134,12 @@ pub const BULK_OPEN_ERRORS: BulkOpenErrors = BulkOpenErrors {
         "The filename, directory name, or volume label syntax is incorrect.",
     ),
 };
+
+/// A database restored or attached from another server (scenario `protection = "migrated"`):
+/// open-master-key-transact-sql.md says the SMK-encrypted copy of its master key "is not yet
+/// stored in the server", so it must be opened with OPEN MASTER KEY, and ALTER MASTER KEY
+/// (ADD ENCRYPTION BY SERVICE MASTER KEY, or REGENERATE) provisions this server's copy. We
+/// keep `is_master_key_encrypted_by_server = 1` (the flag lives in the database and travels
+/// with it; not documented either way) and answer anything that needs the key unopened as
+/// for a password-only key: 15581 at DMK_NOT_OPEN_STATE.
+pub const MIGRATED_MASTER_KEY_KEEPS_SERVER_FLAG: bool = true;

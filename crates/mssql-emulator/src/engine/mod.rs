@@ -561,8 +561,14 @@ fn bootstrap(s: &Scenario, info: &ServerInfo) -> std::io::Result<InstanceState> 
         }
         let mut dmk_key = None;
         if let Some(mk) = &d.master_key {
-            let smk =
-                (mk.protection == MasterKeyProtection::ServiceMasterKey).then_some(&smk_key[..]);
+            let foreign = crypto::random_key();
+            let smk = match mk.protection {
+                MasterKeyProtection::ServiceMasterKey => Some(&smk_key[..]),
+                MasterKeyProtection::PasswordOnly => None,
+                // The SMK copy was made by the server the database came from.
+                MasterKeyProtection::Migrated => assumptions::MIGRATED_MASTER_KEY_KEEPS_SERVER_FLAG
+                    .then_some(foreign.as_ref()),
+            };
             let (dmk, key) = new_master_key(smk, &mk.password);
             db.master_key = Some(dmk);
             dmk_key = Some(key);

@@ -90,6 +90,11 @@ pub enum MasterKeyProtection {
     ServiceMasterKey,
     /// Encrypted by a password only: must be opened with OPEN MASTER KEY.
     PasswordOnly,
+    /// Restored or attached from another server: encrypted by a password and by that
+    /// server's service master key, which is not this one's. sys.databases still says
+    /// "encrypted by server"; the key opens only with OPEN MASTER KEY until ALTER MASTER KEY
+    /// ADD ENCRYPTION BY SERVICE MASTER KEY re-encrypts it with this server's.
+    Migrated,
 }
 
 #[derive(Debug, Clone, Deserialize)]
