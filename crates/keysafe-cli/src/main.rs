@@ -41,6 +41,22 @@ enum Command {
         #[command(subcommand)]
         action: ProfileAction,
     },
+    /// Make a database master key open by itself on this server again (after the database
+    /// was restored or attached from another server): OPEN MASTER KEY with its password, then
+    /// ALTER MASTER KEY ADD ENCRYPTION BY SERVICE MASTER KEY. Changes the server: asks first.
+    RepairMasterKey {
+        #[command(flatten)]
+        conn: ConnArgs,
+        /// The database whose master key gets this server's service master key encryption.
+        #[arg(long)]
+        database: String,
+        /// The environment variable holding the master key's password (else a prompt).
+        #[arg(long = "master-key-password-env", value_name = "VAR")]
+        master_key_password_env: Option<String>,
+        /// Confirm without a prompt (scripts). Without it, Keysafe asks on the terminal.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Show or verify the run history.
     History {
         /// Check the hash chain; exit 1 when a record was changed or removed.
@@ -180,7 +196,9 @@ struct BackupArgs {
     /// Only these certificates, as DB.NAME (cert).
     #[arg(long = "certificate", value_name = "DB.NAME")]
     certificates: Vec<String>,
-    /// DB=VAR: the environment variable holding a password-only master key's password.
+    /// DB=VAR: the variable holding a database master key's password. Needed for a key
+    /// protected by a password only or restored from another server; it also opens the key
+    /// for the certificates it protects.
     #[arg(long = "master-key-password-env", value_name = "DB=VAR")]
     master_key_password_env: Vec<String>,
     /// DB.NAME=VAR: the variable holding a password-protected certificate key's password.
@@ -369,6 +387,50 @@ fn split_cert(s: &str) -> Result<(String, String), KeysafeError> {
     s.split_once('.')
         .map(|(d, n)| (d.to_string(), n.to_string()))
         .ok_or_else(|| usage(format!("A certificate is DB.NAME, not '{s}'")))
+}
+
+async fn cmd_repair_master_key(
+    conn: &ConnArgs,
+    database: &str,
+    password_env: Option<&str>,
+    yes: bool,
+) -> Result<i32, KeysafeError> {
+    let targets = connect_options(conn)?;
+    if targets.len() != 1 {
+        return Err(usage("repair-master-key takes one --server"));
+    }
+    let server = targets[0].server.to_string();
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(usage(
+                "repair-master-key changes the server: confirm with --yes (no terminal to ask on).",
+            ));
+        }
+        eprint!(
+            "This adds {server}'s service master key encryption to {database}'s master key \
+             (ALTER MASTER KEY ADD ENCRYPTION BY SERVICE MASTER KEY). Type the database name to go on: "
+        );
+        let mut answer = String::new();
+        std::io::stdin()
+            .read_line(&mut answer)
+            .map_err(|e| usage(format!("Cannot read the answer: {e}")))?;
+        if answer.trim() != database {
+            eprintln!("Not confirmed: nothing was changed.");
+            return Ok(1);
+        }
+    }
+    let key = match password_env {
+        Some(v) => secret_from_env(v, "the master key's password")?,
+        None => prompt(&format!("{database} master key password"))?,
+    };
+    let mut c = keysafe_core::connection::connect(&targets[0]).await?;
+    let shown =
+        keysafe_core::master_key::add_service_master_key_encryption(&mut c, database, &key).await?;
+    eprintln!("{shown}");
+    eprintln!(
+        "[{server}] {database}: the master key now opens with this server's service master key."
+    );
+    Ok(0)
 }
 
 async fn cmd_inventory(conn: &ConnArgs, json: bool) -> Result<i32, KeysafeError> {
@@ -672,6 +734,12 @@ async fn main() {
         Command::Backup(a) => cmd_backup(a).await,
         Command::Profile { action } => cmd_profile(action),
         Command::History { verify } => cmd_history(*verify),
+        Command::RepairMasterKey {
+            conn,
+            database,
+            master_key_password_env,
+            yes,
+        } => cmd_repair_master_key(conn, database, master_key_password_env.as_deref(), *yes).await,
     };
     match r {
         Ok(code) => std::process::exit(code),

@@ -21,9 +21,14 @@ struct Env {
 }
 
 async fn env() -> Env {
+    env_with(DEMO).await
+}
+
+async fn env_with(scenario: &str) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let emu = Emulator::start(
-        EmulatorConfig::new(dir.path().join("server")).scenario(Scenario::from_toml(DEMO).unwrap()),
+        EmulatorConfig::new(dir.path().join("server"))
+            .scenario(Scenario::from_toml(scenario).unwrap()),
     )
     .await
     .unwrap();
@@ -551,4 +556,124 @@ async fn a_failed_restore_check_fails_the_key_everywhere() {
         html.contains("restoring it failed"),
         "the HTML report says so"
     );
+}
+
+/// A database restored from another server: its master key says "encrypted by server" but
+/// only its password opens it here. Without the password the backup fails with the reason and
+/// the way out; with it, the key and a certificate it protects are backed up and verified and
+/// the server is unchanged; the repair is a separate command that asks first (and refuses
+/// without a terminal or --yes), after which no password is needed.
+#[tokio::test]
+async fn a_migrated_databases_master_key_is_backed_up_with_its_password_and_repaired_only_on_request(
+) {
+    let scenario = format!(
+        "{DEMO}\n[[databases]]\nname = \"Migrated\"\nmaster_key = {{ protection = \"migrated\", password = \"Migrated!Dmk#Pw1\" }}\n\n[[databases.certificates]]\nname = \"OldSigning\"\n"
+    );
+    let e = env_with(&scenario).await;
+    let c = conn(&e);
+    let medium = e.medium.display().to_string();
+    let mut vars = OPERATOR.to_vec();
+    vars.push(("KS_MIG", "Migrated!Dmk#Pw1"));
+    let dmk = |with_password: bool| {
+        let mut a: Vec<String> = ["backup", "dmk", "--database", "Migrated"]
+            .map(String::from)
+            .to_vec();
+        a.extend(c.iter().cloned());
+        a.extend(["--password-env", "KS_BACKUP_PW", "--copy-to", &medium].map(String::from));
+        if with_password {
+            a.extend(["--master-key-password-env", "Migrated=KS_MIG"].map(String::from));
+        }
+        a
+    };
+    let args = dmk(false);
+    let out = keysafe(
+        &e,
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &vars,
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("restored or attached from another server")
+            && stderr.contains("repair-master-key")
+            && stderr.contains("Msg 15581"),
+        "{stderr}"
+    );
+    // With the password: the master key and the certificate it protects.
+    for (what, key) in [
+        ("dmk", "Migrated database master key"),
+        ("cert", "certificate Migrated.OldSigning"),
+    ] {
+        let mut args = dmk(true);
+        if what == "cert" {
+            args[1] = "cert".into();
+            args[2] = "--certificate".into();
+            args[3] = "Migrated.OldSigning".into();
+        }
+        let out = keysafe(
+            &e,
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+            &vars,
+        )
+        .await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(
+            stderr.contains(&format!("{key}: backed up, copied, verified")),
+            "{stderr}"
+        );
+    }
+    // The repair changes the server: never without a confirmation.
+    let mut repair: Vec<String> = ["repair-master-key", "--database", "Migrated"]
+        .map(String::from)
+        .to_vec();
+    repair.extend(c.iter().cloned());
+    repair.extend(["--master-key-password-env".into(), "KS_MIG".into()]);
+    let out = keysafe(
+        &e,
+        &repair.iter().map(String::as_str).collect::<Vec<_>>(),
+        &vars,
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let args = dmk(false);
+    let out = keysafe(
+        &e,
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &vars,
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "still needs the password: nothing changed"
+    );
+    repair.push("--yes".into());
+    let out = keysafe(
+        &e,
+        &repair.iter().map(String::as_str).collect::<Vec<_>>(),
+        &vars,
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("ALTER MASTER KEY ADD ENCRYPTION BY SERVICE MASTER KEY")
+            && !stderr.contains("Migrated!Dmk#Pw1"),
+        "{stderr}"
+    );
+    let out = keysafe(
+        &e,
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &vars,
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "opens by itself now: {stderr}");
 }

@@ -94,6 +94,13 @@ pub struct KeyResult {
     pub restore_check: Option<crate::restore_check::RestoreCheck>,
 }
 
+fn key_database(k: &KeyRef) -> &str {
+    match k {
+        KeyRef::ServiceMasterKey => "master",
+        KeyRef::DatabaseMasterKey { database } | KeyRef::Certificate { database, .. } => database,
+    }
+}
+
 fn safe_name(s: &str) -> String {
     s.chars()
         .map(|c| {
@@ -174,12 +181,16 @@ pub fn plan(
                         format!("{database} has no database master key that this login can see."),
                     ));
                 };
-                let open = match mk.protection {
-                    MasterKeyProtection::PasswordOnly => Some(req.master_key_passwords.get(database).ok_or_else(|| {
-                        KeysafeError::new(ErrorCode::MasterKeyNotOpen, format!("{database}'s master key is protected by a password only."))
-                            .next("Give its password so Keysafe can open it for the backup (--master-key-password-env DB=VAR).")
-                    })?),
-                    MasterKeyProtection::ServiceMasterKey => None,
+                // A password the user gave is used whatever the inventory says: a database
+                // restored from another server still shows "encrypted by server", but only its
+                // password opens it here.
+                let open = match (mk.protection, req.master_key_passwords.get(database)) {
+                    (_, Some(p)) => Some(p),
+                    (MasterKeyProtection::PasswordOnly, None) => {
+                        return Err(KeysafeError::new(ErrorCode::MasterKeyNotOpen, format!("{database}'s master key is protected by a password only."))
+                            .next("Give its password so Keysafe can open it for the backup (--master-key-password-env DB=VAR)."))
+                    }
+                    (MasterKeyProtection::ServiceMasterKey, None) => None,
                 };
                 let f = format!("{stem}.key");
                 (
@@ -224,6 +235,14 @@ pub fn plan(
                     }
                 }
             }
+        };
+        // A certificate whose private key the master key protects needs that key open: with
+        // the master key's password when the user gave it.
+        let statement = match (key, req.master_key_passwords.get(key_database(key))) {
+            (KeyRef::Certificate { database, .. }, Some(p)) => {
+                statement.with_master_key_open(database, p)?
+            }
+            _ => statement,
         };
         out.push(PlannedBackup {
             key: key.clone(),

@@ -115,8 +115,8 @@ impl KeysafeError {
             ),
             15581 => (
                 ErrorCode::MasterKeyNotOpen,
-                "The database master key is not available: the database has none, or it is protected by a password only and was not opened.",
-                "Give Keysafe the master key's password so it can OPEN MASTER KEY first, or add encryption by the service master key (ALTER MASTER KEY ADD ENCRYPTION BY SERVICE MASTER KEY).",
+                "The database master key is not open: the database has none, it is protected by a password only, or it was restored or attached from another server (it still shows \"encrypted by server\", but that server's service master key is not this one's).",
+                "Give Keysafe the master key's password (--master-key-password-env DB=VAR) so it can OPEN MASTER KEY for the backup. To make it open by itself again on this server, run `keysafe repair-master-key` (ALTER MASTER KEY ADD ENCRYPTION BY SERVICE MASTER KEY), which asks before it changes anything.",
             ),
             15247 => (
                 ErrorCode::PermissionDenied,

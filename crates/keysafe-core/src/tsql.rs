@@ -89,6 +89,29 @@ impl Script {
     pub fn sent(&self) -> &str {
         &self.sent
     }
+
+    /// The same statements with `database`'s master key opened by its password before and
+    /// closed after: for a key SQL Server cannot open by itself (password only, or a
+    /// database restored from another server).
+    pub fn with_master_key_open(
+        self,
+        database: &str,
+        key: &Password,
+    ) -> Result<Script, LiteralError> {
+        let b = Builder::new()
+            .text(&format!(
+                "USE {};\nOPEN MASTER KEY DECRYPTION BY PASSWORD = ",
+                ident(database)?
+            ))
+            .secret(key)?
+            .text(";\n");
+        let mut s = b.done();
+        s.sent.push_str(&self.sent);
+        s.shown.push_str(&self.shown);
+        s.sent.push_str("\nCLOSE MASTER KEY;");
+        s.shown.push_str("\nCLOSE MASTER KEY;");
+        Ok(s)
+    }
 }
 
 const MASK: &str = "N'********'";
@@ -159,6 +182,23 @@ pub fn backup_master_key(
         b = b.text("\nCLOSE MASTER KEY;");
     }
     Ok(b.done())
+}
+
+/// Gives `database`'s master key this server's service master key encryption again, so it
+/// opens by itself (after a restore or attach from another server). Changes the server: only
+/// on an explicit, confirmed request.
+pub fn add_service_master_key_encryption(
+    database: &str,
+    key: &Password,
+) -> Result<Script, LiteralError> {
+    Ok(Builder::new()
+        .text(&format!(
+            "USE {};\nOPEN MASTER KEY DECRYPTION BY PASSWORD = ",
+            ident(database)?
+        ))
+        .secret(key)?
+        .text(";\nALTER MASTER KEY ADD ENCRYPTION BY SERVICE MASTER KEY;\nCLOSE MASTER KEY;")
+        .done())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -628,7 +628,8 @@ certificates = [{ name = "OldSigning" }]
 "#;
     let r = start_with(Some(scenario), mssql_emulator::TlsMode::On).await;
     let mut c = sa(&r).await;
-    let flag = "SELECT is_master_key_encrypted_by_server FROM sys.databases WHERE name = N'Migrated'";
+    let flag =
+        "SELECT is_master_key_encrypted_by_server FROM sys.databases WHERE name = N'Migrated'";
     assert_eq!(ok(&mut c, flag).await[0][0].get::<bool, _>(0), Some(true));
     let file = format!(r"{BACKUP_DIR}\migrated.key");
     let backup =

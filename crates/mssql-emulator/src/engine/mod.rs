@@ -566,8 +566,9 @@ fn bootstrap(s: &Scenario, info: &ServerInfo) -> std::io::Result<InstanceState> 
                 MasterKeyProtection::ServiceMasterKey => Some(&smk_key[..]),
                 MasterKeyProtection::PasswordOnly => None,
                 // The SMK copy was made by the server the database came from.
-                MasterKeyProtection::Migrated => assumptions::MIGRATED_MASTER_KEY_KEEPS_SERVER_FLAG
-                    .then_some(foreign.as_ref()),
+                MasterKeyProtection::Migrated => {
+                    assumptions::MIGRATED_MASTER_KEY_KEEPS_SERVER_FLAG.then_some(foreign.as_ref())
+                }
             };
             let (dmk, key) = new_master_key(smk, &mk.password);
             db.master_key = Some(dmk);
