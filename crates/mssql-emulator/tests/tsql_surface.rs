@@ -127,6 +127,90 @@ async fn linux_instances_use_posix_paths() {
     );
 }
 
+/// OPENROWSET(BULK) on Linux: before 2022 CU24 only sysadmin may read a file, whatever else
+/// a login was granted; from CU24 ADMINISTER BULK OPERATIONS suffices, but only in the folders
+/// mssql-conf's bulkadmin.allowedpathslist lists (else 4861, operating system error 5).
+#[tokio::test]
+async fn linux_bulk_reads_follow_the_version_the_cu_and_the_allowed_paths() {
+    const OPERATOR: &str = r#"
+[[logins]]
+name = "operator"
+password = "Operat0r!Pass#1"
+grant = ["CONTROL SERVER", "ADMINISTER BULK OPERATIONS"]
+"#;
+    let read = |path: &str| {
+        format!("SELECT CAST(DATALENGTH(BulkColumn) AS int) FROM OPENROWSET(BULK N'{path}', SINGLE_BLOB) AS f")
+    };
+    let smk = |path: &str| {
+        format!("BACKUP SERVICE MASTER KEY TO FILE = '{path}' ENCRYPTION BY PASSWORD = '{STRONG}'")
+    };
+    // 2019: sysadmin only.
+    let linux_2019 = format!("{}{OPERATOR}", include_str!("../scenarios/linux-2019.toml"));
+    let r = start_with(Some(&linux_2019), TlsMode::On).await;
+    let mut op = login(&r, "operator", "Operat0r!Pass#1").await;
+    ok(&mut op, &smk("/var/opt/mssql/data/smk")).await;
+    fails(&mut op, &read("/var/opt/mssql/data/smk"), 4834).await;
+    let mut c = sa(&r).await;
+    assert!(
+        scalar_i32(&mut c, &read("/var/opt/mssql/data/smk"))
+            .await
+            .unwrap()
+            > 0
+    );
+    // 2022 CU24 with /var/opt/mssql/keysafe listed: there (and below) only.
+    let cu24 = format!(
+        "folders = [\"/var/opt/mssql/keysafe/deep\", \"/var/opt/mssql/keysafe2\"]\n[server]\nversion = 2022\nplatform = \"linux\"\ncumulative_update = 24\nbulk_allowed_paths = [\"/var/opt/mssql/keysafe\"]\n{OPERATOR}"
+    );
+    let r = start_with(Some(&cu24), TlsMode::On).await;
+    let mut c = sa(&r).await;
+    assert_eq!(
+        scalar_str(
+            &mut c,
+            "SELECT CAST(SERVERPROPERTY('ProductUpdateLevel') AS nvarchar(16))"
+        )
+        .await
+        .as_deref(),
+        Some("CU24")
+    );
+    let mut op = login(&r, "operator", "Operat0r!Pass#1").await;
+    for f in [
+        "/var/opt/mssql/keysafe/smk",
+        "/var/opt/mssql/keysafe/deep/smk",
+        "/var/opt/mssql/data/smk",
+        "/var/opt/mssql/keysafe2/smk",
+    ] {
+        ok(&mut op, &smk(f)).await;
+    }
+    assert!(
+        scalar_i32(&mut op, &read("/var/opt/mssql/keysafe/smk"))
+            .await
+            .unwrap()
+            > 0
+    );
+    assert!(
+        scalar_i32(&mut op, &read("/var/opt/mssql/keysafe/deep/smk"))
+            .await
+            .unwrap()
+            > 0
+    );
+    let e = fails(&mut op, &read("/var/opt/mssql/data/smk"), 4861).await;
+    assert!(
+        e.message()
+            .contains("Operating system error code 5(Access is denied.)"),
+        "{}",
+        e.message()
+    );
+    // A folder whose name only starts like a listed one is not listed.
+    fails(&mut op, &read("/var/opt/mssql/keysafe2/smk"), 4861).await;
+    // sysadmin is not held to the list.
+    assert!(
+        scalar_i32(&mut c, &read("/var/opt/mssql/data/smk"))
+            .await
+            .unwrap()
+            > 0
+    );
+}
+
 #[tokio::test]
 async fn catalog_queries_join_filter_group_and_order() {
     let r = start_with(Some(DEMO), TlsMode::On).await;

@@ -125,6 +125,7 @@ pub struct BulkOpenErrors {
     pub no_folder: (u32, &'static str),
     pub is_folder: (u32, &'static str),
     pub invalid_path: (u32, &'static str),
+    pub denied: (u32, &'static str),
 }
 pub const BULK_OPEN_ERRORS: BulkOpenErrors = BulkOpenErrors {
     no_folder: (3, "The system cannot find the path specified."),
@@ -133,6 +134,7 @@ pub const BULK_OPEN_ERRORS: BulkOpenErrors = BulkOpenErrors {
         123,
         "The filename, directory name, or volume label syntax is incorrect.",
     ),
+    denied: (5, "Access is denied."),
 };
 
 /// A database restored or attached from another server (scenario `protection = "migrated"`):
@@ -143,3 +145,18 @@ pub const BULK_OPEN_ERRORS: BulkOpenErrors = BulkOpenErrors {
 /// with it; not documented either way) and answer anything that needs the key unopened as
 /// for a password-only key: 15581 at DMK_NOT_OPEN_STATE.
 pub const MIGRATED_MASTER_KEY_KEEPS_SERVER_FLAG: bool = true;
+
+/// OPENROWSET(BULK) on Linux (sql-server-linux-bulk-operations.md): "Previously [before SQL
+/// Server 2022 CU24 / 2025 CU3], only members of the sysadmin server role could run BULK
+/// INSERT or OPENROWSET(BULK...) on Linux." The page gives no error numbers. We answer a
+/// login that is not sysadmin with 4834 (the bulk permission error) before CU24, whatever it
+/// was granted.
+pub fn linux_bulk_needs_sysadmin(major: u8, cumulative_update: u16) -> bool {
+    major < 16 || (major == 16 && cumulative_update < 24)
+}
+
+/// From 2022 CU24 on Linux, a login that is not sysadmin reads only files whose folder (or a
+/// folder above it) is in mssql-conf's bulkadmin.allowedpathslist; elsewhere we answer 4861
+/// with operating system error 5 (access denied). sysadmin is not held to the list (it never
+/// needed one). Neither the error nor the exemption is documented.
+pub const LINUX_BULK_LIST_BINDS_SYSADMIN: bool = false;

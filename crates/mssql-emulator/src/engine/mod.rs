@@ -337,6 +337,35 @@ impl Instance {
         }
     }
 
+    /// SQL Server on Linux's own rules for OPENROWSET(BULK), before any file is opened: who
+    /// may bulk-load at all (by version and CU), and from which folders.
+    pub fn linux_bulk_refusal(
+        &self,
+        st: &InstanceState,
+        login: &str,
+        server_path: &str,
+    ) -> Option<Msg> {
+        if self.info.platform != Platform::Linux {
+            return None;
+        }
+        let sysadmin = perms::is_sysadmin(st, login);
+        if !sysadmin
+            && assumptions::linux_bulk_needs_sysadmin(self.info.major, self.info.cumulative_update)
+        {
+            return Some(messages::bulk_denied());
+        }
+        if sysadmin && !assumptions::LINUX_BULK_LIST_BINDS_SYSADMIN {
+            return None;
+        }
+        let folder = server_path.rsplit_once('/').map_or("", |(d, _)| d);
+        let listed = self.info.bulk_allowed_paths.iter().any(|p| {
+            let p = p.trim_end_matches('/');
+            folder == p || folder.starts_with(&format!("{p}/"))
+        });
+        let (code, text) = assumptions::BULK_OPEN_ERRORS.denied;
+        (!listed).then(|| messages::bulk_cannot_open_os(server_path, code, text))
+    }
+
     pub fn read_server_file(&self, server_path: &str) -> Option<Vec<u8>> {
         let host = self.fs.resolve(server_path).ok()?;
         if !host.is_file() {

@@ -39,6 +39,12 @@ fn source(ctx: &Ctx, t: &TableRef) -> Res<Table> {
             if !perms::has_server(ctx.st, &ctx.session.login, "ADMINISTER BULK OPERATIONS") {
                 return Err(messages::bulk_denied().into());
             }
+            if let Some(m) = ctx
+                .inst
+                .linux_bulk_refusal(ctx.st, &ctx.session.login, path)
+            {
+                return Err(m.into());
+            }
             let bytes = ctx
                 .inst
                 .read_server_file(path)

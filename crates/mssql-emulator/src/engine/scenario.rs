@@ -43,6 +43,12 @@ pub struct ServerSpec {
     pub sa_password: Option<String>,
     /// The Windows domain the host belongs to (the NTLM target), WORKGROUP when alone.
     pub domain: String,
+    /// The cumulative update installed (SERVERPROPERTY('ProductUpdateLevel') = CUn); default:
+    /// the version's CU in server_info.rs.
+    pub cumulative_update: Option<u16>,
+    /// Linux: mssql-conf's bulkadmin.allowedpathslist, the folders where a login that is not
+    /// sysadmin may read files with OPENROWSET(BULK) (2022 CU24 and later).
+    pub bulk_allowed_paths: Vec<String>,
 }
 
 impl Default for ServerSpec {
@@ -59,6 +65,8 @@ impl Default for ServerSpec {
             default_data_path: None,
             sa_password: None,
             domain: "WORKGROUP".into(),
+            cumulative_update: None,
+            bulk_allowed_paths: Vec::new(),
         }
     }
 }

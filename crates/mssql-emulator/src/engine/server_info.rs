@@ -15,6 +15,10 @@ pub struct ServerInfo {
     pub product_version: String,
     pub product_level: String,
     pub update_level: Option<String>,
+    /// The cumulative update's number (0: none).
+    pub cumulative_update: u16,
+    /// Linux: mssql-conf's bulkadmin.allowedpathslist.
+    pub bulk_allowed_paths: Vec<String>,
     pub build: u16,
     pub edition: String,
     pub engine_edition: i32,
@@ -61,6 +65,12 @@ impl ServerInfo {
                 "Jul 10 2024 14:09:09",
             ),
         };
+        let cu_tag = sv.cumulative_update.map(|n| format!("CU{n}"));
+        let cu = cu_tag.as_deref().or(cu);
+        let cumulative_update = cu
+            .and_then(|c| c.strip_prefix("CU"))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
         let product_version = format!("{major}.0.{build}.{rev}");
         let instance_id = sv.instance.clone().unwrap_or_else(|| "MSSQLSERVER".into());
         let (dist, release) = match (sv.platform, &sv.host_distribution) {
@@ -134,6 +144,8 @@ impl ServerInfo {
             product_version,
             product_level: level.into(),
             update_level: cu.map(str::to_string),
+            cumulative_update,
+            bulk_allowed_paths: sv.bulk_allowed_paths.clone(),
             build,
             edition: sv.edition.clone(),
             engine_edition,
