@@ -268,6 +268,33 @@ pub async fn ensure_server_dir(c: &mut SqlConnection, dir: &str) -> Result<()> {
     Ok(())
 }
 
+/// Asks SQL Server to read a file that does not exist in the server folder: "does not exist"
+/// (4860) means this login may read there; anything else (4861 access denied, say) is the
+/// error every read-back would get, found before any backup is written.
+pub async fn probe_read_back(c: &mut SqlConnection, dir: &str, sep: &str) -> Result<()> {
+    let probe = format!(
+        "{}{sep}keysafe-probe-{}",
+        dir.trim_end_matches(['\\', '/']),
+        uuid::Uuid::new_v4().simple()
+    );
+    let sql = format!(
+        "SELECT DATALENGTH(BulkColumn) FROM OPENROWSET(BULK {}, SINGLE_BLOB) AS f",
+        tsql::path_literal(&probe)?
+    );
+    match c.rows(&sql).await {
+        Err(e) if e.server.as_ref().is_some_and(|m| m.number == 4860) => Ok(()),
+        Err(mut e) => {
+            e.message = format!(
+                "Nothing was backed up: SQL Server will not let this login read files in {dir}. {}",
+                e.message
+            );
+            Err(e)
+        }
+        // Someone made a file of that name: it was readable.
+        Ok(_) => Ok(()),
+    }
+}
+
 /// Runs one planned backup to the end: BACKUP, hash on the server, copy, verify.
 pub async fn run_one(
     c: &mut SqlConnection,

@@ -185,7 +185,14 @@ impl KeysafeError {
             .nth(1)
             .and_then(|t| t.split(|c: char| !c.is_ascii_digit()).next())
             .and_then(|n| n.parse::<u32>().ok());
+        // SQL Server on Linux quotes a POSIX path.
+        let linux = m.text.contains("file \"/");
         let (code, message, next) = match os {
+            Some(5) if linux => (
+                ErrorCode::PermissionDenied,
+                "SQL Server on Linux may not read the backup file back (access denied).",
+                "From SQL Server 2022 CU24, a login that is not sysadmin reads files only in folders listed in mssql-conf's bulkadmin.allowedpathslist: on the server, sudo /opt/mssql/bin/mssql-conf set bulkadmin.allowedpathslist \"<server folder>\" (or connect with a sysadmin login), and make sure the mssql account can read the folder.",
+            ),
             Some(5) => (
                 ErrorCode::PermissionDenied,
                 "SQL Server may not read the backup file back (access denied).",

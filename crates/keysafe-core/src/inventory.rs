@@ -34,6 +34,88 @@ pub struct ServerFacts {
     pub backup_path_source: &'static str,
     pub path_separator: String,
     pub permissions: Vec<Permission>,
+    /// SERVERPROPERTY('ProductUpdateLevel'): CUn, or none.
+    pub update_level: Option<String>,
+    pub is_sysadmin: bool,
+    /// Whether SQL Server will let this login read back what it writes, as far as can be told
+    /// before anything is written.
+    pub read_back: ReadBackForecast,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadBackVerdict {
+    /// Nothing known stands in the way.
+    Possible,
+    /// Depends on something only the server's host shows; Keysafe probes the folder before
+    /// the first backup.
+    Conditional,
+    /// SQL Server will refuse: nothing is written.
+    Impossible,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ReadBackForecast {
+    pub verdict: ReadBackVerdict,
+    pub reason: String,
+    /// What an administrator does about it.
+    pub fix: Option<String>,
+}
+
+/// SQL Server on Linux lets only sysadmin use OPENROWSET(BULK) before 2022 CU24 and 2025
+/// CU3 (sql-server-linux-bulk-operations.md).
+pub fn linux_bulk_needs_sysadmin(major: i32, update_level: Option<&str>) -> bool {
+    let cu = update_level
+        .and_then(|l| l.strip_prefix("CU"))
+        .and_then(|n| n.parse::<u32>().ok())
+        .unwrap_or(0);
+    match major {
+        ..=15 => true,
+        16 => cu < 24,
+        17 => cu < 3,
+        _ => false,
+    }
+}
+
+/// What stands between this login and reading back the files the server writes (with
+/// OPENROWSET(BULK), which hashes every file on the server).
+pub fn forecast_read_back(f: &ServerFacts) -> ReadBackForecast {
+    let v = |verdict, reason: String, fix: Option<String>| ReadBackForecast {
+        verdict,
+        reason,
+        fix,
+    };
+    if !f.has("ADMINISTER BULK OPERATIONS") {
+        return v(
+            ReadBackVerdict::Impossible,
+            format!("{} lacks ADMINISTER BULK OPERATIONS, so SQL Server will not let it read the backup files back.", f.login),
+            Some(format!("GRANT ADMINISTER BULK OPERATIONS TO {};", tsql::ident(&f.login).unwrap_or_else(|_| "[login]".into()))),
+        );
+    }
+    if f.is_windows() || f.is_sysadmin {
+        return v(
+            ReadBackVerdict::Possible,
+            "Nothing known stands in the way.".into(),
+            None,
+        );
+    }
+    if linux_bulk_needs_sysadmin(f.major_version, f.update_level.as_deref()) {
+        return v(
+            ReadBackVerdict::Impossible,
+            format!(
+                "SQL Server on Linux lets only sysadmin read files with OPENROWSET(BULK) before SQL Server 2022 CU24 (2025 CU3); this is {} {} and {} is not sysadmin.",
+                f.product_version,
+                f.update_level.as_deref().unwrap_or("(no CU)"),
+                f.login
+            ),
+            Some("Connect with a sysadmin login, or update to SQL Server 2022 CU24 (2025 CU3) or later and list the server folder in mssql-conf's bulkadmin.allowedpathslist.".into()),
+        );
+    }
+    v(
+        ReadBackVerdict::Conditional,
+        format!("SQL Server on Linux lets {} (not sysadmin) read files only in folders listed in mssql-conf's bulkadmin.allowedpathslist, which only the host shows: Keysafe probes the server folder before the first backup.", f.login),
+        Some("On the server: sudo /opt/mssql/bin/mssql-conf set bulkadmin.allowedpathslist \"<server folder>\"".into()),
+    )
 }
 
 impl ServerFacts {
@@ -62,7 +144,8 @@ pub async fn preflight(c: &mut SqlConnection) -> Result<ServerFacts> {
                     CAST(SERVERPROPERTY('InstanceDefaultDataPath') AS nvarchar(4000)), CAST(SERVERPROPERTY('PathSeparator') AS nvarchar(1)),
                     SUSER_SNAME(),
                     HAS_PERMS_BY_NAME(NULL, NULL, 'CONTROL SERVER'), HAS_PERMS_BY_NAME(NULL, NULL, 'ADMINISTER BULK OPERATIONS'),
-                    HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW SERVER STATE')",
+                    HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW SERVER STATE'),
+                    CAST(SERVERPROPERTY('ProductUpdateLevel') AS nvarchar(128)), IS_SRVROLEMEMBER('sysadmin')",
         )
         .await?;
     let r = &rows[0];
@@ -124,6 +207,13 @@ pub async fn preflight(c: &mut SqlConnection) -> Result<ServerFacts> {
         backup_path_source: source,
         path_separator: sep,
         permissions,
+        update_level: s(r, 13),
+        is_sysadmin: granted(14),
+        read_back: ReadBackForecast {
+            verdict: ReadBackVerdict::Possible,
+            reason: String::new(),
+            fix: None,
+        },
     };
     if major >= 14 {
         if let Ok(rows) = c
@@ -139,6 +229,7 @@ pub async fn preflight(c: &mut SqlConnection) -> Result<ServerFacts> {
         let rows = c.rows("SELECT service_account FROM sys.dm_server_services WHERE servicename LIKE N'SQL Server (%'").await?;
         facts.service_account = rows.first().and_then(|r| s(r, 0));
     }
+    facts.read_back = forecast_read_back(&facts);
     Ok(facts)
 }
 

@@ -155,6 +155,18 @@ pub async fn back_up_instance(
         let inv = inventory::inventory(&mut c).await?;
         report.server = inv.server.server_name.clone();
         report.facts = Some(inv.server.clone());
+        // Known before anything is written: SQL Server will not let this login read back.
+        let forecast = &inv.server.read_back;
+        if forecast.verdict == crate::inventory::ReadBackVerdict::Impossible {
+            let mut e = KeysafeError::new(
+                ErrorCode::PermissionDenied,
+                format!("Nothing was backed up: {}", forecast.reason),
+            );
+            if let Some(fix) = &forecast.fix {
+                e = e.next(fix.clone());
+            }
+            return Err(e);
+        }
         let keys = s.selection.resolve(&inv);
         if keys.is_empty() {
             return Err(KeysafeError::new(
@@ -192,6 +204,9 @@ pub async fn back_up_instance(
             None => backup::default_server_dir(&inv)?,
         };
         backup::ensure_server_dir(&mut c, &dir).await?;
+        if forecast.verdict == crate::inventory::ReadBackVerdict::Conditional {
+            backup::probe_read_back(&mut c, &dir, &inv.server.path_separator).await?;
+        }
         (report.folder_protection, report.folder_protection_failed) = protect_folder(
             o,
             &inv,

@@ -101,9 +101,17 @@ pub async fn plan(state: &AppState, req: &BackupRequest) -> IpcResult<Vec<PlanVi
                 let placeholder = Password::new("placeholder");
                 let opts = BackupOptions {
                     password: placeholder.clone(),
+                    // Only where a password is required: a given one is always used, and
+                    // the plan shows the statements a run without one would send.
                     master_key_passwords: inv
                         .databases
                         .iter()
+                        .filter(|d| {
+                            d.master_key.as_ref().is_some_and(|m| {
+                                m.protection
+                                    == keysafe_core::inventory::MasterKeyProtection::PasswordOnly
+                            })
+                        })
                         .map(|d| (d.name.clone(), placeholder.clone()))
                         .collect(),
                     certificate_passwords: HashMap::new(),
@@ -116,6 +124,13 @@ pub async fn plan(state: &AppState, req: &BackupRequest) -> IpcResult<Vec<PlanVi
                     .clone()
                     .or_else(|| keysafe_core::backup::default_server_dir(&inv).ok());
                 view.permissions = permissions(&inv, &req.acl_principals);
+                let forecast = &inv.server.read_back;
+                if forecast.verdict == keysafe_core::inventory::ReadBackVerdict::Impossible {
+                    view.problem = Some(match &forecast.fix {
+                        Some(fix) => format!("{} {fix}", forecast.reason),
+                        None => forecast.reason.clone(),
+                    });
+                }
                 let now = chrono::Utc::now();
                 for k in selection(req).resolve(&inv) {
                     let label = k.label();
