@@ -1,11 +1,12 @@
 """python-tds (a TDS client nobody here wrote) against the emulator binary, plain and TLS."""
 import hashlib
 import os
+import tempfile
 import unittest
 
 import pytds
 
-from emulator import SA_PASSWORD, Emulator
+from emulator import SA_PASSWORD, SCENARIO, Emulator
 
 BACKUP = r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup"
 STRONG = "Str0ng!Backup#Pass"
@@ -113,6 +114,112 @@ class PytdsAgainstTheEmulator(unittest.TestCase):
             cur.execute("SELECT @@TRANCOUNT")
             self.assertEqual(cur.fetchone()[0], 1)
             conn.commit()
+
+
+FILES_SCENARIO = """
+[[logins]]
+name = 'CONTOSO\\ops'                 # a DBA who is not a local administrator
+windows = true
+password = "Ops!Windows#Pass1"
+grant = ["CONTROL SERVER", "ADMINISTER BULK OPERATIONS"]
+
+[[logins]]
+name = 'CONTOSO\\hostadmin'           # a DBA in the host's Administrators group
+windows = true
+password = "Adm!Windows#Pass1"
+groups = ['BUILTIN\\Administrators']
+grant = ["CONTROL SERVER", "ADMINISTER BULK OPERATIONS"]
+
+[[acls]]
+path = 'C:\\Keysafe'                    # what Keysafe applies, with the operator's read access
+full = ['NT AUTHORITY\\SYSTEM', 'BUILTIN\\Administrators', 'NT SERVICE\\MSSQLSERVER']
+read = ['CONTOSO\\ops']
+"""
+
+
+class FilesAreReadAsTheLoginsAccount(unittest.TestCase):
+    """Who reads a file SQL Server wrote: the service account for a SQL login, the Windows
+    account for a Windows login; certificate backups are for the service account only."""
+
+    @classmethod
+    def setUpClass(cls):
+        with open(SCENARIO) as f:
+            demo = f.read()
+        demo = demo.replace("folders = ['c:\\temp_backups\\keys']", "folders = ['c:\\temp_backups\\keys', 'C:\\Keysafe']\nshares = ['\\\\fileserver\\sqlkeys']", 1)
+        cls.scenario = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
+        cls.scenario.write(demo + FILES_SCENARIO)
+        cls.scenario.close()
+        cls.emu = Emulator(scenario=cls.scenario.name)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.emu.stop()
+        os.unlink(cls.scenario.name)
+
+    def sa(self):
+        return pytds.connect(server=self.emu.host, port=self.emu.port, user="sa", password=SA_PASSWORD,
+                             autocommit=True, login_timeout=10, cafile=self.emu.cert, validate_host=False)
+
+    def windows(self, user, password):
+        from pytds.login import SpnegoAuth
+        auth = SpnegoAuth(username=user, password=password, hostname="localhost",
+                          service="MSSQLSvc", protocol="ntlm")
+        return pytds.connect(server=self.emu.host, port=self.emu.port, auth=auth, autocommit=True,
+                             login_timeout=10, cafile=self.emu.cert, validate_host=False)
+
+    def read(self, cur, path):
+        cur.execute("SELECT HASHBYTES('SHA2_256', BulkColumn) FROM OPENROWSET(BULK N'%s', SINGLE_BLOB) AS f" % path)
+        return bytes(cur.fetchone()[0])
+
+    def denied(self, cur, path):
+        with self.assertRaises(pytds.Error) as e:
+            self.read(cur, path)
+        self.assertEqual(e.exception.number, 4861)
+        self.assertIn("Operating system error code 5(Access is denied.)", str(e.exception))
+
+    def backup_smk(self, cur, path):
+        cur.execute("BACKUP SERVICE MASTER KEY TO FILE = '%s' ENCRYPTION BY PASSWORD = '%s'" % (path, STRONG))
+
+    def test_the_default_backup_folder_is_for_the_service_and_administrators(self):
+        path = BACKUP + r"\files-default.key"
+        with self.windows("CONTOSO\\ops", "Ops!Windows#Pass1") as conn, conn.cursor() as cur:
+            self.backup_smk(cur, path)  # written by the service account
+            self.denied(cur, path)  # read as CONTOSO\ops, whom setup's folder DACL leaves out
+        with self.sa() as conn, conn.cursor() as cur:
+            self.assertEqual(len(self.read(cur, path)), 32)  # a SQL login reads as the service
+        with self.windows("CONTOSO\\hostadmin", "Adm!Windows#Pass1") as conn, conn.cursor() as cur:
+            self.assertEqual(len(self.read(cur, path)), 32)  # Administrators may
+
+    def test_a_folder_that_grants_the_operator_read_access(self):
+        path = r"C:\Keysafe\files-granted.key"
+        with self.windows("CONTOSO\\ops", "Ops!Windows#Pass1") as conn, conn.cursor() as cur:
+            self.backup_smk(cur, path)
+            self.assertEqual(len(self.read(cur, path)), 32)
+        # A folder below C:\ that nobody protected inherits the drive's: Users may read.
+        path = r"c:\temp_backups\keys\files-inherited.key"
+        with self.windows("CONTOSO\\ops", "Ops!Windows#Pass1") as conn, conn.cursor() as cur:
+            self.backup_smk(cur, path)
+            self.assertEqual(len(self.read(cur, path)), 32)
+
+    def test_certificate_backups_are_for_the_service_account_only(self):
+        cer, pvk = r"C:\Keysafe\files-tde.cer", r"C:\Keysafe\files-tde.pvk"
+        with self.windows("CONTOSO\\ops", "Ops!Windows#Pass1") as conn, conn.cursor() as cur:
+            cur.execute("USE master; BACKUP CERTIFICATE TDE_Payroll TO FILE = '%s' WITH PRIVATE KEY "
+                        "(FILE = '%s', ENCRYPTION BY PASSWORD = '%s')" % (cer, pvk, STRONG))
+            self.denied(cur, cer)  # even in a folder that grants it read access
+            self.denied(cur, pvk)
+        with self.windows("CONTOSO\\hostadmin", "Adm!Windows#Pass1") as conn, conn.cursor() as cur:
+            self.denied(cur, pvk)  # not even Administrators
+        with self.sa() as conn, conn.cursor() as cur:
+            self.assertEqual(len(self.read(cur, pvk)), 32)
+
+    def test_a_unc_path_needs_delegation_for_a_windows_login(self):
+        path = r"\\fileserver\sqlkeys\files-unc.key"
+        with self.sa() as conn, conn.cursor() as cur:
+            self.backup_smk(cur, path)
+            self.assertEqual(len(self.read(cur, path)), 32)
+        with self.windows("CONTOSO\\hostadmin", "Adm!Windows#Pass1") as conn, conn.cursor() as cur:
+            self.denied(cur, path)
 
 
 class PytdsAgainstForcedEncryption(unittest.TestCase):

@@ -29,6 +29,8 @@ pub const PRIVATE_KEY_PASSWORD_INVALID: (i32, u8) = (15465, 6);
 pub const WRITE_EXISTS_STATE: u8 = 1;
 pub const WRITE_NO_FOLDER_STATE: u8 = 2;
 pub const WRITE_FAILED_STATE: u8 = 3;
+/// 4: the folder's DACL does not let the service account add a file.
+pub const WRITE_DENIED_STATE: u8 = 4;
 
 /// Password policy: Windows' defaults as the facts quote them ("at least eight characters
 /// long and contain characters from three of four sets"); the 128-character maximum of the
@@ -160,3 +162,36 @@ pub fn linux_bulk_needs_sysadmin(major: u8, cumulative_update: u16) -> bool {
 /// with operating system error 5 (access denied). sysadmin is not held to the list (it never
 /// needed one). Neither the error nor the exemption is documented.
 pub const LINUX_BULK_LIST_BINDS_SYSADMIN: bool = false;
+
+/// A new Windows drive's root, as Windows setup leaves C:\ (icacls C:\ on Server 2022):
+/// SYSTEM and Administrators full control, Users read and execute, Authenticated Users modify
+/// on what is created below. Not from Microsoft's SQL docs; common knowledge, unverified here.
+pub const DRIVE_ROOT_SDDL: &str =
+    "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)(A;OICIIO;0x1301bf;;;AU)";
+
+/// The instance's data and backup folders as SQL Server setup leaves them: explicit,
+/// protected permissions for SYSTEM, Administrators, the per-service SID and CREATOR OWNER,
+/// nobody else ("The Microsoft SQL Server install will set explicit folder security ... [it
+/// allows] local Administrator access but [does] not allow access to the DBA groups",
+/// SQL FineBuild's wiki; sql-docs' "Configure file system permissions" names the service SID).
+pub const INSTANCE_FOLDER_SDDL: &str =
+    "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;{service})(A;OICIIO;FA;;;CO)";
+
+/// The groups in a Windows service's token besides its own SID: Everyone, Authenticated
+/// Users, Users, SERVICE (assumed; whoami /groups of a virtual account).
+pub const SERVICE_TOKEN_GROUPS: &[&str] = &["S-1-1-0", "S-1-5-11", "S-1-5-32-545", "S-1-5-6"];
+
+/// The groups of a Windows login's impersonation token besides the scenario's `groups`:
+/// Everyone, Authenticated Users, Users (domain users are local Users).
+pub const USER_TOKEN_GROUPS: &[&str] = &["S-1-1-0", "S-1-5-11", "S-1-5-32-545"];
+
+/// BACKUP CERTIFICATE's files are "ACLd to the service account" (backup-certificate-
+/// transact-sql.md): we give them a protected DACL with one entry, the service account's
+/// full control. BACKUP (SERVICE) MASTER KEY files inherit their folder's permissions
+/// (undocumented either way).
+pub const CERTIFICATE_FILES_SERVICE_ONLY: bool = true;
+
+/// A Windows login reading a UNC path through SQL Server: without Kerberos delegation the
+/// second hop fails (the bulk import page); we answer 4861 with error 5. xp_fileexist and
+/// xp_create_subdir, and every BACKUP, act as the service account whoever calls them.
+pub const UNC_NEEDS_DELEGATION: bool = true;

@@ -1,5 +1,6 @@
 //! The emulated instance: state, sessions and statement execution.
 
+pub mod acl;
 pub mod assumptions;
 pub mod catalog;
 pub mod crypto;
@@ -103,7 +104,19 @@ pub struct Instance {
     pub faults: Faults,
     state: Mutex<InstanceState>,
     state_path: PathBuf,
+    /// Windows hosts: the files' and folders' security descriptors.
+    acls: Mutex<acl::AclStore>,
+    acls_path: PathBuf,
     pub data_dir: PathBuf,
+}
+
+/// How a file SQL Server writes is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileAcl {
+    /// Owned by the service account, permissions inherited from its folder.
+    Inherited,
+    /// A protected DACL for the service account only (BACKUP CERTIFICATE's files).
+    ServiceAccountOnly,
 }
 
 pub fn now() -> NaiveDateTime {
@@ -174,14 +187,115 @@ impl Instance {
             }
         }
         state.save(&state_path)?;
+        let acls_path = data_dir.join("acls.json");
+        let acls = match acl::AclStore::load(&acls_path)? {
+            Some(a) => a,
+            None => {
+                let a = default_acls(scenario, &info, &fs)?;
+                a.save(&acls_path)?;
+                a
+            }
+        };
         Ok(Instance {
             info,
             fs,
             faults: Faults::default(),
             state: Mutex::new(state),
             state_path,
+            acls: Mutex::new(acls),
+            acls_path,
             data_dir: data_dir.to_path_buf(),
         })
+    }
+
+    fn acls(&self) -> MutexGuard<'_, acl::AclStore> {
+        self.acls.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sets a folder's (or file's) security descriptor from SDDL, as an administrator on the
+    /// host would with icacls or Keysafe's ACL step: the test hook and the scenario's `acls`.
+    pub fn set_sddl(&self, server_path: &str, sddl: &str) -> Result<(), String> {
+        let comps = self
+            .fs
+            .components(server_path)
+            .map_err(|_| format!("{server_path:?} is not a path of this host"))?;
+        let d = acl::parse_sddl(sddl)?;
+        let mut a = self.acls();
+        a.set(&comps, d);
+        a.save(&self.acls_path).map_err(|e| e.to_string())
+    }
+
+    /// The SIDs that may read `server_path` (a folder when `is_dir`), for tests and messages.
+    pub fn readers_of(&self, server_path: &str, is_dir: bool) -> Vec<String> {
+        match self.fs.components(server_path) {
+            Ok(c) => self.acls().readers(&c, is_dir),
+            Err(_) => vec![],
+        }
+    }
+
+    /// The SQL Server service's security context: its account (the per-service SID for an
+    /// NT SERVICE virtual account) and the groups of a service's token.
+    pub fn service_token(&self) -> acl::Token {
+        let account = &self.info.service_account;
+        let user = match account.split_once('\\') {
+            Some((d, n)) if d.eq_ignore_ascii_case("NT SERVICE") => acl::service_sid(n),
+            Some((d, n)) => acl::domain_account_sid(d, n),
+            None => acl::domain_account_sid(&self.info.machine_name, account),
+        };
+        let mut sids = vec![user];
+        sids.extend(
+            assumptions::SERVICE_TOKEN_GROUPS
+                .iter()
+                .map(|s| s.to_string()),
+        );
+        acl::Token { sids }
+    }
+
+    /// Whose rights a file read of `login` uses (import-bulk-data-by-using-bulk-insert-or-
+    /// openrowset-bulk-sql-server.md): a SQL login reads as the service account; a Windows
+    /// login as its own Windows account.
+    pub fn reader_token(&self, st: &InstanceState, login: &str) -> acl::Token {
+        let Some(l) = st.login(login) else {
+            return self.service_token();
+        };
+        if l.kind != PrincipalKind::WindowsLogin {
+            return self.service_token();
+        }
+        let (domain, user) = l.name.split_once('\\').unwrap_or(("", &l.name));
+        let mut sids = vec![acl::domain_account_sid(domain, user)];
+        sids.extend(assumptions::USER_TOKEN_GROUPS.iter().map(|s| s.to_string()));
+        if let Some(a) = st.windows_account(domain, user) {
+            sids.extend(a.groups.iter().cloned());
+        }
+        acl::Token { sids }
+    }
+
+    /// Windows hosts: whether `login` may read the file at `server_path` (OPENROWSET(BULK)),
+    /// in SQL Server's words when it may not: 4861 with operating system error 5.
+    pub fn windows_read_refusal(
+        &self,
+        st: &InstanceState,
+        login: &str,
+        server_path: &str,
+    ) -> Option<Msg> {
+        if self.info.platform != Platform::Windows {
+            return None;
+        }
+        let comps = self.fs.components(server_path).ok()?;
+        let host = self.fs.resolve(server_path).ok()?;
+        if !host.is_file() {
+            return None;
+        }
+        let token = self.reader_token(st, login);
+        let windows_login = token.user() != self.service_token().user();
+        let unc = comps.first().map(String::as_str) == Some("UNC");
+        let denied = (unc
+            && windows_login
+            && assumptions::UNC_NEEDS_DELEGATION
+            && !self.info.kerberos_delegation)
+            || !self.acls().allows(&comps, false, &token, acl::READ);
+        let (code, text) = assumptions::BULK_OPEN_ERRORS.denied;
+        denied.then(|| messages::bulk_cannot_open_os(server_path, code, text))
     }
 
     pub fn state(&self) -> MutexGuard<'_, InstanceState> {
@@ -275,6 +389,17 @@ impl Instance {
     /// Writes a file as the service account: never over an existing file, never into a
     /// missing folder (both 15240), with the injected faults applied.
     pub fn write_server_file(&self, server_path: &str, bytes: &[u8]) -> Res<PathBuf> {
+        self.write_server_file_as(server_path, bytes, FileAcl::Inherited)
+    }
+
+    /// Writes a file as the service account, which needs write access to the folder; the new
+    /// file is owned by it and protected as `acl` says.
+    pub fn write_server_file_as(
+        &self,
+        server_path: &str,
+        bytes: &[u8],
+        acl: FileAcl,
+    ) -> Res<PathBuf> {
         use std::io::Write;
         let err = |state| Fail::from(messages::cannot_write_file(server_path, state));
         let host = self
@@ -286,6 +411,19 @@ impl Instance {
             .ok_or_else(|| err(assumptions::WRITE_NO_FOLDER_STATE))?;
         if !parent.is_dir() {
             return Err(err(assumptions::WRITE_NO_FOLDER_STATE));
+        }
+        let windows = self.info.platform == Platform::Windows;
+        let comps = self
+            .fs
+            .components(server_path)
+            .map_err(|_| err(assumptions::WRITE_NO_FOLDER_STATE))?;
+        let service = self.service_token();
+        if windows
+            && !self
+                .acls()
+                .allows(&comps[..comps.len() - 1], true, &service, acl::WRITE)
+        {
+            return Err(err(assumptions::WRITE_DENIED_STATE));
         }
         let n = self.faults.writes.fetch_add(1, Ordering::SeqCst) + 1;
         if self.faults.fail_file_write.load(Ordering::SeqCst) == n {
@@ -317,6 +455,31 @@ impl Instance {
             let mid = b.len() / 2;
             b[mid] ^= 0x01;
             std::fs::write(&host, b).map_err(|_| err(assumptions::WRITE_FAILED_STATE))?;
+        }
+        if windows {
+            let owner = service.user().to_string();
+            let d = match acl {
+                FileAcl::Inherited => acl::Descriptor {
+                    owner: Some(owner),
+                    ..Default::default()
+                },
+                FileAcl::ServiceAccountOnly => acl::Descriptor {
+                    owner: Some(owner.clone()),
+                    protected: true,
+                    aces: vec![acl::Ace {
+                        sid: owner,
+                        mask: acl::FULL,
+                        object_inherit: false,
+                        container_inherit: false,
+                        inherit_only: false,
+                    }],
+                },
+            };
+            let mut a = self.acls();
+            a.set(&comps, d);
+            if a.save(&self.acls_path).is_err() {
+                return Err(err(assumptions::WRITE_FAILED_STATE));
+            }
         }
         Ok(host)
     }
@@ -453,6 +616,77 @@ pub enum WindowsLogin {
     Untrusted,
 }
 
+/// A new Windows host's security descriptors: the drives as Windows sets them up, the
+/// instance's folders as SQL Server setup leaves them, then the scenario's own.
+fn default_acls(s: &Scenario, info: &ServerInfo, fs: &ServerFs) -> std::io::Result<acl::AclStore> {
+    let mut a = acl::AclStore::default();
+    if info.platform != Platform::Windows {
+        return Ok(a);
+    }
+    let bad = |e: String| std::io::Error::other(e);
+    let comps = |p: &str| {
+        fs.components(p)
+            .map_err(|_| std::io::Error::other(format!("path {p:?} is not valid on this platform")))
+    };
+    let mut drives = s.drives.clone();
+    if drives.is_empty() {
+        drives.push("C".into());
+    }
+    for d in drives {
+        let root = vec![d.trim_end_matches([':', '\\']).to_uppercase()];
+        a.set(
+            &root,
+            acl::parse_sddl(assumptions::DRIVE_ROOT_SDDL).map_err(bad)?,
+        );
+    }
+    let service_sid = {
+        let account = &info.service_account;
+        match account.split_once('\\') {
+            Some((d, n)) if d.eq_ignore_ascii_case("NT SERVICE") => acl::service_sid(n),
+            Some((d, n)) => acl::domain_account_sid(d, n),
+            None => acl::domain_account_sid(&info.machine_name, account),
+        }
+    };
+    let instance_folder = assumptions::INSTANCE_FOLDER_SDDL.replace("{service}", &service_sid);
+    for p in [&info.default_backup_path, &info.default_data_path] {
+        a.set(&comps(p)?, acl::parse_sddl(&instance_folder).map_err(bad)?);
+    }
+    for spec in &s.acls {
+        let d = match &spec.sddl {
+            Some(sddl) => {
+                acl::parse_sddl(sddl).map_err(|e| bad(format!("acl for {}: {e}", spec.path)))?
+            }
+            None => {
+                let ace = |name: &String, mask| {
+                    acl::sid_of_account(name)
+                        .map(|sid| acl::Ace {
+                            sid,
+                            mask,
+                            object_inherit: true,
+                            container_inherit: true,
+                            inherit_only: false,
+                        })
+                        .ok_or_else(|| {
+                            bad(format!("acl for {}: unknown account {name:?}", spec.path))
+                        })
+                };
+                acl::Descriptor {
+                    owner: None,
+                    protected: spec.protected,
+                    aces: spec
+                        .full
+                        .iter()
+                        .map(|n| ace(n, acl::FULL))
+                        .chain(spec.read.iter().map(|n| ace(n, acl::READ)))
+                        .collect::<std::io::Result<_>>()?,
+                }
+            }
+        };
+        a.set(&comps(&spec.path)?, d);
+    }
+    Ok(a)
+}
+
 fn bootstrap(s: &Scenario, info: &ServerInfo) -> std::io::Result<InstanceState> {
     let smk_key = crypto::random_key();
     let mut st = InstanceState {
@@ -538,9 +772,24 @@ fn bootstrap(s: &Scenario, info: &ServerInfo) -> std::io::Result<InstanceState> 
                         l.name
                     )));
                 }
+                let (domain, user) = l.name.split_once('\\').unwrap_or(("", &l.name));
+                let groups = l
+                    .groups
+                    .iter()
+                    .map(|g| {
+                        acl::sid_of_name(g).ok_or_else(|| {
+                            std::io::Error::other(format!(
+                                "group {g:?} of {}: a SID or a well-known group",
+                                l.name
+                            ))
+                        })
+                    })
+                    .collect::<std::io::Result<Vec<_>>>()?;
                 st.windows_accounts.push(state::WindowsAccount {
                     name: l.name.clone(),
                     nt_hash: crate::tds::ntlm::nt_hash(pw).to_vec(),
+                    sid: acl::domain_account_sid(domain, user),
+                    groups,
                 });
             }
             None
@@ -548,6 +797,13 @@ fn bootstrap(s: &Scenario, info: &ServerInfo) -> std::io::Result<InstanceState> 
             l.password.as_deref()
         };
         let mut login = new_login(&l.name, id, kind, sql_password, l.roles.clone());
+        // A Windows login's SID is its account's (SUSER_SID shows it).
+        if l.windows {
+            let (domain, user) = l.name.split_once('\\').unwrap_or(("", &l.name));
+            if let Some(b) = acl::sid_to_bytes(&acl::domain_account_sid(domain, user)) {
+                login.sid = b;
+            }
+        }
         login.grants = l.grant.iter().map(|g| g.to_uppercase()).collect();
         login.denies = l.deny.iter().map(|g| g.to_uppercase()).collect();
         login.disabled = l.disabled;

@@ -42,6 +42,10 @@ fn source(ctx: &Ctx, t: &TableRef) -> Res<Table> {
             if let Some(m) = ctx
                 .inst
                 .linux_bulk_refusal(ctx.st, &ctx.session.login, path)
+                .or_else(|| {
+                    ctx.inst
+                        .windows_read_refusal(ctx.st, &ctx.session.login, path)
+                })
             {
                 return Err(m.into());
             }

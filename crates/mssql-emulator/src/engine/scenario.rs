@@ -22,6 +22,31 @@ pub struct Scenario {
     /// Folders that already exist on the host, e.g. the docs' `c:\temp_backups\keys`.
     #[serde(default)]
     pub folders: Vec<String>,
+    /// Windows: security descriptors set on folders, as SDDL (owner and DACL, allow ACEs).
+    #[serde(default)]
+    pub acls: Vec<AclSpec>,
+}
+
+/// A folder's permissions: SDDL, or accounts by name (DOMAIN\user, NT SERVICE\name,
+/// BUILTIN\Administrators, ...) with full control or read access, inherited by everything
+/// below.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AclSpec {
+    pub path: String,
+    /// e.g. `D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FR;;;S-1-5-21-...)`
+    pub sddl: Option<String>,
+    /// Inheritance from the parent folder off (default).
+    #[serde(default = "yes")]
+    pub protected: bool,
+    #[serde(default)]
+    pub full: Vec<String>,
+    #[serde(default)]
+    pub read: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -49,6 +74,9 @@ pub struct ServerSpec {
     /// Linux: mssql-conf's bulkadmin.allowedpathslist, the folders where a login that is not
     /// sysadmin may read files with OPENROWSET(BULK) (2022 CU24 and later).
     pub bulk_allowed_paths: Vec<String>,
+    /// Windows: Kerberos delegation is set up, so a Windows login's access to a UNC path
+    /// reaches the file server as that login (else the "double hop" fails).
+    pub kerberos_delegation: bool,
 }
 
 impl Default for ServerSpec {
@@ -67,6 +95,7 @@ impl Default for ServerSpec {
             domain: "WORKGROUP".into(),
             cumulative_update: None,
             bulk_allowed_paths: Vec::new(),
+            kerberos_delegation: false,
         }
     }
 }
@@ -80,6 +109,10 @@ pub struct LoginSpec {
     pub password: Option<String>,
     #[serde(default)]
     pub windows: bool,
+    /// A Windows login's groups on the SQL Server host, e.g. `BUILTIN\Administrators` (a
+    /// local administrator), or SIDs. Everyone, Authenticated Users and Users always.
+    #[serde(default)]
+    pub groups: Vec<String>,
     #[serde(default)]
     pub roles: Vec<String>,
     #[serde(default)]

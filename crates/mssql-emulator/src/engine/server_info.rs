@@ -19,6 +19,8 @@ pub struct ServerInfo {
     pub cumulative_update: u16,
     /// Linux: mssql-conf's bulkadmin.allowedpathslist.
     pub bulk_allowed_paths: Vec<String>,
+    /// Windows: Kerberos delegation reaches file shares as the Windows login.
+    pub kerberos_delegation: bool,
     pub build: u16,
     pub edition: String,
     pub engine_edition: i32,
@@ -146,6 +148,7 @@ impl ServerInfo {
             update_level: cu.map(str::to_string),
             cumulative_update,
             bulk_allowed_paths: sv.bulk_allowed_paths.clone(),
+            kerberos_delegation: sv.kerberos_delegation,
             build,
             edition: sv.edition.clone(),
             engine_edition,

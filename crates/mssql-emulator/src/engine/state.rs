@@ -158,6 +158,11 @@ pub struct WindowsAccount {
     pub name: String,
     #[serde(with = "serde_hex")]
     pub nt_hash: Vec<u8>,
+    /// Its SID and its groups' on the SQL Server host (file access checks).
+    #[serde(default)]
+    pub sid: String,
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -446,7 +446,7 @@ fn backup_certificate(
         if b.pfx {
             return Err(messages::encryption_password_required("certificate").into());
         }
-        inst.write_server_file(&b.file, &cert.der)?;
+        inst.write_server_file_as(&b.file, &cert.der, cert_acl())?;
         return Ok(());
     };
     if !perms::has_database(st, login, &db, "CONTROL") {
@@ -470,17 +470,23 @@ fn backup_certificate(
             private_key: key.to_vec(),
         };
         let plain = Zeroizing::new(serde_json::to_vec(&payload).expect("serializes"));
-        inst.write_server_file(&b.file, &crypto::write_backup(BackupKind::Pfx, enc, &plain))?;
+        inst.write_server_file_as(
+            &b.file,
+            &crypto::write_backup(BackupKind::Pfx, enc, &plain),
+            cert_acl(),
+        )?;
     } else {
         let kf = pk.file.as_deref().ok_or_else(|| Fail::from(Msg::new(15146, 16, 2, "A private key file must be specified to back up the private key of this certificate.")))?;
         // Neither file is written unless both can be.
         if inst.fs.resolve(kf).map(|p| p.exists()).unwrap_or(false) {
             return Err(messages::cannot_write_file(kf, assumptions::WRITE_EXISTS_STATE).into());
         }
-        let cer = inst.write_server_file(&b.file, &cert.der)?;
-        if let Err(e) =
-            inst.write_server_file(kf, &crypto::write_backup(BackupKind::PrivateKey, enc, &key))
-        {
+        let cer = inst.write_server_file_as(&b.file, &cert.der, cert_acl())?;
+        if let Err(e) = inst.write_server_file_as(
+            kf,
+            &crypto::write_backup(BackupKind::PrivateKey, enc, &key),
+            cert_acl(),
+        ) {
             let _ = std::fs::remove_file(cer);
             return Err(e);
         }
@@ -515,5 +521,14 @@ pub fn sync_tempdb_encryption(st: &mut InstanceState) {
             t.encryption_key = None;
             t.is_encrypted = false;
         }
+    }
+}
+
+/// BACKUP CERTIFICATE's files are for the service account only (assumptions).
+fn cert_acl() -> crate::engine::FileAcl {
+    if assumptions::CERTIFICATE_FILES_SERVICE_ONLY {
+        crate::engine::FileAcl::ServiceAccountOnly
+    } else {
+        crate::engine::FileAcl::Inherited
     }
 }
