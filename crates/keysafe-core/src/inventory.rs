@@ -36,6 +36,10 @@ pub struct ServerFacts {
     pub permissions: Vec<Permission>,
     /// SERVERPROPERTY('ProductUpdateLevel'): CUn, or none.
     pub update_level: Option<String>,
+    /// A Windows login (DOMAIN\user): SQL Server reads files as that account.
+    pub windows_login: bool,
+    /// The login's SID (SUSER_SID()), as S-1-...; a Windows account's own SID.
+    pub login_sid: Option<String>,
     pub is_sysadmin: bool,
     /// Whether SQL Server will let this login read back what it writes, as far as can be told
     /// before anything is written.
@@ -92,6 +96,19 @@ pub fn forecast_read_back(f: &ServerFacts) -> ReadBackForecast {
             Some(format!("GRANT ADMINISTER BULK OPERATIONS TO {};", tsql::ident(&f.login).unwrap_or_else(|_| "[login]".into()))),
         );
     }
+    if f.is_windows() && f.windows_login {
+        return v(
+            ReadBackVerdict::Conditional,
+            format!(
+                "SQL Server reads the backup files as {} (Windows Authentication), not as its service account: the server folder must let that account read. Keysafe's folder ACL grants it read access where Keysafe applies it.",
+                f.login
+            ),
+            Some(format!(
+                "Let {} read the server folder (Keysafe's ACL does; or icacls \"<server folder>\" /grant \"{}:(OI)(CI)R\"), or connect with a SQL Server login.",
+                f.login, f.login
+            )),
+        );
+    }
     if f.is_windows() || f.is_sysadmin {
         return v(
             ReadBackVerdict::Possible,
@@ -145,12 +162,15 @@ pub async fn preflight(c: &mut SqlConnection) -> Result<ServerFacts> {
                     SUSER_SNAME(),
                     HAS_PERMS_BY_NAME(NULL, NULL, 'CONTROL SERVER'), HAS_PERMS_BY_NAME(NULL, NULL, 'ADMINISTER BULK OPERATIONS'),
                     HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW SERVER STATE'),
-                    CAST(SERVERPROPERTY('ProductUpdateLevel') AS nvarchar(128)), IS_SRVROLEMEMBER('sysadmin')",
+                    CAST(SERVERPROPERTY('ProductUpdateLevel') AS nvarchar(128)), IS_SRVROLEMEMBER('sysadmin'),
+                    SUSER_SID()",
         )
         .await?;
     let r = &rows[0];
     let major = r.get::<i32, _>(1).unwrap_or(0);
     let login = s(r, 9).unwrap_or_default();
+    // SQL Server logins cannot contain a backslash; Windows logins always do.
+    let windows_login = login.contains('\\');
     let granted = |i: usize| r.get::<i32, _>(i) == Some(1);
     let grant = |p: &str| {
         format!(
@@ -209,6 +229,10 @@ pub async fn preflight(c: &mut SqlConnection) -> Result<ServerFacts> {
         permissions,
         update_level: s(r, 13),
         is_sysadmin: granted(14),
+        windows_login,
+        login_sid: r
+            .get::<&[u8], _>(15)
+            .and_then(crate::windows::sid::from_bytes),
         read_back: ReadBackForecast {
             verdict: ReadBackVerdict::Possible,
             reason: String::new(),

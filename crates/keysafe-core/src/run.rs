@@ -309,6 +309,33 @@ pub async fn back_up_fleet(
         .await
 }
 
+/// The DACL Keysafe applies to a Windows server folder, as SDDL: protected; full control for
+/// SYSTEM, Administrators, the instance's service SID and `extra` (SIDs); read access for the
+/// Windows account of a Windows-authenticated login. What an administrator (or a test) sets
+/// where Keysafe cannot reach the folder.
+pub fn intended_folder_sddl(inv: &Inventory, extra: &[String]) -> crate::Result<String> {
+    use crate::windows::{sddl, sid};
+    let svc = inv
+        .server
+        .service_account
+        .as_deref()
+        .and_then(sid::service_name)
+        .map(sid::service_sid)
+        .ok_or_else(|| {
+            KeysafeError::new(
+                ErrorCode::NotFound,
+                "The SQL Server service account is unknown or not a virtual account (needs VIEW SERVER STATE).",
+            )
+        })?;
+    let readers: Vec<String> = if inv.server.windows_login {
+        inv.server.login_sid.iter().cloned().collect()
+    } else {
+        vec![]
+    };
+    sddl::backup_folder_dacl(&svc, extra, &readers)
+        .map_err(|e| KeysafeError::new(ErrorCode::InvalidInput, e.to_string()))
+}
+
 /// Applies restrictive permissions to the server folder where this machine can: SQL Server
 /// on Linux running here gets 0700 owned by its service account; on Windows the protected
 /// DACL is applied to a folder reachable from here; otherwise the report carries the exact
@@ -328,6 +355,12 @@ fn protect_folder(
         .iter()
         .any(|h| o.server.host.eq_ignore_ascii_case(h));
     let account = inv.server.service_account.as_deref();
+    // A Windows login reads the files as its own account: it gets read access.
+    let readers: Vec<String> = if inv.server.windows_login {
+        inv.server.login_sid.iter().cloned().collect()
+    } else {
+        vec![]
+    };
     // Applied and read back as something else: a failed check, not a missing one.
     let describe = |out: crate::protection::ProtectionOutcome| {
         let failed = !out.applied && out.read_back.is_some();
@@ -366,6 +399,7 @@ fn protect_folder(
             return describe(
                 crate::windows::acl::WindowsAcl {
                     extra: extra.to_vec(),
+                    readers: readers.clone(),
                 }
                 .protect(p, account),
             );
@@ -386,7 +420,7 @@ fn protect_folder(
     } else {
         ""
     };
-    let text = match crate::windows::paths::icacls_commands(dir, &principals) {
+    let text = match crate::windows::paths::icacls_commands(dir, &principals, &readers) {
         Ok(cmds) => format!("ACL not verified: the folder is not reachable from this machine. Run on the server:\n{}{share_note}", cmds.join("\n")),
         Err(e) => format!("ACL not verified: {e}"),
     };

@@ -104,3 +104,96 @@ async fn windows_authentication_as_the_current_user_fails_clearly_where_it_canno
     );
     assert!(!e.message.is_empty() && e.next_step.is_some(), "{e:?}");
 }
+
+/// A DBA who is not an administrator of the SQL Server host, connected with Windows
+/// Authentication: SQL Server reads the backups as CONTOSO\ops. Into a folder with the DACL
+/// Keysafe applies (which gives the operator read access) the SMK and a DMK are backed up and
+/// verified; into the default backup folder, whose DACL (setup's) leaves the operator out,
+/// the backup is written but the read-back is refused (4861, error 5) and nothing is verified.
+#[cfg(windows)]
+#[tokio::test]
+async fn a_windows_login_reads_back_only_where_the_folder_lets_its_account_read() {
+    use keysafe_core::run::{self, RunSettings, Selection};
+    let scenario = DEMO.replacen(
+        "folders = ['c:\\temp_backups\\keys']",
+        "folders = ['c:\\temp_backups\\keys', 'C:\\Keysafe']",
+        1,
+    ) + r#"
+[[logins]]
+name = 'CONTOSO\ops'
+windows = true
+password = "Ops!Windows#Pass1"
+grant = ["CONTROL SERVER", "VIEW SERVER STATE", "ADMINISTER BULK OPERATIONS"]
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let emu = Emulator::start(
+        EmulatorConfig::new(dir.path().join("server"))
+            .scenario(Scenario::from_toml(&scenario).unwrap()),
+    )
+    .await
+    .unwrap();
+    let o = options(
+        &emu,
+        Authentication::with_password(r"CONTOSO\ops", Password::new("Ops!Windows#Pass1")),
+    );
+    let mut c = connect(&o).await.expect("NTLMv2 login as CONTOSO\\ops");
+    let inv = keysafe_core::inventory::inventory(&mut c).await.unwrap();
+    assert!(inv.server.windows_login);
+    assert_eq!(
+        inv.server.read_back.verdict,
+        keysafe_core::inventory::ReadBackVerdict::Conditional
+    );
+    let sid = inv.server.login_sid.clone().expect("the account's SID");
+    // What Keysafe would apply, applied on the emulated host (Wine keeps no DACL).
+    let sddl = run::intended_folder_sddl(&inv, &[]).unwrap();
+    assert!(sddl.contains(&format!("(A;OICI;FR;;;{sid})")), "{sddl}");
+    emu.instance().set_sddl(r"C:\Keysafe", &sddl).unwrap();
+    assert!(emu
+        .instance()
+        .readers_of(r"C:\Keysafe\x.key", false)
+        .contains(&sid));
+    let settings = |server_dir: Option<&str>| RunSettings {
+        selection: Selection::Keys(vec![
+            keysafe_core::backup::KeyRef::ServiceMasterKey,
+            keysafe_core::backup::KeyRef::DatabaseMasterKey {
+                database: "HR".into(),
+            },
+        ]),
+        backup: keysafe_core::backup::BackupOptions {
+            password: Password::new("Windows!Backup#2026"),
+            master_key_passwords: Default::default(),
+            certificate_passwords: Default::default(),
+            server_dir: server_dir.map(str::to_string),
+            copy_to: dir.path().join("medium"),
+            format: None,
+        },
+        verify_restore: false,
+        server_dir_local: None,
+        acl_principals: vec![],
+    };
+    let r = run::back_up_instance(&o, &settings(Some(r"C:\Keysafe")), &|_| {}).await;
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert!(r.all_verified(), "{:?}", r.keys);
+    assert_eq!(r.keys.len(), 2);
+    // The report names the operator's account among those who may read the folder.
+    assert!(
+        r.folder_protection.contains(&sid),
+        "{}",
+        r.folder_protection
+    );
+    // The default folder: written, not readable by CONTOSO\ops, so not verified.
+    let r = run::back_up_instance(&o, &settings(None), &|_| {}).await;
+    assert!(!r.all_verified());
+    let e = r.keys[0].error.as_ref().expect("the read-back is refused");
+    assert_eq!(e.code, ErrorCode::PermissionDenied, "{e:?}");
+    assert_eq!(e.server.as_ref().map(|m| m.number), Some(4861));
+    assert!(e
+        .next_step
+        .as_deref()
+        .unwrap()
+        .contains("Windows Authentication"));
+    assert!(r
+        .keys
+        .iter()
+        .all(|k| k.outcome != keysafe_core::backup::Outcome::Verified));
+}

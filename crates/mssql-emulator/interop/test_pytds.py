@@ -213,6 +213,22 @@ class FilesAreReadAsTheLoginsAccount(unittest.TestCase):
         with self.sa() as conn, conn.cursor() as cur:
             self.assertEqual(len(self.read(cur, pvk)), 32)
 
+    def test_certificates_travel_over_the_connection_whoever_reads(self):
+        with self.windows("CONTOSO\\ops", "Ops!Windows#Pass1") as conn, conn.cursor() as cur:
+            cur.execute("USE master; SELECT CERTENCODED(CERT_ID('TDE_Payroll')), "
+                        "CERTPRIVATEKEY(CERT_ID('TDE_Payroll'), '%s')" % STRONG)
+            der, pvk = (bytes(v) for v in cur.fetchone())
+            self.assertEqual(der[0], 0x30)
+            cur.execute("SELECT thumbprint FROM sys.certificates WHERE name = 'TDE_Payroll'")
+            thumb = bytes(cur.fetchone()[0])
+            cur.execute("CREATE DATABASE pytds_scratch")
+            cur.execute("USE pytds_scratch; CREATE MASTER KEY ENCRYPTION BY PASSWORD = '%s'; "
+                        "CREATE CERTIFICATE back FROM BINARY = 0x%s WITH PRIVATE KEY "
+                        "(BINARY = 0x%s, DECRYPTION BY PASSWORD = '%s')" % (STRONG, der.hex(), pvk.hex(), STRONG))
+            cur.execute("SELECT thumbprint FROM sys.certificates WHERE name = 'back'")
+            self.assertEqual(bytes(cur.fetchone()[0]), thumb)
+            cur.execute("USE master; DROP DATABASE pytds_scratch")
+
     def test_a_unc_path_needs_delegation_for_a_windows_login(self):
         path = r"\\fileserver\sqlkeys\files-unc.key"
         with self.sa() as conn, conn.cursor() as cur:

@@ -658,3 +658,63 @@ certificates = [{ name = "OldSigning" }]
     ok(&mut c, &backup.replace("migrated.key", "repaired.key")).await;
     assert_eq!(ok(&mut c, flag).await[0][0].get::<bool, _>(0), Some(true));
 }
+
+/// CERTENCODED and CERTPRIVATEKEY return a certificate and its password-encrypted private key
+/// over the connection (no file, so no file ACL), and CREATE CERTIFICATE ... FROM BINARY
+/// re-creates it: same thumbprint, a working private key. CERTPRIVATEKEY gives NULL where the
+/// caller cannot open the private key.
+#[tokio::test]
+async fn certificates_travel_as_binary_and_come_back_with_the_same_thumbprint() {
+    let r = start_with(Some(DEMO), mssql_emulator::TlsMode::On).await;
+    let mut c = sa(&r).await;
+    let rows = ok(
+        &mut c,
+        &format!("USE master; SELECT CERTENCODED(CERT_ID('TDE_Payroll')), CERTPRIVATEKEY(CERT_ID('TDE_Payroll'), '{STRONG}'), thumbprint FROM sys.certificates WHERE name = 'TDE_Payroll'"),
+    )
+    .await;
+    let der = rows[0][0].get::<&[u8], _>(0).unwrap().to_vec();
+    let pvk = rows[0][0].get::<&[u8], _>(1).unwrap().to_vec();
+    let thumb = rows[0][0].get::<&[u8], _>(2).unwrap().to_vec();
+    assert_eq!(der[0], 0x30, "DER");
+    ok(&mut c, "CREATE DATABASE scratch").await;
+    ok(
+        &mut c,
+        &format!("USE scratch; CREATE MASTER KEY ENCRYPTION BY PASSWORD = '{STRONG}'"),
+    )
+    .await;
+    fails(
+        &mut c,
+        &format!(
+            "USE scratch; CREATE CERTIFICATE back FROM BINARY = 0x{} WITH PRIVATE KEY (BINARY = 0x{}, DECRYPTION BY PASSWORD = 'Wrong!Pass#123')",
+            hex::encode(&der),
+            hex::encode(&pvk)
+        ),
+        15465,
+    )
+    .await;
+    ok(
+        &mut c,
+        &format!(
+            "USE scratch; CREATE CERTIFICATE back FROM BINARY = 0x{} WITH PRIVATE KEY (BINARY = 0x{}, DECRYPTION BY PASSWORD = '{STRONG}')",
+            hex::encode(&der),
+            hex::encode(&pvk)
+        ),
+    )
+    .await;
+    let rows = ok(
+        &mut c,
+        "SELECT thumbprint, pvt_key_encryption_type FROM scratch.sys.certificates WHERE name = 'back'",
+    )
+    .await;
+    assert_eq!(rows[0][0].get::<&[u8], _>(0).unwrap(), &thumb[..]);
+    assert_eq!(s(&rows[0][0], 1).as_deref(), Some("MK"));
+    // A password-protected key without its password, or a certificate nobody can see: NULL.
+    let rows = ok(
+        &mut c,
+        &format!("USE Sales; SELECT CERTPRIVATEKEY(CERT_ID('SalesSigning'), '{STRONG}'), CERTPRIVATEKEY(CERT_ID('SalesSigning'), '{STRONG}', 'Signing!Cert#Pw1'), CERTENCODED(CERT_ID('NoSuchCert'))"),
+    )
+    .await;
+    assert!(rows[0][0].get::<&[u8], _>(0).is_none());
+    assert!(rows[0][0].get::<&[u8], _>(1).is_some());
+    assert!(rows[0][0].get::<&[u8], _>(2).is_none());
+}

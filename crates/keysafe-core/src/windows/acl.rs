@@ -164,6 +164,9 @@ pub fn read(folder: &Path) -> Result<String, String> {
 pub struct WindowsAcl {
     /// Extra principals, as SIDs or account names (e.g. CONTOSO\SQL01$ for a share).
     pub extra: Vec<String>,
+    /// SIDs given read access: the Windows account of a Windows-authenticated login, which
+    /// SQL Server reads the backup files as.
+    pub readers: Vec<String>,
 }
 
 impl FolderProtection for WindowsAcl {
@@ -187,7 +190,7 @@ impl FolderProtection for WindowsAcl {
                 None => return fail(format!("ACL not applied: cannot resolve {e} to a SID.")),
             }
         }
-        let text = match backup_folder_dacl(&svc, &extra) {
+        let text = match backup_folder_dacl(&svc, &extra, &self.readers) {
             Ok(t) => t,
             Err(e) => return fail(format!("ACL not applied: {e}")),
         };
@@ -204,7 +207,7 @@ impl FolderProtection for WindowsAcl {
         let mut expected = vec![LOCAL_SYSTEM.to_string(), ADMINISTRATORS.to_string(), svc];
         expected.extend(extra);
         let problems = sddl::parse(&back)
-            .map(|d| sddl::verify(&d, &expected))
+            .map(|d| sddl::verify(&d, &expected, &self.readers))
             .unwrap_or_else(|e| vec![e.to_string()]);
         let table = sddl::parse(&back)
             .map(|d| {
@@ -254,7 +257,11 @@ mod tests {
     fn the_verifier_reports_the_dacl_the_file_system_kept_not_the_one_applied() {
         let d = tempfile::tempdir().unwrap();
         let folder = d.path().join("Keysafe");
-        let out = WindowsAcl { extra: vec![] }.protect(&folder, Some(r"NT SERVICE\MSSQLSERVER"));
+        let out = WindowsAcl {
+            extra: vec![],
+            readers: vec![],
+        }
+        .protect(&folder, Some(r"NT SERVICE\MSSQLSERVER"));
         let back = read(&folder).expect("the DACL reads back");
         let kept = sddl::parse(&back).expect("the read-back parses");
         assert!(

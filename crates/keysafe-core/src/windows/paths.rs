@@ -69,7 +69,11 @@ pub fn computer_account(domain: &str, sql_host: &str) -> String {
 /// The commands an administrator runs on the server: remove inheritance, grant full control
 /// to exactly these principals (SIDs as *S-1-…, so a localised Windows understands them;
 /// domain accounts by name), then show the result.
-pub fn icacls_commands(folder: &str, principals: &[String]) -> Result<Vec<String>, String> {
+pub fn icacls_commands(
+    folder: &str,
+    principals: &[String],
+    readers: &[String],
+) -> Result<Vec<String>, String> {
     if folder.contains('"') || folder.contains(['\r', '\n', '%', '^', '&', '|', '<', '>']) {
         return Err(format!(
             "'{folder}' contains characters that cannot be quoted safely for cmd.exe"
@@ -77,21 +81,24 @@ pub fn icacls_commands(folder: &str, principals: &[String]) -> Result<Vec<String
     }
     if principals
         .iter()
+        .chain(readers)
         .any(|p| p.contains(['"', '%', '^', '&', '|', '<', '>']))
     {
         return Err(
             "a principal name contains characters that cannot be quoted safely for cmd.exe".into(),
         );
     }
+    let grant = |p: &String, right: &str| {
+        if super::sid::is_sid(p) {
+            format!("\"*{p}:(OI)(CI){right}\"")
+        } else {
+            format!("\"{p}:(OI)(CI){right}\"")
+        }
+    };
     let grants: Vec<String> = principals
         .iter()
-        .map(|p| {
-            if super::sid::is_sid(p) {
-                format!("\"*{p}:(OI)(CI)F\"")
-            } else {
-                format!("\"{p}:(OI)(CI)F\"")
-            }
-        })
+        .map(|p| grant(p, "F"))
+        .chain(readers.iter().map(|p| grant(p, "R")))
         .collect();
     Ok(vec![
         format!("mkdir \"{folder}\" 2>nul"),
@@ -151,15 +158,16 @@ mod tests {
         let c = icacls_commands(
             r"D:\SQL Backup\Keysafe",
             &["S-1-5-18".into(), "S-1-5-32-544".into()],
+            &["S-1-5-21-1-2-3-2001".into()],
         )
         .unwrap();
         assert_eq!(
             c[1],
-            r#"icacls "D:\SQL Backup\Keysafe" /inheritance:r /grant:r "*S-1-5-18:(OI)(CI)F" "*S-1-5-32-544:(OI)(CI)F""#
+            r#"icacls "D:\SQL Backup\Keysafe" /inheritance:r /grant:r "*S-1-5-18:(OI)(CI)F" "*S-1-5-32-544:(OI)(CI)F" "*S-1-5-21-1-2-3-2001:(OI)(CI)R""#
         );
-        assert!(icacls_commands(r#"D:\a"&calc"#, &[]).is_err());
-        assert!(icacls_commands(r"D:\100%", &[]).is_err());
-        let c = icacls_commands(r"D:\K", &[r"CONTOSO\svc-sql".into()]).unwrap();
+        assert!(icacls_commands(r#"D:\a"&calc"#, &[], &[]).is_err());
+        assert!(icacls_commands(r"D:\100%", &[], &[]).is_err());
+        let c = icacls_commands(r"D:\K", &[r"CONTOSO\svc-sql".into()], &[]).unwrap();
         assert!(c[1].ends_with(r#""CONTOSO\svc-sql:(OI)(CI)F""#));
     }
 }

@@ -20,8 +20,35 @@ pub enum SddlError {
     BadAce(String),
 }
 
-/// The SDDL to apply: `D:P` (protected) and one allow-full-control ACE per SID.
-pub fn backup_folder_dacl(service_sid: &str, extra: &[String]) -> Result<String, SddlError> {
+/// Read access: FR in SDDL (FILE_GENERIC_READ, 0x120089).
+const READ: &str = "FR";
+
+/// The SDDL to apply: `D:P` (protected), one allow-full-control ACE per SID, and read access
+/// for `readers` (the Windows account a Windows-authenticated login reads files as).
+pub fn backup_folder_dacl(
+    service_sid: &str,
+    extra: &[String],
+    readers: &[String],
+) -> Result<String, SddlError> {
+    let full = full_control_sids(service_sid, extra)?;
+    let mut out = format!(
+        "D:P{}",
+        full.iter()
+            .map(|s| format!("(A;{INHERIT};{FULL};;;{s})"))
+            .collect::<String>()
+    );
+    for r in readers {
+        if !is_sid(r) {
+            return Err(SddlError::NotASid(r.clone()));
+        }
+        if !full.iter().any(|x| x.eq_ignore_ascii_case(r)) {
+            out.push_str(&format!("(A;{INHERIT};{READ};;;{r})"));
+        }
+    }
+    Ok(out)
+}
+
+fn full_control_sids(service_sid: &str, extra: &[String]) -> Result<Vec<String>, SddlError> {
     let mut sids = vec![
         LOCAL_SYSTEM.to_string(),
         ADMINISTRATORS.to_string(),
@@ -39,12 +66,7 @@ pub fn backup_folder_dacl(service_sid: &str, extra: &[String]) -> Result<String,
     if !is_sid(service_sid) {
         return Err(SddlError::NotASid(service_sid.into()));
     }
-    Ok(format!(
-        "D:P{}",
-        sids.iter()
-            .map(|s| format!("(A;{INHERIT};{FULL};;;{s})"))
-            .collect::<String>()
-    ))
+    Ok(sids)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -59,6 +81,11 @@ impl Ace {
     pub fn full_control(&self) -> bool {
         let r = self.rights.to_ascii_uppercase();
         r == "FA" || r == "0X1F01FF" || r == "GA"
+    }
+    /// Read (and execute) access and nothing more.
+    pub fn read_only(&self) -> bool {
+        let r = self.rights.to_ascii_uppercase();
+        matches!(r.as_str(), "FR" | "GR" | "0X120089" | "0X1200A9" | "FRFX")
     }
     pub fn inherits_to_children(&self) -> bool {
         let f = self.flags.to_ascii_uppercase();
@@ -122,8 +149,9 @@ pub fn parse(sddl: &str) -> Result<Dacl, SddlError> {
     Ok(Dacl { protected, aces })
 }
 
-/// What is wrong with a DACL read back from the folder, compared with what was meant.
-pub fn verify(read_back: &Dacl, expected_sids: &[String]) -> Vec<String> {
+/// What is wrong with a DACL read back from the folder, compared with what was meant: full
+/// control for `expected_sids`, read access for `readers`, nobody else.
+pub fn verify(read_back: &Dacl, expected_sids: &[String], readers: &[String]) -> Vec<String> {
     let mut problems = Vec::new();
     if !read_back.protected {
         problems.push("inheritance is on: permissions from the parent folder still apply".into());
@@ -131,6 +159,16 @@ pub fn verify(read_back: &Dacl, expected_sids: &[String]) -> Vec<String> {
     for a in &read_back.aces {
         if !a.allow {
             problems.push(format!("unexpected deny entry for {}", a.sid));
+        } else if readers.iter().any(|s| s.eq_ignore_ascii_case(&a.sid))
+            && !expected_sids.iter().any(|s| s.eq_ignore_ascii_case(&a.sid))
+        {
+            if !a.read_only() && !a.full_control() {
+                problems.push(format!(
+                    "{} has {} instead of read access",
+                    describe_sid(&a.sid),
+                    a.rights
+                ));
+            }
         } else if !expected_sids.iter().any(|s| s.eq_ignore_ascii_case(&a.sid)) {
             problems.push(format!("unexpected access for {}", describe_sid(&a.sid)));
         } else if !a.full_control() {
@@ -146,7 +184,7 @@ pub fn verify(read_back: &Dacl, expected_sids: &[String]) -> Vec<String> {
             ));
         }
     }
-    for s in expected_sids {
+    for s in expected_sids.iter().chain(readers) {
         if !read_back
             .aces
             .iter()
@@ -184,6 +222,8 @@ pub fn table(d: &Dacl) -> Vec<AclRow> {
                 if a.allow { "Allow" } else { "Deny" },
                 if a.full_control() {
                     "Full control".to_string()
+                } else if a.read_only() {
+                    "Read".to_string()
                 } else {
                     a.rights.clone()
                 }
@@ -205,7 +245,7 @@ mod tests {
     #[test]
     fn the_dacl_is_protected_and_lists_exactly_the_principals() {
         let svc = service_sid("MSSQLSERVER");
-        let s = backup_folder_dacl(&svc, &["S-1-5-21-1-2-3-1104".into()]).unwrap();
+        let s = backup_folder_dacl(&svc, &["S-1-5-21-1-2-3-1104".into()], &[]).unwrap();
         assert_eq!(
             s,
             format!("D:P(A;OICI;FA;;;S-1-5-18)(A;OICI;FA;;;S-1-5-32-544)(A;OICI;FA;;;{svc})(A;OICI;FA;;;S-1-5-21-1-2-3-1104)")
@@ -219,9 +259,19 @@ mod tests {
             svc.clone(),
             "S-1-5-21-1-2-3-1104".to_string(),
         ];
-        assert!(verify(&d, &expected).is_empty());
+        assert!(verify(&d, &expected, &[]).is_empty());
+        // The operator's Windows account reads.
+        let op = "S-1-5-21-1-2-3-2001".to_string();
+        let with_reader = backup_folder_dacl(&svc, &[], std::slice::from_ref(&op)).unwrap();
+        assert!(with_reader.ends_with(&format!("(A;OICI;FR;;;{op})")));
+        let d = parse(&with_reader).unwrap();
+        assert!(verify(&d, &expected[..3], std::slice::from_ref(&op)).is_empty());
+        assert!(verify(&d, &expected[..3], &[])
+            .iter()
+            .any(|p| p.contains("unexpected access")));
+        assert_eq!(table(&d)[3].access, "Allow Read");
         assert!(matches!(
-            backup_folder_dacl(&svc, &["Everyone".into()]),
+            backup_folder_dacl(&svc, &["Everyone".into()], &[]),
             Err(SddlError::NotASid(_))
         ));
     }
@@ -238,12 +288,12 @@ mod tests {
             svc.clone(),
         ];
         assert!(
-            verify(&d, &expected).is_empty(),
+            verify(&d, &expected, &[]).is_empty(),
             "{:?}",
-            verify(&d, &expected)
+            verify(&d, &expected, &[])
         );
         let loose = format!("D:AI(A;OICI;FA;;;SY)(A;OICIID;0x1200a9;;;BU)(A;OICI;FA;;;{svc})");
-        let problems = verify(&parse(&loose).unwrap(), &expected);
+        let problems = verify(&parse(&loose).unwrap(), &expected, &[]);
         assert!(problems.iter().any(|p| p.contains("inheritance is on")));
         assert!(problems.iter().any(|p| p.contains("BUILTIN\\Users")));
         assert!(problems

@@ -122,3 +122,35 @@ mod tests {
         assert_eq!(alias_to_sid("SY"), LOCAL_SYSTEM);
     }
 }
+
+/// A binary SID (SUSER_SID's varbinary) as a string SID, S-1-...
+pub fn from_bytes(b: &[u8]) -> Option<String> {
+    if b.len() < 8 || b[0] != 1 {
+        return None;
+    }
+    let n = b[1] as usize;
+    if b.len() != 8 + 4 * n {
+        return None;
+    }
+    let mut authority = [0u8; 8];
+    authority[2..].copy_from_slice(&b[2..8]);
+    let mut s = format!("S-1-{}", u64::from_be_bytes(authority));
+    for c in b[8..].chunks(4) {
+        s.push_str(&format!(
+            "-{}",
+            u32::from_le_bytes([c[0], c[1], c[2], c[3]])
+        ));
+    }
+    Some(s)
+}
+
+#[cfg(test)]
+mod from_bytes_tests {
+    #[test]
+    fn binary_sids_read_as_windows_writes_them() {
+        let b = [1u8, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 0x20, 2, 0, 0];
+        assert_eq!(super::from_bytes(&b).as_deref(), Some("S-1-5-32-544"));
+        assert_eq!(super::from_bytes(&[1]), None);
+        assert_eq!(super::from_bytes(&b[..12]), None);
+    }
+}

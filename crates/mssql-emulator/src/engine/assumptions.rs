@@ -195,3 +195,11 @@ pub const CERTIFICATE_FILES_SERVICE_ONLY: bool = true;
 /// second hop fails (the bulk import page); we answer 4861 with error 5. xp_fileexist and
 /// xp_create_subdir, and every BACKUP, act as the service account whoever calls them.
 pub const UNC_NEEDS_DELEGATION: bool = true;
+
+/// CERTENCODED / CERTPRIVATEKEY (certencoded-transact-sql.md, certprivatekey-transact-sql.md:
+/// "publicly available"; "only users with access to the certificate private key can use
+/// this function"): NULL, not an error, for a certificate the caller cannot see or a private
+/// key it cannot open (master key not open, wrong or missing decryption password). The
+/// private key comes in the emulator's private-key backup format, as BACKUP CERTIFICATE's
+/// .pvk does (real servers: PVK), and CREATE CERTIFICATE ... FROM BINARY takes it back.
+pub const CERT_FUNCTIONS_NULL_ON_NO_ACCESS: bool = true;

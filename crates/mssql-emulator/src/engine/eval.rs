@@ -1325,6 +1325,51 @@ fn function(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<TV> {
             });
             TV::new(id.map(Value::Int).unwrap_or(Value::Null), SqlType::Int)
         }
+        "CERTENCODED" | "CERTPRIVATEKEY" => {
+            let pk = name == "CERTPRIVATEKEY";
+            if pk {
+                arg_count(&name, args, 2, 3)?;
+            } else {
+                arg_count(&name, args, 1, 1)?;
+            }
+            let id = a(0)?.v.to_text().and_then(|t| t.parse::<i64>().ok());
+            let db = st.database(&ctx.session.database);
+            // Nothing for a certificate the caller cannot see, or (CERTPRIVATEKEY) whose
+            // private key it cannot open: NULL, not an error (assumptions).
+            let cert = db.zip(id).and_then(|(d, id)| {
+                perms::can_see_metadata(st, login, d)
+                    .then(|| {
+                        d.certificates
+                            .iter()
+                            .find(|c| c.certificate_id as i64 == id)
+                    })
+                    .flatten()
+                    .map(|c| (d, c))
+            });
+            let out = match cert {
+                None => None,
+                Some((_, c)) if !pk => Some(c.der.clone()),
+                Some((d, c)) => {
+                    let enc = text(1)?.unwrap_or_default();
+                    let dec = if args.len() == 3 { text(2)? } else { None };
+                    match super::exec::certs::private_key(st, ctx.session, d, c, dec.as_deref()) {
+                        Ok(key) if !enc.is_empty() => Some(super::crypto::write_backup(
+                            super::crypto::BackupKind::PrivateKey,
+                            &enc,
+                            &key,
+                        )),
+                        Err(f) if !super::assumptions::CERT_FUNCTIONS_NULL_ON_NO_ACCESS => {
+                            return Err(f)
+                        }
+                        _ => None,
+                    }
+                }
+            };
+            TV::new(
+                out.map(Value::Bytes).unwrap_or(Value::Null),
+                SqlType::VarBinary(None),
+            )
+        }
         "ERROR_NUMBER" | "ERROR_MESSAGE" | "SCOPE_IDENTITY" => TV::null(SqlType::Int),
         _ => return Err(messages::unknown_function(&name.to_lowercase()).into()),
     })

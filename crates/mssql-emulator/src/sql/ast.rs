@@ -124,6 +124,8 @@ pub enum AlterLogin {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PrivateKeyOptions {
     pub file: Option<Lit>,
+    /// BINARY = 0x...: the private key as CERTPRIVATEKEY returned it.
+    pub binary: Option<Vec<u8>>,
     pub encryption_password: Option<Lit>,
     pub decryption_password: Option<Lit>,
     pub algorithm: Option<Lit>,
@@ -140,6 +142,11 @@ pub enum CertificateSource {
     File {
         file: Lit,
         pfx: bool,
+        private_key: Option<PrivateKeyOptions>,
+    },
+    /// FROM BINARY = 0x...: the certificate as CERTENCODED returned it.
+    Binary {
+        der: Vec<u8>,
         private_key: Option<PrivateKeyOptions>,
     },
 }

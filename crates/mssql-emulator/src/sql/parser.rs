@@ -154,6 +154,16 @@ impl Parser {
             _ => Err(self.err()),
         }
     }
+    fn binary_lit(&mut self) -> R<Vec<u8>> {
+        match &self.peek().kind {
+            TokenKind::Binary(b) => {
+                let b = b.clone();
+                self.bump();
+                Ok(b)
+            }
+            _ => Err(self.err()),
+        }
+    }
     /// `KEYWORD = 'literal'`
     fn lit_option(&mut self, kws: &[&str]) -> R<String> {
         self.expect_kws(kws)?;
@@ -304,10 +314,17 @@ impl Parser {
         loop {
             let dup = |p: &Parser| Err(p.err());
             if self.is_kw("FILE") {
-                if o.file.is_some() {
+                if o.file.is_some() || o.binary.is_some() {
                     return dup(self);
                 }
                 o.file = Some(self.lit_option(&["FILE"])?);
+            } else if self.is_kw("BINARY") {
+                if o.file.is_some() || o.binary.is_some() {
+                    return dup(self);
+                }
+                self.bump();
+                self.expect_sym("=")?;
+                o.binary = Some(self.binary_lit()?);
             } else if self.is_kw("ENCRYPTION") {
                 if o.encryption_password.is_some() {
                     return dup(self);
@@ -470,6 +487,21 @@ impl Parser {
         let mut encryption_password = None;
         let source;
         if self.eat_kw("FROM") {
+            if self.eat_kw("BINARY") {
+                self.expect_sym("=")?;
+                let der = self.binary_lit()?;
+                let mut private_key = None;
+                if self.eat_kw("WITH") {
+                    self.expect_kws(&["PRIVATE", "KEY"])?;
+                    private_key = Some(self.private_key_options()?);
+                }
+                return Ok(Statement::CreateCertificate(CreateCertificate {
+                    name,
+                    authorization,
+                    source: CertificateSource::Binary { der, private_key },
+                    encryption_password: None,
+                }));
+            }
             let _ = self.eat_kw("EXECUTABLE");
             let file = self.lit_option(&["FILE"])?;
             let mut pfx = false;

@@ -61,7 +61,7 @@ fn dmk_for_protection(
 }
 
 /// The private key in the clear, opened the way its protection requires.
-fn private_key(
+pub(crate) fn private_key(
     st: &InstanceState,
     session: &Session,
     db: &Database,
@@ -372,6 +372,32 @@ fn create_certificate(
             };
             (der, key)
         }
+        CertificateSource::Binary { der, private_key } => {
+            let key = match private_key {
+                None => None,
+                Some(PrivateKeyOptions {
+                    binary: Some(bytes),
+                    decryption_password,
+                    ..
+                }) => {
+                    let pw = decryption_password.as_deref().unwrap_or("");
+                    Some(
+                        crypto::read_backup(bytes, BackupKind::PrivateKey, pw).map_err(
+                            |e| match e {
+                                crypto::BackupError::Format => {
+                                    Fail::from(messages::cert_file_invalid(v2024))
+                                }
+                                crypto::BackupError::Decrypt => {
+                                    Fail::from(messages::private_key_password_invalid())
+                                }
+                            },
+                        )?,
+                    )
+                }
+                Some(_) => return Err(Msg::new(102, 15, 1, "Incorrect syntax near ')'.").into()),
+            };
+            (der.clone(), key)
+        }
     };
     let info = crypto::parse_certificate(&der)
         .ok_or_else(|| Fail::from(messages::cert_file_invalid(v2024)))?;
@@ -383,6 +409,10 @@ fn create_certificate(
     // Protection: a password if one is given, otherwise the database master key.
     let enc_pw = c.encryption_password.clone().or_else(|| match &c.source {
         CertificateSource::File {
+            private_key: Some(p),
+            ..
+        }
+        | CertificateSource::Binary {
             private_key: Some(p),
             ..
         } => p.encryption_password.clone(),
