@@ -59,6 +59,9 @@ pub struct PlannedBackup {
     pub server_files: Vec<String>,
     /// The statement as shown to people (passwords masked).
     pub script: String,
+    /// A certificate read over the connection (CERTENCODED, CERTPRIVATEKEY) instead of
+    /// written to the server: the .cer and .pvk names on the medium.
+    pub export: Option<[String; 2]>,
     #[serde(skip)]
     pub(crate) statement: Script,
 }
@@ -161,6 +164,7 @@ pub fn plan(
             "{dir}{sep}{instance}_{}_{stamp}",
             safe_name(&key.file_stem())
         );
+        let mut export = None;
         let (files, statement) = match key {
             KeyRef::ServiceMasterKey => {
                 let f = format!("{stem}.key");
@@ -196,6 +200,29 @@ pub fn plan(
                 (
                     vec![f.clone()],
                     tsql::backup_master_key(database, &f, &req.password, open)?,
+                )
+            }
+            KeyRef::Certificate { database, name }
+                if inv.server.is_windows() && inv.server.windows_login =>
+            {
+                let dec = req
+                    .certificate_passwords
+                    .get(&(database.clone(), name.clone()));
+                if req.format == Some(CertificateFormat::Pfx) {
+                    return Err(KeysafeError::new(
+                        ErrorCode::Unsupported,
+                        "With Windows Authentication, certificates are exported over the connection as .cer + .pvk: SQL Server makes certificate backup files readable by its service account only.",
+                    )
+                    .next("Use the .cer + .pvk format, or connect with a SQL Server login for PFX."));
+                }
+                let file = |ext: &str| {
+                    let full = format!("{stem}.{ext}");
+                    full.rsplit(['\\', '/']).next().unwrap_or(&full).to_string()
+                };
+                export = Some([file("cer"), file("pvk")]);
+                (
+                    vec![],
+                    tsql::export_certificate(database, name, &req.password, dec)?,
                 )
             }
             KeyRef::Certificate { database, name } => {
@@ -247,6 +274,7 @@ pub fn plan(
         out.push(PlannedBackup {
             key: key.clone(),
             server_files: files,
+            export,
             script: statement.shown.clone(),
             statement,
         });
@@ -266,6 +294,72 @@ pub async fn ensure_server_dir(c: &mut SqlConnection, dir: &str) -> Result<()> {
             .await?;
     }
     Ok(())
+}
+
+/// A certificate over the connection: SQL Server hashes what it sends, the copies on the
+/// medium are written, read back unbuffered and compared with those hashes.
+async fn export_certificate(
+    c: &mut SqlConnection,
+    p: &PlannedBackup,
+    names: &[String; 2],
+    database: &str,
+    name: &str,
+    copy_to: &std::path::Path,
+) -> Result<Vec<FileResult>> {
+    let sets = c.batch(p.statement.sent()).await?;
+    let row = sets
+        .iter()
+        .flatten()
+        .find(|r| r.len() == 4)
+        .ok_or_else(|| {
+            KeysafeError::new(
+                ErrorCode::VerificationFailed,
+                format!("SQL Server returned nothing for certificate {database}.{name}."),
+            )
+        })?;
+    let cer = row.get::<&[u8], _>(0).ok_or_else(|| {
+        KeysafeError::new(ErrorCode::NotFound, format!("SQL Server returned no certificate {database}.{name}: it is gone, or this login may not see it."))
+    })?;
+    let pvk = row.get::<&[u8], _>(2).ok_or_else(|| {
+        KeysafeError::new(
+            ErrorCode::MasterKeyNotOpen,
+            format!("SQL Server returned no private key for certificate {database}.{name}: this login cannot open it."),
+        )
+        .next("If the database master key protects it and does not open by itself (password only, or a database restored from another server), give the master key's password (--master-key-password-env DB=VAR); if a password protects it, give that (--certificate-password-env DB.NAME=VAR).")
+    })?;
+    let mut out = Vec::new();
+    for ((bytes, hash), (file, what)) in
+        [(cer, row.get::<&[u8], _>(1)), (pvk, row.get::<&[u8], _>(3))]
+            .into_iter()
+            .zip(names.iter().zip(["CERTENCODED", "CERTPRIVATEKEY"]))
+    {
+        let server_hash = hash.map(hex::encode_upper).unwrap_or_default();
+        if copy::sha256_hex(bytes) != server_hash {
+            return Err(KeysafeError::new(
+                ErrorCode::VerificationFailed,
+                format!("The bytes received for {file} do not match SQL Server's hash of them."),
+            ));
+        }
+        let dest = copy::write_new(copy_to, file, bytes)?;
+        let back = copy::read_back(&dest)?;
+        let verified = back.sha256 == server_hash;
+        out.push(FileResult {
+            server_path: format!("{what}([{database}].[{name}])"),
+            server_sha256: server_hash,
+            bytes: bytes.len() as u64,
+            read_path: ReadPath::Export,
+            copy: Some(back),
+            verified,
+        });
+        if !verified {
+            return Err(KeysafeError::new(
+                ErrorCode::VerificationFailed,
+                format!("The copy of {file} on the medium differs from what SQL Server sent."),
+            )
+            .next("The medium may be failing: copy to another medium."));
+        }
+    }
+    Ok(out)
 }
 
 /// Asks SQL Server to read a file that does not exist in the server folder: "does not exist"
@@ -336,6 +430,10 @@ pub enum ReadPath {
     Direct,
     /// Read over TDS with OPENROWSET(BULK).
     Tds,
+    /// Exported over TDS (CERTENCODED, CERTPRIVATEKEY): no server file. For a Windows
+    /// login, which SQL Server lets read only what its own account may, and BACKUP
+    /// CERTIFICATE's files are for the service account alone.
+    Export,
 }
 
 pub async fn run_one_with(
@@ -347,6 +445,10 @@ pub async fn run_one_with(
     let started = Utc::now();
     let mut files = Vec::new();
     let r: Result<()> = async {
+        if let (Some(names), KeyRef::Certificate { database, name }) = (&p.export, &p.key) {
+            files = export_certificate(c, p, names, database, name, copy_to).await?;
+            return Ok(());
+        }
         c.execute(p.statement.sent()).await?;
         for f in &p.server_files {
             let lit = tsql::path_literal(f)?;

@@ -66,8 +66,18 @@ pub async fn check(c: &mut SqlConnection, k: &KeyResult, password: &Password) ->
                 })
             }
             KeyRef::Certificate { database, name } => {
-                let method = "CREATE CERTIFICATE from the backup files in a scratch database, thumbprint compared".to_string();
-                let from = if files.len() == 1 {
+                let method = "CREATE CERTIFICATE from the backup in a scratch database, thumbprint compared".to_string();
+                let exported = k.files.first().is_some_and(|f| f.read_path == crate::backup::ReadPath::Export);
+                let from = if exported {
+                    // No server file: the copies on the medium, sent back as binary.
+                    let medium = |i: usize| -> Result<String> {
+                        let path = k.files.get(i).and_then(|f| f.copy.as_ref()).map(|c| c.path.clone()).ok_or_else(|| {
+                            crate::KeysafeError::new(crate::ErrorCode::NotFound, "the exported copy is missing")
+                        })?;
+                        Ok(format!("0x{}", hex::encode_upper(std::fs::read(path)?)))
+                    };
+                    format!("FROM BINARY = {} WITH PRIVATE KEY (BINARY = {}, DECRYPTION BY PASSWORD = {})", medium(0)?, medium(1)?, tsql::password_literal(password)?)
+                } else if files.len() == 1 {
                     format!("FROM FILE = {} WITH FORMAT = 'PFX', PRIVATE KEY (DECRYPTION BY PASSWORD = {})", tsql::path_literal(files[0])?, tsql::password_literal(password)?)
                 } else {
                     format!(

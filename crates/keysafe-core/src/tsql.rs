@@ -201,6 +201,31 @@ pub fn add_service_master_key_encryption(
         .done())
 }
 
+/// A certificate and its private key over the connection, with SQL Server's SHA-256 of
+/// each: CERTENCODED (the .cer's DER) and CERTPRIVATEKEY (the private key encrypted by the
+/// backup password, PVK). One row: cer, cer hash, pvk, pvk hash.
+pub fn export_certificate(
+    database: &str,
+    certificate: &str,
+    password: &Password,
+    decryption: Option<&Password>,
+) -> Result<Script, LiteralError> {
+    let id = format!(
+        "CERT_ID({})",
+        literal(certificate, "the certificate name", 128)?
+    );
+    let mut b = Builder::new()
+        .text(&format!(
+            "USE {};\nSELECT e.cer, HASHBYTES('SHA2_256', e.cer), e.pvk, HASHBYTES('SHA2_256', e.pvk)\n  FROM (SELECT CERTENCODED({id}) AS cer, CERTPRIVATEKEY({id}, ",
+            ident(database)?
+        ))
+        .secret(password)?;
+    if let Some(d) = decryption {
+        b = b.text(", ").secret(d)?;
+    }
+    Ok(b.text(") AS pvk) AS e;").done())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CertificateFormat {

@@ -158,6 +158,10 @@ grant = ["CONTROL SERVER", "VIEW SERVER STATE", "ADMINISTER BULK OPERATIONS"]
             keysafe_core::backup::KeyRef::DatabaseMasterKey {
                 database: "HR".into(),
             },
+            keysafe_core::backup::KeyRef::Certificate {
+                database: "master".into(),
+                name: "TDE_Payroll".into(),
+            },
         ]),
         backup: keysafe_core::backup::BackupOptions {
             password: Password::new("Windows!Backup#2026"),
@@ -167,14 +171,30 @@ grant = ["CONTROL SERVER", "VIEW SERVER STATE", "ADMINISTER BULK OPERATIONS"]
             copy_to: dir.path().join("medium"),
             format: None,
         },
-        verify_restore: false,
+        verify_restore: true,
         server_dir_local: None,
         acl_principals: vec![],
     };
     let r = run::back_up_instance(&o, &settings(Some(r"C:\Keysafe")), &|_| {}).await;
     assert!(r.error.is_none(), "{:?}", r.error);
     assert!(r.all_verified(), "{:?}", r.keys);
-    assert_eq!(r.keys.len(), 2);
+    assert_eq!(r.keys.len(), 3);
+    // The certificate came over the connection (its backup files would be the service
+    // account's alone), and its restore was proven from the copies on the medium.
+    let cert = &r.keys[2];
+    assert!(cert
+        .files
+        .iter()
+        .all(|f| f.read_path == keysafe_core::backup::ReadPath::Export && f.verified));
+    assert_eq!(cert.files.len(), 2);
+    assert!(
+        matches!(
+            cert.restore_check,
+            Some(keysafe_core::restore_check::RestoreCheck::Proven { .. })
+        ),
+        "{:?}",
+        cert.restore_check
+    );
     // The report names the operator's account among those who may read the folder.
     assert!(
         r.folder_protection.contains(&sid),
@@ -185,6 +205,11 @@ grant = ["CONTROL SERVER", "VIEW SERVER STATE", "ADMINISTER BULK OPERATIONS"]
     let r = run::back_up_instance(&o, &settings(None), &|_| {}).await;
     assert!(!r.all_verified());
     let e = r.keys[0].error.as_ref().expect("the read-back is refused");
+    assert_eq!(
+        r.keys[2].outcome,
+        keysafe_core::backup::Outcome::Verified,
+        "the certificate still travels"
+    );
     assert_eq!(e.code, ErrorCode::PermissionDenied, "{e:?}");
     assert_eq!(e.server.as_ref().map(|m| m.number), Some(4861));
     assert!(e
@@ -192,8 +217,12 @@ grant = ["CONTROL SERVER", "VIEW SERVER STATE", "ADMINISTER BULK OPERATIONS"]
         .as_deref()
         .unwrap()
         .contains("Windows Authentication"));
-    assert!(r
-        .keys
+    assert!(r.keys[..2]
         .iter()
         .all(|k| k.outcome != keysafe_core::backup::Outcome::Verified));
+    assert_eq!(
+        r.keys[2].outcome,
+        keysafe_core::backup::Outcome::Verified,
+        "the certificate still travels over the connection"
+    );
 }
