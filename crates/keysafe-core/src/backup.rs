@@ -282,18 +282,29 @@ pub fn plan(
     Ok(out)
 }
 
-/// Creates the server folder when it is missing (as the service account).
-pub async fn ensure_server_dir(c: &mut SqlConnection, dir: &str) -> Result<()> {
+/// Creates the server folder when it is missing (as the service account). A login that may
+/// not run xp_create_subdir (or whose xp_fileexist answers nothing, as it does for logins
+/// that are not sysadmin) does not stop the run: the backup goes into the folder as it is,
+/// and a missing folder is then SQL Server's own 15240. Returns what the user should know.
+pub async fn ensure_server_dir(c: &mut SqlConnection, dir: &str) -> Result<Option<String>> {
     let lit = tsql::path_literal(dir)?;
     let rows = c
         .rows(&format!("EXEC master.dbo.xp_fileexist {lit}"))
         .await?;
     let is_dir = rows.first().and_then(|r| r.get::<i32, _>(1)) == Some(1);
-    if !is_dir {
-        c.execute(&format!("EXEC master.dbo.xp_create_subdir {lit}"))
-            .await?;
+    if is_dir {
+        return Ok(None);
     }
-    Ok(())
+    match c
+        .execute(&format!("EXEC master.dbo.xp_create_subdir {lit}"))
+        .await
+    {
+        Ok(()) => Ok(None),
+        Err(e) if e.server.as_ref().is_some_and(|m| m.number == 229) => Ok(Some(format!(
+            "This login may not run xp_create_subdir, so Keysafe could neither check nor create {dir}: the backup goes ahead into it as it is (create it on the server first if it is missing)."
+        ))),
+        Err(e) => Err(e),
+    }
 }
 
 /// A certificate over the connection: SQL Server hashes what it sends, the copies on the

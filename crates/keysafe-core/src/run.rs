@@ -203,7 +203,7 @@ pub async fn back_up_instance(
             Some(d) => d.clone(),
             None => backup::default_server_dir(&inv)?,
         };
-        backup::ensure_server_dir(&mut c, &dir).await?;
+        let folder_note = backup::ensure_server_dir(&mut c, &dir).await?;
         if forecast.verdict == crate::inventory::ReadBackVerdict::Conditional {
             backup::probe_read_back(&mut c, &dir, &inv.server.path_separator).await?;
         }
@@ -214,6 +214,9 @@ pub async fn back_up_instance(
             s.server_dir_local.as_deref(),
             &s.acl_principals,
         );
+        if let Some(note) = folder_note {
+            report.folder_protection = format!("{note} {}", report.folder_protection);
+        }
         progress(Progress::FolderReady {
             server: report.server.clone(),
             folder: dir.clone(),

@@ -474,3 +474,55 @@ async fn a_named_instance_is_found_through_sql_browser() {
     );
     browser.abort();
 }
+
+/// A login that may back up a database's master key but not run xp_create_subdir (and
+/// whose xp_fileexist answers nothing): the folder step explains itself and the backup goes
+/// into the existing folder; into a missing one it is SQL Server's 15240, explained.
+#[tokio::test]
+async fn a_login_without_xp_create_subdir_backs_up_into_an_existing_folder() {
+    let scenario = format!(
+        "{DEMO}\n[[logins]]\nname = \"hr_keys\"\npassword = \"HrKeys!Pass#1\"\ngrant = [\"ADMINISTER BULK OPERATIONS\"]\n"
+    )
+    .replace(
+        "[[databases.users]]\nname = \"app_reader\"",
+        "[[databases.users]]\nname = \"hr_keys\"\nlogin = \"hr_keys\"\ngrant = [\"CONTROL\"]\n\n[[databases.users]]\nname = \"app_reader\"",
+    );
+    assert!(
+        scenario.contains("name = \"hr_keys\"\nlogin"),
+        "the HR user is added"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let emu = Emulator::start(
+        EmulatorConfig::new(dir.path().join("server"))
+            .scenario(Scenario::from_toml(&scenario).unwrap()),
+    )
+    .await
+    .unwrap();
+    let o = options(&emu, "hr_keys", "HrKeys!Pass#1");
+    let settings = |server_dir: &str| keysafe_core::run::RunSettings {
+        selection: keysafe_core::run::Selection::DatabaseMasterKeys(vec!["HR".into()]),
+        backup: BackupOptions {
+            password: Password::new("Hr!Backup#2026x"),
+            master_key_passwords: HashMap::new(),
+            certificate_passwords: HashMap::new(),
+            server_dir: Some(server_dir.into()),
+            copy_to: dir.path().join("medium"),
+            format: None,
+        },
+        verify_restore: false,
+        server_dir_local: None,
+        acl_principals: vec![],
+    };
+    let r =
+        keysafe_core::run::back_up_instance(&o, &settings(r"c:\temp_backups\keys"), &|_| {}).await;
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert!(r.all_verified(), "{:?}", r.keys);
+    assert!(
+        r.folder_protection.contains("may not run xp_create_subdir"),
+        "{}",
+        r.folder_protection
+    );
+    let r = keysafe_core::run::back_up_instance(&o, &settings(r"c:\no\such\folder"), &|_| {}).await;
+    let e = r.keys[0].error.as_ref().expect("no folder");
+    assert_eq!(e.server.as_ref().map(|m| m.number), Some(15240), "{e:?}");
+}
