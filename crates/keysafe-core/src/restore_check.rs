@@ -1,6 +1,7 @@
 //! The opt-in restorability check: a database master key restored into a scratch database
-//! (its GUID compared), a certificate re-created from its files in a scratch database (its
-//! thumbprint compared). The service master key is never restored on its own instance:
+//! where it must decrypt a certificate's private key re-encrypted with it (and its GUID is
+//! compared), a certificate re-created from its backup in a scratch database (its thumbprint
+//! compared). The service master key is never restored on its own instance:
 //! RESTORE SERVICE MASTER KEY of a different key would replace the live one.
 
 use crate::backup::{KeyRef, KeyResult};
@@ -51,18 +52,27 @@ pub async fn check(c: &mut SqlConnection, k: &KeyResult, password: &Password) ->
                 reason: "The service master key is never restored on the instance it came from; the copy is proven by its SHA-256 only.".into(),
             }),
             KeyRef::DatabaseMasterKey { database } => {
-                let method = "RESTORE MASTER KEY into a scratch database, key GUID compared".to_string();
+                // The scratch database gets a master key of its own and a certificate under
+                // it. RESTORE MASTER KEY then decrypts that certificate's private key with the
+                // current key and re-encrypts it with the restored one (restore-master-key
+                // docs); closed and reopened by the backup's password, the restored key must
+                // give the private key back (CERTPRIVATEKEY), so the file holds a working key
+                // its password opens. The GUID comparison says it is the database's key.
+                let method = "RESTORE MASTER KEY into a scratch database holding a certificate: the restored key, opened by the backup's password, decrypts the private key SQL Server re-encrypted with it; key GUID compared".to_string();
+                let temp = crate::password::generate(32);
                 let body = format!(
-                    "RESTORE MASTER KEY FROM FILE = {} DECRYPTION BY PASSWORD = {} ENCRYPTION BY PASSWORD = {};\nSELECT CASE WHEN k.key_guid = o.key_guid THEN 1 ELSE 0 END FROM sys.symmetric_keys k CROSS JOIN {}.sys.symmetric_keys o WHERE k.name = N'##MS_DatabaseMasterKey##' AND o.name = N'##MS_DatabaseMasterKey##'",
-                    tsql::path_literal(files[0])?,
-                    tsql::password_literal(password)?,
-                    tsql::password_literal(password)?,
-                    tsql::ident(database)?
+                    "CREATE MASTER KEY ENCRYPTION BY PASSWORD = {temp};\nCREATE CERTIFICATE [keysafe_probe] WITH SUBJECT = 'Keysafe restore check';\nRESTORE MASTER KEY FROM FILE = {file} DECRYPTION BY PASSWORD = {pw} ENCRYPTION BY PASSWORD = {pw};\nCLOSE MASTER KEY;\nOPEN MASTER KEY DECRYPTION BY PASSWORD = {pw};\nSELECT CASE WHEN CERTPRIVATEKEY(CERT_ID(N'keysafe_probe'), {temp}) IS NULL THEN 0 ELSE 1 END, CASE WHEN k.key_guid = o.key_guid THEN 1 ELSE 0 END FROM sys.symmetric_keys k CROSS JOIN {db}.sys.symmetric_keys o WHERE k.name = N'##MS_DatabaseMasterKey##' AND o.name = N'##MS_DatabaseMasterKey##';\nCLOSE MASTER KEY;",
+                    temp = tsql::password_literal(&temp)?,
+                    file = tsql::path_literal(files[0])?,
+                    pw = tsql::password_literal(password)?,
+                    db = tsql::ident(database)?
                 );
                 let rows = with_scratch(c, &body).await?;
-                Ok(match rows.first().and_then(|r| r.get::<i32, _>(0)) {
-                    Some(1) => RestoreCheck::Proven { method },
-                    _ => RestoreCheck::Failed { method, reason: "the restored key differs from the database's key".into() },
+                let row = rows.first();
+                Ok(match (row.and_then(|r| r.get::<i32, _>(0)), row.and_then(|r| r.get::<i32, _>(1))) {
+                    (Some(1), Some(1)) => RestoreCheck::Proven { method },
+                    (Some(1), _) => RestoreCheck::Failed { method, reason: "the restored key works but is not the database's key (its GUID differs)".into() },
+                    _ => RestoreCheck::Failed { method, reason: "the restored key does not decrypt what SQL Server encrypted with it".into() },
                 })
             }
             KeyRef::Certificate { database, name } => {
