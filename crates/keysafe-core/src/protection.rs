@@ -40,27 +40,45 @@ impl FolderProtection for PosixLocal {
     fn protect(&self, dir: &Path, service_account: Option<&str>) -> ProtectionOutcome {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
         let mut notes = Vec::new();
+        // SQL Server on Linux runs as mssql, whatever sys.dm_server_services says (a
+        // placeholder such as LocalSystem, or NULL): the owner must be a local user, or 0700
+        // would lock SQL Server out of its own folder.
+        let owner = service_account
+            .and_then(|a| user_ids(a).map(|ids| (a.to_string(), ids)))
+            .or_else(|| user_ids("mssql").map(|ids| ("mssql".to_string(), ids)));
+        let Some((acct, (uid, gid))) = owner else {
+            return ProtectionOutcome {
+                applied: false,
+                read_back: None,
+                note: format!(
+                    "permissions left unchanged: neither the reported service account ({}) nor mssql is a local user here, and mode 0700 would lock SQL Server out",
+                    service_account.unwrap_or("unknown")
+                ),
+            };
+        };
+        let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).unwrap_or_default();
+        if unsafe { libc::chown(c.as_ptr(), uid, gid) } != 0 {
+            return ProtectionOutcome {
+                applied: false,
+                read_back: None,
+                note: format!(
+                    "chown to {acct} failed: {}; permissions left unchanged",
+                    std::io::Error::last_os_error()
+                ),
+            };
+        }
+        if service_account != Some(acct.as_str()) {
+            notes.push(format!(
+                "owned by {acct} (the reported service account, {}, is not a local user)",
+                service_account.unwrap_or("unknown")
+            ));
+        }
         if let Err(e) = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)) {
             return ProtectionOutcome {
                 applied: false,
                 read_back: None,
                 note: format!("chmod 0700 failed: {e}"),
             };
-        }
-        if let Some(acct) = service_account {
-            match user_ids(acct) {
-                Some((uid, gid)) => {
-                    let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes())
-                        .unwrap_or_default();
-                    if unsafe { libc::chown(c.as_ptr(), uid, gid) } != 0 {
-                        notes.push(format!(
-                            "chown to {acct} failed: {}",
-                            std::io::Error::last_os_error()
-                        ));
-                    }
-                }
-                None => notes.push(format!("no local user {acct}: owner left unchanged")),
-            }
         }
         let md = std::fs::metadata(dir);
         let read_back = md.as_ref().ok().map(|m| {
@@ -78,7 +96,7 @@ impl FolderProtection for PosixLocal {
             note: if notes.is_empty() {
                 "0700, owned by the service account".into()
             } else {
-                notes.join("; ")
+                format!("0700, {}", notes.join("; "))
             },
         }
     }
@@ -108,6 +126,21 @@ mod tests {
         let out = PosixLocal.protect(&f, Some(&me));
         assert!(out.applied, "{out:?}");
         assert!(out.read_back.unwrap().starts_with("mode 700"));
+        // A placeholder account and no mssql user: nothing is changed.
+        let g = d.path().join("Other");
+        std::fs::create_dir(&g).unwrap();
+        if user_ids("mssql").is_none() {
+            let out = PosixLocal.protect(&g, Some("LocalSystem"));
+            assert!(
+                !out.applied && out.note.contains("left unchanged"),
+                "{out:?}"
+            );
+            use std::os::unix::fs::PermissionsExt;
+            assert_ne!(
+                std::fs::metadata(&g).unwrap().permissions().mode() & 0o777,
+                0o700
+            );
+        }
         assert!(!RemoteServer.protect(&f, None).applied);
     }
 }

@@ -190,6 +190,21 @@ class FilesAreReadAsTheLoginsAccount(unittest.TestCase):
         with self.windows("CONTOSO\\hostadmin", "Adm!Windows#Pass1") as conn, conn.cursor() as cur:
             self.assertEqual(len(self.read(cur, path)), 32)  # Administrators may
 
+    def test_xp_fileexist_looks_as_the_windows_account(self):
+        sql = "EXEC master.dbo.xp_fileexist N'%s'"
+        path = BACKUP + r"\xp-probe.key"
+        with self.sa() as conn, conn.cursor() as cur:
+            self.backup_smk(cur, path)
+            cur.execute(sql % path)
+            self.assertEqual(tuple(cur.fetchone()), (1, 0, 1))
+        with self.windows("CONTOSO\\ops", "Ops!Windows#Pass1") as conn, conn.cursor() as cur:
+            cur.execute(sql % path)
+            self.assertEqual(tuple(cur.fetchone()), (0, 0, 0))  # setup's DACL leaves ops out
+            cur.execute(sql % BACKUP)
+            self.assertEqual(tuple(cur.fetchone()), (0, 1, 1))  # its parent is listable
+            cur.execute(sql % r"C:\Keysafe")
+            self.assertEqual(tuple(cur.fetchone()), (0, 1, 1))
+
     def test_a_folder_that_grants_the_operator_read_access(self):
         path = r"C:\Keysafe\files-granted.key"
         with self.windows("CONTOSO\\ops", "Ops!Windows#Pass1") as conn, conn.cursor() as cur:

@@ -192,8 +192,8 @@ pub const USER_TOKEN_GROUPS: &[&str] = &["S-1-1-0", "S-1-5-11", "S-1-5-32-545"];
 pub const CERTIFICATE_FILES_SERVICE_ONLY: bool = true;
 
 /// A Windows login reading a UNC path through SQL Server: without Kerberos delegation the
-/// second hop fails (the bulk import page); we answer 4861 with error 5. xp_fileexist and
-/// xp_create_subdir, and every BACKUP, act as the service account whoever calls them.
+/// second hop fails (the bulk import page); we answer 4861 with error 5. Every BACKUP and
+/// xp_create_subdir act as the service account whoever calls them.
 pub const UNC_NEEDS_DELEGATION: bool = true;
 
 /// CERTENCODED / CERTPRIVATEKEY (certencoded-transact-sql.md, certprivatekey-transact-sql.md:
@@ -203,3 +203,9 @@ pub const UNC_NEEDS_DELEGATION: bool = true;
 /// private key comes in the emulator's private-key backup format, as BACKUP CERTIFICATE's
 /// .pvk does (real servers: PVK), and CREATE CERTIFICATE ... FROM BINARY takes it back.
 pub const CERT_FUNCTIONS_NULL_ON_NO_ACCESS: bool = true;
+
+/// xp_fileexist looks as the caller's file-system identity: the service account for a SQL
+/// login, the Windows account for a Windows login, which must be able to list (read) the
+/// folder holding the path, else all three answers are 0 (undocumented; the reading
+/// of the bulk-import security rule, applied to the extended procedure).
+pub const XP_FILEEXIST_AS_CALLER: bool = true;

@@ -270,6 +270,24 @@ impl Instance {
         acl::Token { sids }
     }
 
+    /// Whether `login`'s file-system identity may list the folder that holds `server_path`
+    /// (xp_fileexist): always for SQL logins (the service account), by the parent folder's
+    /// DACL for a Windows login on a Windows host.
+    pub fn may_list_parent(&self, st: &InstanceState, login: &str, server_path: &str) -> bool {
+        if self.info.platform != Platform::Windows || !assumptions::XP_FILEEXIST_AS_CALLER {
+            return true;
+        }
+        let Ok(comps) = self.fs.components(server_path) else {
+            return true;
+        };
+        let token = self.reader_token(st, login);
+        if token.user() == self.service_token().user() || comps.len() < 2 {
+            return true;
+        }
+        self.acls()
+            .allows(&comps[..comps.len() - 1], true, &token, acl::READ)
+    }
+
     /// Windows hosts: whether `login` may read the file at `server_path` (OPENROWSET(BULK)),
     /// in SQL Server's words when it may not: 4861 with operating system error 5.
     pub fn windows_read_refusal(

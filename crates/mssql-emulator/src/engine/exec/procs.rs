@@ -79,10 +79,13 @@ pub fn exec(
             let (f, d, p) = {
                 let st = inst.state();
                 // Assumption: callers without CONTROL SERVER see nothing (dbatools #449/#3629).
-                if perms::has_server(&st, &session.login, "CONTROL SERVER") {
-                    file_exists(&inst.ctx(&st, session), &path)
-                } else {
+                if !perms::has_server(&st, &session.login, "CONTROL SERVER") {
                     (false, false, false)
+                } else if !inst.may_list_parent(&st, &session.login, &path) {
+                    // A Windows login looks as its own account (assumptions).
+                    (false, false, false)
+                } else {
+                    file_exists(&inst.ctx(&st, session), &path)
                 }
             };
             if let Some(o) = x.args.get(1).filter(|a| a.output) {
