@@ -55,6 +55,16 @@ async fn keysafe(e: &Env, args: &[&str], vars: &[(&str, &str)]) -> Output {
         .unwrap()
 }
 
+/// Runs keysafe with owned arguments: the exit code and what it printed on stderr.
+async fn run(e: &Env, args: &[String], vars: &[(&str, &str)]) -> (Option<i32>, String) {
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = keysafe(e, &a, vars).await;
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 fn conn(e: &Env) -> Vec<String> {
     let mut v = vec![
         "--server".into(),
@@ -586,14 +596,8 @@ async fn a_migrated_databases_master_key_is_backed_up_with_its_password_and_repa
         a
     };
     let args = dmk(false);
-    let out = keysafe(
-        &e,
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-        &vars,
-    )
-    .await;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let (code, stderr) = run(&e, &args, &vars).await;
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains("restored or attached from another server")
             && stderr.contains("repair-master-key")
@@ -611,14 +615,8 @@ async fn a_migrated_databases_master_key_is_backed_up_with_its_password_and_repa
             args[2] = "--certificate".into();
             args[3] = "Migrated.OldSigning".into();
         }
-        let out = keysafe(
-            &e,
-            &args.iter().map(String::as_str).collect::<Vec<_>>(),
-            &vars,
-        )
-        .await;
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        let (code, stderr) = run(&e, &args, &vars).await;
+        assert_eq!(code, Some(0), "{stderr}");
         assert!(
             stderr.contains(&format!("{key}: backed up, copied, verified")),
             "{stderr}"
@@ -630,50 +628,19 @@ async fn a_migrated_databases_master_key_is_backed_up_with_its_password_and_repa
         .to_vec();
     repair.extend(c.iter().cloned());
     repair.extend(["--master-key-password-env".into(), "KS_MIG".into()]);
-    let out = keysafe(
-        &e,
-        &repair.iter().map(String::as_str).collect::<Vec<_>>(),
-        &vars,
-    )
-    .await;
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, stderr) = run(&e, &repair, &vars).await;
+    assert_eq!(code, Some(2), "{stderr}");
     let args = dmk(false);
-    let out = keysafe(
-        &e,
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-        &vars,
-    )
-    .await;
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "still needs the password: nothing changed"
-    );
+    let (code, _) = run(&e, &args, &vars).await;
+    assert_eq!(code, Some(1), "still needs the password: nothing changed");
     repair.push("--yes".into());
-    let out = keysafe(
-        &e,
-        &repair.iter().map(String::as_str).collect::<Vec<_>>(),
-        &vars,
-    )
-    .await;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let (code, stderr) = run(&e, &repair, &vars).await;
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(
         stderr.contains("ALTER MASTER KEY ADD ENCRYPTION BY SERVICE MASTER KEY")
             && !stderr.contains("Migrated!Dmk#Pw1"),
         "{stderr}"
     );
-    let out = keysafe(
-        &e,
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-        &vars,
-    )
-    .await;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "opens by itself now: {stderr}");
+    let (code, stderr) = run(&e, &args, &vars).await;
+    assert_eq!(code, Some(0), "opens by itself now: {stderr}");
 }

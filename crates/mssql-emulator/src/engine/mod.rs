@@ -236,13 +236,7 @@ impl Instance {
     /// The SQL Server service's security context: its account (the per-service SID for an
     /// NT SERVICE virtual account) and the groups of a service's token.
     pub fn service_token(&self) -> acl::Token {
-        let account = &self.info.service_account;
-        let user = match account.split_once('\\') {
-            Some((d, n)) if d.eq_ignore_ascii_case("NT SERVICE") => acl::service_sid(n),
-            Some((d, n)) => acl::domain_account_sid(d, n),
-            None => acl::domain_account_sid(&self.info.machine_name, account),
-        };
-        let mut sids = vec![user];
+        let mut sids = vec![service_account_sid(&self.info)];
         sids.extend(
             assumptions::SERVICE_TOKEN_GROUPS
                 .iter()
@@ -634,6 +628,17 @@ pub enum WindowsLogin {
     Untrusted,
 }
 
+/// The SQL Server service account's SID: the per-service SID of an NT SERVICE virtual
+/// account, else the (made-up, stable) SID of a domain or local account.
+fn service_account_sid(info: &ServerInfo) -> String {
+    let account = &info.service_account;
+    match account.split_once('\\') {
+        Some((d, n)) if d.eq_ignore_ascii_case("NT SERVICE") => acl::service_sid(n),
+        Some((d, n)) => acl::domain_account_sid(d, n),
+        None => acl::domain_account_sid(&info.machine_name, account),
+    }
+}
+
 /// A new Windows host's security descriptors: the drives as Windows sets them up, the
 /// instance's folders as SQL Server setup leaves them, then the scenario's own.
 fn default_acls(s: &Scenario, info: &ServerInfo, fs: &ServerFs) -> std::io::Result<acl::AclStore> {
@@ -657,14 +662,7 @@ fn default_acls(s: &Scenario, info: &ServerInfo, fs: &ServerFs) -> std::io::Resu
             acl::parse_sddl(assumptions::DRIVE_ROOT_SDDL).map_err(bad)?,
         );
     }
-    let service_sid = {
-        let account = &info.service_account;
-        match account.split_once('\\') {
-            Some((d, n)) if d.eq_ignore_ascii_case("NT SERVICE") => acl::service_sid(n),
-            Some((d, n)) => acl::domain_account_sid(d, n),
-            None => acl::domain_account_sid(&info.machine_name, account),
-        }
-    };
+    let service_sid = service_account_sid(info);
     let instance_folder = assumptions::INSTANCE_FOLDER_SDDL.replace("{service}", &service_sid);
     for p in [&info.default_backup_path, &info.default_data_path] {
         a.set(&comps(p)?, acl::parse_sddl(&instance_folder).map_err(bad)?);

@@ -354,19 +354,11 @@ fn create_certificate(
                     let bytes = inst
                         .read_server_file(kf)
                         .ok_or_else(|| Fail::from(messages::cert_file_invalid(v2024)))?;
-                    let pw = decryption_password.as_deref().unwrap_or("");
-                    Some(
-                        crypto::read_backup(&bytes, BackupKind::PrivateKey, pw).map_err(
-                            |e| match e {
-                                crypto::BackupError::Format => {
-                                    Fail::from(messages::cert_file_invalid(v2024))
-                                }
-                                crypto::BackupError::Decrypt => {
-                                    Fail::from(messages::private_key_password_invalid())
-                                }
-                            },
-                        )?,
-                    )
+                    Some(read_private_key(
+                        &bytes,
+                        decryption_password.as_deref(),
+                        v2024,
+                    )?)
                 }
                 Some(_) => return Err(Msg::new(102, 15, 1, "Incorrect syntax near ')'.").into()),
             };
@@ -379,21 +371,11 @@ fn create_certificate(
                     binary: Some(bytes),
                     decryption_password,
                     ..
-                }) => {
-                    let pw = decryption_password.as_deref().unwrap_or("");
-                    Some(
-                        crypto::read_backup(bytes, BackupKind::PrivateKey, pw).map_err(
-                            |e| match e {
-                                crypto::BackupError::Format => {
-                                    Fail::from(messages::cert_file_invalid(v2024))
-                                }
-                                crypto::BackupError::Decrypt => {
-                                    Fail::from(messages::private_key_password_invalid())
-                                }
-                            },
-                        )?,
-                    )
-                }
+                }) => Some(read_private_key(
+                    bytes,
+                    decryption_password.as_deref(),
+                    v2024,
+                )?),
                 Some(_) => return Err(Msg::new(102, 15, 1, "Incorrect syntax near ')'.").into()),
             };
             (der.clone(), key)
@@ -561,4 +543,15 @@ fn cert_acl() -> crate::engine::FileAcl {
     } else {
         crate::engine::FileAcl::Inherited
     }
+}
+
+/// A private key as BACKUP CERTIFICATE or CERTPRIVATEKEY wrote it, decrypted by its password:
+/// a damaged one is the "invalid certificate file" error, a wrong password 15465.
+fn read_private_key(bytes: &[u8], password: Option<&str>, v2024: bool) -> Res<Zeroizing<Vec<u8>>> {
+    crypto::read_backup(bytes, BackupKind::PrivateKey, password.unwrap_or("")).map_err(
+        |e| match e {
+            crypto::BackupError::Format => Fail::from(messages::cert_file_invalid(v2024)),
+            crypto::BackupError::Decrypt => Fail::from(messages::private_key_password_invalid()),
+        },
+    )
 }
