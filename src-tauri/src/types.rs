@@ -239,6 +239,7 @@ pub enum BackupEvent {
         server: String,
         verified: bool,
     },
+    /// HTML, JSON, CSV, in that order.
     ReportWritten {
         paths: Vec<String>,
     },

@@ -654,7 +654,11 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
     let report = Report::new(operator, started, a.copy_to.clone(), custody, reports);
     let out_dir = a.report.clone().unwrap_or_else(|| a.copy_to.clone());
     let written = report.write_files(&out_dir)?;
-    history::record_run(&keysafe_home().join("history.jsonl"), &report, &written[0])?;
+    history::record_run(
+        &keysafe_home().join("history.jsonl"),
+        &report,
+        &written.json,
+    )?;
     if a.json {
         println!("{}", report.to_json());
     }
@@ -663,7 +667,7 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
         report.summary.keys_verified,
         report.summary.keys_requested,
         report.summary.instances,
-        written[1].display()
+        written.html.display()
     );
     for i in &report.instances {
         if let Some(e) = &i.error {

@@ -72,6 +72,21 @@ pub struct Report {
     pub runbook: Vec<String>,
 }
 
+/// Where a run's reports were written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportFiles {
+    pub json: PathBuf,
+    pub html: PathBuf,
+    pub csv: PathBuf,
+}
+
+impl ReportFiles {
+    /// HTML (for people) first.
+    pub fn all(&self) -> [&PathBuf; 3] {
+        [&self.html, &self.json, &self.csv]
+    }
+}
+
 impl Report {
     pub fn new(
         operator: String,
@@ -123,20 +138,24 @@ impl Report {
 
     /// Writes the JSON, HTML and CSV reports into `dir` (never overwriting) and returns
     /// their paths in that order.
-    pub fn write_files(&self, dir: &std::path::Path) -> crate::Result<Vec<PathBuf>> {
+    /// Writes the JSON, HTML and CSV reports into `dir`, never over an existing file.
+    pub fn write_files(&self, dir: &std::path::Path) -> crate::Result<ReportFiles> {
         std::fs::create_dir_all(dir)?;
-        let stem = format!("keysafe-report-{}", self.started.format("%Y%m%dT%H%M%SZ"));
-        let mut out = Vec::new();
-        for (ext, body) in [
-            ("json", self.to_json()),
-            ("html", self.to_html()),
-            ("csv", self.to_csv()),
-        ] {
-            let name = format!("{stem}-{}.{ext}", &self.run_id.simple().to_string()[..8]);
+        let stem = format!(
+            "keysafe-report-{}-{}",
+            self.started.format("%Y%m%dT%H%M%SZ"),
+            &self.run_id.simple().to_string()[..8]
+        );
+        let write = |ext: &str, body: String| -> crate::Result<PathBuf> {
+            let name = format!("{stem}.{ext}");
             crate::copy::write_new(dir, &name, body.as_bytes())?;
-            out.push(dir.join(name));
-        }
-        Ok(out)
+            Ok(dir.join(name))
+        };
+        Ok(ReportFiles {
+            json: write("json", self.to_json())?,
+            html: write("html", self.to_html())?,
+            csv: write("csv", self.to_csv())?,
+        })
     }
 
     pub fn succeeded(&self) -> bool {

@@ -291,9 +291,9 @@ pub async fn run(
         reports,
     );
     let kept = report.write_files(&state.home.join("reports"))?;
-    history::record_run(&state.history_path(), &report, &kept[0])?;
+    history::record_run(&state.history_path(), &report, &kept.json)?;
     emit(BackupEvent::ReportWritten {
-        paths: kept.iter().map(|p| p.display().to_string()).collect(),
+        paths: kept.all().iter().map(|p| p.display().to_string()).collect(),
     });
     tracing::info!(run = %report.run_id, verified = report.summary.keys_verified, "backup run finished");
     let summary = summarize(&report, &kept);
@@ -305,7 +305,7 @@ pub async fn run(
     Ok(summary)
 }
 
-fn summarize(r: &Report, kept: &[PathBuf]) -> RunSummary {
+fn summarize(r: &Report, kept: &keysafe_core::report::ReportFiles) -> RunSummary {
     let keys = r
         .instances
         .iter()
@@ -356,7 +356,7 @@ fn summarize(r: &Report, kept: &[PathBuf]) -> RunSummary {
             .map(|i| format!("{}: {}", i.server, i.folder_protection))
             .collect(),
         destination_warnings: r.destination_warnings.clone(),
-        report_files: kept.iter().map(|p| p.display().to_string()).collect(),
+        report_files: kept.all().iter().map(|p| p.display().to_string()).collect(),
     }
 }
 
