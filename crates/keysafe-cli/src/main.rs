@@ -4,7 +4,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use keysafe_core::connection::{Authentication, ConnectOptions, Encrypt, ServerAddress, Trust};
 use keysafe_core::profiles::{OsKeyring, Profile, Profiles};
-use keysafe_core::report::{Custody, Report};
+use keysafe_core::report::Custody;
 use keysafe_core::run::{self, Progress, RunSettings, Selection};
 use keysafe_core::tsql::CertificateFormat;
 use keysafe_core::{history, inventory, ErrorCode, KeysafeError, Password};
@@ -217,7 +217,7 @@ struct BackupArgs {
     #[arg(long)]
     verify_restore: bool,
     /// How many instances at once.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = run::DEFAULT_CONCURRENCY)]
     concurrency: usize,
 }
 
@@ -523,14 +523,7 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
             p
         }
     };
-    if let Err(v) = keysafe_core::password::check_policy(&password, None) {
-        return Err(
-            KeysafeError::new(ErrorCode::PasswordPolicy, v.explain()).next(format!(
-                "Nothing was sent. SQL Server would answer Msg {}.",
-                v.sql_error()
-            )),
-        );
-    }
+    run::check_backup_password(&password)?;
     let mut master_key_passwords = HashMap::new();
     for (db, var) in pairs(&a.master_key_password_env, "--master-key-password-env")? {
         master_key_passwords.insert(
@@ -557,15 +550,6 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
         ),
         What::All => Selection::All,
     };
-    std::fs::create_dir_all(&a.copy_to).map_err(|e| {
-        KeysafeError::new(
-            ErrorCode::MediumRemoved,
-            format!(
-                "Cannot use {} as the backup medium: {e}",
-                a.copy_to.display()
-            ),
-        )
-    })?;
     let settings = RunSettings {
         selection,
         backup: keysafe_core::backup::BackupOptions {
@@ -583,10 +567,9 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
         server_dir_local: a.server_dir_local.clone(),
         acl_principals: a.acl_principals.clone(),
     };
-    for w in keysafe_core::volumes::check_destination(&a.copy_to, 0).warnings {
+    for w in run::prepare_medium(&a.copy_to)? {
         eprintln!("warning: {w}");
     }
-    let started = chrono::Utc::now();
     // On a terminal, one line that redraws itself: [done/planned] last event. Otherwise one
     // line per event, for logs of scheduled tasks.
     let tty = std::io::stderr().is_terminal();
@@ -641,24 +624,26 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
             eprintln!("{line}");
         }
     };
-    let reports = run::back_up_fleet(&targets, &settings, a.concurrency, &progress).await;
+    let request = run::RunRequest {
+        targets,
+        settings,
+        concurrency: a.concurrency,
+        custody: Custody {
+            carrier: a.carrier.clone(),
+            storage_location: a.storage_location.clone(),
+            notes: None,
+        },
+        report_dir: a.report.clone().unwrap_or_else(|| a.copy_to.clone()),
+        history: keysafe_home().join("history.jsonl"),
+    };
+    let record = run::execute(&request, &progress).await;
     if tty {
         eprintln!();
     }
-    let operator = keysafe_core::report::current_operator();
-    let custody = Custody {
-        carrier: a.carrier.clone(),
-        storage_location: a.storage_location.clone(),
-        notes: None,
-    };
-    let report = Report::new(operator, started, a.copy_to.clone(), custody, reports);
-    let out_dir = a.report.clone().unwrap_or_else(|| a.copy_to.clone());
-    let written = report.write_files(&out_dir)?;
-    history::record_run(
-        &keysafe_home().join("history.jsonl"),
-        &report,
-        &written.json,
-    )?;
+    let run::RunRecord {
+        report,
+        files: written,
+    } = record?;
     if a.json {
         println!("{}", report.to_json());
     }

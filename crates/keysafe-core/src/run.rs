@@ -117,6 +117,83 @@ pub enum Progress {
     },
 }
 
+/// How many instances a fleet run backs up at once unless told otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+
+/// A whole run as the CLI and the desktop app start it: what to back up where, the custody
+/// record, and where the reports and the history go.
+pub struct RunRequest {
+    pub targets: Vec<ConnectOptions>,
+    pub settings: RunSettings,
+    pub concurrency: usize,
+    pub custody: crate::report::Custody,
+    /// Where the JSON, HTML and CSV reports are written.
+    pub report_dir: PathBuf,
+    /// The run history (hash-chained JSON lines).
+    pub history: PathBuf,
+}
+
+/// What a run leaves: the report and where its files are.
+pub struct RunRecord {
+    pub report: crate::report::Report,
+    pub files: crate::report::ReportFiles,
+}
+
+/// The backup password against the policy SQL Server enforces (Windows' defaults), before
+/// anything is sent: a refusal names the Msg SQL Server would have answered.
+pub fn check_backup_password(p: &crate::Password) -> crate::Result<()> {
+    crate::password::check_policy(p, None).map_err(|v| {
+        KeysafeError::new(ErrorCode::PasswordPolicy, v.explain()).next(format!(
+            "Nothing was sent. SQL Server would answer Msg {}.",
+            v.sql_error()
+        ))
+    })
+}
+
+/// Checks the medium before anything is sent: it must be usable (created when missing), and
+/// what is known about its volume (not removable, nearly full) comes back as warnings.
+pub fn prepare_medium(copy_to: &std::path::Path) -> crate::Result<Vec<String>> {
+    std::fs::create_dir_all(copy_to).map_err(|e| {
+        KeysafeError::new(
+            ErrorCode::MediumRemoved,
+            format!("Cannot use {} as the backup medium: {e}", copy_to.display()),
+        )
+        .next("Check that the medium is inserted and writable.")
+    })?;
+    Ok(crate::volumes::check_destination(copy_to, 0).warnings)
+}
+
+/// Runs a backup from start to end, as both front ends do: the backup password checked
+/// against the policy before anything is sent, the medium prepared, every instance backed up
+/// (`concurrency` at a time), the report written and the run recorded in the history.
+pub async fn execute(
+    req: &RunRequest,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> crate::Result<RunRecord> {
+    check_backup_password(&req.settings.backup.password)?;
+    if req.targets.is_empty() {
+        return Err(KeysafeError::new(
+            ErrorCode::InvalidInput,
+            "Choose at least one instance.",
+        ));
+    }
+    prepare_medium(&req.settings.backup.copy_to)?;
+    let started = chrono::Utc::now();
+    tracing::info!(instances = req.targets.len(), "backup run started");
+    let reports = back_up_fleet(&req.targets, &req.settings, req.concurrency, progress).await;
+    let report = crate::report::Report::new(
+        crate::report::current_operator(),
+        started,
+        req.settings.backup.copy_to.clone(),
+        req.custody.clone(),
+        reports,
+    );
+    let files = report.write_files(&req.report_dir)?;
+    crate::history::record_run(&req.history, &report, &files.json)?;
+    tracing::info!(run = %report.run_id, verified = report.summary.keys_verified, "backup run finished");
+    Ok(RunRecord { report, files })
+}
+
 /// The folder for one instance's copies on the medium.
 pub fn medium_folder(copy_to: &std::path::Path, server: &str) -> PathBuf {
     let safe: String = server

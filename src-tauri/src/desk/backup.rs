@@ -8,7 +8,7 @@ use crate::types::*;
 use keysafe_core::backup::{BackupOptions, Outcome};
 use keysafe_core::report::{Custody, Report};
 use keysafe_core::run::{self, Progress, RunSettings, Selection};
-use keysafe_core::{history, password, ErrorCode, Password};
+use keysafe_core::{password, ErrorCode, Password};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -210,22 +210,7 @@ pub async fn run(
             "The password and its confirmation differ.",
         ));
     }
-    if let Err(v) = password::check_policy(&secrets.password.0, None) {
-        return Err(
-            keysafe_core::KeysafeError::new(ErrorCode::PasswordPolicy, v.explain())
-                .next(format!(
-                    "Nothing was sent. SQL Server would answer Msg {}.",
-                    v.sql_error()
-                ))
-                .into(),
-        );
-    }
-    if req.connections.is_empty() {
-        return Err(IpcError::new(
-            ErrorCode::InvalidInput,
-            "Choose at least one instance.",
-        ));
-    }
+    run::check_backup_password(&secrets.password.0)?;
     let copy_to = PathBuf::from(req.copy_to.trim());
     if req.copy_to.trim().is_empty() || !copy_to.is_absolute() {
         return Err(IpcError::new(
@@ -233,12 +218,6 @@ pub async fn run(
             "Choose the backup medium: a removable volume or a folder (a full path).",
         ));
     }
-    std::fs::create_dir_all(&copy_to).map_err(|e| {
-        IpcError::new(
-            ErrorCode::MediumRemoved,
-            format!("Cannot use {} as the backup medium: {e}", copy_to.display()),
-        )
-    })?;
     let targets = req
         .connections
         .iter()
@@ -269,33 +248,27 @@ pub async fn run(
         server_dir_local: None,
         acl_principals: req.acl_principals.clone(),
     };
-    let started = chrono::Utc::now();
-    tracing::info!(
-        instances = targets.len(),
-        keys = req.keys.len(),
-        "backup run started"
-    );
-    let progress = |p: Progress| emit(event(p));
-    let reports = run::back_up_fleet(&targets, &settings, 4, &progress).await;
     let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-    let custody = Custody {
-        carrier: text(&req.carrier),
-        storage_location: text(&req.storage_location),
-        notes: text(&req.notes),
+    let request = run::RunRequest {
+        targets,
+        settings,
+        concurrency: run::DEFAULT_CONCURRENCY,
+        custody: Custody {
+            carrier: text(&req.carrier),
+            storage_location: text(&req.storage_location),
+            notes: text(&req.notes),
+        },
+        report_dir: state.home.join("reports"),
+        history: state.history_path(),
     };
-    let report = Report::new(
-        keysafe_core::report::current_operator(),
-        started,
-        copy_to,
-        custody,
-        reports,
-    );
-    let kept = report.write_files(&state.home.join("reports"))?;
-    history::record_run(&state.history_path(), &report, &kept.json)?;
+    let progress = |p: Progress| emit(event(p));
+    let run::RunRecord {
+        report,
+        files: kept,
+    } = run::execute(&request, &progress).await?;
     emit(BackupEvent::ReportWritten {
         paths: kept.all().iter().map(|p| p.display().to_string()).collect(),
     });
-    tracing::info!(run = %report.run_id, verified = report.summary.keys_verified, "backup run finished");
     let summary = summarize(&report, &kept);
     state
         .runs
