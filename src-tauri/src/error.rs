@@ -1,42 +1,31 @@
-//! Errors cross IPC as `{code, message, detail}`: the UI acts on `code` and shows the rest.
+//! Errors cross IPC as `{code, message, next_step, server}`: the UI switches on `code` (a
+//! closed set, the engine's `ErrorCode`), shows `message` and `next_step`, and SQL Server's
+//! own message (`Msg N, Level L, State S, Line X` and its text) from `server`.
 
-use crate::types::IpcErrorView;
+use keysafe_core::error::ServerMessage;
 use keysafe_core::{ErrorCode, KeysafeError};
 use serde::Serialize;
 use ts_rs::TS;
 
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct IpcError {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
-    pub detail: Option<String>,
+    /// What the administrator does next.
+    pub next_step: Option<String>,
+    /// SQL Server's message, when SQL Server refused.
+    pub server: Option<ServerMessage>,
 }
 
 pub type IpcResult<T> = Result<T, IpcError>;
 
-fn code_name(c: ErrorCode) -> String {
-    serde_json::to_value(c)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_else(|| "unknown".into())
-}
-
 impl From<KeysafeError> for IpcError {
     fn from(e: KeysafeError) -> Self {
-        let mut detail = Vec::new();
-        if let Some(n) = &e.next_step {
-            detail.push(n.clone());
-        }
-        if let Some(s) = &e.server {
-            detail.push(format!(
-                "Msg {}, Level {}, State {}, Line {}\n{}",
-                s.number, s.level, s.state, s.line, s.text
-            ));
-        }
         IpcError {
-            code: code_name(e.code),
+            code: e.code,
             message: e.message,
-            detail: (!detail.is_empty()).then(|| detail.join("\n")),
+            next_step: e.next_step,
+            server: e.server,
         }
     }
 }
@@ -44,16 +33,6 @@ impl From<KeysafeError> for IpcError {
 impl From<std::io::Error> for IpcError {
     fn from(e: std::io::Error) -> Self {
         KeysafeError::from(e).into()
-    }
-}
-
-impl From<IpcError> for IpcErrorView {
-    fn from(e: IpcError) -> Self {
-        IpcErrorView {
-            code: e.code,
-            message: e.message,
-            detail: e.detail,
-        }
     }
 }
 

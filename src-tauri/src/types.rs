@@ -1,6 +1,7 @@
 //! Everything that crosses IPC, in the shapes the UI draws. TypeScript declarations are
 //! generated from these (`bindings.rs`); nobody writes them by hand.
 
+use crate::error::IpcError;
 use keysafe_core::Password;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -261,7 +262,7 @@ pub struct KeyOutcome {
     pub outcome: String,
     pub files: Vec<FileView>,
     pub restore_check: Option<String>,
-    pub error: Option<IpcErrorView>,
+    pub error: Option<IpcError>,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -271,20 +272,11 @@ pub struct RunSummary {
     pub keys_requested: u32,
     pub keys_verified: u32,
     pub keys: Vec<KeyOutcome>,
-    pub instance_errors: Vec<IpcErrorView>,
+    pub instance_errors: Vec<IpcError>,
     pub folder_protection: Vec<String>,
     pub destination_warnings: Vec<String>,
     /// The JSON, HTML and CSV reports Keysafe kept (KEYSAFE_HOME/reports).
     pub report_files: Vec<String>,
-}
-
-/// An error as the UI sees it (also inside results).
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct IpcErrorView {
-    pub code: String,
-    pub message: String,
-    /// The next step and SQL Server's own `Msg N, Level L, State S`.
-    pub detail: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, TS, PartialEq, Eq)]

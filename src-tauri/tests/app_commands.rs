@@ -4,6 +4,7 @@
 use keysafe_app::desk;
 use keysafe_app::state::AppState;
 use keysafe_app::types::*;
+use keysafe_core::ErrorCode;
 use mssql_emulator::{Emulator, EmulatorConfig, Scenario, TlsMode};
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -308,7 +309,7 @@ async fn a_remembered_password_lives_in_the_keyring_and_never_in_the_profile_fil
     let mut p = profiles[0].clone();
     p.color = Some("red; background:url(x)".into());
     let e = desk::profiles::save(&st, p.clone(), None).unwrap_err();
-    assert_eq!(e.code, "invalid_input");
+    assert_eq!(e.code, ErrorCode::InvalidInput);
     p.color = Some("#c62828".into());
     p.folder = "Production".into();
     let list = desk::profiles::save(&st, p, None).unwrap();
@@ -330,7 +331,7 @@ async fn a_remembered_password_lives_in_the_keyring_and_never_in_the_profile_fil
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn connection_errors_cross_ipc_as_code_message_detail() {
+async fn connection_errors_cross_ipc_as_code_message_next_step_and_server() {
     let server = tempfile::tempdir().unwrap();
     let emu = demo_instance(server.path()).await;
     let home = tempfile::tempdir().unwrap();
@@ -341,25 +342,31 @@ async fn connection_errors_cross_ipc_as_code_message_detail() {
     )
     .await
     .unwrap_err();
-    assert_eq!(e.code, "login_failed");
+    assert_eq!(e.code, ErrorCode::LoginFailed);
+    // SQL Server's message and the next step travel as fields of their own.
+    let m = e.server.as_ref().expect("SQL Server's message");
+    assert_eq!((m.number, m.level), (18456, 14), "{e:?}");
     assert!(
-        e.detail
+        e.next_step
             .as_deref()
             .unwrap_or_default()
-            .contains("Msg 18456, Level 14"),
+            .contains("password"),
         "{e:?}"
     );
+    let json = serde_json::to_value(&e).unwrap();
+    assert_eq!(json["code"], "login_failed");
+    assert_eq!(json["server"]["number"], 18456);
     let mut bad = args(emu.addr().port(), "keysafe_operator", OPERATOR_PASSWORD);
     bad.server = "sql01\\a\\b".into();
     assert_eq!(
         desk::connect::connect(&st, bad).await.unwrap_err().code,
-        "invalid_input"
+        ErrorCode::InvalidInput
     );
     let mut strict = args(emu.addr().port(), "keysafe_operator", OPERATOR_PASSWORD);
     strict.encrypt = EncryptChoice::Strict;
     assert_eq!(
         desk::connect::connect(&st, strict).await.unwrap_err().code,
-        "unsupported"
+        ErrorCode::Unsupported
     );
     let mut untrusted = args(emu.addr().port(), "keysafe_operator", OPERATOR_PASSWORD);
     untrusted.trust_server_certificate = false;
@@ -368,7 +375,7 @@ async fn connection_errors_cross_ipc_as_code_message_detail() {
             .await
             .unwrap_err()
             .code,
-        "tls"
+        ErrorCode::Tls
     );
     drop(emu);
 }

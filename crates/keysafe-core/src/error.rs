@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     InvalidInput,
@@ -31,10 +32,13 @@ pub enum ErrorCode {
     RestoreCheckFailed,
     Keyring,
     Unsupported,
+    /// Something Keysafe did not expect (a bug): the message says what.
+    Internal,
 }
 
 /// SQL Server's message, as it sent it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ServerMessage {
     pub number: u32,
     pub level: u8,

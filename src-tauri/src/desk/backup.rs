@@ -307,7 +307,7 @@ fn summarize(r: &Report, kept: &keysafe_core::report::ReportFiles) -> RunSummary
                     .restore_check
                     .as_ref()
                     .map(|c| serde_json::to_string(c).unwrap_or_default()),
-                error: k.error.clone().map(|e| IpcError::from(e).into()),
+                error: k.error.clone().map(IpcError::from),
             })
         })
         .collect();
@@ -321,7 +321,7 @@ fn summarize(r: &Report, kept: &keysafe_core::report::ReportFiles) -> RunSummary
             .instances
             .iter()
             .filter_map(|i| i.error.clone())
-            .map(|e| IpcError::from(e).into())
+            .map(IpcError::from)
             .collect(),
         folder_protection: r
             .instances

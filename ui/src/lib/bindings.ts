@@ -95,21 +95,27 @@ export type BackupEvent = { "event": "connecting", server: string, } | { "event"
 
 export type FileView = { server_path: string, copy_path: string | null, bytes: number, sha256: string, verified: boolean, };
 
-export type KeyOutcome = { server: string, label: string, outcome: string, files: Array<FileView>, restore_check: string | null, error: IpcErrorView | null, };
+export type KeyOutcome = { server: string, label: string, outcome: string, files: Array<FileView>, restore_check: string | null, error: IpcError | null, };
 
-export type RunSummary = { run_id: string, succeeded: boolean, keys_requested: number, keys_verified: number, keys: Array<KeyOutcome>, instance_errors: Array<IpcErrorView>, folder_protection: Array<string>, destination_warnings: Array<string>, 
+export type RunSummary = { run_id: string, succeeded: boolean, keys_requested: number, keys_verified: number, keys: Array<KeyOutcome>, instance_errors: Array<IpcError>, folder_protection: Array<string>, destination_warnings: Array<string>, 
 /**
  * The JSON, HTML and CSV reports Keysafe kept (KEYSAFE_HOME/reports).
  */
 report_files: Array<string>, };
 
-export type IpcErrorView = { code: string, message: string, 
-/**
- * The next step and SQL Server's own `Msg N, Level L, State S`.
- */
-detail: string | null, };
+export type ErrorCode = "invalid_input" | "connection_refused" | "connection_timeout" | "host_not_found" | "tls" | "encryption_not_supported" | "login_failed" | "permission_denied" | "file_exists" | "folder_missing" | "password_policy" | "master_key_not_open" | "not_found" | "key_file_invalid" | "sql_server" | "connection_lost" | "io" | "medium_removed" | "verification_failed" | "restore_check_failed" | "keyring" | "unsupported" | "internal";
 
-export type IpcError = { code: string, message: string, detail: string | null, };
+export type ServerMessage = { number: number, level: number, state: number, line: number, text: string, };
+
+export type IpcError = { code: ErrorCode, message: string, 
+/**
+ * What the administrator does next.
+ */
+next_step: string | null, 
+/**
+ * SQL Server's message, when SQL Server refused.
+ */
+server: ServerMessage | null, };
 
 export type ReportFormat = "html" | "json" | "csv";
 

@@ -1,15 +1,28 @@
-// Errors cross IPC as {code, message, detail}; anything else (a bug, a panic) is wrapped so
-// the UI always has the same shape to show.
-import type { IpcError } from './bindings'
+// Errors cross IPC as {code, message, next_step, server}: the UI switches on `code` (the
+// engine's closed set) and never parses English. Anything else (a bug, a panic) is wrapped
+// as `internal` so the UI always has the same shape to show.
+import type { ErrorCode, IpcError, ServerMessage } from './bindings'
 
 export function asIpcError(e: unknown): IpcError {
   if (e && typeof e === 'object' && 'code' in e && 'message' in e) {
-    const o = e as { code: unknown; message: unknown; detail?: unknown }
+    const o = e as { code: unknown; message: unknown; next_step?: unknown; server?: unknown }
     return {
-      code: String(o.code),
+      code: String(o.code) as ErrorCode,
       message: String(o.message),
-      detail: o.detail == null ? null : String(o.detail),
+      next_step: o.next_step == null ? null : String(o.next_step),
+      server: o.server && typeof o.server === 'object' ? (o.server as ServerMessage) : null,
     }
   }
-  return { code: 'unknown', message: typeof e === 'string' ? e : String(e), detail: null }
+  return { code: 'internal', message: typeof e === 'string' ? e : String(e), next_step: null, server: null }
+}
+
+/** What to show under an error's message: the next step, then SQL Server's own message. */
+export function errorDetail(e: IpcError): string | null {
+  const parts: string[] = []
+  if (e.next_step) parts.push(e.next_step)
+  if (e.server) {
+    const m = e.server
+    parts.push(`Msg ${m.number}, Level ${m.level}, State ${m.state}, Line ${m.line}\n${m.text}`)
+  }
+  return parts.length ? parts.join('\n') : null
 }

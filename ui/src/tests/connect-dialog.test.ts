@@ -8,11 +8,11 @@ import { app } from '../lib/app.svelte'
 afterEach(() => clearMocks())
 
 describe('ConnectDialog', () => {
-  it('sends the typed fields and shows the server error with its detail', async () => {
+  it('sends the typed fields and shows the server error with SQL Server\'s message', async () => {
     const calls: { cmd: string; args: unknown }[] = []
     mockIPC((cmd, args) => {
       calls.push({ cmd, args })
-      if (cmd === 'connect') throw { code: 'login_failed', message: "Login failed for user 'sa'.", detail: 'Msg 18456, Level 14, State 1, Line 1' }
+      if (cmd === 'connect') throw { code: 'login_failed', message: "Login failed for user 'sa'.", next_step: null, server: { number: 18456, level: 14, state: 1, line: 1, text: "Login failed for user 'sa'." } }
       return null
     })
     app.recentServers = ['sql01']

@@ -3,7 +3,7 @@ import { actionFor, firstLineOf, textToRun } from '../lib/shortcuts'
 import { defaultForm, toArgs, validate } from '../lib/connectForm'
 import { allKeys, canBackUp, countByState, keyNodeId, stateBadge } from '../lib/tree'
 import { humanBytes, strengthLabel, strengthPercent } from '../lib/strength'
-import { asIpcError } from '../lib/ipc'
+import { asIpcError, errorDetail } from '../lib/ipc'
 import type { KeyNode, ServerTree } from '../lib/bindings'
 
 describe('SSMS keyboard', () => {
@@ -118,9 +118,13 @@ describe('small helpers', () => {
     expect(humanBytes(3 * 1024 * 1024)).toBe('3.0 MB')
   })
 
-  it('gives every failure the {code, message, detail} shape', () => {
-    expect(asIpcError({ code: 'tls', message: 'bad cert', detail: 'next' })).toEqual({ code: 'tls', message: 'bad cert', detail: 'next' })
-    expect(asIpcError('boom')).toEqual({ code: 'unknown', message: 'boom', detail: null })
-    expect(asIpcError(new Error('x')).code).toBe('unknown')
+  it('gives every failure the {code, message, next_step, server} shape', () => {
+    const server = { number: 18456, level: 14, state: 1, line: 1, text: "Login failed for user 'sa'." }
+    expect(asIpcError({ code: 'tls', message: 'bad cert', next_step: 'next' })).toEqual({ code: 'tls', message: 'bad cert', next_step: 'next', server: null })
+    const e = asIpcError({ code: 'login_failed', message: 'no', next_step: 'Check the password.', server })
+    expect(errorDetail(e)).toBe("Check the password.\nMsg 18456, Level 14, State 1, Line 1\nLogin failed for user 'sa'.")
+    expect(asIpcError('boom')).toEqual({ code: 'internal', message: 'boom', next_step: null, server: null })
+    expect(errorDetail(asIpcError('boom'))).toBeNull()
+    expect(asIpcError(new Error('x')).code).toBe('internal')
   })
 })
