@@ -16,13 +16,17 @@ export function asIpcError(e: unknown): IpcError {
   return { code: 'internal', message: typeof e === 'string' ? e : String(e), next_step: null, server: null }
 }
 
+/** SQL Server's own message as SSMS prints it, or null. */
+export function serverMessage(e: IpcError): string | null {
+  const m = e.server
+  return m ? `Msg ${m.number}, Level ${m.level}, State ${m.state}, Line ${m.line}\n${m.text}` : null
+}
+
 /** What to show under an error's message: the next step, then SQL Server's own message. */
 export function errorDetail(e: IpcError): string | null {
   const parts: string[] = []
   if (e.next_step) parts.push(e.next_step)
-  if (e.server) {
-    const m = e.server
-    parts.push(`Msg ${m.number}, Level ${m.level}, State ${m.state}, Line ${m.line}\n${m.text}`)
-  }
+  const m = serverMessage(e)
+  if (m) parts.push(m)
   return parts.length ? parts.join('\n') : null
 }
