@@ -166,12 +166,31 @@ impl Report {
         serde_json::to_string_pretty(self).expect("a report serializes")
     }
 
-    /// One row per file.
+    /// One row per file (and one per failure with no file), for a spreadsheet.
     pub fn to_csv(&self) -> String {
-        let mut out = String::from("instance,key,outcome,server_path,bytes,server_sha256,copy_path,copy_sha256,verified,error_code,error\r\n");
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(Vec::new());
+        let mut row = |cells: [&str; 11]| {
+            w.write_record(cells.iter().map(|c| defuse(c).into_owned()))
+                .expect("writing CSV to memory");
+        };
+        row([
+            "instance",
+            "key",
+            "outcome",
+            "server_path",
+            "bytes",
+            "server_sha256",
+            "copy_path",
+            "copy_sha256",
+            "verified",
+            "error_code",
+            "error",
+        ]);
         for i in &self.instances {
             if let Some(e) = &i.error {
-                out.push_str(&csv_row(&[
+                row([
                     &i.server,
                     "",
                     "failed",
@@ -183,14 +202,19 @@ impl Report {
                     "false",
                     &code(e),
                     &one_line(e),
-                ]));
+                ]);
             }
             for k in &i.keys {
-                let err = k.error.as_ref();
+                let (ec, et) = k
+                    .error
+                    .as_ref()
+                    .map(|e| (code(e), one_line(e)))
+                    .unwrap_or_default();
+                let label = k.key.label();
                 if k.files.is_empty() {
-                    out.push_str(&csv_row(&[
+                    row([
                         &i.server,
-                        &k.key.label(),
+                        &label,
                         outcome(k.outcome),
                         "",
                         "",
@@ -198,9 +222,9 @@ impl Report {
                         "",
                         "",
                         "false",
-                        &err.map(code).unwrap_or_default(),
-                        &err.map(one_line).unwrap_or_default(),
-                    ]));
+                        &ec,
+                        &et,
+                    ]);
                 }
                 for f in &k.files {
                     let (cp, cs) = f
@@ -208,9 +232,9 @@ impl Report {
                         .as_ref()
                         .map(|c| (c.path.display().to_string(), c.sha256.clone()))
                         .unwrap_or_default();
-                    out.push_str(&csv_row(&[
+                    row([
                         &i.server,
-                        &k.key.label(),
+                        &label,
                         outcome(k.outcome),
                         &f.server_path,
                         &f.bytes.to_string(),
@@ -218,141 +242,100 @@ impl Report {
                         &cp,
                         &cs,
                         if f.verified { "true" } else { "false" },
-                        &err.map(code).unwrap_or_default(),
-                        &err.map(one_line).unwrap_or_default(),
-                    ]));
+                        &ec,
+                        &et,
+                    ]);
                 }
             }
         }
-        out
+        String::from_utf8(w.into_inner().expect("CSV in memory")).expect("CSV of UTF-8 fields")
     }
 
-    /// A self-contained printable page.
+    /// A self-contained printable page (templates/report.html; every value escaped).
     pub fn to_html(&self) -> String {
-        let mut h = String::new();
-        h.push_str("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Keysafe backup report</title><style>");
-        h.push_str("body{font:14px/1.4 system-ui,Segoe UI,sans-serif;margin:2em;color:#111}table{border-collapse:collapse;width:100%;margin:1em 0}th,td{border:1px solid #999;padding:4px 6px;text-align:left;vertical-align:top}th{background:#eee}.ok{color:#064}.bad{color:#a00;font-weight:bold}code{font-size:12px;word-break:break-all}@media print{body{margin:0}}");
-        h.push_str("</style></head><body>");
-        h.push_str(&format!("<h1>Keysafe backup report</h1><p>Run <code>{}</code> by <b>{}</b> on {} from {} to {} (UTC).</p>", self.run_id, esc(&self.operator), esc(&self.workstation), self.started.format("%Y-%m-%d %H:%M:%S"), self.finished.format("%Y-%m-%d %H:%M:%S")));
-        let verdict = if self.succeeded() {
-            "<p class=ok>Every requested key was backed up, copied and verified.</p>"
-        } else {
-            "<p class=bad>Not every key was verified: see below.</p>"
+        use minijinja::context;
+        let mut env = minijinja::Environment::new();
+        env.add_template("report.html", include_str!("../templates/report.html"))
+            .expect("the report template parses");
+        let size = |b: u64| match b {
+            0..1024 => format!("{b} bytes"),
+            _ => format!(
+                "{} ({b} bytes)",
+                humansize::format_size(b, humansize::BINARY)
+            ),
         };
-        h.push_str(verdict);
-        h.push_str(&format!(
-            "<p>{} instance(s), {} key(s) requested, {} verified, {} failure(s). Destination: <code>{}</code></p>",
-            self.summary.instances,
-            self.summary.keys_requested,
-            self.summary.keys_verified,
-            self.summary.failures,
-            esc(&self.destination.display().to_string())
-        ));
-        if let Some(v) = &self.destination_volume {
-            h.push_str(&format!(
-                "<p>Medium: {} ({}, {}, {} drive), {} of {} bytes free.</p>",
-                esc(&v.mount_point.display().to_string()),
-                esc(v.label.as_deref().unwrap_or("no label")),
-                esc(&v.file_system),
-                esc(&v.drive_type),
-                v.free_bytes,
-                v.total_bytes
-            ));
-        }
-        for w in &self.destination_warnings {
-            h.push_str(&format!("<p class=bad>{}</p>", esc(w)));
-        }
-        for i in &self.instances {
-            h.push_str(&format!("<h2>{}</h2>", esc(&i.server)));
-            if let Some(f) = &i.facts {
-                h.push_str(&format!(
-                    "<p>SQL Server {} ({}) on {}; service account <code>{}</code>; login <code>{}</code>.</p>",
-                    esc(&f.product_version),
-                    esc(&f.edition),
-                    esc(&f.host_platform),
-                    esc(f.service_account.as_deref().unwrap_or("unknown")),
-                    esc(&f.login)
-                ));
-            }
-            if let Some(d) = &i.server_folder {
-                h.push_str(&format!(
-                    "<p>Server folder <code>{}</code>: {}</p>",
-                    esc(d),
-                    esc(&i.folder_protection).replace('\n', "<br>")
-                ));
-            }
-            if let Some(e) = &i.error {
-                h.push_str(&format!(
-                    "<p class=bad>{}</p>",
-                    esc(&e.describe()).replace('\n', "<br>")
-                ));
-            }
-            h.push_str("<table><tr><th>Key</th><th>Outcome</th><th>Files (server → medium)</th><th>SHA-256</th></tr>");
-            for k in &i.keys {
-                let files: Vec<String> = k
-                    .files
+        let instances: Vec<_> = self
+            .instances
+            .iter()
+            .map(|i| {
+                let keys: Vec<_> = i
+                    .keys
                     .iter()
-                    .map(|f| {
-                        format!(
-                            "<code>{}</code> → <code>{}</code> ({} bytes)",
-                            esc(&f.server_path),
-                            esc(&f
-                                .copy
-                                .as_ref()
-                                .map(|c| c.path.display().to_string())
-                                .unwrap_or_default()),
-                            f.bytes
-                        )
+                    .map(|k| {
+                        let (ok, text) = match (k.outcome, &k.error) {
+                            (Outcome::Verified, _) => match &k.restore_check {
+                                Some(crate::restore_check::RestoreCheck::Proven { .. }) => {
+                                    (true, "verified, restore proven".to_string())
+                                }
+                                _ => (true, "verified".to_string()),
+                            },
+                            (_, Some(e)) => (false, e.describe()),
+                            (o, None) => (false, outcome(o).to_string()),
+                        };
+                        let files: Vec<_> = k
+                            .files
+                            .iter()
+                            .map(|f| {
+                                context! {
+                                    server_path => f.server_path,
+                                    copy_path => f.copy.as_ref().map(|c| c.path.display().to_string()).unwrap_or_default(),
+                                    size => size(f.bytes),
+                                    sha256 => f.server_sha256,
+                                }
+                            })
+                            .collect();
+                        context! { label => k.key.label(), ok, outcome => text, files }
                     })
                     .collect();
-                let hashes: Vec<String> = k
-                    .files
-                    .iter()
-                    .map(|f| format!("<code>{}</code>", f.server_sha256))
-                    .collect();
-                let out = match (k.outcome, &k.error) {
-                    (Outcome::Verified, _) => match &k.restore_check {
-                        Some(crate::restore_check::RestoreCheck::Proven { .. }) => {
-                            "<span class=ok>verified, restore proven</span>".to_string()
-                        }
-                        Some(crate::restore_check::RestoreCheck::Failed { reason, .. }) => format!(
-                            "<span class=bad>verified copy, restore FAILED: {}</span>",
-                            esc(reason)
-                        ),
-                        _ => "<span class=ok>verified</span>".to_string(),
-                    },
-                    (_, Some(e)) => format!(
-                        "<span class=bad>{}</span>",
-                        esc(&e.describe()).replace('\n', "<br>")
-                    ),
-                    (o, None) => outcome(o).to_string(),
-                };
-                h.push_str(&format!(
-                    "<tr><td>{}</td><td>{out}</td><td>{}</td><td>{}</td></tr>",
-                    esc(&k.key.label()),
-                    files.join("<br>"),
-                    hashes.join("<br>")
-                ));
+                context! {
+                    server => i.server,
+                    facts => i.facts,
+                    folder => i.server_folder,
+                    folder_protection => i.folder_protection,
+                    error => i.error.as_ref().map(KeysafeError::describe),
+                    keys,
+                }
+            })
+            .collect();
+        let volume = self.destination_volume.as_ref().map(|v| {
+            context! {
+                mount_point => v.mount_point.display().to_string(),
+                label => v.label,
+                file_system => v.file_system,
+                drive_type => v.drive_type,
+                free => humansize::format_size(v.free_bytes, humansize::BINARY),
+                total => humansize::format_size(v.total_bytes, humansize::BINARY),
             }
-            h.push_str("</table>");
-        }
-        h.push_str("<h2>Custody</h2><table>");
-        for (k, v) in [
-            ("Carried by", &self.custody.carrier),
-            ("Stored at", &self.custody.storage_location),
-            ("Notes", &self.custody.notes),
-        ] {
-            h.push_str(&format!(
-                "<tr><th>{k}</th><td>{}</td></tr>",
-                esc(v.as_deref().unwrap_or("(not recorded)"))
-            ));
-        }
-        h.push_str("</table><h2>Restore runbook</h2><ol>");
-        for step in &self.runbook {
-            h.push_str(&format!("<li><code>{}</code></li>", esc(step)));
-        }
-        h.push_str("</ol><p>Passwords are never written in this report. Each placeholder names the password to fetch from where it is kept.</p></body></html>\n");
-        h
+        });
+        env.get_template("report.html")
+            .and_then(|t| {
+                t.render(context! {
+                    run_id => self.run_id.to_string(),
+                    operator => self.operator,
+                    workstation => self.workstation,
+                    started => self.started.format("%Y-%m-%d %H:%M:%S").to_string(),
+                    finished => self.finished.format("%Y-%m-%d %H:%M:%S").to_string(),
+                    succeeded => self.succeeded(),
+                    summary => self.summary,
+                    destination => self.destination.display().to_string(),
+                    volume,
+                    warnings => self.destination_warnings,
+                    instances,
+                    custody => self.custody,
+                    runbook => self.runbook,
+                })
+            })
+            .expect("the report renders")
     }
 }
 
@@ -376,32 +359,13 @@ fn code(e: &KeysafeError) -> String {
         .unwrap_or_default()
 }
 
-fn csv_row(fields: &[&str]) -> String {
-    let cells: Vec<String> = fields
-        .iter()
-        .map(|f| {
-            // A leading =, +, - or @ would be a formula in a spreadsheet.
-            let f = if f.starts_with(['=', '+', '-', '@']) {
-                format!("'{f}")
-            } else {
-                f.to_string()
-            };
-            if f.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", f.replace('"', "\"\""))
-            } else {
-                f
-            }
-        })
-        .collect();
-    format!("{}\r\n", cells.join(","))
-}
-
-pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+/// A leading =, +, - or @ would be a formula in a spreadsheet: such a cell starts with '.
+fn defuse(f: &str) -> std::borrow::Cow<'_, str> {
+    if f.starts_with(['=', '+', '-', '@']) {
+        format!("'{f}").into()
+    } else {
+        f.into()
+    }
 }
 
 /// Who runs Keysafe, for the report: the login name, from the environment or (Unix) the
@@ -480,16 +444,72 @@ fn runbook(instances: &[InstanceReport]) -> Vec<String> {
 mod tests {
     use super::*;
 
+    fn hostile() -> Report {
+        let now = Utc::now();
+        let key = crate::backup::KeyResult {
+            key: crate::backup::KeyRef::Certificate {
+                database: "Sales\",\"x".into(),
+                name: "<img src=x onerror=alert(1)>".into(),
+            },
+            outcome: Outcome::Failed,
+            script: String::new(),
+            files: vec![],
+            started: now,
+            finished: now,
+            error: Some(KeysafeError::new(
+                crate::ErrorCode::SqlServer,
+                "=HYPERLINK(\"http://evil\")",
+            )),
+            restore_check: None,
+        };
+        Report::new(
+            "op<b>".into(),
+            now,
+            PathBuf::from("/media/<keys>"),
+            Custody {
+                carrier: Some("@SUM(A1)".into()),
+                storage_location: None,
+                notes: Some("</td><script>x</script>".into()),
+            },
+            vec![InstanceReport {
+                server: "<script>alert('s')</script>".into(),
+                facts: None,
+                server_folder: Some("C:\\K&eys".into()),
+                folder_protection: "line one\nline two".into(),
+                folder_protection_failed: false,
+                keys: vec![key],
+                error: None,
+            }],
+        )
+    }
+
     #[test]
     fn csv_quotes_and_defuses_formulas() {
-        assert_eq!(
-            csv_row(&["a,b", "=1+1", "x\"y"]),
-            "\"a,b\",'=1+1,\"x\"\"y\"\r\n"
+        let csv = hostile().to_csv();
+        let mut r = csv::Reader::from_reader(csv.as_bytes());
+        let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 1, "{csv}");
+        assert_eq!(&rows[0][0], "<script>alert('s')</script>");
+        assert!(
+            rows[0][1].contains("Sales\",\"x"),
+            "quoted, round-trips: {csv}"
         );
+        assert!(rows[0][10].starts_with("'="), "a formula is defused: {csv}");
+        assert!(csv.ends_with("\r\n"));
     }
 
     #[test]
     fn html_escapes_everything_it_prints() {
-        assert_eq!(esc("<script>&'\""), "&lt;script&gt;&amp;&#39;&quot;");
+        let html = hostile().to_html();
+        for raw in ["<script>", "<img src=x", "</td><script>", "op<b>", "<keys>"] {
+            assert!(!html.contains(raw), "{raw} printed raw");
+        }
+        assert!(html.contains("&lt;script&gt;alert("));
+        assert!(html.contains("C:\\K&amp;eys"));
+        assert!(
+            html.contains("line one\nline two"),
+            "line breaks kept for white-space: pre-line"
+        );
+        assert!(html.contains("(not recorded)"));
     }
 }
