@@ -572,56 +572,70 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
     }
     // On a terminal, one line that redraws itself: [done/planned] last event. Otherwise one
     // line per event, for logs of scheduled tasks.
+    // On a terminal, a progress bar whose length grows as instances are planned, and the last
+    // event beside it; failures are printed above it so they stay. Otherwise one line per
+    // event, for the logs of scheduled tasks.
     let tty = std::io::stderr().is_terminal();
-    let planned = std::sync::atomic::AtomicUsize::new(0);
-    let done = std::sync::atomic::AtomicUsize::new(0);
+    let bar = if tty {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("[{bar:24}] {pos}/{len} key(s) {wide_msg}")
+                .expect("a valid template")
+                .progress_chars("#>."),
+        );
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     let progress = |p: Progress| {
-        use std::sync::atomic::Ordering::Relaxed;
-        let line = match p {
-            Progress::Connecting { server } => format!("[{server}] connecting"),
+        let (line, failed) = match p {
+            Progress::Connecting { server } => (format!("[{server}] connecting"), false),
             Progress::Planned { server, keys } => {
-                planned.fetch_add(keys, Relaxed);
-                format!("[{server}] {keys} key(s) to back up")
+                bar.inc_length(keys as u64);
+                (format!("[{server}] {keys} key(s) to back up"), false)
             }
             Progress::FolderReady { server, folder, .. } => {
-                format!("[{server}] server folder {folder}")
+                (format!("[{server}] server folder {folder}"), false)
             }
-            Progress::KeyStarted { server, key } => format!("[{server}] {key}: backing up"),
+            Progress::KeyStarted { server, key } => {
+                (format!("[{server}] {key}: backing up"), false)
+            }
             Progress::KeyDone {
                 server,
                 key,
                 verified,
             } => {
-                done.fetch_add(1, Relaxed);
-                format!(
-                    "[{server}] {key}: {}",
-                    if verified {
-                        "backed up, copied, verified"
-                    } else {
-                        "FAILED"
-                    }
+                bar.inc(1);
+                (
+                    format!(
+                        "[{server}] {key}: {}",
+                        if verified {
+                            "backed up, copied, verified"
+                        } else {
+                            "FAILED"
+                        }
+                    ),
+                    !verified,
                 )
             }
-            Progress::InstanceDone { server, verified } => format!(
-                "[{server}] {}",
-                if verified {
-                    "done"
-                } else {
-                    "not everything was verified"
-                }
+            Progress::InstanceDone { server, verified } => (
+                format!(
+                    "[{server}] {}",
+                    if verified {
+                        "done"
+                    } else {
+                        "not everything was verified"
+                    }
+                ),
+                !verified,
             ),
         };
-        if tty {
-            let (d, t) = (done.load(Relaxed), planned.load(Relaxed).max(1));
-            let width = 24;
-            let filled = (d * width / t).min(width);
-            eprint!(
-                "\r\x1b[K[{}{}] {d}/{t} {line}",
-                "#".repeat(filled),
-                ".".repeat(width - filled)
-            );
-        } else {
+        if !tty {
             eprintln!("{line}");
+        } else if failed {
+            bar.println(line);
+        } else {
+            bar.set_message(line);
         }
     };
     let request = run::RunRequest {
@@ -637,9 +651,7 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
         history: keysafe_home().join("history.jsonl"),
     };
     let record = run::execute(&request, &progress).await;
-    if tty {
-        eprintln!();
-    }
+    bar.finish_and_clear();
     let run::RunRecord {
         report,
         files: written,

@@ -74,16 +74,16 @@ impl SecretStore for OsKeyring {
 
 /// Keysafe's own folder (profiles, history, kept reports): `KEYSAFE_HOME`, else the
 /// platform's data folder + `keysafe`.
+/// Keysafe's data folder: KEYSAFE_HOME, else the platform's local data folder for it
+/// (~/.local/share/keysafe, %LOCALAPPDATA%\Keysafe\data, ~/Library/Application
+/// Support/Keysafe): profiles, history and logs stay on this machine, never roam.
 pub fn home() -> PathBuf {
     if let Some(h) = std::env::var_os("KEYSAFE_HOME") {
         return PathBuf::from(h);
     }
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("APPDATA").map(PathBuf::from))
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    base.join("keysafe")
+    directories::ProjectDirs::from("", "", "Keysafe")
+        .map(|d| d.data_local_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("keysafe"))
 }
 
 pub struct Profiles {
@@ -190,5 +190,21 @@ impl Profiles {
     /// Profiles as JSON to share: never a password (there is none in a profile).
     pub fn export(&self) -> String {
         serde_json::to_string_pretty(&self.list).expect("json")
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod home_tests {
+    #[test]
+    fn the_data_folder_is_the_xdg_one_the_scripts_use() {
+        if std::env::var_os("KEYSAFE_HOME").is_some() {
+            return; // the override wins, by design
+        }
+        let base = std::env::var_os("XDG_DATA_HOME")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".local/share")
+            });
+        assert_eq!(super::home(), base.join("keysafe"));
     }
 }

@@ -368,40 +368,18 @@ fn defuse(f: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Who runs Keysafe, for the report: the login name, from the environment or (Unix) the
-/// password database when the environment has none (a scheduled task, a WebDriver session).
+/// Who runs Keysafe, for the report: the operating system's name for the account (the
+/// environment is not trusted for it: a scheduled task or a WebDriver session may have none).
 pub fn current_operator() -> String {
-    if let Some(u) = ["USER", "USERNAME", "LOGNAME"]
-        .iter()
-        .filter_map(|v| std::env::var(v).ok())
-        .find(|u| !u.is_empty())
-    {
-        return u;
-    }
-    #[cfg(unix)]
-    {
-        // SAFETY: getpwuid returns a pointer into static storage or null; read at once.
-        let name = unsafe {
-            let pw = libc::getpwuid(libc::getuid());
-            (!pw.is_null() && !(*pw).pw_name.is_null()).then(|| {
-                std::ffi::CStr::from_ptr((*pw).pw_name)
-                    .to_string_lossy()
-                    .into_owned()
-            })
-        };
-        if let Some(n) = name {
-            return n;
-        }
-    }
-    "unknown".into()
+    Some(whoami::username())
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 fn hostname() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .map(|s| s.trim().to_string())
+    whoami::fallible::hostname()
         .ok()
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "unknown".into())
 }
 
