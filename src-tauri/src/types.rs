@@ -84,16 +84,8 @@ pub enum KeyId {
     Certificate { database: String, name: String },
 }
 
-#[derive(Debug, Clone, Copy, Serialize, TS, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum BackupState {
-    /// No verified backup is known.
-    Never,
-    /// A verified backup exists and the key has not changed since.
-    BackedUp,
-    /// Something needs attention (see `risk`).
-    Risk,
-}
+/// Each key's state, as the engine judges it.
+pub use keysafe_core::status::BackupState;
 
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct Property {

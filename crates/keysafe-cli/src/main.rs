@@ -34,6 +34,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Each key's backup state (backed up, never, at risk) from the server and Keysafe's
+    /// history, as Object Explorer shows it. Exit 1 when any key needs attention.
+    Status {
+        #[command(flatten)]
+        conn: ConnArgs,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Back up keys, copy them to a medium, verify the copies and write a report.
     Backup(Box<BackupArgs>),
     /// Saved connections (passwords only in the OS keyring).
@@ -389,6 +398,67 @@ fn split_cert(s: &str) -> Result<(String, String), KeysafeError> {
         .ok_or_else(|| usage(format!("A certificate is DB.NAME, not '{s}'")))
 }
 
+async fn cmd_status(conn: &ConnArgs, json: bool) -> Result<i32, KeysafeError> {
+    use keysafe_core::status::BackupState;
+    let targets = connect_options(conn)?;
+    let entries = history::read(&keysafe_home().join("history.jsonl"))?;
+    let mut all = Vec::new();
+    let mut failed = false;
+    for t in &targets {
+        let r: Result<_, KeysafeError> = async {
+            let mut c = keysafe_core::connection::connect(t).await?;
+            let inv = inventory::inventory(&mut c).await?;
+            Ok((
+                inv.server.server_name.clone(),
+                keysafe_core::status::status(&inv, &entries),
+            ))
+        }
+        .await;
+        match r {
+            Ok(v) => all.push(v),
+            Err(e) => {
+                failed = true;
+                eprintln!("[{}] {}", t.server, e.describe());
+            }
+        }
+    }
+    let attention = all
+        .iter()
+        .flat_map(|(_, keys)| keys)
+        .filter(|k| k.state != BackupState::BackedUp)
+        .count();
+    if json {
+        let v: Vec<_> = all
+            .iter()
+            .map(|(server, keys)| serde_json::json!({ "server": server, "keys": keys }))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+    } else {
+        for (server, keys) in &all {
+            println!("{server}");
+            for k in keys {
+                let state = match k.state {
+                    BackupState::BackedUp => "backed up",
+                    BackupState::Never => "NEVER",
+                    BackupState::Risk => "AT RISK",
+                };
+                println!(
+                    "  {state:<10} {:<40} {}{}",
+                    k.label,
+                    k.last_backup.as_deref().unwrap_or("no verified backup"),
+                    k.reason
+                        .as_deref()
+                        .filter(|_| k.state == BackupState::Risk)
+                        .map(|r| format!("\n             {r}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        eprintln!("{attention} key(s) need attention");
+    }
+    Ok(if failed || attention > 0 { 1 } else { 0 })
+}
+
 async fn cmd_repair_master_key(
     conn: &ConnArgs,
     database: &str,
@@ -732,6 +802,7 @@ async fn main() {
     init_logging();
     let r = match &cli.command {
         Command::Inventory { conn, json } => cmd_inventory(conn, *json).await,
+        Command::Status { conn, json } => cmd_status(conn, *json).await,
         Command::Backup(a) => cmd_backup(a).await,
         Command::Profile { action } => cmd_profile(action),
         Command::History { verify } => cmd_history(*verify),

@@ -644,3 +644,66 @@ async fn a_migrated_databases_master_key_is_backed_up_with_its_password_and_repa
     let (code, stderr) = run(&e, &args, &vars).await;
     assert_eq!(code, Some(0), "opens by itself now: {stderr}");
 }
+
+/// `keysafe status`: every key starts as never backed up (exit 1); after a verified backup
+/// of the service master key, that key is backed up and the rest still need attention.
+#[tokio::test]
+async fn status_shows_each_keys_state_from_the_server_and_the_history() {
+    let e = env().await;
+    let c = conn(&e);
+    let mut status: Vec<String> = vec!["status".into()];
+    status.extend(c.iter().cloned());
+    status.push("--json".into());
+    let out = keysafe(
+        &e,
+        &status.iter().map(String::as_str).collect::<Vec<_>>(),
+        &OPERATOR,
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let smk = |v: &serde_json::Value| {
+        v[0]["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["label"] == "Service Master Key")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(smk(&v)["state"], "never");
+    let medium = e.medium.display().to_string();
+    let mut backup: Vec<String> = vec!["backup".into(), "smk".into()];
+    backup.extend(c.iter().cloned());
+    backup.extend(["--password-env", "KS_BACKUP_PW", "--copy-to", &medium].map(String::from));
+    let (code, stderr) = run(&e, &backup, &OPERATOR).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    let out = keysafe(
+        &e,
+        &status.iter().map(String::as_str).collect::<Vec<_>>(),
+        &OPERATOR,
+    )
+    .await;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(smk(&v)["state"], "backed_up", "{v}");
+    assert!(smk(&v)["last_backup"].as_str().unwrap().ends_with("UTC"));
+    // The TDE certificate never backed up is still at risk: exit 1.
+    assert_eq!(out.status.code(), Some(1));
+    let text = keysafe(
+        &e,
+        &status[..status.len() - 1]
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        &OPERATOR,
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(stdout.contains("backed up  Service Master Key"), "{stdout}");
+    assert!(stdout.contains("AT RISK"), "{stdout}");
+}

@@ -18,6 +18,7 @@ pub mod report;
 pub mod restore_check;
 pub mod run;
 pub mod secret;
+pub mod status;
 pub mod tsql;
 pub mod volumes;
 pub mod windows;

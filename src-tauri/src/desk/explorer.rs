@@ -7,7 +7,7 @@ use crate::state::AppState;
 use crate::types::{BackupState, DatabaseNode, KeyId, KeyNode, Property, RiskView, ServerTree};
 use keysafe_core::backup::{BackupOptions, KeyRef};
 use keysafe_core::history;
-use keysafe_core::inventory::{Inventory, MasterKeyProtection, Severity};
+use keysafe_core::inventory::{Inventory, MasterKeyProtection};
 use keysafe_core::{ErrorCode, Password};
 use std::collections::HashMap;
 
@@ -50,10 +50,10 @@ fn tde_state(s: i32) -> String {
     .to_string()
 }
 
+/// The engine's judgment of a key (keysafe_core::status), with the properties shown.
 struct Judge<'a> {
-    server: String,
+    inv: &'a Inventory,
     last: HashMap<(String, String), chrono::DateTime<chrono::Utc>>,
-    risks: &'a [keysafe_core::inventory::Risk],
 }
 
 impl Judge<'_> {
@@ -65,39 +65,20 @@ impl Judge<'_> {
         risk_object: &str,
         properties: Vec<Property>,
     ) -> KeyNode {
-        let label = key_ref(&key).label();
-        let last = self
-            .last
-            .get(&(self.server.to_lowercase(), label.clone()))
-            .copied();
-        let risk = self
-            .risks
-            .iter()
-            .filter(|r| {
-                r.severity >= Severity::Warning && r.object.eq_ignore_ascii_case(risk_object)
-            })
-            .map(|r| r.text.clone())
-            .next();
-        let last_backup = last
-            .map(|l| l.format("%Y-%m-%d %H:%M UTC").to_string())
-            .or_else(|| {
-                server_record.map(|d| format!("{} (server record)", d.format("%Y-%m-%d %H:%M")))
-            });
-        let (state, risk) = match (risk, last) {
-            (Some(r), _) => (BackupState::Risk, Some(r)),
-            (None, Some(_)) => match history::staleness(last, modified) {
-                Some(why) => (BackupState::Risk, Some(why)),
-                None => (BackupState::BackedUp, None),
-            },
-            (None, None) if server_record.is_some() => (BackupState::BackedUp, None),
-            (None, None) => (BackupState::Never, None),
-        };
+        let s = keysafe_core::status::judge(
+            self.inv,
+            &self.last,
+            key_ref(&key),
+            modified,
+            server_record,
+            risk_object,
+        );
         KeyNode {
             key,
-            label,
-            state,
-            last_backup,
-            risk,
+            label: s.label,
+            state: s.state,
+            last_backup: s.last_backup,
+            risk: (s.state == BackupState::Risk).then_some(s.reason).flatten(),
             properties,
         }
     }
@@ -105,9 +86,8 @@ impl Judge<'_> {
 
 pub fn tree(id: u32, inv: &Inventory, entries: &[history::Entry]) -> ServerTree {
     let j = Judge {
-        server: inv.server.server_name.clone(),
+        inv,
         last: history::last_verified(entries),
-        risks: &inv.risks,
     };
     let smk = inv.service_master_key.as_ref().map(|k| {
         j.node(
