@@ -71,6 +71,9 @@ enum Command {
         /// Check the hash chain; exit 1 when a record was changed or removed.
         #[arg(long)]
         verify: bool,
+        /// Print each record as its JSON line.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -755,7 +758,7 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
     Ok(if report.succeeded() { 0 } else { 1 })
 }
 
-fn cmd_history(verify: bool) -> Result<i32, KeysafeError> {
+fn cmd_history(verify: bool, json: bool) -> Result<i32, KeysafeError> {
     let path = keysafe_home().join("history.jsonl");
     if verify {
         return match history::verify(&path)? {
@@ -769,8 +772,26 @@ fn cmd_history(verify: bool) -> Result<i32, KeysafeError> {
             }
         };
     }
-    for e in history::read(&path)? {
-        println!("{}", serde_json::to_string(&e.record).expect("json"));
+    let entries = history::read(&path)?;
+    if json {
+        for e in &entries {
+            println!("{}", serde_json::to_string(&e.record).expect("json"));
+        }
+        return Ok(0);
+    }
+    for r in entries.iter().filter_map(history::Entry::run) {
+        let mut servers: Vec<&str> = r.keys.iter().map(|k| k.server.as_str()).collect();
+        servers.dedup();
+        println!(
+            "{}  {:<7} {}/{} key(s) verified  {:<12} {}\n    {}",
+            r.finished.format("%Y-%m-%d %H:%M UTC"),
+            if r.succeeded { "ok" } else { "FAILED" },
+            r.summary.keys_verified,
+            r.summary.keys_requested,
+            r.operator,
+            servers.join(", "),
+            r.report.with_extension("html").display()
+        );
     }
     Ok(0)
 }
@@ -805,7 +826,7 @@ async fn main() {
         Command::Status { conn, json } => cmd_status(conn, *json).await,
         Command::Backup(a) => cmd_backup(a).await,
         Command::Profile { action } => cmd_profile(action),
-        Command::History { verify } => cmd_history(*verify),
+        Command::History { verify, json } => cmd_history(*verify, *json),
         Command::RepairMasterKey {
             conn,
             database,

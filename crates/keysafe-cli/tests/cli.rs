@@ -192,6 +192,15 @@ async fn backup_all_copies_verifies_and_reports() {
         String::from_utf8_lossy(&hist.stdout).trim(),
         "history intact: 1 record(s)"
     );
+    let hist = keysafe(&e, &["history"], &[]).await;
+    let text = String::from_utf8_lossy(&hist.stdout);
+    assert!(
+        text.contains(" ok ") && text.contains("7/7 key(s) verified") && text.contains(".html"),
+        "{text}"
+    );
+    let hist = keysafe(&e, &["history", "--json"], &[]).await;
+    let line: serde_json::Value = serde_json::from_slice(&hist.stdout).unwrap();
+    assert_eq!(line["schema"], 2);
 }
 
 #[tokio::test]

@@ -82,6 +82,56 @@ pub fn append(path: &Path, record: serde_json::Value) -> Result<Entry> {
     Ok(e)
 }
 
+/// The version of the run records Keysafe writes now. Version 1 (no `schema` field) is read
+/// the same way: its fields are a subset.
+pub const RECORD_SCHEMA: u32 = 2;
+
+fn schema_1() -> u32 {
+    1
+}
+
+/// One run in the history, as written by `record_run`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunRecord {
+    #[serde(default = "schema_1")]
+    pub schema: u32,
+    pub run_id: uuid::Uuid,
+    pub started: chrono::DateTime<chrono::Utc>,
+    pub finished: chrono::DateTime<chrono::Utc>,
+    pub operator: String,
+    pub succeeded: bool,
+    pub summary: RunCounts,
+    /// The run's JSON report (the HTML and CSV beside it share its name).
+    pub report: std::path::PathBuf,
+    pub keys: Vec<KeyRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RunCounts {
+    pub instances: usize,
+    pub keys_requested: usize,
+    pub keys_verified: usize,
+    pub failures: usize,
+}
+
+/// One key of a run, by its identity (server and key), with what became of it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct KeyRecord {
+    pub server: String,
+    pub key: crate::backup::KeyRef,
+    /// As people read it; the identity is `key`.
+    pub label: String,
+    pub outcome: crate::backup::Outcome,
+    pub sha256: Vec<String>,
+}
+
+impl Entry {
+    /// The run this entry records, or None for a line that is not one.
+    pub fn run(&self) -> Option<RunRecord> {
+        serde_json::from_value(self.record.clone()).ok()
+    }
+}
+
 /// Records a finished run: its summary, where its JSON report is, and each key's outcome
 /// and file hashes (never a secret: the report holds none).
 pub fn record_run(
@@ -89,41 +139,58 @@ pub fn record_run(
     report: &crate::report::Report,
     report_json: &Path,
 ) -> Result<Entry> {
-    let record = serde_json::json!({
-        "run_id": report.run_id, "started": report.started, "finished": report.finished, "operator": report.operator,
-        "succeeded": report.succeeded(), "summary": report.summary, "report": report_json,
-        "keys": report.instances.iter().flat_map(|i| i.keys.iter().map(move |k| serde_json::json!({
-            "server": i.server, "key": k.key, "label": k.key.label(), "outcome": k.outcome,
-            "sha256": k.files.iter().map(|f| f.server_sha256.clone()).collect::<Vec<_>>(),
-        }))).collect::<Vec<_>>(),
-    });
-    append(path, record)
+    let s = &report.summary;
+    let record = RunRecord {
+        schema: RECORD_SCHEMA,
+        run_id: report.run_id,
+        started: report.started,
+        finished: report.finished,
+        operator: report.operator.clone(),
+        succeeded: report.succeeded(),
+        summary: RunCounts {
+            instances: s.instances,
+            keys_requested: s.keys_requested,
+            keys_verified: s.keys_verified,
+            failures: s.failures,
+        },
+        report: report_json.to_path_buf(),
+        keys: report
+            .instances
+            .iter()
+            .flat_map(|i| {
+                i.keys.iter().map(move |k| KeyRecord {
+                    server: i.server.clone(),
+                    key: k.key.clone(),
+                    label: k.key.label(),
+                    outcome: k.outcome,
+                    sha256: k.files.iter().map(|f| f.server_sha256.clone()).collect(),
+                })
+            })
+            .collect(),
+    };
+    append(
+        path,
+        serde_json::to_value(record).expect("a run record serializes"),
+    )
 }
 
-/// When each key (server, key label) last had a verified backup, according to the history.
+/// When each key (server, in lower case, and the key's identity) last had a verified backup,
+/// according to the history.
 pub fn last_verified(
     entries: &[Entry],
-) -> std::collections::HashMap<(String, String), chrono::DateTime<chrono::Utc>> {
+) -> std::collections::HashMap<(String, crate::backup::KeyRef), chrono::DateTime<chrono::Utc>> {
     let mut out = std::collections::HashMap::new();
-    for e in entries {
-        let Some(finished) = e.record["finished"]
-            .as_str()
-            .and_then(|f| f.parse::<chrono::DateTime<chrono::Utc>>().ok())
-        else {
-            continue;
-        };
-        for k in e.record["keys"].as_array().into_iter().flatten() {
-            if k["outcome"] != "verified" {
-                continue;
-            }
-            let (Some(server), Some(label)) = (k["server"].as_str(), k["label"].as_str()) else {
-                continue;
-            };
+    for run in entries.iter().filter_map(Entry::run) {
+        for k in run
+            .keys
+            .iter()
+            .filter(|k| k.outcome == crate::backup::Outcome::Verified)
+        {
             let slot = out
-                .entry((server.to_lowercase(), label.to_string()))
-                .or_insert(finished);
-            if finished > *slot {
-                *slot = finished;
+                .entry((k.server.to_lowercase(), k.key.clone()))
+                .or_insert(run.finished);
+            if run.finished > *slot {
+                *slot = run.finished;
             }
         }
     }
@@ -150,23 +217,31 @@ pub fn staleness(
 mod tests {
     use super::*;
 
+    /// A line as Keysafe wrote it before records had a schema (version 1).
+    const V1_LINE: &str = r#"{"run_id":"6f1d3b2a-1111-4c3e-9a41-2b3c4d5e6f70","started":"2026-01-01T00:00:00Z","finished":"2026-01-01T00:00:05Z","operator":"ops","succeeded":true,"summary":{"instances":1,"keys_requested":1,"keys_verified":1,"failures":0},"report":"/media/KEYS/keysafe-report-20260101T000000Z-6f1d3b2a.json","keys":[{"server":"SQL01","key":{"kind":"service_master_key"},"label":"Service Master Key","outcome":"verified","sha256":["AB"]}]}"#;
+
     #[test]
     fn a_key_changed_after_its_last_verified_backup_is_stale() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("history.jsonl");
-        for (finished, outcome) in [
-            ("2026-01-01T00:00:00Z", "verified"),
-            ("2026-03-01T00:00:00Z", "failed"),
-        ] {
-            append(&p, serde_json::json!({"finished": finished, "keys": [{"server": "SQL01", "label": "Service Master Key", "outcome": outcome}]})).unwrap();
-        }
-        let last = last_verified(&read(&p).unwrap());
+        let v1: serde_json::Value = serde_json::from_str(V1_LINE).unwrap();
+        append(&p, v1.clone()).unwrap();
+        // A later run in today's format, failed: not a verified backup.
+        let mut failed: RunRecord = serde_json::from_value(v1).unwrap();
+        assert_eq!(failed.schema, 1, "an old line reads as version 1");
+        failed.schema = RECORD_SCHEMA;
+        failed.finished = "2026-03-01T00:00:00Z".parse().unwrap();
+        failed.keys[0].outcome = crate::backup::Outcome::Failed;
+        append(&p, serde_json::to_value(&failed).unwrap()).unwrap();
+        let entries = read(&p).unwrap();
+        assert!(entries.iter().all(|e| e.run().is_some()));
+        let last = last_verified(&entries);
         let smk = last
-            .get(&("sql01".to_string(), "Service Master Key".to_string()))
+            .get(&("sql01".to_string(), crate::backup::KeyRef::ServiceMasterKey))
             .copied();
         assert_eq!(
             smk,
-            Some("2026-01-01T00:00:00Z".parse().unwrap()),
+            Some("2026-01-01T00:00:05Z".parse().unwrap()),
             "a failed run is not a verified backup"
         );
         let changed =

@@ -37,7 +37,7 @@ pub struct KeyStatus {
 /// inventory's risks use for it.
 pub fn judge(
     inv: &Inventory,
-    last: &std::collections::HashMap<(String, String), chrono::DateTime<chrono::Utc>>,
+    last: &std::collections::HashMap<(String, KeyRef), chrono::DateTime<chrono::Utc>>,
     key: KeyRef,
     modified: Option<NaiveDateTime>,
     server_record: Option<NaiveDateTime>,
@@ -45,7 +45,7 @@ pub fn judge(
 ) -> KeyStatus {
     let label = key.label();
     let last_verified = last
-        .get(&(inv.server.server_name.to_lowercase(), label.clone()))
+        .get(&(inv.server.server_name.to_lowercase(), key.clone()))
         .copied();
     let risk = inv
         .risks

@@ -53,7 +53,7 @@ fn tde_state(s: i32) -> String {
 /// The engine's judgment of a key (keysafe_core::status), with the properties shown.
 struct Judge<'a> {
     inv: &'a Inventory,
-    last: HashMap<(String, String), chrono::DateTime<chrono::Utc>>,
+    last: HashMap<(String, KeyRef), chrono::DateTime<chrono::Utc>>,
 }
 
 impl Judge<'_> {

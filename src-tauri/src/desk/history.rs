@@ -13,24 +13,21 @@ pub async fn history(state: &AppState) -> IpcResult<HistoryView> {
     let chain_intact = history::verify(&path)?.is_ok();
     let mut runs: Vec<HistoryRow> = entries
         .iter()
-        .map(|e| {
-            let r = &e.record;
-            let mut servers: Vec<String> = r["keys"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|k| k["server"].as_str().map(str::to_string))
-                .collect();
+        .filter_map(history::Entry::run)
+        .map(|r| {
+            let mut servers: Vec<String> = r.keys.iter().map(|k| k.server.clone()).collect();
             servers.dedup();
             HistoryRow {
-                run_id: r["run_id"].as_str().unwrap_or_default().to_string(),
-                finished: r["finished"].as_str().unwrap_or_default().to_string(),
-                operator: r["operator"].as_str().unwrap_or_default().to_string(),
-                succeeded: r["succeeded"].as_bool().unwrap_or(false),
-                keys_verified: r["summary"]["keys_verified"].as_u64().unwrap_or(0) as u32,
-                keys_requested: r["summary"]["keys_requested"].as_u64().unwrap_or(0) as u32,
+                run_id: r.run_id.to_string(),
+                finished: r
+                    .finished
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                operator: r.operator,
+                succeeded: r.succeeded,
+                keys_verified: r.summary.keys_verified as u32,
+                keys_requested: r.summary.keys_requested as u32,
                 servers,
-                report: r["report"].as_str().map(str::to_string),
+                report: Some(r.report.display().to_string()),
             }
         })
         .collect();
@@ -82,8 +79,9 @@ pub fn report_html(state: &AppState, run_id: &str) -> IpcResult<String> {
     let entries = history::read(&state.history_path())?;
     let json = entries
         .iter()
-        .find(|e| e.record["run_id"].as_str() == Some(run_id))
-        .and_then(|e| e.record["report"].as_str().map(std::path::PathBuf::from))
+        .filter_map(history::Entry::run)
+        .find(|r| r.run_id.to_string() == run_id)
+        .map(|r| r.report)
         .ok_or_else(|| IpcError::new(ErrorCode::NotFound, "That run is not in the history."))?;
     std::fs::read_to_string(json.with_extension("html")).map_err(|e| {
         IpcError::new(
