@@ -42,23 +42,7 @@ fn parse_args() -> Result<Args, String> {
 }
 
 fn init_logging(home: &std::path::Path) {
-    // Never a secret in the log: passwords live in types that print `<redacted>`, and no
-    // command logs its arguments.
-    let filter = std::env::var("KEYSAFE_LOG").unwrap_or_else(|_| "info".into());
-    let _ = std::fs::create_dir_all(home);
-    if let Ok(f) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(home.join("keysafe-app.log"))
-    {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into()),
-            )
-            .with_writer(std::sync::Mutex::new(f))
-            .with_ansi(false)
-            .try_init();
-    }
+    keysafe_core::logging::init(home, "keysafe-app");
 }
 
 /// Runs the app; returns the process exit code.

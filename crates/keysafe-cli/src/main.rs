@@ -797,24 +797,7 @@ fn cmd_history(verify: bool, json: bool) -> Result<i32, KeysafeError> {
 }
 
 fn init_logging() {
-    let home = keysafe_home().join("logs");
-    let filter = std::env::var("KEYSAFE_LOG").unwrap_or_else(|_| "info".into());
-    if std::fs::create_dir_all(&home).is_ok() {
-        if let Ok(f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(home.join("keysafe.log"))
-        {
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_new(&filter)
-                        .unwrap_or_else(|_| "info".into()),
-                )
-                .with_writer(std::sync::Mutex::new(f))
-                .with_ansi(false)
-                .try_init();
-        }
-    }
+    keysafe_core::logging::init(&keysafe_home().join("logs"), "keysafe");
 }
 
 #[tokio::main]

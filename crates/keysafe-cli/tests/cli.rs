@@ -415,7 +415,11 @@ async fn canary_no_secret_reaches_any_file_or_output_at_trace_level() {
     assert_eq!(report["summary"]["keys_verified"], 6);
     assert_eq!(outputs[1].status.code(), Some(0));
     assert_eq!(outputs[2].status.code(), Some(1), "wrong login password");
-    let log = std::fs::read_to_string(e.home.join("logs/keysafe.log")).unwrap();
+    let log = std::fs::read_to_string(keysafe_core::logging::today(
+        &e.home.join("logs"),
+        "keysafe",
+    ))
+    .unwrap();
     assert!(
         log.contains("TRACE") || log.contains("DEBUG"),
         "trace logging was on"

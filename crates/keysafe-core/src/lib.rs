@@ -9,6 +9,7 @@ pub mod copy;
 pub mod error;
 pub mod history;
 pub mod inventory;
+pub mod logging;
 pub mod master_key;
 pub mod password;
 pub mod profiles;

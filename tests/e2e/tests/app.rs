@@ -207,7 +207,10 @@ async fn back_up_the_service_master_key_to_a_folder_and_export_the_report() {
         .flat_map(|d| files_under(d))
         .collect();
     assert!(
-        written.iter().any(|p| p.ends_with("keysafe-app.log")),
+        written.iter().any(|p| p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("keysafe-app.") && n.ends_with(".log"))),
         "the app logged: {written:?}"
     );
     for p in &written {
