@@ -196,6 +196,13 @@ async fn a_whole_backup_from_the_dialog_leaves_a_verified_copy_a_report_and_no_s
     assert!(std::fs::read_to_string(&exported)
         .unwrap()
         .contains("Service Master Key"));
+    // Never over an existing file: the first export stays as it was.
+    let again = desk::backup::export_report(&st, &summary.run_id, ReportFormat::Html, &exported)
+        .unwrap_err();
+    assert_eq!(again.code, keysafe_core::ErrorCode::FileExists);
+    assert!(std::fs::read_to_string(&exported)
+        .unwrap()
+        .starts_with("instance,key,outcome"));
 
     // The canary: no secret anywhere Keysafe wrote or sent to the UI.
     let mut haystacks: Vec<(String, Vec<u8>)> = files_under(home.path())

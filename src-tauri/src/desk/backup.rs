@@ -352,16 +352,24 @@ pub fn export_report(
         ReportFormat::Json => r.to_json(),
         ReportFormat::Csv => r.to_csv(),
     };
-    // Through a temporary file: a pulled medium never leaves half a report under the name.
-    let tmp = path.with_extension("keysafe-tmp");
-    std::fs::write(&tmp, body.as_bytes())
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            IpcError::new(
-                ErrorCode::Io,
-                format!("Cannot write {}: {e}", path.display()),
-            )
-        })?;
+    // As the copies are written: through a temporary file (a pulled medium never leaves half
+    // a report under the name), and never over an existing file.
+    let (dir, name) = match (path.parent(), path.file_name().and_then(|n| n.to_str())) {
+        (Some(d), Some(n)) => (
+            if d.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                d
+            },
+            n,
+        ),
+        _ => {
+            return Err(IpcError::new(
+                ErrorCode::InvalidInput,
+                format!("{} is not a file path", path.display()),
+            ))
+        }
+    };
+    keysafe_core::copy::write_new(dir, name, body.as_bytes())?;
     Ok(path.display().to_string())
 }
