@@ -84,40 +84,15 @@ pub enum Strength {
     VeryStrong,
 }
 
-/// A conservative entropy estimate: pool size from the classes used, halved for repeats
-/// and runs, with a penalty for the most common passwords' shapes.
+/// How hard the password is to guess, by zxcvbn (dictionaries, keyboard patterns, dates,
+/// l33t substitutions): its score as a level, and its estimated guesses as bits.
 pub fn strength(p: &Password) -> (Strength, u32) {
-    let s = p.expose();
-    let c = classes(s);
-    let pool: f64 = [26.0, 26.0, 10.0, 33.0, 100.0]
-        .iter()
-        .zip(c)
-        .filter(|(_, on)| *on)
-        .map(|(n, _)| n)
-        .sum();
-    let chars: Vec<char> = s.chars().collect();
-    let mut effective = 0.0;
-    for (i, ch) in chars.iter().enumerate() {
-        let repeat = i > 0 && chars[i - 1] == *ch;
-        let run = i > 0 && (chars[i - 1] as u32).abs_diff(*ch as u32) == 1;
-        effective += if repeat || run { 0.5 } else { 1.0 };
-    }
-    let mut bits = effective * pool.max(1.0).log2();
-    let lower = s.to_lowercase();
-    if [
-        "password", "passw0rd", "p@ssw0rd", "qwerty", "letmein", "welcome", "admin", "sql",
-        "123456",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
-    {
-        bits /= 2.0;
-    }
-    let bits = bits as u32;
-    let level = match bits {
-        0..=39 => Strength::Weak,
-        40..=59 => Strength::Fair,
-        60..=89 => Strength::Strong,
+    let e = zxcvbn::zxcvbn(p.expose(), &[]);
+    let bits = (e.guesses_log10() * std::f64::consts::LOG2_10).round() as u32;
+    let level = match u8::from(e.score()) {
+        0 | 1 => Strength::Weak,
+        2 => Strength::Fair,
+        3 => Strength::Strong,
         _ => Strength::VeryStrong,
     };
     (level, bits)
