@@ -14,31 +14,19 @@ pub mod types;
 use state::AppState;
 use tauri::Manager;
 
+/// Keysafe: back up SQL Server's encryption hierarchy, point and click.
+#[derive(clap::Parser)]
+#[command(name = "keysafe-app", version)]
 struct Args {
+    /// Start an embedded emulated SQL Server with a Demo profile.
+    #[arg(long)]
     demo: bool,
+    /// Write the generated TypeScript bindings to PATH and exit (no window).
+    #[arg(long, value_name = "PATH", hide = true)]
     write_bindings: Option<String>,
+    /// Exit 1 if PATH differs from the generated TypeScript bindings (no window).
+    #[arg(long, value_name = "PATH", hide = true)]
     check_bindings: Option<String>,
-}
-
-fn parse_args() -> Result<Args, String> {
-    let mut a = Args {
-        demo: false,
-        write_bindings: None,
-        check_bindings: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--demo" => a.demo = true,
-            "--write-bindings" => a.write_bindings = it.next(),
-            "--check-bindings" => a.check_bindings = it.next(),
-            "--help" | "-h" => {
-                return Err("usage: keysafe-app [--demo]\n  --demo  start an embedded emulated SQL Server with a Demo profile".into())
-            }
-            other => return Err(format!("keysafe-app: unknown argument '{other}' (try --help)")),
-        }
-    }
-    Ok(a)
 }
 
 fn init_logging(home: &std::path::Path) {
@@ -47,11 +35,12 @@ fn init_logging(home: &std::path::Path) {
 
 /// Runs the app; returns the process exit code.
 pub fn run() -> i32 {
-    let args = match parse_args() {
+    let args = match <Args as clap::Parser>::try_parse() {
         Ok(a) => a,
-        Err(msg) => {
-            eprintln!("{msg}");
-            return 2;
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
         }
     };
     if let Some(path) = &args.write_bindings {
