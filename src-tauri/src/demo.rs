@@ -16,7 +16,7 @@ pub struct Demo {
 
 pub const PROFILE_NAME: &str = "Demo";
 #[cfg(feature = "demo")]
-const SCENARIO: &str = include_str!("../../crates/mssql-emulator/scenarios/demo.toml");
+const SCENARIO: &str = mssql_emulator::scenarios::DEMO;
 #[cfg(feature = "demo")]
 const LOGIN: &str = "keysafe_operator";
 

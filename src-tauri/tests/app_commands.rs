@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 const OPERATOR_PASSWORD: &str = "Operat0r!Pass#1";
 
 async fn demo_instance(dir: &Path) -> Emulator {
-    let text = include_str!("../../crates/mssql-emulator/scenarios/demo.toml");
+    let text = mssql_emulator::scenarios::DEMO;
     Emulator::start(
         EmulatorConfig::new(dir)
             .scenario(Scenario::from_toml(text).unwrap())

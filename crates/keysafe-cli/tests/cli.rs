@@ -5,7 +5,7 @@ use mssql_emulator::{Emulator, EmulatorConfig, Scenario};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-const DEMO: &str = include_str!("../../mssql-emulator/scenarios/demo.toml");
+const DEMO: &str = mssql_emulator::scenarios::DEMO;
 
 /// The demo's operator login and a backup password that meets the policy.
 const OPERATOR: [(&str, &str); 2] = [

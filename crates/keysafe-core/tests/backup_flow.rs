@@ -8,7 +8,7 @@ use keysafe_core::{ErrorCode, Password};
 use mssql_emulator::{Emulator, EmulatorConfig, Scenario, TlsMode, DEFAULT_SA_PASSWORD};
 use std::collections::HashMap;
 
-const DEMO: &str = include_str!("../../mssql-emulator/scenarios/demo.toml");
+const DEMO: &str = mssql_emulator::scenarios::DEMO;
 
 async fn demo(tls: TlsMode) -> (tempfile::TempDir, Emulator) {
     let dir = tempfile::tempdir().unwrap();

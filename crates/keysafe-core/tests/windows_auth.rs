@@ -10,7 +10,7 @@ use keysafe_core::{ErrorCode, Password};
 use mssql_emulator::{Emulator, EmulatorConfig, Scenario};
 use std::time::Duration;
 
-const DEMO: &str = include_str!("../../mssql-emulator/scenarios/demo.toml");
+const DEMO: &str = mssql_emulator::scenarios::DEMO;
 
 async fn demo() -> (tempfile::TempDir, Emulator) {
     let dir = tempfile::tempdir().unwrap();

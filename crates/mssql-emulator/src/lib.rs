@@ -24,5 +24,16 @@ pub mod tds;
 pub mod value;
 
 pub use engine::scenario::Scenario;
+
+/// The scenarios that ship with the emulator (the files in `scenarios/`), for tests and the
+/// demo: no other crate reaches into this one's folders.
+pub mod scenarios {
+    /// Keysafe's demo instance: every kind of key and the risks Keysafe flags.
+    pub const DEMO: &str = include_str!("../scenarios/demo.toml");
+    /// SQL Server 2019 on Linux.
+    pub const LINUX_2019: &str = include_str!("../scenarios/linux-2019.toml");
+    /// A named instance of SQL Server 2016.
+    pub const NAMED_2016: &str = include_str!("../scenarios/named-2016.toml");
+}
 pub use server::{Emulator, EmulatorConfig, DEFAULT_SA_PASSWORD};
 pub use tds::prelogin::TlsMode;

@@ -118,7 +118,7 @@ pub async fn scalar_i32(c: &mut Conn, sql: &str) -> Option<i32> {
 
 pub const STRONG: &str = "Str0ng!Backup#Pass";
 
-pub const DEMO: &str = include_str!("../scenarios/demo.toml");
+pub const DEMO: &str = mssql_emulator::scenarios::DEMO;
 pub const BACKUP_DIR: &str =
     r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup";
 

@@ -70,11 +70,7 @@ async fn server_identity_matches_serverproperty_and_the_dmvs() {
 
 #[tokio::test]
 async fn older_versions_lack_newer_properties_and_views() {
-    let r = start_with(
-        Some(include_str!("../scenarios/named-2016.toml")),
-        TlsMode::On,
-    )
-    .await;
+    let r = start_with(Some(mssql_emulator::scenarios::NAMED_2016), TlsMode::On).await;
     let mut c = sa(&r).await;
     let rows = ok(&mut c, "SELECT @@SERVERNAME, CAST(SERVERPROPERTY('InstanceName') AS nvarchar(128)), CAST(SERVERPROPERTY('InstanceDefaultBackupPath') AS nvarchar(256)), CAST(SERVERPROPERTY('ProductMajorVersion') AS int)").await;
     assert_eq!(s(&rows[0][0], 0).as_deref(), Some(r"SQLOLD01\PAYROLL"));
@@ -100,11 +96,7 @@ async fn older_versions_lack_newer_properties_and_views() {
 
 #[tokio::test]
 async fn linux_instances_use_posix_paths() {
-    let r = start_with(
-        Some(include_str!("../scenarios/linux-2019.toml")),
-        TlsMode::On,
-    )
-    .await;
+    let r = start_with(Some(mssql_emulator::scenarios::LINUX_2019), TlsMode::On).await;
     let mut c = sa(&r).await;
     ok(&mut c, &format!("BACKUP SERVICE MASTER KEY TO FILE = '/var/opt/mssql/data/smk' ENCRYPTION BY PASSWORD = '{STRONG}'")).await;
     assert!(host(&r, "/var/opt/mssql/data/smk").is_file());
@@ -145,7 +137,7 @@ grant = ["CONTROL SERVER", "ADMINISTER BULK OPERATIONS"]
         format!("BACKUP SERVICE MASTER KEY TO FILE = '{path}' ENCRYPTION BY PASSWORD = '{STRONG}'")
     };
     // 2019: sysadmin only.
-    let linux_2019 = format!("{}{OPERATOR}", include_str!("../scenarios/linux-2019.toml"));
+    let linux_2019 = format!("{}{OPERATOR}", mssql_emulator::scenarios::LINUX_2019);
     let r = start_with(Some(&linux_2019), TlsMode::On).await;
     let mut op = login(&r, "operator", "Operat0r!Pass#1").await;
     ok(&mut op, &smk("/var/opt/mssql/data/smk")).await;
