@@ -76,11 +76,7 @@ fn conn(e: &Env) -> Vec<String> {
         "--ca-file".into(),
         e.emu.cert_pem_path().unwrap().display().to_string(),
     ];
-    // Wine's SChannel stalls full-session TLS on responses that arrive split mid-record (see
-    // README, "Windows"): under Wine only the login is encrypted; on Windows, Mandatory.
-    if keysafe_core::windows::under_wine() {
-        v.extend(["--encrypt".into(), "optional".into()]);
-    }
+    v.extend(keysafe_test_support::encrypt_args());
     v
 }
 

@@ -23,17 +23,7 @@ async fn demo(tls: TlsMode) -> (tempfile::TempDir, Emulator) {
 }
 
 fn options(emu: &Emulator, login: &str, pw: &str) -> ConnectOptions {
-    let server: ServerAddress = format!("localhost,{}", emu.addr().port()).parse().unwrap();
-    let mut o = ConnectOptions::sql(server, login, Password::new(pw));
-    if let Some(ca) = emu.cert_pem_path() {
-        o.trust = Trust::CaFile(ca.to_path_buf());
-    }
-    // Wine's SChannel stalls full-session TLS on responses that arrive split mid-record (see
-    // README, "Windows"): under Wine only the login is encrypted; on Windows, Mandatory.
-    if keysafe_core::windows::under_wine() {
-        o.encrypt = Encrypt::Optional;
-    }
-    o
+    keysafe_test_support::sql_options(emu, login, pw)
 }
 
 #[tokio::test]

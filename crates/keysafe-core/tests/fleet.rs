@@ -27,17 +27,8 @@ async fn sixty_instances_back_up_with_one_failure_isolated() {
     let mut targets: Vec<ConnectOptions> = emus
         .iter()
         .map(|e| {
-            let mut o = ConnectOptions::sql(
-                format!("127.0.0.1,{}", e.addr().port()).parse().unwrap(),
-                "sa",
-                Password::new(DEFAULT_SA_PASSWORD),
-            );
-            o.trust = Trust::CaFile(e.cert_pem_path().unwrap().to_path_buf());
-            o.host_name_in_certificate = Some("localhost".into());
-            // Wine's SChannel stalls full-session TLS on responses that arrive split mid-record (see
-            // README, "Windows"): under Wine only the login is encrypted; on Windows, Mandatory.
+            let mut o = keysafe_test_support::sql_options(e, "sa", DEFAULT_SA_PASSWORD);
             if keysafe_core::windows::under_wine() {
-                o.encrypt = keysafe_core::connection::Encrypt::Optional;
                 // Wine's crypt32 sometimes fails one of sixteen concurrent chain checks with
                 // TRUST_E_CERT_SIGNATURE (0x80096004); the CA check runs in the other tests.
                 o.trust = Trust::ServerCertificate;

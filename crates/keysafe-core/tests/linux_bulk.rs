@@ -3,7 +3,7 @@
 //! folder of bulkadmin.allowedpathslist, and is stopped by the folder probe (no file written)
 //! elsewhere.
 
-use keysafe_core::connection::{ConnectOptions, Trust};
+use keysafe_core::connection::ConnectOptions;
 use keysafe_core::inventory::ReadBackVerdict;
 use keysafe_core::run::{self, RunSettings, Selection};
 use keysafe_core::{ErrorCode, Password};
@@ -39,19 +39,7 @@ async fn linux(server: &str) -> Linux {
 }
 
 fn operator(l: &Linux) -> ConnectOptions {
-    let mut o = ConnectOptions::sql(
-        format!("127.0.0.1,{}", l.emu.addr().port())
-            .parse()
-            .unwrap(),
-        "operator",
-        Password::new("Operat0r!Pass#1"),
-    );
-    o.trust = Trust::CaFile(l.emu.cert_pem_path().unwrap().to_path_buf());
-    o.host_name_in_certificate = Some("localhost".into());
-    if keysafe_core::windows::under_wine() {
-        o.encrypt = keysafe_core::connection::Encrypt::Optional;
-    }
-    o
+    keysafe_test_support::sql_options(&l.emu, "operator", "Operat0r!Pass#1")
 }
 
 fn settings(l: &Linux, server_dir: &str) -> RunSettings {

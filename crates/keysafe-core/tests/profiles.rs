@@ -18,12 +18,7 @@ async fn a_remembered_password_lives_in_the_keyring_only() {
         name: name.clone(),
         server: format!("localhost,{}", emu.addr().port()),
         login: Some("sa".into()),
-        // Wine's SChannel stalls full-session TLS on split records (README, "Windows").
-        encrypt: if keysafe_core::windows::under_wine() {
-            keysafe_core::connection::Encrypt::Optional
-        } else {
-            Default::default()
-        },
+        encrypt: keysafe_test_support::encrypt(),
         trust: Trust::CaFile(emu.cert_pem_path().unwrap().to_path_buf()),
         host_name_in_certificate: None,
         connect_timeout_secs: 10,

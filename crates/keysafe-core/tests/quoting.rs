@@ -17,10 +17,7 @@ proptest! {
             let emu = Emulator::start(EmulatorConfig::new(dir.path())).await.unwrap();
             let mut o = ConnectOptions::sql(format!("127.0.0.1,{}", emu.addr().port()).parse().unwrap(), "sa", keysafe_core::Password::new(DEFAULT_SA_PASSWORD));
             o.trust = Trust::ServerCertificate;
-            if keysafe_core::windows::under_wine() {
-                // Wine's SChannel stalls full-session TLS on split records (README, "Windows").
-                o.encrypt = keysafe_core::connection::Encrypt::Optional;
-            }
+            o.encrypt = keysafe_test_support::encrypt();
             let mut c = connect(&o).await.unwrap();
             let lit = tsql::literal(&text, "value", 4000).unwrap();
             let rows = c.rows(&format!("SELECT {lit}")).await.unwrap();
@@ -42,10 +39,7 @@ proptest! {
             let emu = Emulator::start(EmulatorConfig::new(dir.path())).await.unwrap();
             let mut o = ConnectOptions::sql(format!("127.0.0.1,{}", emu.addr().port()).parse().unwrap(), "sa", keysafe_core::Password::new(DEFAULT_SA_PASSWORD));
             o.trust = Trust::ServerCertificate;
-            if keysafe_core::windows::under_wine() {
-                // Wine's SChannel stalls full-session TLS on split records (README, "Windows").
-                o.encrypt = keysafe_core::connection::Encrypt::Optional;
-            }
+            o.encrypt = keysafe_test_support::encrypt();
             let mut c = connect(&o).await.unwrap();
             let lit = tsql::literal(&pw, "pw", 128).unwrap_or_else(|_| "N''".into());
             match c.execute(&format!("CREATE DATABASE P; USE P; CREATE MASTER KEY ENCRYPTION BY PASSWORD = {lit}")).await {

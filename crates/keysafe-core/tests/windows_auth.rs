@@ -3,9 +3,7 @@
 //! and as the current user (SSPI). These run for real in the Windows lane (under Wine);
 //! elsewhere they check that Keysafe says clearly that it cannot.
 
-use keysafe_core::connection::{
-    connect, Authentication, ConnectOptions, Encrypt, ServerAddress, Trust,
-};
+use keysafe_core::connection::{connect, Authentication, ConnectOptions, ServerAddress, Trust};
 use keysafe_core::{ErrorCode, Password};
 use mssql_emulator::{Emulator, EmulatorConfig, Scenario};
 use std::time::Duration;
@@ -27,12 +25,7 @@ fn options(emu: &Emulator, authentication: Authentication) -> ConnectOptions {
     ConnectOptions {
         server,
         authentication,
-        // Wine's SChannel stalls full-session TLS on split records (README, "Windows").
-        encrypt: if keysafe_core::windows::under_wine() {
-            Encrypt::Optional
-        } else {
-            Encrypt::Mandatory
-        },
+        encrypt: keysafe_test_support::encrypt(),
         trust: Trust::CaFile(emu.cert_pem_path().unwrap().to_path_buf()),
         host_name_in_certificate: None,
         connect_timeout: Duration::from_secs(20),

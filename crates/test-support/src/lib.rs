@@ -1,0 +1,43 @@
+//! What Keysafe's tests share, in one place instead of copied into each test file: how to
+//! reach an emulated instance over TLS with its CA checked, and the one allowance Wine needs.
+
+use keysafe_core::connection::{ConnectOptions, Encrypt, Trust};
+use keysafe_core::Password;
+use mssql_emulator::Emulator;
+
+/// Whole-session TLS, except under Wine: its SChannel stalls full-session TLS on responses
+/// that arrive split mid-record (README, "Windows"), so there only the login is encrypted
+/// (still with the CA checked). On Windows and Linux: Mandatory.
+pub fn encrypt() -> Encrypt {
+    if keysafe_core::windows::under_wine() {
+        Encrypt::Optional
+    } else {
+        Encrypt::Mandatory
+    }
+}
+
+/// The CLI's arguments for the same: `--encrypt optional` under Wine only.
+pub fn encrypt_args() -> Vec<String> {
+    if keysafe_core::windows::under_wine() {
+        vec!["--encrypt".into(), "optional".into()]
+    } else {
+        vec![]
+    }
+}
+
+/// A SQL login to the emulator at localhost, its certificate checked against the emulator's
+/// CA.
+pub fn sql_options(emu: &Emulator, login: &str, password: &str) -> ConnectOptions {
+    let mut o = ConnectOptions::sql(
+        format!("localhost,{}", emu.addr().port())
+            .parse()
+            .expect("an address"),
+        login,
+        Password::new(password),
+    );
+    if let Some(ca) = emu.cert_pem_path() {
+        o.trust = Trust::CaFile(ca.to_path_buf());
+    }
+    o.encrypt = encrypt();
+    o
+}
