@@ -206,7 +206,7 @@ pub fn typescript_types() -> String {
     use ts_rs::TS;
     let decls = [
         AuthKind::decl(),
-        EncryptChoice::decl(),
+        Encrypt::decl(),
         ConnectArgs::decl(),
         ConnectionInfo::decl(),
         KeyId::decl(),

@@ -35,13 +35,8 @@ pub enum AuthKind {
     SqlServer,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, TS, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum EncryptChoice {
-    Mandatory,
-    Optional,
-    Strict,
-}
+/// How much of the session TLS protects: the engine's type, as the Connect dialog sends it.
+pub use keysafe_core::connection::Encrypt;
 
 /// The Connect dialog, field for field.
 #[derive(Debug, Clone, Deserialize, TS)]
@@ -52,7 +47,7 @@ pub struct ConnectArgs {
     #[ts(type = "string | null")]
     pub password: Option<Secret>,
     pub remember_password: bool,
-    pub encrypt: EncryptChoice,
+    pub encrypt: Encrypt,
     pub trust_server_certificate: bool,
     pub host_name_in_certificate: String,
     pub connect_timeout_secs: u32,
@@ -302,7 +297,7 @@ pub struct ProfileView {
     pub server: String,
     pub authentication: AuthKind,
     pub login: String,
-    pub encrypt: EncryptChoice,
+    pub encrypt: Encrypt,
     pub trust_server_certificate: bool,
     pub host_name_in_certificate: String,
     pub connect_timeout_secs: u32,

@@ -38,7 +38,7 @@ fn args(port: u16, login: &str, password: &str) -> ConnectArgs {
         login: login.into(),
         password: Some(Secret::from(password.to_string())),
         remember_password: false,
-        encrypt: EncryptChoice::Mandatory,
+        encrypt: Encrypt::Mandatory,
         trust_server_certificate: true,
         host_name_in_certificate: String::new(),
         connect_timeout_secs: 10,
@@ -370,7 +370,7 @@ async fn connection_errors_cross_ipc_as_code_message_next_step_and_server() {
         ErrorCode::InvalidInput
     );
     let mut strict = args(emu.addr().port(), "keysafe_operator", OPERATOR_PASSWORD);
-    strict.encrypt = EncryptChoice::Strict;
+    strict.encrypt = Encrypt::Strict;
     assert_eq!(
         desk::connect::connect(&st, strict).await.unwrap_err().code,
         ErrorCode::Unsupported

@@ -118,8 +118,10 @@ struct ConnArgs {
     /// Windows integrated authentication (Windows only).
     #[arg(long)]
     integrated: bool,
+    /// How much of the session TLS protects: mandatory (all of it), optional (the login),
+    /// strict (TDS 8, not available yet).
     #[arg(long, value_enum, default_value = "mandatory")]
-    encrypt: EncryptArg,
+    encrypt: Encrypt,
     /// Do not verify the server certificate.
     #[arg(long, conflicts_with = "ca_file")]
     trust_server_certificate: bool,
@@ -136,11 +138,7 @@ struct ConnArgs {
 
 impl ConnArgs {
     fn encrypt(&self) -> Encrypt {
-        match self.encrypt {
-            EncryptArg::Mandatory => Encrypt::Mandatory,
-            EncryptArg::Optional => Encrypt::Optional,
-            EncryptArg::Strict => Encrypt::Strict,
-        }
+        self.encrypt
     }
 
     fn trust(&self) -> Trust {
@@ -152,25 +150,12 @@ impl ConnArgs {
     }
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum EncryptArg {
-    Mandatory,
-    Optional,
-    Strict,
-}
-
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum What {
     Smk,
     Dmk,
     Cert,
     All,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum FormatArg {
-    Pvk,
-    Pfx,
 }
 
 #[derive(Args)]
@@ -218,7 +203,7 @@ struct BackupArgs {
     certificate_password_env: Vec<String>,
     /// Certificate format (default: pfx on SQL Server 2022, pvk before).
     #[arg(long, value_enum)]
-    format: Option<FormatArg>,
+    format: Option<CertificateFormat>,
     /// Who carries the medium off-site (for the report).
     #[arg(long)]
     carrier: Option<String>,
@@ -631,10 +616,7 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
             certificate_passwords,
             server_dir: a.server_dir.clone(),
             copy_to: a.copy_to.clone(),
-            format: a.format.map(|f| match f {
-                FormatArg::Pvk => CertificateFormat::Pvk,
-                FormatArg::Pfx => CertificateFormat::Pfx,
-            }),
+            format: a.format,
         },
         verify_restore: a.verify_restore,
         server_dir_local: a.server_dir_local.clone(),

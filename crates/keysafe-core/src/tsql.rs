@@ -227,6 +227,7 @@ pub fn export_certificate(
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum CertificateFormat {
     /// .cer + .pvk (every version)

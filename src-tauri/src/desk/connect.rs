@@ -2,8 +2,8 @@
 
 use crate::error::{IpcError, IpcResult};
 use crate::state::{AppState, Connection};
-use crate::types::{AppInfo, AuthKind, ConnectArgs, ConnectionInfo, EncryptChoice};
-use keysafe_core::connection::{Authentication, ConnectOptions, Encrypt, Trust};
+use crate::types::{AppInfo, AuthKind, ConnectArgs, ConnectionInfo};
+use keysafe_core::connection::{Authentication, ConnectOptions, Trust};
 use keysafe_core::{ErrorCode, Password};
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,14 +34,6 @@ fn remember_server(state: &AppState, server: &str) {
         state.recent_path(),
         serde_json::to_vec(&list).expect("json"),
     );
-}
-
-pub fn encrypt_of(e: EncryptChoice) -> Encrypt {
-    match e {
-        EncryptChoice::Mandatory => Encrypt::Mandatory,
-        EncryptChoice::Optional => Encrypt::Optional,
-        EncryptChoice::Strict => Encrypt::Strict,
-    }
 }
 
 /// A saved profile's name and environment colour.
@@ -117,7 +109,7 @@ fn options(state: &AppState, a: &ConnectArgs) -> IpcResult<(ConnectOptions, Opti
         ConnectOptions {
             server,
             authentication,
-            encrypt: encrypt_of(a.encrypt),
+            encrypt: a.encrypt,
             trust: if a.trust_server_certificate {
                 Trust::ServerCertificate
             } else {

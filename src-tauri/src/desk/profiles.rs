@@ -1,11 +1,10 @@
 //! Saved connection profiles: folders, a colour per environment, import/export without
 //! secrets; passwords only in the OS keyring.
 
-use crate::desk::connect::encrypt_of;
 use crate::error::{IpcError, IpcResult};
 use crate::state::AppState;
-use crate::types::{AuthKind, EncryptChoice, ProfileView, Secret};
-use keysafe_core::connection::{Encrypt, Trust};
+use crate::types::{AuthKind, ProfileView, Secret};
+use keysafe_core::connection::Trust;
 use keysafe_core::profiles::{Profile, Profiles};
 use keysafe_core::ErrorCode;
 use std::path::Path;
@@ -20,11 +19,7 @@ fn view(p: &Profile, demo: bool) -> ProfileView {
             Some(_) => AuthKind::SqlServer,
         },
         login: p.login.clone().unwrap_or_default(),
-        encrypt: match p.encrypt {
-            Encrypt::Mandatory => EncryptChoice::Mandatory,
-            Encrypt::Optional => EncryptChoice::Optional,
-            Encrypt::Strict => EncryptChoice::Strict,
-        },
+        encrypt: p.encrypt,
         trust_server_certificate: p.trust == Trust::ServerCertificate,
         host_name_in_certificate: p.host_name_in_certificate.clone().unwrap_or_default(),
         connect_timeout_secs: p.connect_timeout_secs as u32,
@@ -85,7 +80,7 @@ fn profile_of(v: &ProfileView, existing: Option<&Profile>) -> IpcResult<Profile>
         name: v.name.trim().to_string(),
         server: v.server.trim().to_string(),
         login: (v.authentication != AuthKind::Windows).then(|| v.login.trim().to_string()),
-        encrypt: encrypt_of(v.encrypt),
+        encrypt: v.encrypt,
         trust,
         host_name_in_certificate: Some(v.host_name_in_certificate.trim().to_string())
             .filter(|h| !h.is_empty()),

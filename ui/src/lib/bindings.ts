@@ -7,9 +7,9 @@ export type Secret = string;
 
 export type AuthKind = "windows" | "windows_as" | "sql_server";
 
-export type EncryptChoice = "mandatory" | "optional" | "strict";
+export type Encrypt = "mandatory" | "optional" | "strict";
 
-export type ConnectArgs = { server: string, authentication: AuthKind, login: string, password: string | null, remember_password: boolean, encrypt: EncryptChoice, trust_server_certificate: boolean, host_name_in_certificate: string, connect_timeout_secs: number, 
+export type ConnectArgs = { server: string, authentication: AuthKind, login: string, password: string | null, remember_password: boolean, encrypt: Encrypt, trust_server_certificate: boolean, host_name_in_certificate: string, connect_timeout_secs: number, 
 /**
  * Connect through this saved profile (its password from the keyring when none is typed).
  */
@@ -123,7 +123,7 @@ export type ResultSetView = { columns: Array<string>, rows: Array<Array<string |
 
 export type QueryOutcome = { result_sets: Array<ResultSetView>, messages: Array<string>, errors: number, database: string, cancelled: boolean, elapsed_ms: number, };
 
-export type ProfileView = { name: string, server: string, authentication: AuthKind, login: string, encrypt: EncryptChoice, trust_server_certificate: boolean, host_name_in_certificate: string, connect_timeout_secs: number, folder: string, color: string | null, remember_password: boolean, 
+export type ProfileView = { name: string, server: string, authentication: AuthKind, login: string, encrypt: Encrypt, trust_server_certificate: boolean, host_name_in_certificate: string, connect_timeout_secs: number, folder: string, color: string | null, remember_password: boolean, 
 /**
  * The Demo profile of `--demo`: not saved, cannot be edited.
  */

@@ -1,5 +1,5 @@
 // The Connect dialog's model: SSMS 21's fields and defaults, and what is sent to Rust.
-import type { AuthKind, ConnectArgs, EncryptChoice } from './bindings'
+import type { AuthKind, ConnectArgs, Encrypt } from './bindings'
 
 export interface ConnectForm {
   server: string
@@ -7,7 +7,7 @@ export interface ConnectForm {
   login: string
   password: string
   rememberPassword: boolean
-  encrypt: EncryptChoice
+  encrypt: Encrypt
   trustServerCertificate: boolean
   hostNameInCertificate: string
   connectTimeoutSecs: number
