@@ -482,12 +482,7 @@ async fn a_login_without_xp_create_subdir_backs_up_into_an_existing_folder() {
         "the HR user is added"
     );
     let dir = tempfile::tempdir().unwrap();
-    let emu = Emulator::start(
-        EmulatorConfig::new(dir.path().join("server"))
-            .scenario(Scenario::from_toml(&scenario).unwrap()),
-    )
-    .await
-    .unwrap();
+    let emu = keysafe_test_support::emulator(dir.path(), &scenario).await;
     let o = options(&emu, "hr_keys", "HrKeys!Pass#1");
     let settings = |server_dir: &str| keysafe_core::run::RunSettings {
         selection: keysafe_core::run::Selection::DatabaseMasterKeys(vec!["HR".into()]),

@@ -119,12 +119,7 @@ password = "Ops!Windows#Pass1"
 grant = ["CONTROL SERVER", "VIEW SERVER STATE", "ADMINISTER BULK OPERATIONS"]
 "#;
     let dir = tempfile::tempdir().unwrap();
-    let emu = Emulator::start(
-        EmulatorConfig::new(dir.path().join("server"))
-            .scenario(Scenario::from_toml(&scenario).unwrap()),
-    )
-    .await
-    .unwrap();
+    let emu = keysafe_test_support::emulator(dir.path(), &scenario).await;
     let o = options(
         &emu,
         Authentication::with_password(r"CONTOSO\ops", Password::new("Ops!Windows#Pass1")),

@@ -3,7 +3,7 @@
 
 use keysafe_core::connection::{ConnectOptions, Encrypt, Trust};
 use keysafe_core::Password;
-use mssql_emulator::Emulator;
+use mssql_emulator::{Emulator, EmulatorConfig, Scenario};
 
 /// Whole-session TLS, except under Wine: its SChannel stalls full-session TLS on responses
 /// that arrive split mid-record (README, "Windows"), so there only the login is encrypted
@@ -40,4 +40,14 @@ pub fn sql_options(emu: &Emulator, login: &str, password: &str) -> ConnectOption
     }
     o.encrypt = encrypt();
     o
+}
+
+/// An emulated instance of `scenario` (TOML) with its state in `dir/server`, TLS on.
+pub async fn emulator(dir: &std::path::Path, scenario: &str) -> Emulator {
+    Emulator::start(
+        EmulatorConfig::new(dir.join("server"))
+            .scenario(Scenario::from_toml(scenario).expect("a valid scenario")),
+    )
+    .await
+    .expect("the emulator starts")
 }
