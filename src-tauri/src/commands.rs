@@ -143,8 +143,8 @@ ipc! {
     fn plan_backup(state, request: BackupRequest) -> Vec<PlanView> { desk::backup::plan(state, &request).await }
 
     /// Runs the backup; progress arrives on the channel as it happens.
-    fn run_backup(state, request: BackupRequest, secrets: BackupSecrets; channel events: BackupEvent) -> RunSummary {
-        let emit = move |e: BackupEvent| {
+    fn run_backup(state, request: BackupRequest, secrets: BackupSecrets; channel events: Progress) -> RunSummary {
+        let emit = move |e: Progress| {
             let _ = events.send(e);
         };
         desk::backup::run(state, request, secrets, &emit).await
@@ -222,7 +222,7 @@ pub fn typescript_types() -> String {
         BackupSecrets::decl(),
         PlannedKey::decl(),
         PlanView::decl(),
-        BackupEvent::decl(),
+        Progress::decl(),
         FileView::decl(),
         KeyOutcome::decl(),
         RunSummary::decl(),

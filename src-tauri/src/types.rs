@@ -198,40 +198,8 @@ pub struct PlanView {
     pub problem: Option<String>,
 }
 
-/// Live progress of a backup run.
-#[derive(Debug, Clone, Serialize, TS)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum BackupEvent {
-    Connecting {
-        server: String,
-    },
-    Planned {
-        server: String,
-        keys: u32,
-    },
-    FolderReady {
-        server: String,
-        folder: String,
-        protection: String,
-    },
-    KeyStarted {
-        server: String,
-        key: String,
-    },
-    KeyDone {
-        server: String,
-        key: String,
-        verified: bool,
-    },
-    InstanceDone {
-        server: String,
-        verified: bool,
-    },
-    /// HTML, JSON, CSV, in that order.
-    ReportWritten {
-        paths: Vec<String>,
-    },
-}
+/// Live progress of a backup run: the engine's, as it is.
+pub use keysafe_core::run::Progress;
 
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct FileView {

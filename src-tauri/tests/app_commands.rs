@@ -123,9 +123,9 @@ async fn a_whole_backup_from_the_dialog_leaves_a_verified_copy_a_report_and_no_s
         plan[0].permissions
     );
 
-    let events: Arc<Mutex<Vec<BackupEvent>>> = Arc::default();
+    let events: Arc<Mutex<Vec<Progress>>> = Arc::default();
     let sink = events.clone();
-    let emit = move |e: BackupEvent| sink.lock().unwrap().push(e);
+    let emit = move |e: Progress| sink.lock().unwrap().push(e);
     let secrets = BackupSecrets {
         password: Secret::from(backup_pw.to_string()),
         confirm: Secret::from(backup_pw.to_string()),
@@ -153,11 +153,11 @@ async fn a_whole_backup_from_the_dialog_leaves_a_verified_copy_a_report_and_no_s
     let events = events.lock().unwrap().clone();
     let started = events
         .iter()
-        .filter(|e| matches!(e, BackupEvent::KeyStarted { .. }))
+        .filter(|e| matches!(e, Progress::KeyStarted { .. }))
         .count();
     let done = events
         .iter()
-        .filter(|e| matches!(e, BackupEvent::KeyDone { verified: true, .. }))
+        .filter(|e| matches!(e, Progress::KeyDone { verified: true, .. }))
         .count();
     assert_eq!(
         (started, done),
@@ -168,7 +168,7 @@ async fn a_whole_backup_from_the_dialog_leaves_a_verified_copy_a_report_and_no_s
     );
     assert!(matches!(
         events.last(),
-        Some(BackupEvent::ReportWritten { .. })
+        Some(Progress::ReportWritten { .. })
     ));
 
     // Every copy on the medium matches the hash the server computed.

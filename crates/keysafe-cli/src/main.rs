@@ -673,6 +673,8 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
                     !verified,
                 )
             }
+            // The summary names the report when the run ends.
+            Progress::ReportWritten { .. } => return,
             Progress::InstanceDone { server, verified } => (
                 format!(
                     "[{server}] {}",

@@ -85,8 +85,9 @@ pub struct RunSettings {
     pub acl_principals: Vec<String>,
 }
 
-/// Progress, for a terminal or a window.
+/// Progress, for a terminal or a window (the desktop app sends it to its UI as it is).
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Progress {
     Connecting {
@@ -114,6 +115,10 @@ pub enum Progress {
     InstanceDone {
         server: String,
         verified: bool,
+    },
+    /// The run's reports: HTML, JSON, CSV, in that order.
+    ReportWritten {
+        paths: Vec<String>,
     },
 }
 
@@ -190,6 +195,13 @@ pub async fn execute(
     );
     let files = report.write_files(&req.report_dir)?;
     crate::history::record_run(&req.history, &report, &files.json)?;
+    progress(Progress::ReportWritten {
+        paths: files
+            .all()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+    });
     tracing::info!(run = %report.run_id, verified = report.summary.keys_verified, "backup run finished");
     Ok(RunRecord { report, files })
 }

@@ -166,43 +166,11 @@ pub async fn plan(state: &AppState, req: &BackupRequest) -> IpcResult<Vec<PlanVi
     Ok(out)
 }
 
-fn event(p: Progress) -> BackupEvent {
-    match p {
-        Progress::Connecting { server } => BackupEvent::Connecting { server },
-        Progress::Planned { server, keys } => BackupEvent::Planned {
-            server,
-            keys: keys as u32,
-        },
-        Progress::FolderReady {
-            server,
-            folder,
-            protection,
-        } => BackupEvent::FolderReady {
-            server,
-            folder,
-            protection,
-        },
-        Progress::KeyStarted { server, key } => BackupEvent::KeyStarted { server, key },
-        Progress::KeyDone {
-            server,
-            key,
-            verified,
-        } => BackupEvent::KeyDone {
-            server,
-            key,
-            verified,
-        },
-        Progress::InstanceDone { server, verified } => {
-            BackupEvent::InstanceDone { server, verified }
-        }
-    }
-}
-
 pub async fn run(
     state: &AppState,
     req: BackupRequest,
     secrets: BackupSecrets,
-    emit: &(dyn Fn(BackupEvent) + Send + Sync),
+    emit: &(dyn Fn(Progress) + Send + Sync),
 ) -> IpcResult<RunSummary> {
     if !password::confirmed(&secrets.password.0, &secrets.confirm.0) {
         return Err(IpcError::new(
@@ -261,14 +229,11 @@ pub async fn run(
         report_dir: state.home.join("reports"),
         history: state.history_path(),
     };
-    let progress = |p: Progress| emit(event(p));
+    let progress = |p: Progress| emit(p);
     let run::RunRecord {
         report,
         files: kept,
     } = run::execute(&request, &progress).await?;
-    emit(BackupEvent::ReportWritten {
-        paths: kept.all().iter().map(|p| p.display().to_string()).collect(),
-    });
     let summary = summarize(&report, &kept);
     state
         .runs

@@ -91,7 +91,7 @@ export type PlanView = { connection: number, server_name: string, server_folder:
  */
 permissions: Array<string>, keys: Array<PlannedKey>, problem: string | null, };
 
-export type BackupEvent = { "event": "connecting", server: string, } | { "event": "planned", server: string, keys: number, } | { "event": "folder_ready", server: string, folder: string, protection: string, } | { "event": "key_started", server: string, key: string, } | { "event": "key_done", server: string, key: string, verified: boolean, } | { "event": "instance_done", server: string, verified: boolean, } | { "event": "report_written", paths: Array<string>, };
+export type Progress = { "event": "connecting", server: string, } | { "event": "planned", server: string, keys: number, } | { "event": "folder_ready", server: string, folder: string, protection: string, } | { "event": "key_started", server: string, key: string, } | { "event": "key_done", server: string, key: string, verified: boolean, } | { "event": "instance_done", server: string, verified: boolean, } | { "event": "report_written", paths: Array<string>, };
 
 export type FileView = { server_path: string, copy_path: string | null, bytes: number, sha256: string, verified: boolean, };
 
@@ -192,7 +192,7 @@ export function planBackup(request: BackupRequest): Promise<Array<PlanView>> {
 }
 
 /** Runs the backup; progress arrives on the channel as it happens. */
-export function runBackup(request: BackupRequest, secrets: BackupSecrets, events: Channel<BackupEvent>): Promise<RunSummary> {
+export function runBackup(request: BackupRequest, secrets: BackupSecrets, events: Channel<Progress>): Promise<RunSummary> {
   return invoke('run_backup', { request, secrets, events });
 }
 
