@@ -316,7 +316,8 @@ async fn export_certificate(
     database: &str,
     name: &str,
     copy_to: &std::path::Path,
-) -> Result<Vec<FileResult>> {
+    files: &mut Vec<FileResult>,
+) -> Result<()> {
     let sets = c.batch(p.statement.sent()).await?;
     let row = sets
         .iter()
@@ -338,7 +339,6 @@ async fn export_certificate(
         )
         .next("If the database master key protects it and does not open by itself (password only, or a database restored from another server), give the master key's password (--master-key-password-env DB=VAR); if a password protects it, give that (--certificate-password-env DB.NAME=VAR).")
     })?;
-    let mut out = Vec::new();
     for ((bytes, hash), (file, what)) in
         [(cer, row.get::<&[u8], _>(1)), (pvk, row.get::<&[u8], _>(3))]
             .into_iter()
@@ -351,26 +351,49 @@ async fn export_certificate(
                 format!("The bytes received for {file} do not match SQL Server's hash of them."),
             ));
         }
-        let dest = copy::write_new(copy_to, file, bytes)?;
-        let back = copy::read_back(&dest)?;
-        let verified = back.sha256 == server_hash;
-        out.push(FileResult {
-            server_path: format!("{what}([{database}].[{name}])"),
-            server_sha256: server_hash,
-            bytes: bytes.len() as u64,
-            read_path: ReadPath::Export,
-            copy: Some(back),
-            verified,
-        });
-        if !verified {
-            return Err(KeysafeError::new(
-                ErrorCode::VerificationFailed,
-                format!("The copy of {file} on the medium differs from what SQL Server sent."),
-            )
-            .next("The medium may be failing: copy to another medium."));
-        }
+        keep_verified_copy(
+            files,
+            copy_to,
+            file,
+            bytes,
+            format!("{what}([{database}].[{name}])"),
+            server_hash,
+            ReadPath::Export,
+        )?;
     }
-    Ok(out)
+    Ok(())
+}
+
+/// Writes `bytes` to the medium as `name`, reads the copy back unbuffered and records it
+/// against the server's SHA-256. The record is kept when the copy differs, and the key fails.
+fn keep_verified_copy(
+    files: &mut Vec<FileResult>,
+    copy_to: &std::path::Path,
+    name: &str,
+    bytes: &[u8],
+    server_path: String,
+    server_sha256: String,
+    read_path: ReadPath,
+) -> Result<()> {
+    let dest = copy::write_new(copy_to, name, bytes)?;
+    let back = copy::read_back(&dest)?;
+    let verified = back.sha256 == server_sha256;
+    let err = (!verified).then(|| {
+        KeysafeError::new(
+            ErrorCode::VerificationFailed,
+            format!("The copy of {server_path} on the medium differs from the server's."),
+        )
+        .next("The medium may be failing: copy to another medium.")
+    });
+    files.push(FileResult {
+        server_path,
+        server_sha256,
+        bytes: bytes.len() as u64,
+        read_path,
+        copy: Some(back),
+        verified,
+    });
+    err.map_or(Ok(()), Err)
 }
 
 /// Asks SQL Server to read a file that does not exist in the server folder: "does not exist"
@@ -457,8 +480,7 @@ pub async fn run_one_with(
     let mut files = Vec::new();
     let r: Result<()> = async {
         if let (Some(names), KeyRef::Certificate { database, name }) = (&p.export, &p.key) {
-            files = export_certificate(c, p, names, database, name, copy_to).await?;
-            return Ok(());
+            return export_certificate(c, p, names, database, name, copy_to, &mut files).await;
         }
         c.execute(p.statement.sent()).await?;
         for f in &p.server_files {
@@ -482,14 +504,7 @@ pub async fn run_one_with(
                     .next("The file changed between the backup and the copy, or the path mapping is wrong."));
             }
             let name = f.rsplit(['\\', '/']).next().unwrap_or(f);
-            let dest = copy::write_new(copy_to, name, &bytes)?;
-            let back = copy::read_back(&dest)?;
-            let verified = back.sha256 == server_hash;
-            files.push(FileResult { server_path: f.clone(), server_sha256: server_hash, bytes: bytes.len() as u64, read_path, copy: Some(back), verified });
-            if !verified {
-                return Err(KeysafeError::new(ErrorCode::VerificationFailed, format!("The copy of {f} on the medium differs from the server's file."))
-                    .next("The medium may be failing: copy to another medium."));
-            }
+            keep_verified_copy(&mut files, copy_to, name, &bytes, f.clone(), server_hash, read_path)?;
         }
         Ok(())
     }

@@ -401,6 +401,16 @@ pub async fn back_up_fleet(
         .await
 }
 
+/// Who gets read access to the server folder besides those with full control: a Windows
+/// login's own account, since SQL Server reads the backups back as that account.
+fn folder_readers(inv: &Inventory) -> Vec<String> {
+    if inv.server.windows_login {
+        inv.server.login_sid.iter().cloned().collect()
+    } else {
+        vec![]
+    }
+}
+
 /// The DACL Keysafe applies to a Windows server folder, as SDDL: protected; full control for
 /// SYSTEM, Administrators, the instance's service SID and `extra` (SIDs); read access for the
 /// Windows account of a Windows-authenticated login. What an administrator (or a test) sets
@@ -419,11 +429,7 @@ pub fn intended_folder_sddl(inv: &Inventory, extra: &[String]) -> crate::Result<
                 "The SQL Server service account is unknown or not a virtual account (needs VIEW SERVER STATE).",
             )
         })?;
-    let readers: Vec<String> = if inv.server.windows_login {
-        inv.server.login_sid.iter().cloned().collect()
-    } else {
-        vec![]
-    };
+    let readers = folder_readers(inv);
     sddl::backup_folder_dacl(&svc, extra, &readers)
         .map_err(|e| KeysafeError::new(ErrorCode::InvalidInput, e.to_string()))
 }
@@ -447,12 +453,7 @@ fn protect_folder(
         .iter()
         .any(|h| o.server.host.eq_ignore_ascii_case(h));
     let account = inv.server.service_account.as_deref();
-    // A Windows login reads the files as its own account: it gets read access.
-    let readers: Vec<String> = if inv.server.windows_login {
-        inv.server.login_sid.iter().cloned().collect()
-    } else {
-        vec![]
-    };
+    let readers = folder_readers(inv);
     // Applied and read back as something else: a failed check, not a missing one.
     let describe = |out: crate::protection::ProtectionOutcome| {
         let failed = !out.applied && out.read_back.is_some();
