@@ -249,19 +249,23 @@ impl Instance {
     /// openrowset-bulk-sql-server.md): a SQL login reads as the service account; a Windows
     /// login as its own Windows account.
     pub fn reader_token(&self, st: &InstanceState, login: &str) -> acl::Token {
-        let Some(l) = st.login(login) else {
-            return self.service_token();
-        };
-        if l.kind != PrincipalKind::WindowsLogin {
-            return self.service_token();
-        }
+        self.windows_identity(st, login)
+            .unwrap_or_else(|| self.service_token())
+    }
+
+    /// A Windows login's own security context (its SID, the groups every domain user has, its
+    /// scenario `groups`); None for a SQL login.
+    fn windows_identity(&self, st: &InstanceState, login: &str) -> Option<acl::Token> {
+        let l = st
+            .login(login)
+            .filter(|l| l.kind == PrincipalKind::WindowsLogin)?;
         let (domain, user) = l.name.split_once('\\').unwrap_or(("", &l.name));
         let mut sids = vec![acl::domain_account_sid(domain, user)];
         sids.extend(assumptions::USER_TOKEN_GROUPS.iter().map(|s| s.to_string()));
         if let Some(a) = st.windows_account(domain, user) {
             sids.extend(a.groups.iter().cloned());
         }
-        acl::Token { sids }
+        Some(acl::Token { sids })
     }
 
     /// Whether `login`'s file-system identity may list the folder that holds `server_path`
@@ -271,15 +275,16 @@ impl Instance {
         if self.info.platform != Platform::Windows || !assumptions::XP_FILEEXIST_AS_CALLER {
             return true;
         }
-        let Ok(comps) = self.fs.components(server_path) else {
+        let (Ok(comps), Some(token)) = (
+            self.fs.components(server_path),
+            self.windows_identity(st, login),
+        ) else {
             return true;
         };
-        let token = self.reader_token(st, login);
-        if token.user() == self.service_token().user() || comps.len() < 2 {
-            return true;
-        }
-        self.acls()
-            .allows(&comps[..comps.len() - 1], true, &token, acl::READ)
+        comps.len() < 2
+            || self
+                .acls()
+                .allows(&comps[..comps.len() - 1], true, &token, acl::READ)
     }
 
     /// Windows hosts: whether `login` may read the file at `server_path` (OPENROWSET(BULK)),
@@ -298,14 +303,14 @@ impl Instance {
         if !host.is_file() {
             return None;
         }
-        let token = self.reader_token(st, login);
-        let windows_login = token.user() != self.service_token().user();
+        let windows = self.windows_identity(st, login);
         let unc = comps.first().map(String::as_str) == Some("UNC");
-        let denied = (unc
-            && windows_login
+        let second_hop = unc
+            && windows.is_some()
             && assumptions::UNC_NEEDS_DELEGATION
-            && !self.info.kerberos_delegation)
-            || !self.acls().allows(&comps, false, &token, acl::READ);
+            && !self.info.kerberos_delegation;
+        let token = windows.unwrap_or_else(|| self.service_token());
+        let denied = second_hop || !self.acls().allows(&comps, false, &token, acl::READ);
         let (code, text) = assumptions::BULK_OPEN_ERRORS.denied;
         denied.then(|| messages::bulk_cannot_open_os(server_path, code, text))
     }
@@ -788,7 +793,6 @@ fn bootstrap(s: &Scenario, info: &ServerInfo) -> std::io::Result<InstanceState> 
                         l.name
                     )));
                 }
-                let (domain, user) = l.name.split_once('\\').unwrap_or(("", &l.name));
                 let groups = l
                     .groups
                     .iter()
@@ -804,7 +808,6 @@ fn bootstrap(s: &Scenario, info: &ServerInfo) -> std::io::Result<InstanceState> 
                 st.windows_accounts.push(state::WindowsAccount {
                     name: l.name.clone(),
                     nt_hash: crate::tds::ntlm::nt_hash(pw).to_vec(),
-                    sid: acl::domain_account_sid(domain, user),
                     groups,
                 });
             }

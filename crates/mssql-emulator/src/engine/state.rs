@@ -158,9 +158,8 @@ pub struct WindowsAccount {
     pub name: String,
     #[serde(with = "serde_hex")]
     pub nt_hash: Vec<u8>,
-    /// Its SID and its groups' on the SQL Server host (file access checks).
-    #[serde(default)]
-    pub sid: String,
+    /// Its groups' SIDs on the SQL Server host (file access checks); its own SID is derived
+    /// from its name (acl::domain_account_sid).
     #[serde(default)]
     pub groups: Vec<String>,
 }
