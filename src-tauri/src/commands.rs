@@ -3,10 +3,11 @@
 //! bindings, so a command the UI calls cannot be missing and its types cannot drift.
 
 use crate::desk;
-use crate::error::{IpcError, IpcResult};
+use crate::error::{IpcResult, KeysafeError};
 use crate::state::AppState;
 use crate::types::*;
 use std::path::PathBuf;
+use ts_rs::TypeVisitor;
 
 macro_rules! ipc {
     ($(
@@ -28,6 +29,20 @@ macro_rules! ipc {
 
         pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
             tauri::generate_handler![$($name),*]
+        }
+
+        /// Every type a command takes, returns or streams, and every type those use, declared
+        /// for TypeScript: found by walking the commands' signatures, so no list can drift.
+        pub fn typescript_types() -> String {
+            let mut c = Collect::default();
+            $(
+                $(c.visit::<$ty>();)*
+                c.visit::<$ret>();
+                c.visit::<KeysafeError>();
+                $(c.visit::<$cty>();)?
+            )*
+            c.decls.sort();
+            c.decls.iter().map(|d| format!("export {d}\n\n")).collect()
         }
 
         /// `commands.ts`: one typed function per command.
@@ -114,7 +129,7 @@ ipc! {
     fn explorer(state, id: u32) -> ServerTree { desk::explorer::explorer(state, id).await }
 
     /// The key's backup statement, passwords masked.
-    fn script_key(state, id: u32, key: KeyId) -> String { desk::explorer::script(state, id, key).await }
+    fn script_key(state, id: u32, key: KeyRef) -> String { desk::explorer::script(state, id, key).await }
 
     fn check_password(state, password: Secret) -> PasswordCheck {
         let _ = state;
@@ -140,7 +155,7 @@ ipc! {
         Ok(pick_folder(&title).await.map(|p| p.display().to_string()))
     }
 
-    fn plan_backup(state, request: BackupRequest) -> Vec<PlanView> { desk::backup::plan(state, &request).await }
+    fn plan_backup(state, request: BackupRequest) -> BackupPlan { desk::backup::plan(state, &request).await }
 
     /// Runs the backup; progress arrives on the channel as it happens.
     fn run_backup(state, request: BackupRequest, secrets: BackupSecrets; channel events: Progress) -> RunSummary {
@@ -201,44 +216,26 @@ ipc! {
     fn history(state) -> HistoryView { desk::history::history(state).await }
 }
 
-/// Every type the commands use, declared for TypeScript.
-pub fn typescript_types() -> String {
-    use ts_rs::TS;
-    let decls = [
-        AuthKind::decl(),
-        Encrypt::decl(),
-        ConnectArgs::decl(),
-        ConnectionInfo::decl(),
-        KeyId::decl(),
-        BackupState::decl(),
-        Property::decl(),
-        KeyNode::decl(),
-        DatabaseNode::decl(),
-        RiskView::decl(),
-        ServerTree::decl(),
-        PasswordCheck::decl(),
-        VolumeView::decl(),
-        BackupRequest::decl(),
-        BackupSecrets::decl(),
-        PlannedKey::decl(),
-        PlanView::decl(),
-        Progress::decl(),
-        FileView::decl(),
-        KeyOutcome::decl(),
-        RunSummary::decl(),
-        keysafe_core::ErrorCode::decl(),
-        keysafe_core::error::ServerMessage::decl(),
-        IpcError::decl(),
-        ReportFormat::decl(),
-        ResultSetView::decl(),
-        QueryOutcome::decl(),
-        ProfileView::decl(),
-        HistoryRow::decl(),
-        HistoryView::decl(),
-        StaleKey::decl(),
-        AppInfo::decl(),
-    ];
-    decls.iter().map(|d| format!("export {d}\n\n")).collect()
+/// Collects the declarations of the types it visits and of everything they depend on.
+#[derive(Default)]
+struct Collect {
+    seen: std::collections::HashSet<std::any::TypeId>,
+    decls: Vec<String>,
+}
+
+impl ts_rs::TypeVisitor for Collect {
+    fn visit<T: ts_rs::TS + 'static + ?Sized>(&mut self) {
+        if !self.seen.insert(std::any::TypeId::of::<T>()) {
+            return;
+        }
+        // Declared types (derived) have an output path; containers (Vec, Option, maps) and
+        // primitives do not: their parameters are what to declare.
+        if T::output_path().is_some() {
+            self.decls.push(T::decl());
+        }
+        T::visit_generics(self);
+        T::visit_dependencies(self);
+    }
 }
 
 /// The whole generated file, `ui/src/lib/bindings.ts`.

@@ -62,14 +62,14 @@ impl AppState {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    pub fn connection(&self, id: u32) -> Result<Arc<Connection>, crate::error::IpcError> {
+    pub fn connection(&self, id: u32) -> Result<Arc<Connection>, crate::error::KeysafeError> {
         self.connections
             .lock()
             .expect("connections")
             .get(&id)
             .cloned()
             .ok_or_else(|| {
-                crate::error::IpcError::new(
+                crate::error::KeysafeError::new(
                     keysafe_core::ErrorCode::NotFound,
                     "That connection is closed. Connect again from Object Explorer.",
                 )

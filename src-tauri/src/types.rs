@@ -1,7 +1,7 @@
 //! Everything that crosses IPC, in the shapes the UI draws. TypeScript declarations are
 //! generated from these (`bindings.rs`); nobody writes them by hand.
 
-use crate::error::IpcError;
+use crate::error::KeysafeError;
 use keysafe_core::Password;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -71,13 +71,8 @@ pub struct ConnectionInfo {
     pub color: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq, Eq, Hash)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum KeyId {
-    ServiceMasterKey,
-    DatabaseMasterKey { database: String },
-    Certificate { database: String, name: String },
-}
+/// A key's identity: the engine's type.
+pub use keysafe_core::backup::KeyRef;
 
 /// Each key's state, as the engine judges it.
 pub use keysafe_core::status::BackupState;
@@ -90,7 +85,7 @@ pub struct Property {
 
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct KeyNode {
-    pub key: KeyId,
+    pub key: KeyRef,
     pub label: String,
     pub state: BackupState,
     /// The last verified backup (history) or the server's own record of one.
@@ -151,7 +146,7 @@ pub struct VolumeView {
 pub struct BackupRequest {
     pub connections: Vec<u32>,
     /// Empty: everything on each connection (SMK, every DMK, every certificate with a key).
-    pub keys: Vec<KeyId>,
+    pub keys: Vec<KeyRef>,
     /// The medium's folder on this machine.
     pub copy_to: String,
     /// The server-side folder; empty for `<default backup path>\Keysafe`.
@@ -170,33 +165,19 @@ pub struct BackupSecrets {
     pub password: Secret,
     #[ts(type = "string")]
     pub confirm: Secret,
-    /// Passwords of password-only database master keys, by database.
-    #[ts(type = "Record<string, string>")]
-    pub master_key_passwords: std::collections::HashMap<String, Secret>,
-    /// Passwords of password-protected certificate keys, by "database.certificate".
-    #[ts(type = "Record<string, string>")]
-    pub certificate_passwords: std::collections::HashMap<String, Secret>,
+    /// The passwords the plan said the keys need (`PlannedKey::needs`), each with its key.
+    pub key_passwords: Vec<KeyPassword>,
 }
 
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct PlannedKey {
-    pub label: String,
-    pub server_files: Vec<String>,
-    /// The T-SQL with every password shown as ****.
-    pub script: String,
-    pub problem: Option<String>,
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct KeyPassword {
+    pub key: NeededPassword,
+    #[ts(type = "string")]
+    pub password: Secret,
 }
 
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct PlanView {
-    pub connection: u32,
-    pub server_name: String,
-    pub server_folder: Option<String>,
-    /// Who will have access to the server folder.
-    pub permissions: Vec<String>,
-    pub keys: Vec<PlannedKey>,
-    pub problem: Option<String>,
-}
+/// What a run will do, previewed: the engine's types.
+pub use keysafe_core::run::{BackupPlan, FolderPlan, InstancePlan, NeededPassword, PlannedKey};
 
 /// Live progress of a backup run: the engine's, as it is.
 pub use keysafe_core::run::Progress;
@@ -217,7 +198,7 @@ pub struct KeyOutcome {
     pub outcome: String,
     pub files: Vec<FileView>,
     pub restore_check: Option<String>,
-    pub error: Option<IpcError>,
+    pub error: Option<KeysafeError>,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -227,7 +208,7 @@ pub struct RunSummary {
     pub keys_requested: u32,
     pub keys_verified: u32,
     pub keys: Vec<KeyOutcome>,
-    pub instance_errors: Vec<IpcError>,
+    pub instance_errors: Vec<KeysafeError>,
     pub folder_protection: Vec<String>,
     pub destination_warnings: Vec<String>,
     /// The JSON, HTML and CSV reports Keysafe kept (KEYSAFE_HOME/reports).

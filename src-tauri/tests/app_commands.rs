@@ -107,20 +107,45 @@ async fn a_whole_backup_from_the_dialog_leaves_a_verified_copy_a_report_and_no_s
         notes: String::new(),
     };
     let plan = desk::backup::plan(&st, &request).await.unwrap();
+    let inst = &plan.instances[0];
     assert!(
-        plan[0]
-            .keys
+        inst.keys
             .iter()
             .all(|k| k.problem.is_none() && k.script.contains("N'********'")),
         "{:?}",
-        plan[0].keys
+        inst.keys
     );
-    assert!(
-        plan[0].permissions.iter().any(|p| p
-            .to_uppercase()
-            .contains("NT SERVICE\\MSSQLSERVER (S-1-5-80-")),
-        "{:?}",
-        plan[0].permissions
+    // The folder is not reachable from here: the engine's commands and who they give access.
+    match inst.folder.as_ref().unwrap() {
+        FolderPlan::Commands {
+            access, commands, ..
+        } => {
+            assert!(
+                access.iter().any(|p| p
+                    .to_uppercase()
+                    .contains("NT SERVICE\\MSSQLSERVER (S-1-5-80-")),
+                "{access:?}"
+            );
+            assert!(
+                commands.iter().any(|c| c.starts_with("icacls")),
+                "{commands:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // The dialog asks for exactly the passwords the plan names.
+    let needs: Vec<NeededPassword> = inst.keys.iter().flat_map(|k| k.needs.clone()).collect();
+    assert_eq!(
+        needs,
+        vec![
+            NeededPassword::MasterKey {
+                database: "Sales".into()
+            },
+            NeededPassword::CertificateKey {
+                database: "Sales".into(),
+                name: "SalesSigning".into()
+            }
+        ]
     );
 
     let events: Arc<Mutex<Vec<Progress>>> = Arc::default();
@@ -129,12 +154,16 @@ async fn a_whole_backup_from_the_dialog_leaves_a_verified_copy_a_report_and_no_s
     let secrets = BackupSecrets {
         password: Secret::from(backup_pw.to_string()),
         confirm: Secret::from(backup_pw.to_string()),
-        master_key_passwords: [("Sales".to_string(), Secret::from(dmk_pw.to_string()))].into(),
-        certificate_passwords: [(
-            "Sales.SalesSigning".to_string(),
-            Secret::from(cert_pw.to_string()),
-        )]
-        .into(),
+        key_passwords: vec![
+            KeyPassword {
+                key: needs[0].clone(),
+                password: Secret::from(dmk_pw.to_string()),
+            },
+            KeyPassword {
+                key: needs[1].clone(),
+                password: Secret::from(cert_pw.to_string()),
+            },
+        ],
     };
     let summary = desk::backup::run(&st, request, secrets, &emit)
         .await

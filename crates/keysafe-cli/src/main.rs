@@ -8,7 +8,6 @@ use keysafe_core::report::Custody;
 use keysafe_core::run::{self, Progress, RunSettings, Selection};
 use keysafe_core::tsql::CertificateFormat;
 use keysafe_core::{history, inventory, ErrorCode, KeysafeError, Password};
-use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -216,6 +215,11 @@ struct BackupArgs {
     /// How many instances at once.
     #[arg(long, default_value_t = run::DEFAULT_CONCURRENCY)]
     concurrency: usize,
+    /// Show what would be done (keys, files, the T-SQL with passwords masked, the server
+    /// folder and its protection, the passwords needed) and change nothing. No backup
+    /// password is asked for.
+    #[arg(long)]
+    plan: bool,
 }
 
 fn keysafe_home() -> PathBuf {
@@ -570,33 +574,6 @@ async fn cmd_inventory(conn: &ConnArgs, json: bool) -> Result<i32, KeysafeError>
 
 async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
     let targets = connect_options(&a.conn)?;
-    let password = match &a.password_env {
-        Some(v) => secret_from_env(v, "the backup password")?,
-        None => {
-            let p = prompt("Backup password")?;
-            let again = prompt("Confirm backup password")?;
-            if !keysafe_core::password::confirmed(&p, &again) {
-                return Err(usage("The passwords do not match."));
-            }
-            p
-        }
-    };
-    run::check_backup_password(&password)?;
-    let mut master_key_passwords = HashMap::new();
-    for (db, var) in pairs(&a.master_key_password_env, "--master-key-password-env")? {
-        master_key_passwords.insert(
-            db.clone(),
-            secret_from_env(&var, &format!("{db}'s master key password"))?,
-        );
-    }
-    let mut certificate_passwords = HashMap::new();
-    for (c, var) in pairs(&a.certificate_password_env, "--certificate-password-env")? {
-        let key = split_cert(&c)?;
-        certificate_passwords.insert(
-            key,
-            secret_from_env(&var, &format!("certificate {c}'s key password"))?,
-        );
-    }
     let selection = match a.what {
         What::Smk => Selection::ServiceMasterKey,
         What::Dmk => Selection::DatabaseMasterKeys(a.databases.clone()),
@@ -611,9 +588,6 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
     let settings = RunSettings {
         selection,
         backup: keysafe_core::backup::BackupOptions {
-            password,
-            master_key_passwords,
-            certificate_passwords,
             server_dir: a.server_dir.clone(),
             copy_to: a.copy_to.clone(),
             format: a.format,
@@ -622,6 +596,47 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
         server_dir_local: a.server_dir_local.clone(),
         acl_principals: a.acl_principals.clone(),
     };
+    let request = run::RunRequest {
+        targets,
+        settings,
+        concurrency: a.concurrency,
+        custody: Custody {
+            carrier: a.carrier.clone(),
+            storage_location: a.storage_location.clone(),
+            notes: None,
+        },
+        report_dir: a.report.clone().unwrap_or_else(|| a.copy_to.clone()),
+        history: keysafe_home().join("history.jsonl"),
+    };
+    if a.plan {
+        return print_plan(&run::plan(&request).await, a.json);
+    }
+    let password = match &a.password_env {
+        Some(v) => secret_from_env(v, "the backup password")?,
+        None => {
+            let p = prompt("Backup password")?;
+            let again = prompt("Confirm backup password")?;
+            if !keysafe_core::password::confirmed(&p, &again) {
+                return Err(usage("The passwords do not match."));
+            }
+            p
+        }
+    };
+    run::check_backup_password(&password)?;
+    let mut secrets = keysafe_core::backup::Secrets::new(password);
+    for (db, var) in pairs(&a.master_key_password_env, "--master-key-password-env")? {
+        secrets.master_key_passwords.insert(
+            db.clone(),
+            secret_from_env(&var, &format!("{db}'s master key password"))?,
+        );
+    }
+    for (c, var) in pairs(&a.certificate_password_env, "--certificate-password-env")? {
+        let key = split_cert(&c)?;
+        secrets.certificate_passwords.insert(
+            key,
+            secret_from_env(&var, &format!("certificate {c}'s key password"))?,
+        );
+    }
     for w in run::prepare_medium(&a.copy_to)? {
         eprintln!("warning: {w}");
     }
@@ -695,19 +710,7 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
             bar.set_message(line);
         }
     };
-    let request = run::RunRequest {
-        targets,
-        settings,
-        concurrency: a.concurrency,
-        custody: Custody {
-            carrier: a.carrier.clone(),
-            storage_location: a.storage_location.clone(),
-            notes: None,
-        },
-        report_dir: a.report.clone().unwrap_or_else(|| a.copy_to.clone()),
-        history: keysafe_home().join("history.jsonl"),
-    };
-    let record = run::execute(&request, &progress).await;
+    let record = run::execute(&request, &secrets, &progress).await;
     bar.finish_and_clear();
     let run::RunRecord {
         report,
@@ -740,6 +743,67 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
         }
     }
     Ok(if report.succeeded() { 0 } else { 1 })
+}
+
+/// `keysafe backup --plan`: the engine's preview, as the Back Up dialog shows it. Exit 1 when
+/// something in it would fail.
+fn print_plan(plan: &run::BackupPlan, json: bool) -> Result<i32, KeysafeError> {
+    let blocked = plan
+        .instances
+        .iter()
+        .any(|i| i.problem.is_some() || i.keys.iter().any(|k| k.problem.is_some()));
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(plan)
+                .map_err(|e| KeysafeError::new(ErrorCode::Internal, e.to_string()))?
+        );
+        return Ok(i32::from(blocked));
+    }
+    for i in &plan.instances {
+        let name = i.server_name.as_deref().unwrap_or(&i.server);
+        println!("[{name}] ({})", i.server);
+        if let Some(e) = &i.problem {
+            println!("  CANNOT BACK UP: {}", e.describe().replace('\n', "\n  "));
+            continue;
+        }
+        if let Some(f) = &i.server_folder {
+            println!("  Server folder: {f}");
+        }
+        for line in i.folder.iter().flat_map(|f| f.describe()) {
+            println!("    {line}");
+        }
+        if let Some(m) = &i.medium_folder {
+            println!("  Copies to: {m}");
+        }
+        for k in &i.keys {
+            println!("  {}", k.label);
+            for n in &k.needs {
+                let flag = match n {
+                    run::NeededPassword::MasterKey { database } => {
+                        format!("--master-key-password-env {database}=VAR")
+                    }
+                    run::NeededPassword::CertificateKey { database, name } => {
+                        format!("--certificate-password-env {database}.{name}=VAR")
+                    }
+                };
+                println!("    needs a password: {flag}");
+            }
+            if let Some(e) = &k.problem {
+                println!(
+                    "    CANNOT BACK UP: {}",
+                    e.describe().replace('\n', "\n    ")
+                );
+            }
+            for f in k.server_files.iter().chain(&k.exported_files) {
+                println!("    file: {f}");
+            }
+            for line in k.script.lines() {
+                println!("    | {line}");
+            }
+        }
+    }
+    Ok(i32::from(blocked))
 }
 
 fn cmd_history(verify: bool, json: bool) -> Result<i32, KeysafeError> {

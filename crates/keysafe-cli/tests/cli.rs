@@ -716,3 +716,160 @@ async fn status_shows_each_keys_state_from_the_server_and_the_history() {
     assert!(stdout.contains("backed up  Service Master Key"), "{stdout}");
     assert!(stdout.contains("AT RISK"), "{stdout}");
 }
+
+/// `backup --plan` is the engine's preview: nothing is asked, written or recorded, and the run
+/// that follows does what it showed (the same keys, folder, files and folder commands).
+#[tokio::test]
+async fn the_plan_changes_nothing_and_the_run_does_what_it_showed() {
+    let e = env().await;
+    let medium = e.medium.display().to_string();
+    let mut args: Vec<String> = vec!["backup".into(), "all".into()];
+    args.extend(conn(&e));
+    args.extend(
+        [
+            "--copy-to",
+            &medium,
+            "--acl-principal",
+            r"CONTOSO\SQLDEMO01$",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    let login = [("KS_LOGIN_PW", "Operat0r!Pass#1")];
+    let mut plan_args: Vec<&str> = args.iter().map(String::as_str).collect();
+    plan_args.extend(["--plan", "--json"]);
+    // No backup password in the environment: a plan never asks for one.
+    let out = keysafe(&e, &plan_args, &login).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let inst = &plan["instances"][0];
+    assert_eq!(inst["server_name"], "SQLDEMO01");
+    assert!(inst["problem"].is_null(), "{inst}");
+    assert!(!e.medium.exists(), "a plan writes nothing on the medium");
+    assert!(
+        !e.home.join("history.jsonl").exists(),
+        "a plan records no run"
+    );
+    let folder = inst["server_folder"].as_str().unwrap().to_string();
+    assert!(folder.ends_with(r"\Keysafe"), "{folder}");
+    assert!(
+        e.emu
+            .instance()
+            .host_path(&folder)
+            .is_none_or(|p| !p.exists()),
+        "a plan creates no server folder"
+    );
+    // What the server folder gets, decided by the engine: not reachable from here, so the
+    // icacls commands for SYSTEM, Administrators, the service SID and the extra principal.
+    assert_eq!(inst["folder"]["how"], "commands", "{inst}");
+    let commands: Vec<String> = inst["folder"]["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        commands
+            .iter()
+            .any(|c| c.contains("CONTOSO\\SQLDEMO01$:(OI)(CI)F")),
+        "{commands:?}"
+    );
+    let keys = inst["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 7, "{keys:?}");
+    for k in keys {
+        assert!(k["problem"].is_null(), "{k}");
+        assert!(k["script"].as_str().unwrap().contains("N'****"), "{k}");
+    }
+    // The passwords the run will need, named by key.
+    let needs: Vec<&serde_json::Value> = keys
+        .iter()
+        .flat_map(|k| k["needs"].as_array().unwrap())
+        .collect();
+    assert!(needs.contains(&&serde_json::json!({"for": "master_key", "database": "Sales"})));
+    assert!(needs.contains(
+        &&serde_json::json!({"for": "certificate_key", "database": "Sales", "name": "SalesSigning"})
+    ));
+    // The same plan for people.
+    plan_args.retain(|a| *a != "--json");
+    let out = keysafe(&e, &plan_args, &login).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("needs a password: --master-key-password-env Sales=VAR")
+            && text.contains("icacls"),
+        "{text}"
+    );
+
+    // The run, with the passwords the plan asked for.
+    let mut run_args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_args.extend([
+        "--json",
+        "--password-env",
+        "KS_BACKUP_PW",
+        "--master-key-password-env",
+        "Sales=KS_SALES",
+        "--certificate-password-env",
+        "Sales.SalesSigning=KS_SIGN",
+    ]);
+    let out = keysafe(
+        &e,
+        &run_args,
+        &[
+            login[0],
+            OPERATOR[1],
+            ("KS_SALES", "Sales!Dmk#Pass1"),
+            ("KS_SIGN", "Signing!Cert#Pw1"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ran = &r["instances"][0];
+    assert_eq!(ran["server_folder"].as_str(), Some(folder.as_str()));
+    let planned: Vec<&serde_json::Value> = keys.iter().map(|k| &k["key"]).collect();
+    let done: Vec<&serde_json::Value> = ran["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| &k["key"])
+        .collect();
+    assert_eq!(planned, done, "the run backs up the keys the plan showed");
+    let protection = ran["folder_protection"].as_str().unwrap();
+    for c in &commands {
+        assert!(protection.contains(c.as_str()), "{c} not in {protection}");
+    }
+    for (p, k) in keys.iter().zip(ran["keys"].as_array().unwrap()) {
+        let shown: Vec<&str> = p["server_files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap().rsplit_once('_').unwrap().0)
+            .collect();
+        let written: Vec<&str> = k["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                f["server_path"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit_once('_')
+                    .unwrap()
+                    .0
+            })
+            .collect();
+        assert_eq!(
+            shown, written,
+            "the files differ only by the time in their names"
+        );
+    }
+}

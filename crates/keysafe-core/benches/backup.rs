@@ -13,7 +13,6 @@ use keysafe_core::connection::{connect, ConnectOptions, Trust};
 use keysafe_core::run::{self, RunSettings, Selection};
 use keysafe_core::{inventory, Password};
 use mssql_emulator::{Emulator, EmulatorConfig, TlsMode, DEFAULT_SA_PASSWORD};
-use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::time::{Duration, Instant};
 
@@ -77,10 +76,8 @@ async fn bench_smk() {
         floor.push(t.elapsed());
 
         let keys = vec![KeyRef::ServiceMasterKey];
+        let secrets = backup::Secrets::new(Password::new("Bench!Backup#2026"));
         let req = BackupOptions {
-            password: Password::new("Bench!Backup#2026"),
-            master_key_passwords: HashMap::new(),
-            certificate_passwords: HashMap::new(),
             server_dir: Some(dirpath.clone()),
             copy_to: medium.clone(),
             format: None,
@@ -90,6 +87,7 @@ async fn bench_smk() {
             &inv,
             &keys,
             &req,
+            &secrets,
             chrono::Utc::now() + chrono::Duration::seconds(i),
         )
         .unwrap();
@@ -150,12 +148,10 @@ async fn bench_fleet(delay_ms: u64) {
     let mut times = Vec::new();
     for conc in [1usize, 16] {
         let medium = tempfile::tempdir().unwrap();
+        let secrets = backup::Secrets::new(Password::new("Fleet!Backup#2026"));
         let s = RunSettings {
             selection: Selection::ServiceMasterKey,
             backup: keysafe_core::backup::BackupOptions {
-                password: Password::new("Fleet!Backup#2026"),
-                master_key_passwords: HashMap::new(),
-                certificate_passwords: HashMap::new(),
                 server_dir: None,
                 copy_to: medium.path().to_path_buf(),
                 format: None,
@@ -165,7 +161,7 @@ async fn bench_fleet(delay_ms: u64) {
             acl_principals: vec![],
         };
         let t = Instant::now();
-        let reports = run::back_up_fleet(&targets, &s, conc, &|_| {}).await;
+        let reports = run::back_up_fleet(&targets, &s, &secrets, conc, &|_| {}).await;
         let el = t.elapsed();
         let ok = reports.iter().filter(|r| r.all_verified()).count();
         println!("fleet: 100 instances, {delay_ms} ms latency, concurrency {conc:>2}: {:.2} s, {ok}/100 verified", el.as_secs_f64());

@@ -12,7 +12,10 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+/// A key's identity on its instance: what Object Explorer selects, the history is keyed by,
+/// and the wire carries (the UI's TypeScript type is generated from it).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum KeyRef {
     ServiceMasterKey,
@@ -37,14 +40,52 @@ impl KeyRef {
     }
 }
 
-/// How to back up: the password, the secrets that open protected keys, where files go.
+/// The passwords of a backup: the one that protects the files, and those that open protected
+/// keys. Kept apart from everything else a run needs, so that everything else can be shown,
+/// logged and previewed. `Password` cannot be serialized or printed.
 #[derive(Clone)]
-pub struct BackupOptions {
+pub struct Secrets {
     pub password: Password,
     /// Passwords that open password-only database master keys, by database.
     pub master_key_passwords: HashMap<String, Password>,
     /// Passwords of password-protected certificate private keys, by (database, name).
     pub certificate_passwords: HashMap<(String, String), Password>,
+}
+
+impl Secrets {
+    /// The backup password alone.
+    pub fn new(password: Password) -> Self {
+        Secrets {
+            password,
+            master_key_passwords: HashMap::new(),
+            certificate_passwords: HashMap::new(),
+        }
+    }
+
+    /// Stand-ins for a preview: every password a key of `inv` needs, as a placeholder. The
+    /// statements are shown masked, so a preview made with them reads exactly as the run's.
+    pub fn placeholders(inv: &Inventory) -> Self {
+        let p = || Password::new("placeholder");
+        let mut s = Secrets::new(p());
+        for d in &inv.databases {
+            if d.master_key
+                .as_ref()
+                .is_some_and(|m| m.protection == MasterKeyProtection::PasswordOnly)
+            {
+                s.master_key_passwords.insert(d.name.clone(), p());
+            }
+            for c in d.certificates.iter().filter(|c| c.private_key == "PW") {
+                s.certificate_passwords
+                    .insert((d.name.clone(), c.name.clone()), p());
+            }
+        }
+        s
+    }
+}
+
+/// Where and how to back up; the passwords are in `Secrets`.
+#[derive(Debug, Clone)]
+pub struct BackupOptions {
     /// The folder on the server; default: `<default backup path>\Keysafe`.
     pub server_dir: Option<String>,
     /// The folder on the backup medium.
@@ -137,6 +178,7 @@ pub fn plan(
     inv: &Inventory,
     keys: &[KeyRef],
     req: &BackupOptions,
+    secrets: &Secrets,
     now: DateTime<Utc>,
 ) -> Result<Vec<PlannedBackup>> {
     let dir = match &req.server_dir {
@@ -170,7 +212,7 @@ pub fn plan(
                 let f = format!("{stem}.key");
                 (
                     vec![f.clone()],
-                    tsql::backup_service_master_key(&f, &req.password)?,
+                    tsql::backup_service_master_key(&f, &secrets.password)?,
                 )
             }
             KeyRef::DatabaseMasterKey { database } => {
@@ -188,7 +230,7 @@ pub fn plan(
                 // A password the user gave is used whatever the inventory says: a database
                 // restored from another server still shows "encrypted by server", but only its
                 // password opens it here.
-                let open = match (mk.protection, req.master_key_passwords.get(database)) {
+                let open = match (mk.protection, secrets.master_key_passwords.get(database)) {
                     (_, Some(p)) => Some(p),
                     (MasterKeyProtection::PasswordOnly, None) => {
                         return Err(KeysafeError::new(ErrorCode::MasterKeyNotOpen, format!("{database}'s master key is protected by a password only."))
@@ -199,13 +241,13 @@ pub fn plan(
                 let f = format!("{stem}.key");
                 (
                     vec![f.clone()],
-                    tsql::backup_master_key(database, &f, &req.password, open)?,
+                    tsql::backup_master_key(database, &f, &secrets.password, open)?,
                 )
             }
             KeyRef::Certificate { database, name }
                 if inv.server.is_windows() && inv.server.windows_login =>
             {
-                let dec = req
+                let dec = secrets
                     .certificate_passwords
                     .get(&(database.clone(), name.clone()));
                 if req.format == Some(CertificateFormat::Pfx) {
@@ -222,11 +264,11 @@ pub fn plan(
                 export = Some([file("cer"), file("pvk")]);
                 (
                     vec![],
-                    tsql::export_certificate(database, name, &req.password, dec)?,
+                    tsql::export_certificate(database, name, &secrets.password, dec)?,
                 )
             }
             KeyRef::Certificate { database, name } => {
-                let dec = req
+                let dec = secrets
                     .certificate_passwords
                     .get(&(database.clone(), name.clone()));
                 match format {
@@ -240,7 +282,7 @@ pub fn plan(
                                 &f,
                                 None,
                                 format,
-                                &req.password,
+                                &secrets.password,
                                 dec,
                             )?,
                         )
@@ -255,7 +297,7 @@ pub fn plan(
                                 &c,
                                 Some(&k),
                                 format,
-                                &req.password,
+                                &secrets.password,
                                 dec,
                             )?,
                         )
@@ -265,7 +307,7 @@ pub fn plan(
         };
         // A certificate whose private key the master key protects needs that key open: with
         // the master key's password when the user gave it.
-        let statement = match (key, req.master_key_passwords.get(key_database(key))) {
+        let statement = match (key, secrets.master_key_passwords.get(key_database(key))) {
             (KeyRef::Certificate { database, .. }, Some(p)) => {
                 statement.with_master_key_open(database, p)?
             }

@@ -57,7 +57,9 @@ impl std::fmt::Display for ServerMessage {
     }
 }
 
+/// Also what crosses IPC to the desktop app's UI, as it is: the UI switches on `code`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[error("{message}")]
 pub struct KeysafeError {
     pub code: ErrorCode,

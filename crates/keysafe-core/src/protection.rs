@@ -1,7 +1,7 @@
 //! Restrictive permissions on the server's backup folder (step 4 of the procedure). The
 //! engine defines the trait; the Windows NTFS layer implements it elsewhere. Here: POSIX
-//! 0700 owned by the service account when the server runs on this machine, and an honest
-//! "not applied" when it does not.
+//! 0700 owned by the service account when the server runs on this machine. Which one a run
+//! uses, or why none, is decided by `run::FolderPlan`.
 
 use serde::Serialize;
 use std::path::Path;
@@ -18,19 +18,6 @@ pub trait FolderProtection: Send + Sync {
     fn protect(&self, local_folder: &Path, service_account: Option<&str>) -> ProtectionOutcome;
 }
 
-/// The server is elsewhere: nothing can be applied from here.
-pub struct RemoteServer;
-
-impl FolderProtection for RemoteServer {
-    fn protect(&self, _: &Path, _: Option<&str>) -> ProtectionOutcome {
-        ProtectionOutcome {
-            applied: false,
-            read_back: None,
-            note: "Not applied: the server's folder is not reachable from this machine. Restrict it on the server (owner: the service account only).".into(),
-        }
-    }
-}
-
 /// SQL Server on Linux, on this machine: chmod 0700, chown to the service account.
 #[cfg(unix)]
 pub struct PosixLocal;
@@ -43,9 +30,7 @@ impl FolderProtection for PosixLocal {
         // SQL Server on Linux runs as mssql, whatever sys.dm_server_services says (a
         // placeholder such as LocalSystem, or NULL): the owner must be a local user, or 0700
         // would lock SQL Server out of its own folder.
-        let owner = service_account
-            .and_then(|a| user_ids(a).map(|ids| (a.to_string(), ids)))
-            .or_else(|| user_ids("mssql").map(|ids| ("mssql".to_string(), ids)));
+        let owner = posix_owner(service_account).and_then(|a| user_ids(&a).map(|ids| (a, ids)));
         let Some((acct, (uid, gid))) = owner else {
             return ProtectionOutcome {
                 applied: false,
@@ -102,6 +87,17 @@ impl FolderProtection for PosixLocal {
     }
 }
 
+/// The local user that will own a Linux server folder: the reported service account when it
+/// is a local user, else mssql (SQL Server on Linux runs as mssql whatever
+/// sys.dm_server_services says); None when neither is.
+#[cfg(unix)]
+pub fn posix_owner(service_account: Option<&str>) -> Option<String> {
+    service_account
+        .filter(|a| user_ids(a).is_some())
+        .or_else(|| user_ids("mssql").map(|_| "mssql"))
+        .map(str::to_string)
+}
+
 #[cfg(unix)]
 fn user_ids(name: &str) -> Option<(u32, u32)> {
     let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
@@ -141,6 +137,5 @@ mod tests {
                 0o700
             );
         }
-        assert!(!RemoteServer.protect(&f, None).applied);
     }
 }

@@ -1,7 +1,7 @@
 //! A whole run: one instance or a fleet, each isolated from the others' failures, with
 //! bounded concurrency and one consolidated report.
 
-use crate::backup::{self, BackupOptions, KeyRef};
+use crate::backup::{self, BackupOptions, KeyRef, Secrets};
 
 use crate::connection::{connect, ConnectOptions};
 use crate::error::{ErrorCode, KeysafeError};
@@ -71,8 +71,8 @@ impl Selection {
     }
 }
 
-/// Everything but the connection, shared by every instance of a run.
-#[derive(Clone)]
+/// Everything but the connection and the passwords, shared by every instance of a run.
+#[derive(Debug, Clone)]
 pub struct RunSettings {
     pub selection: Selection,
     pub backup: BackupOptions,
@@ -126,7 +126,10 @@ pub enum Progress {
 pub const DEFAULT_CONCURRENCY: usize = 4;
 
 /// A whole run as the CLI and the desktop app start it: what to back up where, the custody
-/// record, and where the reports and the history go.
+/// record, and where the reports and the history go. No password of the backup is in it
+/// (those are `Secrets`, given to `execute` only); the logins' passwords are in `targets`,
+/// boxed as every password is.
+#[derive(Debug, Clone)]
 pub struct RunRequest {
     pub targets: Vec<ConnectOptions>,
     pub settings: RunSettings,
@@ -173,9 +176,10 @@ pub fn prepare_medium(copy_to: &std::path::Path) -> crate::Result<Vec<String>> {
 /// (`concurrency` at a time), the report written and the run recorded in the history.
 pub async fn execute(
     req: &RunRequest,
+    secrets: &Secrets,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> crate::Result<RunRecord> {
-    check_backup_password(&req.settings.backup.password)?;
+    check_backup_password(&secrets.password)?;
     if req.targets.is_empty() {
         return Err(KeysafeError::new(
             ErrorCode::InvalidInput,
@@ -185,7 +189,14 @@ pub async fn execute(
     prepare_medium(&req.settings.backup.copy_to)?;
     let started = chrono::Utc::now();
     tracing::info!(instances = req.targets.len(), "backup run started");
-    let reports = back_up_fleet(&req.targets, &req.settings, req.concurrency, progress).await;
+    let reports = back_up_fleet(
+        &req.targets,
+        &req.settings,
+        secrets,
+        req.concurrency,
+        progress,
+    )
+    .await;
     let report = crate::report::Report::new(
         crate::report::current_operator(),
         started,
@@ -221,9 +232,303 @@ pub fn medium_folder(copy_to: &std::path::Path, server: &str) -> PathBuf {
     copy_to.join(safe)
 }
 
+/// An instance's folder on the medium: @@SERVERNAME plus the address, since cloned servers
+/// share a name but not an address.
+fn instance_medium_folder(copy_to: &std::path::Path, address: &str, server_name: &str) -> PathBuf {
+    let folder = if address.eq_ignore_ascii_case(server_name) {
+        address.to_string()
+    } else {
+        format!("{server_name}_{address}")
+    };
+    medium_folder(copy_to, &folder)
+}
+
+/// A password the run will need for a key: the preview asks for it, the run fails the key
+/// without it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "for", rename_all = "snake_case")]
+pub enum NeededPassword {
+    /// The database's master key is protected by a password only.
+    MasterKey { database: String },
+    /// The certificate's private key is encrypted by a password.
+    CertificateKey { database: String, name: String },
+}
+
+/// One key of a plan: the statement a run sends (passwords masked) and the files it writes.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PlannedKey {
+    pub key: KeyRef,
+    pub label: String,
+    /// Files the BACKUP statement writes on the server (names carry the run's time).
+    pub server_files: Vec<String>,
+    /// Files read over the connection instead (a Windows login's certificates): their names
+    /// on the medium.
+    pub exported_files: Vec<String>,
+    /// The T-SQL, every password shown as ****.
+    pub script: String,
+    pub needs: Vec<NeededPassword>,
+    /// Why this key cannot be backed up as asked.
+    pub problem: Option<KeysafeError>,
+}
+
+/// The protection a run gives the server folder, decided before anything is written: the
+/// preview shows it and the run applies exactly it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "how", rename_all = "snake_case")]
+pub enum FolderPlan {
+    /// SQL Server on Linux on this machine: mode 0700, owned by `owner`, read back.
+    Posix { owner: String },
+    /// A Windows folder reachable from here at `local_path`: a protected DACL giving `access`,
+    /// applied and read back.
+    WindowsDacl {
+        local_path: String,
+        access: Vec<String>,
+    },
+    /// Not reachable from here: the commands to run on the server for `access`; Keysafe
+    /// cannot verify them.
+    Commands {
+        commands: Vec<String>,
+        access: Vec<String>,
+        note: Option<String>,
+    },
+    /// Nothing is applied: why.
+    NotApplied { reason: String },
+}
+
+impl FolderPlan {
+    /// Lines for a terminal or a preview.
+    pub fn describe(&self) -> Vec<String> {
+        match self {
+            FolderPlan::Posix { owner } => vec![format!(
+                "Mode 0700, owned by {owner}; nobody else. Applied and read back."
+            )],
+            FolderPlan::WindowsDacl { local_path, access } => {
+                let mut v = access.clone();
+                v.push(format!(
+                    "Inheritance off. Applied through {local_path} and read back."
+                ));
+                v
+            }
+            FolderPlan::Commands {
+                commands,
+                access,
+                note,
+            } => {
+                let mut v = access.clone();
+                v.push("Inheritance off. Not reachable from this machine: run on the server (not verified):".into());
+                v.extend(commands.iter().cloned());
+                v.extend(note.iter().cloned());
+                v
+            }
+            FolderPlan::NotApplied { reason } => vec![reason.clone()],
+        }
+    }
+}
+
+/// What a run will do on one instance, as the dialog and `keysafe backup --plan` show it.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct InstancePlan {
+    /// The address as given.
+    pub server: String,
+    /// @@SERVERNAME, once connected.
+    pub server_name: Option<String>,
+    /// The folder the BACKUP statements write to.
+    pub server_folder: Option<String>,
+    pub folder: Option<FolderPlan>,
+    /// Where the instance's copies go on the medium.
+    pub medium_folder: Option<String>,
+    pub keys: Vec<PlannedKey>,
+    /// Why nothing will be backed up on this instance.
+    pub problem: Option<KeysafeError>,
+}
+
+/// A run, previewed: no secret in it, nothing sent but the inventory's queries.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct BackupPlan {
+    pub instances: Vec<InstancePlan>,
+}
+
+/// The passwords a key needs, from the inventory.
+fn needed_passwords(inv: &Inventory, key: &KeyRef) -> Vec<NeededPassword> {
+    let db = |name: &str| {
+        inv.databases
+            .iter()
+            .find(|d| d.name.eq_ignore_ascii_case(name))
+    };
+    let password_only = |name: &str| {
+        db(name)
+            .and_then(|d| d.master_key.as_ref())
+            .is_some_and(|m| m.protection == inventory::MasterKeyProtection::PasswordOnly)
+    };
+    match key {
+        KeyRef::ServiceMasterKey => vec![],
+        KeyRef::DatabaseMasterKey { database } if password_only(database) => {
+            vec![NeededPassword::MasterKey {
+                database: database.clone(),
+            }]
+        }
+        KeyRef::DatabaseMasterKey { .. } => vec![],
+        KeyRef::Certificate { database, name } => {
+            let cert = db(database).and_then(|d| {
+                d.certificates
+                    .iter()
+                    .find(|c| c.name.eq_ignore_ascii_case(name))
+            });
+            match cert.map(|c| c.private_key.as_str()) {
+                Some("PW") => vec![NeededPassword::CertificateKey {
+                    database: database.clone(),
+                    name: name.clone(),
+                }],
+                Some("MK") if password_only(database) => vec![NeededPassword::MasterKey {
+                    database: database.clone(),
+                }],
+                _ => vec![],
+            }
+        }
+    }
+}
+
+/// The plan for one instance from its inventory: the keys the selection resolves to, their
+/// statements and files, the server folder and the protection it will get. No I/O but
+/// looking at this machine's folders; `execute` follows it.
+pub fn plan_instance(o: &ConnectOptions, inv: &Inventory, s: &RunSettings) -> InstancePlan {
+    let address = o.server.to_string();
+    let mut plan = InstancePlan {
+        server: address.clone(),
+        server_name: Some(inv.server.server_name.clone()),
+        server_folder: None,
+        folder: None,
+        medium_folder: None,
+        keys: vec![],
+        problem: None,
+    };
+    let forecast = &inv.server.read_back;
+    if forecast.verdict == inventory::ReadBackVerdict::Impossible {
+        let mut e = KeysafeError::new(
+            ErrorCode::PermissionDenied,
+            format!("Nothing was backed up: {}", forecast.reason),
+        );
+        if let Some(fix) = &forecast.fix {
+            e = e.next(fix.clone());
+        }
+        plan.problem = Some(e);
+        return plan;
+    }
+    let keys = s.selection.resolve(inv);
+    if keys.is_empty() {
+        plan.problem = Some(KeysafeError::new(
+            ErrorCode::NotFound,
+            "There is nothing to back up on this instance for that selection.",
+        ));
+        return plan;
+    }
+    let dir = match &s.backup.server_dir {
+        Some(d) => d.clone(),
+        None => match backup::default_server_dir(inv) {
+            Ok(d) => d,
+            Err(e) => {
+                plan.problem = Some(e);
+                return plan;
+            }
+        },
+    };
+    // The folder may not exist yet: the run creates it first, so a parent visible from here
+    // is enough to say what will be applied.
+    let visible = |p: &std::path::Path| p.is_dir() || p.parent().is_some_and(|q| q.is_dir());
+    plan.folder = Some(folder_plan(
+        o,
+        inv,
+        &dir,
+        s.server_dir_local.as_deref(),
+        &s.acl_principals,
+        &visible,
+    ));
+    plan.server_folder = Some(dir);
+    plan.medium_folder = Some(
+        instance_medium_folder(&s.backup.copy_to, &address, &inv.server.server_name)
+            .display()
+            .to_string(),
+    );
+    let secrets = Secrets::placeholders(inv);
+    let now = chrono::Utc::now();
+    for key in keys {
+        let needs = needed_passwords(inv, &key);
+        let label = key.label();
+        plan.keys.push(
+            match backup::plan(inv, std::slice::from_ref(&key), &s.backup, &secrets, now) {
+                Ok(p) => PlannedKey {
+                    key,
+                    label,
+                    server_files: p.iter().flat_map(|p| p.server_files.clone()).collect(),
+                    exported_files: p
+                        .iter()
+                        .flat_map(|p| p.export.iter().flatten().cloned())
+                        .collect(),
+                    script: p
+                        .iter()
+                        .map(|p| p.script.as_str())
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                    needs,
+                    problem: None,
+                },
+                Err(e) => PlannedKey {
+                    key,
+                    label,
+                    server_files: vec![],
+                    exported_files: vec![],
+                    script: String::new(),
+                    needs,
+                    problem: Some(e),
+                },
+            },
+        );
+    }
+    plan
+}
+
+/// Previews a run: connects to each instance (`concurrency` at a time) and reads its
+/// inventory; nothing is written anywhere.
+pub async fn plan(req: &RunRequest) -> BackupPlan {
+    let one = |o: &ConnectOptions| {
+        let o = o.clone();
+        let s = &req.settings;
+        async move {
+            let inv = async {
+                let mut c = connect(&o).await?;
+                inventory::inventory(&mut c).await
+            }
+            .await;
+            match inv {
+                Ok(inv) => plan_instance(&o, &inv, s),
+                Err(e) => InstancePlan {
+                    server: o.server.to_string(),
+                    server_name: None,
+                    server_folder: None,
+                    folder: None,
+                    medium_folder: None,
+                    keys: vec![],
+                    problem: Some(e),
+                },
+            }
+        }
+    };
+    let instances = futures_util::stream::iter(req.targets.iter().map(one))
+        .buffered(req.concurrency.max(1))
+        .collect()
+        .await;
+    BackupPlan { instances }
+}
+
 pub async fn back_up_instance(
     o: &ConnectOptions,
     s: &RunSettings,
+    secrets: &Secrets,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> InstanceReport {
     let label = o.server.to_string();
@@ -244,34 +549,23 @@ pub async fn back_up_instance(
         let inv = inventory::inventory(&mut c).await?;
         report.server = inv.server.server_name.clone();
         report.facts = Some(inv.server.clone());
-        // Known before anything is written: SQL Server will not let this login read back.
-        let forecast = &inv.server.read_back;
-        if forecast.verdict == crate::inventory::ReadBackVerdict::Impossible {
-            let mut e = KeysafeError::new(
-                ErrorCode::PermissionDenied,
-                format!("Nothing was backed up: {}", forecast.reason),
-            );
-            if let Some(fix) = &forecast.fix {
-                e = e.next(fix.clone());
-            }
+        // What the preview showed, from this inventory: the keys, the folder, what stops it.
+        let planned = plan_instance(o, &inv, s);
+        if let Some(e) = planned.problem {
             return Err(e);
         }
-        let keys = s.selection.resolve(&inv);
-        if keys.is_empty() {
-            return Err(KeysafeError::new(
-                ErrorCode::NotFound,
-                "There is nothing to back up on this instance for that selection.",
-            ));
-        }
-        // Each key is planned on its own: one that cannot be planned (a password-only master
-        // key without its password) fails alone.
+        let dir = planned
+            .server_folder
+            .clone()
+            .expect("a plan without a problem has a server folder");
+        // Each key is planned on its own, with the real passwords: one that cannot be
+        // planned (a password-only master key without its password) fails alone.
         let now = chrono::Utc::now();
         let mut plan = Vec::new();
-        let mut unplanned = Vec::new();
-        for key in keys {
-            match backup::plan(&inv, std::slice::from_ref(&key), &s.backup, now) {
+        for key in planned.keys.into_iter().map(|k| k.key) {
+            match backup::plan(&inv, std::slice::from_ref(&key), &s.backup, secrets, now) {
                 Ok(mut p) => plan.append(&mut p),
-                Err(e) => unplanned.push(backup::KeyResult {
+                Err(e) => report.keys.push(backup::KeyResult {
                     key: key.clone(),
                     outcome: backup::Outcome::Failed,
                     script: String::new(),
@@ -283,26 +577,25 @@ pub async fn back_up_instance(
                 }),
             }
         }
-        report.keys.append(&mut unplanned);
         progress(Progress::Planned {
             server: report.server.clone(),
             keys: plan.len(),
         });
-        let dir = match &s.backup.server_dir {
-            Some(d) => d.clone(),
-            None => backup::default_server_dir(&inv)?,
-        };
         let folder_note = backup::ensure_server_dir(&mut c, &dir).await?;
-        if forecast.verdict == crate::inventory::ReadBackVerdict::Conditional {
+        if inv.server.read_back.verdict == inventory::ReadBackVerdict::Conditional {
             backup::probe_read_back(&mut c, &dir, &inv.server.path_separator).await?;
         }
-        (report.folder_protection, report.folder_protection_failed) = protect_folder(
+        // Decided again now that the folder exists, as the preview decided it.
+        let folder = folder_plan(
             o,
             &inv,
             &dir,
             s.server_dir_local.as_deref(),
             &s.acl_principals,
+            &|p| p.is_dir(),
         );
+        (report.folder_protection, report.folder_protection_failed) =
+            protect_folder(&inv, &folder, &dir, &s.acl_principals);
         if let Some(note) = folder_note {
             report.folder_protection = format!("{note} {}", report.folder_protection);
         }
@@ -312,14 +605,7 @@ pub async fn back_up_instance(
             protection: report.folder_protection.clone(),
         });
         report.server_folder = Some(dir);
-        // @@SERVERNAME plus the address: cloned servers share a name but not an address.
-        let addr = o.server.to_string();
-        let folder = if addr.eq_ignore_ascii_case(&report.server) {
-            addr
-        } else {
-            format!("{}_{addr}", report.server)
-        };
-        let dest = medium_folder(&s.backup.copy_to, &folder);
+        let dest = instance_medium_folder(&s.backup.copy_to, &label, &report.server);
         std::fs::create_dir_all(&dest).map_err(|e| {
             KeysafeError::new(
                 ErrorCode::MediumRemoved,
@@ -342,7 +628,7 @@ pub async fn back_up_instance(
             });
             let mut r = backup::run_one_with(&mut c, p, &dest, view.as_ref()).await;
             if s.verify_restore && r.error.is_none() {
-                let proof = crate::restore_check::check(&mut c, &r, &s.backup.password).await;
+                let proof = crate::restore_check::check(&mut c, &r, &secrets.password).await;
                 // The user asked for the proof: without it the key is not verified.
                 if let crate::restore_check::RestoreCheck::Failed { reason, .. } = &proof {
                     r.outcome = backup::Outcome::Failed;
@@ -384,6 +670,7 @@ pub async fn back_up_instance(
 pub async fn back_up_fleet(
     targets: &[ConnectOptions],
     s: &RunSettings,
+    secrets: &Secrets,
     concurrency: usize,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Vec<InstanceReport> {
@@ -393,7 +680,7 @@ pub async fn back_up_fleet(
     type Job<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = InstanceReport> + Send + 'a>>;
     let mut jobs: Vec<Job<'_>> = Vec::with_capacity(targets.len());
     for o in targets {
-        jobs.push(Box::pin(back_up_instance(o, s, progress)));
+        jobs.push(Box::pin(back_up_instance(o, s, secrets, progress)));
     }
     futures_util::stream::iter(jobs)
         .buffered(concurrency.max(1))
@@ -434,27 +721,121 @@ pub fn intended_folder_sddl(inv: &Inventory, extra: &[String]) -> crate::Result<
         .map_err(|e| KeysafeError::new(ErrorCode::InvalidInput, e.to_string()))
 }
 
-/// Applies restrictive permissions to the server folder where this machine can: SQL Server
-/// on Linux running here gets 0700 owned by its service account; on Windows the protected
-/// DACL is applied to a folder reachable from here; otherwise the report carries the exact
-/// icacls commands for the server and says the ACL is not verified. `local_view` is where the
-/// user said the server folder is visible from here (--server-dir-local): it wins over any
-/// path Keysafe would guess.
-fn protect_folder(
+/// Who a Windows folder's DACL gives access to, in words.
+fn windows_access(account: &str, extra: &[String], readers: &[String]) -> Vec<String> {
+    use crate::windows::sid;
+    let mut v = vec![
+        "NT AUTHORITY\\SYSTEM: Full control".to_string(),
+        "BUILTIN\\Administrators: Full control".to_string(),
+        match sid::service_name(account) {
+            Some(s) => format!("{account} ({}): Full control", sid::service_sid(s)),
+            None => format!("{account}: Full control"),
+        },
+    ];
+    v.extend(extra.iter().map(|p| format!("{p}: Full control")));
+    v.extend(
+        readers.iter().map(|r| {
+            format!("{r} (your Windows account, as SQL Server reads the files back): Read")
+        }),
+    );
+    v
+}
+
+/// Decides the protection of the server folder: SQL Server on Linux on this machine gets
+/// 0700 owned by its service account; a Windows folder reachable from here (on Windows) gets
+/// the protected DACL; otherwise the exact icacls commands for the server. `local_view` is
+/// where the user said the server folder is visible from here (--server-dir-local): it wins
+/// over any path Keysafe would guess. `visible` says whether a folder can be reached.
+fn folder_plan(
     o: &ConnectOptions,
     inv: &Inventory,
     dir: &str,
     local_view: Option<&std::path::Path>,
     extra: &[String],
-) -> (String, bool) {
-    use crate::protection::FolderProtection;
+    visible: &dyn Fn(&std::path::Path) -> bool,
+) -> FolderPlan {
     use crate::windows::{paths::WindowsPath, sid};
     let local = ["localhost", "127.0.0.1", "::1", "."]
         .iter()
         .any(|h| o.server.host.eq_ignore_ascii_case(h));
     let account = inv.server.service_account.as_deref();
     let readers = folder_readers(inv);
-    // Applied and read back as something else: a failed check, not a missing one.
+    if !inv.server.is_windows() {
+        #[cfg(unix)]
+        if local && visible(std::path::Path::new(dir)) {
+            return match crate::protection::posix_owner(account) {
+                Some(owner) => FolderPlan::Posix { owner },
+                None => FolderPlan::NotApplied {
+                    reason: format!(
+                        "Permissions left unchanged: neither the reported service account ({}) nor mssql is a local user here, and mode 0700 would lock SQL Server out.",
+                        account.unwrap_or("unknown")
+                    ),
+                },
+            };
+        }
+        return FolderPlan::NotApplied {
+            reason: "Not applied: the server's folder is not reachable from this machine. Restrict it on the server (owner: the service account only).".into(),
+        };
+    }
+    let Some(wp) = WindowsPath::parse(dir) else {
+        return FolderPlan::NotApplied {
+            reason: format!("ACL not verified: '{dir}' is not a Windows path."),
+        };
+    };
+    let Some(account) = account else {
+        return FolderPlan::NotApplied {
+            reason: "ACL not verified: the service account is unknown (needs VIEW SERVER STATE), so no ACL can be prepared.".into(),
+        };
+    };
+    let access = windows_access(account, extra, &readers);
+    #[cfg(windows)]
+    {
+        let reachable = match local_view {
+            Some(v) => v.to_path_buf(),
+            None if local || wp.is_unc() => dir.into(),
+            None => wp.from_elsewhere(&o.server.host).into(),
+        };
+        if visible(&reachable) {
+            return FolderPlan::WindowsDacl {
+                local_path: reachable.display().to_string(),
+                access,
+            };
+        }
+    }
+    let _ = (local, local_view, visible);
+    let mut principals = vec![
+        sid::LOCAL_SYSTEM.to_string(),
+        sid::ADMINISTRATORS.to_string(),
+        sid::service_name(account)
+            .map(sid::service_sid)
+            .unwrap_or_else(|| account.to_string()),
+    ];
+    principals.extend(extra.iter().cloned());
+    let note = (wp.is_unc() && sid::service_name(account).is_some()).then(|| {
+        "The folder is on a share: also grant the SQL Server computer account (DOMAIN\\HOST$), which is how a virtual account reaches the network.".to_string()
+    });
+    match crate::windows::paths::icacls_commands(dir, &principals, &readers) {
+        Ok(commands) => FolderPlan::Commands {
+            commands,
+            access,
+            note,
+        },
+        Err(e) => FolderPlan::NotApplied {
+            reason: format!("ACL not verified: {e}"),
+        },
+    }
+}
+
+/// Applies the folder's plan and says what came of it: the text for the report, and whether
+/// a protection that was applied read back as something else (a failed check, not a missing
+/// one).
+fn protect_folder(
+    inv: &Inventory,
+    plan: &FolderPlan,
+    dir: &str,
+    extra: &[String],
+) -> (String, bool) {
+    let account = inv.server.service_account.as_deref();
     let describe = |out: crate::protection::ProtectionOutcome| {
         let failed = !out.applied && out.read_back.is_some();
         let text = match out.read_back {
@@ -463,59 +844,37 @@ fn protect_folder(
         };
         (text, failed)
     };
-    if !inv.server.is_windows() {
+    let _ = (dir, extra, account, &describe);
+    match plan {
         #[cfg(unix)]
-        if local && std::path::Path::new(dir).is_dir() {
-            return describe(
-                crate::protection::PosixLocal.protect(std::path::Path::new(dir), account),
-            );
+        FolderPlan::Posix { .. } => {
+            use crate::protection::FolderProtection;
+            describe(crate::protection::PosixLocal.protect(std::path::Path::new(dir), account))
         }
-        return describe(
-            crate::protection::RemoteServer.protect(std::path::Path::new(dir), account),
-        );
-    }
-    let Some(wp) = WindowsPath::parse(dir) else {
-        return (
-            format!("ACL not verified: '{dir}' is not a Windows path."),
-            false,
-        );
-    };
-    #[cfg(windows)]
-    {
-        let reachable = match local_view {
-            Some(v) => v.to_path_buf(),
-            None if local || wp.is_unc() => dir.into(),
-            None => wp.from_elsewhere(&o.server.host).into(),
-        };
-        let p = reachable.as_path();
-        if p.is_dir() {
-            return describe(
+        #[cfg(windows)]
+        FolderPlan::WindowsDacl { local_path, .. } => {
+            use crate::protection::FolderProtection;
+            describe(
                 crate::windows::acl::WindowsAcl {
                     extra: extra.to_vec(),
-                    readers: readers.clone(),
+                    readers: folder_readers(inv),
                 }
-                .protect(p, account),
-            );
+                .protect(std::path::Path::new(local_path), account),
+            )
         }
+        FolderPlan::Commands { commands, note, .. } => (
+            format!(
+                "ACL not verified: the folder is not reachable from this machine. Run on the server:\n{}{}",
+                commands.join("\n"),
+                note.as_deref().map(|n| format!(" {n}")).unwrap_or_default()
+            ),
+            false,
+        ),
+        FolderPlan::NotApplied { reason } => (reason.clone(), false),
+        #[allow(unreachable_patterns)]
+        other => (
+            format!("Not applied: {other:?} cannot be applied from this platform."),
+            false,
+        ),
     }
-    let _ = (local, local_view);
-    let mut principals = vec![
-        sid::LOCAL_SYSTEM.to_string(),
-        sid::ADMINISTRATORS.to_string(),
-    ];
-    match account {
-        Some(a) => principals.push(sid::service_name(a).map(sid::service_sid).unwrap_or_else(|| a.to_string())),
-        None => return ("ACL not verified: the service account is unknown (needs VIEW SERVER STATE), so no ACL can be prepared.".into(), false),
-    }
-    principals.extend(extra.iter().cloned());
-    let share_note = if wp.is_unc() && account.is_some_and(|a| sid::service_name(a).is_some()) {
-        " The folder is on a share: also grant the SQL Server computer account (DOMAIN\\HOST$), which is how a virtual account reaches the network."
-    } else {
-        ""
-    };
-    let text = match crate::windows::paths::icacls_commands(dir, &principals, &readers) {
-        Ok(cmds) => format!("ACL not verified: the folder is not reachable from this machine. Run on the server:\n{}{share_note}", cmds.join("\n")),
-        Err(e) => format!("ACL not verified: {e}"),
-    };
-    (text, false)
 }

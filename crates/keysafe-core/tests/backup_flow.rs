@@ -1,7 +1,7 @@
 //! The engine against an emulated instance over real TCP: connect, inventory, back up,
 //! copy, verify, and the errors an administrator meets.
 
-use keysafe_core::backup::{self, BackupOptions, KeyRef, Outcome};
+use keysafe_core::backup::{self, BackupOptions, KeyRef, Outcome, Secrets};
 use keysafe_core::connection::{connect, ConnectOptions, Encrypt, ServerAddress, Trust};
 use keysafe_core::inventory::{self, MasterKeyProtection, Severity};
 use keysafe_core::{ErrorCode, Password};
@@ -93,6 +93,11 @@ async fn a_whole_backup_is_written_copied_and_verified() {
         },
     ];
     let req = BackupOptions {
+        server_dir: None,
+        copy_to: medium.path().to_path_buf(),
+        format: None,
+    };
+    let secrets = Secrets {
         password: keysafe_core::password::generate(24),
         master_key_passwords: HashMap::from([(
             "Sales".to_string(),
@@ -102,15 +107,12 @@ async fn a_whole_backup_is_written_copied_and_verified() {
             ("Sales".to_string(), "SalesSigning".to_string()),
             Password::new("Signing!Cert#Pw1"),
         )]),
-        server_dir: None,
-        copy_to: medium.path().to_path_buf(),
-        format: None,
     };
     let now = chrono::Utc::now();
-    let plan = backup::plan(&inv, &keys, &req, now).unwrap();
+    let plan = backup::plan(&inv, &keys, &req, &secrets, now).unwrap();
     assert!(
         plan.iter()
-            .all(|p| !p.script.contains(req.password.expose())),
+            .all(|p| !p.script.contains(secrets.password.expose())),
         "scripts shown to people are masked"
     );
     let dir = backup::default_server_dir(&inv).unwrap();
@@ -155,14 +157,12 @@ async fn a_password_only_master_key_without_its_password_is_refused_before_sendi
         database: "Sales".into(),
     }];
     let req = BackupOptions {
-        password: Password::new("Str0ng!Backup#Pass"),
-        master_key_passwords: HashMap::new(),
-        certificate_passwords: HashMap::new(),
         server_dir: None,
         copy_to: std::env::temp_dir(),
         format: None,
     };
-    let e = backup::plan(&inv, &keys, &req, chrono::Utc::now()).unwrap_err();
+    let secrets = Secrets::new(Password::new("Str0ng!Backup#Pass"));
+    let e = backup::plan(&inv, &keys, &req, &secrets, chrono::Utc::now()).unwrap_err();
     assert_eq!(e.code, ErrorCode::MasterKeyNotOpen);
 }
 
@@ -238,14 +238,12 @@ async fn a_server_folder_visible_from_here_is_read_directly_and_still_checked() 
     };
     let keys = vec![KeyRef::ServiceMasterKey];
     let req = BackupOptions {
-        password: Password::new("Str0ng!Backup#Pass"),
-        master_key_passwords: HashMap::new(),
-        certificate_passwords: HashMap::new(),
         server_dir: None,
         copy_to: medium.path().to_path_buf(),
         format: None,
     };
-    let plan = backup::plan(&inv, &keys, &req, chrono::Utc::now()).unwrap();
+    let secrets = Secrets::new(Password::new("Str0ng!Backup#Pass"));
+    let plan = backup::plan(&inv, &keys, &req, &secrets, chrono::Utc::now()).unwrap();
     let r = backup::run_one_with(&mut c, &plan[0], medium.path(), Some(&view)).await;
     assert_eq!(r.outcome, Outcome::Verified, "{:?}", r.error);
     assert_eq!(r.files[0].read_path, backup::ReadPath::Direct);
@@ -255,6 +253,7 @@ async fn a_server_folder_visible_from_here_is_read_directly_and_still_checked() 
         &inv,
         &keys,
         &req,
+        &secrets,
         chrono::Utc::now() + chrono::Duration::seconds(1),
     )
     .unwrap();
@@ -484,12 +483,10 @@ async fn a_login_without_xp_create_subdir_backs_up_into_an_existing_folder() {
     let dir = tempfile::tempdir().unwrap();
     let emu = keysafe_test_support::emulator(dir.path(), &scenario).await;
     let o = options(&emu, "hr_keys", "HrKeys!Pass#1");
+    let secrets = Secrets::new(Password::new("Hr!Backup#2026x"));
     let settings = |server_dir: &str| keysafe_core::run::RunSettings {
         selection: keysafe_core::run::Selection::DatabaseMasterKeys(vec!["HR".into()]),
         backup: BackupOptions {
-            password: Password::new("Hr!Backup#2026x"),
-            master_key_passwords: HashMap::new(),
-            certificate_passwords: HashMap::new(),
             server_dir: Some(server_dir.into()),
             copy_to: dir.path().join("medium"),
             format: None,
@@ -498,8 +495,13 @@ async fn a_login_without_xp_create_subdir_backs_up_into_an_existing_folder() {
         server_dir_local: None,
         acl_principals: vec![],
     };
-    let r =
-        keysafe_core::run::back_up_instance(&o, &settings(r"c:\temp_backups\keys"), &|_| {}).await;
+    let r = keysafe_core::run::back_up_instance(
+        &o,
+        &settings(r"c:\temp_backups\keys"),
+        &secrets,
+        &|_| {},
+    )
+    .await;
     assert!(r.error.is_none(), "{:?}", r.error);
     assert!(r.all_verified(), "{:?}", r.keys);
     assert!(
@@ -507,7 +509,9 @@ async fn a_login_without_xp_create_subdir_backs_up_into_an_existing_folder() {
         "{}",
         r.folder_protection
     );
-    let r = keysafe_core::run::back_up_instance(&o, &settings(r"c:\no\such\folder"), &|_| {}).await;
+    let r =
+        keysafe_core::run::back_up_instance(&o, &settings(r"c:\no\such\folder"), &secrets, &|_| {})
+            .await;
     let e = r.keys[0].error.as_ref().expect("no folder");
     assert_eq!(e.server.as_ref().map(|m| m.number), Some(15240), "{e:?}");
 }

@@ -5,7 +5,6 @@ use keysafe_core::report::Report;
 use keysafe_core::run::{self, RunSettings, Selection};
 use keysafe_core::{ErrorCode, Password};
 use mssql_emulator::{Emulator, EmulatorConfig, Scenario, TlsMode, DEFAULT_SA_PASSWORD};
-use std::collections::HashMap;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixty_instances_back_up_with_one_failure_isolated() {
@@ -46,9 +45,6 @@ async fn sixty_instances_back_up_with_one_failure_isolated() {
     let settings = RunSettings {
         selection: Selection::ServiceMasterKey,
         backup: keysafe_core::backup::BackupOptions {
-            password: Password::new("Fleet!Backup#2026"),
-            master_key_passwords: HashMap::new(),
-            certificate_passwords: HashMap::new(),
             server_dir: None,
             copy_to: medium.clone(),
             format: None,
@@ -57,7 +53,14 @@ async fn sixty_instances_back_up_with_one_failure_isolated() {
         server_dir_local: None,
         acl_principals: vec![],
     };
-    let reports = run::back_up_fleet(&targets, &settings, 16, &|_| {}).await;
+    let reports = run::back_up_fleet(
+        &targets,
+        &settings,
+        &keysafe_core::backup::Secrets::new(Password::new("Fleet!Backup#2026")),
+        16,
+        &|_| {},
+    )
+    .await;
     assert_eq!(reports.len(), 60);
     let report = Report::new(
         "tester".into(),

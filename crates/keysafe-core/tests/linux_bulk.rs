@@ -8,7 +8,6 @@ use keysafe_core::inventory::ReadBackVerdict;
 use keysafe_core::run::{self, RunSettings, Selection};
 use keysafe_core::{ErrorCode, Password};
 use mssql_emulator::{Emulator, EmulatorConfig, Scenario, TlsMode};
-use std::collections::HashMap;
 
 const OPERATOR: &str = r#"
 [[logins]]
@@ -42,13 +41,14 @@ fn operator(l: &Linux) -> ConnectOptions {
     keysafe_test_support::sql_options(&l.emu, "operator", "Operat0r!Pass#1")
 }
 
+fn secrets() -> keysafe_core::backup::Secrets {
+    keysafe_core::backup::Secrets::new(Password::new("Linux!Backup#2026"))
+}
+
 fn settings(l: &Linux, server_dir: &str) -> RunSettings {
     RunSettings {
         selection: Selection::ServiceMasterKey,
         backup: keysafe_core::backup::BackupOptions {
-            password: Password::new("Linux!Backup#2026"),
-            master_key_passwords: HashMap::new(),
-            certificate_passwords: HashMap::new(),
             server_dir: Some(server_dir.into()),
             copy_to: l.dir.path().join("medium"),
             format: None,
@@ -80,7 +80,13 @@ async fn linux_2019_refuses_a_login_that_is_not_sysadmin_before_writing_anything
         "{}",
         facts.read_back.reason
     );
-    let r = run::back_up_instance(&o, &settings(&l, "/var/opt/mssql/keysafe"), &|_| {}).await;
+    let r = run::back_up_instance(
+        &o,
+        &settings(&l, "/var/opt/mssql/keysafe"),
+        &secrets(),
+        &|_| {},
+    )
+    .await;
     let e = r.error.expect("refused");
     assert_eq!(e.code, ErrorCode::PermissionDenied);
     assert!(
@@ -109,7 +115,13 @@ async fn linux_2022_cu24_reads_back_only_in_an_allowed_folder_and_probes_first()
     assert_eq!(facts.update_level.as_deref(), Some("CU24"));
     assert_eq!(facts.read_back.verdict, ReadBackVerdict::Conditional);
     // Listed: backed up and verified.
-    let r = run::back_up_instance(&o, &settings(&l, "/var/opt/mssql/keysafe"), &|_| {}).await;
+    let r = run::back_up_instance(
+        &o,
+        &settings(&l, "/var/opt/mssql/keysafe"),
+        &secrets(),
+        &|_| {},
+    )
+    .await;
     assert!(r.error.is_none(), "{:?}", r.error);
     assert!(r.all_verified(), "{:?}", r.keys);
     assert_eq!(
@@ -118,7 +130,13 @@ async fn linux_2022_cu24_reads_back_only_in_an_allowed_folder_and_probes_first()
         "the backup, where counted"
     );
     // Not listed: the probe stops it before the BACKUP.
-    let r = run::back_up_instance(&o, &settings(&l, "/var/opt/mssql/other"), &|_| {}).await;
+    let r = run::back_up_instance(
+        &o,
+        &settings(&l, "/var/opt/mssql/other"),
+        &secrets(),
+        &|_| {},
+    )
+    .await;
     let e = r.error.expect("refused");
     assert_eq!(e.code, ErrorCode::PermissionDenied, "{e:?}");
     assert!(

@@ -140,6 +140,7 @@ grant = ["CONTROL SERVER", "VIEW SERVER STATE", "ADMINISTER BULK OPERATIONS"]
         .instance()
         .readers_of(r"C:\Keysafe\x.key", false)
         .contains(&sid));
+    let secrets = keysafe_core::backup::Secrets::new(Password::new("Windows!Backup#2026"));
     let settings = |server_dir: Option<&str>| RunSettings {
         selection: Selection::Keys(vec![
             keysafe_core::backup::KeyRef::ServiceMasterKey,
@@ -152,9 +153,6 @@ grant = ["CONTROL SERVER", "VIEW SERVER STATE", "ADMINISTER BULK OPERATIONS"]
             },
         ]),
         backup: keysafe_core::backup::BackupOptions {
-            password: Password::new("Windows!Backup#2026"),
-            master_key_passwords: Default::default(),
-            certificate_passwords: Default::default(),
             server_dir: server_dir.map(str::to_string),
             copy_to: dir.path().join("medium"),
             format: None,
@@ -163,7 +161,7 @@ grant = ["CONTROL SERVER", "VIEW SERVER STATE", "ADMINISTER BULK OPERATIONS"]
         server_dir_local: None,
         acl_principals: vec![],
     };
-    let r = run::back_up_instance(&o, &settings(Some(r"C:\Keysafe")), &|_| {}).await;
+    let r = run::back_up_instance(&o, &settings(Some(r"C:\Keysafe")), &secrets, &|_| {}).await;
     assert!(r.error.is_none(), "{:?}", r.error);
     assert!(r.all_verified(), "{:?}", r.keys);
     assert_eq!(r.keys.len(), 3);
@@ -190,7 +188,7 @@ grant = ["CONTROL SERVER", "VIEW SERVER STATE", "ADMINISTER BULK OPERATIONS"]
         r.folder_protection
     );
     // The default folder: written, not readable by CONTOSO\ops, so not verified.
-    let r = run::back_up_instance(&o, &settings(None), &|_| {}).await;
+    let r = run::back_up_instance(&o, &settings(None), &secrets, &|_| {}).await;
     assert!(!r.all_verified());
     let e = r.keys[0].error.as_ref().expect("the read-back is refused");
     assert_eq!(

@@ -1,15 +1,14 @@
 //! The Back Up dialog: the password checks, the medium, the plan with masked scripts, the
 //! run with live progress, and the report kept and exported.
 
-use crate::desk::explorer::{inventory_of, key_ref};
-use crate::error::{IpcError, IpcResult};
+use crate::desk::explorer::inventory_of;
+use crate::error::{IpcResult, KeysafeError};
 use crate::state::AppState;
 use crate::types::*;
-use keysafe_core::backup::{BackupOptions, Outcome};
+use keysafe_core::backup::{BackupOptions, Outcome, Secrets};
 use keysafe_core::report::{Custody, Report};
 use keysafe_core::run::{self, Progress, RunSettings, Selection};
-use keysafe_core::{password, ErrorCode, Password};
-use std::collections::HashMap;
+use keysafe_core::{password, ErrorCode};
 use std::path::{Path, PathBuf};
 
 pub fn check_password(p: &Secret) -> PasswordCheck {
@@ -47,123 +46,45 @@ fn selection(req: &BackupRequest) -> Selection {
     if req.keys.is_empty() {
         Selection::All
     } else {
-        Selection::Keys(req.keys.iter().map(key_ref).collect())
+        Selection::Keys(req.keys.clone())
     }
 }
 
-fn server_dir(req: &BackupRequest) -> Option<String> {
-    Some(req.server_dir.trim().to_string()).filter(|d| !d.is_empty())
+/// The engine's settings for the dialog's request: the same for the preview and the run.
+fn settings(req: &BackupRequest) -> RunSettings {
+    RunSettings {
+        selection: selection(req),
+        backup: BackupOptions {
+            server_dir: Some(req.server_dir.trim().to_string()).filter(|d| !d.is_empty()),
+            copy_to: PathBuf::from(req.copy_to.trim()),
+            format: None,
+        },
+        verify_restore: req.verify_restore,
+        server_dir_local: None,
+        acl_principals: req.acl_principals.clone(),
+    }
 }
 
-/// Who gets access to the server folder, in words.
-fn permissions(inv: &keysafe_core::inventory::Inventory, extra: &[String]) -> Vec<String> {
-    use keysafe_core::windows::sid;
-    let account = inv.server.service_account.clone();
-    if !inv.server.is_windows() {
-        return vec![format!(
-            "Mode 0700, owned by {} (SQL Server's service account); nobody else.",
-            account.unwrap_or_else(|| "the service account".into())
-        )];
-    }
-    let mut v = vec![
-        "NT AUTHORITY\\SYSTEM: Full control".to_string(),
-        "BUILTIN\\Administrators: Full control".to_string(),
-    ];
-    match account {
-        Some(a) => v.push(match sid::service_name(&a) {
-            Some(s) => format!("{a} ({}): Full control", sid::service_sid(s)),
-            None => format!("{a}: Full control"),
-        }),
-        None => {
-            v.push("The service account (unknown to this login: needs VIEW SERVER STATE)".into())
-        }
-    }
-    v.extend(extra.iter().map(|p| format!("{p}: Full control")));
-    v.push("Inheritance off: nothing else inherited from the parent folder.".into());
-    v
-}
-
-pub async fn plan(state: &AppState, req: &BackupRequest) -> IpcResult<Vec<PlanView>> {
-    let mut out = Vec::new();
+/// The engine's plan, from the inventory of each open connection (nothing is written).
+pub async fn plan(state: &AppState, req: &BackupRequest) -> IpcResult<BackupPlan> {
+    let s = settings(req);
+    let mut instances = Vec::new();
     for &id in &req.connections {
-        let name = state.connection(id)?.info.server_name.clone();
-        let mut view = PlanView {
-            connection: id,
-            server_name: name,
-            server_folder: None,
-            permissions: vec![],
-            keys: vec![],
-            problem: None,
-        };
-        match inventory_of(state, id).await {
-            Err(e) => view.problem = Some(e.message),
-            Ok(inv) => {
-                let placeholder = Password::new("placeholder");
-                let opts = BackupOptions {
-                    password: placeholder.clone(),
-                    // Only where a password is required: a given one is always used, and
-                    // the plan shows the statements a run without one would send.
-                    master_key_passwords: inv
-                        .databases
-                        .iter()
-                        .filter(|d| {
-                            d.master_key.as_ref().is_some_and(|m| {
-                                m.protection
-                                    == keysafe_core::inventory::MasterKeyProtection::PasswordOnly
-                            })
-                        })
-                        .map(|d| (d.name.clone(), placeholder.clone()))
-                        .collect(),
-                    certificate_passwords: HashMap::new(),
-                    server_dir: server_dir(req),
-                    copy_to: PathBuf::from(&req.copy_to),
-                    format: None,
-                };
-                view.server_folder = opts
-                    .server_dir
-                    .clone()
-                    .or_else(|| keysafe_core::backup::default_server_dir(&inv).ok());
-                view.permissions = permissions(&inv, &req.acl_principals);
-                let forecast = &inv.server.read_back;
-                if forecast.verdict == keysafe_core::inventory::ReadBackVerdict::Impossible {
-                    view.problem = Some(match &forecast.fix {
-                        Some(fix) => format!("{} {fix}", forecast.reason),
-                        None => forecast.reason.clone(),
-                    });
-                }
-                let now = chrono::Utc::now();
-                for k in selection(req).resolve(&inv) {
-                    let label = k.label();
-                    view.keys.push(
-                        match keysafe_core::backup::plan(&inv, std::slice::from_ref(&k), &opts, now)
-                        {
-                            Ok(p) => PlannedKey {
-                                label,
-                                server_files: p
-                                    .iter()
-                                    .flat_map(|p| p.server_files.clone())
-                                    .collect(),
-                                script: p
-                                    .iter()
-                                    .map(|p| p.script.clone())
-                                    .collect::<Vec<_>>()
-                                    .join("\n"),
-                                problem: None,
-                            },
-                            Err(e) => PlannedKey {
-                                label,
-                                server_files: vec![],
-                                script: String::new(),
-                                problem: Some(e.message),
-                            },
-                        },
-                    );
-                }
-            }
-        }
-        out.push(view);
+        let c = state.connection(id)?;
+        instances.push(match inventory_of(state, id).await {
+            Ok(inv) => run::plan_instance(&c.options, &inv, &s),
+            Err(e) => InstancePlan {
+                server: c.options.server.to_string(),
+                server_name: Some(c.info.server_name.clone()),
+                server_folder: None,
+                folder: None,
+                medium_folder: None,
+                keys: vec![],
+                problem: Some(e),
+            },
+        });
     }
-    Ok(out)
+    Ok(BackupPlan { instances })
 }
 
 pub async fn run(
@@ -173,7 +94,7 @@ pub async fn run(
     emit: &(dyn Fn(Progress) + Send + Sync),
 ) -> IpcResult<RunSummary> {
     if !password::confirmed(&secrets.password.0, &secrets.confirm.0) {
-        return Err(IpcError::new(
+        return Err(KeysafeError::new(
             ErrorCode::InvalidInput,
             "The password and its confirmation differ.",
         ));
@@ -181,7 +102,7 @@ pub async fn run(
     run::check_backup_password(&secrets.password.0)?;
     let copy_to = PathBuf::from(req.copy_to.trim());
     if req.copy_to.trim().is_empty() || !copy_to.is_absolute() {
-        return Err(IpcError::new(
+        return Err(KeysafeError::new(
             ErrorCode::InvalidInput,
             "Choose the backup medium: a removable volume or a folder (a full path).",
         ));
@@ -191,35 +112,23 @@ pub async fn run(
         .iter()
         .map(|&id| state.connection(id).map(|c| c.options.clone()))
         .collect::<IpcResult<Vec<_>>>()?;
-    let settings = RunSettings {
-        selection: selection(&req),
-        backup: BackupOptions {
-            password: secrets.password.0.clone(),
-            master_key_passwords: secrets
-                .master_key_passwords
-                .iter()
-                .map(|(k, v)| (k.clone(), v.0.clone()))
-                .collect(),
-            certificate_passwords: secrets
-                .certificate_passwords
-                .iter()
-                .filter_map(|(k, v)| {
-                    k.split_once('.')
-                        .map(|(db, c)| ((db.to_string(), c.to_string()), v.0.clone()))
-                })
-                .collect(),
-            server_dir: server_dir(&req),
-            copy_to: copy_to.clone(),
-            format: None,
-        },
-        verify_restore: req.verify_restore,
-        server_dir_local: None,
-        acl_principals: req.acl_principals.clone(),
-    };
+    let mut keys = Secrets::new(secrets.password.0.clone());
+    for k in &secrets.key_passwords {
+        let p = k.password.0.clone();
+        match &k.key {
+            NeededPassword::MasterKey { database } => {
+                keys.master_key_passwords.insert(database.clone(), p);
+            }
+            NeededPassword::CertificateKey { database, name } => {
+                keys.certificate_passwords
+                    .insert((database.clone(), name.clone()), p);
+            }
+        }
+    }
     let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
     let request = run::RunRequest {
         targets,
-        settings,
+        settings: settings(&req),
         concurrency: run::DEFAULT_CONCURRENCY,
         custody: Custody {
             carrier: text(&req.carrier),
@@ -233,7 +142,7 @@ pub async fn run(
     let run::RunRecord {
         report,
         files: kept,
-    } = run::execute(&request, &progress).await?;
+    } = run::execute(&request, &keys, &progress).await?;
     let summary = summarize(&report, &kept);
     state
         .runs
@@ -272,7 +181,7 @@ fn summarize(r: &Report, kept: &keysafe_core::report::ReportFiles) -> RunSummary
                     .restore_check
                     .as_ref()
                     .map(|c| serde_json::to_string(c).unwrap_or_default()),
-                error: k.error.clone().map(IpcError::from),
+                error: k.error.clone(),
             })
         })
         .collect();
@@ -282,12 +191,7 @@ fn summarize(r: &Report, kept: &keysafe_core::report::ReportFiles) -> RunSummary
         keys_requested: r.summary.keys_requested as u32,
         keys_verified: r.summary.keys_verified as u32,
         keys,
-        instance_errors: r
-            .instances
-            .iter()
-            .filter_map(|i| i.error.clone())
-            .map(IpcError::from)
-            .collect(),
+        instance_errors: r.instances.iter().filter_map(|i| i.error.clone()).collect(),
         folder_protection: r
             .instances
             .iter()
@@ -307,7 +211,7 @@ pub fn export_report(
 ) -> IpcResult<String> {
     let runs = state.runs.lock().expect("runs");
     let r = runs.get(run_id).ok_or_else(|| {
-        IpcError::new(
+        KeysafeError::new(
             ErrorCode::NotFound,
             "That run's report is no longer in memory; open it from History.",
         )
@@ -329,7 +233,7 @@ pub fn export_report(
             n,
         ),
         _ => {
-            return Err(IpcError::new(
+            return Err(KeysafeError::new(
                 ErrorCode::InvalidInput,
                 format!("{} is not a file path", path.display()),
             ))

@@ -1,6 +1,6 @@
 //! The Connect dialog: options as SSMS 21 has them, recent servers, profiles' passwords.
 
-use crate::error::{IpcError, IpcResult};
+use crate::error::{IpcResult, KeysafeError};
 use crate::state::{AppState, Connection};
 use crate::types::{AppInfo, AuthKind, ConnectArgs, ConnectionInfo};
 use keysafe_core::connection::{Authentication, ConnectOptions, Trust};
@@ -60,7 +60,7 @@ fn options(state: &AppState, a: &ConnectArgs) -> IpcResult<(ConnectOptions, Opti
         }
         let profiles = keysafe_core::profiles::Profiles::load(&state.home)?;
         let p = profiles.get(name).ok_or_else(|| {
-            IpcError::new(
+            KeysafeError::new(
                 ErrorCode::NotFound,
                 format!("There is no profile named {name}."),
             )
@@ -74,7 +74,7 @@ fn options(state: &AppState, a: &ConnectArgs) -> IpcResult<(ConnectOptions, Opti
         AuthKind::WindowsAs => {
             let user = a.login.trim();
             if !user.contains('\\') {
-                return Err(IpcError::new(
+                return Err(KeysafeError::new(
                     ErrorCode::InvalidInput,
                     "Type the Windows account as DOMAIN\\user.",
                 ));
@@ -90,7 +90,7 @@ fn options(state: &AppState, a: &ConnectArgs) -> IpcResult<(ConnectOptions, Opti
         }
         AuthKind::SqlServer => {
             if a.login.trim().is_empty() {
-                return Err(IpcError::new(
+                return Err(KeysafeError::new(
                     ErrorCode::InvalidInput,
                     "Type a login for SQL Server Authentication.",
                 ));

@@ -2,27 +2,14 @@
 //! certificates, each with its backup state (never / date / risk) from the server's
 //! catalog and Keysafe's history.
 
-use crate::error::{IpcError, IpcResult};
+use crate::error::IpcResult;
 use crate::state::AppState;
-use crate::types::{BackupState, DatabaseNode, KeyId, KeyNode, Property, RiskView, ServerTree};
-use keysafe_core::backup::{BackupOptions, KeyRef};
+use crate::types::{BackupState, DatabaseNode, KeyNode, Property, RiskView, ServerTree};
+use keysafe_core::backup::{BackupOptions, KeyRef, Secrets};
 use keysafe_core::history;
 use keysafe_core::inventory::{Inventory, MasterKeyProtection};
-use keysafe_core::{ErrorCode, Password};
+use keysafe_core::ErrorCode;
 use std::collections::HashMap;
-
-pub fn key_ref(k: &KeyId) -> KeyRef {
-    match k {
-        KeyId::ServiceMasterKey => KeyRef::ServiceMasterKey,
-        KeyId::DatabaseMasterKey { database } => KeyRef::DatabaseMasterKey {
-            database: database.clone(),
-        },
-        KeyId::Certificate { database, name } => KeyRef::Certificate {
-            database: database.clone(),
-            name: name.clone(),
-        },
-    }
-}
 
 fn prop(name: &str, value: impl ToString) -> Property {
     Property {
@@ -59,7 +46,7 @@ struct Judge<'a> {
 impl Judge<'_> {
     fn node(
         &self,
-        key: KeyId,
+        key: KeyRef,
         modified: Option<chrono::NaiveDateTime>,
         server_record: Option<chrono::NaiveDateTime>,
         risk_object: &str,
@@ -68,7 +55,7 @@ impl Judge<'_> {
         let s = keysafe_core::status::judge(
             self.inv,
             &self.last,
-            key_ref(&key),
+            key.clone(),
             modified,
             server_record,
             risk_object,
@@ -91,7 +78,7 @@ pub fn tree(id: u32, inv: &Inventory, entries: &[history::Entry]) -> ServerTree 
     };
     let smk = inv.service_master_key.as_ref().map(|k| {
         j.node(
-            KeyId::ServiceMasterKey,
+            KeyRef::ServiceMasterKey,
             k.modified,
             None,
             "Service Master Key",
@@ -111,7 +98,7 @@ pub fn tree(id: u32, inv: &Inventory, entries: &[history::Entry]) -> ServerTree 
             tde: d.tde.filter(|s| *s > 0).map(tde_state),
             master_key: d.master_key.as_ref().map(|k| {
                 j.node(
-                    KeyId::DatabaseMasterKey {
+                    KeyRef::DatabaseMasterKey {
                         database: d.name.clone(),
                     },
                     k.modified,
@@ -138,7 +125,7 @@ pub fn tree(id: u32, inv: &Inventory, entries: &[history::Entry]) -> ServerTree 
                 .iter()
                 .map(|c| {
                     j.node(
-                        KeyId::Certificate {
+                        KeyRef::Certificate {
                             database: d.name.clone(),
                             name: c.name.clone(),
                         },
@@ -219,7 +206,7 @@ pub async fn inventory_of(state: &AppState, id: u32) -> IpcResult<Inventory> {
             if e.code == ErrorCode::ConnectionLost {
                 *g = None;
             }
-            Err(e.into())
+            Err(e)
         }
     }
 }
@@ -231,25 +218,21 @@ pub async fn explorer(state: &AppState, id: u32) -> IpcResult<ServerTree> {
 }
 
 /// The key's backup statement as Keysafe would run it, passwords masked.
-pub async fn script(state: &AppState, id: u32, key: KeyId) -> IpcResult<String> {
+pub async fn script(state: &AppState, id: u32, key: KeyRef) -> IpcResult<String> {
     let inv = inventory_of(state, id).await?;
-    let placeholder = Password::new("placeholder");
-    let k = key_ref(&key);
-    let mut opts = BackupOptions {
-        password: placeholder.clone(),
-        master_key_passwords: HashMap::new(),
-        certificate_passwords: HashMap::new(),
+    // As a run would send it: the passwords the key needs stand in, masked.
+    let opts = BackupOptions {
         server_dir: None,
         copy_to: std::path::PathBuf::new(),
         format: None,
     };
-    if let KeyRef::DatabaseMasterKey { database } = &k {
-        opts.master_key_passwords
-            .insert(database.clone(), placeholder);
-    }
-    let plan =
-        keysafe_core::backup::plan(&inv, std::slice::from_ref(&k), &opts, chrono::Utc::now())
-            .map_err(IpcError::from)?;
+    let plan = keysafe_core::backup::plan(
+        &inv,
+        std::slice::from_ref(&key),
+        &opts,
+        &Secrets::placeholders(&inv),
+        chrono::Utc::now(),
+    )?;
     Ok(plan
         .iter()
         .map(|p| p.script.clone())

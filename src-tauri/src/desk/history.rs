@@ -2,7 +2,7 @@
 //! whose last verified backup is missing or older than the key's last change.
 
 use crate::desk::explorer::{inventory_of, tree};
-use crate::error::{IpcError, IpcResult};
+use crate::error::{IpcResult, KeysafeError};
 use crate::state::AppState;
 use crate::types::{BackupState, HistoryRow, HistoryView, StaleKey};
 use keysafe_core::{history, ErrorCode};
@@ -82,9 +82,9 @@ pub fn report_html(state: &AppState, run_id: &str) -> IpcResult<String> {
         .filter_map(history::Entry::run)
         .find(|r| r.run_id.to_string() == run_id)
         .map(|r| r.report)
-        .ok_or_else(|| IpcError::new(ErrorCode::NotFound, "That run is not in the history."))?;
+        .ok_or_else(|| KeysafeError::new(ErrorCode::NotFound, "That run is not in the history."))?;
     std::fs::read_to_string(json.with_extension("html")).map_err(|e| {
-        IpcError::new(
+        KeysafeError::new(
             ErrorCode::NotFound,
             format!(
                 "The report {} cannot be read: {e}",

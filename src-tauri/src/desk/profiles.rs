@@ -1,7 +1,7 @@
 //! Saved connection profiles: folders, a colour per environment, import/export without
 //! secrets; passwords only in the OS keyring.
 
-use crate::error::{IpcError, IpcResult};
+use crate::error::{IpcResult, KeysafeError};
 use crate::state::AppState;
 use crate::types::{AuthKind, ProfileView, Secret};
 use keysafe_core::connection::Trust;
@@ -48,7 +48,7 @@ fn check_color(c: &Option<String>) -> IpcResult<()> {
                 && c.starts_with('#')
                 && c[1..].chars().all(|h| h.is_ascii_hexdigit())) =>
         {
-            Err(IpcError::new(
+            Err(KeysafeError::new(
                 ErrorCode::InvalidInput,
                 format!("'{c}' is not a colour: use #RRGGBB."),
             ))
@@ -59,7 +59,7 @@ fn check_color(c: &Option<String>) -> IpcResult<()> {
 
 fn profile_of(v: &ProfileView, existing: Option<&Profile>) -> IpcResult<Profile> {
     if v.name.trim().is_empty() || v.name.chars().any(char::is_control) {
-        return Err(IpcError::new(
+        return Err(KeysafeError::new(
             ErrorCode::InvalidInput,
             "Give the profile a name.",
         ));
@@ -101,7 +101,7 @@ pub fn save(
         .as_ref()
         .is_some_and(|d| d.profile.name.eq_ignore_ascii_case(&v.name))
     {
-        return Err(IpcError::new(
+        return Err(KeysafeError::new(
             ErrorCode::InvalidInput,
             "The Demo profile cannot be changed; save a copy under another name.",
         ));
@@ -130,7 +130,7 @@ pub fn export(state: &AppState, path: &Path) -> IpcResult<u32> {
 pub fn import(state: &AppState, path: &Path) -> IpcResult<Vec<ProfileView>> {
     let text = std::fs::read_to_string(path)?;
     let incoming: Vec<Profile> = serde_json::from_str(&text).map_err(|e| {
-        IpcError::new(
+        KeysafeError::new(
             ErrorCode::InvalidInput,
             format!("{} is not a Keysafe profile export: {e}", path.display()),
         )

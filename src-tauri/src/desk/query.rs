@@ -1,7 +1,7 @@
 //! The query pane: F5 runs the selection or the whole script, GO separates batches, the
 //! Messages tab reads as SSMS's, and Alt+Break cancels.
 
-use crate::error::{IpcError, IpcResult};
+use crate::error::{IpcResult, KeysafeError};
 use crate::state::AppState;
 use crate::types::{QueryOutcome, ResultSetView};
 use keysafe_core::query::split_batches;
@@ -68,7 +68,7 @@ pub async fn run_query(state: &AppState, id: u32, sql: String) -> IpcResult<Quer
             elapsed_ms: 0.0,
         },
         Err(j) => {
-            return Err(IpcError::new(
+            return Err(KeysafeError::new(
                 ErrorCode::ConnectionLost,
                 format!("The query stopped unexpectedly: {j}"),
             ))

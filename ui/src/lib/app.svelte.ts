@@ -1,6 +1,6 @@
 // The app's state, shared by the components (Svelte 5 runes).
 import * as api from './bindings'
-import type { ConnectionInfo, IpcError, KeyId, ProfileView, ServerTree } from './bindings'
+import type { ConnectionInfo, KeysafeError, KeyRef, ProfileView, ServerTree } from './bindings'
 import { asIpcError } from './ipc'
 
 export type Tab =
@@ -10,7 +10,7 @@ export type Tab =
 
 export interface BackupTarget {
   connections: number[]
-  keys: KeyId[]
+  keys: KeyRef[]
 }
 
 let nextTab = 1
@@ -18,7 +18,7 @@ let nextTab = 1
 class AppStore {
   connections = $state<ConnectionInfo[]>([])
   trees = $state<Record<number, ServerTree>>({})
-  treeErrors = $state<Record<number, IpcError>>({})
+  treeErrors = $state<Record<number, KeysafeError>>({})
   loading = $state<Record<number, boolean>>({})
   profiles = $state<ProfileView[]>([])
   recentServers = $state<string[]>([])
@@ -32,7 +32,7 @@ class AppStore {
   properties = $state<{ title: string; rows: { name: string; value: string }[] } | null>(null)
   profileEditor = $state<ProfileView | null>(null)
   explorerVisible = $state(true)
-  notice = $state<IpcError | null>(null)
+  notice = $state<KeysafeError | null>(null)
 
   get activeConnection(): ConnectionInfo | null {
     const t = this.tabs.find((t) => t.key === this.active)

@@ -5,9 +5,33 @@ import { invoke, Channel } from '@tauri-apps/api/core';
 
 export type Secret = string;
 
+export type AppInfo = { version: string, demo: boolean, home: string, recent_servers: Array<string>, };
+
 export type AuthKind = "windows" | "windows_as" | "sql_server";
 
-export type Encrypt = "mandatory" | "optional" | "strict";
+export type BackupPlan = { instances: Array<InstancePlan>, };
+
+export type BackupRequest = { connections: Array<number>, 
+/**
+ * Empty: everything on each connection (SMK, every DMK, every certificate with a key).
+ */
+keys: Array<KeyRef>, 
+/**
+ * The medium's folder on this machine.
+ */
+copy_to: string, 
+/**
+ * The server-side folder; empty for `<default backup path>\Keysafe`.
+ */
+server_dir: string, acl_principals: Array<string>, verify_restore: boolean, carrier: string, storage_location: string, notes: string, };
+
+export type BackupSecrets = { password: string, confirm: string, 
+/**
+ * The passwords the plan said the keys need (`PlannedKey::needs`), each with its key.
+ */
+key_passwords: Array<KeyPassword>, };
+
+export type BackupState = "never" | "backed_up" | "risk";
 
 export type ConnectArgs = { server: string, authentication: AuthKind, login: string, password: string | null, remember_password: boolean, encrypt: Encrypt, trust_server_certificate: boolean, host_name_in_certificate: string, connect_timeout_secs: number, 
 /**
@@ -25,109 +49,19 @@ server: string,
  */
 server_name: string, version: string, edition: string, platform: string, login: string, database: string, profile: string | null, color: string | null, };
 
-export type KeyId = { "kind": "service_master_key" } | { "kind": "database_master_key", database: string, } | { "kind": "certificate", database: string, name: string, };
-
-export type BackupState = "never" | "backed_up" | "risk";
-
-export type Property = { name: string, value: string, };
-
-export type KeyNode = { key: KeyId, label: string, state: BackupState, 
-/**
- * The last verified backup (history) or the server's own record of one.
- */
-last_backup: string | null, risk: string | null, properties: Array<Property>, };
-
 export type DatabaseNode = { name: string, 
 /**
  * sys.dm_database_encryption_keys.encryption_state, described.
  */
 tde: string | null, master_key: KeyNode | null, certificates: Array<KeyNode>, not_visible: boolean, };
 
-export type RiskView = { severity: string, object: string, text: string, };
-
-export type ServerTree = { id: number, server_name: string, service_master_key: KeyNode | null, databases: Array<DatabaseNode>, risks: Array<RiskView>, properties: Array<Property>, };
-
-export type PasswordCheck = { 
-/**
- * SQL Server's verdict, predicted: None when it will accept the password.
- */
-policy_error: string | null, strength: string, entropy_bits: number, };
-
-export type VolumeView = { mount_point: string, label: string | null, file_system: string, free_bytes: number, total_bytes: number, removable: boolean, keeps_acls: boolean, };
-
-export type BackupRequest = { connections: Array<number>, 
-/**
- * Empty: everything on each connection (SMK, every DMK, every certificate with a key).
- */
-keys: Array<KeyId>, 
-/**
- * The medium's folder on this machine.
- */
-copy_to: string, 
-/**
- * The server-side folder; empty for `<default backup path>\Keysafe`.
- */
-server_dir: string, acl_principals: Array<string>, verify_restore: boolean, carrier: string, storage_location: string, notes: string, };
-
-export type BackupSecrets = { password: string, confirm: string, 
-/**
- * Passwords of password-only database master keys, by database.
- */
-master_key_passwords: Record<string, string>, 
-/**
- * Passwords of password-protected certificate keys, by "database.certificate".
- */
-certificate_passwords: Record<string, string>, };
-
-export type PlannedKey = { label: string, server_files: Array<string>, 
-/**
- * The T-SQL with every password shown as ****.
- */
-script: string, problem: string | null, };
-
-export type PlanView = { connection: number, server_name: string, server_folder: string | null, 
-/**
- * Who will have access to the server folder.
- */
-permissions: Array<string>, keys: Array<PlannedKey>, problem: string | null, };
-
-export type Progress = { "event": "connecting", server: string, } | { "event": "planned", server: string, keys: number, } | { "event": "folder_ready", server: string, folder: string, protection: string, } | { "event": "key_started", server: string, key: string, } | { "event": "key_done", server: string, key: string, verified: boolean, } | { "event": "instance_done", server: string, verified: boolean, } | { "event": "report_written", paths: Array<string>, };
-
-export type FileView = { server_path: string, copy_path: string | null, bytes: number, sha256: string, verified: boolean, };
-
-export type KeyOutcome = { server: string, label: string, outcome: string, files: Array<FileView>, restore_check: string | null, error: IpcError | null, };
-
-export type RunSummary = { run_id: string, succeeded: boolean, keys_requested: number, keys_verified: number, keys: Array<KeyOutcome>, instance_errors: Array<IpcError>, folder_protection: Array<string>, destination_warnings: Array<string>, 
-/**
- * The JSON, HTML and CSV reports Keysafe kept (KEYSAFE_HOME/reports).
- */
-report_files: Array<string>, };
+export type Encrypt = "mandatory" | "optional" | "strict";
 
 export type ErrorCode = "invalid_input" | "connection_refused" | "connection_timeout" | "host_not_found" | "tls" | "encryption_not_supported" | "login_failed" | "permission_denied" | "file_exists" | "folder_missing" | "password_policy" | "master_key_not_open" | "not_found" | "key_file_invalid" | "sql_server" | "connection_lost" | "io" | "medium_removed" | "verification_failed" | "restore_check_failed" | "keyring" | "unsupported" | "internal";
 
-export type ServerMessage = { number: number, level: number, state: number, line: number, text: string, };
+export type FileView = { server_path: string, copy_path: string | null, bytes: number, sha256: string, verified: boolean, };
 
-export type IpcError = { code: ErrorCode, message: string, 
-/**
- * What the administrator does next.
- */
-next_step: string | null, 
-/**
- * SQL Server's message, when SQL Server refused.
- */
-server: ServerMessage | null, };
-
-export type ReportFormat = "html" | "json" | "csv";
-
-export type ResultSetView = { columns: Array<string>, rows: Array<Array<string | null>>, };
-
-export type QueryOutcome = { result_sets: Array<ResultSetView>, messages: Array<string>, errors: number, database: string, cancelled: boolean, elapsed_ms: number, };
-
-export type ProfileView = { name: string, server: string, authentication: AuthKind, login: string, encrypt: Encrypt, trust_server_certificate: boolean, host_name_in_certificate: string, connect_timeout_secs: number, folder: string, color: string | null, remember_password: boolean, 
-/**
- * The Demo profile of `--demo`: not saved, cannot be edited.
- */
-demo: boolean, };
+export type FolderPlan = { "how": "posix", owner: string, } | { "how": "windows_dacl", local_path: string, access: Array<string>, } | { "how": "commands", commands: Array<string>, access: Array<string>, note: string | null, } | { "how": "not_applied", reason: string, };
 
 export type HistoryRow = { run_id: string, finished: string, operator: string, succeeded: boolean, keys_verified: number, keys_requested: number, servers: Array<string>, report: string | null, };
 
@@ -141,9 +75,108 @@ chain_intact: boolean,
  */
 attention: Array<StaleKey>, };
 
+export type InstancePlan = { 
+/**
+ * The address as given.
+ */
+server: string, 
+/**
+ * @@SERVERNAME, once connected.
+ */
+server_name: string | null, 
+/**
+ * The folder the BACKUP statements write to.
+ */
+server_folder: string | null, folder: FolderPlan | null, 
+/**
+ * Where the instance's copies go on the medium.
+ */
+medium_folder: string | null, keys: Array<PlannedKey>, 
+/**
+ * Why nothing will be backed up on this instance.
+ */
+problem: KeysafeError | null, };
+
+export type KeyNode = { key: KeyRef, label: string, state: BackupState, 
+/**
+ * The last verified backup (history) or the server's own record of one.
+ */
+last_backup: string | null, risk: string | null, properties: Array<Property>, };
+
+export type KeyOutcome = { server: string, label: string, outcome: string, files: Array<FileView>, restore_check: string | null, error: KeysafeError | null, };
+
+export type KeyPassword = { key: NeededPassword, password: string, };
+
+export type KeyRef = { "kind": "service_master_key" } | { "kind": "database_master_key", database: string, } | { "kind": "certificate", database: string, name: string, };
+
+export type KeysafeError = { code: ErrorCode, 
+/**
+ * What happened, for an administrator.
+ */
+message: string, 
+/**
+ * What to do next.
+ */
+next_step: string | null, server: ServerMessage | null, };
+
+export type NeededPassword = { "for": "master_key", database: string, } | { "for": "certificate_key", database: string, name: string, };
+
+export type PasswordCheck = { 
+/**
+ * SQL Server's verdict, predicted: None when it will accept the password.
+ */
+policy_error: string | null, strength: string, entropy_bits: number, };
+
+export type PlannedKey = { key: KeyRef, label: string, 
+/**
+ * Files the BACKUP statement writes on the server (names carry the run's time).
+ */
+server_files: Array<string>, 
+/**
+ * Files read over the connection instead (a Windows login's certificates): their names
+ * on the medium.
+ */
+exported_files: Array<string>, 
+/**
+ * The T-SQL, every password shown as ****.
+ */
+script: string, needs: Array<NeededPassword>, 
+/**
+ * Why this key cannot be backed up as asked.
+ */
+problem: KeysafeError | null, };
+
+export type ProfileView = { name: string, server: string, authentication: AuthKind, login: string, encrypt: Encrypt, trust_server_certificate: boolean, host_name_in_certificate: string, connect_timeout_secs: number, folder: string, color: string | null, remember_password: boolean, 
+/**
+ * The Demo profile of `--demo`: not saved, cannot be edited.
+ */
+demo: boolean, };
+
+export type Progress = { "event": "connecting", server: string, } | { "event": "planned", server: string, keys: number, } | { "event": "folder_ready", server: string, folder: string, protection: string, } | { "event": "key_started", server: string, key: string, } | { "event": "key_done", server: string, key: string, verified: boolean, } | { "event": "instance_done", server: string, verified: boolean, } | { "event": "report_written", paths: Array<string>, };
+
+export type Property = { name: string, value: string, };
+
+export type QueryOutcome = { result_sets: Array<ResultSetView>, messages: Array<string>, errors: number, database: string, cancelled: boolean, elapsed_ms: number, };
+
+export type ReportFormat = "html" | "json" | "csv";
+
+export type ResultSetView = { columns: Array<string>, rows: Array<Array<string | null>>, };
+
+export type RiskView = { severity: string, object: string, text: string, };
+
+export type RunSummary = { run_id: string, succeeded: boolean, keys_requested: number, keys_verified: number, keys: Array<KeyOutcome>, instance_errors: Array<KeysafeError>, folder_protection: Array<string>, destination_warnings: Array<string>, 
+/**
+ * The JSON, HTML and CSV reports Keysafe kept (KEYSAFE_HOME/reports).
+ */
+report_files: Array<string>, };
+
+export type ServerMessage = { number: number, level: number, state: number, line: number, text: string, };
+
+export type ServerTree = { id: number, server_name: string, service_master_key: KeyNode | null, databases: Array<DatabaseNode>, risks: Array<RiskView>, properties: Array<Property>, };
+
 export type StaleKey = { server: string, label: string, reason: string, };
 
-export type AppInfo = { version: string, demo: boolean, home: string, recent_servers: Array<string>, };
+export type VolumeView = { mount_point: string, label: string | null, file_system: string, free_bytes: number, total_bytes: number, removable: boolean, keeps_acls: boolean, };
 
 /** Version, demo mode, recent servers. */
 export function appInfo(): Promise<AppInfo> {
@@ -165,7 +198,7 @@ export function explorer(id: number): Promise<ServerTree> {
 }
 
 /** The key's backup statement, passwords masked. */
-export function scriptKey(id: number, key: KeyId): Promise<string> {
+export function scriptKey(id: number, key: KeyRef): Promise<string> {
   return invoke('script_key', { id, key });
 }
 
@@ -187,7 +220,7 @@ export function chooseFolder(title: string): Promise<string | null> {
   return invoke('choose_folder', { title });
 }
 
-export function planBackup(request: BackupRequest): Promise<Array<PlanView>> {
+export function planBackup(request: BackupRequest): Promise<BackupPlan> {
   return invoke('plan_backup', { request });
 }
 

@@ -1,9 +1,9 @@
 // Errors cross IPC as {code, message, next_step, server}: the UI switches on `code` (the
 // engine's closed set) and never parses English. Anything else (a bug, a panic) is wrapped
 // as `internal` so the UI always has the same shape to show.
-import type { ErrorCode, IpcError, ServerMessage } from './bindings'
+import type { ErrorCode, KeysafeError, ServerMessage } from './bindings'
 
-export function asIpcError(e: unknown): IpcError {
+export function asIpcError(e: unknown): KeysafeError {
   if (e && typeof e === 'object' && 'code' in e && 'message' in e) {
     const o = e as { code: unknown; message: unknown; next_step?: unknown; server?: unknown }
     return {
@@ -17,13 +17,13 @@ export function asIpcError(e: unknown): IpcError {
 }
 
 /** SQL Server's own message as SSMS prints it, or null. */
-export function serverMessage(e: IpcError): string | null {
+export function serverMessage(e: KeysafeError): string | null {
   const m = e.server
   return m ? `Msg ${m.number}, Level ${m.level}, State ${m.state}, Line ${m.line}\n${m.text}` : null
 }
 
 /** What to show under an error's message: the next step, then SQL Server's own message. */
-export function errorDetail(e: IpcError): string | null {
+export function errorDetail(e: KeysafeError): string | null {
   const parts: string[] = []
   if (e.next_step) parts.push(e.next_step)
   const m = serverMessage(e)

@@ -1,5 +1,5 @@
 // Object Explorer's presentation logic: badges, labels, what a key's context menu offers.
-import type { BackupState, KeyId, KeyNode, ServerTree } from './bindings'
+import type { BackupState, KeyRef, KeyNode, ServerTree } from './bindings'
 
 export function stateBadge(k: KeyNode): { text: string; tone: 'ok' | 'warn' | 'never' } {
   switch (k.state) {
@@ -12,7 +12,7 @@ export function stateBadge(k: KeyNode): { text: string; tone: 'ok' | 'warn' | 'n
   }
 }
 
-export function keyNodeId(serverId: number, k: KeyId): string {
+export function keyNodeId(serverId: number, k: KeyRef): string {
   switch (k.kind) {
     case 'service_master_key':
       return `${serverId}/smk`
