@@ -435,7 +435,7 @@ async fn a_named_instance_is_found_through_sql_browser() {
         .await
         .unwrap();
     // SQL Browser's well-known port; the instance itself listens on a random one.
-    let (_addr, browser) = mssql_emulator::server::browser::start(
+    let (_addr, browser) = mssql_emulator::browser::start(
         "127.0.0.1:1434".parse().unwrap(),
         vec![emu.browser_entry().unwrap()],
     )

@@ -17,11 +17,28 @@
 //! Behaviour that the reference facts leave open is decided in one place,
 //! [`engine::assumptions`].
 
+// The rooms inside. A user of the emulator needs only what is exported below; the
+// emulator's own tests and the fuzz targets reach inside through the `internals` feature.
+#[cfg(feature = "internals")]
 pub mod engine;
+#[cfg(not(feature = "internals"))]
+mod engine;
+#[cfg(feature = "internals")]
 pub mod server;
+#[cfg(not(feature = "internals"))]
+mod server;
+#[cfg(feature = "internals")]
 pub mod sql;
+#[cfg(not(feature = "internals"))]
+mod sql;
+#[cfg(feature = "internals")]
 pub mod tds;
+#[cfg(not(feature = "internals"))]
+mod tds;
+#[cfg(feature = "internals")]
 pub mod value;
+#[cfg(not(feature = "internals"))]
+mod value;
 
 pub use engine::scenario::Scenario;
 
@@ -35,5 +52,8 @@ pub mod scenarios {
     /// A named instance of SQL Server 2016.
     pub const NAMED_2016: &str = include_str!("../scenarios/named-2016.toml");
 }
+pub use engine::{Faults, Instance};
+/// The SQL Server Browser's answers (UDP 1434), for named instances.
+pub use server::browser;
 pub use server::{Emulator, EmulatorConfig, DEFAULT_SA_PASSWORD};
 pub use tds::prelogin::TlsMode;

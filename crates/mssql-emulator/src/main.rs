@@ -105,7 +105,7 @@ async fn main() {
         .store(args.fault_flip_byte, Ordering::SeqCst);
     let _browser = match (args.browser, emu.browser_entry()) {
         (Some(addr), Some(entry)) => {
-            match mssql_emulator::server::browser::start(addr, vec![entry]).await {
+            match mssql_emulator::browser::start(addr, vec![entry]).await {
                 Ok(b) => Some(b),
                 Err(e) => {
                     eprintln!("mssql-emulator: cannot start the SQL Browser on {addr}: {e}");

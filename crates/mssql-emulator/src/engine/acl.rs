@@ -93,11 +93,6 @@ impl AclStore {
         self.entries.get(&key(comps))
     }
 
-    /// Forgets a removed file's descriptor.
-    pub fn remove(&mut self, comps: &[String]) {
-        self.entries.remove(&key(comps));
-    }
-
     /// The ACEs that apply to the object at `comps` (a folder when `is_dir`), its own and
     /// those inherited down to it, with CREATOR OWNER replaced by its owner. None when no
     /// descriptor governs it at all (a null DACL: everyone may).

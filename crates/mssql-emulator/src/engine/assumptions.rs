@@ -47,6 +47,7 @@ pub fn policy_says_operating_system(major: u8, linux: bool) -> bool {
 
 /// sys.key_encryptions shows no row for the service master key (it is protected by DPAPI,
 /// which the view does not list). Facts §8 item 8 is open.
+#[allow(dead_code)] // a record of what the code does unconditionally: nothing reads it
 pub const SMK_HAS_KEY_ENCRYPTION_ROWS: bool = false;
 
 /// The service master key and database master keys are AES-256 on 2012+ (facts §4.1,
@@ -70,6 +71,7 @@ pub const CERT_DEFAULT_VALIDITY_DAYS: i64 = 365;
 /// Creating a database encryption key puts the database in encryption_state 1 until ALTER
 /// DATABASE ... SET ENCRYPTION ON; the scan then completes at once (state 3). Turning it
 /// off goes straight to state 1. In-progress states (2, 5) are never shown.
+#[allow(dead_code)] // a record of what the code does unconditionally: nothing reads it
 pub const TDE_SCAN_IS_INSTANT: bool = true;
 
 /// Backup files are written in an emulator-specific format (never SQL Server's): the
@@ -77,10 +79,12 @@ pub const TDE_SCAN_IS_INSTANT: bool = true;
 pub const BACKUP_KDF_ITERATIONS: u32 = 20_000;
 
 /// A failed (injected) file write leaves no partial file behind.
+#[allow(dead_code)] // a record of what the code does unconditionally: nothing reads it
 pub const FAILED_WRITE_LEAVES_NO_FILE: bool = true;
 
 /// Error for an unsupported statement that parses as T-SQL but the emulator doesn't model
 /// is the syntax error SQL Server would give for an unknown construct (102/156).
+#[allow(dead_code)] // a record of what the code does unconditionally: nothing reads it
 pub const UNSUPPORTED_IS_SYNTAX_ERROR: bool = true;
 
 /// ALTER MASTER KEY DROP ENCRYPTION BY ... that would leave the key with no encryption.
@@ -88,6 +92,7 @@ pub const UNSUPPORTED_IS_SYNTAX_ERROR: bool = true;
 pub const LAST_ENCRYPTION_ERROR: (i32, u8) = (15555, 1);
 
 /// CREATE MASTER KEY without ENCRYPTION BY PASSWORD: SQL Server (box) requires a password.
+#[allow(dead_code)] // a record of what the code does unconditionally: nothing reads it
 pub const MASTER_KEY_REQUIRES_PASSWORD: bool = true;
 
 /// CREATE DATABASE ENCRYPTION KEY in master, model, msdb or tempdb: TDE is "not available
@@ -110,6 +115,7 @@ pub const NTLM_REJECTED: (i32, u8) = (18452, 1);
 /// since Windows Server 2008 (level 3 on clients, domain controllers refusing LM and
 /// NTLMv1 at level 5 is the hardened setting we model). Kerberos (SPNEGO in LOGIN7) is not
 /// emulated: it is answered like a rejected NTLM login.
+#[allow(dead_code)] // a record of what the code does unconditionally: nothing reads it
 pub const NTLM_V2_ONLY: bool = true;
 
 /// The packet type of the client's second SSPI message (the NTLM AUTHENTICATE). [MS-TDS]

@@ -331,10 +331,6 @@ pub fn tde_cert_password_protected(name: &str) -> Msg {
     Msg::new(33101, 16, 1, format!("Cannot use certificate '{name}', because its private key is not present or it is not protected by the database master key. SQL Server requires the ability to automatically access the private key of the certificate used for this operation."))
 }
 
-pub fn system_database_tde(db: &str) -> Msg {
-    Msg::new(33109, 16, 1, format!("Cannot disable database encryption while an encryption, decryption, or key change scan is in progress. Database '{db}'."))
-}
-
 pub fn cannot_drop_in_use(db: &str) -> Msg {
     Msg::new(
         3702,
@@ -373,10 +369,6 @@ pub fn login_missing_for_user(name: &str) -> Msg {
 
 pub fn invalid_permission(name: &str) -> Msg {
     Msg::new(102, 15, 1, format!("Incorrect syntax near '{name}'."))
-}
-
-pub fn string_truncated() -> Msg {
-    Msg::new(8152, 16, 14, "String or binary data would be truncated.")
 }
 
 pub fn wrong_decryptor() -> Msg {

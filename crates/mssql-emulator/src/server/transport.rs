@@ -101,14 +101,6 @@ impl Transport {
         Ok(())
     }
 
-    /// Whether a whole packet is already buffered.
-    pub fn has_packet(&self) -> bool {
-        self.rbuf.len() >= HEADER_LEN
-            && PacketHeader::decode(&self.rbuf)
-                .map(|h| self.rbuf.len() >= h.length)
-                .unwrap_or(true)
-    }
-
     /// Reads one packet, header included. Cancel-safe.
     pub async fn read_packet(&mut self) -> Result<BytesMut, ConnError> {
         loop {

@@ -29,7 +29,8 @@ pub fn parse_batch(src: &str, major_version: u8) -> R<Vec<Located>> {
     Ok(out)
 }
 
-/// Parses one standalone expression (used by tests and the CLI of the emulator).
+/// Parses one standalone expression (for the tests and the fuzz targets).
+#[cfg(any(test, feature = "internals"))]
 pub fn parse_expression(src: &str) -> R<Expr> {
     let toks = tokenize(src)?;
     let mut p = Parser {

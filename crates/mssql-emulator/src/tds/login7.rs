@@ -27,6 +27,9 @@ impl std::fmt::Debug for Login7 {
             .field("user_name", &self.user_name)
             .field("password", &"<redacted>")
             .field("app_name", &self.app_name)
+            .field("server_name", &self.server_name)
+            .field("library", &self.library)
+            .field("language", &self.language)
             .field("database", &self.database)
             .finish()
     }
@@ -40,6 +43,7 @@ pub fn deobfuscate(bytes: &[u8]) -> Vec<u8> {
     bytes.iter().map(|b| (b ^ 0xA5).rotate_left(4)).collect()
 }
 
+#[cfg(any(test, feature = "internals"))]
 pub fn obfuscate(bytes: &[u8]) -> Vec<u8> {
     bytes.iter().map(|b| b.rotate_left(4) ^ 0xA5).collect()
 }

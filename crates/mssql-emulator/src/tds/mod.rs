@@ -96,11 +96,6 @@ impl<'a> Reader<'a> {
         let n = self.u8()? as usize;
         self.utf16(n)
     }
-    /// US_VARCHAR: a two-byte character count, then UTF-16LE.
-    pub fn us_varchar(&mut self) -> Result<String, ProtocolError> {
-        let n = self.u16()? as usize;
-        self.utf16(n)
-    }
 }
 
 pub fn decode_utf16(bytes: &[u8], what: &'static str) -> Result<String, ProtocolError> {

@@ -41,8 +41,12 @@ impl PacketType {
 }
 
 pub const STATUS_EOM: u8 = 0x01;
+// The status bits the spec defines; the emulator acts on EOM and reads the rest as given.
+#[allow(dead_code)]
 pub const STATUS_IGNORE: u8 = 0x02;
+#[allow(dead_code)]
 pub const STATUS_RESET_CONNECTION: u8 = 0x08;
+#[allow(dead_code)]
 pub const STATUS_RESET_CONNECTION_SKIP_TRAN: u8 = 0x10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,10 +134,6 @@ impl MessageAssembler {
         } else {
             Ok(None)
         }
-    }
-
-    pub fn in_progress(&self) -> bool {
-        self.current.is_some()
     }
 }
 

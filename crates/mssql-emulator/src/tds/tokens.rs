@@ -10,7 +10,6 @@ pub const DONE_MORE: u16 = 0x01;
 pub const DONE_ERROR: u16 = 0x02;
 pub const DONE_COUNT: u16 = 0x10;
 pub const DONE_ATTN: u16 = 0x20;
-pub const DONE_SRVERROR: u16 = 0x100;
 
 const TOKEN_LOGINACK: u8 = 0xAD;
 const TOKEN_SSPI: u8 = 0xED;
@@ -23,7 +22,6 @@ const TOKEN_DONEINPROC: u8 = 0xFF;
 const TOKEN_COLMETADATA: u8 = 0x81;
 const TOKEN_ROW: u8 = 0xD1;
 const TOKEN_RETURNSTATUS: u8 = 0x79;
-const TOKEN_RETURNVALUE: u8 = 0xAC;
 
 /// A server message (ERROR or INFO token).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,18 +169,6 @@ impl TokenWriter {
     pub fn return_status(&mut self, status: i32) {
         self.buf.push(TOKEN_RETURNSTATUS);
         self.buf.extend_from_slice(&status.to_le_bytes());
-    }
-
-    /// RETURNVALUE for an OUTPUT parameter.
-    pub fn return_value(&mut self, ordinal: u16, name: &str, ty: &SqlType, v: &Value) {
-        self.buf.push(TOKEN_RETURNVALUE);
-        self.buf.extend_from_slice(&ordinal.to_le_bytes());
-        put_b_varchar(&mut self.buf, name);
-        self.buf.push(0x01); // output parameter
-        self.buf.extend_from_slice(&0u32.to_le_bytes());
-        self.buf.extend_from_slice(&0x0001u16.to_le_bytes());
-        put_type_info(&mut self.buf, ty);
-        put_value(&mut self.buf, ty, v);
     }
 
     pub fn col_metadata(&mut self, cols: &[Column]) {

@@ -41,6 +41,28 @@ fn aborts_batch(m: &Msg) -> bool {
 }
 
 impl Instance {
+    /// Runs a batch as `login` in master, as a connected client would but without a
+    /// connection: how a test seeds an instance. The errors it raised, as "Msg N: text".
+    pub fn run_as(&self, login: &str, sql: &str) -> Result<(), Vec<String>> {
+        let mut s = Session::new(0, login, "master");
+        let errors: Vec<String> = self
+            .execute_batch(&mut s, sql)
+            .events
+            .into_iter()
+            .filter_map(|e| match e {
+                super::Event::Message(m) if m.class > 10 => {
+                    Some(format!("Msg {}: {}", m.number, m.text))
+                }
+                _ => None,
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
     pub fn execute_batch(&self, session: &mut Session, sql: &str) -> BatchOutput {
         session.variables.clear();
         let mut out = self.run_text(session, sql, 0);
