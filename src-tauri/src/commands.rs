@@ -6,7 +6,6 @@ use crate::desk;
 use crate::error::{IpcResult, KeysafeError};
 use crate::state::AppState;
 use crate::types::*;
-use std::path::PathBuf;
 use ts_rs::TypeVisitor;
 
 macro_rules! ipc {
@@ -91,24 +90,6 @@ fn camel(s: &str) -> String {
     out
 }
 
-async fn pick_folder(title: &str) -> Option<PathBuf> {
-    rfd::AsyncFileDialog::new()
-        .set_title(title)
-        .pick_folder()
-        .await
-        .map(|h| h.path().to_path_buf())
-}
-
-async fn save_file(title: &str, name: &str, filter: (&str, &[&str])) -> Option<PathBuf> {
-    rfd::AsyncFileDialog::new()
-        .set_title(title)
-        .set_file_name(name)
-        .add_filter(filter.0, filter.1)
-        .save_file()
-        .await
-        .map(|h| h.path().to_path_buf())
-}
-
 ipc! {
     /// Version, demo mode, recent servers.
     fn app_info(state) -> AppInfo {
@@ -152,7 +133,7 @@ ipc! {
     /// The native folder chooser; null when cancelled.
     fn choose_folder(state, title: String) -> Option<String> {
         let _ = state;
-        Ok(pick_folder(&title).await.map(|p| p.display().to_string()))
+        Ok(crate::dialogs::pick_folder(state, &title).await.map(|p| p.display().to_string()))
     }
 
     fn plan_backup(state, request: BackupRequest) -> BackupPlan { desk::backup::plan(state, &request).await }
@@ -173,7 +154,7 @@ ipc! {
             ReportFormat::Csv => ("csv", ("CSV report", &["csv"][..])),
         };
         let name = format!("keysafe-report-{}.{ext}", run_id.get(..8).unwrap_or(&run_id));
-        match save_file("Export report", &name, filter).await {
+        match crate::dialogs::save_file(state, "Export report", &name, filter).await {
             None => Ok(None),
             Some(p) => desk::backup::export_report(state, &run_id, format, &p).map(Some),
         }
@@ -195,21 +176,16 @@ ipc! {
 
     /// Exports profiles (no passwords) with the native save dialog; the count, or null.
     fn export_profiles(state) -> Option<u32> {
-        match save_file("Export profiles", "keysafe-profiles.json", ("Keysafe profiles", &["json"])).await {
+        match crate::dialogs::save_file(state, "Export profiles", "keysafe-profiles.json", ("Keysafe profiles", &["json"])).await {
             None => Ok(None),
             Some(p) => desk::profiles::export(state, &p).map(Some),
         }
     }
 
     fn import_profiles(state) -> Vec<ProfileView> {
-        let picked = rfd::AsyncFileDialog::new()
-            .set_title("Import profiles")
-            .add_filter("Keysafe profiles", &["json"])
-            .pick_file()
-            .await;
-        match picked {
+        match crate::dialogs::open_file(state, "Import profiles", ("Keysafe profiles", &["json"])).await {
             None => desk::profiles::list(state),
-            Some(h) => desk::profiles::import(state, h.path()),
+            Some(p) => desk::profiles::import(state, &p),
         }
     }
 

@@ -7,6 +7,7 @@
 pub mod commands;
 pub mod demo;
 pub mod desk;
+mod dialogs;
 pub mod error;
 pub mod state;
 pub mod types;
@@ -82,9 +83,11 @@ pub fn run() -> i32 {
     };
     let state = AppState::new(home, Box::new(keysafe_core::profiles::OsKeyring), demo);
     let app = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
         .manage(state)
         .invoke_handler(commands::handler())
         .setup(|app| {
+            let _ = app.state::<AppState>().app.set(app.handle().clone());
             if let Some(w) = app.get_webview_window("main") {
                 let _ = w.set_title("Keysafe");
             }

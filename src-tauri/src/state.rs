@@ -40,6 +40,8 @@ pub struct AppState {
     pub runs: Mutex<HashMap<String, Report>>,
     pub store: Box<dyn SecretStore + Send + Sync>,
     pub demo: Option<crate::demo::Demo>,
+    /// The running app, once it is set up: what native dialogs are parented to.
+    pub app: std::sync::OnceLock<tauri::AppHandle>,
 }
 
 impl AppState {
@@ -55,6 +57,7 @@ impl AppState {
             runs: Mutex::new(HashMap::new()),
             store,
             demo,
+            app: std::sync::OnceLock::new(),
         }
     }
 
