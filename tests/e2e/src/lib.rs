@@ -147,6 +147,14 @@ impl App {
     }
 
     pub async fn screenshot(&self, name: &str) {
+        // Two animation frames: what was just typed or scrolled is painted before the capture.
+        let _ = self
+            .client
+            .execute_async(
+                "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                vec![],
+            )
+            .await;
         if let Ok(png) = self.client.screenshot().await {
             let _ = std::fs::write(artifacts().join(format!("{name}.png")), png);
         }

@@ -101,6 +101,23 @@ async fn back_up_the_service_master_key_to_a_folder_and_export_the_report() {
         t.contains("will accept")
     })
     .await;
+    // The engine's plan, as the dialog shows it: the server folder, and since this "Windows"
+    // server's folder is not reachable from here, the icacls commands to run on it.
+    let plan = app
+        .wait_text(".plan", "the plan", |t| t.contains("icacls"))
+        .await;
+    assert!(
+        plan.contains("Server folder") && plan.contains("Service Master Key"),
+        "{plan}"
+    );
+    app.client
+        .execute(
+            "document.querySelector('.plan').scrollIntoView({ block: 'center' }); return true;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    app.screenshot("02a-backup-plan").await;
     app.click("#backup-execute").await;
     let result = app
         .wait_text("#backup-result h3", "the result", |t| {
