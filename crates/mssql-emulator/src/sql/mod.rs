@@ -2,6 +2,7 @@
 //! Anything else is answered with SQL Server's own error for it.
 
 pub mod ast;
+pub mod keyword;
 pub mod lexer;
 pub mod parser;
 
