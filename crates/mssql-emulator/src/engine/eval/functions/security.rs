@@ -1,0 +1,128 @@
+//! Security functions: who the caller is (SUSER_*, USER_NAME) and what it may do (HAS_PERMS_BY_NAME, IS_SRVROLEMEMBER, IS_MEMBER).
+
+use super::super::*;
+
+/// The functions of this family, as SQL Server names them.
+pub(super) const NAMES: &[&str] = &[
+    "HAS_PERMS_BY_NAME",
+    "IS_SRVROLEMEMBER",
+    "IS_MEMBER",
+    "SUSER_SNAME",
+    "SUSER_NAME",
+    "SYSTEM_USER",
+    "ORIGINAL_LOGIN",
+    "SUSER_SID",
+    "USER_NAME",
+    "CURRENT_USER",
+    "SESSION_USER",
+    "USER",
+];
+
+pub(super) fn call(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<TV> {
+    let a = |i: usize| -> Res<TV> { eval(ctx, scope, &args[i]) };
+    let text = |i: usize| -> Res<Option<String>> { Ok(a(i)?.v.to_text()) };
+    let st = ctx.st;
+    let login = &ctx.session.login;
+    Ok(match name {
+        "HAS_PERMS_BY_NAME" => {
+            arg_count(name, args, 3, 5)?;
+            let securable = text(0)?;
+            let class = text(1)?.map(|c| c.to_uppercase());
+            let perm = text(2)?.unwrap_or_default().to_uppercase();
+            TV::new(
+                has_perms_by_name(ctx, securable.as_deref(), class.as_deref(), &perm),
+                SqlType::Int,
+            )
+        }
+        "IS_SRVROLEMEMBER" => {
+            arg_count(name, args, 1, 2)?;
+            let role = text(0)?.unwrap_or_default();
+            let who = if args.len() == 2 {
+                text(1)?
+            } else {
+                Some(login.clone())
+            };
+            let valid_role =
+                ci_eq(&role, "public") || perms::FIXED_SERVER_ROLES.iter().any(|r| ci_eq(r, &role));
+            let v = match who {
+                Some(w) if valid_role && st.login(&w).is_some() => {
+                    if !ci_eq(&w, login) && !perms::has_server(st, login, "VIEW ANY DEFINITION") {
+                        Value::Null
+                    } else {
+                        Value::Int(perms::is_member(st, &w, &role) as i64)
+                    }
+                }
+                _ => Value::Null,
+            };
+            TV::new(v, SqlType::Int)
+        }
+        "IS_MEMBER" => {
+            arg_count(name, args, 1, 1)?;
+            let role = text(0)?.unwrap_or_default();
+            let db = st.database(&ctx.session.database);
+            let v = db.map(|d| {
+                if ci_eq(&role, "db_owner") {
+                    perms::has_database(st, login, d, "CONTROL") as i64
+                } else {
+                    d.user_for_login(login)
+                        .is_some_and(|u| u.roles.iter().any(|r| ci_eq(r, &role)))
+                        as i64
+                }
+            });
+            TV::new(v.map(Value::Int).unwrap_or(Value::Null), SqlType::Int)
+        }
+        "SUSER_SNAME" | "SUSER_NAME" | "SYSTEM_USER" | "ORIGINAL_LOGIN" => {
+            let who = if args.is_empty() {
+                Some(login.clone())
+            } else {
+                let v = a(0)?;
+                match v.v {
+                    Value::Bytes(sid) => st
+                        .logins
+                        .iter()
+                        .find(|l| l.sid == sid)
+                        .map(|l| l.name.clone()),
+                    Value::Int(id) => st
+                        .logins
+                        .iter()
+                        .find(|l| l.principal_id as i64 == id)
+                        .map(|l| l.name.clone()),
+                    _ => None,
+                }
+            };
+            TV::new(
+                who.map(Value::Str).unwrap_or(Value::Null),
+                SqlType::NVarChar(Some(128)),
+            )
+        }
+        "SUSER_SID" => {
+            let who = if args.is_empty() {
+                Some(login.clone())
+            } else {
+                text(0)?
+            };
+            let sid = who.and_then(|w| st.login(&w).map(|l| l.sid.clone()));
+            TV::new(
+                sid.map(Value::Bytes).unwrap_or(Value::Null),
+                SqlType::VarBinary(Some(85)),
+            )
+        }
+        "USER_NAME" | "CURRENT_USER" | "SESSION_USER" | "USER" => {
+            let db = st.database(&ctx.session.database);
+            let n = db.map(|d| {
+                if perms::is_sysadmin(st, login) || ci_eq(&d.owner, login) {
+                    "dbo".to_string()
+                } else {
+                    d.user_for_login(login)
+                        .map(|u| u.name.clone())
+                        .unwrap_or_else(|| "guest".into())
+                }
+            });
+            TV::new(
+                n.map(Value::Str).unwrap_or(Value::Null),
+                SqlType::NVarChar(Some(128)),
+            )
+        }
+        _ => unreachable!("{name} is not one of this family's NAMES"),
+    })
+}
