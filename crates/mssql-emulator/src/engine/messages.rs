@@ -1,6 +1,6 @@
 //! SQL Server's messages: number, level, state and text, as facts §3 gives them.
 
-use crate::tds::tokens::ServerMessage;
+use crate::tds::token::ServerMessage;
 
 /// An error or informational message before the server name, procedure and line are set.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,7 +16,7 @@ pub mod server_info;
 pub mod session;
 pub mod state;
 
-use crate::tds::tokens::{Column, ServerMessage};
+use crate::tds::token::{Column, ServerMessage};
 use crate::value::Value;
 use chrono::{NaiveDateTime, Utc};
 use fs::{Platform, ServerFs};
@@ -55,7 +55,7 @@ pub enum Event {
         old: String,
     },
     Done {
-        status: u16,
+        status: crate::tds::token::DoneStatus,
         rows: u64,
     },
 }

@@ -6,7 +6,7 @@ use super::eval::{cmp_tv, eval, ColRef, Ctx, Scope, TV};
 use super::messages::{self, Msg};
 use super::{perms, Fail, Res};
 use crate::sql::ast::{Expr, Select, SelectItem, TableRef};
-use crate::tds::tokens::Column;
+use crate::tds::token::Column;
 use crate::value::{ci_eq, compare, SqlType, Value};
 use std::cmp::Ordering;
 

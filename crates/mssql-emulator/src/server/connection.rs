@@ -9,7 +9,9 @@ use crate::tds::packet::{
     MAX_PACKET_SIZE, MIN_PACKET_SIZE,
 };
 use crate::tds::prelogin::{self, Negotiated, TlsMode};
-use crate::tds::tokens::{TokenWriter, DONE_ATTN, DONE_ERROR, DONE_FINAL, DONE_MORE};
+use crate::tds::token::{
+    ColMetadata, DoneStatus, EnvChange, LoginAck, ReturnStatus, Row, Sspi, TokenWriter,
+};
 use crate::tds::{login7, rpc};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -90,7 +92,7 @@ async fn run(shared: &Shared, t: &mut Transport, spid: u16) -> Result<(), ConnEr
             Some(PacketType::Attention) => {
                 // Nothing is running: acknowledge at once.
                 let mut w = TokenWriter::new();
-                w.done(DONE_ATTN, 0, 0);
+                w.done(DoneStatus::ATTN, 0, 0);
                 send(t, &w.buf, packet_size, spid).await?;
                 continue;
             }
@@ -136,7 +138,7 @@ async fn run(shared: &Shared, t: &mut Transport, spid: u16) -> Result<(), ConnEr
                     let h = PacketHeader::decode(&pkt)?;
                     if h.ty == PacketType::Attention as u8 {
                         let mut w = TokenWriter::new();
-                        w.done(DONE_ATTN, 0, 0);
+                        w.done(DoneStatus::ATTN, 0, 0);
                         send(t, &w.buf, packet_size, spid).await?;
                         continue;
                     }
@@ -225,9 +227,9 @@ async fn login(
     let fail = |m: Vec<Msg>| {
         let mut w = TokenWriter::new();
         for x in m {
-            w.message(&x.into_server(&server, "", 1));
+            w.put(&x.into_server(&server, "", 1));
         }
-        w.done(DONE_ERROR, 0, 0);
+        w.done(DoneStatus::ERROR, 0, 0);
         w.buf
     };
     let login_name = if l.option_flags2 & login7::INTEGRATED_SECURITY != 0 || !l.sspi.is_empty() {
@@ -281,17 +283,28 @@ async fn login(
     };
     tracing::debug!(spid, user = %login_name, %database, tls = t.is_tls(), "login");
     let mut w = TokenWriter::new();
-    w.env_database(&database, "master");
-    w.message(&messages::changed_database(&database).into_server(&server, "", 1));
-    w.env_collation();
-    w.env_language("us_english");
-    w.message(
+    w.put(&EnvChange::Database {
+        new: database.clone(),
+        old: "master".into(),
+    });
+    w.put(&messages::changed_database(&database).into_server(&server, "", 1));
+    w.put(&EnvChange::Collation);
+    w.put(&EnvChange::Language {
+        new: "us_english".into(),
+    });
+    w.put(
         &Msg::new(5703, 0, 1, "Changed language setting to us_english.")
             .into_server(&server, "", 1),
     );
-    w.login_ack("Microsoft SQL Server", inst.info.tds_version());
-    w.env_packet_size(packet_size, DEFAULT_PACKET_SIZE);
-    w.done(DONE_FINAL, 0, 0);
+    w.put(&LoginAck {
+        prog_name: "Microsoft SQL Server".into(),
+        version: inst.info.tds_version(),
+    });
+    w.put(&EnvChange::PacketSize {
+        new: packet_size,
+        old: DEFAULT_PACKET_SIZE,
+    });
+    w.done(DoneStatus::empty(), 0, 0);
     send(t, &w.buf, DEFAULT_PACKET_SIZE, spid).await?;
     Ok((
         Some(Session::new(spid, &login_name, &database)),
@@ -325,13 +338,14 @@ async fn windows_login(
     let info = &inst.info;
     let filetime = (chrono::Utc::now().timestamp_micros() as u64 + 11_644_473_600_000_000) * 10;
     let mut w = TokenWriter::new();
-    w.sspi(&ntlm::encode_challenge(
+    let message = ntlm::encode_challenge(
         negotiate.flags,
         challenge,
         &info.domain,
         &info.machine_name,
         filetime,
-    ));
+    );
+    w.put(&Sspi(&message));
     send(t, &w.buf, DEFAULT_PACKET_SIZE, spid).await?;
     let m = read_message(t).await?;
     // [MS-TDS] says SSPI (0x11); tiberius sends it as another LOGIN7 packet, and SQL Server
@@ -361,17 +375,23 @@ pub fn encode_output(out: &BatchOutput, rpc: bool) -> Vec<u8> {
     for e in &out.events {
         match e {
             Event::Rows { columns, rows } => {
-                w.col_metadata(columns);
+                w.put(&ColMetadata(columns));
                 for r in rows {
-                    w.row(columns, r);
+                    w.put(&Row {
+                        cols: columns,
+                        values: r,
+                    });
                 }
             }
-            Event::Message(m) => w.message(m),
-            Event::EnvDatabase { new, old } => w.env_database(new, old),
+            Event::Message(m) => w.put(m),
+            Event::EnvDatabase { new, old } => w.put(&EnvChange::Database {
+                new: new.clone(),
+                old: old.clone(),
+            }),
             Event::Done { status, rows } => {
-                any_error |= status & DONE_ERROR != 0;
+                any_error |= status.contains(DoneStatus::ERROR);
                 if rpc {
-                    w.done_in_proc(status | DONE_MORE, 0xC1, *rows);
+                    w.done_in_proc(*status | DoneStatus::MORE, 0xC1, *rows);
                 } else {
                     w.done(*status, 0xC1, *rows);
                 }
@@ -379,8 +399,16 @@ pub fn encode_output(out: &BatchOutput, rpc: bool) -> Vec<u8> {
         }
     }
     if rpc {
-        w.return_status(if any_error { 1 } else { 0 });
-        w.done_proc(if any_error { DONE_ERROR } else { DONE_FINAL }, 0xE0, 0);
+        w.put(&ReturnStatus(if any_error { 1 } else { 0 }));
+        w.done_proc(
+            if any_error {
+                DoneStatus::ERROR
+            } else {
+                DoneStatus::empty()
+            },
+            0xE0,
+            0,
+        );
     }
     w.buf
 }
@@ -399,14 +427,18 @@ fn transaction_manager(session: &mut Session, payload: &[u8]) -> Result<Vec<u8>,
     match ty {
         5 => {
             session.trancount = 1;
-            w.env_transaction(8, descriptor);
+            w.put(&EnvChange::BeginTransaction(descriptor));
         }
         7 | 8 => {
             session.trancount = 0;
-            w.env_transaction(if ty == 7 { 9 } else { 10 }, descriptor);
+            w.put(&if ty == 7 {
+                EnvChange::CommitTransaction(descriptor)
+            } else {
+                EnvChange::RollbackTransaction(descriptor)
+            });
         }
         _ => {}
     }
-    w.done(DONE_FINAL, 0, 0);
+    w.done(DoneStatus::empty(), 0, 0);
     Ok(w.buf)
 }

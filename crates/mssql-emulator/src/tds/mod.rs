@@ -7,7 +7,7 @@ pub mod ntlm;
 pub mod packet;
 pub mod prelogin;
 pub mod rpc;
-pub mod tokens;
+pub mod token;
 pub mod types;
 
 /// Why a client's bytes could not be understood. The connection that sent them is closed.

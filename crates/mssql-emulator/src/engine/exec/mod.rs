@@ -12,7 +12,7 @@ use super::session::Session;
 use super::{Event, Fail, Instance, Res};
 use crate::sql::ast::{Located, Statement};
 use crate::tds::rpc::RpcCall;
-use crate::tds::tokens::{DONE_COUNT, DONE_ERROR, DONE_MORE};
+use crate::tds::token::DoneStatus;
 use crate::value::Value;
 
 pub struct BatchOutput {
@@ -79,7 +79,7 @@ impl Instance {
                 let m = Msg::new(e.number, e.class, e.state, e.text);
                 events.push(Event::Message(m.into_server(&server, "", e.line)));
                 events.push(Event::Done {
-                    status: DONE_ERROR,
+                    status: DoneStatus::ERROR,
                     rows: 0,
                 });
                 session.last_error = e.number;
@@ -90,7 +90,10 @@ impl Instance {
             }
         };
         if stmts.is_empty() {
-            events.push(Event::Done { status: 0, rows: 0 });
+            events.push(Event::Done {
+                status: DoneStatus::empty(),
+                rows: 0,
+            });
         }
         for Located { line, stmt } in &stmts {
             let mut o = Out {
@@ -107,7 +110,11 @@ impl Instance {
                         session.rowcount = n;
                     }
                     events.push(Event::Done {
-                        status: if count.is_some() { DONE_COUNT } else { 0 },
+                        status: if count.is_some() {
+                            DoneStatus::COUNT
+                        } else {
+                            DoneStatus::empty()
+                        },
                         rows: count.unwrap_or(0),
                     });
                 }
@@ -118,7 +125,7 @@ impl Instance {
                         events.push(Event::Message(m.into_server(&server, "", *line)));
                     }
                     events.push(Event::Done {
-                        status: DONE_ERROR,
+                        status: DoneStatus::ERROR,
                         rows: 0,
                     });
                     if abort {
@@ -166,7 +173,7 @@ impl Instance {
                                 1,
                             )),
                             Event::Done {
-                                status: DONE_ERROR,
+                                status: DoneStatus::ERROR,
                                 rows: 0,
                             },
                         ],
@@ -201,7 +208,7 @@ impl Instance {
                     events: vec![
                         Event::Message(m.into_server(&self.info.server_name(), "", 1)),
                         Event::Done {
-                            status: DONE_ERROR,
+                            status: DoneStatus::ERROR,
                             rows: 0,
                         },
                     ],
@@ -423,7 +430,7 @@ fn finish(events: &mut [Event]) {
     for (i, e) in events.iter_mut().enumerate() {
         if let Event::Done { status, .. } = e {
             if Some(i) != last {
-                *status |= DONE_MORE;
+                *status |= DoneStatus::MORE;
             }
         }
     }

@@ -8,7 +8,7 @@ use crate::engine::messages::{self, Msg};
 use crate::engine::session::Session;
 use crate::engine::{perms, Event, Fail, Instance, Res};
 use crate::sql::ast::Exec;
-use crate::tds::tokens::Column;
+use crate::tds::token::Column;
 use crate::value::{SqlType, Value};
 
 const MAX_NESTING: u32 = 32;
