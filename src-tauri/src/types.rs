@@ -91,6 +91,8 @@ pub struct KeyNode {
     /// The last verified backup (history) or the server's own record of one.
     pub last_backup: Option<String>,
     pub risk: Option<String>,
+    /// The engine's verdict: false for a certificate without its private key.
+    pub can_back_up: bool,
     pub properties: Vec<Property>,
 }
 

@@ -429,3 +429,52 @@ fn the_typescript_bindings_are_generated_from_the_rust_types() {
         "ui/src/lib/bindings.ts has drifted: run `cargo run --bin keysafe-app -- --write-bindings ui/src/lib/bindings.ts`"
     );
 }
+
+/// The engine says which keys can be backed up: a certificate whose private key is not in
+/// the database (created from its public part only) cannot, and Object Explorer greys it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certificate_without_its_private_key_cannot_be_backed_up() {
+    let server = tempfile::tempdir().unwrap();
+    let emu = demo_instance(server.path()).await;
+    let home = tempfile::tempdir().unwrap();
+    let st = state(home.path());
+    let c = desk::connect::connect(
+        &st,
+        args(emu.addr().port(), "sa", mssql_emulator::DEFAULT_SA_PASSWORD),
+    )
+    .await
+    .unwrap();
+    let out = desk::query::run_query(
+        &st,
+        c.id,
+        "SELECT CERTENCODED(CERT_ID('TDE_Payroll'))".into(),
+    )
+    .await
+    .unwrap();
+    let public = out.result_sets[0].rows[0][0].clone().unwrap();
+    assert!(public.starts_with("0x"), "{public}");
+    let out = desk::query::run_query(
+        &st,
+        c.id,
+        format!("USE HR; CREATE CERTIFICATE PublicOnly FROM BINARY = {public}"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.errors, 0, "{:?}", out.messages);
+    let tree = desk::explorer::explorer(&st, c.id).await.unwrap();
+    let cert = |db: &str, name: &str| {
+        tree.databases
+            .iter()
+            .find(|d| d.name == db)
+            .and_then(|d| {
+                d.certificates
+                    .iter()
+                    .find(|k| matches!(&k.key, KeyRef::Certificate { name: n, .. } if n == name))
+            })
+            .unwrap_or_else(|| panic!("{db}.{name}"))
+            .clone()
+    };
+    assert!(!cert("HR", "PublicOnly").can_back_up);
+    assert!(cert("master", "TDE_Payroll").can_back_up);
+    assert!(tree.service_master_key.as_ref().unwrap().can_back_up);
+}

@@ -30,6 +30,9 @@ pub struct KeyStatus {
     pub last_backup: Option<String>,
     /// Why the key needs attention.
     pub reason: Option<String>,
+    /// Whether Keysafe can back it up: not a certificate without its private key (SQL
+    /// Server can export only the public part of one).
+    pub can_back_up: bool,
 }
 
 /// One key's state. `modified`: when the key last changed; `server_record`: a backup date
@@ -67,12 +70,22 @@ pub fn judge(
         (None, None) if server_record.is_some() => (BackupState::BackedUp, None),
         (None, None) => (BackupState::Never, Some("No verified backup.".into())),
     };
+    let can_back_up = match &key {
+        KeyRef::Certificate { database, name } => !inv
+            .databases
+            .iter()
+            .filter(|d| d.name.eq_ignore_ascii_case(database))
+            .flat_map(|d| &d.certificates)
+            .any(|c| c.name.eq_ignore_ascii_case(name) && c.private_key == "NA"),
+        _ => true,
+    };
     KeyStatus {
         key,
         label,
         state,
         last_backup,
         reason,
+        can_back_up,
     }
 }
 

@@ -66,6 +66,7 @@ impl Judge<'_> {
             state: s.state,
             last_backup: s.last_backup,
             risk: (s.state == BackupState::Risk).then_some(s.reason).flatten(),
+            can_back_up: s.can_back_up,
             properties,
         }
     }

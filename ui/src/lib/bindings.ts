@@ -101,7 +101,11 @@ export type KeyNode = { key: KeyRef, label: string, state: BackupState,
 /**
  * The last verified backup (history) or the server's own record of one.
  */
-last_backup: string | null, risk: string | null, properties: Array<Property>, };
+last_backup: string | null, risk: string | null, 
+/**
+ * The engine's verdict: false for a certificate without its private key.
+ */
+can_back_up: boolean, properties: Array<Property>, };
 
 export type KeyOutcome = { server: string, label: string, outcome: string, files: Array<FileView>, restore_check: string | null, error: KeysafeError | null, };
 

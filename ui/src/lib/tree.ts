@@ -40,9 +40,8 @@ export function countByState(t: ServerTree): Record<BackupState, number> {
   return c
 }
 
-/** A certificate with no private key cannot be backed up with its key; SSMS greys it. */
+/** A certificate with no private key cannot be backed up with its key; SSMS greys it. The
+ * engine decides (`can_back_up`). */
 export function canBackUp(k: KeyNode): boolean {
-  if (k.key.kind !== 'certificate') return true
-  const pk = k.properties.find((p) => p.name === 'Private key')?.value ?? ''
-  return !pk.startsWith('None')
+  return k.can_back_up
 }

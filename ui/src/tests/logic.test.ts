@@ -72,7 +72,7 @@ describe('Connect dialog', () => {
   })
 })
 
-const key = (k: Partial<KeyNode>): KeyNode => ({ key: { kind: 'service_master_key' }, label: 'Service Master Key', state: 'never', last_backup: null, risk: null, properties: [], ...k })
+const key = (k: Partial<KeyNode>): KeyNode => ({ key: { kind: 'service_master_key' }, label: 'Service Master Key', state: 'never', last_backup: null, risk: null, can_back_up: true, properties: [], ...k })
 
 describe('Object Explorer', () => {
   const tree: ServerTree = {
@@ -83,7 +83,7 @@ describe('Object Explorer', () => {
       {
         name: 'Payroll', tde: 'Encrypted', not_visible: false,
         master_key: key({ key: { kind: 'database_master_key', database: 'Payroll' }, state: 'risk', risk: 'protected by a password only' }),
-        certificates: [key({ key: { kind: 'certificate', database: 'Payroll', name: 'Pub' }, properties: [{ name: 'Private key', value: 'None in the database' }] })],
+        certificates: [key({ key: { kind: 'certificate', database: 'Payroll', name: 'Pub' }, can_back_up: false })],
       },
     ],
     risks: [],
