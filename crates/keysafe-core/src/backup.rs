@@ -159,14 +159,19 @@ fn safe_name(s: &str) -> String {
 
 /// The server folder Keysafe uses when none is given.
 pub fn default_server_dir(inv: &Inventory) -> Result<String> {
-    let base = inv.server.default_backup_path.clone().ok_or_else(|| {
+    default_server_dir_of(&inv.server)
+}
+
+/// The same, from the server's facts alone.
+pub fn default_server_dir_of(facts: &crate::inventory::ServerFacts) -> Result<String> {
+    let base = facts.default_backup_path.clone().ok_or_else(|| {
         KeysafeError::new(
             ErrorCode::InvalidInput,
             "The instance's default backup folder is unknown.",
         )
         .next("Give the server folder explicitly (--server-dir).")
     })?;
-    let sep = &inv.server.path_separator;
+    let sep = &facts.path_separator;
     Ok(format!(
         "{}{sep}Keysafe",
         base.trim_end_matches(['\\', '/'])
@@ -334,6 +339,17 @@ pub async fn ensure_server_dir(c: &mut SqlConnection, dir: &str) -> Result<Optio
         .rows(&format!("EXEC master.dbo.xp_fileexist {lit}"))
         .await?;
     let is_dir = rows.first().and_then(|r| r.get::<i32, _>(1)) == Some(1);
+    ensure_server_dir_known(c, dir, is_dir).await
+}
+
+/// The same when xp_fileexist has already answered (`inventory_and_folder`): creates the
+/// folder only when it was not there.
+pub async fn ensure_server_dir_known(
+    c: &mut SqlConnection,
+    dir: &str,
+    is_dir: bool,
+) -> Result<Option<String>> {
+    let lit = tsql::path_literal(dir)?;
     if is_dir {
         return Ok(None);
     }
@@ -524,22 +540,58 @@ pub async fn run_one_with(
         if let (Some(names), KeyRef::Certificate { database, name }) = (&p.export, &p.key) {
             return export_certificate(c, p, names, database, name, copy_to, &mut files).await;
         }
-        c.execute(p.statement.sent()).await?;
+        // One round trip: the BACKUP, then for each file the server's SHA-256 of it (and its
+        // bytes, unless the folder is visible from here). SQL Server runs the statements in
+        // order; when one fails, its error is the one reported (the first), so each still
+        // maps to its own explanation.
+        let mut reads = Vec::new();
+        let mut sql = format!("{}\n;\n", p.statement.sent());
         for f in &p.server_files {
             let lit = tsql::path_literal(f)?;
-            // Directly when the folder is visible from here; otherwise over TDS.
-            let direct = local.and_then(|l| l.map(f)).and_then(|lp| std::fs::read(lp).ok());
-            let (server_hash, bytes, read_path) = match direct {
-                Some(bytes) => {
-                    let rows = c.rows(&format!("SELECT HASHBYTES('SHA2_256', BulkColumn) FROM OPENROWSET(BULK {lit}, SINGLE_BLOB) AS backup_file")).await?;
-                    let h = rows.first().and_then(|r| r.get::<&[u8], _>(0)).map(hex::encode_upper).unwrap_or_default();
-                    (h, bytes, ReadPath::Direct)
-                }
-                None => {
-                    let rows = c.rows(&format!("SELECT HASHBYTES('SHA2_256', BulkColumn), BulkColumn FROM OPENROWSET(BULK {lit}, SINGLE_BLOB) AS backup_file")).await?;
-                    let row = rows.first().ok_or_else(|| KeysafeError::new(ErrorCode::VerificationFailed, format!("SQL Server returned nothing for {f}")))?;
-                    (row.get::<&[u8], _>(0).map(hex::encode_upper).unwrap_or_default(), row.get::<&[u8], _>(1).unwrap_or_default().to_vec(), ReadPath::Tds)
-                }
+            let direct = local.and_then(|l| l.map(f));
+            sql.push_str(&if direct.is_some() {
+                format!("SELECT HASHBYTES('SHA2_256', BulkColumn) FROM OPENROWSET(BULK {lit}, SINGLE_BLOB) AS backup_file;\n")
+            } else {
+                format!("SELECT HASHBYTES('SHA2_256', BulkColumn), BulkColumn FROM OPENROWSET(BULK {lit}, SINGLE_BLOB) AS backup_file;\n")
+            });
+            reads.push((f, direct));
+        }
+        let sets = c.batch(&sql).await?;
+        if sets.len() != reads.len() {
+            return Err(KeysafeError::new(
+                ErrorCode::VerificationFailed,
+                format!(
+                    "SQL Server answered {} result set(s) for {} backup file(s).",
+                    sets.len(),
+                    reads.len()
+                ),
+            ));
+        }
+        for ((f, direct), rows) in reads.into_iter().zip(sets) {
+            let row = rows.first().ok_or_else(|| {
+                KeysafeError::new(
+                    ErrorCode::VerificationFailed,
+                    format!("SQL Server returned nothing for {f}"),
+                )
+            })?;
+            let mut server_hash = row
+                .get::<&[u8], _>(0)
+                .map(hex::encode_upper)
+                .unwrap_or_default();
+            // Directly when the folder is visible from here and the file is there; otherwise
+            // the bytes SQL Server sent (asked for again when the mapping found no file).
+            let (bytes, read_path) = match direct.and_then(|lp| std::fs::read(lp).ok()) {
+                Some(bytes) => (bytes, ReadPath::Direct),
+                None => match row.try_get::<&[u8], _>(1) {
+                    Ok(Some(b)) => (b.to_vec(), ReadPath::Tds),
+                    _ => {
+                        let lit = tsql::path_literal(f)?;
+                        let rows = c.rows(&format!("SELECT HASHBYTES('SHA2_256', BulkColumn), BulkColumn FROM OPENROWSET(BULK {lit}, SINGLE_BLOB) AS backup_file")).await?;
+                        let row = rows.first().ok_or_else(|| KeysafeError::new(ErrorCode::VerificationFailed, format!("SQL Server returned nothing for {f}")))?;
+                        server_hash = row.get::<&[u8], _>(0).map(hex::encode_upper).unwrap_or_default();
+                        (row.get::<&[u8], _>(1).unwrap_or_default().to_vec(), ReadPath::Tds)
+                    }
+                },
             };
             if copy::sha256_hex(&bytes) != server_hash {
                 return Err(KeysafeError::new(ErrorCode::VerificationFailed, format!("The bytes read ({read_path:?}) do not match the server's hash of {f}."))

@@ -340,15 +340,23 @@ impl SqlConnection {
         &mut self.client
     }
 
-    /// Runs a batch; every result set's rows.
+    /// Runs a batch; every result set's rows, one entry per result set in the order the
+    /// statements ran, empty ones included (tiberius's `into_results` drops an empty result
+    /// set that follows another, which would shift every later one).
     pub async fn batch(&mut self, sql: &str) -> Result<Vec<Vec<tiberius::Row>>> {
-        self.client
-            .simple_query(sql)
-            .await
-            .map_err(map_tiberius)?
-            .into_results()
-            .await
-            .map_err(map_tiberius)
+        use futures_util::TryStreamExt;
+        let mut stream = self.client.simple_query(sql).await.map_err(map_tiberius)?;
+        let mut sets: Vec<Vec<tiberius::Row>> = Vec::new();
+        while let Some(item) = stream.try_next().await.map_err(map_tiberius)? {
+            match item {
+                tiberius::QueryItem::Metadata(_) => sets.push(Vec::new()),
+                tiberius::QueryItem::Row(r) => match sets.last_mut() {
+                    Some(set) => set.push(r),
+                    None => sets.push(vec![r]),
+                },
+            }
+        }
+        Ok(sets)
     }
 
     /// Runs a batch that returns one result set.

@@ -152,10 +152,17 @@ fn s(r: &Row, i: usize) -> Option<String> {
     r.get::<&str, _>(i).map(str::to_string)
 }
 
+/// The server's facts: one round trip (`FACTS_SQL`).
 pub async fn preflight(c: &mut SqlConnection) -> Result<ServerFacts> {
-    let rows = c
-        .rows(
-            "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)), CAST(SERVERPROPERTY('ProductMajorVersion') AS int),
+    let sets = c.batch(FACTS_SQL).await?;
+    facts_from(&sets)
+}
+
+/// Who the server is and what this login may do, in one batch of three result sets: the
+/// properties and permissions, the host platform (sys.dm_os_host_info exists from 2017), the
+/// service account (sys.dm_server_services needs VIEW SERVER STATE). The guarded statements
+/// always return one row, NULL when the server cannot tell.
+const FACTS_SQL: &str = "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)), CAST(SERVERPROPERTY('ProductMajorVersion') AS int),
                     CAST(SERVERPROPERTY('Edition') AS nvarchar(128)), @@SERVERNAME, CAST(SERVERPROPERTY('MachineName') AS nvarchar(128)),
                     CAST(SERVERPROPERTY('InstanceName') AS nvarchar(128)), CAST(SERVERPROPERTY('InstanceDefaultBackupPath') AS nvarchar(4000)),
                     CAST(SERVERPROPERTY('InstanceDefaultDataPath') AS nvarchar(4000)), CAST(SERVERPROPERTY('PathSeparator') AS nvarchar(1)),
@@ -163,10 +170,18 @@ pub async fn preflight(c: &mut SqlConnection) -> Result<ServerFacts> {
                     HAS_PERMS_BY_NAME(NULL, NULL, 'CONTROL SERVER'), HAS_PERMS_BY_NAME(NULL, NULL, 'ADMINISTER BULK OPERATIONS'),
                     HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW SERVER STATE'),
                     CAST(SERVERPROPERTY('ProductUpdateLevel') AS nvarchar(128)), IS_SRVROLEMEMBER('sysadmin'),
-                    SUSER_SID()",
+                    SUSER_SID();
+IF CAST(SERVERPROPERTY('ProductMajorVersion') AS int) >= 14 SELECT host_platform FROM sys.dm_os_host_info ELSE SELECT CAST(NULL AS nvarchar(256));
+IF HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW SERVER STATE') = 1 SELECT service_account FROM sys.dm_server_services WHERE servicename LIKE N'SQL Server (%' ELSE SELECT CAST(NULL AS nvarchar(256))";
+
+fn facts_from(sets: &[Vec<Row>]) -> Result<ServerFacts> {
+    let set = |i: usize| sets.get(i).and_then(|s| s.first());
+    let r = set(0).ok_or_else(|| {
+        crate::KeysafeError::new(
+            crate::ErrorCode::Internal,
+            "The server answered the preflight query with no row.",
         )
-        .await?;
-    let r = &rows[0];
+    })?;
     let major = r.get::<i32, _>(1).unwrap_or(0);
     let login = s(r, 9).unwrap_or_default();
     // SQL Server logins cannot contain a backslash; Windows logins always do.
@@ -239,20 +254,10 @@ pub async fn preflight(c: &mut SqlConnection) -> Result<ServerFacts> {
             fix: None,
         },
     };
-    if major >= 14 {
-        if let Ok(rows) = c
-            .rows("SELECT host_platform FROM sys.dm_os_host_info")
-            .await
-        {
-            if let Some(p) = rows.first().and_then(|r| s(r, 0)) {
-                facts.host_platform = p;
-            }
-        }
+    if let Some(p) = set(1).and_then(|r| s(r, 0)) {
+        facts.host_platform = p;
     }
-    if facts.has("VIEW SERVER STATE") {
-        let rows = c.rows("SELECT service_account FROM sys.dm_server_services WHERE servicename LIKE N'SQL Server (%'").await?;
-        facts.service_account = rows.first().and_then(|r| s(r, 0));
-    }
+    facts.service_account = set(2).and_then(|r| s(r, 0));
     facts.read_back = forecast_read_back(&facts);
     Ok(facts)
 }
@@ -342,52 +347,106 @@ pub struct Inventory {
     pub risks: Vec<Risk>,
 }
 
+/// The whole inventory in two round trips: the server's facts, its service master key, TDE
+/// and its databases in one batch; then every database's master key and certificates in a
+/// second, for the databases this login may enter (HAS_DBACCESS), so no statement in it is
+/// refused. The others are listed as not visible, as before.
 pub async fn inventory(c: &mut SqlConnection) -> Result<Inventory> {
-    let server = preflight(c).await?;
-    let smk = c
-        .rows("SELECT algorithm_desc, key_length, create_date, modify_date FROM master.sys.symmetric_keys WHERE name = N'##MS_ServiceMasterKey##'")
-        .await?
-        .first()
-        .map(|r| ServiceMasterKeyInfo {
-            algorithm: s(r, 0).unwrap_or_default(),
-            key_length: r.get::<i32, _>(1).unwrap_or(0),
-            created: r.get::<NaiveDateTime, _>(2),
-            modified: r.get::<NaiveDateTime, _>(3),
-        });
-    let mut tde: Vec<(String, i32, Option<Vec<u8>>)> = Vec::new();
-    if server.has("VIEW SERVER STATE") {
-        for r in c.rows("SELECT DB_NAME(database_id), encryption_state, encryptor_thumbprint FROM sys.dm_database_encryption_keys WHERE database_id > 4").await? {
-            tde.push((s(&r, 0).unwrap_or_default(), r.get::<i32, _>(1).unwrap_or(0), r.get::<&[u8], _>(2).map(<[u8]>::to_vec)));
+    Ok(inventory_and_folder(c, &|_| None).await?.0)
+}
+
+/// The inventory, and whether the folder `folder` names from the server's facts is a folder
+/// on the server (xp_fileexist, asked in the inventory's second round trip): a backup run
+/// needs both before it writes. None when no folder was named.
+pub async fn inventory_and_folder(
+    c: &mut SqlConnection,
+    folder: &(dyn Fn(&ServerFacts) -> Option<String> + Sync),
+) -> Result<(Inventory, Option<bool>)> {
+    let sets = c
+        .batch(&format!(
+            "{FACTS_SQL};
+SELECT algorithm_desc, key_length, create_date, modify_date FROM master.sys.symmetric_keys WHERE name = N'##MS_ServiceMasterKey##';
+IF HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW SERVER STATE') = 1 SELECT DB_NAME(database_id), encryption_state, encryptor_thumbprint FROM sys.dm_database_encryption_keys WHERE database_id > 4 ELSE SELECT CAST(NULL AS nvarchar(128)), CAST(NULL AS int), CAST(NULL AS varbinary(32)) WHERE 1 = 0;
+SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name) FROM sys.databases WHERE name NOT IN (N'tempdb', N'model') ORDER BY database_id"
+        ))
+        .await?;
+    let server = facts_from(&sets)?;
+    let empty = Vec::new();
+    let set = |i: usize| sets.get(i).unwrap_or(&empty);
+    let smk = set(3).first().map(|r| ServiceMasterKeyInfo {
+        algorithm: s(r, 0).unwrap_or_default(),
+        key_length: r.get::<i32, _>(1).unwrap_or(0),
+        created: r.get::<NaiveDateTime, _>(2),
+        modified: r.get::<NaiveDateTime, _>(3),
+    });
+    let tde: Vec<(String, i32, Option<Vec<u8>>)> = set(4)
+        .iter()
+        .map(|r| {
+            (
+                s(r, 0).unwrap_or_default(),
+                r.get::<i32, _>(1).unwrap_or(0),
+                r.get::<&[u8], _>(2).map(<[u8]>::to_vec),
+            )
+        })
+        .collect();
+    let dbs: Vec<(String, bool, bool)> = set(5)
+        .iter()
+        .map(|r| {
+            (
+                s(r, 0).unwrap_or_default(),
+                r.get::<bool, _>(1).unwrap_or(false),
+                r.get::<i32, _>(2) == Some(1),
+            )
+        })
+        .collect();
+    // Two result sets per database this login may enter, in order.
+    let mut sql = String::new();
+    for (name, _, access) in &dbs {
+        if *access {
+            let q = tsql::ident(name)?;
+            sql.push_str(&format!(
+                "SELECT algorithm_desc, create_date, modify_date FROM {q}.sys.symmetric_keys WHERE name = N'##MS_DatabaseMasterKey##';\nSELECT name, subject, pvt_key_encryption_type, expiry_date, pvt_key_last_backup_date, CONVERT(nvarchar(64), thumbprint, 2) FROM {q}.sys.certificates WHERE name NOT LIKE N'##%' ORDER BY name;\n"
+            ));
         }
     }
-    let dbs = c.rows("SELECT name, is_master_key_encrypted_by_server FROM sys.databases WHERE name NOT IN (N'tempdb', N'model') ORDER BY database_id").await?;
+    // Last, so that an answer with no result set (some servers give none to a login that
+    // is not sysadmin) shifts nothing.
+    let dir = folder(&server);
+    if let Some(d) = &dir {
+        sql.push_str(&format!(
+            "EXEC master.dbo.xp_fileexist {};\n",
+            tsql::path_literal(d)?
+        ));
+    }
+    let per_db = if sql.is_empty() {
+        vec![]
+    } else {
+        c.batch(&sql).await?
+    };
+    let visible = dbs.iter().filter(|(_, _, access)| *access).count();
+    let folder_exists = dir.as_ref().map(|_| {
+        per_db
+            .get(2 * visible)
+            .and_then(|rows| rows.first())
+            .and_then(|r| r.get::<i32, _>(1))
+            == Some(1)
+    });
+    let mut per_db = per_db.into_iter();
     let mut databases = Vec::new();
-    for r in dbs {
-        let name = s(&r, 0).unwrap_or_default();
-        let by_smk = r.get::<bool, _>(1).unwrap_or(false);
-        let q = tsql::ident(&name)?;
-        let keys = c
-            .rows(&format!("SELECT algorithm_desc, create_date, modify_date FROM {q}.sys.symmetric_keys WHERE name = N'##MS_DatabaseMasterKey##'"))
-            .await;
-        let certs = c
-            .rows(&format!(
-                "SELECT name, subject, pvt_key_encryption_type, expiry_date, pvt_key_last_backup_date, CONVERT(nvarchar(64), thumbprint, 2) FROM {q}.sys.certificates WHERE name NOT LIKE N'##%' ORDER BY name"
-            ))
-            .await;
-        let (keys, certs) = match (keys, certs) {
-            (Ok(k), Ok(c)) => (k, c),
+    for (name, by_smk, access) in dbs {
+        if !access {
             // No user in that database, or no permission: list it, flagged.
-            _ => {
-                databases.push(DatabaseInfo {
-                    name,
-                    tde: None,
-                    master_key: None,
-                    certificates: vec![],
-                    not_visible: true,
-                });
-                continue;
-            }
-        };
+            databases.push(DatabaseInfo {
+                name,
+                tde: None,
+                master_key: None,
+                certificates: vec![],
+                not_visible: true,
+            });
+            continue;
+        }
+        let keys = per_db.next().unwrap_or_default();
+        let certs = per_db.next().unwrap_or_default();
         let master_key = keys.first().map(|k| DatabaseMasterKeyInfo {
             protection: if by_smk {
                 MasterKeyProtection::ServiceMasterKey
@@ -441,12 +500,15 @@ pub async fn inventory(c: &mut SqlConnection) -> Result<Inventory> {
         &databases,
         chrono::Utc::now().naive_utc(),
     );
-    Ok(Inventory {
-        server,
-        service_master_key: smk,
-        databases,
-        risks,
-    })
+    Ok((
+        Inventory {
+            server,
+            service_master_key: smk,
+            databases,
+            risks,
+        },
+        folder_exists,
+    ))
 }
 
 /// The risks, most severe first.

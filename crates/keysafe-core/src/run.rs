@@ -546,7 +546,14 @@ pub async fn back_up_instance(
     };
     let result: crate::Result<()> = async {
         let mut c = connect(o).await?;
-        let inv = inventory::inventory(&mut c).await?;
+        // The server folder the plan will name, checked in the inventory's round trips.
+        let (inv, folder_exists) = inventory::inventory_and_folder(&mut c, &|facts| {
+            s.backup
+                .server_dir
+                .clone()
+                .or_else(|| backup::default_server_dir_of(facts).ok())
+        })
+        .await?;
         report.server = inv.server.server_name.clone();
         report.facts = Some(inv.server.clone());
         // What the preview showed, from this inventory: the keys, the folder, what stops it.
@@ -581,7 +588,10 @@ pub async fn back_up_instance(
             server: report.server.clone(),
             keys: plan.len(),
         });
-        let folder_note = backup::ensure_server_dir(&mut c, &dir).await?;
+        let folder_note = match folder_exists {
+            Some(exists) => backup::ensure_server_dir_known(&mut c, &dir, exists).await?,
+            None => backup::ensure_server_dir(&mut c, &dir).await?,
+        };
         if inv.server.read_back.verdict == inventory::ReadBackVerdict::Conditional {
             backup::probe_read_back(&mut c, &dir, &inv.server.path_separator).await?;
         }

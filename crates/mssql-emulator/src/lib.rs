@@ -55,5 +55,5 @@ pub mod scenarios {
 pub use engine::{Faults, Instance};
 /// The SQL Server Browser's answers (UDP 1434), for named instances.
 pub use server::browser;
-pub use server::{Emulator, EmulatorConfig, DEFAULT_SA_PASSWORD};
+pub use server::{ConnectionStats, Emulator, EmulatorConfig, DEFAULT_SA_PASSWORD};
 pub use tds::prelogin::TlsMode;

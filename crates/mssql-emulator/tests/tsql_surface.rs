@@ -574,3 +574,52 @@ async fn serverproperty_is_a_sql_variant_as_on_sql_server() {
         mssql_emulator::value::SqlType::NVarChar(Some(128))
     );
 }
+
+/// IF ... ELSE and BEGIN ... END run only the branch taken, each statement with its own
+/// result; a view the version lacks in the branch not taken is no error (deferred name
+/// resolution); HAS_DBACCESS says which databases the caller may enter.
+#[tokio::test]
+async fn if_else_blocks_and_has_dbaccess() {
+    let r = start_with(Some(DEMO), TlsMode::On).await;
+    let mut c = sa(&r).await;
+    let sets = ok(
+        &mut c,
+        "IF 1 = 1 SELECT 'then' ELSE SELECT 'else';
+         IF 1 = 0 SELECT 'no' ELSE BEGIN SELECT 'a'; SELECT 'b' END
+         IF NULL = NULL SELECT 'unknown is not true'
+         SELECT 'after'",
+    )
+    .await;
+    let texts: Vec<String> = sets.iter().map(|rs| s(&rs[0], 0).unwrap()).collect();
+    assert_eq!(texts, ["then", "a", "b", "after"]);
+    fails(&mut c, "IF 1 = 1 BEGIN SELECT 1", 102).await;
+
+    // An ordinary login enters HR (it has a user there), not Payroll; master always.
+    let mut app = login(&r, "app_reader", "Reader!Pass#22").await;
+    let rows = ok(
+        &mut app,
+        "SELECT HAS_DBACCESS(N'master'), HAS_DBACCESS(N'HR'), HAS_DBACCESS(N'Payroll'), HAS_DBACCESS(N'NoSuchDb')",
+    )
+    .await;
+    let row = &rows[0][0];
+    assert_eq!(
+        (i32v(row, 0), i32v(row, 1), i32v(row, 2), i32v(row, 3)),
+        (Some(1), Some(1), Some(0), None)
+    );
+    let rows = ok(&mut c, "SELECT HAS_DBACCESS(N'Payroll')").await;
+    assert_eq!(
+        i32v(&rows[0][0], 0),
+        Some(1),
+        "sysadmin enters every database"
+    );
+
+    let old = start_with(Some(mssql_emulator::scenarios::NAMED_2016), TlsMode::On).await;
+    let mut c = sa(&old).await;
+    let rows = ok(
+        &mut c,
+        "IF CAST(SERVERPROPERTY('ProductMajorVersion') AS int) >= 14 SELECT host_platform FROM sys.dm_os_host_info ELSE SELECT N'Windows'",
+    )
+    .await;
+    assert_eq!(s(&rows[0][0], 0).as_deref(), Some("Windows"));
+    fails(&mut c, "SELECT host_platform FROM sys.dm_os_host_info", 208).await;
+}

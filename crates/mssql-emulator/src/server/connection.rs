@@ -26,16 +26,33 @@ pub struct Shared {
     pub instance: Arc<Instance>,
     pub tls_mode: TlsMode,
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Each closed connection's requests and round trips, in the order they closed.
+    pub traffic: std::sync::Mutex<Vec<super::ConnectionStats>>,
 }
 
 pub async fn serve(shared: Arc<Shared>, tcp: tokio::net::TcpStream, spid: u16) {
     let peer = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_default();
     let _ = tcp.set_nodelay(true);
     let mut t = Transport::new(tcp);
-    match run(&shared, &mut t, spid).await {
-        Ok(()) | Err(ConnError::Closed) => tracing::debug!(spid, %peer, "connection closed"),
-        Err(e) => tracing::info!(spid, %peer, error = %e, "connection closed after an error"),
+    let mut requests = 0u32;
+    let error = match run(&shared, &mut t, spid, &mut requests).await {
+        Ok(()) | Err(ConnError::Closed) => None,
+        Err(e) => Some(e.to_string()),
+    };
+    let stats = super::ConnectionStats {
+        spid,
+        requests,
+        round_trips: t.round_trips,
+    };
+    match &error {
+        None => {
+            tracing::info!(spid, %peer, requests, round_trips = stats.round_trips, "disconnected")
+        }
+        Some(e) => {
+            tracing::info!(spid, %peer, requests, round_trips = stats.round_trips, error = %e, "disconnected after an error")
+        }
     }
+    shared.traffic.lock().expect("traffic").push(stats);
     t.shutdown().await;
 }
 
@@ -50,12 +67,14 @@ async fn read_message(t: &mut Transport) -> Result<crate::tds::packet::Message, 
     }
 }
 
+/// A response the client waits for: one round trip.
 async fn send(
     t: &mut Transport,
     payload: &[u8],
     packet_size: usize,
     spid: u16,
 ) -> Result<(), ConnError> {
+    t.round_trips += 1;
     let mut wire =
         Vec::with_capacity(payload.len() + payload.len() / packet_size * HEADER_LEN + HEADER_LEN);
     encode_message(PacketType::TabularResult, payload, packet_size, &mut wire);
@@ -72,7 +91,12 @@ fn set_spid(wire: &mut [u8], spid: u16) {
     }
 }
 
-async fn run(shared: &Shared, t: &mut Transport, spid: u16) -> Result<(), ConnError> {
+async fn run(
+    shared: &Shared,
+    t: &mut Transport,
+    spid: u16,
+    requests: &mut u32,
+) -> Result<(), ConnError> {
     let inst = &shared.instance;
     let (session, packet_size) =
         match tokio::time::timeout(LOGIN_TIMEOUT, login(shared, t, spid)).await {
@@ -87,6 +111,7 @@ async fn run(shared: &Shared, t: &mut Transport, spid: u16) -> Result<(), ConnEr
     };
     loop {
         let msg = read_message(t).await?;
+        *requests += 1;
         let ty = PacketType::from_u8(msg.ty);
         let work = match ty {
             Some(PacketType::Attention) => {

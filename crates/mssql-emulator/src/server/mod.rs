@@ -53,10 +53,23 @@ impl EmulatorConfig {
     }
 }
 
+/// What one connection asked and how many times its client waited for an answer, counted
+/// when it closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionStats {
+    pub spid: u16,
+    /// Messages after login: SQL batches, RPCs, transaction requests, attentions.
+    pub requests: u32,
+    /// Responses the client waited for, from the first packet: PRELOGIN, each TLS flight it
+    /// waits on, LOGIN7, then one per request.
+    pub round_trips: u32,
+}
+
 /// A running instance. Dropping it stops the listener; open connections end with it.
 pub struct Emulator {
     addr: SocketAddr,
     instance: Arc<Instance>,
+    shared: Arc<Shared>,
     cert_pem: Option<PathBuf>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -93,7 +106,9 @@ impl Emulator {
             instance: instance.clone(),
             tls_mode: config.tls,
             tls: tls.map(|t| t.config),
+            traffic: Default::default(),
         });
+        let handle = shared.clone();
         let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel();
         let spids = Arc::new(AtomicU16::new(51));
         let task = tokio::spawn(async move {
@@ -124,6 +139,7 @@ impl Emulator {
         Ok(Emulator {
             addr,
             instance,
+            shared: handle,
             cert_pem,
             stop: Some(stop_tx),
             task: Some(task),
@@ -138,6 +154,21 @@ impl Emulator {
     }
     pub fn faults(&self) -> &crate::engine::Faults {
         &self.instance.faults
+    }
+    /// The connections that have closed so far, in the order they closed.
+    pub fn closed_connections(&self) -> Vec<ConnectionStats> {
+        self.shared.traffic.lock().expect("traffic").clone()
+    }
+    /// Waits (up to 5 s) until `n` connections have closed; returns them all.
+    pub async fn wait_for_closed(&self, n: usize) -> Vec<ConnectionStats> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let c = self.closed_connections();
+            if c.len() >= n || std::time::Instant::now() > deadline {
+                return c;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
     /// This instance's SQL Browser record, when it is a named instance.
     pub fn browser_entry(&self) -> Option<browser::BrowserEntry> {

@@ -29,6 +29,9 @@ pub struct Transport {
     /// Plaintext received but not yet consumed.
     rbuf: BytesMut,
     scratch: Vec<u8>,
+    /// Responses the client waited for: PRELOGIN, the TLS handshake flights it waits on,
+    /// LOGIN7, and each request (`responded`).
+    pub round_trips: u32,
 }
 
 impl Transport {
@@ -38,6 +41,7 @@ impl Transport {
             tls: None,
             rbuf: BytesMut::with_capacity(8192),
             scratch: vec![0u8; 16 * 1024],
+            round_trips: 0,
         }
     }
 
@@ -157,6 +161,14 @@ impl Transport {
                 let mut wire = Vec::with_capacity(out.len() + 64);
                 encode_message(PacketType::PreLogin, &out, 4096, &mut wire);
                 self.tcp.write_all(&wire).await?;
+                // The client waits for this flight while the handshake goes on, and for the
+                // server's Finished in TLS 1.2; TLS 1.3's last flight (session tickets)
+                // follows the client's Finished unasked.
+                if conn.is_handshaking()
+                    || conn.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_2)
+                {
+                    self.round_trips += 1;
+                }
             }
             if let Some(e) = failed {
                 return Err(e.into());

@@ -99,6 +99,14 @@ pub enum Statement {
     },
     Declare(Vec<(String, SqlType, Option<Expr>)>),
     Print(Expr),
+    /// IF condition statement [ELSE statement]; a statement may be a BEGIN ... END block.
+    If {
+        condition: Expr,
+        then: Vec<Located>,
+        otherwise: Vec<Located>,
+    },
+    /// BEGIN ... END
+    Block(Vec<Located>),
     BeginTransaction,
     Commit,
     Rollback,

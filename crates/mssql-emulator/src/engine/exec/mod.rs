@@ -40,6 +40,13 @@ fn aborts_batch(m: &Msg) -> bool {
     matches!(m.number, 245 | 241 | 8169 | 8115) || m.class >= 20
 }
 
+/// What a batch does after a statement.
+enum Flow {
+    Next,
+    Abort,
+    Drop,
+}
+
 impl Instance {
     /// Runs a batch as `login` in master, as a connected client would but without a
     /// connection: how a test seeds an instance. The errors it raised, as "Msg N: text".
@@ -95,59 +102,119 @@ impl Instance {
                 rows: 0,
             });
         }
-        for Located { line, stmt } in &stmts {
-            let mut o = Out {
-                events: &mut events,
-                server: server.clone(),
-                line: *line,
-            };
-            let r = self.run_statement(session, stmt, &mut o, depth);
-            let drop = self.faults.statement_ran();
-            match r {
-                Ok(count) => {
-                    session.last_error = 0;
-                    if let Some(n) = count {
-                        session.rowcount = n;
-                    }
-                    events.push(Event::Done {
-                        status: if count.is_some() {
-                            DoneStatus::COUNT
-                        } else {
-                            DoneStatus::empty()
-                        },
-                        rows: count.unwrap_or(0),
-                    });
-                }
-                Err(Fail(msgs)) => {
-                    let abort = msgs.iter().any(aborts_batch);
-                    session.last_error = msgs.last().map(|m| m.number).unwrap_or(0);
-                    for m in msgs {
-                        events.push(Event::Message(m.into_server(&server, "", *line)));
-                    }
-                    events.push(Event::Done {
-                        status: DoneStatus::ERROR,
-                        rows: 0,
-                    });
-                    if abort {
-                        break;
+        for located in &stmts {
+            match self.run_located(session, located, &mut events, &server, depth) {
+                Flow::Next => {}
+                Flow::Abort => break,
+                Flow::Drop => {
+                    return BatchOutput {
+                        events,
+                        drop_connection: true,
                     }
                 }
-            }
-            if drop {
-                tracing::warn!(
-                    spid = session.spid,
-                    "injected fault: dropping the connection after a statement"
-                );
-                return BatchOutput {
-                    events,
-                    drop_connection: true,
-                };
             }
         }
         BatchOutput {
             events,
             drop_connection: false,
         }
+    }
+
+    /// One statement with its DONE (and its messages); IF and BEGIN ... END run the
+    /// statements they hold, each with its own DONE, as SQL Server does.
+    fn run_located(
+        &self,
+        session: &mut Session,
+        located: &Located,
+        events: &mut Vec<Event>,
+        server: &str,
+        depth: u32,
+    ) -> Flow {
+        let Located { line, stmt } = located;
+        let branch = match stmt {
+            Statement::If {
+                condition,
+                then,
+                otherwise,
+            } => {
+                let st = self.state();
+                let r = eval(&self.ctx(&st, session), &Scope::empty(), condition);
+                drop(st);
+                match r {
+                    Ok(tv) if tv.truth() == Some(true) => Some(then),
+                    Ok(_) => Some(otherwise),
+                    Err(Fail(msgs)) => {
+                        let abort = msgs.iter().any(aborts_batch);
+                        session.last_error = msgs.last().map(|m| m.number).unwrap_or(0);
+                        for m in msgs {
+                            events.push(Event::Message(m.into_server(server, "", *line)));
+                        }
+                        events.push(Event::Done {
+                            status: DoneStatus::ERROR,
+                            rows: 0,
+                        });
+                        return if abort { Flow::Abort } else { Flow::Next };
+                    }
+                }
+            }
+            Statement::Block(body) => Some(body),
+            _ => None,
+        };
+        if let Some(body) = branch {
+            for l in body {
+                match self.run_located(session, l, events, server, depth) {
+                    Flow::Next => {}
+                    other => return other,
+                }
+            }
+            return Flow::Next;
+        }
+        let server = server.to_string();
+        let mut o = Out {
+            events,
+            server: server.clone(),
+            line: *line,
+        };
+        let r = self.run_statement(session, stmt, &mut o, depth);
+        let drop = self.faults.statement_ran();
+        match r {
+            Ok(count) => {
+                session.last_error = 0;
+                if let Some(n) = count {
+                    session.rowcount = n;
+                }
+                events.push(Event::Done {
+                    status: if count.is_some() {
+                        DoneStatus::COUNT
+                    } else {
+                        DoneStatus::empty()
+                    },
+                    rows: count.unwrap_or(0),
+                });
+            }
+            Err(Fail(msgs)) => {
+                let abort = msgs.iter().any(aborts_batch);
+                session.last_error = msgs.last().map(|m| m.number).unwrap_or(0);
+                for m in msgs {
+                    events.push(Event::Message(m.into_server(&server, "", *line)));
+                }
+                events.push(Event::Done {
+                    status: DoneStatus::ERROR,
+                    rows: 0,
+                });
+                if abort {
+                    return Flow::Abort;
+                }
+            }
+        }
+        if drop {
+            tracing::warn!(
+                spid = session.spid,
+                "injected fault: dropping the connection after a statement"
+            );
+            return Flow::Drop;
+        }
+        Flow::Next
     }
 
     /// An RPC: sp_executesql runs its statement with the parameters as variables.

@@ -87,6 +87,9 @@ const STATEMENT_STARTS: &[Kw] = &[
     Kw::Delete,
     Kw::While,
     Kw::Return,
+    // The ends of an IF branch or a BEGIN ... END block.
+    Kw::Else,
+    Kw::End,
 ];
 
 impl Parser {
@@ -223,6 +226,16 @@ impl Parser {
         self.at_eof() || self.is_sym(";") || STATEMENT_STARTS.iter().any(|k| self.is_kw(*k))
     }
 
+    /// The statement an IF or ELSE runs: one statement, or a BEGIN ... END block.
+    fn branch(&mut self) -> R<Vec<Located>> {
+        while self.eat_sym(";") {}
+        let line = self.peek().line;
+        Ok(vec![Located {
+            line,
+            stmt: self.statement(false)?,
+        }])
+    }
+
     fn statement(&mut self, first_in_batch: bool) -> R<Statement> {
         let t = self.peek().clone();
         let word = match &t.kind {
@@ -261,6 +274,42 @@ impl Parser {
             Some(Kw::Print) => {
                 self.bump();
                 Ok(Statement::Print(self.expr()?))
+            }
+            Some(Kw::If) => {
+                self.bump();
+                let condition = self.expr()?;
+                let then = self.branch()?;
+                let otherwise = if self.eat_kw(Kw::Else) {
+                    self.branch()?
+                } else {
+                    vec![]
+                };
+                Ok(Statement::If {
+                    condition,
+                    then,
+                    otherwise,
+                })
+            }
+            Some(Kw::Begin)
+                if !(self.is_kw_at(1, Kw::Tran) || self.is_kw_at(1, Kw::Transaction)) =>
+            {
+                self.bump();
+                let mut body = Vec::new();
+                loop {
+                    while self.eat_sym(";") {}
+                    if self.eat_kw(Kw::End) {
+                        break;
+                    }
+                    if self.at_eof() {
+                        return Err(self.err());
+                    }
+                    let line = self.peek().line;
+                    body.push(Located {
+                        line,
+                        stmt: self.statement(false)?,
+                    });
+                }
+                Ok(Statement::Block(body))
             }
             Some(Kw::Begin) => {
                 self.bump();

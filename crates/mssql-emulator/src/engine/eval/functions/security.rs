@@ -4,6 +4,7 @@ use super::super::*;
 
 /// The functions of this family, as SQL Server names them.
 pub(super) const NAMES: &[&str] = &[
+    "HAS_DBACCESS",
     "HAS_PERMS_BY_NAME",
     "IS_SRVROLEMEMBER",
     "IS_MEMBER",
@@ -24,6 +25,17 @@ pub(super) fn call(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<T
     let st = ctx.st;
     let login = &ctx.session.login;
     Ok(match name {
+        // 1 when the caller may enter the database (the system databases always; others
+        // with CONNECT, ownership or CONTROL SERVER, as a three-part name checks), 0 when
+        // not, NULL for a name that is no database.
+        "HAS_DBACCESS" => {
+            arg_count(name, args, 1, 1)?;
+            let db = text(0)?.and_then(|n| st.database(&n));
+            let v = db.map(|d| {
+                (d.database_id <= 4 || perms::has_database(st, login, d, "CONNECT")) as i64
+            });
+            TV::new(v.map(Value::Int).unwrap_or(Value::Null), SqlType::Int)
+        }
         "HAS_PERMS_BY_NAME" => {
             arg_count(name, args, 3, 5)?;
             let securable = text(0)?;
