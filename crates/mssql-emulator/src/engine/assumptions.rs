@@ -215,3 +215,17 @@ pub const CERT_FUNCTIONS_NULL_ON_NO_ACCESS: bool = true;
 /// folder holding the path, else all three answers are 0 (undocumented; the reading
 /// of the bulk-import security rule, applied to the extended procedure).
 pub const XP_FILEEXIST_AS_CALLER: bool = true;
+
+/// IF ... ELSE: the branch not taken is not run, and a view it names that this version lacks
+/// (sys.dm_os_host_info before 2017) is no error: deferred name resolution
+/// (deferred-name-resolution docs: objects are resolved when the statement runs). The
+/// condition follows three-valued logic: UNKNOWN takes the ELSE branch (if-else docs).
+#[allow(dead_code)] // a record of what the code does unconditionally: nothing reads it
+pub const UNTAKEN_BRANCH_IS_NOT_RESOLVED: bool = true;
+
+/// HAS_DBACCESS (has-dbaccess-transact-sql.md): 1 for a database the caller may enter, 0 for
+/// one it may not, NULL for a name that is no database. "May enter" is what a three-part
+/// name to it checks here: the system databases always; others through a user (CONNECT),
+/// ownership or CONTROL SERVER.
+#[allow(dead_code)] // a record of what the code does unconditionally: nothing reads it
+pub const HAS_DBACCESS_AS_THREE_PART_NAMES: bool = true;
