@@ -1,5 +1,6 @@
 """Start-up time and idle memory of a Tauri app and everything it spawns (WebKit's web and
-network processes). Usage: bench_app.py BASELINE APP RUNS. Each app prints "ready" when its
+network processes). Usage: bench_app.py BASELINE APP [APP...] RUNS: several apps (say, the
+app before and after a change) are measured side by side, interleaved, in one run. Each app prints "ready" when its
 page has called its first command; memory is read 10 s later from /proc (PSS from
 smaps_rollup, RSS from status) over the app's process tree."""
 import os, statistics, subprocess, sys, tempfile, time
@@ -61,23 +62,26 @@ def run(binary):
 
 
 def main():
-    base, app, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    results = {base: [], app: []}
-    run(base), run(app)  # warm the page cache: "cold" here means a fresh process
+    base, apps, runs = sys.argv[1], sys.argv[2:-1], int(sys.argv[-1])
+    every = [base, *apps]
+    results = {b: [] for b in every}
+    for b in every:
+        run(b)  # warm the page cache: "cold" here means a fresh process
     for _ in range(runs):
-        for b in (base, app):
+        for b in every:
             results[b].append(run(b))
     med = {b: [statistics.median(x[i] for x in r) for i in range(3)] for b, r in results.items()}
     size = {b: os.path.getsize(b) / 1e6 for b in results}
-    print(f"{'':28} {'start (ms)':>11} {'PSS (MiB)':>10} {'RSS (MiB)':>10} {'binary (MB)':>12}")
-    for b in (base, app):
+    name = lambda b: os.path.relpath(b) if len(apps) > 1 else os.path.basename(b)
+    print(f"{'':40} {'start (ms)':>11} {'PSS (MiB)':>10} {'RSS (MiB)':>10} {'binary (MB)':>12}")
+    for b in every:
         s, pss, rss = med[b]
-        print(f"{os.path.basename(b):28} {s:11.0f} {pss:10.0f} {rss:10.0f} {size[b]:12.1f}")
-    s = med[app][0] / med[base][0]
-    m = med[app][1] / med[base][1]
-    r = med[app][2] / med[base][2]
-    print(f"ratio: start {s:.2f}x (target <= 1.2), PSS {m:.2f}x, RSS {r:.2f}x (target <= 1.3), binary {size[app]:.1f} MB (target <= 15)")
+        print(f"{name(b):40} {s:11.0f} {pss:10.0f} {rss:10.0f} {size[b]:12.2f}")
+    for app in apps:
+        s = med[app][0] / med[base][0]
+        m = med[app][1] / med[base][1]
+        r = med[app][2] / med[base][2]
+        print(f"{name(app)}: start {s:.2f}x (target <= 1.2), PSS {m:.2f}x, RSS {r:.2f}x (target <= 1.3), binary {size[app]:.2f} MB (target <= 15)")
     print(f"medians of {runs} runs each, interleaved")
-
 
 main()

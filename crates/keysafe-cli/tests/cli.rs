@@ -457,29 +457,28 @@ async fn a_profile_remembers_the_password_in_the_keyring_not_on_disk() {
     let ca = e.emu.cert_pem_path().unwrap().display().to_string();
     let name = format!("Demo-{}", std::process::id());
     let pw = [("KS_LOGIN_PW", "Operat0r!Pass#1")];
-    let add = keysafe(
-        &e,
-        &[
-            "profile",
-            "add",
-            &name,
-            "--server",
-            &server,
-            "--login",
-            "keysafe_operator",
-            "--login-password-env",
-            "KS_LOGIN_PW",
-            "--ca-file",
-            &ca,
-            "--remember",
-            "--folder",
-            "Demo",
-            "--color",
-            "#2E86C1",
-        ],
-        &pw,
-    )
-    .await;
+    // Under Wine the profile keeps login-only encryption (test-support explains why).
+    let wine = keysafe_test_support::encrypt_args();
+    let mut add_args = vec![
+        "profile",
+        "add",
+        &name,
+        "--server",
+        &server,
+        "--login",
+        "keysafe_operator",
+        "--login-password-env",
+        "KS_LOGIN_PW",
+        "--ca-file",
+        &ca,
+        "--remember",
+        "--folder",
+        "Demo",
+        "--color",
+        "#2E86C1",
+    ];
+    add_args.extend(wine.iter().map(String::as_str));
+    let add = keysafe(&e, &add_args, &pw).await;
     assert_eq!(
         add.status.code(),
         Some(0),
