@@ -346,6 +346,21 @@ pub struct InstancePlan {
     pub problem: Option<KeysafeError>,
 }
 
+impl InstancePlan {
+    /// An instance whose inventory could not be read: nothing will be backed up on it.
+    pub fn unreadable(o: &ConnectOptions, server_name: Option<String>, e: KeysafeError) -> Self {
+        InstancePlan {
+            server: o.server.to_string(),
+            server_name,
+            server_folder: None,
+            folder: None,
+            medium_folder: None,
+            keys: vec![],
+            problem: Some(e),
+        }
+    }
+}
+
 /// A run, previewed: no secret in it, nothing sent but the inventory's queries.
 #[derive(Debug, Clone, serde::Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -506,15 +521,7 @@ pub async fn plan(req: &RunRequest) -> BackupPlan {
             .await;
             match inv {
                 Ok(inv) => plan_instance(&o, &inv, s),
-                Err(e) => InstancePlan {
-                    server: o.server.to_string(),
-                    server_name: None,
-                    server_folder: None,
-                    folder: None,
-                    medium_folder: None,
-                    keys: vec![],
-                    problem: Some(e),
-                },
+                Err(e) => InstancePlan::unreadable(&o, None, e),
             }
         }
     };

@@ -73,15 +73,7 @@ pub async fn plan(state: &AppState, req: &BackupRequest) -> IpcResult<BackupPlan
         let c = state.connection(id)?;
         instances.push(match inventory_of(state, id).await {
             Ok(inv) => run::plan_instance(&c.options, &inv, &s),
-            Err(e) => InstancePlan {
-                server: c.options.server.to_string(),
-                server_name: Some(c.info.server_name.clone()),
-                server_folder: None,
-                folder: None,
-                medium_folder: None,
-                keys: vec![],
-                problem: Some(e),
-            },
+            Err(e) => InstancePlan::unreadable(&c.options, Some(c.info.server_name.clone()), e),
         });
     }
     Ok(BackupPlan { instances })
