@@ -37,6 +37,19 @@ pub struct InstanceReport {
 }
 
 impl InstanceReport {
+    /// The report of an instance before anything was learned about it.
+    pub fn new(server: String) -> Self {
+        InstanceReport {
+            server,
+            facts: None,
+            server_folder: None,
+            folder_protection: String::new(),
+            folder_protection_failed: false,
+            keys: vec![],
+            error: None,
+        }
+    }
+
     pub fn all_verified(&self) -> bool {
         self.error.is_none()
             && !self.folder_protection_failed

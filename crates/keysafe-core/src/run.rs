@@ -542,15 +542,7 @@ pub async fn back_up_instance(
     progress(Progress::Connecting {
         server: label.clone(),
     });
-    let mut report = InstanceReport {
-        server: label.clone(),
-        facts: None,
-        server_folder: None,
-        folder_protection: String::new(),
-        folder_protection_failed: false,
-        keys: vec![],
-        error: None,
-    };
+    let mut report = InstanceReport::new(label.clone());
     let result: crate::Result<()> = async {
         let mut c = connect(o).await?;
         // The server folder the plan will name, checked in the inventory's round trips.
@@ -684,6 +676,12 @@ pub async fn back_up_instance(
 }
 
 /// Many instances, at most `concurrency` at a time; reports come back in input order.
+///
+/// Each instance runs as its own task, so the client's share of the work (TLS, parsing,
+/// hashing, the copies) spreads over every core, and a slot is taken again as soon as any
+/// instance finishes: one slow or unreachable server holds its own slot, not the queue.
+/// Progress from every task reaches `progress` on the caller's task, in the order it
+/// happened.
 pub async fn back_up_fleet(
     targets: &[ConnectOptions],
     s: &RunSettings,
@@ -691,18 +689,52 @@ pub async fn back_up_fleet(
     concurrency: usize,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Vec<InstanceReport> {
-    // Boxed and collected before awaiting: a closure held across the await trips the
-    // compiler's higher-ranked Send check when a caller (a Tauri command) must prove the
-    // run is Send.
-    type Job<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = InstanceReport> + Send + 'a>>;
-    let mut jobs: Vec<Job<'_>> = Vec::with_capacity(targets.len());
-    for o in targets {
-        jobs.push(Box::pin(back_up_instance(o, s, secrets, progress)));
+    let settings = std::sync::Arc::new(s.clone());
+    let secrets = std::sync::Arc::new(secrets.clone());
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Progress>();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, o) in targets.iter().cloned().enumerate() {
+        let (settings, secrets, slots, tx) =
+            (settings.clone(), secrets.clone(), slots.clone(), tx.clone());
+        tasks.spawn(async move {
+            // The semaphore is never closed, so a permit always comes.
+            let _slot = slots.acquire_owned().await;
+            let send = |p: Progress| {
+                let _ = tx.send(p);
+            };
+            (i, back_up_instance(&o, &settings, &secrets, &send).await)
+        });
     }
-    futures_util::stream::iter(jobs)
-        .buffered(concurrency.max(1))
+    drop(tx);
+    let mut reports: Vec<Option<InstanceReport>> = vec![None; targets.len()];
+    let mut progress_open = true;
+    while !tasks.is_empty() || progress_open {
+        tokio::select! {
+            p = rx.recv(), if progress_open => match p {
+                Some(p) => progress(p),
+                None => progress_open = false,
+            },
+            done = tasks.join_next(), if !tasks.is_empty() => {
+                if let Some(Ok((i, r))) = done {
+                    reports[i] = Some(r);
+                }
+            }
+        }
+    }
+    reports
+        .into_iter()
+        .zip(targets)
+        .map(|(r, o)| {
+            r.unwrap_or_else(|| InstanceReport {
+                error: Some(KeysafeError::new(
+                    ErrorCode::Internal,
+                    "The backup of this instance stopped unexpectedly (an internal error); nothing was verified.",
+                )),
+                ..InstanceReport::new(o.server.to_string())
+            })
+        })
         .collect()
-        .await
 }
 
 /// Who gets read access to the server folder besides those with full control: a Windows

@@ -100,3 +100,61 @@ async fn sixty_instances_back_up_with_one_failure_isolated() {
     let csv = report.to_csv();
     assert_eq!(csv.lines().count(), 1 + 60, "{csv}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_instance_holds_its_own_slot_not_the_queue() {
+    let root = tempfile::tempdir().unwrap();
+    let mut emus = Vec::new();
+    for name in ["SQLSLOW", "SQLA", "SQLB", "SQLC", "SQLD", "SQLE"] {
+        let s = Scenario::from_toml(&format!("[server]\nmachine_name = \"{name}\"\n")).unwrap();
+        emus.push(
+            Emulator::start(EmulatorConfig::new(root.path().join(name)).scenario(s))
+                .await
+                .unwrap(),
+        );
+    }
+    // The first instance answers each request a second late: four seconds for its backup.
+    emus[0]
+        .faults()
+        .delay_ms
+        .store(1000, std::sync::atomic::Ordering::SeqCst);
+    let targets: Vec<ConnectOptions> = emus
+        .iter()
+        .map(|e| keysafe_test_support::sql_options(e, "sa", DEFAULT_SA_PASSWORD))
+        .collect();
+    let medium = root.path().join("medium");
+    std::fs::create_dir_all(&medium).unwrap();
+    let settings = RunSettings {
+        selection: Selection::ServiceMasterKey,
+        backup: keysafe_core::backup::BackupOptions {
+            server_dir: None,
+            copy_to: medium.clone(),
+            format: None,
+        },
+        verify_restore: false,
+        server_dir_local: None,
+        acl_principals: vec![],
+    };
+    let finished = std::sync::Mutex::new(Vec::new());
+    let reports = run::back_up_fleet(
+        &targets,
+        &settings,
+        &keysafe_core::backup::Secrets::new(Password::new("Fleet!Backup#2026")),
+        2,
+        &|p| {
+            if let run::Progress::InstanceDone { server, verified } = p {
+                finished.lock().unwrap().push((server, verified));
+            }
+        },
+    )
+    .await;
+    let finished = finished.into_inner().unwrap();
+    // With two slots, the five others went through the second one while the first waited.
+    let names: Vec<&str> = finished.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(names.len(), 6, "{names:?}");
+    assert_eq!(names[5], "SQLSLOW", "{names:?}");
+    assert!(finished.iter().all(|(_, v)| *v), "{finished:?}");
+    // Reports still come back in the order the targets were given.
+    let servers: Vec<&str> = reports.iter().map(|r| r.server.as_str()).collect();
+    assert_eq!(servers, ["SQLSLOW", "SQLA", "SQLB", "SQLC", "SQLD", "SQLE"]);
+}

@@ -42,6 +42,10 @@ struct Args {
     /// Fault: delay every response by this many milliseconds.
     #[arg(long, default_value_t = 0)]
     fault_delay_ms: u64,
+    /// Simulated network round-trip time: every response a client waits for is held back
+    /// this many milliseconds (PRELOGIN, TLS flights, LOGIN7, each request).
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
     /// Fault: fail the Nth file write with 15240.
     #[arg(long, default_value_t = 0)]
     fault_fail_write: u64,
@@ -99,6 +103,7 @@ async fn main() {
     f.drop_mid_response
         .store(args.fault_drop_mid_response, Ordering::SeqCst);
     f.delay_ms.store(args.fault_delay_ms, Ordering::SeqCst);
+    f.latency_ms.store(args.latency_ms, Ordering::SeqCst);
     f.fail_file_write
         .store(args.fault_fail_write, Ordering::SeqCst);
     f.flip_byte_in_write

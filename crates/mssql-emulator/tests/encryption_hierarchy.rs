@@ -38,6 +38,51 @@ async fn backup_service_master_key_writes_a_file_only_its_password_opens() {
 }
 
 #[tokio::test]
+async fn a_backup_file_records_its_key_derivation_work_and_any_instance_reads_it() {
+    let r = start().await;
+    let mut c = sa(&r).await;
+    let iterations_of = |bytes: &[u8]| {
+        let at = b"MSSQL-EMULATOR KEY BACKUP v1 (emulator format, not SQL Server's)\n".len() + 1;
+        u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap())
+    };
+    let default = format!(r"{BACKUP_DIR}\default.key");
+    ok(
+        &mut c,
+        &format!(
+            "BACKUP SERVICE MASTER KEY TO FILE = '{default}' ENCRYPTION BY PASSWORD = '{STRONG}'"
+        ),
+    )
+    .await;
+    r.emu.instance().set_backup_kdf_iterations(7);
+    let light = format!(r"{BACKUP_DIR}\light.key");
+    ok(
+        &mut c,
+        &format!(
+            "BACKUP SERVICE MASTER KEY TO FILE = '{light}' ENCRYPTION BY PASSWORD = '{STRONG}'"
+        ),
+    )
+    .await;
+    let (d, l) = (
+        std::fs::read(host(&r, &default)).unwrap(),
+        std::fs::read(host(&r, &light)).unwrap(),
+    );
+    assert_eq!(iterations_of(&d), 20_000);
+    assert_eq!(iterations_of(&l), 7);
+    // The number in the file decides: the instance's current setting does not matter.
+    read_backup(&d, BackupKind::ServiceMasterKey, STRONG).expect("the default file opens");
+    ok(&mut c, &format!("RESTORE SERVICE MASTER KEY FROM FILE = '{default}' DECRYPTION BY PASSWORD = '{STRONG}'")).await;
+    r.emu.instance().set_backup_kdf_iterations(20_000);
+    ok(
+        &mut c,
+        &format!(
+            "RESTORE SERVICE MASTER KEY FROM FILE = '{light}' DECRYPTION BY PASSWORD = '{STRONG}'"
+        ),
+    )
+    .await;
+    assert!(read_backup(&l, BackupKind::ServiceMasterKey, "Str0ng!Backup#Pasx").is_err());
+}
+
+#[tokio::test]
 async fn backup_refuses_to_overwrite_an_existing_file_or_write_into_a_missing_folder() {
     let r = start().await;
     let mut c = sa(&r).await;

@@ -208,3 +208,25 @@ async fn two_hundred_instances_run_in_one_process() {
         Some(0)
     );
 }
+
+#[tokio::test]
+async fn network_latency_holds_back_every_response_the_client_waits_for() {
+    let r = start().await;
+    r.emu
+        .faults()
+        .latency_ms
+        .store(40, std::sync::atomic::Ordering::SeqCst);
+    let t = std::time::Instant::now();
+    let mut c = sa(&r).await;
+    assert_eq!(scalar_i32(&mut c, "SELECT 1").await, Some(1));
+    let elapsed = t.elapsed();
+    drop(c);
+    let stats = r.emu.wait_for_closed(1).await;
+    let n = stats[0].round_trips;
+    // PRELOGIN, the TLS flights, LOGIN7 and the batch: each waited 40 ms at least.
+    assert!(n >= 4, "{stats:?}");
+    assert!(
+        elapsed >= std::time::Duration::from_millis(40 * n as u64),
+        "{n} round trips took only {elapsed:?}"
+    );
+}

@@ -75,7 +75,10 @@ pub const CERT_DEFAULT_VALIDITY_DAYS: i64 = 365;
 pub const TDE_SCAN_IS_INSTANT: bool = true;
 
 /// Backup files are written in an emulator-specific format (never SQL Server's): the
-/// header says so. PBKDF2-HMAC-SHA256 with this many iterations derives the key.
+/// header says so. PBKDF2-HMAC-SHA256 with this many iterations derives the key, and the
+/// file records the number (`Instance::set_backup_kdf_iterations` changes it for the files
+/// an instance writes next; the fleet benchmark lowers it so that a thousand emulated
+/// servers' key derivation does not compete with the client for one machine's cores).
 pub const BACKUP_KDF_ITERATIONS: u32 = 20_000;
 
 /// A failed (injected) file write leaves no partial file behind.

@@ -120,13 +120,16 @@ pub enum BackupError {
 }
 
 /// The encrypted body of a backup file.
-pub fn write_backup(kind: BackupKind, password: &str, payload: &[u8]) -> Vec<u8> {
-    let sealed = seal_with_password(password, payload);
+/// `iterations` of PBKDF2 derive its key from the password; the file records the number.
+pub fn write_backup(kind: BackupKind, password: &str, payload: &[u8], iterations: u32) -> Vec<u8> {
+    let salt = random_bytes::<16>();
+    let key = derive(password, &salt, iterations.max(1));
+    let sealed = seal(&key, payload);
     let mut out = Vec::with_capacity(BACKUP_MAGIC.len() + 64 + payload.len());
     out.extend_from_slice(BACKUP_MAGIC);
     out.push(kind as u8);
-    out.extend_from_slice(&super::assumptions::BACKUP_KDF_ITERATIONS.to_be_bytes());
-    out.extend_from_slice(sealed.salt.as_ref().unwrap());
+    out.extend_from_slice(&iterations.max(1).to_be_bytes());
+    out.extend_from_slice(&salt);
     out.extend_from_slice(&sealed.nonce);
     out.extend_from_slice(&sealed.ciphertext);
     out
@@ -278,7 +281,12 @@ mod tests {
 
     #[test]
     fn a_backup_opens_only_with_its_password() {
-        let f = write_backup(BackupKind::ServiceMasterKey, "Pa55word!x", b"secret key");
+        let f = write_backup(
+            BackupKind::ServiceMasterKey,
+            "Pa55word!x",
+            b"secret key",
+            1000,
+        );
         assert!(f.starts_with(BACKUP_MAGIC));
         assert_eq!(
             &read_backup(&f, BackupKind::ServiceMasterKey, "Pa55word!x").unwrap()[..],

@@ -67,8 +67,12 @@ pub struct Faults {
     pub drop_after_statement: AtomicU64,
     /// Close the connection halfway through the Nth response.
     pub drop_mid_response: AtomicU64,
-    /// Delay every response by this many milliseconds.
+    /// Delay every response to a batch or RPC by this many milliseconds (a slow server).
     pub delay_ms: AtomicU64,
+    /// Network round-trip time in milliseconds: every response a client waits for (PRELOGIN,
+    /// the TLS flights, LOGIN7, each request) is held back this long, as a WAN between
+    /// client and server would. Read when a connection opens.
+    pub latency_ms: AtomicU64,
     /// Fail the Nth file write (15240; nothing is left on disk).
     pub fail_file_write: AtomicU64,
     /// Flip one byte in the middle of the Nth written file, after it was written.
@@ -108,6 +112,8 @@ pub struct Instance {
     acls: Mutex<acl::AclStore>,
     acls_path: PathBuf,
     pub data_dir: PathBuf,
+    /// PBKDF2 iterations for the key of a backup file this instance writes.
+    backup_kdf_iterations: std::sync::atomic::AtomicU32,
 }
 
 /// How a file SQL Server writes is protected.
@@ -205,7 +211,22 @@ impl Instance {
             acls: Mutex::new(acls),
             acls_path,
             data_dir: data_dir.to_path_buf(),
+            backup_kdf_iterations: assumptions::BACKUP_KDF_ITERATIONS.into(),
         })
+    }
+
+    /// PBKDF2 iterations for the key of a backup file this instance writes (the file
+    /// records them, so any instance reads it).
+    pub fn backup_kdf_iterations(&self) -> u32 {
+        self.backup_kdf_iterations.load(Ordering::Relaxed)
+    }
+
+    /// The server-side cost of each key backup. A benchmark of a fleet sets it low: on one
+    /// machine the emulated servers' own key derivation would compete with the client for
+    /// the same cores, where real servers each have their own.
+    pub fn set_backup_kdf_iterations(&self, n: u32) {
+        self.backup_kdf_iterations
+            .store(n.max(1), Ordering::Relaxed);
     }
 
     fn acls(&self) -> MutexGuard<'_, acl::AclStore> {

@@ -34,6 +34,7 @@ pub async fn serve(shared: Arc<Shared>, tcp: tokio::net::TcpStream, spid: u16) {
     let peer = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_default();
     let _ = tcp.set_nodelay(true);
     let mut t = Transport::new(tcp);
+    t.latency = Duration::from_millis(shared.instance.faults.latency_ms.load(Ordering::SeqCst));
     let mut requests = 0u32;
     let error = match run(&shared, &mut t, spid, &mut requests).await {
         Ok(()) | Err(ConnError::Closed) => None,
@@ -74,7 +75,7 @@ async fn send(
     packet_size: usize,
     spid: u16,
 ) -> Result<(), ConnError> {
-    t.round_trips += 1;
+    t.answering().await;
     let mut wire =
         Vec::with_capacity(payload.len() + payload.len() / packet_size * HEADER_LEN + HEADER_LEN);
     encode_message(PacketType::TabularResult, payload, packet_size, &mut wire);

@@ -32,6 +32,9 @@ pub struct Transport {
     /// Responses the client waited for: PRELOGIN, the TLS handshake flights it waits on,
     /// LOGIN7, and each request (`responded`).
     pub round_trips: u32,
+    /// Simulated network round-trip time: each response the client waits for is held back
+    /// this long before it is sent (`Faults::latency_ms`, read when the connection opens).
+    pub latency: std::time::Duration,
 }
 
 impl Transport {
@@ -42,6 +45,16 @@ impl Transport {
             rbuf: BytesMut::with_capacity(8192),
             scratch: vec![0u8; 16 * 1024],
             round_trips: 0,
+            latency: std::time::Duration::ZERO,
+        }
+    }
+
+    /// A response the client is waiting for is about to be sent: count the round trip and
+    /// let the simulated network latency pass first.
+    pub async fn answering(&mut self) {
+        self.round_trips += 1;
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
         }
     }
 
@@ -160,15 +173,15 @@ impl Transport {
             if !out.is_empty() {
                 let mut wire = Vec::with_capacity(out.len() + 64);
                 encode_message(PacketType::PreLogin, &out, 4096, &mut wire);
-                self.tcp.write_all(&wire).await?;
                 // The client waits for this flight while the handshake goes on, and for the
                 // server's Finished in TLS 1.2; TLS 1.3's last flight (session tickets)
                 // follows the client's Finished unasked.
                 if conn.is_handshaking()
                     || conn.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_2)
                 {
-                    self.round_trips += 1;
+                    self.answering().await;
                 }
+                self.tcp.write_all(&wire).await?;
             }
             if let Some(e) = failed {
                 return Err(e.into());

@@ -484,7 +484,7 @@ fn backup_certificate(
         let plain = Zeroizing::new(serde_json::to_vec(&payload).expect("serializes"));
         inst.write_server_file_as(
             &b.file,
-            &crypto::write_backup(BackupKind::Pfx, enc, &plain),
+            &crypto::write_backup(BackupKind::Pfx, enc, &plain, inst.backup_kdf_iterations()),
             cert_acl(),
         )?;
     } else {
@@ -496,7 +496,12 @@ fn backup_certificate(
         let cer = inst.write_server_file_as(&b.file, &cert.der, cert_acl())?;
         if let Err(e) = inst.write_server_file_as(
             kf,
-            &crypto::write_backup(BackupKind::PrivateKey, enc, &key),
+            &crypto::write_backup(
+                BackupKind::PrivateKey,
+                enc,
+                &key,
+                inst.backup_kdf_iterations(),
+            ),
             cert_acl(),
         ) {
             let _ = std::fs::remove_file(cer);

@@ -111,7 +111,7 @@ fn write_key_file(
         source: inst.info.server_name(),
     };
     let plain = Zeroizing::new(serde_json::to_vec(&payload).expect("payload serializes"));
-    let bytes = crypto::write_backup(kind, password, &plain);
+    let bytes = crypto::write_backup(kind, password, &plain, inst.backup_kdf_iterations());
     inst.write_server_file(path, &bytes)?;
     Ok(())
 }

@@ -69,6 +69,7 @@ pub(super) fn call(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<T
                             crate::engine::crypto::BackupKind::PrivateKey,
                             &enc,
                             &key,
+                            ctx.inst.backup_kdf_iterations(),
                         )),
                         Err(f) if !crate::engine::assumptions::CERT_FUNCTIONS_NULL_ON_NO_ACCESS => {
                             return Err(f)
