@@ -417,14 +417,18 @@ async fn export_certificate(
             format!("{what}([{database}].[{name}])"),
             server_hash,
             ReadPath::Export,
-        )?;
+        )
+        .await?;
     }
     Ok(())
 }
 
 /// Writes `bytes` to the medium as `name`, reads the copy back unbuffered and records it
 /// against the server's SHA-256. The record is kept when the copy differs, and the key fails.
-fn keep_verified_copy(
+///
+/// The file system work (write, fsync of the file and its folder, unbuffered read) runs on
+/// the blocking pool: a slow medium must not stall the other connections of a fleet.
+async fn keep_verified_copy(
     files: &mut Vec<FileResult>,
     copy_to: &std::path::Path,
     name: &str,
@@ -433,8 +437,18 @@ fn keep_verified_copy(
     server_sha256: String,
     read_path: ReadPath,
 ) -> Result<()> {
-    let dest = copy::write_new(copy_to, name, bytes)?;
-    let back = copy::read_back(&dest)?;
+    let (dir, file, body) = (copy_to.to_path_buf(), name.to_string(), bytes.to_vec());
+    let back = tokio::task::spawn_blocking(move || {
+        let dest = copy::write_new(&dir, &file, &body)?;
+        copy::read_back(&dest)
+    })
+    .await
+    .map_err(|e| {
+        KeysafeError::new(
+            ErrorCode::Internal,
+            format!("The copy to the medium stopped unexpectedly: {e}"),
+        )
+    })??;
     let verified = back.sha256 == server_sha256;
     let err = (!verified).then(|| {
         KeysafeError::new(
@@ -598,7 +612,7 @@ pub async fn run_one_with(
                     .next("The file changed between the backup and the copy, or the path mapping is wrong."));
             }
             let name = f.rsplit(['\\', '/']).next().unwrap_or(f);
-            keep_verified_copy(&mut files, copy_to, name, &bytes, f.clone(), server_hash, read_path)?;
+            keep_verified_copy(&mut files, copy_to, name, &bytes, f.clone(), server_hash, read_path).await?;
         }
         Ok(())
     }
