@@ -293,4 +293,6 @@ pub struct AppInfo {
     pub demo: bool,
     pub home: String,
     pub recent_servers: Vec<String>,
+    /// The account Windows Authentication logs in as (DOMAIN\user on Windows).
+    pub windows_user: String,
 }

@@ -375,8 +375,53 @@ impl SqlConnection {
     }
 }
 
+/// The account Windows Authentication logs in as, as SSMS shows it (greyed out) in its
+/// Connect dialog: `DOMAIN\user` on Windows; elsewhere the operating system's user name.
+pub fn windows_identity() -> String {
+    #[cfg(windows)]
+    if let Some(name) = sam_compatible_name() {
+        return name;
+    }
+    crate::report::current_operator()
+}
+
+/// GetUserNameExW(NameSamCompatible): DOMAIN\user (COMPUTER\user for a local account).
+#[cfg(windows)]
+fn sam_compatible_name() -> Option<String> {
+    use windows_sys::Win32::Security::Authentication::Identity::{
+        GetUserNameExW, NameSamCompatible,
+    };
+    let mut len: u32 = 0;
+    // SAFETY: a null buffer with length 0 asks for the length (in UTF-16 units, with the NUL).
+    unsafe { GetUserNameExW(NameSamCompatible, std::ptr::null_mut(), &mut len) };
+    if len == 0 || len > 1024 {
+        return None;
+    }
+    let mut buf = vec![0u16; len as usize];
+    // SAFETY: `buf` holds `len` units, as the call is told.
+    let ok = unsafe { GetUserNameExW(NameSamCompatible, buf.as_mut_ptr(), &mut len) };
+    if !ok || len as usize > buf.len() {
+        return None;
+    }
+    Some(String::from_utf16_lossy(&buf[..len as usize])).filter(|n| !n.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn windows_identity_names_this_account() {
+        let id = super::windows_identity();
+        let user = crate::report::current_operator();
+        if cfg!(windows) {
+            // DOMAIN\user from GetUserNameExW, whose user part is the account's name.
+            let (domain, name) = id.split_once('\\').expect("DOMAIN\\user");
+            assert!(!domain.is_empty(), "{id}");
+            assert!(name.eq_ignore_ascii_case(&user), "{id} against {user}");
+        } else {
+            assert_eq!(id, user);
+        }
+    }
+
     use super::*;
 
     #[test]

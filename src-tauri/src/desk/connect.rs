@@ -14,6 +14,7 @@ pub fn app_info(state: &AppState) -> AppInfo {
         demo: state.demo.is_some(),
         home: state.home.display().to_string(),
         recent_servers: recent_servers(state),
+        windows_user: keysafe_core::connection::windows_identity(),
     }
 }
 

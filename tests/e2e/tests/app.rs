@@ -244,6 +244,13 @@ async fn a_wrong_password_shows_sql_servers_login_failure() {
     let server_dir = tempfile::tempdir().unwrap();
     let emulator = demo_instance(server_dir.path()).await;
     let app = App::launch(&[]).await;
+    let width = |r: (f64, f64, f64, f64)| r.2;
+    let before = app
+        .wait_for("#connect-dialog")
+        .await
+        .rectangle()
+        .await
+        .unwrap();
     connect(
         &app,
         &format!("127.0.0.1,{}", emulator.addr().port()),
@@ -254,6 +261,17 @@ async fn a_wrong_password_shows_sql_servers_login_failure() {
     let text = app
         .wait_text("#connect-error", "the login error", |t| t.contains("18456"))
         .await;
+    let after = app
+        .wait_for("#connect-dialog")
+        .await
+        .rectangle()
+        .await
+        .unwrap();
+    assert_eq!(
+        width(before),
+        width(after),
+        "the dialog keeps its width when the error appears"
+    );
     assert!(text.contains("Login failed"), "{text}");
     assert!(
         !text.contains("not-the-password"),
@@ -266,6 +284,29 @@ async fn a_wrong_password_shows_sql_servers_login_failure() {
         .find(Locator::Css("[data-server]"))
         .await
         .is_err());
+    // Escape cancels the dialog (nothing typed there is lost that matters).
+    let escape = char::from(keysafe_e2e::fantoccini::key::Key::Escape).to_string();
+    app.client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(&escape)
+        .await
+        .unwrap();
+    let mut closed = false;
+    for _ in 0..50 {
+        if app
+            .client
+            .find(Locator::Css("#connect-dialog"))
+            .await
+            .is_err()
+        {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(closed, "Escape closes the Connect dialog");
     app.close().await;
     drop(emulator);
 }

@@ -22,6 +22,8 @@ class AppStore {
   loading = $state<Record<number, boolean>>({})
   profiles = $state<ProfileView[]>([])
   recentServers = $state<string[]>([])
+  /** The account Windows Authentication logs in as (DOMAIN\user on Windows). */
+  windowsUser = $state('')
   demo = $state(false)
   tabs = $state<Tab[]>([])
   active = $state(0)
@@ -44,6 +46,7 @@ class AppStore {
     const info = await api.appInfo()
     this.demo = info.demo
     this.recentServers = info.recent_servers
+    this.windowsUser = info.windows_user
     await this.loadProfiles()
     if (this.demo) this.connectProfile = this.profiles.find((p) => p.demo) ?? null
     this.connectOpen = true

@@ -5,7 +5,11 @@ import { invoke, Channel } from '@tauri-apps/api/core';
 
 export type Secret = string;
 
-export type AppInfo = { version: string, demo: boolean, home: string, recent_servers: Array<string>, };
+export type AppInfo = { version: string, demo: boolean, home: string, recent_servers: Array<string>, 
+/**
+ * The account Windows Authentication logs in as (DOMAIN\user on Windows).
+ */
+windows_user: string, };
 
 export type AuthKind = "windows" | "windows_as" | "sql_server";
 

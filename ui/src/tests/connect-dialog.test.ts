@@ -7,6 +7,12 @@ import { app } from '../lib/app.svelte'
 
 afterEach(() => clearMocks())
 
+// jsdom has <dialog> but not its modal methods; WebKit (the E2E suite) has them.
+if (!HTMLDialogElement.prototype.showModal) {
+  HTMLDialogElement.prototype.showModal = function (this: HTMLDialogElement) { this.open = true }
+  HTMLDialogElement.prototype.close = function (this: HTMLDialogElement) { this.open = false }
+}
+
 describe('ConnectDialog', () => {
   it('sends the typed fields and shows the server error with SQL Server\'s message', async () => {
     const calls: { cmd: string; args: unknown }[] = []
@@ -38,7 +44,7 @@ describe('ConnectDialog', () => {
     app.recentServers = []
     const { container } = render(ConnectDialog, { props: { profile: null } })
     await fireEvent.click(container.querySelector('#connect-submit')!)
-    expect(container.querySelector('.field-error')?.textContent).toMatch(/server name/)
+    expect(container.querySelector('#server-error')?.textContent).toMatch(/server name/)
     expect(calls).not.toContain('connect')
   })
 
@@ -50,5 +56,30 @@ describe('ConnectDialog', () => {
     expect(strict.disabled).toBe(true)
     expect(container.querySelector('#strict-reason')?.textContent).toMatch(/TDS 8/)
     expect((container.querySelector('#connect-encrypt') as HTMLSelectElement).value).toBe('mandatory')
+  })
+
+  it('greys out Login and Password for Windows Authentication and shows whose account it uses', async () => {
+    mockIPC(() => null)
+    app.windowsUser = 'CONTOSO\\alice'
+    const { container } = render(ConnectDialog, { props: { profile: null } })
+    await fireEvent.change(container.querySelector('#connect-auth')!, { target: { value: 'windows' } })
+    const login = container.querySelector('#connect-login') as HTMLInputElement
+    expect(login.disabled).toBe(true)
+    expect(login.value).toBe('CONTOSO\\alice')
+    expect((container.querySelector('#connect-password') as HTMLInputElement).disabled).toBe(true)
+    await fireEvent.change(container.querySelector('#connect-auth')!, { target: { value: 'sql_server' } })
+    expect((container.querySelector('#connect-login') as HTMLInputElement).disabled).toBe(false)
+  })
+
+  it('closes on Escape and keeps its place for messages', async () => {
+    mockIPC(() => null)
+    app.connectOpen = true
+    const { container } = render(ConnectDialog, { props: { profile: null } })
+    const dialog = container.querySelector('dialog') as HTMLDialogElement
+    expect(dialog.open).toBe(true)
+    // The error line is there, empty, before there is anything to say.
+    expect(container.querySelector('#server-error')?.textContent).toBe('')
+    await fireEvent(dialog, new Event('cancel', { cancelable: true }))
+    expect(app.connectOpen).toBe(false)
   })
 })
