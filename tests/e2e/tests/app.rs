@@ -374,6 +374,112 @@ async fn microsofts_example_script_runs_in_the_query_pane_on_the_demo_instance()
     app.close().await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn object_explorer_and_its_dialogs_work_from_the_keyboard() {
+    use keysafe_e2e::fantoccini::key::Key;
+    let key = |k: Key| char::from(k).to_string();
+    let app = App::launch(&["--demo"]).await;
+    app.wait_text("#connect-server", "the demo profile", |_| true)
+        .await;
+    app.click("#connect-submit").await;
+    app.wait_text(r#"[data-key="1/smk"]"#, "the demo SMK", |t| {
+        t.contains("Service Master Key")
+    })
+    .await;
+    let active = |what: &'static str| {
+        let app = &app;
+        async move {
+            app.client
+                .execute(
+                    &format!(
+                        "const e = document.activeElement; return e ? (e.{what} ?? null) : null;"
+                    ),
+                    vec![],
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let send = |k: String| {
+        let app = &app;
+        async move {
+            app.client
+                .active_element()
+                .await
+                .unwrap()
+                .send_keys(&k)
+                .await
+                .unwrap();
+        }
+    };
+    // Into the tree: the server node, then down to the Service Master Key.
+    // (A click would also collapse it: focus it as Tab would.)
+    app.wait_for("[data-server]").await;
+    app.client
+        .execute("document.querySelector('[data-server]').focus()", vec![])
+        .await
+        .unwrap();
+    send(key(Key::Down)).await;
+    assert_eq!(active("dataset.label").await, serde_json::json!("Security"));
+    send(key(Key::Down)).await;
+    assert_eq!(active("dataset.key").await, serde_json::json!("1/smk"));
+    // Left goes back to the parent; End to the last database; Home to the server.
+    send(key(Key::Left)).await;
+    assert_eq!(active("dataset.label").await, serde_json::json!("Security"));
+    send(key(Key::End)).await;
+    assert_eq!(active("dataset.database").await, serde_json::json!("HR"));
+    send(key(Key::Home)).await;
+    assert!(active("dataset.server").await.is_string());
+    // Type-ahead: "P" finds Payroll; Right expands it.
+    send("P".into()).await;
+    assert_eq!(
+        active("dataset.database").await,
+        serde_json::json!("Payroll")
+    );
+    send(key(Key::Right)).await;
+    assert!(app
+        .client
+        .find(Locator::Css(
+            r#"[data-database="Payroll"][aria-expanded="true"]"#
+        ))
+        .await
+        .is_ok());
+    app.screenshot("06-tree-by-keyboard").await;
+    // Back to the SMK; Shift+F10 opens its context menu with the focus on Back Up...
+    send(key(Key::Home)).await;
+    send(key(Key::Down)).await;
+    send(key(Key::Down)).await;
+    send(format!("{}{}", key(Key::Shift), key(Key::F10))).await;
+    let mut menu_focused = serde_json::Value::Null;
+    for _ in 0..30 {
+        menu_focused = active("id").await;
+        if menu_focused == serde_json::json!("menu-backup") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(menu_focused, serde_json::json!("menu-backup"));
+    // Enter opens the Back Up dialog; Escape cancels it and the focus is back on the key.
+    send(key(Key::Enter)).await;
+    app.wait_for("#backup-dialog").await;
+    send(key(Key::Escape)).await;
+    let mut back = serde_json::Value::Null;
+    for _ in 0..30 {
+        back = active("dataset.key").await;
+        if back == serde_json::json!("1/smk") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(back, serde_json::json!("1/smk"), "focus returns to the key");
+    assert!(app
+        .client
+        .find(Locator::Css("#backup-dialog"))
+        .await
+        .is_err());
+    app.close().await;
+}
+
 fn f5() -> String {
     char::from(keysafe_e2e::fantoccini::key::Key::F5).to_string()
 }
