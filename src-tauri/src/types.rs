@@ -88,8 +88,11 @@ pub struct KeyNode {
     pub key: KeyRef,
     pub label: String,
     pub state: BackupState,
-    /// The last verified backup (history) or the server's own record of one.
-    pub last_backup: Option<String>,
+    /// The last verified backup Keysafe made (history), RFC 3339 in UTC.
+    pub last_verified: Option<String>,
+    /// The server's own record of a backup (a certificate's pvt_key_last_backup_date, in the
+    /// server's clock: "YYYY-MM-DD HH:MM"), when Keysafe has none.
+    pub server_record: Option<String>,
     pub risk: Option<String>,
     /// The engine's verdict: false for a certificate without its private key.
     pub can_back_up: bool,

@@ -336,8 +336,8 @@ impl Report {
                     run_id => self.run_id.to_string(),
                     operator => self.operator,
                     workstation => self.workstation,
-                    started => self.started.format("%Y-%m-%d %H:%M:%S").to_string(),
-                    finished => self.finished.format("%Y-%m-%d %H:%M:%S").to_string(),
+                    started => when(self.started),
+                    finished => when(self.finished),
                     succeeded => self.succeeded(),
                     summary => self.summary,
                     destination => self.destination.display().to_string(),
@@ -378,6 +378,17 @@ fn defuse(f: &str) -> std::borrow::Cow<'_, str> {
         format!("'{f}").into()
     } else {
         f.into()
+    }
+}
+
+/// A moment for the HTML report: shown in this machine's time zone with its offset, UTC on
+/// hover (`title`) and machine-readable (`datetime`).
+fn when(t: DateTime<Utc>) -> minijinja::Value {
+    let local = t.with_timezone(&chrono::Local);
+    minijinja::context! {
+        iso => t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        utc => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        local => local.format("%Y-%m-%d %H:%M:%S (UTC%:z)").to_string(),
     }
 }
 

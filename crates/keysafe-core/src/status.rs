@@ -26,8 +26,14 @@ pub struct KeyStatus {
     pub key: KeyRef,
     pub label: String,
     pub state: BackupState,
-    /// The last verified backup Keysafe made, or the server's own record of one.
+    /// The last verified backup Keysafe made, or the server's own record of one, as text
+    /// (for a terminal).
     pub last_backup: Option<String>,
+    /// When Keysafe last made a verified backup of it (from the history).
+    pub last_verified: Option<chrono::DateTime<chrono::Utc>>,
+    /// The backup date the server itself keeps (a certificate's pvt_key_last_backup_date,
+    /// in the server's own clock), when Keysafe has none.
+    pub server_record: Option<NaiveDateTime>,
     /// Why the key needs attention.
     pub reason: Option<String>,
     /// Whether Keysafe can back it up: not a certificate without its private key (SQL
@@ -84,6 +90,8 @@ pub fn judge(
         label,
         state,
         last_backup,
+        last_verified,
+        server_record: server_record.filter(|_| last_verified.is_none()),
         reason,
         can_back_up,
     }

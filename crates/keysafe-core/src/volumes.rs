@@ -258,8 +258,8 @@ pub fn check_destination(path: &Path, needed_bytes: u64) -> Destination {
             }
             if v.total_bytes > 0 && v.free_bytes < needed_bytes {
                 warnings.push(format!(
-                    "Only {} bytes are free on {}.",
-                    v.free_bytes,
+                    "Only {} are free on {}.",
+                    humansize::format_size(v.free_bytes, humansize::BINARY),
                     v.mount_point.display()
                 ));
             }

@@ -64,7 +64,12 @@ impl Judge<'_> {
             key,
             label: s.label,
             state: s.state,
-            last_backup: s.last_backup,
+            last_verified: s
+                .last_verified
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            server_record: s
+                .server_record
+                .map(|d| d.format("%Y-%m-%d %H:%M").to_string()),
             risk: (s.state == BackupState::Risk).then_some(s.reason).flatten(),
             can_back_up: s.can_back_up,
             properties,

@@ -103,9 +103,14 @@ problem: KeysafeError | null, };
 
 export type KeyNode = { key: KeyRef, label: string, state: BackupState, 
 /**
- * The last verified backup (history) or the server's own record of one.
+ * The last verified backup Keysafe made (history), RFC 3339 in UTC.
  */
-last_backup: string | null, risk: string | null, 
+last_verified: string | null, 
+/**
+ * The server's own record of a backup (a certificate's pvt_key_last_backup_date, in the
+ * server's clock: "YYYY-MM-DD HH:MM"), when Keysafe has none.
+ */
+server_record: string | null, risk: string | null, 
 /**
  * The engine's verdict: false for a certificate without its private key.
  */

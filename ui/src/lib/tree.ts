@@ -1,10 +1,14 @@
 // Object Explorer's presentation logic: badges, labels, what a key's context menu offers.
 import type { BackupState, KeyRef, KeyNode, ServerTree } from './bindings'
+import { localTime, utcTime } from './format'
 
-export function stateBadge(k: KeyNode): { text: string; tone: 'ok' | 'warn' | 'never' } {
+/** The badge's words; `title` (the tooltip) has the UTC time where the words have the local one. */
+export function stateBadge(k: KeyNode): { text: string; title?: string; tone: 'ok' | 'warn' | 'never' } {
   switch (k.state) {
     case 'backed_up':
-      return { text: k.last_backup ? `backed up ${k.last_backup}` : 'backed up', tone: 'ok' }
+      if (k.last_verified) return { text: `backed up ${localTime(k.last_verified)}`, title: `backed up ${utcTime(k.last_verified)}`, tone: 'ok' }
+      if (k.server_record) return { text: `backed up ${k.server_record} (server record)`, tone: 'ok' }
+      return { text: 'backed up', tone: 'ok' }
     case 'risk':
       return { text: k.risk ? `risk: ${k.risk}` : 'risk', tone: 'warn' }
     default:

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { actionFor, firstLineOf, textToRun } from '../lib/shortcuts'
 import { defaultForm, toArgs, validate } from '../lib/connectForm'
 import { allKeys, canBackUp, countByState, keyNodeId, stateBadge } from '../lib/tree'
-import { humanBytes, strengthLabel, strengthPercent } from '../lib/strength'
+import { strengthLabel, strengthPercent } from '../lib/strength'
+import { humanBytes, localTime, utcTime } from '../lib/format'
 import { asIpcError, errorDetail } from '../lib/ipc'
 import type { KeyNode, ServerTree } from '../lib/bindings'
 
@@ -72,13 +73,13 @@ describe('Connect dialog', () => {
   })
 })
 
-const key = (k: Partial<KeyNode>): KeyNode => ({ key: { kind: 'service_master_key' }, label: 'Service Master Key', state: 'never', last_backup: null, risk: null, can_back_up: true, properties: [], ...k })
+const key = (k: Partial<KeyNode>): KeyNode => ({ key: { kind: 'service_master_key' }, label: 'Service Master Key', state: 'never', last_verified: null, server_record: null, risk: null, can_back_up: true, properties: [], ...k })
 
 describe('Object Explorer', () => {
   const tree: ServerTree = {
     id: 3,
     server_name: 'SQL01',
-    service_master_key: key({ state: 'backed_up', last_backup: '2026-11-01 10:00 UTC' }),
+    service_master_key: key({ state: 'backed_up', last_verified: '2026-11-01T10:00:00Z' }),
     databases: [
       {
         name: 'Payroll', tde: 'Encrypted', not_visible: false,
@@ -91,7 +92,7 @@ describe('Object Explorer', () => {
   }
 
   it('labels each backup state', () => {
-    expect(stateBadge(tree.service_master_key!)).toEqual({ text: 'backed up 2026-11-01 10:00 UTC', tone: 'ok' })
+    expect(stateBadge(tree.service_master_key!)).toEqual({ text: `backed up ${localTime('2026-11-01T10:00:00Z')}`, title: 'backed up 2026-11-01 10:00:00 UTC', tone: 'ok' })
     expect(stateBadge(tree.databases[0].master_key!).text).toBe('risk: protected by a password only')
     expect(stateBadge(tree.databases[0].certificates[0]).tone).toBe('never')
   })
@@ -114,8 +115,16 @@ describe('small helpers', () => {
     expect(strengthPercent(null)).toBe(0)
     expect(strengthPercent({ policy_error: null, strength: 'VeryStrong', entropy_bits: 140 })).toBe(100)
     expect(strengthLabel({ policy_error: null, strength: 'Fair', entropy_bits: 45 })).toBe('fair (about 45 bits)')
-    expect(humanBytes(512)).toBe('512 B')
-    expect(humanBytes(3 * 1024 * 1024)).toBe('3.0 MB')
+    expect(humanBytes(512)).toBe('512 bytes')
+    expect(humanBytes(1)).toBe('1 byte')
+    expect(humanBytes(3 * 1024 * 1024)).toBe('3 MiB')
+    expect(humanBytes(1536)).toBe('1.5 KiB')
+    // The medium line of the issue: 71846326272 of 270553174016 bytes.
+    expect(humanBytes(71846326272)).toBe('67 GiB')
+    expect(humanBytes(270553174016)).toBe('252 GiB')
+    expect(utcTime('2026-11-01T10:00:00Z')).toBe('2026-11-01 10:00:00 UTC')
+    expect(localTime('2026-11-01T10:00:00Z')).toBe(new Date(Date.UTC(2026, 10, 1, 10)).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }))
+    expect(localTime('not a date')).toBe('not a date')
   })
 
   it('gives every failure the {code, message, next_step, server} shape', () => {
