@@ -108,15 +108,31 @@ impl App {
 
     /// Waits until the element's text satisfies `f`; returns the text.
     pub async fn wait_text(&self, css: &str, what: &str, f: impl Fn(&str) -> bool) -> String {
+        // textContent: WebKitWebDriver's visible-text algorithm drops text in ellipsised
+        // flex children that are plainly on screen (see the screenshots).
+        self.wait_value(css, "e.textContent", what, f).await
+    }
+
+    /// Waits until the element's accessible name (`aria-label`) satisfies `f`: what a screen
+    /// reader says for it.
+    pub async fn wait_label(&self, css: &str, what: &str, f: impl Fn(&str) -> bool) -> String {
+        self.wait_value(css, "e.getAttribute('aria-label')", what, f)
+            .await
+    }
+
+    async fn wait_value(
+        &self,
+        css: &str,
+        getter: &str,
+        what: &str,
+        f: impl Fn(&str) -> bool,
+    ) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut last = String::new();
+        let script =
+            format!("const e = document.querySelector(arguments[0]); return e ? {getter} : null;");
         while Instant::now() < deadline {
-            // textContent: WebKitWebDriver's visible-text algorithm drops text in
-            // ellipsised flex children that are plainly on screen (see the screenshots).
-            let got = self
-                .client
-                .execute("const e = document.querySelector(arguments[0]); return e ? e.textContent : null;", vec![css.into()])
-                .await;
+            let got = self.client.execute(&script, vec![css.into()]).await;
             if let Ok(serde_json::Value::String(t)) = got {
                 if f(&t) {
                     return t;

@@ -84,9 +84,12 @@ async fn back_up_the_service_master_key_to_a_folder_and_export_the_report() {
             t.contains("Service Master Key")
         })
         .await;
+    let name = app
+        .wait_label(smk, "the SMK's accessible name", |t| !t.is_empty())
+        .await;
     assert!(
-        label.contains('—'),
-        "a never-backed-up SMK is marked so: {label:?}"
+        name.contains("never backed up"),
+        "a never-backed-up SMK is marked so: {label:?} / {name:?}"
     );
     app.screenshot("01-connected").await;
 
@@ -190,7 +193,7 @@ async fn back_up_the_service_master_key_to_a_folder_and_export_the_report() {
     // The tree now shows the key as backed up.
     app.click("#backup-dialog-close, .dialog.backup footer button:last-child")
         .await;
-    app.wait_text(smk, "the backed-up badge", |t| t.contains('✓'))
+    app.wait_label(smk, "the backed-up state", |t| t.contains(", backed up "))
         .await;
     app.screenshot("03-tree-after-backup").await;
     // History lists the run; its report opens inside the app.
