@@ -94,6 +94,14 @@ pub struct KeyNode {
     /// server's clock: "YYYY-MM-DD HH:MM"), when Keysafe has none.
     pub server_record: Option<String>,
     pub risk: Option<String>,
+    /// Changed after its last verified backup.
+    pub changed_since_backup: bool,
+    /// What protects it, in a few words (Object Explorer Details' Protection column).
+    pub protection: String,
+    /// When the key last changed (server clock, "YYYY-MM-DD HH:MM"), where the server says.
+    pub modified: Option<String>,
+    /// A certificate's expiry date ("YYYY-MM-DD").
+    pub expiry: Option<String>,
     /// The engine's verdict: false for a certificate without its private key.
     pub can_back_up: bool,
     pub properties: Vec<Property>,

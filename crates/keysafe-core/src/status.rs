@@ -34,6 +34,8 @@ pub struct KeyStatus {
     /// The backup date the server itself keeps (a certificate's pvt_key_last_backup_date,
     /// in the server's own clock), when Keysafe has none.
     pub server_record: Option<NaiveDateTime>,
+    /// The key changed after its last verified backup (that backup no longer restores it).
+    pub changed_since_backup: bool,
     /// Why the key needs attention.
     pub reason: Option<String>,
     /// Whether Keysafe can back it up: not a certificate without its private key (SQL
@@ -67,9 +69,11 @@ pub fn judge(
         .or_else(|| {
             server_record.map(|d| format!("{} (server record)", d.format("%Y-%m-%d %H:%M")))
         });
+    let stale = history::staleness(last_verified, modified);
+    let changed_since_backup = last_verified.is_some() && stale.is_some();
     let (state, reason) = match (risk, last_verified) {
         (Some(r), _) => (BackupState::Risk, Some(r)),
-        (None, Some(_)) => match history::staleness(last_verified, modified) {
+        (None, Some(_)) => match stale {
             Some(why) => (BackupState::Risk, Some(why)),
             None => (BackupState::BackedUp, None),
         },
@@ -92,6 +96,7 @@ pub fn judge(
         last_backup,
         last_verified,
         server_record: server_record.filter(|_| last_verified.is_none()),
+        changed_since_backup,
         reason,
         can_back_up,
     }

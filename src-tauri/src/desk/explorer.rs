@@ -44,12 +44,15 @@ struct Judge<'a> {
 }
 
 impl Judge<'_> {
+    #[allow(clippy::too_many_arguments)]
     fn node(
         &self,
         key: KeyRef,
         modified: Option<chrono::NaiveDateTime>,
         server_record: Option<chrono::NaiveDateTime>,
         risk_object: &str,
+        protection: &str,
+        expiry: Option<chrono::NaiveDateTime>,
         properties: Vec<Property>,
     ) -> KeyNode {
         let s = keysafe_core::status::judge(
@@ -71,6 +74,10 @@ impl Judge<'_> {
                 .server_record
                 .map(|d| d.format("%Y-%m-%d %H:%M").to_string()),
             risk: (s.state == BackupState::Risk).then_some(s.reason).flatten(),
+            changed_since_backup: s.changed_since_backup,
+            protection: protection.into(),
+            modified: modified.map(|d| d.format("%Y-%m-%d %H:%M").to_string()),
+            expiry: expiry.map(|d| d.format("%Y-%m-%d").to_string()),
             can_back_up: s.can_back_up,
             properties,
         }
@@ -88,6 +95,8 @@ pub fn tree(id: u32, inv: &Inventory, entries: &[history::Entry]) -> ServerTree 
             k.modified,
             None,
             "Service Master Key",
+            "Service account and machine (DPAPI)",
+            None,
             vec![
                 prop("Algorithm", &k.algorithm),
                 prop("Key length", k.key_length),
@@ -110,6 +119,11 @@ pub fn tree(id: u32, inv: &Inventory, entries: &[history::Entry]) -> ServerTree 
                     k.modified,
                     None,
                     &format!("{} master key", d.name),
+                    match k.protection {
+                        MasterKeyProtection::ServiceMasterKey => "Service Master Key and password",
+                        MasterKeyProtection::PasswordOnly => "Password only",
+                    },
+                    None,
                     vec![
                         prop(
                             "Protection",
@@ -138,6 +152,13 @@ pub fn tree(id: u32, inv: &Inventory, entries: &[history::Entry]) -> ServerTree 
                         None,
                         c.last_backup,
                         &format!("{}.{}", d.name, c.name),
+                        match c.private_key.as_str() {
+                            "MK" => "Database master key",
+                            "PW" => "Password",
+                            "NA" => "No private key",
+                            o => o,
+                        },
+                        c.expiry,
                         vec![
                             prop("Subject", &c.subject),
                             prop(

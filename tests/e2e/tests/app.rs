@@ -389,6 +389,27 @@ async fn object_explorer_and_its_dialogs_work_from_the_keyboard() {
         t.contains("Service Master Key")
     })
     .await;
+    // A connection's home page is Object Explorer Details: every key and what needs a backup.
+    let details = app
+        .wait_text("#details-keys tbody", "the demo's keys in Details", |t| {
+            t.contains("Service Master Key") && t.contains("Certificate")
+        })
+        .await;
+    assert!(details.contains("Never backed up"), "{details}");
+    let action = app
+        .wait_text("#details-backup", "the Details action", |t| {
+            t.contains("that need it")
+        })
+        .await;
+    let needing: u32 = action
+        .split_whitespace()
+        .find_map(|w| w.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        needing >= 2,
+        "the demo's SMK and TDE certificate need a backup: {action}"
+    );
+    app.screenshot("07-details").await;
     let active = |what: &'static str| {
         let app = &app;
         async move {

@@ -7,6 +7,7 @@ export type Tab =
   | { kind: 'query'; key: number; connection: number | null; title: string; text: string }
   | { kind: 'history'; key: number; title: string }
   | { kind: 'report'; key: number; title: string; runId: string }
+  | { kind: 'details'; key: number; title: string }
 
 export interface BackupTarget {
   connections: number[]
@@ -34,6 +35,8 @@ class AppStore {
   properties = $state<{ title: string; rows: { name: string; value: string }[] } | null>(null)
   profileEditor = $state<ProfileView | null>(null)
   explorerVisible = $state(true)
+  /** What Object Explorer Details shows: an instance, one of its databases, or everything. */
+  detailsScope = $state<{ connection: number | null; database: string | null }>({ connection: null, database: null })
   notice = $state<KeysafeError | null>(null)
 
   get activeConnection(): ConnectionInfo | null {
@@ -63,8 +66,22 @@ class AppStore {
   async added(c: ConnectionInfo) {
     this.connections = [...this.connections, c]
     this.selectedConnection = c.id
+    this.detailsScope = { connection: c.id, database: null }
     this.connectOpen = false
+    // A connection's home page: what it holds and what needs a backup (SSMS's F7).
+    this.openDetails()
     await this.refresh(c.id)
+  }
+
+  openDetails() {
+    const d = this.tabs.find((t) => t.kind === 'details')
+    if (d) {
+      this.active = d.key
+      return
+    }
+    const key = nextTab++
+    this.tabs = [...this.tabs, { kind: 'details', key, title: 'Object Explorer Details' }]
+    this.active = key
   }
 
   async refresh(id: number) {
@@ -89,6 +106,7 @@ class AppStore {
     delete this.trees[id]
     for (const t of this.tabs) if (t.kind === 'query' && t.connection === id) t.connection = null
     if (this.selectedConnection === id) this.selectedConnection = this.connections[0]?.id ?? null
+    if (this.detailsScope.connection === id) this.detailsScope = { connection: null, database: null }
   }
 
   newQuery(connection: number | null = this.selectedConnection, text = '') {

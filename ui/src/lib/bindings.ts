@@ -112,6 +112,22 @@ last_verified: string | null,
  */
 server_record: string | null, risk: string | null, 
 /**
+ * Changed after its last verified backup.
+ */
+changed_since_backup: boolean, 
+/**
+ * What protects it, in a few words (Object Explorer Details' Protection column).
+ */
+protection: string, 
+/**
+ * When the key last changed (server clock, "YYYY-MM-DD HH:MM"), where the server says.
+ */
+modified: string | null, 
+/**
+ * A certificate's expiry date ("YYYY-MM-DD").
+ */
+expiry: string | null, 
+/**
  * The engine's verdict: false for a certificate without its private key.
  */
 can_back_up: boolean, properties: Array<Property>, };

@@ -16,6 +16,7 @@ describe('SSMS keyboard', () => {
     expect(actionFor({ key: 'n', ctrlKey: true })).toBe('new-query')
     expect(actionFor({ key: 'R', ctrlKey: true })).toBe('toggle-results')
     expect(actionFor({ key: 'F8' })).toBe('object-explorer')
+    expect(actionFor({ key: 'F7' })).toBe('details')
     expect(actionFor({ key: 'F5', shiftKey: true })).toBe('refresh')
     expect(actionFor({ key: 'a' })).toBeNull()
     expect(actionFor({ key: 'Pause' })).toBeNull()
@@ -73,7 +74,7 @@ describe('Connect dialog', () => {
   })
 })
 
-const key = (k: Partial<KeyNode>): KeyNode => ({ key: { kind: 'service_master_key' }, label: 'Service Master Key', state: 'never', last_verified: null, server_record: null, risk: null, can_back_up: true, properties: [], ...k })
+const key = (k: Partial<KeyNode>): KeyNode => ({ key: { kind: 'service_master_key' }, label: 'Service Master Key', state: 'never', last_verified: null, server_record: null, risk: null, changed_since_backup: false, protection: 'Service account and machine (DPAPI)', modified: null, expiry: null, can_back_up: true, properties: [], ...k })
 
 describe('Object Explorer', () => {
   const tree: ServerTree = {
