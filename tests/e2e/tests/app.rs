@@ -526,3 +526,117 @@ mod sha2_free {
             .to_string()
     }
 }
+
+/// axe-core's serious and critical findings on what is on screen now, in both themes and at
+/// both window sizes, each combination photographed (`test-artifacts/NAME-THEME-WxH.png`).
+async fn scan(app: &App, axe: &str, name: &str, findings: &mut Vec<String>) {
+    for (w, h) in [(1280u32, 800u32), (1024, 700)] {
+        app.client.set_window_size(w, h).await.unwrap();
+        for theme in ["light", "dark"] {
+            app.client
+                .execute(
+                    &format!("document.documentElement.dataset.theme = '{theme}';"),
+                    vec![],
+                )
+                .await
+                .unwrap();
+            let loaded = app
+                .client
+                .execute("return typeof window.axe !== 'undefined';", vec![])
+                .await
+                .unwrap();
+            if loaded != serde_json::json!(true) {
+                app.client.execute(axe, vec![]).await.unwrap();
+            }
+            let found = app
+                .client
+                .execute_async(
+                    "const done = arguments[arguments.length - 1];
+                     axe.run(document, { resultTypes: ['violations'] })
+                       .then(r => done(r.violations
+                         .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                         .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))))
+                       .catch(e => done(['axe did not run: ' + e]));",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            for f in found.as_array().cloned().unwrap_or_default() {
+                findings.push(format!(
+                    "{name} {theme} {w}x{h}: {}",
+                    f.as_str().unwrap_or("")
+                ));
+            }
+            app.screenshot(&format!("{name}-{theme}-{w}x{h}")).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_view_and_dialog_passes_an_accessibility_scan_in_both_themes_and_sizes() {
+    use keysafe_e2e::fantoccini::key::Key;
+    let axe = std::fs::read_to_string(
+        keysafe_e2e::workspace_root().join("ui/node_modules/axe-core/axe.min.js"),
+    )
+    .expect("axe-core is installed with the UI's packages");
+    let escape = char::from(Key::Escape).to_string();
+    let app = App::launch(&["--demo"]).await;
+    let mut findings = Vec::new();
+    app.wait_text("#connect-server", "the demo profile", |_| true)
+        .await;
+    scan(&app, &axe, "10-connect", &mut findings).await;
+    app.click("#connect-submit").await;
+    app.wait_text("#details-keys tbody", "the demo's keys", |t| {
+        t.contains("Service Master Key")
+    })
+    .await;
+    scan(&app, &axe, "11-details", &mut findings).await;
+    // The Back Up dialog, from the Details view's action.
+    app.click("#details-backup").await;
+    app.wait_for("#backup-dialog").await;
+    scan(&app, &axe, "12-backup", &mut findings).await;
+    app.client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(&escape)
+        .await
+        .unwrap();
+    // A key's Properties, from its context menu.
+    right_click(&app, r#"[data-key="1/smk"]"#).await;
+    app.click("#menu-properties").await;
+    app.wait_for(".dialog.properties").await;
+    scan(&app, &axe, "13-properties", &mut findings).await;
+    app.client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(&escape)
+        .await
+        .unwrap();
+    // A new saved connection.
+    app.click(r#"button[aria-label="New saved connection"]"#)
+        .await;
+    app.wait_for(".dialog.profile").await;
+    scan(&app, &axe, "14-saved-connection", &mut findings).await;
+    app.client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(&escape)
+        .await
+        .unwrap();
+    // History and a query window.
+    app.click("#toolbar-history").await;
+    app.wait_for("#history-runs, .history").await;
+    scan(&app, &axe, "15-history", &mut findings).await;
+    app.click("#toolbar-new-query").await;
+    app.wait_for(".cm-content").await;
+    scan(&app, &axe, "16-query", &mut findings).await;
+    app.close().await;
+    assert!(
+        findings.is_empty(),
+        "axe-core found serious or critical problems:\n{}",
+        findings.join("\n")
+    );
+}

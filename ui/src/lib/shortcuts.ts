@@ -1,6 +1,6 @@
 // SSMS's keyboard: F5 / Ctrl+E execute, Alt+Break cancel, Ctrl+N new query, Ctrl+R toggles
 // the results pane, F8 Object Explorer, F7 Object Explorer Details, Ctrl+Shift+R... is IntelliSense in SSMS and not ours.
-export type Action = 'execute' | 'cancel' | 'new-query' | 'toggle-results' | 'object-explorer' | 'details' | 'refresh'
+export type Action = 'execute' | 'cancel' | 'new-query' | 'toggle-results' | 'object-explorer' | 'details' | 'close-tab' | 'refresh'
 
 export interface KeyLike {
   key: string
@@ -20,6 +20,7 @@ export function actionFor(e: KeyLike): Action | null {
   if (ctrl && !e.altKey && !e.shiftKey && e.key.toLowerCase() === 'r') return 'toggle-results'
   if (e.key === 'F8' && !ctrl) return 'object-explorer'
   if (e.key === 'F7' && !ctrl && !e.shiftKey) return 'details'
+  if (ctrl && !e.shiftKey && e.key === 'F4') return 'close-tab'
   if (e.key === 'F5' && e.shiftKey) return 'refresh'
   return null
 }

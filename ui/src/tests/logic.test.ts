@@ -17,6 +17,7 @@ describe('SSMS keyboard', () => {
     expect(actionFor({ key: 'R', ctrlKey: true })).toBe('toggle-results')
     expect(actionFor({ key: 'F8' })).toBe('object-explorer')
     expect(actionFor({ key: 'F7' })).toBe('details')
+    expect(actionFor({ key: 'F4', ctrlKey: true })).toBe('close-tab')
     expect(actionFor({ key: 'F5', shiftKey: true })).toBe('refresh')
     expect(actionFor({ key: 'a' })).toBeNull()
     expect(actionFor({ key: 'Pause' })).toBeNull()
