@@ -7,11 +7,6 @@ import { app } from '../lib/app.svelte'
 
 afterEach(() => clearMocks())
 
-// jsdom has <dialog> but not its modal methods; WebKit (the E2E suite) has them.
-if (!HTMLDialogElement.prototype.showModal) {
-  HTMLDialogElement.prototype.showModal = function (this: HTMLDialogElement) { this.open = true }
-  HTMLDialogElement.prototype.close = function (this: HTMLDialogElement) { this.open = false }
-}
 
 describe('ConnectDialog', () => {
   it('sends the typed fields and shows the server error with SQL Server\'s message', async () => {
