@@ -154,6 +154,17 @@ impl App {
             .unwrap_or_else(|err| panic!("typing into {css}: {err}"));
     }
 
+    /// Sends keys (WebDriver key codes or text) to whatever has the focus, as a user would.
+    pub async fn press(&self, keys: &str) {
+        self.client
+            .active_element()
+            .await
+            .unwrap_or_else(|e| panic!("no focused element: {e}"))
+            .send_keys(keys)
+            .await
+            .unwrap_or_else(|e| panic!("pressing {keys:?}: {e}"));
+    }
+
     pub async fn click(&self, css: &str) {
         self.wait_for(css)
             .await

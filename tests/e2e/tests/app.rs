@@ -289,13 +289,7 @@ async fn a_wrong_password_shows_sql_servers_login_failure() {
         .is_err());
     // Escape cancels the dialog (nothing typed there is lost that matters).
     let escape = char::from(keysafe_e2e::fantoccini::key::Key::Escape).to_string();
-    app.client
-        .active_element()
-        .await
-        .unwrap()
-        .send_keys(&escape)
-        .await
-        .unwrap();
+    app.press(&escape).await;
     let mut closed = false;
     for _ in 0..50 {
         if app
@@ -424,18 +418,6 @@ async fn object_explorer_and_its_dialogs_work_from_the_keyboard() {
                 .unwrap()
         }
     };
-    let send = |k: String| {
-        let app = &app;
-        async move {
-            app.client
-                .active_element()
-                .await
-                .unwrap()
-                .send_keys(&k)
-                .await
-                .unwrap();
-        }
-    };
     // Into the tree: the server node, then down to the Service Master Key.
     // (A click would also collapse it: focus it as Tab would.)
     app.wait_for("[data-server]").await;
@@ -443,24 +425,24 @@ async fn object_explorer_and_its_dialogs_work_from_the_keyboard() {
         .execute("document.querySelector('[data-server]').focus()", vec![])
         .await
         .unwrap();
-    send(key(Key::Down)).await;
+    app.press(&key(Key::Down)).await;
     assert_eq!(active("dataset.label").await, serde_json::json!("Security"));
-    send(key(Key::Down)).await;
+    app.press(&key(Key::Down)).await;
     assert_eq!(active("dataset.key").await, serde_json::json!("1/smk"));
     // Left goes back to the parent; End to the last database; Home to the server.
-    send(key(Key::Left)).await;
+    app.press(&key(Key::Left)).await;
     assert_eq!(active("dataset.label").await, serde_json::json!("Security"));
-    send(key(Key::End)).await;
+    app.press(&key(Key::End)).await;
     assert_eq!(active("dataset.database").await, serde_json::json!("HR"));
-    send(key(Key::Home)).await;
+    app.press(&key(Key::Home)).await;
     assert!(active("dataset.server").await.is_string());
     // Type-ahead: "P" finds Payroll; Right expands it.
-    send("P".into()).await;
+    app.press("P").await;
     assert_eq!(
         active("dataset.database").await,
         serde_json::json!("Payroll")
     );
-    send(key(Key::Right)).await;
+    app.press(&key(Key::Right)).await;
     assert!(app
         .client
         .find(Locator::Css(
@@ -470,10 +452,11 @@ async fn object_explorer_and_its_dialogs_work_from_the_keyboard() {
         .is_ok());
     app.screenshot("06-tree-by-keyboard").await;
     // Back to the SMK; Shift+F10 opens its context menu with the focus on Back Up...
-    send(key(Key::Home)).await;
-    send(key(Key::Down)).await;
-    send(key(Key::Down)).await;
-    send(format!("{}{}", key(Key::Shift), key(Key::F10))).await;
+    app.press(&key(Key::Home)).await;
+    app.press(&key(Key::Down)).await;
+    app.press(&key(Key::Down)).await;
+    app.press(&format!("{}{}", key(Key::Shift), key(Key::F10)))
+        .await;
     let mut menu_focused = serde_json::Value::Null;
     for _ in 0..30 {
         menu_focused = active("id").await;
@@ -484,9 +467,9 @@ async fn object_explorer_and_its_dialogs_work_from_the_keyboard() {
     }
     assert_eq!(menu_focused, serde_json::json!("menu-backup"));
     // Enter opens the Back Up dialog; Escape cancels it and the focus is back on the key.
-    send(key(Key::Enter)).await;
+    app.press(&key(Key::Enter)).await;
     app.wait_for("#backup-dialog").await;
-    send(key(Key::Escape)).await;
+    app.press(&key(Key::Escape)).await;
     let mut back = serde_json::Value::Null;
     for _ in 0..30 {
         back = active("dataset.key").await;
@@ -595,37 +578,19 @@ async fn every_view_and_dialog_passes_an_accessibility_scan_in_both_themes_and_s
     app.click("#details-backup").await;
     app.wait_for("#backup-dialog").await;
     scan(&app, &axe, "12-backup", &mut findings).await;
-    app.client
-        .active_element()
-        .await
-        .unwrap()
-        .send_keys(&escape)
-        .await
-        .unwrap();
+    app.press(&escape).await;
     // A key's Properties, from its context menu.
     right_click(&app, r#"[data-key="1/smk"]"#).await;
     app.click("#menu-properties").await;
     app.wait_for(".dialog.properties").await;
     scan(&app, &axe, "13-properties", &mut findings).await;
-    app.client
-        .active_element()
-        .await
-        .unwrap()
-        .send_keys(&escape)
-        .await
-        .unwrap();
+    app.press(&escape).await;
     // A new saved connection.
     app.click(r#"button[aria-label="New saved connection"]"#)
         .await;
     app.wait_for(".dialog.profile").await;
     scan(&app, &axe, "14-saved-connection", &mut findings).await;
-    app.client
-        .active_element()
-        .await
-        .unwrap()
-        .send_keys(&escape)
-        .await
-        .unwrap();
+    app.press(&escape).await;
     // History and a query window.
     app.click("#toolbar-history").await;
     app.wait_for("#history-runs, .history").await;
