@@ -65,6 +65,26 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Copy a certificate with its private key to another instance, without any shared
+    /// folder or file: CERTENCODED and CERTPRIVATEKEY (encrypted by a one-time password that
+    /// never leaves this process) from the first --server/--profile, CREATE CERTIFICATE ...
+    /// FROM BINARY on the second, the thumbprints compared. Exit 1 unless they match.
+    CopyCertificate {
+        #[command(flatten)]
+        conn: ConnArgs,
+        /// The certificate's database on the source.
+        #[arg(long)]
+        database: String,
+        /// The certificate's name.
+        #[arg(long)]
+        certificate: String,
+        /// The database on the target (default: the same name). It needs a master key.
+        #[arg(long)]
+        to_database: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show or verify the run history.
     History {
         /// Check the hash chain; exit 1 when a record was changed or removed.
@@ -495,6 +515,52 @@ async fn cmd_repair_master_key(
     Ok(0)
 }
 
+async fn cmd_copy_certificate(
+    conn: &ConnArgs,
+    database: &str,
+    certificate: &str,
+    to_database: &str,
+    json: bool,
+) -> Result<i32, KeysafeError> {
+    let targets = connect_options(conn)?;
+    let [from, to] = targets.as_slice() else {
+        return Err(usage(
+            "copy-certificate takes two instances: the source, then the target (--server or --profile twice)",
+        ));
+    };
+    let mut a = keysafe_core::connection::connect(from).await?;
+    let mut b = keysafe_core::connection::connect(to).await?;
+    let copy = keysafe_core::recovery::copy_certificate(
+        &mut a,
+        &mut b,
+        database,
+        certificate,
+        to_database,
+    )
+    .await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&copy)
+                .map_err(|e| KeysafeError::new(ErrorCode::Internal, e.to_string()))?
+        );
+    } else if copy.already_present {
+        println!(
+            "[{}] {to_database}.{certificate} is already there with the same thumbprint {}: nothing to copy.",
+            to.server, copy.thumbprint
+        );
+    } else {
+        println!(
+            "[{}] {database}.{certificate} -> [{}] {to_database}.{certificate}: copied with its private key (protected there by {}), thumbprint {} on both.",
+            from.server,
+            to.server,
+            if copy.target_protection == "MK" { "the database master key" } else { &copy.target_protection },
+            copy.thumbprint
+        );
+    }
+    Ok(if copy.verified() { 0 } else { 1 })
+}
+
 async fn cmd_inventory(conn: &ConnArgs, json: bool) -> Result<i32, KeysafeError> {
     let targets = connect_options(conn)?;
     if targets.len() != 1 {
@@ -864,6 +930,22 @@ async fn main() {
             master_key_password_env,
             yes,
         } => cmd_repair_master_key(conn, database, master_key_password_env.as_deref(), *yes).await,
+        Command::CopyCertificate {
+            conn,
+            database,
+            certificate,
+            to_database,
+            json,
+        } => {
+            cmd_copy_certificate(
+                conn,
+                database,
+                certificate,
+                to_database.as_deref().unwrap_or(database),
+                *json,
+            )
+            .await
+        }
     };
     match r {
         Ok(code) => std::process::exit(code),

@@ -867,3 +867,159 @@ async fn the_plan_changes_nothing_and_the_run_does_what_it_showed() {
         );
     }
 }
+
+/// Where `text` shows a statement carrying the one-time password: a CERTPRIVATEKEY or
+/// DECRYPTION BY PASSWORD literal that is not the masked form.
+fn unmasked_one_time_password(text: &str) -> Option<String> {
+    for marker in [
+        "DECRYPTION BY PASSWORD = N'",
+        "CERTPRIVATEKEY(c.certificate_id, N'",
+    ] {
+        let mut rest = text;
+        while let Some(i) = rest.find(marker) {
+            let after = &rest[i + marker.len()..];
+            if !after.starts_with('*') {
+                return Some(after.chars().take(40).collect());
+            }
+            rest = after;
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn copy_certificate_moves_a_tde_certificate_to_another_instance_and_keeps_its_password_to_itself(
+) {
+    let src = env().await;
+    let dst = env_with("[server]\nmachine_name = \"SQLDR\"\n").await;
+    dst.emu
+        .instance()
+        .run_as(
+            "sa",
+            "CREATE DATABASE DR; USE DR; CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Dr!Passw0rd#2026';",
+        )
+        .unwrap();
+    let mut args: Vec<String> = vec!["copy-certificate".into()];
+    for e in [&src, &dst] {
+        args.extend([
+            "--server".into(),
+            format!("localhost,{}", e.emu.addr().port()),
+        ]);
+    }
+    args.extend(
+        [
+            "--login",
+            "sa",
+            "--login-password-env",
+            "KS_LOGIN_PW",
+            "--trust-server-certificate",
+            "--database",
+            "master",
+            "--certificate",
+            "TDE_Payroll",
+            "--to-database",
+            "DR",
+        ]
+        .map(String::from),
+    );
+    args.extend(keysafe_test_support::encrypt_args());
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let vars = [
+        ("KS_LOGIN_PW", mssql_emulator::DEFAULT_SA_PASSWORD),
+        ("KEYSAFE_LOG", "trace"),
+    ];
+    let out = keysafe(&src, &a, &vars).await;
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("copied with its private key"), "{stdout}");
+    // Again, as JSON: the target holds the same certificate, its private key under DR's
+    // master key, so there is nothing to copy.
+    let check = keysafe(
+        &src,
+        &[
+            "copy-certificate",
+            "--server",
+            &format!("localhost,{}", src.emu.addr().port()),
+            "--server",
+            &format!("localhost,{}", dst.emu.addr().port()),
+            "--login",
+            "sa",
+            "--login-password-env",
+            "KS_LOGIN_PW",
+            "--trust-server-certificate",
+            "--database",
+            "master",
+            "--certificate",
+            "TDE_Payroll",
+            "--to-database",
+            "DR",
+            "--json",
+        ]
+        .iter()
+        .copied()
+        .chain(
+            keysafe_test_support::encrypt_args()
+                .iter()
+                .map(String::as_str),
+        )
+        .collect::<Vec<_>>(),
+        &vars,
+    )
+    .await;
+    assert_eq!(check.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    assert_eq!(json["already_present"], true, "{json}");
+    assert_eq!(json["thumbprint"], json["target_thumbprint"]);
+    assert_eq!(json["target_protection"], "MK");
+    assert!(
+        stdout.contains(json["thumbprint"].as_str().unwrap()),
+        "{stdout}"
+    );
+
+    // The one-time password is in no output, log or file.
+    let mut seen = vec![
+        stdout,
+        stderr,
+        String::from_utf8_lossy(&check.stderr).into_owned(),
+    ];
+    for f in files_under(&src.home) {
+        seen.push(String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned());
+    }
+    assert!(
+        seen.iter()
+            .any(|t| t.contains("TRACE") || t.contains("DEBUG")),
+        "the log was written at trace level"
+    );
+    for t in &seen {
+        assert_eq!(
+            unmasked_one_time_password(t),
+            None,
+            "a statement with the one-time password leaked"
+        );
+    }
+
+    // One instance is a usage error (exit 2), and nothing is copied.
+    let one = keysafe(
+        &src,
+        &[
+            "copy-certificate",
+            "--server",
+            &format!("localhost,{}", src.emu.addr().port()),
+            "--login",
+            "sa",
+            "--login-password-env",
+            "KS_LOGIN_PW",
+            "--database",
+            "master",
+            "--certificate",
+            "TDE_Payroll",
+        ],
+        &vars,
+    )
+    .await;
+    assert_eq!(one.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&one.stderr).contains("two instances"));
+}

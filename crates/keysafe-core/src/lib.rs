@@ -15,6 +15,7 @@ pub mod password;
 pub mod profiles;
 pub mod protection;
 pub mod query;
+pub mod recovery;
 pub mod report;
 pub mod restore_check;
 pub mod run;

@@ -226,6 +226,53 @@ pub fn export_certificate(
     Ok(b.text(") AS pvk) AS e;").done())
 }
 
+/// The source side of a certificate copy: its thumbprint, CERTENCODED (DER) and
+/// CERTPRIVATEKEY encrypted by a one-time password, in one row (NULL where the login cannot
+/// see the certificate or open its private key).
+pub fn read_certificate_for_copy(
+    database: &str,
+    certificate: &str,
+    one_time: &Password,
+) -> Result<Script, LiteralError> {
+    let name = literal(certificate, "the certificate name", 128)?;
+    Ok(Builder::new()
+        .text(&format!(
+            "USE {};\nSELECT c.thumbprint, CERTENCODED(c.certificate_id), CERTPRIVATEKEY(c.certificate_id, ",
+            ident(database)?
+        ))
+        .secret(one_time)?
+        .text(&format!(
+            "), c.pvt_key_encryption_type\n  FROM sys.certificates AS c WHERE c.name = {name};"
+        ))
+        .done())
+}
+
+/// The target side: the certificate and its private key from the bytes the source gave
+/// (the private key then protected by the target database's master key), and what the
+/// target now holds, in one batch.
+pub fn create_certificate_from_binary(
+    database: &str,
+    certificate: &str,
+    der: &[u8],
+    private_key: &[u8],
+    one_time: &Password,
+) -> Result<Script, LiteralError> {
+    let name = literal(certificate, "the certificate name", 128)?;
+    Ok(Builder::new()
+        .text(&format!(
+            "USE {};\nCREATE CERTIFICATE {} FROM BINARY = 0x{}\n  WITH PRIVATE KEY (BINARY = 0x{}, DECRYPTION BY PASSWORD = ",
+            ident(database)?,
+            ident(certificate)?,
+            hex::encode_upper(der),
+            hex::encode_upper(private_key),
+        ))
+        .secret(one_time)?
+        .text(&format!(
+            ");\nSELECT c.thumbprint, c.pvt_key_encryption_type FROM sys.certificates AS c WHERE c.name = {name};"
+        ))
+        .done())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]

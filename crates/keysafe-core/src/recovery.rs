@@ -1,0 +1,159 @@
+//! Recovery: putting keys back where they are needed. First, copying a certificate with its
+//! private key from one instance to another without any shared folder and without widening
+//! a file's permissions: CERTENCODED and CERTPRIVATEKEY (the private key encrypted by a
+//! one-time password that exists only in this process) from the source, CREATE CERTIFICATE
+//! ... FROM BINARY on the target, the thumbprints compared.
+
+use crate::connection::SqlConnection;
+use crate::error::{ErrorCode, KeysafeError, Result};
+use crate::{password, tsql};
+use serde::Serialize;
+
+/// What a certificate copy did and proved.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CertificateCopy {
+    pub certificate: String,
+    pub source_database: String,
+    pub target_database: String,
+    /// The source's thumbprint (hex).
+    pub thumbprint: String,
+    /// What the target holds under that name afterwards (hex).
+    pub target_thumbprint: String,
+    /// The target already held this very certificate: nothing was created.
+    pub already_present: bool,
+    /// How the target protects the private key (MK: its database master key).
+    pub target_protection: String,
+}
+
+impl CertificateCopy {
+    pub fn verified(&self) -> bool {
+        !self.thumbprint.is_empty() && self.thumbprint == self.target_thumbprint
+    }
+}
+
+fn hex_of(row: &tiberius::Row, i: usize) -> String {
+    row.try_get::<&[u8], _>(i)
+        .ok()
+        .flatten()
+        .map(hex::encode_upper)
+        .unwrap_or_default()
+}
+
+/// Copies `database`.`certificate` with its private key from `source` to `target_database`
+/// on `target`, then compares the thumbprints. The target database needs a master key (it
+/// protects the copied private key); a certificate of the same name and another thumbprint
+/// on the target is never replaced.
+pub async fn copy_certificate(
+    source: &mut SqlConnection,
+    target: &mut SqlConnection,
+    database: &str,
+    certificate: &str,
+    target_database: &str,
+) -> Result<CertificateCopy> {
+    // The target first: refusing there costs nothing on the source.
+    let db = tsql::ident(target_database)?;
+    let name = tsql::literal(certificate, "the certificate name", 128)?;
+    let probe = target
+        .batch(&format!(
+            "USE {db};\nSELECT c.thumbprint, c.pvt_key_encryption_type FROM sys.certificates AS c WHERE c.name = {name};\nSELECT COUNT(*) FROM sys.symmetric_keys WHERE name = N'##MS_DatabaseMasterKey##';"
+        ))
+        .await?;
+    let existing = probe
+        .first()
+        .and_then(|rows| rows.first())
+        .map(|r| (hex_of(r, 0), r.get::<&str, _>(1).unwrap_or("").to_string()));
+    let target_has_master_key = probe
+        .get(1)
+        .and_then(|rows| rows.first())
+        .and_then(|r| r.get::<i32, _>(0))
+        .unwrap_or(0)
+        > 0;
+
+    let one_time = password::generate(32);
+    let read = tsql::read_certificate_for_copy(database, certificate, &one_time)?;
+    let rows = source.rows(read.sent()).await?;
+    let row = rows.first().ok_or_else(|| {
+        KeysafeError::new(
+            ErrorCode::NotFound,
+            format!("There is no certificate {certificate} in {database} on the source, or this login cannot see it."),
+        )
+    })?;
+    let thumbprint = hex_of(row, 0);
+    let der = row
+        .try_get::<&[u8], _>(1)
+        .ok()
+        .flatten()
+        .map(<[u8]>::to_vec);
+    let pvk = row
+        .try_get::<&[u8], _>(2)
+        .ok()
+        .flatten()
+        .map(<[u8]>::to_vec);
+    let source_protection = row.get::<&str, _>(3).unwrap_or("").to_string();
+
+    if let Some((t, protection)) = &existing {
+        if *t == thumbprint {
+            return Ok(CertificateCopy {
+                certificate: certificate.into(),
+                source_database: database.into(),
+                target_database: target_database.into(),
+                thumbprint: thumbprint.clone(),
+                target_thumbprint: t.clone(),
+                already_present: true,
+                target_protection: protection.clone(),
+            });
+        }
+        return Err(KeysafeError::new(
+            ErrorCode::InvalidInput,
+            format!("{target_database} on the target already has a certificate named {certificate} with another thumbprint ({t}, the source's is {thumbprint}): it is not replaced."),
+        )
+        .next("Drop or rename the target's certificate if it is not needed (no backup or database may depend on it), or copy into another database."));
+    }
+    let (Some(der), Some(pvk)) = (der, pvk) else {
+        return Err(KeysafeError::new(
+            ErrorCode::MasterKeyNotOpen,
+            format!("SQL Server gave no private key for {database}.{certificate} on the source (protection {source_protection}): this login cannot open it."),
+        )
+        .next(if source_protection == "NA" {
+            "The certificate has no private key in the database: only its public part exists there."
+        } else {
+            "The database master key must open (by the service master key, or give its password), or the certificate's own password is needed."
+        }));
+    };
+    if !target_has_master_key {
+        return Err(KeysafeError::new(
+            ErrorCode::MasterKeyNotOpen,
+            format!("{target_database} on the target has no database master key to protect the copied private key."),
+        )
+        .next(format!("Create one (USE [{target_database}]; CREATE MASTER KEY ENCRYPTION BY PASSWORD = '...'), back it up with Keysafe, then copy the certificate again.")));
+    }
+    let create =
+        tsql::create_certificate_from_binary(target_database, certificate, &der, &pvk, &one_time)?;
+    let sets = target.batch(create.sent()).await?;
+    let after = sets
+        .iter()
+        .rev()
+        .find_map(|rows| rows.first())
+        .map(|r| (hex_of(r, 0), r.get::<&str, _>(1).unwrap_or("").to_string()))
+        .unwrap_or_default();
+    let copy = CertificateCopy {
+        certificate: certificate.into(),
+        source_database: database.into(),
+        target_database: target_database.into(),
+        thumbprint,
+        target_thumbprint: after.0,
+        already_present: false,
+        target_protection: after.1,
+    };
+    if !copy.verified() {
+        return Err(KeysafeError::new(
+            ErrorCode::VerificationFailed,
+            format!(
+                "The copy of {certificate} on the target has thumbprint {} where the source's is {}.",
+                copy.target_thumbprint, copy.thumbprint
+            ),
+        ));
+    }
+    Ok(copy)
+}
