@@ -85,6 +85,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check the copies on a backup medium against the SHA-256 their report recorded, as a
+    /// restore does before it sends anything: exit 1 when a copy differs or is missing.
+    CheckMedium {
+        /// A keysafe-report-*.json, or the folder on the medium that holds it (the newest).
+        report: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show or verify the run history.
     History {
         /// Check the hash chain; exit 1 when a record was changed or removed.
@@ -515,6 +524,55 @@ async fn cmd_repair_master_key(
     Ok(0)
 }
 
+fn cmd_check_medium(report: &std::path::Path, json: bool) -> Result<i32, KeysafeError> {
+    use keysafe_core::recovery::{check_medium, CopyState};
+    let check = check_medium(report)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&check)
+                .map_err(|e| KeysafeError::new(ErrorCode::Internal, e.to_string()))?
+        );
+    } else {
+        println!("{} (run {})", check.report.display(), check.run_id);
+        for c in &check.copies {
+            let state = match c.state {
+                CopyState::Matches => "matches",
+                CopyState::Differs => "DIFFERS",
+                CopyState::Missing => "MISSING",
+            };
+            println!(
+                "  {state:<8} [{}] {}: {}",
+                c.server,
+                c.key,
+                c.path.display()
+            );
+            if c.state == CopyState::Differs {
+                println!(
+                    "           SHA-256 {} where the server's was {}",
+                    c.actual_sha256, c.expected_sha256
+                );
+            }
+        }
+    }
+    let bad = check
+        .copies
+        .iter()
+        .filter(|c| c.state != CopyState::Matches)
+        .count();
+    if check.copies.is_empty() {
+        eprintln!("keysafe: the report lists no verified copy to check.");
+    } else if bad > 0 {
+        eprintln!(
+            "keysafe: {bad} of {} copies do not match their report: do not restore from them; use another copy of the medium.",
+            check.copies.len()
+        );
+    } else {
+        eprintln!("{} copies match their report.", check.copies.len());
+    }
+    Ok(if check.all_match() { 0 } else { 1 })
+}
+
 async fn cmd_copy_certificate(
     conn: &ConnArgs,
     database: &str,
@@ -930,6 +988,7 @@ async fn main() {
             master_key_password_env,
             yes,
         } => cmd_repair_master_key(conn, database, master_key_password_env.as_deref(), *yes).await,
+        Command::CheckMedium { report, json } => cmd_check_medium(report, *json),
         Command::CopyCertificate {
             conn,
             database,

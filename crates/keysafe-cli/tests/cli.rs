@@ -1023,3 +1023,78 @@ async fn copy_certificate_moves_a_tde_certificate_to_another_instance_and_keeps_
     assert_eq!(one.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&one.stderr).contains("two instances"));
 }
+
+#[tokio::test]
+async fn check_medium_refuses_a_copy_with_one_byte_changed_before_anything_is_sent() {
+    let e = env().await;
+    let mut args = vec!["backup", "smk"];
+    let c = conn(&e);
+    args.extend(c.iter().map(String::as_str));
+    let medium = e.medium.display().to_string();
+    args.extend(["--password-env", "KS_BACKUP_PW", "--copy-to", &medium]);
+    let vars = [
+        ("KS_LOGIN_PW", "Operat0r!Pass#1"),
+        ("KS_BACKUP_PW", "Str0ng!Backup#Pass"),
+    ];
+    let out = keysafe(&e, &args, &vars).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The medium, mounted somewhere else on restore day: the copies are found beside the report.
+    let moved = e.medium.with_file_name("medium-elsewhere");
+    std::fs::rename(&e.medium, &moved).unwrap();
+    let check = |path: PathBuf| {
+        let e = &e;
+        async move {
+            let p = path.display().to_string();
+            keysafe(e, &["check-medium", &p], &[]).await
+        }
+    };
+    let ok = check(moved.clone()).await;
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&ok.stdout).into_owned(),
+        String::from_utf8_lossy(&ok.stderr).into_owned(),
+    );
+    assert_eq!(ok.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("matches") && stdout.contains("Service Master Key"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("1 copies match"), "{stderr}");
+
+    // One byte changed in the copy: refused, named, exit 1.
+    let copy = files_under(&moved)
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|x| x == "key"))
+        .expect("the SMK copy");
+    let mut bytes = std::fs::read(&copy).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    std::fs::write(&copy, &bytes).unwrap();
+    let differs = check(moved.clone()).await;
+    let stdout = String::from_utf8_lossy(&differs.stdout);
+    assert_eq!(differs.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("DIFFERS"), "{stdout}");
+    assert!(
+        String::from_utf8_lossy(&differs.stderr).contains("do not restore from them"),
+        "{}",
+        String::from_utf8_lossy(&differs.stderr)
+    );
+
+    // A copy that is gone is missing, not matching.
+    std::fs::remove_file(&copy).unwrap();
+    let missing = check(moved.clone()).await;
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stdout).contains("MISSING"));
+
+    // Something that is not a report is a usage error.
+    let junk = moved.join("keysafe-report-junk.json");
+    std::fs::write(&junk, b"{\"schema\": \"something else\"}").unwrap();
+    let not_report = check(junk).await;
+    assert_eq!(not_report.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&not_report.stderr).contains("is not a Keysafe report"));
+}

@@ -157,3 +157,155 @@ pub async fn copy_certificate(
     }
     Ok(copy)
 }
+
+/// One copy on the medium against what its report recorded.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CopyCheck {
+    pub server: String,
+    pub key: String,
+    /// Where the copy was found (or looked for).
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub path: std::path::PathBuf,
+    /// SQL Server's SHA-256 of the file when it was backed up (hex).
+    pub expected_sha256: String,
+    /// The copy's SHA-256 now; empty when it is missing.
+    pub actual_sha256: String,
+    pub state: CopyState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum CopyState {
+    Matches,
+    Differs,
+    Missing,
+}
+
+/// Every verified copy a report lists, checked on the medium before anything is sent to a
+/// server.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MediumCheck {
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub report: std::path::PathBuf,
+    pub run_id: String,
+    pub copies: Vec<CopyCheck>,
+}
+
+impl MediumCheck {
+    pub fn all_match(&self) -> bool {
+        !self.copies.is_empty() && self.copies.iter().all(|c| c.state == CopyState::Matches)
+    }
+}
+
+/// The report to restore from: `path` itself, or the newest Keysafe report in that folder.
+pub fn find_report(path: &std::path::Path) -> Result<std::path::PathBuf> {
+    if path.is_file() {
+        return Ok(path.to_path_buf());
+    }
+    let newest = std::fs::read_dir(path)
+        .map_err(|e| {
+            KeysafeError::new(
+                ErrorCode::NotFound,
+                format!("Cannot read {}: {e}", path.display()),
+            )
+        })?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("keysafe-report-") && n.ends_with(".json"))
+        })
+        // The names start with the run's UTC time: the greatest is the newest.
+        .max();
+    newest.ok_or_else(|| {
+        KeysafeError::new(
+            ErrorCode::NotFound,
+            format!(
+                "{} holds no Keysafe report (keysafe-report-*.json).",
+                path.display()
+            ),
+        )
+        .next("Give the report's path, or the folder on the medium that holds it.")
+    })
+}
+
+/// Reads the report and hashes every copy it recorded as verified. A copy is looked for
+/// where the report's folder puts it now (the medium may be mounted elsewhere than when it
+/// was written), then at the path the report recorded.
+pub fn check_medium(report_or_folder: &std::path::Path) -> Result<MediumCheck> {
+    let report = find_report(report_or_folder)?;
+    let text = std::fs::read_to_string(&report).map_err(|e| {
+        KeysafeError::new(
+            ErrorCode::Io,
+            format!("Cannot read {}: {e}", report.display()),
+        )
+    })?;
+    let bad = |why: &str| {
+        KeysafeError::new(
+            ErrorCode::InvalidInput,
+            format!("{} is not a Keysafe report: {why}.", report.display()),
+        )
+    };
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(&e.to_string()))?;
+    if v["schema"].as_str() != Some("keysafe.report/1") {
+        return Err(bad("its schema is not keysafe.report/1"));
+    }
+    let destination = std::path::PathBuf::from(v["destination"].as_str().unwrap_or(""));
+    let here = report.parent().unwrap_or(std::path::Path::new("."));
+    let mut copies = Vec::new();
+    for inst in v["instances"].as_array().into_iter().flatten() {
+        let server = inst["server"].as_str().unwrap_or("").to_string();
+        for k in inst["keys"].as_array().into_iter().flatten() {
+            if k["outcome"].as_str() != Some("verified") {
+                continue;
+            }
+            let key: crate::backup::KeyRef = match serde_json::from_value(k["key"].clone()) {
+                Ok(key) => key,
+                Err(e) => return Err(bad(&e.to_string())),
+            };
+            for f in k["files"].as_array().into_iter().flatten() {
+                let Some(recorded) = f["copy"]["path"].as_str().map(std::path::PathBuf::from)
+                else {
+                    continue;
+                };
+                let expected = f["server_sha256"].as_str().unwrap_or("").to_uppercase();
+                let moved = recorded
+                    .strip_prefix(&destination)
+                    .ok()
+                    .map(|rel| here.join(rel));
+                let path = moved
+                    .filter(|p| p.is_file())
+                    .unwrap_or_else(|| recorded.clone());
+                let (actual, state) = match std::fs::read(&path) {
+                    Ok(bytes) => {
+                        let h = crate::copy::sha256_hex(&bytes).to_uppercase();
+                        let s = if h == expected {
+                            CopyState::Matches
+                        } else {
+                            CopyState::Differs
+                        };
+                        (h, s)
+                    }
+                    Err(_) => (String::new(), CopyState::Missing),
+                };
+                copies.push(CopyCheck {
+                    server: server.clone(),
+                    key: key.label(),
+                    path,
+                    expected_sha256: expected,
+                    actual_sha256: actual,
+                    state,
+                });
+            }
+        }
+    }
+    Ok(MediumCheck {
+        report,
+        run_id: v["run_id"].as_str().unwrap_or("").to_string(),
+        copies,
+    })
+}
