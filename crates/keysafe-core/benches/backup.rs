@@ -68,17 +68,7 @@ fn cpu_seconds() -> f64 {
 }
 
 fn settings(medium: &std::path::Path) -> RunSettings {
-    RunSettings {
-        selection: Selection::ServiceMasterKey,
-        backup: BackupOptions {
-            server_dir: None,
-            copy_to: medium.to_path_buf(),
-            format: None,
-        },
-        verify_restore: false,
-        server_dir_local: None,
-        acl_principals: vec![],
-    }
+    RunSettings::new(Selection::ServiceMasterKey, medium)
 }
 
 async fn bench_smk() {

@@ -85,6 +85,31 @@ pub struct RunSettings {
     pub acl_principals: Vec<String>,
 }
 
+impl RunSettings {
+    /// `selection` copied to `copy_to`, everything else as the defaults: the instance's
+    /// default backup folder (plus `\Keysafe`), the default certificate format, no restore
+    /// proof, no extra principals.
+    pub fn new(selection: Selection, copy_to: impl Into<PathBuf>) -> Self {
+        RunSettings {
+            selection,
+            backup: BackupOptions {
+                server_dir: None,
+                copy_to: copy_to.into(),
+                format: None,
+            },
+            verify_restore: false,
+            server_dir_local: None,
+            acl_principals: vec![],
+        }
+    }
+
+    /// The same with the server folder given.
+    pub fn in_server_folder(mut self, dir: impl Into<String>) -> Self {
+        self.backup.server_dir = Some(dir.into());
+        self
+    }
+}
+
 /// Progress, for a terminal or a window (the desktop app sends it to its UI as it is).
 #[derive(Debug, Clone, serde::Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

@@ -484,16 +484,12 @@ async fn a_login_without_xp_create_subdir_backs_up_into_an_existing_folder() {
     let emu = keysafe_test_support::emulator(dir.path(), &scenario).await;
     let o = options(&emu, "hr_keys", "HrKeys!Pass#1");
     let secrets = Secrets::new(Password::new("Hr!Backup#2026x"));
-    let settings = |server_dir: &str| keysafe_core::run::RunSettings {
-        selection: keysafe_core::run::Selection::DatabaseMasterKeys(vec!["HR".into()]),
-        backup: BackupOptions {
-            server_dir: Some(server_dir.into()),
-            copy_to: dir.path().join("medium"),
-            format: None,
-        },
-        verify_restore: false,
-        server_dir_local: None,
-        acl_principals: vec![],
+    let settings = |server_dir: &str| {
+        keysafe_core::run::RunSettings::new(
+            keysafe_core::run::Selection::DatabaseMasterKeys(vec!["HR".into()]),
+            dir.path().join("medium"),
+        )
+        .in_server_folder(server_dir)
     };
     let r = keysafe_core::run::back_up_instance(
         &o,

@@ -6,21 +6,6 @@ use keysafe_core::run::{self, RunSettings, Selection};
 use keysafe_core::{ErrorCode, Password};
 use mssql_emulator::{Emulator, EmulatorConfig, Scenario, TlsMode, DEFAULT_SA_PASSWORD};
 
-/// Back up each instance's SMK to `medium`.
-fn smk_to(medium: &std::path::Path) -> RunSettings {
-    RunSettings {
-        selection: Selection::ServiceMasterKey,
-        backup: keysafe_core::backup::BackupOptions {
-            server_dir: None,
-            copy_to: medium.to_path_buf(),
-            format: None,
-        },
-        verify_restore: false,
-        server_dir_local: None,
-        acl_principals: vec![],
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixty_instances_back_up_with_one_failure_isolated() {
     let root = tempfile::tempdir().unwrap();
@@ -57,7 +42,7 @@ async fn sixty_instances_back_up_with_one_failure_isolated() {
     targets[17].server = format!("127.0.0.1,{dead_port}").parse().unwrap();
     let medium = root.path().join("medium");
     std::fs::create_dir_all(&medium).unwrap();
-    let settings = smk_to(&medium);
+    let settings = RunSettings::new(Selection::ServiceMasterKey, &medium);
     let reports = run::back_up_fleet(
         &targets,
         &settings,
@@ -129,7 +114,7 @@ async fn a_slow_instance_holds_its_own_slot_not_the_queue() {
         .collect();
     let medium = root.path().join("medium");
     std::fs::create_dir_all(&medium).unwrap();
-    let settings = smk_to(&medium);
+    let settings = RunSettings::new(Selection::ServiceMasterKey, &medium);
     let finished = std::sync::Mutex::new(Vec::new());
     let reports = run::back_up_fleet(
         &targets,

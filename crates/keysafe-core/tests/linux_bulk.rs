@@ -46,17 +46,8 @@ fn secrets() -> keysafe_core::backup::Secrets {
 }
 
 fn settings(l: &Linux, server_dir: &str) -> RunSettings {
-    RunSettings {
-        selection: Selection::ServiceMasterKey,
-        backup: keysafe_core::backup::BackupOptions {
-            server_dir: Some(server_dir.into()),
-            copy_to: l.dir.path().join("medium"),
-            format: None,
-        },
-        verify_restore: false,
-        server_dir_local: None,
-        acl_principals: vec![],
-    }
+    RunSettings::new(Selection::ServiceMasterKey, l.dir.path().join("medium"))
+        .in_server_folder(server_dir)
 }
 
 fn server_files(l: &Linux, folder: &str) -> usize {

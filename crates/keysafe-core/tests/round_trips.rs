@@ -1,7 +1,7 @@
 //! How many times Keysafe waits on the server for one verified backup, counted by the
 //! emulator (docs/round-trips.md says why each one is needed).
 
-use keysafe_core::backup::{BackupOptions, Secrets};
+use keysafe_core::backup::Secrets;
 use keysafe_core::run::{self, RunSettings, Selection};
 use keysafe_core::Password;
 
@@ -10,17 +10,7 @@ async fn a_verified_smk_backup_takes_at_most_eight_round_trips_from_the_first_pa
     let dir = tempfile::tempdir().unwrap();
     let emu = keysafe_test_support::emulator(dir.path(), mssql_emulator::scenarios::DEMO).await;
     let o = keysafe_test_support::sql_options(&emu, "keysafe_operator", "Operat0r!Pass#1");
-    let settings = RunSettings {
-        selection: Selection::ServiceMasterKey,
-        backup: BackupOptions {
-            server_dir: None,
-            copy_to: dir.path().join("medium"),
-            format: None,
-        },
-        verify_restore: false,
-        server_dir_local: None,
-        acl_principals: vec![],
-    };
+    let settings = RunSettings::new(Selection::ServiceMasterKey, dir.path().join("medium"));
     let secrets = Secrets::new(Password::new("RoundTrip!Backup#1"));
     // The first backup creates the server folder; the second finds it.
     for (run, (requests, most)) in [(4, 8), (3, 7)].into_iter().enumerate() {
