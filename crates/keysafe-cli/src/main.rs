@@ -81,6 +81,10 @@ enum Command {
         /// The database on the target (default: the same name). It needs a master key.
         #[arg(long)]
         to_database: Option<String>,
+        /// Where the target database has no master key, create one protected by the password
+        /// in this environment variable (then back it up: Keysafe prints the command).
+        #[arg(long, value_name = "VAR")]
+        create_master_key_password_env: Option<String>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -578,6 +582,7 @@ async fn cmd_copy_certificate(
     database: &str,
     certificate: &str,
     to_database: &str,
+    new_master_key_env: Option<&str>,
     json: bool,
 ) -> Result<i32, KeysafeError> {
     let targets = connect_options(conn)?;
@@ -586,6 +591,9 @@ async fn cmd_copy_certificate(
             "copy-certificate takes two instances: the source, then the target (--server or --profile twice)",
         ));
     };
+    let new_master_key = new_master_key_env
+        .map(|v| secret_from_env(v, "the new master key's password"))
+        .transpose()?;
     let mut a = keysafe_core::connection::connect(from).await?;
     let mut b = keysafe_core::connection::connect(to).await?;
     let copy = keysafe_core::recovery::copy_certificate(
@@ -594,8 +602,17 @@ async fn cmd_copy_certificate(
         database,
         certificate,
         to_database,
+        new_master_key.as_ref(),
     )
     .await?;
+    if copy.created_master_key {
+        // The new key protects the copied private key: without its backup the copy is one
+        // server failure away from lost.
+        eprintln!(
+            "keysafe: {to_database} on {} had no master key: one was created. Back it up now: keysafe backup dmk --database {to_database} --server {} ...",
+            to.server, to.server
+        );
+    }
     if json {
         println!(
             "{}",
@@ -994,6 +1011,7 @@ async fn main() {
             database,
             certificate,
             to_database,
+            create_master_key_password_env,
             json,
         } => {
             cmd_copy_certificate(
@@ -1001,6 +1019,7 @@ async fn main() {
                 database,
                 certificate,
                 to_database.as_deref().unwrap_or(database),
+                create_master_key_password_env.as_deref(),
                 *json,
             )
             .await

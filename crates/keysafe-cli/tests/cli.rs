@@ -972,6 +972,35 @@ async fn copy_certificate_moves_a_tde_certificate_to_another_instance_and_keeps_
         );
     }
 
+    // Into a database without a master key: created with the password given, never shown.
+    dst.emu
+        .instance()
+        .run_as("sa", "CREATE DATABASE DR2;")
+        .unwrap();
+    let canary = format!("NewDmkCanary!{}#q", std::process::id());
+    let mut into_new = a.clone();
+    let to = into_new.iter().position(|x| *x == "DR").unwrap();
+    into_new[to] = "DR2";
+    into_new.extend(["--create-master-key-password-env", "KS_NEW_DMK"]);
+    let mut with_key = vars.to_vec();
+    with_key.push(("KS_NEW_DMK", canary.as_str()));
+    let created = keysafe(&src, &into_new, &with_key).await;
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&created.stdout),
+        String::from_utf8_lossy(&created.stderr)
+    );
+    assert_eq!(created.status.code(), Some(0), "{said}");
+    assert!(said.contains("one was created. Back it up now"), "{said}");
+    let mut everything = vec![said];
+    for f in files_under(&src.home) {
+        everything.push(String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned());
+    }
+    assert!(
+        everything.iter().all(|t| !t.contains(&canary)),
+        "the new master key's password leaked"
+    );
+
     // One instance is a usage error (exit 2), and nothing is copied.
     let one = keysafe(
         &src,

@@ -24,6 +24,8 @@ pub struct CertificateCopy {
     pub already_present: bool,
     /// How the target protects the private key (MK: its database master key).
     pub target_protection: String,
+    /// The target database had no master key and Keysafe created one (back it up now).
+    pub created_master_key: bool,
 }
 
 impl CertificateCopy {
@@ -42,14 +44,16 @@ fn hex_of(row: &tiberius::Row, i: usize) -> String {
 
 /// Copies `database`.`certificate` with its private key from `source` to `target_database`
 /// on `target`, then compares the thumbprints. The target database needs a master key (it
-/// protects the copied private key); a certificate of the same name and another thumbprint
-/// on the target is never replaced.
+/// protects the copied private key): with `new_master_key` Keysafe creates one protected by
+/// that password where there is none (then it must be backed up); a certificate of the same
+/// name and another thumbprint on the target is never replaced.
 pub async fn copy_certificate(
     source: &mut SqlConnection,
     target: &mut SqlConnection,
     database: &str,
     certificate: &str,
     target_database: &str,
+    new_master_key: Option<&crate::Password>,
 ) -> Result<CertificateCopy> {
     // The target first: refusing there costs nothing on the source.
     let db = tsql::ident(target_database)?;
@@ -102,6 +106,7 @@ pub async fn copy_certificate(
                 target_thumbprint: t.clone(),
                 already_present: true,
                 target_protection: protection.clone(),
+                created_master_key: false,
             });
         }
         return Err(KeysafeError::new(
@@ -121,13 +126,30 @@ pub async fn copy_certificate(
             "The database master key must open (by the service master key, or give its password), or the certificate's own password is needed."
         }));
     };
-    if !target_has_master_key {
-        return Err(KeysafeError::new(
-            ErrorCode::MasterKeyNotOpen,
-            format!("{target_database} on the target has no database master key to protect the copied private key."),
-        )
-        .next(format!("Create one (USE [{target_database}]; CREATE MASTER KEY ENCRYPTION BY PASSWORD = '...'), back it up with Keysafe, then copy the certificate again.")));
-    }
+    let created_master_key = match (target_has_master_key, new_master_key) {
+        (true, _) => false,
+        (false, Some(p)) => {
+            // SQL Server checks the password against its policy (15118) itself; the check
+            // here says so before anything is created.
+            if let Err(v) = password::check_policy(p, None) {
+                return Err(KeysafeError::new(
+                    ErrorCode::PasswordPolicy,
+                    format!("The new master key's password: {}", v.explain()),
+                ));
+            }
+            target
+                .execute(tsql::create_master_key(target_database, p)?.sent())
+                .await?;
+            true
+        }
+        (false, None) => {
+            return Err(KeysafeError::new(
+                ErrorCode::MasterKeyNotOpen,
+                format!("{target_database} on the target has no database master key to protect the copied private key."),
+            )
+            .next("Give a password for a new one (keysafe copy-certificate --create-master-key-password-env VAR), or create it yourself; then back it up with Keysafe before anything depends on it."));
+        }
+    };
     let create =
         tsql::create_certificate_from_binary(target_database, certificate, &der, &pvk, &one_time)?;
     let sets = target.batch(create.sent()).await?;
@@ -145,6 +167,7 @@ pub async fn copy_certificate(
         target_thumbprint: after.0,
         already_present: false,
         target_protection: after.1,
+        created_master_key,
     };
     if !copy.verified() {
         return Err(KeysafeError::new(

@@ -247,6 +247,19 @@ pub fn read_certificate_for_copy(
         .done())
 }
 
+/// A database master key protected by `password` (and, as CREATE MASTER KEY does, by the
+/// service master key).
+pub fn create_master_key(database: &str, password: &Password) -> Result<Script, LiteralError> {
+    Ok(Builder::new()
+        .text(&format!(
+            "USE {};\nCREATE MASTER KEY ENCRYPTION BY PASSWORD = ",
+            ident(database)?
+        ))
+        .secret(password)?
+        .text(";")
+        .done())
+}
+
 /// The target side: the certificate and its private key from the bytes the source gave
 /// (the private key then protected by the target database's master key), and what the
 /// target now holds, in one batch.

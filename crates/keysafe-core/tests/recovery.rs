@@ -37,7 +37,7 @@ async fn a_certificate_and_its_private_key_reach_another_instance_without_a_file
     let mut a = connect(&o(&src)).await.unwrap();
     let mut b = connect(&o(&dst)).await.unwrap();
 
-    let copy = copy_certificate(&mut a, &mut b, "Sales", "SalesCert", "Sales")
+    let copy = copy_certificate(&mut a, &mut b, "Sales", "SalesCert", "Sales", None)
         .await
         .unwrap();
     assert!(copy.verified(), "{copy:?}");
@@ -62,20 +62,20 @@ async fn a_certificate_and_its_private_key_reach_another_instance_without_a_file
     );
 
     // Again: it is there already, nothing is created.
-    let again = copy_certificate(&mut a, &mut b, "Sales", "SalesCert", "Sales")
+    let again = copy_certificate(&mut a, &mut b, "Sales", "SalesCert", "Sales", None)
         .await
         .unwrap();
     assert!(again.already_present && again.verified());
 
     // Another certificate under the same name is never replaced.
-    let clash = copy_certificate(&mut a, &mut b, "Sales", "Other", "Sales")
+    let clash = copy_certificate(&mut a, &mut b, "Sales", "Other", "Sales", None)
         .await
         .unwrap_err();
     assert_eq!(clash.code, ErrorCode::InvalidInput, "{clash:?}");
     assert!(clash.message.contains("not replaced"), "{}", clash.message);
 
     // A database without a master key cannot protect the private key: refused, nothing made.
-    let no_key = copy_certificate(&mut a, &mut b, "Sales", "SalesCert", "NoKey")
+    let no_key = copy_certificate(&mut a, &mut b, "Sales", "SalesCert", "NoKey", None)
         .await
         .unwrap_err();
     assert_eq!(no_key.code, ErrorCode::MasterKeyNotOpen, "{no_key:?}");
@@ -84,6 +84,25 @@ async fn a_certificate_and_its_private_key_reach_another_instance_without_a_file
         .await
         .unwrap();
     assert_eq!(left[0].get::<i32, _>(0), Some(0));
+
+    // With a password for it, Keysafe creates the master key first (a weak one is refused
+    // before anything is made), and the copy lands under it.
+    let weak = keysafe_core::Password::new("weak");
+    let refused = copy_certificate(&mut a, &mut b, "Sales", "SalesCert", "NoKey", Some(&weak))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::PasswordPolicy, "{refused:?}");
+    let dmk = keysafe_core::Password::new("NewDmk!Passw0rd#9");
+    let made = copy_certificate(&mut a, &mut b, "Sales", "SalesCert", "NoKey", Some(&dmk))
+        .await
+        .unwrap();
+    assert!(made.created_master_key && made.verified(), "{made:?}");
+    assert_eq!(made.target_protection, "MK");
+    let keys = b
+        .rows("USE NoKey; SELECT COUNT(*) FROM sys.symmetric_keys WHERE name = N'##MS_DatabaseMasterKey##'")
+        .await
+        .unwrap();
+    assert_eq!(keys[0].get::<i32, _>(0), Some(1));
 
     // Nothing said about any of it carries the one-time password's statement.
     for e in [&clash, &no_key] {
@@ -106,7 +125,7 @@ async fn a_missing_certificate_is_named_and_the_target_is_untouched() {
     let o = |e: &Emulator| keysafe_test_support::sql_options(e, "sa", DEFAULT_SA_PASSWORD);
     let mut a = connect(&o(&src)).await.unwrap();
     let mut b = connect(&o(&dst)).await.unwrap();
-    let e = copy_certificate(&mut a, &mut b, "Sales", "Nope", "Sales")
+    let e = copy_certificate(&mut a, &mut b, "Sales", "Nope", "Sales", None)
         .await
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::NotFound, "{e:?}");
