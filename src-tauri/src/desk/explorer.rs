@@ -112,6 +112,10 @@ pub fn tree(id: u32, inv: &Inventory, entries: &[history::Entry]) -> ServerTree 
             name: d.name.clone(),
             tde: d.tde.filter(|s| *s > 0).map(tde_state),
             master_key: d.master_key.as_ref().map(|k| {
+                let protection = match k.protection {
+                    MasterKeyProtection::ServiceMasterKey => "Service Master Key and password",
+                    MasterKeyProtection::PasswordOnly => "Password only",
+                };
                 j.node(
                     KeyRef::DatabaseMasterKey {
                         database: d.name.clone(),
@@ -119,21 +123,10 @@ pub fn tree(id: u32, inv: &Inventory, entries: &[history::Entry]) -> ServerTree 
                     k.modified,
                     None,
                     &format!("{} master key", d.name),
-                    match k.protection {
-                        MasterKeyProtection::ServiceMasterKey => "Service Master Key and password",
-                        MasterKeyProtection::PasswordOnly => "Password only",
-                    },
+                    protection,
                     None,
                     vec![
-                        prop(
-                            "Protection",
-                            match k.protection {
-                                MasterKeyProtection::ServiceMasterKey => {
-                                    "Service Master Key and password"
-                                }
-                                MasterKeyProtection::PasswordOnly => "Password only",
-                            },
-                        ),
+                        prop("Protection", protection),
                         prop("Algorithm", &k.algorithm),
                         prop("Created", date(k.created)),
                         prop("Modified", date(k.modified)),

@@ -308,10 +308,10 @@ async fn a_wrong_password_shows_sql_servers_login_failure() {
     drop(emulator);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn microsofts_example_script_runs_in_the_query_pane_on_the_demo_instance() {
+/// The app on `--demo`, connected: its Connect dialog opens on the Demo profile, password
+/// included, and Connect adds the demo instance to Object Explorer.
+async fn connected_demo() -> App {
     let app = App::launch(&["--demo"]).await;
-    // --demo opens the Connect dialog on the Demo profile, password included.
     app.wait_text("#connect-server", "the demo profile", |_| true)
         .await;
     app.click("#connect-submit").await;
@@ -319,6 +319,12 @@ async fn microsofts_example_script_runs_in_the_query_pane_on_the_demo_instance()
         t.contains("Service Master Key")
     })
     .await;
+    app
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn microsofts_example_script_runs_in_the_query_pane_on_the_demo_instance() {
+    let app = connected_demo().await;
     app.click("#toolbar-new-query").await;
     let editor = app.wait_for(".cm-content").await;
     editor.click().await.unwrap();
@@ -375,14 +381,7 @@ async fn microsofts_example_script_runs_in_the_query_pane_on_the_demo_instance()
 async fn object_explorer_and_its_dialogs_work_from_the_keyboard() {
     use keysafe_e2e::fantoccini::key::Key;
     let key = |k: Key| char::from(k).to_string();
-    let app = App::launch(&["--demo"]).await;
-    app.wait_text("#connect-server", "the demo profile", |_| true)
-        .await;
-    app.click("#connect-submit").await;
-    app.wait_text(r#"[data-key="1/smk"]"#, "the demo SMK", |t| {
-        t.contains("Service Master Key")
-    })
-    .await;
+    let app = connected_demo().await;
     // A connection's home page is Object Explorer Details: every key and what needs a backup.
     let details = app
         .wait_text("#details-keys tbody", "the demo's keys in Details", |t| {

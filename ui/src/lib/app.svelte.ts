@@ -74,13 +74,18 @@ class AppStore {
   }
 
   openDetails() {
-    const d = this.tabs.find((t) => t.kind === 'details')
-    if (d) {
-      this.active = d.key
+    this.openOnce('details', 'Object Explorer Details')
+  }
+
+  /** A document that exists once (History, Details): brought forward, or opened. */
+  private openOnce(kind: 'history' | 'details', title: string) {
+    const t = this.tabs.find((t) => t.kind === kind)
+    if (t) {
+      this.active = t.key
       return
     }
     const key = nextTab++
-    this.tabs = [...this.tabs, { kind: 'details', key, title: 'Object Explorer Details' }]
+    this.tabs = [...this.tabs, { kind, key, title }]
     this.active = key
   }
 
@@ -117,14 +122,7 @@ class AppStore {
   }
 
   openHistory() {
-    const h = this.tabs.find((t) => t.kind === 'history')
-    if (h) {
-      this.active = h.key
-      return
-    }
-    const key = nextTab++
-    this.tabs = [...this.tabs, { kind: 'history', key, title: 'History' }]
-    this.active = key
+    this.openOnce('history', 'History')
   }
 
   openReport(runId: string) {

@@ -16,6 +16,11 @@ export function stateBadge(k: KeyNode): { text: string; title?: string; tone: 'o
   }
 }
 
+/** The icon that shows a key's state (the words are in stateBadge). */
+export function stateIcon(k: KeyNode): 'pass-filled' | 'warning' | 'circle-slash' {
+  return k.state === 'backed_up' ? 'pass-filled' : k.state === 'risk' ? 'warning' : 'circle-slash'
+}
+
 export function keyNodeId(serverId: number, k: KeyRef): string {
   switch (k.kind) {
     case 'service_master_key':
