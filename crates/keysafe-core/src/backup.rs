@@ -136,6 +136,10 @@ pub struct KeyResult {
     pub error: Option<KeysafeError>,
     /// The opt-in restorability check, when it ran.
     pub restore_check: Option<crate::restore_check::RestoreCheck>,
+    /// A certificate's SHA-1 thumbprint (hex) when it was backed up: a restore compares the
+    /// restored certificate's with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thumbprint: Option<String>,
 }
 
 fn key_database(k: &KeyRef) -> &str {
@@ -630,5 +634,6 @@ pub async fn run_one_with(
         finished: Utc::now(),
         error: r.err(),
         restore_check: None,
+        thumbprint: None,
     }
 }

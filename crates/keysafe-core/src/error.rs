@@ -79,6 +79,11 @@ impl KeysafeError {
             server: None,
         }
     }
+    /// The same error, said differently (its code, next step and server message kept).
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
     pub fn next(mut self, step: impl Into<String>) -> Self {
         self.next_step = Some(step.into());
         self

@@ -17,6 +17,7 @@ pub mod protection;
 pub mod query;
 pub mod recovery;
 pub mod report;
+pub mod restore;
 pub mod restore_check;
 pub mod run;
 pub mod secret;

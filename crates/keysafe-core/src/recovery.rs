@@ -195,6 +195,8 @@ pub struct CopyCheck {
     /// The copy's SHA-256 now; empty when it is missing.
     pub actual_sha256: String,
     pub state: CopyState,
+    /// A certificate's thumbprint as the report recorded it (reports since 2026-12).
+    pub thumbprint: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -322,6 +324,7 @@ pub fn check_medium(report_or_folder: &std::path::Path) -> Result<MediumCheck> {
                     expected_sha256: expected,
                     actual_sha256: actual,
                     state,
+                    thumbprint: k["thumbprint"].as_str().map(str::to_uppercase),
                 });
             }
         }

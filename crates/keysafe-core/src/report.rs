@@ -463,6 +463,7 @@ mod tests {
                 "=HYPERLINK(\"http://evil\")",
             )),
             restore_check: None,
+            thumbprint: None,
         };
         Report::new(
             "op<b>".into(),

@@ -393,6 +393,21 @@ pub struct BackupPlan {
     pub instances: Vec<InstancePlan>,
 }
 
+/// A certificate's thumbprint as the inventory read it.
+fn certificate_thumbprint(inv: &Inventory, key: &KeyRef) -> Option<String> {
+    let KeyRef::Certificate { database, name } = key else {
+        return None;
+    };
+    inv.databases
+        .iter()
+        .find(|d| &d.name == database)?
+        .certificates
+        .iter()
+        .find(|c| &c.name == name)
+        .map(|c| c.thumbprint.to_uppercase())
+        .filter(|t| !t.is_empty())
+}
+
 /// The passwords a key needs, from the inventory.
 fn needed_passwords(inv: &Inventory, key: &KeyRef) -> Vec<NeededPassword> {
     let db = |name: &str| {
@@ -605,6 +620,7 @@ pub async fn back_up_instance(
                     finished: now,
                     error: Some(e),
                     restore_check: None,
+                    thumbprint: None,
                 }),
             }
         }
@@ -661,6 +677,7 @@ pub async fn back_up_instance(
                 key: p.key.label(),
             });
             let mut r = backup::run_one_with(&mut c, p, &dest, view.as_ref()).await;
+            r.thumbprint = certificate_thumbprint(&inv, &p.key);
             if s.verify_restore && r.error.is_none() {
                 let proof = crate::restore_check::check(&mut c, &r, &secrets.password).await;
                 // The user asked for the proof: without it the key is not verified.

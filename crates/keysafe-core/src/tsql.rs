@@ -286,6 +286,89 @@ pub fn create_certificate_from_binary(
         .done())
 }
 
+/// RESTORE SERVICE MASTER KEY from a file the server reads. FORCE only when the caller has
+/// explained what it loses and the user confirmed it.
+pub fn restore_service_master_key(
+    file: &str,
+    password: &Password,
+    force: bool,
+) -> Result<Script, LiteralError> {
+    Ok(Builder::new()
+        .text(&format!(
+            "RESTORE SERVICE MASTER KEY FROM FILE = {}\n    DECRYPTION BY PASSWORD = ",
+            path_literal(file)?
+        ))
+        .secret(password)?
+        .text(if force { " FORCE;" } else { ";" })
+        .done())
+}
+
+/// RESTORE MASTER KEY into `database` from a file the server reads: the backup's password
+/// decrypts the file, `encryption` protects the restored key.
+pub fn restore_master_key(
+    database: &str,
+    file: &str,
+    decryption: &Password,
+    encryption: &Password,
+    force: bool,
+) -> Result<Script, LiteralError> {
+    Ok(Builder::new()
+        .text(&format!(
+            "USE {};\nRESTORE MASTER KEY FROM FILE = {}\n    DECRYPTION BY PASSWORD = ",
+            ident(database)?,
+            path_literal(file)?
+        ))
+        .secret(decryption)?
+        .text("\n    ENCRYPTION BY PASSWORD = ")
+        .secret(encryption)?
+        .text(if force { " FORCE;" } else { ";" })
+        .done())
+}
+
+/// The proof of a restored database master key: opened by its new password, it must give
+/// back the private key of every certificate it protects (each re-encrypted by a one-time
+/// password that never leaves the process). One row per such certificate: name, key or NULL.
+pub fn proof_of_master_key(
+    database: &str,
+    password: &Password,
+    one_time: &Password,
+) -> Result<Script, LiteralError> {
+    Ok(Builder::new()
+        .text(&format!(
+            "USE {};\nOPEN MASTER KEY DECRYPTION BY PASSWORD = ",
+            ident(database)?
+        ))
+        .secret(password)?
+        .text(";\nSELECT c.name, CERTPRIVATEKEY(c.certificate_id, ")
+        .secret(one_time)?
+        .text(") FROM sys.certificates AS c WHERE c.pvt_key_encryption_type = 'MK';\nCLOSE MASTER KEY;")
+        .done())
+}
+
+/// A certificate and its private key from a PFX file the server reads (SQL Server 2022 and
+/// later); the private key is then protected by the database master key. What the database
+/// holds under that name afterwards comes back in the same batch.
+pub fn create_certificate_from_pfx(
+    database: &str,
+    certificate: &str,
+    file: &str,
+    decryption: &Password,
+) -> Result<Script, LiteralError> {
+    let name = literal(certificate, "the certificate name", 128)?;
+    Ok(Builder::new()
+        .text(&format!(
+            "USE {};\nCREATE CERTIFICATE {} FROM FILE = {}\n  WITH FORMAT = 'PFX', PRIVATE KEY (DECRYPTION BY PASSWORD = ",
+            ident(database)?,
+            ident(certificate)?,
+            path_literal(file)?
+        ))
+        .secret(decryption)?
+        .text(&format!(
+            ");\nSELECT c.thumbprint, c.pvt_key_encryption_type FROM sys.certificates AS c WHERE c.name = {name};"
+        ))
+        .done())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]

@@ -1,0 +1,595 @@
+//! Restoring a key from a Keysafe medium, on the instance it came from or another one.
+//!
+//! The copies are checked against the SHA-256 the report recorded before anything is sent
+//! to a server. A certificate saved as .cer + .pvk needs no file on the server at all: its
+//! bytes go as CREATE CERTIFICATE ... FROM BINARY (BACKUP CERTIFICATE writes the private key
+//! in the PVK format FROM BINARY reads). A PFX, a database master key and the service master
+//! key are read by SQL Server itself from a file: Keysafe puts the file in a folder the
+//! server reads and it can reach (`Placement::Local`), or names what to copy where and waits
+//! (`Placement::Manual`); either way the server's own HASHBYTES of the file must equal the
+//! medium's before the RESTORE is sent.
+
+use crate::backup::KeyRef;
+use crate::connection::SqlConnection;
+use crate::error::{ErrorCode, KeysafeError, Result};
+use crate::recovery::{self, CopyCheck, CopyState};
+use crate::secret::Password;
+use crate::{password, tsql};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How a file the server must read gets into its folder.
+#[derive(Debug, Clone)]
+pub enum Placement {
+    /// The server's folder as this machine sees it (a share or a mounted path): Keysafe
+    /// writes the file there and removes it after the restore.
+    Local(PathBuf),
+    /// The administrator copies the file; Keysafe names it and waits this long for the
+    /// server to see the same bytes.
+    Manual { wait: Duration },
+}
+
+/// What to restore, from which report, and how.
+#[derive(Debug, Clone)]
+pub struct RestoreRequest {
+    /// The report (keysafe-report-*.json) or the medium folder holding it.
+    pub report: PathBuf,
+    /// Which instance's key, when the report holds several (its name as the report has it).
+    pub from_server: Option<String>,
+    pub key: KeyRef,
+    /// Where a certificate or database master key goes (default: the same database name).
+    pub target_database: Option<String>,
+    /// The folder on the target server it reads the file from (default: its backup folder's
+    /// Keysafe subfolder).
+    pub server_dir: Option<String>,
+    pub placement: Placement,
+    /// RESTORE ... FORCE: only after the consequences were shown and confirmed.
+    pub force: bool,
+    /// A database master key: add encryption by the target's service master key afterwards,
+    /// so it opens by itself there (TDE and automatic key opening need it).
+    pub add_service_master_key: bool,
+}
+
+/// The passwords a restore uses; none of them ever leaves the statements sent.
+pub struct RestoreSecrets<'a> {
+    /// The password the backup was made with.
+    pub backup: &'a Password,
+    /// A database master key: the password that protects the restored key. A certificate:
+    /// the password of a new master key for a target database without one.
+    pub master_key: Option<&'a Password>,
+}
+
+/// A step of a restore, as it happens.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum RestoreProgress {
+    MediumChecked {
+        copies: usize,
+    },
+    Placed {
+        server_path: String,
+    },
+    /// Nothing here can reach the server's folder: copy `medium_path` to `server_path`.
+    CopyNeeded {
+        medium_path: String,
+        server_path: String,
+        waiting_seconds: u64,
+    },
+    Restoring {
+        statement: String,
+    },
+}
+
+/// A file the server read, and how it got there.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PlacedFile {
+    pub medium_path: String,
+    /// Empty when nothing had to be placed (FROM BINARY).
+    pub server_path: String,
+    pub sha256: String,
+    /// "keysafe", "administrator", or "not needed".
+    pub placed_by: String,
+}
+
+/// What a restore did and proved.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RestoreResult {
+    pub key: String,
+    pub from_server: String,
+    pub target_server: String,
+    pub target_database: Option<String>,
+    pub files: Vec<PlacedFile>,
+    /// The statement sent, passwords masked.
+    pub statement: String,
+    /// What shows the key is in place: a thumbprint compared, a key that opens, a message.
+    pub proof: String,
+    pub expected_thumbprint: Option<String>,
+    pub actual_thumbprint: Option<String>,
+    /// The restored database master key is also encrypted by the target's service master key.
+    pub opens_by_itself: Option<bool>,
+    /// The target database had no master key and Keysafe created one (back it up now).
+    pub created_master_key: bool,
+}
+
+fn err(code: ErrorCode, m: impl Into<String>) -> KeysafeError {
+    KeysafeError::new(code, m)
+}
+
+/// The copies on the medium for the one key asked for, all matching what the report recorded.
+fn copies_for(req: &RestoreRequest) -> Result<(Vec<CopyCheck>, String)> {
+    let check = recovery::check_medium(&req.report)?;
+    let label = req.key.label();
+    let mine: Vec<CopyCheck> = check
+        .copies
+        .into_iter()
+        .filter(|c| c.key == label)
+        .filter(|c| {
+            req.from_server
+                .as_ref()
+                .is_none_or(|s| c.server.eq_ignore_ascii_case(s))
+        })
+        .collect();
+    let servers: std::collections::BTreeSet<&str> =
+        mine.iter().map(|c| c.server.as_str()).collect();
+    if mine.is_empty() {
+        return Err(err(
+            ErrorCode::NotFound,
+            format!(
+                "{} lists no verified copy of the {label}{}.",
+                check.report.display(),
+                req.from_server
+                    .as_ref()
+                    .map(|s| format!(" of {s}"))
+                    .unwrap_or_default()
+            ),
+        )
+        .next("keysafe check-medium lists what the report holds."));
+    }
+    if servers.len() > 1 {
+        return Err(err(
+            ErrorCode::InvalidInput,
+            format!(
+                "The report holds the {label} of {} instances ({}).",
+                servers.len(),
+                servers.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        )
+        .next("Say which one with --from-server."));
+    }
+    let from = mine[0].server.clone();
+    if let Some(bad) = mine.iter().find(|c| c.state != CopyState::Matches) {
+        return Err(err(
+            ErrorCode::VerificationFailed,
+            match bad.state {
+                CopyState::Missing => format!("{} is not on the medium: nothing was sent to the server.", bad.path.display()),
+                _ => format!("{} is not the file that was backed up (SHA-256 {} where the server gave {}): nothing was sent to the server.", bad.path.display(), bad.actual_sha256, bad.expected_sha256),
+            },
+        )
+        .next("Use another copy of this backup (the off-site medium), or back the key up again from a server that still has it."));
+    }
+    Ok((mine, from))
+}
+
+fn file_name(p: &std::path::Path) -> Result<String> {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            err(
+                ErrorCode::InvalidInput,
+                format!("{} has no file name", p.display()),
+            )
+        })
+}
+
+/// The server's SHA-256 of a file it reads (upper-case hex), or its error.
+async fn server_hash(c: &mut SqlConnection, server_path: &str) -> Result<String> {
+    let lit = tsql::path_literal(server_path)?;
+    let rows = c
+        .rows(&format!(
+            "SELECT HASHBYTES('SHA2_256', BulkColumn) FROM OPENROWSET(BULK {lit}, SINGLE_BLOB) AS restore_file"
+        ))
+        .await?;
+    Ok(rows
+        .first()
+        .and_then(|r| r.try_get::<&[u8], _>(0).ok().flatten())
+        .map(hex::encode_upper)
+        .unwrap_or_default())
+}
+
+/// Puts one medium copy where the server reads it and proves the server sees its bytes.
+async fn place(
+    c: &mut SqlConnection,
+    copy: &CopyCheck,
+    server_dir: &str,
+    sep: &str,
+    placement: &Placement,
+    progress: &mut (dyn FnMut(RestoreProgress) + Send),
+) -> Result<PlacedFile> {
+    let name = file_name(&copy.path)?;
+    let server_path = format!("{}{sep}{name}", server_dir.trim_end_matches(['\\', '/']));
+    let expected = copy.expected_sha256.to_uppercase();
+    let placed_by = match placement {
+        Placement::Local(dir) => {
+            let bytes = std::fs::read(&copy.path).map_err(|e| {
+                err(
+                    ErrorCode::Io,
+                    format!("Cannot read {}: {e}", copy.path.display()),
+                )
+            })?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                err(
+                    ErrorCode::Io,
+                    format!("Cannot create {}: {e}", dir.display()),
+                )
+            })?;
+            let there = dir.join(&name);
+            let same = std::fs::read(&there)
+                .ok()
+                .is_some_and(|b| crate::copy::sha256_hex(&b).eq_ignore_ascii_case(&expected));
+            if !same {
+                crate::copy::write_new(dir, &name, &bytes).map_err(|e| {
+                    e.next("A different file of that name is in the server's folder: move it away, or choose another folder (--server-dir).")
+                })?;
+            }
+            let got = server_hash(c, &server_path).await.map_err(|e| {
+                let m = e.message.clone();
+                e.with_message(format!(
+                    "The file was written to {}, but the server cannot read {server_path}: {m}",
+                    there.display()
+                ))
+            })?;
+            if got != expected {
+                return Err(err(ErrorCode::VerificationFailed, format!("The server reads {server_path} as SHA-256 {got}, not the medium's {expected}: {} is not the folder the server sees as {server_dir}.", dir.display()))
+                    .next("Give the local path of exactly that server folder (--server-dir-local), or let Keysafe name what to copy (omit it)."));
+            }
+            progress(RestoreProgress::Placed {
+                server_path: server_path.clone(),
+            });
+            "keysafe"
+        }
+        Placement::Manual { wait } => {
+            progress(RestoreProgress::CopyNeeded {
+                medium_path: copy.path.display().to_string(),
+                server_path: server_path.clone(),
+                waiting_seconds: wait.as_secs(),
+            });
+            let deadline = tokio::time::Instant::now() + *wait;
+            loop {
+                let last = match server_hash(c, &server_path).await {
+                    Ok(h) if h == expected => break,
+                    Ok(h) => format!("the file there has SHA-256 {h}, not {expected}"),
+                    Err(e) if e.code == ErrorCode::ConnectionLost => return Err(e),
+                    Err(e) => e.message,
+                };
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(err(ErrorCode::ConnectionTimeout, format!("The server did not see the backup at {server_path} within {} s: {last}.", wait.as_secs()))
+                        .next(format!("Copy {} to {server_path} on the server (the service account must be able to read it), then run the restore again.", copy.path.display())));
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            progress(RestoreProgress::Placed {
+                server_path: server_path.clone(),
+            });
+            "administrator"
+        }
+    };
+    Ok(PlacedFile {
+        medium_path: copy.path.display().to_string(),
+        server_path,
+        sha256: expected,
+        placed_by: placed_by.into(),
+    })
+}
+
+/// Removes what Keysafe itself put in the server's folder.
+fn tidy(placement: &Placement, files: &[PlacedFile]) {
+    if let Placement::Local(dir) = placement {
+        for f in files.iter().filter(|f| f.placed_by == "keysafe") {
+            if let Some(name) = std::path::Path::new(&f.medium_path).file_name() {
+                let _ = std::fs::remove_file(dir.join(name));
+            }
+        }
+    }
+}
+
+/// What SQL Server does when it restores a service master key, and what FORCE loses: shown
+/// before the typed confirmation.
+pub const SERVICE_MASTER_KEY_CONSEQUENCES: &str = "RESTORE SERVICE MASTER KEY decrypts everything the instance's current service master key protects (linked server passwords, credentials, database master keys encrypted by it) and re-encrypts it with the key in the file. If any of it cannot be decrypted the restore stops and changes nothing. With FORCE it goes on and whatever could not be decrypted is lost for good: use FORCE only when the current key is already broken.";
+
+/// Restores one key from the medium on `c`'s instance.
+pub async fn restore(
+    c: &mut SqlConnection,
+    req: &RestoreRequest,
+    secrets: &RestoreSecrets<'_>,
+    progress: &mut (dyn FnMut(RestoreProgress) + Send),
+) -> Result<RestoreResult> {
+    let (copies, from_server) = copies_for(req)?;
+    progress(RestoreProgress::MediumChecked {
+        copies: copies.len(),
+    });
+    let inv = crate::inventory::inventory(c).await?;
+    let target_server = inv.server.server_name.clone();
+    let sep = inv.server.path_separator.clone();
+    let server_dir = match &req.server_dir {
+        Some(d) => d.clone(),
+        None => crate::backup::default_server_dir(&inv)?,
+    };
+    let target_db = match &req.key {
+        KeyRef::ServiceMasterKey => None,
+        KeyRef::DatabaseMasterKey { database } | KeyRef::Certificate { database, .. } => {
+            let db = req
+                .target_database
+                .clone()
+                .unwrap_or_else(|| database.clone());
+            if !inv
+                .databases
+                .iter()
+                .any(|d| d.name.eq_ignore_ascii_case(&db))
+            {
+                return Err(err(
+                    ErrorCode::NotFound,
+                    format!("{target_server} has no database {db} (or this login cannot see it)."),
+                )
+                .next(
+                    "Create or restore the database first, or choose another one (--to-database).",
+                ));
+            }
+            Some(db)
+        }
+    };
+    let mut result = RestoreResult {
+        key: req.key.label(),
+        from_server,
+        target_server: target_server.clone(),
+        target_database: target_db.clone(),
+        files: vec![],
+        statement: String::new(),
+        proof: String::new(),
+        expected_thumbprint: copies.iter().find_map(|c| c.thumbprint.clone()),
+        actual_thumbprint: None,
+        opens_by_itself: None,
+        created_master_key: false,
+    };
+    let r = restore_inner(
+        c,
+        req,
+        secrets,
+        progress,
+        &copies,
+        &server_dir,
+        &sep,
+        &mut result,
+    )
+    .await;
+    tidy(&req.placement, &result.files);
+    r.map(|_| result)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn restore_inner(
+    c: &mut SqlConnection,
+    req: &RestoreRequest,
+    secrets: &RestoreSecrets<'_>,
+    progress: &mut (dyn FnMut(RestoreProgress) + Send),
+    copies: &[CopyCheck],
+    server_dir: &str,
+    sep: &str,
+    result: &mut RestoreResult,
+) -> Result<()> {
+    match &req.key {
+        KeyRef::ServiceMasterKey => {
+            let placed = place(c, &copies[0], server_dir, sep, &req.placement, progress).await?;
+            let s =
+                tsql::restore_service_master_key(&placed.server_path, secrets.backup, req.force)?;
+            result.files.push(placed);
+            result.statement = s.shown.clone();
+            progress(RestoreProgress::Restoring {
+                statement: s.shown.clone(),
+            });
+            c.execute(s.sent()).await.map_err(explain_restore)?;
+            let rows = c
+                .rows("SELECT CONVERT(nvarchar(36), key_guid), modify_date FROM master.sys.symmetric_keys WHERE name = N'##MS_ServiceMasterKey##'")
+                .await?;
+            let guid = rows
+                .first()
+                .and_then(|r| r.get::<&str, _>(0))
+                .unwrap_or("")
+                .to_string();
+            result.proof = format!("SQL Server decrypted the file with the backup's password and now holds that service master key (key GUID {guid}); everything the old key protected was re-encrypted with it.");
+        }
+        KeyRef::DatabaseMasterKey { .. } => {
+            let db = result.target_database.clone().unwrap_or_default();
+            let Some(new_password) = secrets.master_key else {
+                return Err(err(ErrorCode::InvalidInput, "RESTORE MASTER KEY needs a password to protect the restored key (ENCRYPTION BY PASSWORD).")
+                    .next("Give it (--master-key-password-env VAR); keep it with the backup's password."));
+            };
+            if let Err(v) = password::check_policy(new_password, None) {
+                return Err(err(
+                    ErrorCode::PasswordPolicy,
+                    format!("The restored master key's password: {}", v.explain()),
+                ));
+            }
+            let placed = place(c, &copies[0], server_dir, sep, &req.placement, progress).await?;
+            let s = tsql::restore_master_key(
+                &db,
+                &placed.server_path,
+                secrets.backup,
+                new_password,
+                req.force,
+            )?;
+            result.files.push(placed);
+            result.statement = s.shown.clone();
+            progress(RestoreProgress::Restoring {
+                statement: s.shown.clone(),
+            });
+            c.execute(s.sent()).await.map_err(explain_restore)?;
+            if req.add_service_master_key {
+                let add = tsql::add_service_master_key_encryption(&db, new_password)?;
+                result.statement.push('\n');
+                result.statement.push_str(&add.shown);
+                c.execute(add.sent()).await?;
+            }
+            // The proof: the restored key opens by the new password, and every certificate
+            // it protects gives its private key back.
+            let otp = password::generate(32);
+            let probe = tsql::proof_of_master_key(&db, new_password, &otp)?;
+            let sets = c.batch(probe.sent()).await.map_err(|e| {
+                let m = e.message.clone();
+                e.with_message(format!(
+                    "The master key was restored, but it does not open with its new password: {m}"
+                ))
+            })?;
+            let rows: Vec<&tiberius::Row> = sets.iter().flatten().collect();
+            let certs = rows.len();
+            let opened = rows
+                .iter()
+                .filter(|r| {
+                    r.try_get::<&[u8], _>(1)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|b| !b.is_empty())
+                })
+                .count();
+            let by_smk = c
+                .rows(&format!(
+                    "SELECT is_master_key_encrypted_by_server FROM sys.databases WHERE name = {}",
+                    tsql::literal(&db, "the database name", 128)?
+                ))
+                .await?
+                .first()
+                .and_then(|r| r.get::<bool, _>(0));
+            result.opens_by_itself = by_smk;
+            if opened != certs {
+                return Err(err(ErrorCode::RestoreCheckFailed, format!("The master key was restored, but it opens only {opened} of the {certs} certificate private keys it protects in {db}.")));
+            }
+            result.proof = format!("The restored master key opens with its new password and gives back the private key of all {certs} certificate(s) it protects in {db}.");
+        }
+        KeyRef::Certificate { name, .. } => {
+            let db = result.target_database.clone().unwrap_or_default();
+            let probe = c
+                .batch(&format!(
+                    "USE {};\nSELECT CONVERT(nvarchar(64), thumbprint, 2) FROM sys.certificates WHERE name = {};\nSELECT COUNT(*) FROM sys.symmetric_keys WHERE name = N'##MS_DatabaseMasterKey##';",
+                    tsql::ident(&db)?,
+                    tsql::literal(name, "the certificate name", 128)?
+                ))
+                .await?;
+            let existing = probe
+                .first()
+                .and_then(|r| r.first())
+                .and_then(|r| r.get::<&str, _>(0))
+                .map(str::to_uppercase);
+            let has_mk = probe
+                .get(1)
+                .and_then(|r| r.first())
+                .and_then(|r| r.get::<i32, _>(0))
+                .unwrap_or(0)
+                > 0;
+            let cer = copies.iter().find(|c| has_ext(&c.path, "cer"));
+            let pvk = copies.iter().find(|c| has_ext(&c.path, "pvk"));
+            let pfx = copies.iter().find(|c| has_ext(&c.path, "pfx"));
+            if result.expected_thumbprint.is_none() {
+                // An older report: the .cer on the medium (its SHA-256 just checked) says it.
+                if let Some(cer) = cer {
+                    let der = std::fs::read(&cer.path).map_err(|e| {
+                        err(
+                            ErrorCode::Io,
+                            format!("Cannot read {}: {e}", cer.path.display()),
+                        )
+                    })?;
+                    use sha1::Digest;
+                    result.expected_thumbprint = Some(hex::encode_upper(sha1::Sha1::digest(&der)));
+                }
+            }
+            if let Some(t) = existing {
+                if Some(&t) == result.expected_thumbprint.as_ref() {
+                    result.actual_thumbprint = Some(t);
+                    result.proof = "The certificate was already there with the same thumbprint: nothing was created.".into();
+                    return Ok(());
+                }
+                return Err(err(ErrorCode::InvalidInput, format!("{db} on {} already has a certificate named {name} with thumbprint {t}: it is not replaced.", result.target_server))
+                    .next("Drop or rename that certificate if nothing depends on it, or restore into another database (--to-database)."));
+            }
+            if !has_mk {
+                let Some(p) = secrets.master_key else {
+                    return Err(err(ErrorCode::MasterKeyNotOpen, format!("{db} on {} has no database master key to protect the restored private key.", result.target_server))
+                        .next("Give a password for a new one (--master-key-password-env VAR) or restore the database master key first; then back it up with Keysafe."));
+                };
+                if let Err(v) = password::check_policy(p, None) {
+                    return Err(err(
+                        ErrorCode::PasswordPolicy,
+                        format!("The new master key's password: {}", v.explain()),
+                    ));
+                }
+                c.execute(tsql::create_master_key(&db, p)?.sent()).await?;
+                result.created_master_key = true;
+            }
+            let s = match (cer, pvk, pfx) {
+                (Some(cer), Some(pvk), _) => {
+                    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| err(ErrorCode::Io, format!("Cannot read {}: {e}", p.display())));
+                    let (der, key) = (read(&cer.path)?, read(&pvk.path)?);
+                    for f in [cer, pvk] {
+                        result.files.push(PlacedFile {
+                            medium_path: f.path.display().to_string(),
+                            server_path: String::new(),
+                            sha256: f.expected_sha256.clone(),
+                            placed_by: "not needed".into(),
+                        });
+                    }
+                    tsql::create_certificate_from_binary(&db, name, &der, &key, secrets.backup)?
+                }
+                (_, _, Some(pfx)) => {
+                    let placed = place(c, pfx, server_dir, sep, &req.placement, progress).await?;
+                    let s = tsql::create_certificate_from_pfx(&db, name, &placed.server_path, secrets.backup)?;
+                    result.files.push(placed);
+                    s
+                }
+                _ => return Err(err(ErrorCode::NotFound, format!("The medium holds no private key for {}: a certificate is restored from its .cer and .pvk, or its .pfx.", req.key.label()))),
+            };
+            result.statement = s.shown.clone();
+            progress(RestoreProgress::Restoring {
+                statement: s.shown.clone(),
+            });
+            let sets = c.batch(s.sent()).await.map_err(explain_restore)?;
+            let after = sets
+                .iter()
+                .rev()
+                .find_map(|rows| rows.first())
+                .and_then(|r| r.try_get::<&[u8], _>(0).ok().flatten())
+                .map(hex::encode_upper);
+            result.actual_thumbprint = after.clone();
+            if after.is_none() || after != result.expected_thumbprint {
+                return Err(err(
+                    ErrorCode::VerificationFailed,
+                    format!(
+                        "The restored certificate's thumbprint is {} where the backup's is {}.",
+                        after.unwrap_or_default(),
+                        result.expected_thumbprint.clone().unwrap_or_default()
+                    ),
+                ));
+            }
+            result.proof = format!("Thumbprint {} equals the backed-up certificate's; its private key is protected by {db}'s master key.", result.actual_thumbprint.clone().unwrap_or_default());
+        }
+    }
+    Ok(())
+}
+
+fn has_ext(p: &std::path::Path, ext: &str) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case(ext))
+}
+
+/// SQL Server's answers to a RESTORE, with what to do about them.
+fn explain_restore(e: KeysafeError) -> KeysafeError {
+    let n = e.server.as_ref().map(|s| s.number);
+    match n {
+        Some(15317) => e.next("The backup's password is not the one given: use the password the backup was made with."),
+        Some(15320) | Some(15329) => e.next("FORCE would go on and lose what cannot be decrypted; try it only when the current key is already broken."),
+        _ => e,
+    }
+}

@@ -1,0 +1,315 @@
+//! Restore from a Keysafe medium onto a second instance, over real TCP: a certificate (no
+//! file on the server: FROM BINARY), its database's master key (the file placed in the
+//! server's folder and hashed by the server first), and the service master key (the file
+//! copied by "the administrator" while Keysafe waits for the server to see it). Each is
+//! proven on the target; a medium copy with one byte changed is refused before anything is
+//! sent.
+
+use keysafe_core::backup::KeyRef;
+use keysafe_core::connection::{connect, SqlConnection};
+use keysafe_core::report::Report;
+use keysafe_core::restore::{self, Placement, RestoreRequest, RestoreSecrets};
+use keysafe_core::run::{self, RunSettings, Selection};
+use keysafe_core::tsql::CertificateFormat;
+use keysafe_core::{ErrorCode, Password};
+use mssql_emulator::{Emulator, DEFAULT_SA_PASSWORD};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const BACKUP_PW: &str = "Str0ng!Backup#Pass";
+const FOLDER: &str =
+    r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup\Restore";
+
+async fn instance(dir: &Path, machine: &str, seed: &str) -> Emulator {
+    let emu =
+        keysafe_test_support::emulator(dir, &format!("[server]\nmachine_name = \"{machine}\"\n"))
+            .await;
+    emu.instance()
+        .run_as("sa", seed)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    emu
+}
+
+async fn sa(e: &Emulator) -> SqlConnection {
+    connect(&keysafe_test_support::sql_options(
+        e,
+        "sa",
+        DEFAULT_SA_PASSWORD,
+    ))
+    .await
+    .unwrap()
+}
+
+/// Backs up every key of `e` to `medium` (certificates as .cer + .pvk) and writes the report.
+async fn back_up(e: &Emulator, medium: &Path) -> PathBuf {
+    std::fs::create_dir_all(medium).unwrap();
+    let mut s = RunSettings::new(Selection::All, medium);
+    s.backup.format = Some(CertificateFormat::Pvk);
+    let reports = run::back_up_fleet(
+        &[keysafe_test_support::sql_options(
+            e,
+            "sa",
+            DEFAULT_SA_PASSWORD,
+        )],
+        &s,
+        &keysafe_core::backup::Secrets::new(Password::new(BACKUP_PW)),
+        1,
+        &|_| {},
+    )
+    .await;
+    assert!(reports[0].all_verified(), "{:?}", reports[0]);
+    let report = Report::new(
+        "tester".into(),
+        chrono::Utc::now(),
+        medium.to_path_buf(),
+        Default::default(),
+        reports,
+    );
+    report.write_files(medium).unwrap().json
+}
+
+fn request(report: &Path, key: KeyRef, placement: Placement) -> RestoreRequest {
+    RestoreRequest {
+        report: report.to_path_buf(),
+        from_server: None,
+        key,
+        target_database: None,
+        server_dir: Some(FOLDER.into()),
+        placement,
+        force: false,
+        add_service_master_key: false,
+    }
+}
+
+async fn one(c: &mut SqlConnection, sql: &str) -> Option<String> {
+    c.rows(sql)
+        .await
+        .unwrap()
+        .first()
+        .and_then(|r| r.get::<&str, _>(0).map(str::to_string))
+}
+
+#[tokio::test]
+async fn every_key_kind_is_restored_on_a_second_instance_and_proven() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = instance(
+        &dir.path().join("a"),
+        "SQLA",
+        "CREATE DATABASE Sales;\nUSE Sales;\nCREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Dmk!Passw0rd#2026';\nCREATE CERTIFICATE SalesCert WITH SUBJECT = 'Sales signing';",
+    )
+    .await;
+    let b = instance(&dir.path().join("b"), "SQLB", "CREATE DATABASE Sales;").await;
+    let medium = dir.path().join("medium");
+    let report = back_up(&a, &medium).await;
+    let mut cb = sa(&b).await;
+    let pw = Password::new(BACKUP_PW);
+    let local = b.instance().host_path(FOLDER).unwrap();
+    let mut steps = Vec::new();
+
+    // The certificate: Sales on B has no master key to protect its private key.
+    let cert = KeyRef::Certificate {
+        database: "Sales".into(),
+        name: "SalesCert".into(),
+    };
+    let req = request(&report, cert.clone(), Placement::Local(local.clone()));
+    let no_key = restore::restore(
+        &mut cb,
+        &req,
+        &RestoreSecrets {
+            backup: &pw,
+            master_key: None,
+        },
+        &mut |p| steps.push(p),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(no_key.code, ErrorCode::MasterKeyNotOpen, "{no_key:?}");
+    let new_dmk = Password::new("New!MasterKey#2026");
+    let r = restore::restore(
+        &mut cb,
+        &req,
+        &RestoreSecrets {
+            backup: &pw,
+            master_key: Some(&new_dmk),
+        },
+        &mut |p| steps.push(p),
+    )
+    .await
+    .unwrap();
+    assert!(r.created_master_key, "{r:?}");
+    assert_eq!(r.from_server, "SQLA");
+    assert_eq!(r.target_server, "SQLB");
+    let source_thumb = one(
+        &mut sa(&a).await,
+        "USE Sales; SELECT CONVERT(nvarchar(64), thumbprint, 2) FROM sys.certificates WHERE name = N'SalesCert'",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        r.expected_thumbprint.as_deref(),
+        Some(source_thumb.as_str())
+    );
+    assert_eq!(r.actual_thumbprint.as_deref(), Some(source_thumb.as_str()));
+    assert!(
+        r.files.iter().all(|f| f.placed_by == "not needed"),
+        "a .cer + .pvk needs no file on the server: {r:?}"
+    );
+    assert!(!r.statement.contains(BACKUP_PW), "{}", r.statement);
+    let on_b = one(
+        &mut cb,
+        "USE Sales; SELECT pvt_key_encryption_type FROM sys.certificates WHERE name = N'SalesCert'",
+    )
+    .await;
+    assert_eq!(
+        on_b.as_deref(),
+        Some("MK"),
+        "the private key is there, under B's master key"
+    );
+
+    // The database master key: the file goes into B's folder, B hashes it, then RESTORE.
+    let dmk = KeyRef::DatabaseMasterKey {
+        database: "Sales".into(),
+    };
+    let restored_pw = Password::new("Restored!Dmk#2026");
+    let mut req = request(&report, dmk, Placement::Local(local.clone()));
+    req.add_service_master_key = true;
+    let r = restore::restore(
+        &mut cb,
+        &req,
+        &RestoreSecrets {
+            backup: &pw,
+            master_key: Some(&restored_pw),
+        },
+        &mut |p| steps.push(p),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.files.len(), 1);
+    assert_eq!(r.files[0].placed_by, "keysafe");
+    assert!(r.files[0].server_path.starts_with(FOLDER), "{r:?}");
+    assert!(r.proof.contains("all 1 certificate"), "{}", r.proof);
+    assert_eq!(r.opens_by_itself, Some(true), "{r:?}");
+    assert!(
+        std::fs::read_dir(&local).unwrap().next().is_none(),
+        "what Keysafe placed is removed"
+    );
+    // The restored key is A's: its GUID on B equals A's.
+    let guid = "USE Sales; SELECT CONVERT(nvarchar(36), key_guid) FROM sys.symmetric_keys WHERE name = N'##MS_DatabaseMasterKey##'";
+    assert_eq!(one(&mut cb, guid).await, one(&mut sa(&a).await, guid).await);
+
+    // The service master key: nothing here reaches B's folder, so the administrator copies
+    // the file while Keysafe waits for B to read the same bytes.
+    let smk = KeyRef::ServiceMasterKey;
+    let req = request(
+        &report,
+        smk,
+        Placement::Manual {
+            wait: Duration::from_secs(30),
+        },
+    );
+    let medium_copy = keysafe_core::recovery::check_medium(&report)
+        .unwrap()
+        .copies
+        .into_iter()
+        .find(|c| c.key == "Service Master Key")
+        .unwrap()
+        .path;
+    let admin_dir = local.clone();
+    let admin = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        std::fs::create_dir_all(&admin_dir).unwrap();
+        std::fs::copy(
+            &medium_copy,
+            admin_dir.join(medium_copy.file_name().unwrap()),
+        )
+        .unwrap();
+    });
+    let mut asked = None;
+    let r = restore::restore(
+        &mut cb,
+        &req,
+        &RestoreSecrets {
+            backup: &pw,
+            master_key: None,
+        },
+        &mut |p| {
+            if let restore::RestoreProgress::CopyNeeded { server_path, .. } = &p {
+                asked = Some(server_path.clone());
+            }
+        },
+    )
+    .await
+    .unwrap();
+    admin.await.unwrap();
+    assert_eq!(asked.as_deref(), Some(r.files[0].server_path.as_str()));
+    assert_eq!(r.files[0].placed_by, "administrator");
+    let smk_guid = "SELECT CONVERT(nvarchar(36), key_guid) FROM master.sys.symmetric_keys WHERE name = N'##MS_ServiceMasterKey##'";
+    let a_guid = one(&mut sa(&a).await, smk_guid).await;
+    assert!(a_guid.is_some());
+    assert_eq!(one(&mut cb, smk_guid).await, a_guid, "B now holds A's SMK");
+    assert!(r.proof.contains(a_guid.as_deref().unwrap()), "{}", r.proof);
+    // B's master key, encrypted by B's old SMK, was re-encrypted: it still opens by itself.
+    let opens = cb
+        .rows("USE Sales; SELECT CERTPRIVATEKEY(CERT_ID(N'SalesCert'), N'Export!Passw0rd#1')")
+        .await
+        .unwrap();
+    assert!(opens[0].get::<&[u8], _>(0).is_some());
+}
+
+#[tokio::test]
+async fn a_copy_with_one_byte_changed_is_refused_before_anything_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = instance(
+        &dir.path().join("a"),
+        "SQLA",
+        "CREATE DATABASE Sales;\nUSE Sales;\nCREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Dmk!Passw0rd#2026';",
+    )
+    .await;
+    let b = instance(&dir.path().join("b"), "SQLB", "CREATE DATABASE Sales;").await;
+    let medium = dir.path().join("medium");
+    let report = back_up(&a, &medium).await;
+    let copy = keysafe_core::recovery::check_medium(&report)
+        .unwrap()
+        .copies
+        .into_iter()
+        .find(|c| c.key == "Sales database master key")
+        .unwrap()
+        .path;
+    let mut bytes = std::fs::read(&copy).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    std::fs::write(&copy, bytes).unwrap();
+
+    let mut cb = sa(&b).await;
+    let local = b.instance().host_path(FOLDER).unwrap();
+    let req = request(
+        &report,
+        KeyRef::DatabaseMasterKey {
+            database: "Sales".into(),
+        },
+        Placement::Local(local.clone()),
+    );
+    let e = restore::restore(
+        &mut cb,
+        &req,
+        &RestoreSecrets {
+            backup: &Password::new(BACKUP_PW),
+            master_key: Some(&Password::new("Restored!Dmk#2026")),
+        },
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code, ErrorCode::VerificationFailed, "{e:?}");
+    assert!(e.message.contains("nothing was sent"), "{}", e.message);
+    drop(cb);
+    let conns = b.wait_for_closed(1).await;
+    assert_eq!(conns[0].requests, 0, "not one request reached B: {conns:?}");
+    assert!(!local.exists(), "nothing was placed in B's folder");
+    let has_key = sa(&b)
+        .await
+        .rows("USE Sales; SELECT COUNT(*) FROM sys.symmetric_keys WHERE name = N'##MS_DatabaseMasterKey##'")
+        .await
+        .unwrap();
+    assert_eq!(has_key[0].get::<i32, _>(0), Some(0));
+}
