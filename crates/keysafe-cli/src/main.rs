@@ -98,6 +98,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Restore a key from a Keysafe medium on this or another instance: the copies are
+    /// checked against their report first; a certificate's .cer + .pvk go as FROM BINARY (no
+    /// file on the server); a PFX, a database master key or the service master key is put in
+    /// a folder the server reads (--server-dir-local) or Keysafe says what to copy where and
+    /// waits; the server hashes the file before the RESTORE. Exit 0 only when proven.
+    Restore(Box<RestoreArgs>),
     /// Show or verify the run history.
     History {
         /// Check the hash chain; exit 1 when a record was changed or removed.
@@ -188,6 +194,68 @@ enum What {
     Dmk,
     Cert,
     All,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum RestoreWhat {
+    Smk,
+    Dmk,
+    Cert,
+}
+
+#[derive(Args)]
+struct RestoreArgs {
+    #[arg(value_enum)]
+    what: RestoreWhat,
+    /// A keysafe-report-*.json, or the folder on the medium that holds it (the newest).
+    report: PathBuf,
+    /// The instance to restore on.
+    #[command(flatten)]
+    conn: ConnArgs,
+    /// The key's database in the report (dmk, cert).
+    #[arg(long)]
+    database: Option<String>,
+    /// The certificate's name (cert).
+    #[arg(long)]
+    certificate: Option<String>,
+    /// Which instance's key, when the report holds several.
+    #[arg(long, value_name = "NAME")]
+    from_server: Option<String>,
+    /// The database on the target (default: the same name).
+    #[arg(long)]
+    to_database: Option<String>,
+    /// The folder on the target server it reads the file from (default: its backup
+    /// folder's Keysafe subfolder).
+    #[arg(long, value_name = "PATH")]
+    server_dir: Option<String>,
+    /// Where --server-dir is visible from this machine: Keysafe puts the file there itself
+    /// (and removes it after). Without it Keysafe says what to copy where and waits.
+    #[arg(long, value_name = "PATH")]
+    server_dir_local: Option<PathBuf>,
+    /// How long to wait for the file to be copied by hand, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    wait: u64,
+    /// Environment variable that holds the backup's password (without it: a no-echo prompt).
+    #[arg(long, value_name = "VAR")]
+    password_env: Option<String>,
+    /// dmk: the variable holding the password that will protect the restored master key;
+    /// cert: the password of a new master key for a target database that has none.
+    #[arg(long, value_name = "VAR")]
+    master_key_password_env: Option<String>,
+    /// dmk: also encrypt the restored key by the target's service master key, so it opens
+    /// by itself there (TDE and automatic key opening need it).
+    #[arg(long)]
+    add_service_master_key: bool,
+    /// RESTORE ... FORCE: goes on where data encrypted by the current key cannot be
+    /// decrypted, and that data is lost. Only when the current key is already broken.
+    #[arg(long)]
+    force: bool,
+    /// smk: the target instance's name, typed as confirmation (scripts; else Keysafe asks).
+    #[arg(long, value_name = "INSTANCE")]
+    confirm: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -575,6 +643,169 @@ fn cmd_check_medium(report: &std::path::Path, json: bool) -> Result<i32, Keysafe
         eprintln!("{} copies match their report.", check.copies.len());
     }
     Ok(if check.all_match() { 0 } else { 1 })
+}
+
+async fn cmd_restore(a: &RestoreArgs) -> Result<i32, KeysafeError> {
+    use keysafe_core::backup::KeyRef;
+    use keysafe_core::restore::{self, Placement, RestoreProgress, RestoreRequest};
+    let targets = connect_options(&a.conn)?;
+    let [target] = targets.as_slice() else {
+        return Err(usage(
+            "restore takes one instance to restore on (--server or --profile)",
+        ));
+    };
+    let need = |v: &Option<String>, flag: &str| {
+        v.clone().ok_or_else(|| {
+            usage(format!(
+                "restore {} needs {flag}",
+                match a.what {
+                    RestoreWhat::Smk => "smk",
+                    RestoreWhat::Dmk => "dmk",
+                    RestoreWhat::Cert => "cert",
+                }
+            ))
+        })
+    };
+    let key = match a.what {
+        RestoreWhat::Smk => KeyRef::ServiceMasterKey,
+        RestoreWhat::Dmk => KeyRef::DatabaseMasterKey {
+            database: need(&a.database, "--database")?,
+        },
+        RestoreWhat::Cert => KeyRef::Certificate {
+            database: need(&a.database, "--database")?,
+            name: need(&a.certificate, "--certificate")?,
+        },
+    };
+    // The medium first: a copy that is not what was backed up stops everything here.
+    let check = keysafe_core::recovery::check_medium(&a.report)?;
+    eprintln!(
+        "{}: {} copies checked against the report",
+        check.report.display(),
+        check.copies.len()
+    );
+    let req = RestoreRequest {
+        report: check.report.clone(),
+        from_server: a.from_server.clone(),
+        key: key.clone(),
+        target_database: a.to_database.clone(),
+        server_dir: a.server_dir.clone(),
+        placement: match &a.server_dir_local {
+            Some(p) => Placement::Local(p.clone()),
+            None => Placement::Manual {
+                wait: std::time::Duration::from_secs(a.wait),
+            },
+        },
+        force: a.force,
+        add_service_master_key: a.add_service_master_key,
+    };
+    let backup_pw = match &a.password_env {
+        Some(v) => secret_from_env(v, "the backup's password")?,
+        None => prompt("backup password")?,
+    };
+    let master_key = a
+        .master_key_password_env
+        .as_deref()
+        .map(|v| secret_from_env(v, "the master key's password"))
+        .transpose()?;
+    let mut c = keysafe_core::connection::connect(target).await?;
+    if key == KeyRef::ServiceMasterKey {
+        let name = c
+            .rows("SELECT CAST(@@SERVERNAME AS nvarchar(128))")
+            .await?
+            .first()
+            .and_then(|r| r.get::<&str, _>(0).map(str::to_string))
+            .unwrap_or_default();
+        eprintln!("{}", restore::SERVICE_MASTER_KEY_CONSEQUENCES);
+        if a.force {
+            eprintln!(
+                "FORCE is on: what the current key protects and cannot be decrypted will be lost."
+            );
+        }
+        let typed = match &a.confirm {
+            Some(t) => t.clone(),
+            None if std::io::stdin().is_terminal() => {
+                eprint!("Type the instance's name ({name}) to restore its service master key: ");
+                let mut answer = String::new();
+                std::io::stdin()
+                    .read_line(&mut answer)
+                    .map_err(|e| usage(format!("Cannot read the answer: {e}")))?;
+                answer.trim().to_string()
+            }
+            None => {
+                return Err(usage(format!(
+                    "Restoring a service master key needs the instance's name typed as confirmation: --confirm {name} (no terminal to ask on)."
+                )))
+            }
+        };
+        if !typed.eq_ignore_ascii_case(&name) {
+            eprintln!("Not confirmed ('{typed}' is not {name}): nothing was changed.");
+            return Ok(1);
+        }
+    }
+    let secrets = restore::RestoreSecrets {
+        backup: &backup_pw,
+        master_key: master_key.as_ref(),
+    };
+    let server = target.server.to_string();
+    let mut show = |p: RestoreProgress| {
+        match p {
+        RestoreProgress::MediumChecked { copies } => {
+            eprintln!("[{server}] {copies} file(s) of the key match the report")
+        }
+        RestoreProgress::CopyNeeded {
+            medium_path,
+            server_path,
+            waiting_seconds,
+        } => eprintln!(
+            "[{server}] Copy {medium_path}\n    to {server_path} on the server (its service account must be able to read it).\n    Waiting up to {waiting_seconds} s for the server to read the same bytes..."
+        ),
+        RestoreProgress::Placed { server_path } => {
+            eprintln!("[{server}] the server reads {server_path} with the medium's SHA-256")
+        }
+        RestoreProgress::Restoring { statement } => eprintln!("[{server}] {statement}"),
+    }
+    };
+    let outcome = restore::restore(&mut c, &req, &secrets, &mut show).await;
+    let _ = keysafe_core::history::record_restore(
+        &keysafe_home().join("history.jsonl"),
+        &check.report,
+        &outcome,
+        &key.label(),
+        &server,
+    );
+    let r = outcome?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&r)
+                .map_err(|e| KeysafeError::new(ErrorCode::Internal, e.to_string()))?
+        );
+    } else {
+        println!(
+            "[{}] {} restored from {}'s backup{}.",
+            r.target_server,
+            r.key,
+            r.from_server,
+            r.target_database
+                .as_ref()
+                .map(|d| format!(" into {d}"))
+                .unwrap_or_default()
+        );
+        println!("  Proof: {}", r.proof);
+        if r.opens_by_itself == Some(false) {
+            println!("  The restored master key opens only with its password on {}: add --add-service-master-key (or keysafe repair-master-key) where it must open by itself (TDE).", r.target_server);
+        }
+    }
+    if r.created_master_key {
+        eprintln!(
+            "keysafe: {} on {} had no master key: one was created. Back it up now: keysafe backup dmk --database {} --server {} ...",
+            r.target_database.clone().unwrap_or_default(),
+            r.target_server,
+            r.target_database.clone().unwrap_or_default(),
+            server
+        );
+    }
+    Ok(0)
 }
 
 async fn cmd_copy_certificate(
@@ -1006,6 +1237,7 @@ async fn main() {
             yes,
         } => cmd_repair_master_key(conn, database, master_key_password_env.as_deref(), *yes).await,
         Command::CheckMedium { report, json } => cmd_check_medium(report, *json),
+        Command::Restore(a) => cmd_restore(a).await,
         Command::CopyCertificate {
             conn,
             database,

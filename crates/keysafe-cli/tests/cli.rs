@@ -1098,3 +1098,145 @@ async fn check_medium_refuses_a_copy_with_one_byte_changed_before_anything_is_se
     assert_eq!(not_report.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&not_report.stderr).contains("is not a Keysafe report"));
 }
+
+#[tokio::test]
+async fn restore_smk_on_a_second_instance_is_confirmed_by_name_placed_hashed_and_proven() {
+    let a = env().await;
+    let b = env().await;
+    let canary = format!("Backup!Canary{}#x", std::process::id());
+    let medium = a.medium.display().to_string();
+    let mut args = vec!["backup", "smk"];
+    let c = conn(&a);
+    args.extend(c.iter().map(String::as_str));
+    args.extend(["--password-env", "KS_BACKUP_PW", "--copy-to", &medium]);
+    let backed = keysafe(
+        &a,
+        &args,
+        &[
+            ("KS_LOGIN_PW", "Operat0r!Pass#1"),
+            ("KS_BACKUP_PW", &canary),
+        ],
+    )
+    .await;
+    assert_eq!(
+        backed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&backed.stderr)
+    );
+
+    let folder = r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup\Restore";
+    let local = b.emu.instance().host_path(folder).unwrap();
+    let mut restore: Vec<String> = [
+        "restore",
+        "smk",
+        &medium,
+        "--server",
+        &format!("localhost,{}", b.emu.addr().port()),
+        "--login",
+        "sa",
+        "--login-password-env",
+        "KS_LOGIN_PW",
+        "--trust-server-certificate",
+        "--password-env",
+        "KS_BACKUP_PW",
+        "--server-dir",
+        folder,
+        "--server-dir-local",
+        &local.display().to_string(),
+    ]
+    .map(String::from)
+    .to_vec();
+    restore.extend(keysafe_test_support::encrypt_args());
+    let vars = [
+        ("KS_LOGIN_PW", mssql_emulator::DEFAULT_SA_PASSWORD),
+        ("KS_BACKUP_PW", canary.as_str()),
+        ("KEYSAFE_LOG", "trace"),
+    ];
+    let guid = |e: &Env| {
+        e.emu
+            .instance()
+            .state()
+            .service_master_key
+            .as_ref()
+            .unwrap()
+            .guid
+            .to_string()
+            .to_uppercase()
+    };
+    let (a_guid, b_before) = (guid(&a), guid(&b));
+    assert_ne!(a_guid, b_before);
+    let run = |extra: &[&str]| {
+        let mut v: Vec<&str> = restore.iter().map(String::as_str).collect();
+        v.extend(extra);
+        let v: Vec<String> = v.into_iter().map(String::from).collect();
+        let b = &b;
+        async move {
+            let v: Vec<&str> = v.iter().map(String::as_str).collect();
+            keysafe(b, &v, &vars).await
+        }
+    };
+
+    // No terminal to ask on and no --confirm: a usage error, nothing changed.
+    let unconfirmed = run(&[]).await;
+    let said = String::from_utf8_lossy(&unconfirmed.stderr).into_owned();
+    assert_eq!(unconfirmed.status.code(), Some(2), "{said}");
+    assert!(said.contains("--confirm SQLDEMO01"), "{said}");
+    assert!(
+        said.contains("FORCE"),
+        "the consequences are shown first: {said}"
+    );
+    // Another name typed: refused, nothing changed.
+    let wrong = run(&["--confirm", "SQLOTHER"]).await;
+    assert_eq!(wrong.status.code(), Some(1));
+    assert_eq!(guid(&b), b_before, "nothing was changed");
+
+    let done = run(&["--confirm", "sqldemo01"]).await;
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&done.stdout).into_owned(),
+        String::from_utf8_lossy(&done.stderr).into_owned(),
+    );
+    assert_eq!(done.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("Proof:") && stdout.to_uppercase().contains(&a_guid),
+        "{stdout}"
+    );
+    assert!(stderr.contains("the server reads"), "{stderr}");
+    assert_eq!(guid(&b), a_guid, "B now holds A's service master key");
+    assert!(
+        std::fs::read_dir(&local).unwrap().next().is_none(),
+        "the placed file was removed"
+    );
+
+    // The history records the restore; the backup password is in no output, log or file.
+    let history = std::fs::read_to_string(b.home.join("history.jsonl")).unwrap();
+    let restores: Vec<serde_json::Value> = history
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["record"].clone())
+        .filter(|r| r["action"] == "restore")
+        .collect();
+    assert_eq!(restores.len(), 1, "{history}");
+    assert_eq!(restores[0]["succeeded"], true);
+    let mut seen = vec![stdout, stderr, said];
+    for f in files_under(&b.home).into_iter().chain(files_under(&a.home)) {
+        seen.push(String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned());
+    }
+    assert!(seen.iter().any(|t| t.contains("TRACE")), "traced");
+    assert!(
+        seen.iter().all(|t| !t.contains(&canary)),
+        "the backup password leaked"
+    );
+
+    // One byte changed on the medium: refused before anything is sent, exit 1.
+    let copy = files_under(&a.medium)
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|x| x == "key"))
+        .unwrap();
+    let mut bytes = std::fs::read(&copy).unwrap();
+    bytes[10] ^= 0x20;
+    std::fs::write(&copy, bytes).unwrap();
+    let refused = run(&["--confirm", "SQLDEMO01"]).await;
+    let said = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert_eq!(refused.status.code(), Some(1), "{said}");
+    assert!(said.contains("nothing was sent"), "{said}");
+}

@@ -132,6 +132,37 @@ impl Entry {
     }
 }
 
+/// Records a restore, proven or failed: what was restored from which medium onto which
+/// instance, the statement with its passwords masked, and the proof or the error. The
+/// record has `"action": "restore"`, so it is never read as a backup run.
+pub fn record_restore(
+    path: &Path,
+    report: &Path,
+    outcome: &std::result::Result<crate::restore::RestoreResult, crate::error::KeysafeError>,
+    key: &str,
+    target: &str,
+) -> Result<Entry> {
+    let (succeeded, detail) = match outcome {
+        Ok(r) => (true, serde_json::to_value(r).expect("a restore serializes")),
+        Err(e) => (
+            false,
+            serde_json::json!({ "key": key, "target_server": target, "error": e }),
+        ),
+    };
+    append(
+        path,
+        serde_json::json!({
+            "schema": RECORD_SCHEMA,
+            "action": "restore",
+            "at": chrono::Utc::now(),
+            "operator": crate::report::current_operator(),
+            "succeeded": succeeded,
+            "medium_report": report,
+            "restore": detail,
+        }),
+    )
+}
+
 /// Records a finished run: its summary, where its JSON report is, and each key's outcome
 /// and file hashes (never a secret: the report holds none).
 pub fn record_run(
