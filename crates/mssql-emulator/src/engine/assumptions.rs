@@ -232,3 +232,41 @@ pub const UNTAKEN_BRANCH_IS_NOT_RESOLVED: bool = true;
 /// ownership or CONTROL SERVER.
 #[allow(dead_code)] // a record of what the code does unconditionally: nothing reads it
 pub const HAS_DBACCESS_AS_THREE_PART_NAMES: bool = true;
+
+/// BACKUP DATABASE's media file: the emulator writes its own format (JSON naming this
+/// format, one entry per backup set, no data pages), not Microsoft Tape Format. What
+/// RESTORE HEADERONLY / FILELISTONLY / VERIFYONLY report from it is modelled; RESTORE
+/// DATABASE is not. A file in any other format is "incorrectly formed" (3241).
+pub const BACKUP_MEDIA_FORMAT: &str = "mssql-emulator-backup/1";
+
+/// 3201 "Cannot open backup device": the state is not documented; 2 is what published
+/// captures show for a missing file.
+pub const BACKUP_DEVICE_OPEN_STATE: u8 = 2;
+
+/// Appending an encrypted backup set to a file that already holds backup sets
+/// (backup-encryption.md: "Appending to an existing backup set option is not supported for
+/// encrypted backups"): refused; the message number is our placeholder.
+pub const ENCRYPTED_BACKUP_APPEND: (i32, u8) = (3095, 1);
+
+/// RESTORE ... WITH FILE = n past the last backup set on the device: 4038 "Cannot find file
+/// ID n on device '...'." (number and text from published captures; state ours).
+pub const BACKUP_SET_MISSING: (i32, u8) = (4038, 1);
+
+/// RESTORE VERIFYONLY's success line "The backup set on file n is valid.": informational,
+/// its number not documented (our placeholder).
+pub const BACKUP_SET_VALID: (i32, u8) = (3262, 1);
+
+/// RESTORE FILELISTONLY and VERIFYONLY of a TDE-encrypted backup, or one made WITH
+/// ENCRYPTION, need the certificate (with its private key) in master, like a restore: 33111
+/// "Cannot find server certificate with thumbprint '0x...'." then 3013 (facts: observed for
+/// RESTORE DATABASE; that the two information statements check it too is inferred from
+/// their reading the encrypted backup). RESTORE HEADERONLY reads only the unencrypted header
+/// and needs no certificate.
+#[allow(dead_code)] // a record of what the code does unconditionally: nothing reads it
+pub const INFO_RESTORES_NEED_THE_CERTIFICATE: bool = true;
+
+/// msdb.dbo.backupset and backupmediafamily: readable by logins with CONTROL SERVER (sysadmin
+/// included) or a user in msdb in db_owner or db_datareader, or granted SELECT on msdb
+/// (undocumented; the strict reading: msdb's history is not public), else 229.
+#[allow(dead_code)] // a record of what the code does unconditionally: nothing reads it
+pub const MSDB_HISTORY_READERS: bool = true;

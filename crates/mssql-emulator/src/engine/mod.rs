@@ -522,6 +522,64 @@ impl Instance {
         Ok(host)
     }
 
+    /// BACKUP DATABASE's media: written by the service account, which needs write access to
+    /// the folder (and to the file it replaces or appends to). Err is the operating system
+    /// error SQL Server quotes in 3201: 3 (no such folder), 5 (access denied).
+    pub fn write_backup_media(&self, server_path: &str, bytes: &[u8]) -> Result<(), u32> {
+        let host = self.fs.resolve(server_path).map_err(|_| 123u32)?;
+        let parent = host.parent().ok_or(3u32)?;
+        if !parent.is_dir() {
+            return Err(3);
+        }
+        let comps = self.fs.components(server_path).map_err(|_| 123u32)?;
+        let service = self.service_token();
+        let windows = self.info.platform == Platform::Windows;
+        if windows {
+            let a = self.acls();
+            let folder_ok = a.allows(&comps[..comps.len() - 1], true, &service, acl::WRITE);
+            let file_ok = !host.exists() || a.allows(&comps, false, &service, acl::WRITE);
+            if !folder_ok || !file_ok {
+                return Err(5);
+            }
+        }
+        let existed = host.exists();
+        std::fs::write(&host, bytes).map_err(|_| 5u32)?;
+        if windows && !existed {
+            let mut a = self.acls();
+            a.set(
+                &comps,
+                acl::Descriptor {
+                    owner: Some(service.user().to_string()),
+                    ..Default::default()
+                },
+            );
+            a.save(&self.acls_path).map_err(|_| 5u32)?;
+        }
+        Ok(())
+    }
+
+    /// A backup file read by the service account (RESTORE): Err is the operating system error
+    /// SQL Server quotes in 3201: 2 (no such file), 3 (no such folder), 5 (access denied).
+    pub fn read_backup_media(&self, server_path: &str) -> Result<Vec<u8>, u32> {
+        let host = self.fs.resolve(server_path).map_err(|_| 123u32)?;
+        if !host.parent().is_some_and(|p| p.is_dir()) {
+            return Err(3);
+        }
+        if !host.is_file() {
+            return Err(if host.is_dir() { 5 } else { 2 });
+        }
+        if self.info.platform == Platform::Windows {
+            let comps = self.fs.components(server_path).map_err(|_| 123u32)?;
+            if !self
+                .acls()
+                .allows(&comps, false, &self.service_token(), acl::READ)
+            {
+                return Err(5);
+            }
+        }
+        std::fs::read(&host).map_err(|_| 5u32)
+    }
+
     /// Reads a file as the service account.
     /// Why OPENROWSET(BULK) cannot read `server_path`, in SQL Server's words: 4860 when the
     /// folder exists and the file does not; 4861 with the operating system's error when the
@@ -743,6 +801,7 @@ fn bootstrap(s: &Scenario, info: &ServerInfo) -> std::io::Result<InstanceState> 
         databases: vec![],
         next_principal_id: 256,
         next_database_id: 4,
+        backup_history: vec![],
         file_writes: 0,
     };
     st.logins.push(new_login(

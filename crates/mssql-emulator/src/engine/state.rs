@@ -101,6 +101,42 @@ pub struct Certificate {
     pub key_length: i32,
 }
 
+/// One row of msdb.dbo.backupset, with its backupmediafamily device.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BackupSetRow {
+    pub backup_set_id: i64,
+    pub media_set_id: i64,
+    pub name: Option<String>,
+    pub database_name: String,
+    /// D (database), I (differential), L (log).
+    pub kind: String,
+    pub is_copy_only: bool,
+    pub backup_start_date: NaiveDateTime,
+    pub backup_finish_date: NaiveDateTime,
+    pub backup_size: i64,
+    pub user_name: String,
+    pub key_algorithm: Option<String>,
+    #[serde(default, with = "serde_hex_opt")]
+    pub encryptor_thumbprint: Option<Vec<u8>>,
+    pub encryptor_type: Option<String>,
+    pub physical_device_name: String,
+}
+
+mod serde_hex_opt {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(b) => s.serialize_some(&hex::encode_upper(b)),
+            None => s.serialize_none(),
+        }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|h| hex::decode(h).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DatabaseEncryptionKey {
     pub algorithm: String,
@@ -173,6 +209,9 @@ pub struct InstanceState {
     pub databases: Vec<Database>,
     pub next_principal_id: i32,
     pub next_database_id: i32,
+    /// msdb's backup history (backupset joined with backupmediafamily), oldest first.
+    #[serde(default)]
+    pub backup_history: Vec<BackupSetRow>,
     /// Counts file writes, for fault injection that survives nothing (not persisted).
     #[serde(skip)]
     pub file_writes: u64,

@@ -60,6 +60,18 @@ pub enum Statement {
         on: bool,
     },
     CreateDatabase(String),
+    BackupDatabase(BackupDatabase),
+    /// RESTORE HEADERONLY | FILELISTONLY | VERIFYONLY FROM DISK = '...' [WITH FILE = n]
+    RestoreInfo {
+        what: RestoreInfo,
+        file: Lit,
+        position: Option<i64>,
+    },
+    /// ALTER DATABASE ENCRYPTION KEY ENCRYPTION BY SERVER CERTIFICATE name (the current
+    /// database's DEK re-encrypted by another certificate: TDE's protector rotation).
+    AlterDatabaseEncryptionKey {
+        certificate: String,
+    },
     DropDatabase(Vec<String>),
     CreateLogin {
         name: String,
@@ -167,6 +179,29 @@ pub struct CreateCertificate {
     /// ENCRYPTION BY PASSWORD for a generated certificate: the private key is protected
     /// by this password instead of the database master key.
     pub encryption_password: Option<Lit>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestoreInfo {
+    HeaderOnly,
+    FileListOnly,
+    VerifyOnly,
+}
+
+/// BACKUP DATABASE | LOG name TO DISK = '...' [WITH ...]
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BackupDatabase {
+    pub database: String,
+    pub log: bool,
+    pub file: Lit,
+    pub differential: bool,
+    pub copy_only: bool,
+    /// INIT or FORMAT: the backup set replaces what the file held.
+    pub overwrite: bool,
+    pub compression: bool,
+    pub name: Option<Lit>,
+    /// ENCRYPTION (ALGORITHM = ..., SERVER CERTIFICATE = name)
+    pub encryption: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -76,6 +76,7 @@ fn need_server_state(ctx: &Ctx) -> Res<()> {
 /// A catalog view or DMV by name.
 mod databases;
 mod keys;
+mod msdb;
 mod principals;
 mod server;
 
@@ -111,6 +112,9 @@ fn read(
     qualifier: &str,
 ) -> Res<Table> {
     let full = parts.join(".");
+    if let Some(t) = msdb::table(ctx, parts, qualifier) {
+        return t;
+    }
     let Some((dbname, name)) = split_name(ctx, parts) else {
         return Err(messages::invalid_object(&full).into());
     };

@@ -210,6 +210,30 @@ pub fn run(
             store(inst, &mut st, db)?;
             Ok(None)
         }
+        Statement::AlterDatabaseEncryptionKey { certificate } => {
+            let mut db = current_db(&st, session)?;
+            if !perms::has_database(&st, &login, &db, "CONTROL") {
+                return Err(messages::no_permission().into());
+            }
+            let master = st.database("master").cloned().expect("master exists");
+            let cert = master.certificate(certificate).ok_or_else(|| {
+                Fail::from(messages::cannot_find("find", "certificate", certificate))
+            })?;
+            if cert.private_key.as_ref().map(|k| k.protection) != Some(KeyProtection::MasterKey) {
+                return Err(messages::tde_cert_password_protected(certificate).into());
+            }
+            let Some(k) = db.encryption_key.as_mut() else {
+                return Err(messages::no_dek(&db.name).into());
+            };
+            k.encryptor_thumbprint = cert.thumbprint.clone();
+            k.set_date = now();
+            k.modify_date = now();
+            if cert.pvt_key_last_backup_date.is_none() {
+                out.info(messages::cert_not_backed_up_warning());
+            }
+            store(inst, &mut st, db)?;
+            Ok(None)
+        }
         Statement::DropDatabaseEncryptionKey => {
             let mut db = current_db(&st, session)?;
             if !perms::has_database(&st, &login, &db, "CONTROL") {

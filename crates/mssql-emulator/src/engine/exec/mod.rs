@@ -1,6 +1,7 @@
 //! Running batches: parse, then each statement in turn. A statement's error ends that
 //! statement (and the batch only for batch-aborting errors); the connection lives on.
 
+pub mod backups;
 pub mod certs;
 pub mod keys;
 pub mod procs;
@@ -426,7 +427,11 @@ impl Instance {
             | Statement::RestoreMasterKey { .. }
             | Statement::AlterMasterKey(_)
             | Statement::DropMasterKey => keys::run(self, session, stmt, out),
+            Statement::BackupDatabase(_) | Statement::RestoreInfo { .. } => {
+                backups::run(self, session, stmt, out)
+            }
             Statement::CreateCertificate(_)
+            | Statement::AlterDatabaseEncryptionKey { .. }
             | Statement::BackupCertificate(_)
             | Statement::DropCertificate(_)
             | Statement::CreateDatabaseEncryptionKey { .. }

@@ -154,6 +154,12 @@ impl Parser {
             }));
         }
         if self.eat_kw(Kw::Database) {
+            if self.eat_kw(Kw::Encryption) {
+                self.expect_kw(Kw::Key)?;
+                self.expect_kws(&[Kw::Encryption, Kw::By, Kw::Server, Kw::Certificate])?;
+                let certificate = self.ident()?;
+                return Ok(Statement::AlterDatabaseEncryptionKey { certificate });
+            }
             let database = if self.eat_kw(Kw::Current) {
                 String::new()
             } else {

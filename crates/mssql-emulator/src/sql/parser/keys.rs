@@ -5,6 +5,9 @@ use super::*;
 impl Parser {
     pub(super) fn backup(&mut self) -> R<Statement> {
         self.expect_kw(Kw::Backup)?;
+        if self.is_kw(Kw::Database) || self.is_kw(Kw::Log) {
+            return self.backup_database();
+        }
         if self.eat_kw(Kw::Service) {
             self.expect_kws(&[Kw::Master, Kw::Key])?;
             let file = self.lit_option(&[Kw::To, Kw::File])?;
@@ -90,8 +93,121 @@ impl Parser {
         Ok(o)
     }
 
+    /// BACKUP DATABASE | LOG: the options Keysafe's users' jobs use; any other is a syntax
+    /// error here rather than silently ignored.
+    fn backup_database(&mut self) -> R<Statement> {
+        let log = self.eat_kw(Kw::Log);
+        if !log {
+            self.expect_kw(Kw::Database)?;
+        }
+        let mut b = BackupDatabase {
+            database: self.ident()?,
+            log,
+            file: self.lit_option(&[Kw::To, Kw::Disk])?,
+            ..Default::default()
+        };
+        if self.eat_kw(Kw::With) {
+            loop {
+                if !log && self.eat_kw(Kw::Differential) {
+                    b.differential = true;
+                } else if self.eat_kw(Kw::CopyOnly) {
+                    b.copy_only = true;
+                } else if self.eat_kw(Kw::Init) || self.eat_kw(Kw::Format) {
+                    b.overwrite = true;
+                } else if self.eat_kw(Kw::NoInit) || self.eat_kw(Kw::NoFormat) {
+                    b.overwrite = false;
+                } else if self.eat_kw(Kw::Compression) {
+                    b.compression = true;
+                } else if self.eat_kw(Kw::NoCompression)
+                    || self.eat_kw(Kw::Checksum)
+                    || self.eat_kw(Kw::NoChecksum)
+                {
+                } else if self.eat_kw(Kw::Stats) {
+                    if self.eat_sym("=") {
+                        match self.peek().kind {
+                            TokenKind::Number(_) => {
+                                self.bump();
+                            }
+                            _ => return Err(self.err()),
+                        }
+                    }
+                } else if self.is_kw(Kw::Name) {
+                    b.name = Some(self.lit_option(&[Kw::Name])?);
+                } else if self.is_kw(Kw::Description) {
+                    self.lit_option(&[Kw::Description])?;
+                } else if self.eat_kw(Kw::Encryption) {
+                    self.expect_sym("(")?;
+                    self.expect_kw(Kw::Algorithm)?;
+                    self.expect_sym("=")?;
+                    let algorithm = self.ident()?.to_uppercase();
+                    if !["AES_128", "AES_192", "AES_256", "TRIPLE_DES_3KEY"]
+                        .contains(&algorithm.as_str())
+                    {
+                        return Err(SyntaxError::custom(
+                            102,
+                            format!("Incorrect syntax near '{algorithm}'."),
+                            self.peek().line,
+                        ));
+                    }
+                    self.expect_sym(",")?;
+                    self.expect_kws(&[Kw::Server, Kw::Certificate])?;
+                    self.expect_sym("=")?;
+                    let cert = self.ident()?;
+                    self.expect_sym(")")?;
+                    b.encryption = Some((algorithm, cert));
+                } else {
+                    return Err(self.err());
+                }
+                if !self.eat_sym(",") {
+                    break;
+                }
+            }
+        }
+        Ok(Statement::BackupDatabase(b))
+    }
+
     pub(super) fn restore(&mut self) -> R<Statement> {
         self.expect_kw(Kw::Restore)?;
+        let info = if self.eat_kw(Kw::Headeronly) {
+            Some(RestoreInfo::HeaderOnly)
+        } else if self.eat_kw(Kw::Filelistonly) {
+            Some(RestoreInfo::FileListOnly)
+        } else if self.eat_kw(Kw::Verifyonly) {
+            Some(RestoreInfo::VerifyOnly)
+        } else {
+            None
+        };
+        if let Some(what) = info {
+            let file = self.lit_option(&[Kw::From, Kw::Disk])?;
+            let mut position = None;
+            if self.eat_kw(Kw::With) {
+                loop {
+                    if self.eat_kw(Kw::File) {
+                        self.expect_sym("=")?;
+                        match self.peek().kind.clone() {
+                            TokenKind::Number(n) => {
+                                self.bump();
+                                position = n.parse::<i64>().ok();
+                                if position.is_none() {
+                                    return Err(self.err());
+                                }
+                            }
+                            _ => return Err(self.err()),
+                        }
+                    } else if !(self.eat_kw(Kw::Checksum) || self.eat_kw(Kw::NoChecksum)) {
+                        return Err(self.err());
+                    }
+                    if !self.eat_sym(",") {
+                        break;
+                    }
+                }
+            }
+            return Ok(Statement::RestoreInfo {
+                what,
+                file,
+                position,
+            });
+        }
         let service = self.eat_kw(Kw::Service);
         self.expect_kws(&[Kw::Master, Kw::Key])?;
         let file = self.lit_option(&[Kw::From, Kw::File])?;

@@ -1,0 +1,518 @@
+//! Database backups as far as key recovery needs them: BACKUP DATABASE | LOG writes a media
+//! file recording what a restore will need (the TDE certificate's thumbprint, the backup
+//! encryption certificate's) and a row of msdb's backup history; RESTORE HEADERONLY,
+//! FILELISTONLY and VERIFYONLY read it back, the last two only where the certificates it
+//! needs are on the server (33111 otherwise), as a restore would. The file's format is the
+//! emulator's own (assumptions::BACKUP_MEDIA_FORMAT); no page of data is in it.
+
+use super::keys::dmk_key;
+use super::Out;
+use crate::engine::messages::Msg;
+use crate::engine::session::Session;
+use crate::engine::state::{BackupSetRow, InstanceState};
+use crate::engine::{assumptions, now, perms, Event, Fail, Instance, Res};
+use crate::sql::ast::{BackupDatabase, RestoreInfo, Statement};
+use crate::tds::token::Column;
+use crate::value::{SqlType, Value};
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize)]
+struct Media {
+    format: String,
+    sets: Vec<MediaSet>,
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+struct MediaSet {
+    name: Option<String>,
+    database_name: String,
+    /// HEADERONLY's BackupType: 1 database, 2 log, 5 differential.
+    backup_type: i64,
+    server_name: String,
+    user_name: String,
+    start: NaiveDateTime,
+    finish: NaiveDateTime,
+    database_created: NaiveDateTime,
+    size: i64,
+    compressed: bool,
+    copy_only: bool,
+    /// The certificate protecting the database encryption key when the backup was taken.
+    tde_thumbprint: Option<String>,
+    key_algorithm: Option<String>,
+    encryptor_thumbprint: Option<String>,
+    encryptor_type: Option<String>,
+}
+
+/// "<statement> is terminating abnormally." after the error that stopped it.
+fn abnormal(first: Msg, statement: &str) -> Fail {
+    Fail(vec![
+        first,
+        Msg::new(
+            3013,
+            16,
+            1,
+            format!("{statement} is terminating abnormally."),
+        ),
+    ])
+}
+
+fn os_error_text(n: u32) -> &'static str {
+    match n {
+        2 => "The system cannot find the file specified.",
+        3 => "The system cannot find the path specified.",
+        5 => "Access is denied.",
+        _ => "The filename, directory name, or volume label syntax is incorrect.",
+    }
+}
+
+fn cannot_open(path: &str, os: u32) -> Msg {
+    Msg::new(
+        3201,
+        16,
+        assumptions::BACKUP_DEVICE_OPEN_STATE,
+        format!(
+            "Cannot open backup device '{path}'. Operating system error {os}({}).",
+            os_error_text(os)
+        ),
+    )
+}
+
+fn badly_formed(path: &str) -> Msg {
+    Msg::new(3241, 16, 0, format!("The media family on device '{path}' is incorrectly formed. SQL Server cannot process this media family."))
+}
+
+fn read_media(bytes: &[u8]) -> Option<Media> {
+    serde_json::from_slice::<Media>(bytes)
+        .ok()
+        .filter(|m| m.format == assumptions::BACKUP_MEDIA_FORMAT)
+}
+
+pub fn run(
+    inst: &Instance,
+    session: &mut Session,
+    stmt: &Statement,
+    out: &mut Out,
+) -> Res<Option<u64>> {
+    match stmt {
+        Statement::BackupDatabase(b) => backup(inst, session, b, out),
+        Statement::RestoreInfo {
+            what,
+            file,
+            position,
+        } => restore_info(inst, session, *what, file, *position, out),
+        _ => unreachable!("dispatched by exec"),
+    }
+}
+
+fn backup(
+    inst: &Instance,
+    session: &Session,
+    b: &BackupDatabase,
+    out: &mut Out,
+) -> Res<Option<u64>> {
+    let verb = if b.log {
+        "BACKUP LOG"
+    } else {
+        "BACKUP DATABASE"
+    };
+    let mut st = inst.state();
+    let login = session.login.clone();
+    let Some(db) = st.database(&b.database).cloned() else {
+        return Err(abnormal(
+            Msg::new(
+                911,
+                16,
+                11,
+                format!(
+                    "Database '{}' does not exist. Make sure that the name is entered correctly.",
+                    b.database
+                ),
+            ),
+            verb,
+        ));
+    };
+    if db.name.eq_ignore_ascii_case("tempdb") {
+        return Err(abnormal(
+            Msg::new(
+                3147,
+                16,
+                3,
+                "Backup and restore operations are not allowed on database tempdb.",
+            ),
+            verb,
+        ));
+    }
+    let operator = db.user_for_login(&login).is_some_and(|u| {
+        u.roles
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case("db_backupoperator"))
+    });
+    if !(operator || perms::has_database(&st, &login, &db, verb)) {
+        return Err(abnormal(
+            Msg::new(
+                262,
+                14,
+                1,
+                format!("{verb} permission denied in database '{}'.", db.name),
+            ),
+            verb,
+        ));
+    }
+    let master = st.database("master").cloned().expect("master exists");
+    let encryption = match &b.encryption {
+        None => None,
+        Some((algorithm, cert)) => {
+            let c = master
+                .certificate(cert)
+                .filter(|_| perms::can_see_metadata(&st, &login, &master))
+                .ok_or_else(|| {
+                    abnormal(
+                        crate::engine::messages::cannot_find("find", "certificate", cert),
+                        verb,
+                    )
+                })?;
+            Some((algorithm.clone(), hex::encode_upper(&c.thumbprint)))
+        }
+    };
+    let mut media = Media {
+        format: assumptions::BACKUP_MEDIA_FORMAT.into(),
+        sets: vec![],
+    };
+    if !b.overwrite {
+        match inst.read_backup_media(&b.file) {
+            Ok(bytes) => match read_media(&bytes) {
+                Some(m) => media = m,
+                None => return Err(abnormal(badly_formed(&b.file), verb)),
+            },
+            Err(2) => {}
+            Err(os) => return Err(abnormal(cannot_open(&b.file, os), verb)),
+        }
+        if encryption.is_some() && !media.sets.is_empty() {
+            let (n, state) = assumptions::ENCRYPTED_BACKUP_APPEND;
+            return Err(abnormal(
+                Msg::new(n, 16, state, "Backup encryption is not supported when appending to an existing backup set. Use WITH FORMAT or INIT, or another file."),
+                verb,
+            ));
+        }
+    }
+    let tde_thumbprint = db
+        .encryption_key
+        .as_ref()
+        .filter(|k| k.encryption_state != 1)
+        .map(|k| hex::encode_upper(&k.encryptor_thumbprint));
+    let start = now();
+    let pages = 328 + 8 * (db.certificates.len() as i64);
+    let set = MediaSet {
+        name: b.name.clone(),
+        database_name: db.name.clone(),
+        backup_type: if b.log {
+            2
+        } else if b.differential {
+            5
+        } else {
+            1
+        },
+        server_name: inst.info.server_name(),
+        user_name: login.clone(),
+        start,
+        finish: now(),
+        database_created: db.create_date,
+        size: pages * 8192,
+        compressed: b.compression,
+        copy_only: b.copy_only,
+        tde_thumbprint,
+        key_algorithm: encryption.as_ref().map(|(a, _)| a.to_lowercase()),
+        encryptor_thumbprint: encryption.as_ref().map(|(_, t)| t.clone()),
+        encryptor_type: encryption.as_ref().map(|_| "CERTIFICATE".to_string()),
+    };
+    media.sets.push(set.clone());
+    let bytes = serde_json::to_vec_pretty(&media).expect("media serializes");
+    inst.write_backup_media(&b.file, &bytes)
+        .map_err(|os| abnormal(cannot_open(&b.file, os), verb))?;
+    record_history(&mut st, &set, &b.file);
+    inst.persist(&st)?;
+    out.info(Msg::new(
+        4035,
+        0,
+        1,
+        format!(
+            "Processed {pages} pages for database '{}', file '{}' on file {}.",
+            db.name,
+            db.name,
+            media.sets.len()
+        ),
+    ));
+    out.info(Msg::new(
+        3014,
+        0,
+        1,
+        format!(
+            "{verb} successfully processed {pages} pages in 0.010 seconds ({:.3} MB/sec).",
+            pages as f64 * 8192.0 / 1_048_576.0 / 0.010
+        ),
+    ));
+    Ok(None)
+}
+
+fn record_history(st: &mut InstanceState, set: &MediaSet, device: &str) {
+    let id = st
+        .backup_history
+        .last()
+        .map(|r| r.backup_set_id)
+        .unwrap_or(0)
+        + 1;
+    st.backup_history.push(BackupSetRow {
+        backup_set_id: id,
+        media_set_id: id,
+        name: set.name.clone(),
+        database_name: set.database_name.clone(),
+        kind: match set.backup_type {
+            2 => "L",
+            5 => "I",
+            _ => "D",
+        }
+        .into(),
+        is_copy_only: set.copy_only,
+        backup_start_date: set.start,
+        backup_finish_date: set.finish,
+        backup_size: set.size,
+        user_name: set.user_name.clone(),
+        key_algorithm: set.key_algorithm.clone(),
+        encryptor_thumbprint: set
+            .encryptor_thumbprint
+            .as_ref()
+            .and_then(|t| hex::decode(t).ok()),
+        encryptor_type: set.encryptor_type.clone(),
+        physical_device_name: device.to_string(),
+    });
+}
+
+/// A certificate in master whose private key this session can use, by thumbprint (hex):
+/// what decrypting a TDE or encrypted backup needs. 33111 when there is none.
+fn need_certificate(st: &InstanceState, session: &Session, thumbprint: &str) -> Result<(), Msg> {
+    let master = st.database("master").expect("master exists");
+    let found = master
+        .certificates
+        .iter()
+        .find(|c| hex::encode_upper(&c.thumbprint) == thumbprint.to_uppercase());
+    match found {
+        Some(c) if c.private_key.is_some() => {
+            // The private key is protected by master's database master key, which must open.
+            if dmk_key(st, session, master).is_none() && master.master_key.is_some() {
+                return Err(crate::engine::messages::no_master_key(
+                    assumptions::DMK_NOT_OPEN_STATE,
+                ));
+            }
+            Ok(())
+        }
+        _ => Err(Msg::new(
+            33111,
+            16,
+            3,
+            format!(
+                "Cannot find server certificate with thumbprint '0x{}'.",
+                thumbprint.to_uppercase()
+            ),
+        )),
+    }
+}
+
+fn col(name: &str, ty: SqlType) -> Column {
+    Column {
+        name: name.into(),
+        ty,
+        nullable: true,
+    }
+}
+
+fn text(v: &Option<String>) -> Value {
+    v.as_ref()
+        .map(|s| Value::Str(s.clone()))
+        .unwrap_or(Value::Null)
+}
+
+fn bytes(v: &Option<String>) -> Value {
+    v.as_ref()
+        .and_then(|h| hex::decode(h).ok())
+        .map(Value::Bytes)
+        .unwrap_or(Value::Null)
+}
+
+fn restore_info(
+    inst: &Instance,
+    session: &Session,
+    what: RestoreInfo,
+    file: &str,
+    position: Option<i64>,
+    out: &mut Out,
+) -> Res<Option<u64>> {
+    let verb = match what {
+        RestoreInfo::HeaderOnly => "RESTORE HEADERONLY",
+        RestoreInfo::FileListOnly => "RESTORE FILELISTONLY",
+        RestoreInfo::VerifyOnly => "VERIFY DATABASE",
+    };
+    let st = inst.state();
+    // "Obtaining information about a backup set or backup device requires CREATE DATABASE
+    // permission" (RESTORE arguments, Permissions).
+    if !perms::has_server(&st, &session.login, "CREATE ANY DATABASE") {
+        return Err(abnormal(
+            Msg::new(
+                262,
+                14,
+                1,
+                "CREATE DATABASE permission denied in database 'master'.",
+            ),
+            verb,
+        ));
+    }
+    let raw = inst
+        .read_backup_media(file)
+        .map_err(|os| abnormal(cannot_open(file, os), verb))?;
+    let media = read_media(&raw).ok_or_else(|| abnormal(badly_formed(file), verb))?;
+    let pick = |n: i64| -> Res<(i64, MediaSet)> {
+        usize::try_from(n - 1)
+            .ok()
+            .and_then(|i| media.sets.get(i))
+            .map(|s| (n, s.clone()))
+            .ok_or_else(|| {
+                let (num, state) = assumptions::BACKUP_SET_MISSING;
+                abnormal(
+                    Msg::new(
+                        num,
+                        16,
+                        state,
+                        format!("Cannot find file ID {n} on device '{file}'."),
+                    ),
+                    verb,
+                )
+            })
+    };
+    match what {
+        RestoreInfo::HeaderOnly => {
+            let sets: Vec<(i64, MediaSet)> = match position {
+                Some(n) => vec![pick(n)?],
+                None => media
+                    .sets
+                    .iter()
+                    .cloned()
+                    .enumerate()
+                    .map(|(i, s)| (i as i64 + 1, s))
+                    .collect(),
+            };
+            let columns = vec![
+                col("BackupName", SqlType::NVarChar(Some(128))),
+                col("BackupDescription", SqlType::NVarChar(Some(255))),
+                col("BackupType", SqlType::SmallInt),
+                col("ExpirationDate", SqlType::DateTime),
+                col("Compressed", SqlType::Bit),
+                col("Position", SqlType::SmallInt),
+                col("DeviceType", SqlType::TinyInt),
+                col("UserName", SqlType::NVarChar(Some(128))),
+                col("ServerName", SqlType::NVarChar(Some(128))),
+                col("DatabaseName", SqlType::NVarChar(Some(128))),
+                col("DatabaseCreationDate", SqlType::DateTime),
+                col("BackupSize", SqlType::BigInt),
+                col("BackupStartDate", SqlType::DateTime),
+                col("BackupFinishDate", SqlType::DateTime),
+                col("IsCopyOnly", SqlType::Bit),
+                col("KeyAlgorithm", SqlType::NVarChar(Some(32))),
+                col("EncryptorThumbprint", SqlType::VarBinary(Some(20))),
+                col("EncryptorType", SqlType::NVarChar(Some(32))),
+            ];
+            let rows = sets
+                .iter()
+                .map(|(n, s)| {
+                    vec![
+                        text(&s.name),
+                        Value::Null,
+                        Value::Int(s.backup_type),
+                        Value::Null,
+                        Value::Bit(s.compressed),
+                        Value::Int(*n),
+                        Value::Int(2),
+                        Value::Str(s.user_name.clone()),
+                        Value::Str(s.server_name.clone()),
+                        Value::Str(s.database_name.clone()),
+                        Value::DateTime(s.database_created),
+                        Value::Int(s.size),
+                        Value::DateTime(s.start),
+                        Value::DateTime(s.finish),
+                        Value::Bit(s.copy_only),
+                        text(&s.key_algorithm),
+                        bytes(&s.encryptor_thumbprint),
+                        text(&s.encryptor_type),
+                    ]
+                })
+                .collect::<Vec<_>>();
+            let n = rows.len() as u64;
+            out.events.push(Event::Rows { columns, rows });
+            Ok(Some(n))
+        }
+        RestoreInfo::FileListOnly | RestoreInfo::VerifyOnly => {
+            let (n, set) = pick(position.unwrap_or(1))?;
+            for t in [&set.encryptor_thumbprint, &set.tde_thumbprint]
+                .into_iter()
+                .flatten()
+            {
+                need_certificate(&st, session, t).map_err(|m| abnormal(m, verb))?;
+            }
+            if what == RestoreInfo::VerifyOnly {
+                let (num, state) = assumptions::BACKUP_SET_VALID;
+                out.info(Msg::new(
+                    num,
+                    0,
+                    state,
+                    format!("The backup set on file {n} is valid."),
+                ));
+                return Ok(None);
+            }
+            let data_dir = inst.info.default_data_path.trim_end_matches(['\\', '/']);
+            let sep = inst.info.path_separator();
+            let columns = vec![
+                col("LogicalName", SqlType::NVarChar(Some(128))),
+                col("PhysicalName", SqlType::NVarChar(Some(260))),
+                col("Type", SqlType::Char(1)),
+                col("FileGroupName", SqlType::NVarChar(Some(128))),
+                col("Size", SqlType::BigInt),
+                col("MaxSize", SqlType::BigInt),
+                col("FileId", SqlType::BigInt),
+                col("BackupSizeInBytes", SqlType::BigInt),
+                col("IsReadOnly", SqlType::Bit),
+                col("IsPresent", SqlType::Bit),
+                col("TDEThumbprint", SqlType::VarBinary(Some(32))),
+            ];
+            let d = &set.database_name;
+            let rows = vec![
+                vec![
+                    Value::Str(d.clone()),
+                    Value::Str(format!("{data_dir}{sep}{d}.mdf")),
+                    Value::Str("D".into()),
+                    Value::Str("PRIMARY".into()),
+                    Value::Int(8 * 1_048_576),
+                    Value::Int(35_184_372_080_640),
+                    Value::Int(1),
+                    Value::Int(set.size),
+                    Value::Bit(false),
+                    Value::Bit(true),
+                    bytes(&set.tde_thumbprint),
+                ],
+                vec![
+                    Value::Str(format!("{d}_log")),
+                    Value::Str(format!("{data_dir}{sep}{d}_log.ldf")),
+                    Value::Str("L".into()),
+                    Value::Null,
+                    Value::Int(8 * 1_048_576),
+                    Value::Int(2_199_023_255_552),
+                    Value::Int(2),
+                    Value::Int(0),
+                    Value::Bit(false),
+                    Value::Bit(true),
+                    bytes(&set.tde_thumbprint),
+                ],
+            ];
+            out.events.push(Event::Rows { columns, rows });
+            Ok(Some(2))
+        }
+    }
+}
