@@ -123,6 +123,9 @@ pub struct KeyRecord {
     pub label: String,
     pub outcome: crate::backup::Outcome,
     pub sha256: Vec<String>,
+    /// A certificate's thumbprint when it was backed up (records since 2026-12).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbprint: Option<String>,
 }
 
 impl Entry {
@@ -195,6 +198,7 @@ pub fn record_run(
                     label: k.key.label(),
                     outcome: k.outcome,
                     sha256: k.files.iter().map(|f| f.server_sha256.clone()).collect(),
+                    thumbprint: k.thumbprint.clone(),
                 })
             })
             .collect(),

@@ -6,6 +6,7 @@
 pub mod backup;
 pub mod connection;
 pub mod copy;
+pub mod coverage;
 pub mod error;
 pub mod history;
 pub mod inventory;

@@ -1,0 +1,371 @@
+//! Coverage: can every backup this instance keeps be restored, and where are the keys for it?
+//!
+//! Every backup set in msdb's history within the retention the user sets, with the
+//! certificate it needs: its backup encryption certificate (`encryptor_thumbprint`), and for
+//! a TDE database the certificate that protected its encryption key when the backup was
+//! taken. That is the database's current certificate when it has not changed since the
+//! backup (`set_date`); otherwise the backup file says it itself (RESTORE FILELISTONLY's
+//! TDEThumbprint, or the thumbprint in SQL Server's 33111 when the certificate is no longer
+//! here). Each certificate is then present on the server or not, and has a verified Keysafe
+//! copy in the history or not. A certificate retained backups need that is gone from the
+//! server and has no copy is the loudest line: those backups cannot be restored anywhere.
+
+use crate::connection::SqlConnection;
+use crate::error::{ErrorCode, KeysafeError, Result};
+use crate::history::RunRecord;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Serialize;
+
+/// Why a backup needs a certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum NeedKind {
+    /// BACKUP ... WITH ENCRYPTION (SERVER CERTIFICATE = ...).
+    BackupEncryption,
+    /// Transparent Data Encryption of the database.
+    Tde,
+}
+
+/// What a retained backup needs, and how Keysafe knows.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Need {
+    pub kind: NeedKind,
+    pub thumbprint: String,
+    /// "msdb", "the database's certificate, unchanged since the backup", "the backup file".
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RetainedBackup {
+    pub database: String,
+    /// D (full), I (differential), L (log).
+    pub kind: String,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub finished: NaiveDateTime,
+    pub device: String,
+    pub needs: Vec<Need>,
+    /// Why what it needs could not be read (the file is gone, no permission), if so.
+    pub unknown: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Not on the server and no verified copy: the backups that need it cannot be restored.
+    Lost,
+    /// On the server only: lose the server and these backups are lost with it.
+    ServerOnly,
+    /// Not on the server, but a verified Keysafe copy exists (restore it before it is needed).
+    CopyOnly,
+    /// On the server and a verified Keysafe copy exists.
+    Covered,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CertificateCoverage {
+    pub thumbprint: String,
+    /// Its name in master, or (gone) the name a Keysafe copy recorded.
+    pub name: Option<String>,
+    pub on_server: bool,
+    /// The newest verified Keysafe copy: when and the report that lists it.
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub keysafe_copy: Option<DateTime<Utc>>,
+    pub copy_report: Option<String>,
+    /// How many retained backups need it, and the oldest of them.
+    pub backups: usize,
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub oldest_backup: Option<NaiveDateTime>,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Coverage {
+    pub server: String,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub generated: DateTime<Utc>,
+    pub retention_days: u32,
+    pub backups: Vec<RetainedBackup>,
+    /// Worst first.
+    pub certificates: Vec<CertificateCoverage>,
+}
+
+impl Coverage {
+    /// Every retained backup's keys are on the server and in a verified copy.
+    pub fn all_covered(&self) -> bool {
+        self.certificates
+            .iter()
+            .all(|c| c.verdict == Verdict::Covered)
+            && self.backups.iter().all(|b| b.unknown.is_none())
+    }
+}
+
+fn hex_col(r: &tiberius::Row, i: usize) -> Option<String> {
+    r.try_get::<&[u8], _>(i)
+        .ok()
+        .flatten()
+        .filter(|b| !b.is_empty())
+        .map(hex::encode_upper)
+}
+
+/// The thumbprint SQL Server names in 33111 ("... with thumbprint '0x...'").
+fn thumbprint_in_33111(e: &KeysafeError) -> Option<String> {
+    let text = &e.server.as_ref().filter(|s| s.number == 33111)?.text;
+    let at = text.find("0x")? + 2;
+    let hex: String = text[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit())
+        .collect();
+    (!hex.is_empty()).then(|| hex.to_uppercase())
+}
+
+/// Reads the instance's retained backups and what they need, and judges every certificate
+/// against the server and Keysafe's history (`runs`, for this server as `server` names it).
+pub async fn coverage(
+    c: &mut SqlConnection,
+    retention_days: u32,
+    runs: &[RunRecord],
+) -> Result<Coverage> {
+    let sets = c
+        .batch(&format!(
+            "SELECT CAST(@@SERVERNAME AS nvarchar(128));
+SELECT bs.database_name, bs.type, bs.backup_start_date, bs.backup_finish_date, bs.encryptor_thumbprint, mf.physical_device_name
+  FROM msdb.dbo.backupset AS bs INNER JOIN msdb.dbo.backupmediafamily AS mf ON mf.media_set_id = bs.media_set_id
+  WHERE bs.backup_finish_date >= DATEADD(day, -{retention_days}, GETDATE())
+  ORDER BY bs.backup_finish_date;
+SELECT name, thumbprint FROM master.sys.certificates;
+SELECT DB_NAME(database_id), encryptor_thumbprint, set_date, encryption_state FROM sys.dm_database_encryption_keys;"
+        ))
+        .await
+        .map_err(|e| match e.server.as_ref().map(|s| s.number) {
+            Some(229) => e.next("Coverage reads msdb's backup history: grant the login db_datareader in msdb (or use a sysadmin login)."),
+            Some(300) | Some(297) => e.next("Coverage reads sys.dm_database_encryption_keys: the login needs VIEW SERVER STATE."),
+            _ => e,
+        })?;
+    let empty = Vec::new();
+    let set = |i: usize| sets.get(i).unwrap_or(&empty);
+    let server = set(0)
+        .first()
+        .and_then(|r| r.get::<&str, _>(0))
+        .unwrap_or("")
+        .to_string();
+    let certs: Vec<(String, String)> = set(2)
+        .iter()
+        .filter_map(|r| Some((r.get::<&str, _>(0)?.to_string(), hex_col(r, 1)?)))
+        .collect();
+    // database -> (current encryptor, when it was set)
+    let deks: Vec<(String, Option<String>, Option<NaiveDateTime>)> = set(3)
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.get::<&str, _>(0)?.to_string(),
+                hex_col(r, 1),
+                r.get::<NaiveDateTime, _>(2),
+            ))
+        })
+        .collect();
+    let rows: Vec<(
+        String,
+        String,
+        NaiveDateTime,
+        NaiveDateTime,
+        Option<String>,
+        String,
+    )> = set(1)
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.get::<&str, _>(0)?.to_string(),
+                r.get::<&str, _>(1).unwrap_or("D").to_string(),
+                r.get::<NaiveDateTime, _>(2)?,
+                r.get::<NaiveDateTime, _>(3)?,
+                hex_col(r, 4),
+                r.get::<&str, _>(5).unwrap_or("").to_string(),
+            ))
+        })
+        .collect();
+
+    let mut backups = Vec::new();
+    for (database, kind, start, finished, encryptor, device) in rows {
+        let mut needs = Vec::new();
+        let mut unknown = None;
+        if let Some(t) = encryptor {
+            needs.push(Need {
+                kind: NeedKind::BackupEncryption,
+                thumbprint: t,
+                source: "msdb".into(),
+            });
+        }
+        let dek = deks.iter().find(|d| d.0.eq_ignore_ascii_case(&database));
+        match dek {
+            Some((_, Some(t), Some(set_at))) if *set_at <= start => needs.push(Need {
+                kind: NeedKind::Tde,
+                thumbprint: t.clone(),
+                source: "the database's certificate, unchanged since the backup".into(),
+            }),
+            _ => {
+                // The encryptor changed since, or the database is not encrypted now: the
+                // backup file itself says whether it was and by what.
+                let lit = crate::tsql::path_literal(&device)?;
+                match c
+                    .rows(&format!("RESTORE FILELISTONLY FROM DISK = {lit}"))
+                    .await
+                {
+                    Ok(files) => {
+                        if let Some(t) = files.iter().find_map(|r| {
+                            r.try_get::<&[u8], _>("TDEThumbprint")
+                                .ok()
+                                .flatten()
+                                .filter(|b| !b.is_empty())
+                                .map(hex::encode_upper)
+                        }) {
+                            needs.push(Need {
+                                kind: NeedKind::Tde,
+                                thumbprint: t,
+                                source: "the backup file".into(),
+                            });
+                        }
+                    }
+                    Err(e) => match thumbprint_in_33111(&e) {
+                        // SQL Server names the certificate it cannot find.
+                        Some(t) if !needs.iter().any(|n| n.thumbprint == t) => needs.push(Need {
+                            kind: NeedKind::Tde,
+                            thumbprint: t,
+                            source: "the backup file (SQL Server cannot find its certificate)"
+                                .into(),
+                        }),
+                        Some(_) => {}
+                        None if e.code == ErrorCode::ConnectionLost => return Err(e),
+                        None => {
+                            unknown = Some(format!(
+                                "the backup file could not be read: {}",
+                                e.server
+                                    .as_ref()
+                                    .map(|s| s.text.clone())
+                                    .unwrap_or(e.message)
+                            ))
+                        }
+                    },
+                }
+            }
+        }
+        backups.push(RetainedBackup {
+            database,
+            kind,
+            finished,
+            device,
+            needs,
+            unknown,
+        });
+    }
+
+    let mut certificates: Vec<CertificateCoverage> = Vec::new();
+    for b in &backups {
+        for n in &b.needs {
+            match certificates
+                .iter_mut()
+                .find(|c| c.thumbprint == n.thumbprint)
+            {
+                Some(c) => {
+                    c.backups += 1;
+                    c.oldest_backup = c.oldest_backup.min(Some(b.finished)).or(Some(b.finished));
+                }
+                None => certificates.push(CertificateCoverage {
+                    thumbprint: n.thumbprint.clone(),
+                    name: None,
+                    on_server: false,
+                    keysafe_copy: None,
+                    copy_report: None,
+                    backups: 1,
+                    oldest_backup: Some(b.finished),
+                    verdict: Verdict::Lost,
+                }),
+            }
+        }
+    }
+    for c in &mut certificates {
+        if let Some((name, _)) = certs.iter().find(|(_, t)| *t == c.thumbprint) {
+            c.name = Some(name.clone());
+            c.on_server = true;
+        }
+        // The newest verified Keysafe copy of exactly this certificate, from this server.
+        let copy = runs
+            .iter()
+            .flat_map(|r| r.keys.iter().map(move |k| (r, k)))
+            .filter(|(_, k)| {
+                k.outcome == crate::backup::Outcome::Verified
+                    && k.server.eq_ignore_ascii_case(&server)
+                    && k.thumbprint
+                        .as_deref()
+                        .is_some_and(|t| t.eq_ignore_ascii_case(&c.thumbprint))
+            })
+            .max_by_key(|(r, _)| r.finished);
+        if let Some((r, k)) = copy {
+            c.keysafe_copy = Some(r.finished);
+            c.copy_report = Some(r.report.display().to_string());
+            if c.name.is_none() {
+                if let crate::backup::KeyRef::Certificate { name, .. } = &k.key {
+                    c.name = Some(name.clone());
+                }
+            }
+        }
+        c.verdict = match (c.on_server, c.keysafe_copy.is_some()) {
+            (true, true) => Verdict::Covered,
+            (true, false) => Verdict::ServerOnly,
+            (false, true) => Verdict::CopyOnly,
+            (false, false) => Verdict::Lost,
+        };
+    }
+    certificates.sort_by(|a, b| a.verdict.cmp(&b.verdict).then(b.backups.cmp(&a.backups)));
+    Ok(Coverage {
+        server,
+        generated: Utc::now(),
+        retention_days,
+        backups,
+        certificates,
+    })
+}
+
+impl Coverage {
+    /// One line per certificate, worst first, as a terminal or the report says it.
+    pub fn lines(&self) -> Vec<String> {
+        self.certificates
+            .iter()
+            .map(|c| {
+                let name = c.name.clone().unwrap_or_else(|| "(unknown name)".into());
+                let what = match c.verdict {
+                    Verdict::Lost => format!("LOST: certificate {name} is not on the server and Keysafe holds no verified copy: {} retained backup(s) cannot be restored anywhere", c.backups),
+                    Verdict::ServerOnly => format!("AT RISK: certificate {name} is only on the server: {} retained backup(s) are lost with it; back it up", c.backups),
+                    Verdict::CopyOnly => format!("NOT ON THE SERVER: certificate {name} was dropped or rotated; {} retained backup(s) need the verified copy of {}", c.backups, c.keysafe_copy.map(|d| d.to_rfc3339()).unwrap_or_default()),
+                    Verdict::Covered => format!("covered: certificate {name} is on the server and in a verified copy; {} retained backup(s)", c.backups),
+                };
+                format!("{what} (thumbprint {})", c.thumbprint)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_thumbprint_sql_server_cannot_find_is_read_from_33111() {
+        let mut e = KeysafeError::new(ErrorCode::SqlServer, "x");
+        e.server = Some(crate::error::ServerMessage {
+            number: 33111,
+            level: 16,
+            state: 3,
+            line: 1,
+            text: "Cannot find server certificate with thumbprint '0xA1B2C3'.".into(),
+        });
+        assert_eq!(thumbprint_in_33111(&e).as_deref(), Some("A1B2C3"));
+        e.server.as_mut().unwrap().number = 3201;
+        assert_eq!(thumbprint_in_33111(&e), None);
+    }
+}

@@ -1,0 +1,142 @@
+//! Coverage over TCP: every retained backup in msdb with the certificate it needs, judged
+//! against the server and Keysafe's history. A backup encryption certificate dropped while a
+//! retained backup needs it is the loudest line; a rotated TDE certificate is still needed by
+//! the backups taken before the rotation, found from the backup file itself.
+
+use keysafe_core::backup::{KeyRef, Secrets};
+use keysafe_core::connection::connect;
+use keysafe_core::coverage::{self, NeedKind, Verdict};
+use keysafe_core::report::Report;
+use keysafe_core::run::{self, RunSettings, Selection};
+use keysafe_core::Password;
+use mssql_emulator::DEFAULT_SA_PASSWORD;
+use std::time::Duration;
+
+const DIR: &str = r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup";
+
+#[tokio::test]
+async fn a_dropped_certificate_that_retained_backups_need_is_flagged_and_a_rotated_one_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu =
+        keysafe_test_support::emulator(dir.path(), "[server]\nmachine_name = \"SQLCOV\"\n").await;
+    let run_sql = |sql: &str| {
+        emu.instance()
+            .run_as("sa", sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e:?}"))
+    };
+    run_sql(
+        "USE master;
+CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Master!Key#2026x';
+CREATE CERTIFICATE TdeCert WITH SUBJECT = 'TDE';
+CREATE CERTIFICATE BackupCert WITH SUBJECT = 'Backup encryption';
+CREATE DATABASE Payroll;
+CREATE DATABASE Sales;
+USE Payroll;
+CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 ENCRYPTION BY SERVER CERTIFICATE TdeCert;
+ALTER DATABASE Payroll SET ENCRYPTION ON;",
+    );
+    let pause = || std::thread::sleep(Duration::from_millis(30));
+    pause();
+    run_sql(&format!(
+        r"BACKUP DATABASE Payroll TO DISK = N'{DIR}\Payroll-1.bak' WITH INIT"
+    ));
+    run_sql(&format!(
+        r"BACKUP DATABASE Sales TO DISK = N'{DIR}\Sales.bak' WITH FORMAT, ENCRYPTION (ALGORITHM = AES_256, SERVER CERTIFICATE = BackupCert)"
+    ));
+    pause();
+    // The TDE protector rotated; the backup encryption certificate dropped.
+    run_sql(
+        "USE master; CREATE CERTIFICATE TdeCert2 WITH SUBJECT = 'TDE 2026';
+USE Payroll; ALTER DATABASE ENCRYPTION KEY ENCRYPTION BY SERVER CERTIFICATE TdeCert2;
+USE master; DROP CERTIFICATE BackupCert;",
+    );
+    pause();
+    run_sql(&format!(
+        r"BACKUP DATABASE Payroll TO DISK = N'{DIR}\Payroll-2.bak' WITH INIT"
+    ));
+
+    // Keysafe has a verified copy of TdeCert only.
+    let medium = dir.path().join("medium");
+    std::fs::create_dir_all(&medium).unwrap();
+    let o = keysafe_test_support::sql_options(&emu, "sa", DEFAULT_SA_PASSWORD);
+    let settings = RunSettings::new(
+        Selection::Keys(vec![KeyRef::Certificate {
+            database: "master".into(),
+            name: "TdeCert".into(),
+        }]),
+        &medium,
+    );
+    let reports = run::back_up_fleet(
+        std::slice::from_ref(&o),
+        &settings,
+        &Secrets::new(Password::new("Cov!Backup#2026x")),
+        1,
+        &|_| {},
+    )
+    .await;
+    assert!(reports[0].all_verified(), "{:?}", reports[0]);
+    let report = Report::new(
+        "t".into(),
+        chrono::Utc::now(),
+        medium.clone(),
+        Default::default(),
+        reports,
+    );
+    let files = report.write_files(&medium).unwrap();
+    let history = dir.path().join("history.jsonl");
+    keysafe_core::history::record_run(&history, &report, &files.json).unwrap();
+    let runs: Vec<_> = keysafe_core::history::read(&history)
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.run())
+        .collect();
+
+    let mut c = connect(&o).await.unwrap();
+    let cov = coverage::coverage(&mut c, 35, &runs).await.unwrap();
+    assert_eq!(cov.server, "SQLCOV");
+    assert_eq!(cov.backups.len(), 3, "{:?}", cov.backups);
+    assert!(!cov.all_covered());
+    let thumb = |name: &str| {
+        let st = emu.instance().state();
+        st.database("master")
+            .unwrap()
+            .certificate(name)
+            .map(|c| hex::encode_upper(&c.thumbprint))
+    };
+    let by_verdict = |v: Verdict| {
+        cov.certificates
+            .iter()
+            .filter(|c| c.verdict == v)
+            .collect::<Vec<_>>()
+    };
+    // Worst first: the dropped backup encryption certificate, with no copy anywhere.
+    assert_eq!(
+        cov.certificates[0].verdict,
+        Verdict::Lost,
+        "{:?}",
+        cov.certificates
+    );
+    assert!(!cov.certificates[0].on_server);
+    assert_eq!(cov.certificates[0].backups, 1);
+    let sales = cov.backups.iter().find(|b| b.database == "Sales").unwrap();
+    assert_eq!(sales.needs[0].kind, NeedKind::BackupEncryption);
+    assert_eq!(sales.needs[0].thumbprint, cov.certificates[0].thumbprint);
+    assert!(cov.lines()[0].starts_with("LOST"), "{:?}", cov.lines());
+    // The rotated-away TDE certificate is still needed by the first Payroll backup, read from
+    // its file; it is on the server and in Keysafe's copy.
+    let covered = by_verdict(Verdict::Covered);
+    assert_eq!(covered.len(), 1, "{:?}", cov.certificates);
+    assert_eq!(Some(covered[0].thumbprint.clone()), thumb("TdeCert"));
+    assert!(covered[0].copy_report.is_some());
+    let first = cov
+        .backups
+        .iter()
+        .find(|b| b.device.ends_with("Payroll-1.bak"))
+        .unwrap();
+    assert_eq!(first.needs[0].source, "the backup file");
+    // The new TDE certificate protects the newest backup and has no copy yet.
+    let only = by_verdict(Verdict::ServerOnly);
+    assert_eq!(only.len(), 1);
+    assert_eq!(Some(only[0].thumbprint.clone()), thumb("TdeCert2"));
+    assert_eq!(only[0].name.as_deref(), Some("TdeCert2"));
+}
