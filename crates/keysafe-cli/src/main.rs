@@ -104,6 +104,23 @@ enum Command {
     /// a folder the server reads (--server-dir-local) or Keysafe says what to copy where and
     /// waits; the server hashes the file before the RESTORE. Exit 0 only when proven.
     Restore(Box<RestoreArgs>),
+    /// Can every kept backup be restored? Every backup in msdb's history within the
+    /// retention, the certificate it needs (backup encryption, TDE), and whether that
+    /// certificate is on the server and in a verified Keysafe copy (from the history). Exit 1
+    /// unless every one is both.
+    Coverage {
+        #[command(flatten)]
+        conn: ConnArgs,
+        /// How far back backups are kept, in days.
+        #[arg(long, value_name = "DAYS", default_value_t = 35)]
+        retention_days: u32,
+        /// Also write the coverage report (HTML, JSON, CSV) to this folder.
+        #[arg(long, value_name = "DIR")]
+        report: Option<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show or verify the run history.
     History {
         /// Check the hash chain; exit 1 when a record was changed or removed.
@@ -643,6 +660,74 @@ fn cmd_check_medium(report: &std::path::Path, json: bool) -> Result<i32, Keysafe
         eprintln!("{} copies match their report.", check.copies.len());
     }
     Ok(if check.all_match() { 0 } else { 1 })
+}
+
+async fn cmd_coverage(
+    conn: &ConnArgs,
+    retention_days: u32,
+    report: Option<&std::path::Path>,
+    json: bool,
+) -> Result<i32, KeysafeError> {
+    let targets = connect_options(conn)?;
+    let runs: Vec<_> = history::read(&keysafe_home().join("history.jsonl"))?
+        .iter()
+        .filter_map(history::Entry::run)
+        .collect();
+    let mut all = Vec::new();
+    let mut failed = false;
+    for t in &targets {
+        let r = async {
+            let mut c = keysafe_core::connection::connect(t).await?;
+            keysafe_core::coverage::coverage(&mut c, retention_days, &runs).await
+        }
+        .await;
+        match r {
+            Ok(cov) => all.push(cov),
+            Err(e) => {
+                failed = true;
+                eprintln!("[{}] {}", t.server, e.describe());
+            }
+        }
+    }
+    for cov in &all {
+        if let Some(dir) = report {
+            let files = cov.write_files(dir)?;
+            eprintln!("[{}] report: {}", cov.server, files.html.display());
+        }
+        if !json {
+            println!(
+                "{}: {} backup(s) in the last {} day(s) need {} certificate(s)",
+                cov.server,
+                cov.backups.len(),
+                cov.retention_days,
+                cov.certificates.len()
+            );
+            for l in cov.lines() {
+                println!("  {l}");
+            }
+            for b in cov.backups.iter().filter(|b| b.unknown.is_some()) {
+                println!(
+                    "  UNKNOWN: {} backup of {} at {}: {}",
+                    b.finished,
+                    b.database,
+                    b.device,
+                    b.unknown.clone().unwrap_or_default()
+                );
+            }
+        }
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&all)
+                .map_err(|e| KeysafeError::new(ErrorCode::Internal, e.to_string()))?
+        );
+    }
+    let uncovered = all.iter().filter(|c| !c.all_covered()).count();
+    if uncovered > 0 {
+        eprintln!("keysafe: {uncovered} instance(s) keep backups that are not covered");
+    }
+    Ok(if failed || uncovered > 0 { 1 } else { 0 })
 }
 
 async fn cmd_restore(a: &RestoreArgs) -> Result<i32, KeysafeError> {
@@ -1238,6 +1323,12 @@ async fn main() {
         } => cmd_repair_master_key(conn, database, master_key_password_env.as_deref(), *yes).await,
         Command::CheckMedium { report, json } => cmd_check_medium(report, *json),
         Command::Restore(a) => cmd_restore(a).await,
+        Command::Coverage {
+            conn,
+            retention_days,
+            report,
+            json,
+        } => cmd_coverage(conn, *retention_days, report.as_deref(), *json).await,
         Command::CopyCertificate {
             conn,
             database,

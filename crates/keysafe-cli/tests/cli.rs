@@ -1240,3 +1240,67 @@ async fn restore_smk_on_a_second_instance_is_confirmed_by_name_placed_hashed_and
     assert_eq!(refused.status.code(), Some(1), "{said}");
     assert!(said.contains("nothing was sent"), "{said}");
 }
+
+#[tokio::test]
+async fn coverage_flags_the_dropped_certificate_retained_backups_need_and_counts_keysafe_copies() {
+    let e = env().await;
+    let report_dir = e.medium.with_file_name("coverage");
+    let r = report_dir.display().to_string();
+    let c = conn(&e);
+    let mut args = vec!["coverage"];
+    args.extend(c.iter().map(String::as_str));
+    args.extend(["--retention-days", "30", "--report", &r]);
+    let vars = [
+        ("KS_LOGIN_PW", "Operat0r!Pass#1"),
+        ("KS_BACKUP_PW", "Str0ng!Backup#Pass"),
+    ];
+    let before = keysafe(&e, &args, &vars).await;
+    let stdout = String::from_utf8_lossy(&before.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&before.stderr).into_owned();
+    assert_eq!(before.status.code(), Some(1), "{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines[0].contains("4 backup(s) in the last 30 day(s)"),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].contains("LOST") && lines[1].contains("no longer on the server"),
+        "the dropped backup encryption certificate comes first: {stdout}"
+    );
+    assert!(
+        stdout.contains("AT RISK: certificate TDE_Payroll is only on the server"),
+        "{stdout}"
+    );
+    let html = files_under(&report_dir)
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|x| x == "html"))
+        .expect("the HTML report");
+    let page = std::fs::read_to_string(html).unwrap();
+    assert!(page.contains("class=\"bad\">LOST"), "{page}");
+    assert!(files_under(&report_dir).len() == 3, "HTML, JSON and CSV");
+
+    // Keysafe backs up TDE_Payroll: now its backups are covered.
+    let medium = e.medium.display().to_string();
+    let mut b = vec!["backup", "cert", "--certificate", "master.TDE_Payroll"];
+    b.extend(c.iter().map(String::as_str));
+    b.extend(["--password-env", "KS_BACKUP_PW", "--copy-to", &medium]);
+    let backed = keysafe(&e, &b, &vars).await;
+    assert_eq!(
+        backed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&backed.stderr)
+    );
+    let mut j = args[..args.len() - 2].to_vec();
+    j.push("--json");
+    let after = keysafe(&e, &j, &vars).await;
+    assert_eq!(after.status.code(), Some(1), "Sales' backup is still lost");
+    let v: serde_json::Value = serde_json::from_slice(&after.stdout).unwrap();
+    let certs = v[0]["certificates"].as_array().unwrap();
+    let payroll = certs
+        .iter()
+        .find(|c| c["name"] == "TDE_Payroll")
+        .expect("TDE_Payroll is needed");
+    assert_eq!(payroll["verdict"], "covered", "{payroll}");
+    assert_eq!(certs[0]["verdict"], "lost");
+}

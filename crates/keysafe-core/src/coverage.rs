@@ -337,7 +337,10 @@ impl Coverage {
         self.certificates
             .iter()
             .map(|c| {
-                let name = c.name.clone().unwrap_or_else(|| "(unknown name)".into());
+                let name = c
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| "(name unknown: no longer on the server)".into());
                 let what = match c.verdict {
                     Verdict::Lost => format!("LOST: certificate {name} is not on the server and Keysafe holds no verified copy: {} retained backup(s) cannot be restored anywhere", c.backups),
                     Verdict::ServerOnly => format!("AT RISK: certificate {name} is only on the server: {} retained backup(s) are lost with it; back it up", c.backups),
@@ -347,6 +350,178 @@ impl Coverage {
                 format!("{what} (thumbprint {})", c.thumbprint)
             })
             .collect()
+    }
+}
+
+/// Where a coverage report was written.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoverageFiles {
+    pub html: std::path::PathBuf,
+    pub json: std::path::PathBuf,
+    pub csv: std::path::PathBuf,
+}
+
+impl Coverage {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("coverage serializes")
+    }
+
+    /// One row per retained backup and certificate it needs (a backup that needs none has
+    /// one row with the certificate cells empty), for a spreadsheet.
+    pub fn to_csv(&self) -> String {
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(Vec::new());
+        let mut row = |cells: [&str; 9]| {
+            w.write_record(cells.iter().map(|c| crate::report::defuse(c).into_owned()))
+                .expect("writing CSV to memory");
+        };
+        row([
+            "server",
+            "database",
+            "type",
+            "finished",
+            "file",
+            "needs",
+            "thumbprint",
+            "certificate",
+            "verdict",
+        ]);
+        for b in &self.backups {
+            let finished = b.finished.format("%Y-%m-%d %H:%M:%S").to_string();
+            if b.needs.is_empty() {
+                let why = b.unknown.clone().unwrap_or_default();
+                row([
+                    &self.server,
+                    &b.database,
+                    &b.kind,
+                    &finished,
+                    &b.device,
+                    "",
+                    "",
+                    "",
+                    &why,
+                ]);
+            }
+            for n in &b.needs {
+                let c = self
+                    .certificates
+                    .iter()
+                    .find(|c| c.thumbprint == n.thumbprint);
+                let kind = match n.kind {
+                    NeedKind::Tde => "tde",
+                    NeedKind::BackupEncryption => "backup_encryption",
+                };
+                let verdict = c.map(|c| verdict_word(c.verdict)).unwrap_or("");
+                let name = c.and_then(|c| c.name.clone()).unwrap_or_default();
+                row([
+                    &self.server,
+                    &b.database,
+                    &b.kind,
+                    &finished,
+                    &b.device,
+                    kind,
+                    &n.thumbprint,
+                    &name,
+                    verdict,
+                ]);
+            }
+        }
+        String::from_utf8(w.into_inner().expect("CSV in memory")).expect("CSV is UTF-8")
+    }
+
+    pub fn to_html(&self) -> String {
+        use minijinja::context;
+        let mut env = minijinja::Environment::new();
+        env.add_template("coverage.html", include_str!("../templates/coverage.html"))
+            .expect("the coverage template parses");
+        let certificates: Vec<_> = self
+            .certificates
+            .iter()
+            .map(|c| {
+                context! {
+                    verdict => verdict_word(c.verdict),
+                    class => match c.verdict { Verdict::Lost => "bad", Verdict::ServerOnly | Verdict::CopyOnly => "warn", Verdict::Covered => "ok" },
+                    name => c.name,
+                    on_server => c.on_server,
+                    copy => c.keysafe_copy.map(crate::report::when),
+                    copy_report => c.copy_report,
+                    backups => c.backups,
+                    oldest => c.oldest_backup.map(|d| d.format("%Y-%m-%d %H:%M").to_string()),
+                    thumbprint => c.thumbprint,
+                }
+            })
+            .collect();
+        let backups: Vec<_> = self
+            .backups
+            .iter()
+            .map(|b| {
+                context! {
+                    database => b.database,
+                    kind => match b.kind.as_str() { "I" => "differential", "L" => "log", _ => "full" },
+                    finished => b.finished.format("%Y-%m-%d %H:%M:%S").to_string(),
+                    device => b.device,
+                    unknown => b.unknown,
+                    needs => b.needs.iter().map(|n| context! {
+                        kind => match n.kind { NeedKind::Tde => "TDE", NeedKind::BackupEncryption => "backup encryption" },
+                        thumbprint => n.thumbprint,
+                        source => n.source,
+                    }).collect::<Vec<_>>(),
+                }
+            })
+            .collect();
+        env.get_template("coverage.html")
+            .expect("registered")
+            .render(context! {
+                server => self.server,
+                retention_days => self.retention_days,
+                operator => crate::report::current_operator(),
+                workstation => crate::report::hostname(),
+                generated => crate::report::when(self.generated),
+                covered => self.all_covered(),
+                certificates => certificates,
+                backups => backups,
+            })
+            .expect("the coverage report renders")
+    }
+
+    /// keysafe-coverage-<UTC time>-<server>.{html,json,csv} in `dir`, never replacing a file.
+    pub fn write_files(&self, dir: &std::path::Path) -> Result<CoverageFiles> {
+        std::fs::create_dir_all(dir)?;
+        let server: String = self
+            .server
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() || "-_".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let stem = format!(
+            "keysafe-coverage-{}-{server}",
+            self.generated.format("%Y%m%dT%H%M%SZ")
+        );
+        let write = |ext: &str, body: String| -> Result<std::path::PathBuf> {
+            let name = format!("{stem}.{ext}");
+            crate::copy::write_new(dir, &name, body.as_bytes())?;
+            Ok(dir.join(name))
+        };
+        Ok(CoverageFiles {
+            json: write("json", self.to_json())?,
+            html: write("html", self.to_html())?,
+            csv: write("csv", self.to_csv())?,
+        })
+    }
+}
+
+fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Lost => "LOST",
+        Verdict::ServerOnly => "AT RISK (server only)",
+        Verdict::CopyOnly => "not on the server (copy only)",
+        Verdict::Covered => "covered",
     }
 }
 

@@ -373,7 +373,7 @@ fn code(e: &KeysafeError) -> String {
 }
 
 /// A leading =, +, - or @ would be a formula in a spreadsheet: such a cell starts with '.
-fn defuse(f: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn defuse(f: &str) -> std::borrow::Cow<'_, str> {
     if f.starts_with(['=', '+', '-', '@']) {
         format!("'{f}").into()
     } else {
@@ -383,7 +383,7 @@ fn defuse(f: &str) -> std::borrow::Cow<'_, str> {
 
 /// A moment for the HTML report: shown in this machine's time zone with its offset, UTC on
 /// hover (`title`) and machine-readable (`datetime`).
-fn when(t: DateTime<Utc>) -> minijinja::Value {
+pub(crate) fn when(t: DateTime<Utc>) -> minijinja::Value {
     let local = t.with_timezone(&chrono::Local);
     minijinja::context! {
         iso => t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -400,7 +400,7 @@ pub fn current_operator() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     whoami::fallible::hostname()
         .ok()
         .filter(|h| !h.is_empty())

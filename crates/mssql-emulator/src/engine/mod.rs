@@ -178,9 +178,9 @@ impl Instance {
             std::fs::create_dir_all(host)?;
         }
         let state_path = data_dir.join("state.json");
-        let mut state = match InstanceState::load(&state_path)? {
-            Some(s) => s,
-            None => bootstrap(scenario, &info)?,
+        let (mut state, fresh) = match InstanceState::load(&state_path)? {
+            Some(s) => (s, false),
+            None => (bootstrap(scenario, &info)?, true),
         };
         let sa_pw = sa_password
             .map(str::to_string)
@@ -202,7 +202,7 @@ impl Instance {
                 a
             }
         };
-        Ok(Instance {
+        let inst = Instance {
             info,
             fs,
             faults: Faults::default(),
@@ -212,7 +212,64 @@ impl Instance {
             acls_path,
             data_dir: data_dir.to_path_buf(),
             backup_kdf_iterations: assumptions::BACKUP_KDF_ITERATIONS.into(),
-        })
+        };
+        if fresh {
+            inst.take_scenario_backups(&scenario.backups)
+                .map_err(std::io::Error::other)?;
+        }
+        Ok(inst)
+    }
+
+    /// The scenario's earlier backups: each taken by BACKUP DATABASE as sa, then dated back.
+    fn take_scenario_backups(&self, backups: &[scenario::BackupSpec]) -> Result<(), String> {
+        for b in backups {
+            let with = match (&b.kind.as_deref(), &b.encryption_certificate) {
+                (_, Some(c)) => format!(
+                    " WITH FORMAT, ENCRYPTION (ALGORITHM = AES_256, SERVER CERTIFICATE = [{}])",
+                    c.replace(']', "]]")
+                ),
+                (Some("differential"), None) => " WITH DIFFERENTIAL".into(),
+                _ => String::new(),
+            };
+            let verb = if b.kind.as_deref() == Some("log") {
+                "LOG"
+            } else {
+                "DATABASE"
+            };
+            let sql = format!(
+                "BACKUP {verb} [{}] TO DISK = N'{}'{with}",
+                b.database.replace(']', "]]"),
+                b.file.replace('\'', "''")
+            );
+            let host = self
+                .fs
+                .resolve(&b.file)
+                .map_err(|_| format!("backup file {:?} is not a path of this host", b.file))?;
+            if let Some(parent) = host.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+            }
+            self.run_as("sa", &sql)
+                .map_err(|e| format!("{sql}: {}", e.join("; ")))?;
+            let back = chrono::Duration::days(b.days_ago.into());
+            let mut st = self.state();
+            if let Some(row) = st.backup_history.last_mut() {
+                row.backup_start_date -= back;
+                row.backup_finish_date -= back;
+            }
+            self.persist(&st).map_err(|e| format!("{e:?}"))?;
+            drop(st);
+            exec::backups::date_back_last_set(self, &b.file, back)?;
+            if b.drop_certificate_after {
+                if let Some(c) = &b.encryption_certificate {
+                    self.run_as(
+                        "sa",
+                        &format!("USE master; DROP CERTIFICATE [{}]", c.replace(']', "]]")),
+                    )
+                    .map_err(|e| e.join("; "))?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// PBKDF2 iterations for the key of a backup file this instance writes (the file

@@ -25,6 +25,28 @@ pub struct Scenario {
     /// Windows: security descriptors set on folders, as SDDL (owner and DACL, allow ACEs).
     #[serde(default)]
     pub acls: Vec<AclSpec>,
+    /// Database backups already taken (msdb's history and their files), oldest first.
+    #[serde(default)]
+    pub backups: Vec<BackupSpec>,
+}
+
+/// A backup the instance took before the scenario starts: BACKUP DATABASE as it would run,
+/// then dated `days_ago`. With `drop_certificate_after`, its encryption certificate is
+/// dropped afterwards (rotated away), as happens to retained backups in real life.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupSpec {
+    pub database: String,
+    /// The server path of the backup file.
+    pub file: String,
+    #[serde(default)]
+    pub days_ago: u32,
+    /// full (default), differential, log
+    pub kind: Option<String>,
+    /// WITH ENCRYPTION (ALGORITHM = AES_256, SERVER CERTIFICATE = this), a certificate in master.
+    pub encryption_certificate: Option<String>,
+    #[serde(default)]
+    pub drop_certificate_after: bool,
 }
 
 /// A folder's permissions: SDDL, or accounts by name (DOMAIN\user, NT SERVICE\name,

@@ -516,3 +516,24 @@ fn restore_info(
         }
     }
 }
+
+/// Moves the last backup set of a media file back in time (a scenario's earlier backups).
+pub(crate) fn date_back_last_set(
+    inst: &Instance,
+    file: &str,
+    by: chrono::Duration,
+) -> Result<(), String> {
+    let bytes = inst
+        .read_backup_media(file)
+        .map_err(|os| format!("{file}: operating system error {os}"))?;
+    let mut m = read_media(&bytes).ok_or_else(|| format!("{file} is not a backup"))?;
+    if let Some(s) = m.sets.last_mut() {
+        s.start -= by;
+        s.finish -= by;
+    }
+    inst.write_backup_media(
+        file,
+        &serde_json::to_vec_pretty(&m).expect("media serializes"),
+    )
+    .map_err(|os| format!("{file}: operating system error {os}"))
+}
