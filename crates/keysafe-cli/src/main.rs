@@ -73,11 +73,19 @@ enum Command {
         #[command(flatten)]
         conn: ConnArgs,
         /// The certificate's database on the source.
-        #[arg(long)]
-        database: String,
+        #[arg(long, required_unless_present = "for_tde_database")]
+        database: Option<String>,
         /// The certificate's name.
-        #[arg(long)]
-        certificate: String,
+        #[arg(long, required_unless_present = "for_tde_database")]
+        certificate: Option<String>,
+        /// Make this TDE database restorable on the target in one step: the certificate that
+        /// protects its encryption key goes into the target's master.
+        #[arg(long, value_name = "DB", conflicts_with_all = ["database", "certificate", "to_database"])]
+        for_tde_database: Option<String>,
+        /// With --for-tde-database: RESTORE VERIFYONLY of this backup file (a path on the
+        /// target) proves the target can read it. Exit 1 when it fails.
+        #[arg(long, value_name = "SERVER_PATH", requires = "for_tde_database")]
+        verify_backup: Option<String>,
         /// The database on the target (default: the same name). It needs a master key.
         #[arg(long)]
         to_database: Option<String>,
@@ -267,6 +275,10 @@ struct RestoreArgs {
     /// decrypted, and that data is lost. Only when the current key is already broken.
     #[arg(long)]
     force: bool,
+    /// cert: the rehearsal: RESTORE VERIFYONLY of this backup file (a path on the target
+    /// server) once the certificate is there. Exit 1 when it fails.
+    #[arg(long, value_name = "SERVER_PATH")]
+    verify_backup: Option<String>,
     /// smk: the target instance's name, typed as confirmation (scripts; else Keysafe asks).
     #[arg(long, value_name = "INSTANCE")]
     confirm: Option<String>,
@@ -782,6 +794,7 @@ async fn cmd_restore(a: &RestoreArgs) -> Result<i32, KeysafeError> {
         },
         force: a.force,
         add_service_master_key: a.add_service_master_key,
+        verify_backup: a.verify_backup.clone(),
     };
     let backup_pw = match &a.password_env {
         Some(v) => secret_from_env(v, "the backup's password")?,
@@ -877,6 +890,9 @@ async fn cmd_restore(a: &RestoreArgs) -> Result<i32, KeysafeError> {
                 .unwrap_or_default()
         );
         println!("  Proof: {}", r.proof);
+        if let Some(v) = &r.backup_verified {
+            println!("  Rehearsal: {v}");
+        }
         if r.opens_by_itself == Some(false) {
             println!("  The restored master key opens only with its password on {}: add --add-service-master-key (or keysafe repair-master-key) where it must open by itself (TDE).", r.target_server);
         }
@@ -891,6 +907,60 @@ async fn cmd_restore(a: &RestoreArgs) -> Result<i32, KeysafeError> {
         );
     }
     Ok(0)
+}
+
+async fn cmd_make_tde_restorable(
+    conn: &ConnArgs,
+    database: &str,
+    verify_backup: Option<&str>,
+    new_master_key_env: Option<&str>,
+    json: bool,
+) -> Result<i32, KeysafeError> {
+    let targets = connect_options(conn)?;
+    let [from, to] = targets.as_slice() else {
+        return Err(usage(
+            "copy-certificate takes two instances: the source, then the target (--server or --profile twice)",
+        ));
+    };
+    let new_master_key = new_master_key_env
+        .map(|v| secret_from_env(v, "the new master key's password"))
+        .transpose()?;
+    let mut a = keysafe_core::connection::connect(from).await?;
+    let mut b = keysafe_core::connection::connect(to).await?;
+    let done = keysafe_core::recovery::make_tde_database_restorable(
+        &mut a,
+        &mut b,
+        database,
+        new_master_key.as_ref(),
+        verify_backup,
+    )
+    .await?;
+    if done.copy.created_master_key {
+        eprintln!(
+            "keysafe: master on {} had no master key: one was created. Back it up now: keysafe backup dmk --database master --server {} ...",
+            to.server, to.server
+        );
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&done)
+                .map_err(|e| KeysafeError::new(ErrorCode::Internal, e.to_string()))?
+        );
+    } else {
+        println!(
+            "[{}] {database}'s TDE certificate master.{} (thumbprint {}) is {} [{}]: backups of {database} can be restored there.",
+            from.server,
+            done.copy.certificate,
+            done.copy.thumbprint,
+            if done.copy.already_present { "already on" } else { "now on" },
+            to.server
+        );
+        if let Some(v) = &done.backup_verified {
+            println!("  Rehearsal: {v}");
+        }
+    }
+    Ok(if done.copy.verified() { 0 } else { 1 })
 }
 
 async fn cmd_copy_certificate(
@@ -1333,20 +1403,37 @@ async fn main() {
             conn,
             database,
             certificate,
+            for_tde_database,
+            verify_backup,
             to_database,
             create_master_key_password_env,
             json,
-        } => {
-            cmd_copy_certificate(
-                conn,
-                database,
-                certificate,
-                to_database.as_deref().unwrap_or(database),
-                create_master_key_password_env.as_deref(),
-                *json,
-            )
-            .await
-        }
+        } => match (for_tde_database, database, certificate) {
+            (Some(db), _, _) => {
+                cmd_make_tde_restorable(
+                    conn,
+                    db,
+                    verify_backup.as_deref(),
+                    create_master_key_password_env.as_deref(),
+                    *json,
+                )
+                .await
+            }
+            (None, Some(database), Some(certificate)) => {
+                cmd_copy_certificate(
+                    conn,
+                    database,
+                    certificate,
+                    to_database.as_deref().unwrap_or(database),
+                    create_master_key_password_env.as_deref(),
+                    *json,
+                )
+                .await
+            }
+            _ => Err(usage(
+                "copy-certificate needs --database and --certificate, or --for-tde-database",
+            )),
+        },
     };
     match r {
         Ok(code) => std::process::exit(code),

@@ -1304,3 +1304,69 @@ async fn coverage_flags_the_dropped_certificate_retained_backups_need_and_counts
     assert_eq!(payroll["verdict"], "covered", "{payroll}");
     assert_eq!(certs[0]["verdict"], "lost");
 }
+
+#[tokio::test]
+async fn one_action_makes_a_tde_database_restorable_on_another_instance_and_verifies_its_backup() {
+    let src = env().await;
+    let dst = env_with("[server]\nmachine_name = \"SQLDR\"\n").await;
+    // The demo's Payroll backup, copied to the DR server as an administrator would.
+    let bak = r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup\Payroll_FULL_1.bak";
+    let there = r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup\Payroll_from_prod.bak";
+    std::fs::copy(
+        src.emu.instance().host_path(bak).unwrap(),
+        dst.emu.instance().host_path(there).unwrap(),
+    )
+    .unwrap();
+    let mut args: Vec<String> = vec!["copy-certificate".into()];
+    for e in [&src, &dst] {
+        args.extend([
+            "--server".into(),
+            format!("localhost,{}", e.emu.addr().port()),
+        ]);
+    }
+    args.extend(
+        [
+            "--login",
+            "sa",
+            "--login-password-env",
+            "KS_LOGIN_PW",
+            "--trust-server-certificate",
+            "--for-tde-database",
+            "Payroll",
+            "--verify-backup",
+            there,
+        ]
+        .map(String::from),
+    );
+    args.extend(keysafe_test_support::encrypt_args());
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let vars = [
+        ("KS_LOGIN_PW", mssql_emulator::DEFAULT_SA_PASSWORD),
+        ("KS_NEW_DMK", "Dr!Master#Key2026"),
+    ];
+    // DR's master has no master key: refused until a password for one is given.
+    let refused = keysafe(&src, &a, &vars).await;
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("no database master key"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let mut with_key = a.clone();
+    with_key.extend(["--create-master-key-password-env", "KS_NEW_DMK"]);
+    let done = keysafe(&src, &with_key, &vars).await;
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&done.stdout).into_owned(),
+        String::from_utf8_lossy(&done.stderr).into_owned(),
+    );
+    assert_eq!(done.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("TDE_Payroll") && stdout.contains("can be restored there"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Rehearsal: RESTORE VERIFYONLY") && stdout.contains("succeeded"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("Back it up now"), "{stderr}");
+}

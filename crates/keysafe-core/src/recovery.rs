@@ -181,6 +181,55 @@ pub async fn copy_certificate(
     Ok(copy)
 }
 
+/// "Make this TDE database restorable on another instance", done.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct TdeReady {
+    pub database: String,
+    pub copy: CertificateCopy,
+    /// The rehearsal on the target, when a backup file was given.
+    pub backup_verified: Option<String>,
+}
+
+/// Copies the certificate that protects `database`'s encryption key on `source` into the
+/// target's master (its master key created with `new_master_key` where it has none), then,
+/// with `verify_backup`, proves it with RESTORE VERIFYONLY of that backup on the target.
+pub async fn make_tde_database_restorable(
+    source: &mut SqlConnection,
+    target: &mut SqlConnection,
+    database: &str,
+    new_master_key: Option<&crate::Password>,
+    verify_backup: Option<&str>,
+) -> Result<TdeReady> {
+    let db = tsql::literal(database, "the database name", 128)?;
+    let rows = source
+        .rows(&format!(
+            "SELECT c.name FROM sys.dm_database_encryption_keys AS k INNER JOIN master.sys.certificates AS c ON c.thumbprint = k.encryptor_thumbprint WHERE k.database_id = DB_ID({db})"
+        ))
+        .await?;
+    let cert = rows
+        .first()
+        .and_then(|r| r.get::<&str, _>(0))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            KeysafeError::new(
+                ErrorCode::NotFound,
+                format!("{database} on the source has no database encryption key protected by a certificate in master (TDE is off, or it uses an asymmetric key in an EKM provider)."),
+            )
+            .next("Check sys.dm_database_encryption_keys on the source; this login needs VIEW SERVER STATE.")
+        })?;
+    let copy = copy_certificate(source, target, "master", &cert, "master", new_master_key).await?;
+    let backup_verified = match verify_backup {
+        Some(f) => Some(crate::restore::rehearse(target, f).await?),
+        None => None,
+    };
+    Ok(TdeReady {
+        database: database.into(),
+        copy,
+        backup_verified,
+    })
+}
+
 /// One copy on the medium against what its report recorded.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

@@ -49,6 +49,10 @@ pub struct RestoreRequest {
     /// A database master key: add encryption by the target's service master key afterwards,
     /// so it opens by itself there (TDE and automatic key opening need it).
     pub add_service_master_key: bool,
+    /// The rehearsal: after a certificate is restored, RESTORE VERIFYONLY of this backup file
+    /// (a server path on the target, TDE-encrypted or encrypted by that certificate) proves the
+    /// target can now read backups that need it.
+    pub verify_backup: Option<String>,
 }
 
 /// The passwords a restore uses; none of them ever leaves the statements sent.
@@ -113,6 +117,8 @@ pub struct RestoreResult {
     pub opens_by_itself: Option<bool>,
     /// The target database had no master key and Keysafe created one (back it up now).
     pub created_master_key: bool,
+    /// The rehearsal's RESTORE VERIFYONLY, when asked: what SQL Server said.
+    pub backup_verified: Option<String>,
 }
 
 fn err(code: ErrorCode, m: impl Into<String>) -> KeysafeError {
@@ -354,6 +360,7 @@ pub async fn restore(
         actual_thumbprint: None,
         opens_by_itself: None,
         created_master_key: false,
+        backup_verified: None,
     };
     let r = restore_inner(
         c,
@@ -367,7 +374,30 @@ pub async fn restore(
     )
     .await;
     tidy(&req.placement, &result.files);
-    r.map(|_| result)
+    r?;
+    if let Some(file) = &req.verify_backup {
+        result.backup_verified = Some(rehearse(c, file).await?);
+    }
+    Ok(result)
+}
+
+/// RESTORE VERIFYONLY of a backup file on the target: it reads the backup, which needs the
+/// certificates it was encrypted with. A failure is the rehearsal's failure.
+pub async fn rehearse(c: &mut SqlConnection, file: &str) -> Result<String> {
+    let lit = tsql::path_literal(file)?;
+    c.execute(&format!("RESTORE VERIFYONLY FROM DISK = {lit}"))
+        .await
+        .map_err(|e| {
+            let n = e.server.as_ref().map(|s| s.number);
+            let m = e.message.clone();
+            let e = e.with_message(format!("RESTORE VERIFYONLY of {file} failed: {m}"));
+            if n == Some(33111) {
+                e.next("The backup needs a certificate this server does not have: restore that one too (keysafe coverage names it).")
+            } else {
+                e
+            }
+        })?;
+    Ok(format!("RESTORE VERIFYONLY FROM DISK = {lit} succeeded: the backup set is valid and every certificate it needs is here."))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -78,6 +78,7 @@ fn request(report: &Path, key: KeyRef, placement: Placement) -> RestoreRequest {
         placement,
         force: false,
         add_service_master_key: false,
+        verify_backup: None,
     }
 }
 
@@ -312,4 +313,61 @@ async fn a_copy_with_one_byte_changed_is_refused_before_anything_is_sent() {
         .await
         .unwrap();
     assert_eq!(has_key[0].get::<i32, _>(0), Some(0));
+}
+
+#[tokio::test]
+async fn the_rehearsal_restores_a_tde_certificate_on_a_dr_instance_and_verifies_a_backup_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = instance(
+        &dir.path().join("a"),
+        "SQLA",
+        "USE master;\nCREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Master!Key#2026x';\nCREATE CERTIFICATE TdeCert WITH SUBJECT = 'TDE';\nCREATE DATABASE Payroll;\nUSE Payroll;\nCREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 ENCRYPTION BY SERVER CERTIFICATE TdeCert;\nALTER DATABASE Payroll SET ENCRYPTION ON;",
+    )
+    .await;
+    let bak = r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup\Payroll.bak";
+    a.instance()
+        .run_as("sa", &format!("BACKUP DATABASE Payroll TO DISK = N'{bak}'"))
+        .unwrap();
+    let dr = instance(&dir.path().join("dr"), "SQLDR", "SELECT 1;").await;
+    std::fs::copy(
+        a.instance().host_path(bak).unwrap(),
+        dr.instance().host_path(bak).unwrap(),
+    )
+    .unwrap();
+    let medium = dir.path().join("medium");
+    let report = back_up(&a, &medium).await;
+    let mut c = sa(&dr).await;
+
+    // Before: the DR instance cannot read the TDE backup.
+    let e = restore::rehearse(&mut c, bak).await.unwrap_err();
+    assert_eq!(e.server.as_ref().map(|s| s.number), Some(33111), "{e:?}");
+
+    let mut req = request(
+        &report,
+        KeyRef::Certificate {
+            database: "master".into(),
+            name: "TdeCert".into(),
+        },
+        Placement::Manual {
+            wait: Duration::from_secs(1),
+        },
+    );
+    req.verify_backup = Some(bak.into());
+    let pw = Password::new(BACKUP_PW);
+    let dmk = Password::new("Dr!MasterKey#2026");
+    let r = restore::restore(
+        &mut c,
+        &req,
+        &RestoreSecrets {
+            backup: &pw,
+            master_key: Some(&dmk),
+        },
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert!(r.created_master_key, "DR's master had no master key: {r:?}");
+    let verified = r.backup_verified.expect("the rehearsal ran");
+    assert!(verified.contains("succeeded"), "{verified}");
+    assert_eq!(r.expected_thumbprint, r.actual_thumbprint);
 }
