@@ -780,7 +780,7 @@ async fn cmd_restore(a: &RestoreArgs) -> Result<i32, KeysafeError> {
         check.report.display(),
         check.copies.len()
     );
-    let req = RestoreRequest {
+    let mut req = RestoreRequest {
         report: check.report.clone(),
         from_server: a.from_server.clone(),
         key: key.clone(),
@@ -795,6 +795,7 @@ async fn cmd_restore(a: &RestoreArgs) -> Result<i32, KeysafeError> {
         force: a.force,
         add_service_master_key: a.add_service_master_key,
         verify_backup: a.verify_backup.clone(),
+        confirmed_instance: None,
     };
     let backup_pw = match &a.password_env {
         Some(v) => secret_from_env(v, "the backup's password")?,
@@ -835,10 +836,7 @@ async fn cmd_restore(a: &RestoreArgs) -> Result<i32, KeysafeError> {
                 )))
             }
         };
-        if !typed.eq_ignore_ascii_case(&name) {
-            eprintln!("Not confirmed ('{typed}' is not {name}): nothing was changed.");
-            return Ok(1);
-        }
+        req.confirmed_instance = Some(typed);
     }
     let secrets = restore::RestoreSecrets {
         backup: &backup_pw,

@@ -31,6 +31,8 @@ pub enum ErrorCode {
     /// The restore check the user asked for did not prove the backup restorable.
     RestoreCheckFailed,
     Keyring,
+    /// A change that needs a typed confirmation did not get the right one: nothing was done.
+    NotConfirmed,
     Unsupported,
     /// Something Keysafe did not expect (a bug): the message says what.
     Internal,

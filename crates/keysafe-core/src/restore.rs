@@ -53,6 +53,9 @@ pub struct RestoreRequest {
     /// (a server path on the target, TDE-encrypted or encrypted by that certificate) proves the
     /// target can now read backups that need it.
     pub verify_backup: Option<String>,
+    /// The service master key: the target instance's name as the administrator typed it
+    /// after reading SERVICE_MASTER_KEY_CONSEQUENCES. Nothing is sent unless it matches.
+    pub confirmed_instance: Option<String>,
 }
 
 /// The passwords a restore uses; none of them ever leaves the statements sent.
@@ -320,6 +323,20 @@ pub async fn restore(
     });
     let inv = crate::inventory::inventory(c).await?;
     let target_server = inv.server.server_name.clone();
+    if req.key == KeyRef::ServiceMasterKey {
+        let typed = req.confirmed_instance.as_deref().unwrap_or("").trim();
+        if !typed.eq_ignore_ascii_case(&target_server) {
+            return Err(err(
+                ErrorCode::NotConfirmed,
+                if typed.is_empty() {
+                    format!("Restoring {target_server}'s service master key needs the instance's name typed as confirmation: nothing was changed.")
+                } else {
+                    format!("'{typed}' is not {target_server}: the service master key was not restored, nothing was changed.")
+                },
+            )
+            .next(format!("Read what it does first: {SERVICE_MASTER_KEY_CONSEQUENCES} Then type {target_server} to confirm.")));
+        }
+    }
     let sep = inv.server.path_separator.clone();
     let server_dir = match &req.server_dir {
         Some(d) => d.clone(),

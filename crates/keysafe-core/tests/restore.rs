@@ -79,6 +79,7 @@ fn request(report: &Path, key: KeyRef, placement: Placement) -> RestoreRequest {
         force: false,
         add_service_master_key: false,
         verify_backup: None,
+        confirmed_instance: None,
     }
 }
 
@@ -201,13 +202,27 @@ async fn every_key_kind_is_restored_on_a_second_instance_and_proven() {
     // The service master key: nothing here reaches B's folder, so the administrator copies
     // the file while Keysafe waits for B to read the same bytes.
     let smk = KeyRef::ServiceMasterKey;
-    let req = request(
+    let mut req = request(
         &report,
         smk,
         Placement::Manual {
             wait: Duration::from_secs(30),
         },
     );
+    // Not without the instance's name typed: refused before anything is placed or sent.
+    let unconfirmed = restore::restore(
+        &mut cb,
+        &req,
+        &RestoreSecrets {
+            backup: &pw,
+            master_key: None,
+        },
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(unconfirmed.code, ErrorCode::NotConfirmed, "{unconfirmed:?}");
+    req.confirmed_instance = Some("sqlb".into());
     let medium_copy = keysafe_core::recovery::check_medium(&report)
         .unwrap()
         .copies
