@@ -190,6 +190,36 @@ ipc! {
     }
 
     fn history(state) -> HistoryView { desk::history::history(state).await }
+
+    /// The native file chooser for a Keysafe report; null when cancelled.
+    fn choose_report(state) -> Option<String> {
+        Ok(crate::dialogs::open_file(state, "Restore from a Keysafe report", ("Keysafe report", &["json"])).await.map(|p| p.display().to_string()))
+    }
+
+    /// Every verified copy a report lists, hashed on the medium against the report.
+    fn check_medium(state, path: String) -> MediumCheck {
+        let _ = state;
+        desk::recovery::check_medium(&path)
+    }
+
+    /// Restores a key from the medium on connection `id`; progress arrives on the channel.
+    fn run_restore(state, id: u32, args: RestoreArgs, secrets: RestoreSecretsView; channel events: RestoreProgress) -> RestoreResult {
+        let emit = move |e: RestoreProgress| {
+            let _ = events.send(e);
+        };
+        desk::recovery::run(state, id, args, secrets, &emit).await
+    }
+
+    /// Recoverability: can every backup this instance keeps be restored?
+    fn coverage(state, id: u32, retention_days: u32) -> Coverage { desk::recovery::coverage(state, id, retention_days).await }
+
+    /// Writes the coverage report (HTML, JSON, CSV) to a chosen folder; the HTML's path, or null.
+    fn export_coverage(state, id: u32, retention_days: u32) -> Option<String> {
+        match crate::dialogs::pick_folder(state, "Export coverage report to").await {
+            None => Ok(None),
+            Some(dir) => desk::recovery::export_coverage(state, id, retention_days, &dir).await.map(Some),
+        }
+    }
 }
 
 /// Collects the declarations of the types it visits and of everything they depend on.

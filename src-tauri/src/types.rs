@@ -306,4 +306,43 @@ pub struct AppInfo {
     pub recent_servers: Vec<String>,
     /// The account Windows Authentication logs in as (DOMAIN\user on Windows).
     pub windows_user: String,
+    /// What restoring a service master key does and what FORCE loses, in the engine's words.
+    pub service_master_key_consequences: String,
+}
+
+/// Recovery: what the engine reports, as it is.
+pub use keysafe_core::coverage::Coverage;
+pub use keysafe_core::recovery::MediumCheck;
+pub use keysafe_core::restore::{RestoreProgress, RestoreResult};
+
+/// The Restore dialog's request (the passwords come apart, in `RestoreSecretsView`).
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct RestoreArgs {
+    /// The report (keysafe-report-*.json) or the medium folder holding it.
+    pub report: String,
+    /// Which instance's key, when the report holds several.
+    pub from_server: Option<String>,
+    pub key: KeyRef,
+    /// Where a certificate or database master key goes (empty: the same name).
+    pub target_database: String,
+    /// The server's folder it reads files from (empty: its backup folder's Keysafe subfolder).
+    pub server_dir: String,
+    /// That folder as this machine sees it; empty: the administrator copies the file.
+    pub server_dir_local: String,
+    pub wait_seconds: u32,
+    pub force: bool,
+    pub add_service_master_key: bool,
+    /// A backup file on the target to RESTORE VERIFYONLY afterwards (the rehearsal).
+    pub verify_backup: String,
+    /// The service master key: the instance's name as typed.
+    pub confirmed_instance: String,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct RestoreSecretsView {
+    #[ts(type = "string")]
+    pub backup: Secret,
+    /// A database master key's new password, or a new master key's for a certificate.
+    #[ts(type = "string | null")]
+    pub master_key: Option<Secret>,
 }

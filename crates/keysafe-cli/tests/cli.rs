@@ -1215,7 +1215,11 @@ async fn restore_smk_on_a_second_instance_is_confirmed_by_name_placed_hashed_and
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["record"].clone())
         .filter(|r| r["action"] == "restore")
         .collect();
-    assert_eq!(restores.len(), 2, "the refused attempt and the restore: {history}");
+    assert_eq!(
+        restores.len(),
+        2,
+        "the refused attempt and the restore: {history}"
+    );
     assert_eq!(restores[0]["succeeded"], false);
     assert_eq!(restores[0]["restore"]["error"]["code"], "not_confirmed");
     assert_eq!(restores[1]["succeeded"], true);

@@ -236,6 +236,8 @@ pub async fn make_tde_database_restorable(
 pub struct CopyCheck {
     pub server: String,
     pub key: String,
+    /// The key itself, to restore it.
+    pub key_ref: crate::backup::KeyRef,
     /// Where the copy was found (or looked for).
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub path: std::path::PathBuf,
@@ -369,6 +371,7 @@ pub fn check_medium(report_or_folder: &std::path::Path) -> Result<MediumCheck> {
                 copies.push(CopyCheck {
                     server: server.clone(),
                     key: key.label(),
+                    key_ref: key.clone(),
                     path,
                     expected_sha256: expected,
                     actual_sha256: actual,

@@ -82,7 +82,7 @@ pub enum RestoreProgress {
     CopyNeeded {
         medium_path: String,
         server_path: String,
-        waiting_seconds: u64,
+        waiting_seconds: u32,
     },
     Restoring {
         statement: String,
@@ -265,7 +265,7 @@ async fn place(
             progress(RestoreProgress::CopyNeeded {
                 medium_path: copy.path.display().to_string(),
                 server_path: server_path.clone(),
-                waiting_seconds: wait.as_secs(),
+                waiting_seconds: u32::try_from(wait.as_secs()).unwrap_or(u32::MAX),
             });
             let deadline = tokio::time::Instant::now() + *wait;
             loop {

@@ -15,6 +15,8 @@ pub fn app_info(state: &AppState) -> AppInfo {
         home: state.home.display().to_string(),
         recent_servers: recent_servers(state),
         windows_user: keysafe_core::connection::windows_identity(),
+        service_master_key_consequences: keysafe_core::restore::SERVICE_MASTER_KEY_CONSEQUENCES
+            .into(),
     }
 }
 

@@ -7,3 +7,4 @@ pub mod explorer;
 pub mod history;
 pub mod profiles;
 pub mod query;
+pub mod recovery;

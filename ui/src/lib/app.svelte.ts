@@ -8,6 +8,13 @@ export type Tab =
   | { kind: 'history'; key: number; title: string }
   | { kind: 'report'; key: number; title: string; runId: string }
   | { kind: 'details'; key: number; title: string }
+  | { kind: 'recoverability'; key: number; title: string; connection: number }
+
+/** What the Restore dialog opens on: a connection, and the key when opened from one. */
+export interface RestoreTarget {
+  connection: number
+  key: KeyRef | null
+}
 
 export interface BackupTarget {
   connections: number[]
@@ -32,6 +39,9 @@ class AppStore {
   connectOpen = $state(false)
   connectProfile = $state<ProfileView | null>(null)
   backup = $state<BackupTarget | null>(null)
+  restore = $state<RestoreTarget | null>(null)
+  /** The engine's words for what restoring a service master key does (shown before it). */
+  smkConsequences = $state('')
   properties = $state<{ title: string; rows: { name: string; value: string }[] } | null>(null)
   profileEditor = $state<ProfileView | null>(null)
   explorerVisible = $state(true)
@@ -50,6 +60,7 @@ class AppStore {
     this.demo = info.demo
     this.recentServers = info.recent_servers
     this.windowsUser = info.windows_user
+    this.smkConsequences = info.service_master_key_consequences
     await this.loadProfiles()
     if (this.demo) this.connectProfile = this.profiles.find((p) => p.demo) ?? null
     this.connectOpen = true
@@ -118,6 +129,19 @@ class AppStore {
     const key = nextTab++
     const c = this.connections.find((x) => x.id === connection)
     this.tabs = [...this.tabs, { kind: 'query', key, connection, title: `SQLQuery${key}.sql${c ? ' - ' + c.server_name : ''}`, text }]
+    this.active = key
+  }
+
+  /** Recoverability of one instance: one document per connection. */
+  openRecoverability(connection: number) {
+    const t = this.tabs.find((t) => t.kind === 'recoverability' && t.connection === connection)
+    if (t) {
+      this.active = t.key
+      return
+    }
+    const c = this.connections.find((x) => x.id === connection)
+    const key = nextTab++
+    this.tabs = [...this.tabs, { kind: 'recoverability', key, title: `Recoverability - ${c?.server_name ?? ''}`, connection }]
     this.active = key
   }
 

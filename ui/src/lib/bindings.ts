@@ -9,7 +9,11 @@ export type AppInfo = { version: string, demo: boolean, home: string, recent_ser
 /**
  * The account Windows Authentication logs in as (DOMAIN\user on Windows).
  */
-windows_user: string, };
+windows_user: string, 
+/**
+ * What restoring a service master key does and what FORCE loses, in the engine's words.
+ */
+service_master_key_consequences: string, };
 
 export type AuthKind = "windows" | "windows_as" | "sql_server";
 
@@ -37,6 +41,20 @@ key_passwords: Array<KeyPassword>, };
 
 export type BackupState = "never" | "backed_up" | "risk";
 
+export type CertificateCoverage = { thumbprint: string, 
+/**
+ * Its name in master, or (gone) the name a Keysafe copy recorded.
+ */
+name: string | null, on_server: boolean, 
+/**
+ * The newest verified Keysafe copy: when and the report that lists it.
+ */
+keysafe_copy: string | null, copy_report: string | null, 
+/**
+ * How many retained backups need it, and the oldest of them.
+ */
+backups: number, oldest_backup: string | null, verdict: Verdict, };
+
 export type ConnectArgs = { server: string, authentication: AuthKind, login: string, password: string | null, remember_password: boolean, encrypt: Encrypt, trust_server_certificate: boolean, host_name_in_certificate: string, connect_timeout_secs: number, 
 /**
  * Connect through this saved profile (its password from the keyring when none is typed).
@@ -53,6 +71,36 @@ server: string,
  */
 server_name: string, version: string, edition: string, platform: string, login: string, database: string, profile: string | null, color: string | null, };
 
+export type CopyCheck = { server: string, key: string, 
+/**
+ * The key itself, to restore it.
+ */
+key_ref: KeyRef, 
+/**
+ * Where the copy was found (or looked for).
+ */
+path: string, 
+/**
+ * SQL Server's SHA-256 of the file when it was backed up (hex).
+ */
+expected_sha256: string, 
+/**
+ * The copy's SHA-256 now; empty when it is missing.
+ */
+actual_sha256: string, state: CopyState, 
+/**
+ * A certificate's thumbprint as the report recorded it (reports since 2026-12).
+ */
+thumbprint: string | null, };
+
+export type CopyState = "matches" | "differs" | "missing";
+
+export type Coverage = { server: string, generated: string, retention_days: number, backups: Array<RetainedBackup>, 
+/**
+ * Worst first.
+ */
+certificates: Array<CertificateCoverage>, };
+
 export type DatabaseNode = { name: string, 
 /**
  * sys.dm_database_encryption_keys.encryption_state, described.
@@ -61,7 +109,7 @@ tde: string | null, master_key: KeyNode | null, certificates: Array<KeyNode>, no
 
 export type Encrypt = "mandatory" | "optional" | "strict";
 
-export type ErrorCode = "invalid_input" | "connection_refused" | "connection_timeout" | "host_not_found" | "tls" | "encryption_not_supported" | "login_failed" | "permission_denied" | "file_exists" | "folder_missing" | "password_policy" | "master_key_not_open" | "not_found" | "key_file_invalid" | "sql_server" | "connection_lost" | "io" | "medium_removed" | "verification_failed" | "restore_check_failed" | "keyring" | "unsupported" | "internal";
+export type ErrorCode = "invalid_input" | "connection_refused" | "connection_timeout" | "host_not_found" | "tls" | "encryption_not_supported" | "login_failed" | "permission_denied" | "file_exists" | "folder_missing" | "password_policy" | "master_key_not_open" | "not_found" | "key_file_invalid" | "sql_server" | "connection_lost" | "io" | "medium_removed" | "verification_failed" | "restore_check_failed" | "keyring" | "not_confirmed" | "unsupported" | "internal";
 
 export type FileView = { server_path: string, copy_path: string | null, bytes: number, sha256: string, verified: boolean, };
 
@@ -148,6 +196,16 @@ message: string,
  */
 next_step: string | null, server: ServerMessage | null, };
 
+export type MediumCheck = { report: string, run_id: string, copies: Array<CopyCheck>, };
+
+export type Need = { kind: NeedKind, thumbprint: string, 
+/**
+ * "msdb", "the database's certificate, unchanged since the backup", "the backup file".
+ */
+source: string, };
+
+export type NeedKind = "backup_encryption" | "tde";
+
 export type NeededPassword = { "for": "master_key", database: string, } | { "for": "certificate_key", database: string, name: string, };
 
 export type PasswordCheck = { 
@@ -155,6 +213,16 @@ export type PasswordCheck = {
  * SQL Server's verdict, predicted: None when it will accept the password.
  */
 policy_error: string | null, strength: string, entropy_bits: number, };
+
+export type PlacedFile = { medium_path: string, 
+/**
+ * Empty when nothing had to be placed (FROM BINARY).
+ */
+server_path: string, sha256: string, 
+/**
+ * "keysafe", "administrator", or "not needed".
+ */
+placed_by: string, };
 
 export type PlannedKey = { key: KeyRef, label: string, 
 /**
@@ -189,7 +257,77 @@ export type QueryOutcome = { result_sets: Array<ResultSetView>, messages: Array<
 
 export type ReportFormat = "html" | "json" | "csv";
 
+export type RestoreArgs = { 
+/**
+ * The report (keysafe-report-*.json) or the medium folder holding it.
+ */
+report: string, 
+/**
+ * Which instance's key, when the report holds several.
+ */
+from_server: string | null, key: KeyRef, 
+/**
+ * Where a certificate or database master key goes (empty: the same name).
+ */
+target_database: string, 
+/**
+ * The server's folder it reads files from (empty: its backup folder's Keysafe subfolder).
+ */
+server_dir: string, 
+/**
+ * That folder as this machine sees it; empty: the administrator copies the file.
+ */
+server_dir_local: string, wait_seconds: number, force: boolean, add_service_master_key: boolean, 
+/**
+ * A backup file on the target to RESTORE VERIFYONLY afterwards (the rehearsal).
+ */
+verify_backup: string, 
+/**
+ * The service master key: the instance's name as typed.
+ */
+confirmed_instance: string, };
+
+export type RestoreProgress = { "step": "medium_checked", copies: number, } | { "step": "placed", server_path: string, } | { "step": "copy_needed", medium_path: string, server_path: string, waiting_seconds: number, } | { "step": "restoring", statement: string, };
+
+export type RestoreResult = { key: string, from_server: string, target_server: string, target_database: string | null, files: Array<PlacedFile>, 
+/**
+ * The statement sent, passwords masked.
+ */
+statement: string, 
+/**
+ * What shows the key is in place: a thumbprint compared, a key that opens, a message.
+ */
+proof: string, expected_thumbprint: string | null, actual_thumbprint: string | null, 
+/**
+ * The restored database master key is also encrypted by the target's service master key.
+ */
+opens_by_itself: boolean | null, 
+/**
+ * The target database had no master key and Keysafe created one (back it up now).
+ */
+created_master_key: boolean, 
+/**
+ * The rehearsal's RESTORE VERIFYONLY, when asked: what SQL Server said.
+ */
+backup_verified: string | null, };
+
+export type RestoreSecretsView = { backup: string, 
+/**
+ * A database master key's new password, or a new master key's for a certificate.
+ */
+master_key: string | null, };
+
 export type ResultSetView = { columns: Array<string>, rows: Array<Array<string | null>>, };
+
+export type RetainedBackup = { database: string, 
+/**
+ * D (full), I (differential), L (log).
+ */
+kind: string, finished: string, device: string, needs: Array<Need>, 
+/**
+ * Why what it needs could not be read (the file is gone, no permission), if so.
+ */
+unknown: string | null, };
 
 export type RiskView = { severity: string, object: string, text: string, };
 
@@ -204,6 +342,8 @@ export type ServerMessage = { number: number, level: number, state: number, line
 export type ServerTree = { id: number, server_name: string, service_master_key: KeyNode | null, databases: Array<DatabaseNode>, risks: Array<RiskView>, properties: Array<Property>, };
 
 export type StaleKey = { server: string, label: string, reason: string, };
+
+export type Verdict = "lost" | "server_only" | "copy_only" | "covered";
 
 export type VolumeView = { mount_point: string, label: string | null, file_system: string, free_bytes: number, total_bytes: number, removable: boolean, keeps_acls: boolean, };
 
@@ -300,5 +440,30 @@ export function importProfiles(): Promise<Array<ProfileView>> {
 
 export function history(): Promise<HistoryView> {
   return invoke('history', {  });
+}
+
+/** The native file chooser for a Keysafe report; null when cancelled. */
+export function chooseReport(): Promise<string | null> {
+  return invoke('choose_report', {  });
+}
+
+/** Every verified copy a report lists, hashed on the medium against the report. */
+export function checkMedium(path: string): Promise<MediumCheck> {
+  return invoke('check_medium', { path });
+}
+
+/** Restores a key from the medium on connection `id`; progress arrives on the channel. */
+export function runRestore(id: number, args: RestoreArgs, secrets: RestoreSecretsView, events: Channel<RestoreProgress>): Promise<RestoreResult> {
+  return invoke('run_restore', { id, args, secrets, events });
+}
+
+/** Recoverability: can every backup this instance keeps be restored? */
+export function coverage(id: number, retentionDays: number): Promise<Coverage> {
+  return invoke('coverage', { id, retentionDays });
+}
+
+/** Writes the coverage report (HTML, JSON, CSV) to a chosen folder; the HTML's path, or null. */
+export function exportCoverage(id: number, retentionDays: number): Promise<string | null> {
+  return invoke('export_coverage', { id, retentionDays });
 }
 

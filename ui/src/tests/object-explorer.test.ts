@@ -70,7 +70,7 @@ describe('Object Explorer keyboard', () => {
     expect(focused().id).toBe('menu-backup')
     expect(focused().getAttribute('role')).toBe('menuitem')
     await press('ArrowDown')
-    expect(focused().id).toBe('menu-script')
+    expect(focused().id).toBe('menu-restore')
     await press('Escape')
     expect(container.querySelector('[role="menu"]')).toBeNull()
     expect(focused()).toBe(smk)
