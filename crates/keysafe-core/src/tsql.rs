@@ -133,6 +133,14 @@ impl Builder {
         self.shown.push_str(t);
         self
     }
+    /// Bytes as a binary literal; people see their first bytes and their size only.
+    fn binary(mut self, b: &[u8]) -> Self {
+        self.sent.push_str(&format!("0x{}", hex::encode_upper(b)));
+        let head = hex::encode_upper(&b[..b.len().min(8)]);
+        self.shown
+            .push_str(&format!("0x{head}… ({} bytes)", b.len()));
+        self
+    }
     fn secret(mut self, p: &Password) -> Result<Self, LiteralError> {
         self.sent.push_str(&password_literal(p)?);
         self.shown.push_str(MASK);
@@ -273,12 +281,14 @@ pub fn create_certificate_from_binary(
     let name = literal(certificate, "the certificate name", 128)?;
     Ok(Builder::new()
         .text(&format!(
-            "USE {};\nCREATE CERTIFICATE {} FROM BINARY = 0x{}\n  WITH PRIVATE KEY (BINARY = 0x{}, DECRYPTION BY PASSWORD = ",
+            "USE {};\nCREATE CERTIFICATE {} FROM BINARY = ",
             ident(database)?,
             ident(certificate)?,
-            hex::encode_upper(der),
-            hex::encode_upper(private_key),
         ))
+        .binary(der)
+        .text("\n  WITH PRIVATE KEY (BINARY = ")
+        .binary(private_key)
+        .text(", DECRYPTION BY PASSWORD = ")
         .secret(one_time)?
         .text(&format!(
             ");\nSELECT c.thumbprint, c.pvt_key_encryption_type FROM sys.certificates AS c WHERE c.name = {name};"

@@ -597,10 +597,146 @@ async fn every_view_and_dialog_passes_an_accessibility_scan_in_both_themes_and_s
     app.click("#toolbar-new-query").await;
     app.wait_for(".cm-content").await;
     scan(&app, &axe, "16-query", &mut findings).await;
+    // Recoverability and the Restore dialog, from the server's context menu.
+    right_click(&app, "button.node.server").await;
+    app.click("#menu-recoverability").await;
+    app.wait_text("#rec-verdict", "the coverage verdict", |t| !t.is_empty())
+        .await;
+    scan(&app, &axe, "17-recoverability", &mut findings).await;
+    right_click(&app, "button.node.server").await;
+    app.click("#menu-restore-key").await;
+    app.wait_for("#restore-dialog").await;
+    scan(&app, &axe, "18-restore", &mut findings).await;
+    app.press(&escape).await;
     app.close().await;
     assert!(
         findings.is_empty(),
         "axe-core found serious or critical problems:\n{}",
         findings.join("\n")
     );
+}
+
+/// A medium holding `emulator`'s TDE_Payroll certificate (.cer + .pvk), written by the engine
+/// as a backup run would, and its report's path.
+async fn medium_with_the_tde_certificate(emulator: &Emulator, medium: &Path) -> PathBuf {
+    use keysafe_core::backup::{KeyRef, Secrets};
+    use keysafe_core::connection::{ConnectOptions, Trust};
+    use keysafe_core::run::{self, RunSettings, Selection};
+    let mut o = ConnectOptions::sql(
+        format!("127.0.0.1,{}", emulator.addr().port())
+            .parse()
+            .unwrap(),
+        "keysafe_operator",
+        keysafe_core::Password::new(OPERATOR_PASSWORD),
+    );
+    o.trust = Trust::ServerCertificate;
+    let mut s = RunSettings::new(
+        Selection::Keys(vec![KeyRef::Certificate {
+            database: "master".into(),
+            name: "TDE_Payroll".into(),
+        }]),
+        medium,
+    );
+    s.backup.format = Some(keysafe_core::tsql::CertificateFormat::Pvk);
+    let reports = run::back_up_fleet(
+        &[o],
+        &s,
+        &Secrets::new(keysafe_core::Password::new(BACKUP_PASSWORD)),
+        1,
+        &|_| {},
+    )
+    .await;
+    assert!(reports[0].all_verified(), "{:?}", reports[0]);
+    keysafe_core::report::Report::new(
+        "e2e".into(),
+        chrono::Utc::now(),
+        medium.to_path_buf(),
+        Default::default(),
+        reports,
+    )
+    .write_files(medium)
+    .unwrap()
+    .json
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recoverability_names_the_lost_certificate_and_a_certificate_is_restored_from_the_medium() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let emulator = demo_instance(server_dir.path()).await;
+    let medium = tempfile::tempdir().unwrap();
+    let report = medium_with_the_tde_certificate(&emulator, medium.path()).await;
+    let app = App::launch(&[]).await;
+    connect(
+        &app,
+        &format!("127.0.0.1,{}", emulator.addr().port()),
+        "keysafe_operator",
+        OPERATOR_PASSWORD,
+    )
+    .await;
+    app.wait_text(r#"[data-key="1/smk"]"#, "the SMK", |t| {
+        t.contains("Service Master Key")
+    })
+    .await;
+
+    // Recoverability, from the server's context menu: the dropped certificate first.
+    right_click(&app, "button.node.server").await;
+    app.click("#menu-recoverability").await;
+    let verdict = app
+        .wait_text("#rec-verdict", "the coverage verdict", |t| !t.is_empty())
+        .await;
+    assert!(verdict.contains("cannot be restored anywhere"), "{verdict}");
+    let first = app
+        .wait_for("#rec-certificates tbody tr")
+        .await
+        .attr("data-verdict")
+        .await
+        .unwrap();
+    assert_eq!(first.as_deref(), Some("lost"));
+    app.screenshot("20-recoverability").await;
+
+    // Restore TDE_Payroll from the medium into HR, from the certificate's context menu.
+    app.click(r#"[data-database="master"]"#).await;
+    right_click(&app, r#"[data-key="1/db/master/cert/TDE_Payroll"]"#).await;
+    app.click("#menu-restore").await;
+    app.type_into("#restore-report", &report.display().to_string())
+        .await;
+    app.click("#restore-check").await;
+    let copies = app
+        .wait_text("#restore-copies", "the medium's copies", |t| {
+            t.contains("Matches")
+        })
+        .await;
+    assert!(!copies.contains("DIFFERS"), "{copies}");
+    app.type_into("#restore-target-db", "HR").await;
+    app.type_into("#restore-backup-password", BACKUP_PASSWORD)
+        .await;
+    app.screenshot("21-restore").await;
+    app.click("#restore-execute").await;
+    let done = app
+        .wait_text("#restore-result", "the restore's result", |t| {
+            t.contains("restored")
+        })
+        .await;
+    assert!(done.contains("in HR"), "{done}");
+    let proof = app.wait_text("#restore-proof", "the proof", |_| true).await;
+    // The thumbprint the app shows is the one master holds, and HR now holds it too.
+    let (in_master, in_hr) = {
+        let st = emulator.instance().state();
+        let t = |db: &str| {
+            st.database(db)
+                .and_then(|d| d.certificate("TDE_Payroll"))
+                .map(|c| {
+                    c.thumbprint
+                        .iter()
+                        .map(|b| format!("{b:02X}"))
+                        .collect::<String>()
+                })
+        };
+        (t("master"), t("HR"))
+    };
+    assert_eq!(in_master, in_hr);
+    assert!(proof.contains(in_hr.as_deref().unwrap()), "{proof}");
+    app.screenshot("22-restored").await;
+    app.close().await;
+    drop(emulator);
 }
