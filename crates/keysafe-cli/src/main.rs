@@ -279,6 +279,9 @@ struct RestoreArgs {
     /// server) once the certificate is there. Exit 1 when it fails.
     #[arg(long, value_name = "SERVER_PATH")]
     verify_backup: Option<String>,
+    /// Where to write the restore report (HTML, JSON). Default: KEYSAFE_HOME/reports.
+    #[arg(long, value_name = "DIR")]
+    report_to: Option<PathBuf>,
     /// smk: the target instance's name, typed as confirmation (scripts; else Keysafe asks).
     #[arg(long, value_name = "INSTANCE")]
     confirm: Option<String>,
@@ -862,13 +865,23 @@ async fn cmd_restore(a: &RestoreArgs) -> Result<i32, KeysafeError> {
     }
     };
     let outcome = restore::restore(&mut c, &req, &secrets, &mut show).await;
-    let _ = keysafe_core::history::record_restore(
-        &keysafe_home().join("history.jsonl"),
-        &check.report,
+    let report_dir = a
+        .report_to
+        .clone()
+        .unwrap_or_else(|| keysafe_home().join("reports"));
+    match restore::record(
         &outcome,
-        &key.label(),
+        &req,
         &server,
-    );
+        &keysafe_home().join("history.jsonl"),
+        &report_dir,
+    ) {
+        Ok(files) => eprintln!("[{server}] restore report: {}", files.html.display()),
+        Err(e) => eprintln!(
+            "keysafe: the restore report could not be written: {}",
+            e.describe()
+        ),
+    }
     let r = outcome?;
     if a.json {
         println!(

@@ -1203,6 +1203,16 @@ async fn restore_smk_on_a_second_instance_is_confirmed_by_name_placed_hashed_and
     );
     assert!(stderr.contains("the server reads"), "{stderr}");
     assert_eq!(guid(&b), a_guid, "B now holds A's service master key");
+    // Reported as a backup is: an HTML and a JSON report, the refused attempt's too.
+    let reports: Vec<PathBuf> = files_under(&b.home.join("reports"));
+    assert_eq!(reports.len(), 4, "{reports:?}");
+    let proven = reports
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "html"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .filter(|t| t.contains("Restored and proven"))
+        .count();
+    assert_eq!(proven, 1);
     assert!(
         std::fs::read_dir(&local).unwrap().next().is_none(),
         "the placed file was removed"

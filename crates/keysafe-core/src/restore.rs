@@ -640,3 +640,76 @@ fn explain_restore(e: KeysafeError) -> KeysafeError {
         _ => e,
     }
 }
+
+/// Where a restore's record went: the history entry, and the report's two files.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RestoreRecord {
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub html: PathBuf,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub json: PathBuf,
+}
+
+/// Records a restore, proven or not, as a backup run is: a line in the history and a report
+/// (HTML for people, JSON for tools) in `report_dir`. No secret is in either: the statement
+/// is the masked one and errors never echo a password.
+pub fn record(
+    outcome: &Result<RestoreResult>,
+    req: &RestoreRequest,
+    target: &str,
+    history: &std::path::Path,
+    report_dir: &std::path::Path,
+) -> Result<RestoreRecord> {
+    crate::history::record_restore(history, &req.report, outcome, &req.key.label(), target)?;
+    let at = chrono::Utc::now();
+    let (result, error) = match outcome {
+        Ok(r) => (Some(r), None),
+        Err(e) => (None, Some(e)),
+    };
+    let json = serde_json::json!({
+        "schema": "keysafe.restore/1",
+        "at": at,
+        "operator": crate::report::current_operator(),
+        "workstation": crate::report::hostname(),
+        "medium_report": req.report,
+        "key": req.key.label(),
+        "target": target,
+        "succeeded": result.is_some(),
+        "result": result,
+        "error": error,
+    });
+    let mut env = minijinja::Environment::new();
+    env.add_template("restore.html", include_str!("../templates/restore.html"))
+        .expect("the restore template parses");
+    let html = env
+        .get_template("restore.html")
+        .expect("registered")
+        .render(minijinja::context! {
+            key => req.key.label(),
+            target => result.map(|r| r.target_server.clone()).unwrap_or_else(|| target.to_string()),
+            operator => crate::report::current_operator(),
+            workstation => crate::report::hostname(),
+            at => crate::report::when(at),
+            medium_report => req.report.display().to_string(),
+            succeeded => result.is_some(),
+            result => result,
+            error => error,
+        })
+        .expect("the restore report renders");
+    std::fs::create_dir_all(report_dir)?;
+    let stem = format!(
+        "keysafe-restore-{}-{}",
+        at.format("%Y%m%dT%H%M%S%.3fZ"),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let write = |ext: &str, body: &str| -> Result<PathBuf> {
+        let name = format!("{stem}.{ext}");
+        crate::copy::write_new(report_dir, &name, body.as_bytes())?;
+        Ok(report_dir.join(name))
+    };
+    Ok(RestoreRecord {
+        json: write("json", &serde_json::to_string_pretty(&json).expect("json"))?,
+        html: write("html", &html)?,
+    })
+}

@@ -59,13 +59,16 @@ pub async fn run(
     {
         *g = None;
     }
-    let _ = history::record_restore(
-        &state.history_path(),
-        &req.report,
+    // Recorded as a backup run is: the history and a kept report, proven or not.
+    if let Err(e) = restore::record(
         &outcome,
-        &req.key.label(),
+        &req,
         &conn.info.server_name,
-    );
+        &state.history_path(),
+        &state.home.join("reports"),
+    ) {
+        tracing::warn!(error = %e.describe(), "the restore report could not be written");
+    }
     outcome
 }
 
