@@ -632,11 +632,7 @@ fn cmd_check_medium(report: &std::path::Path, json: bool) -> Result<i32, Keysafe
     use keysafe_core::recovery::{check_medium, CopyState};
     let check = check_medium(report)?;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&check)
-                .map_err(|e| KeysafeError::new(ErrorCode::Internal, e.to_string()))?
-        );
+        print_json(&check)?;
     } else {
         println!("{} (run {})", check.report.display(), check.run_id);
         for c in &check.copies {
@@ -732,11 +728,7 @@ async fn cmd_coverage(
         }
     }
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&all)
-                .map_err(|e| KeysafeError::new(ErrorCode::Internal, e.to_string()))?
-        );
+        print_json(&all)?;
     }
     let uncovered = all.iter().filter(|c| !c.all_covered()).count();
     if uncovered > 0 {
@@ -884,11 +876,7 @@ async fn cmd_restore(a: &RestoreArgs) -> Result<i32, KeysafeError> {
     }
     let r = outcome?;
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&r)
-                .map_err(|e| KeysafeError::new(ErrorCode::Internal, e.to_string()))?
-        );
+        print_json(&r)?;
     } else {
         println!(
             "[{}] {} restored from {}'s backup{}.",
@@ -909,24 +897,24 @@ async fn cmd_restore(a: &RestoreArgs) -> Result<i32, KeysafeError> {
         }
     }
     if r.created_master_key {
-        eprintln!(
-            "keysafe: {} on {} had no master key: one was created. Back it up now: keysafe backup dmk --database {} --server {} ...",
-            r.target_database.clone().unwrap_or_default(),
-            r.target_server,
-            r.target_database.clone().unwrap_or_default(),
-            server
-        );
+        back_it_up_now(r.target_database.as_deref().unwrap_or_default(), &server);
     }
     Ok(0)
 }
 
-async fn cmd_make_tde_restorable(
+/// copy-certificate's two instances, connected (the source, then the target), and the
+/// password of a master key to create on the target where it has none.
+async fn source_and_target(
     conn: &ConnArgs,
-    database: &str,
-    verify_backup: Option<&str>,
     new_master_key_env: Option<&str>,
-    json: bool,
-) -> Result<i32, KeysafeError> {
+) -> Result<
+    (
+        [keysafe_core::connection::ConnectOptions; 2],
+        [keysafe_core::connection::SqlConnection; 2],
+        Option<Password>,
+    ),
+    KeysafeError,
+> {
     let targets = connect_options(conn)?;
     let [from, to] = targets.as_slice() else {
         return Err(usage(
@@ -936,8 +924,36 @@ async fn cmd_make_tde_restorable(
     let new_master_key = new_master_key_env
         .map(|v| secret_from_env(v, "the new master key's password"))
         .transpose()?;
-    let mut a = keysafe_core::connection::connect(from).await?;
-    let mut b = keysafe_core::connection::connect(to).await?;
+    let a = keysafe_core::connection::connect(from).await?;
+    let b = keysafe_core::connection::connect(to).await?;
+    Ok(([from.clone(), to.clone()], [a, b], new_master_key))
+}
+
+/// A master key Keysafe created protects what it put there: say to back it up, now.
+fn back_it_up_now(database: &str, server: &impl std::fmt::Display) {
+    eprintln!(
+        "keysafe: {database} on {server} had no master key: one was created. Back it up now: keysafe backup dmk --database {database} --server {server} ..."
+    );
+}
+
+fn print_json(v: &impl serde::Serialize) -> Result<(), KeysafeError> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v)
+            .map_err(|e| KeysafeError::new(ErrorCode::Internal, e.to_string()))?
+    );
+    Ok(())
+}
+
+async fn cmd_make_tde_restorable(
+    conn: &ConnArgs,
+    database: &str,
+    verify_backup: Option<&str>,
+    new_master_key_env: Option<&str>,
+    json: bool,
+) -> Result<i32, KeysafeError> {
+    let ([from, to], [mut a, mut b], new_master_key) =
+        source_and_target(conn, new_master_key_env).await?;
     let done = keysafe_core::recovery::make_tde_database_restorable(
         &mut a,
         &mut b,
@@ -947,17 +963,10 @@ async fn cmd_make_tde_restorable(
     )
     .await?;
     if done.copy.created_master_key {
-        eprintln!(
-            "keysafe: master on {} had no master key: one was created. Back it up now: keysafe backup dmk --database master --server {} ...",
-            to.server, to.server
-        );
+        back_it_up_now("master", &to.server);
     }
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&done)
-                .map_err(|e| KeysafeError::new(ErrorCode::Internal, e.to_string()))?
-        );
+        print_json(&done)?;
     } else {
         println!(
             "[{}] {database}'s TDE certificate master.{} (thumbprint {}) is {} [{}]: backups of {database} can be restored there.",
@@ -982,17 +991,8 @@ async fn cmd_copy_certificate(
     new_master_key_env: Option<&str>,
     json: bool,
 ) -> Result<i32, KeysafeError> {
-    let targets = connect_options(conn)?;
-    let [from, to] = targets.as_slice() else {
-        return Err(usage(
-            "copy-certificate takes two instances: the source, then the target (--server or --profile twice)",
-        ));
-    };
-    let new_master_key = new_master_key_env
-        .map(|v| secret_from_env(v, "the new master key's password"))
-        .transpose()?;
-    let mut a = keysafe_core::connection::connect(from).await?;
-    let mut b = keysafe_core::connection::connect(to).await?;
+    let ([from, to], [mut a, mut b], new_master_key) =
+        source_and_target(conn, new_master_key_env).await?;
     let copy = keysafe_core::recovery::copy_certificate(
         &mut a,
         &mut b,
@@ -1005,17 +1005,10 @@ async fn cmd_copy_certificate(
     if copy.created_master_key {
         // The new key protects the copied private key: without its backup the copy is one
         // server failure away from lost.
-        eprintln!(
-            "keysafe: {to_database} on {} had no master key: one was created. Back it up now: keysafe backup dmk --database {to_database} --server {} ...",
-            to.server, to.server
-        );
+        back_it_up_now(to_database, &to.server);
     }
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&copy)
-                .map_err(|e| KeysafeError::new(ErrorCode::Internal, e.to_string()))?
-        );
+        print_json(&copy)?;
     } else if copy.already_present {
         println!(
             "[{}] {to_database}.{certificate} is already there with the same thumbprint {}: nothing to copy.",
