@@ -6,15 +6,7 @@ use keysafe_core::recovery::copy_certificate;
 use keysafe_core::ErrorCode;
 use mssql_emulator::{Emulator, DEFAULT_SA_PASSWORD};
 
-async fn instance(dir: &std::path::Path, machine: &str, seed: &str) -> Emulator {
-    let emu =
-        keysafe_test_support::emulator(dir, &format!("[server]\nmachine_name = \"{machine}\"\n"))
-            .await;
-    emu.instance()
-        .run_as("sa", seed)
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    emu
-}
+use keysafe_test_support::seeded as instance;
 
 const DMK: &str = "CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Dmk!Passw0rd#2026';";
 

@@ -20,15 +20,7 @@ const BACKUP_PW: &str = "Str0ng!Backup#Pass";
 const FOLDER: &str =
     r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup\Restore";
 
-async fn instance(dir: &Path, machine: &str, seed: &str) -> Emulator {
-    let emu =
-        keysafe_test_support::emulator(dir, &format!("[server]\nmachine_name = \"{machine}\"\n"))
-            .await;
-    emu.instance()
-        .run_as("sa", seed)
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    emu
-}
+use keysafe_test_support::seeded as instance;
 
 async fn sa(e: &Emulator) -> SqlConnection {
     connect(&keysafe_test_support::sql_options(

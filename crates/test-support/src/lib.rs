@@ -51,3 +51,13 @@ pub async fn emulator(dir: &std::path::Path, scenario: &str) -> Emulator {
     .await
     .expect("the emulator starts")
 }
+
+/// An emulated instance named `machine`, state in `dir/server`, with `seed` (T-SQL) run as sa
+/// first: the second instance of recovery tests, or one with backups already taken.
+pub async fn seeded(dir: &std::path::Path, machine: &str, seed: &str) -> Emulator {
+    let emu = emulator(dir, &format!("[server]\nmachine_name = \"{machine}\"\n")).await;
+    emu.instance()
+        .run_as("sa", seed)
+        .unwrap_or_else(|e| panic!("the seed fails: {e:?}"));
+    emu
+}
