@@ -183,9 +183,9 @@ pub struct CreateCertificate {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RestoreInfo {
-    HeaderOnly,
-    FileListOnly,
-    VerifyOnly,
+    Header,
+    FileList,
+    Verify,
 }
 
 /// BACKUP DATABASE | LOG name TO DISK = '...' [WITH ...]

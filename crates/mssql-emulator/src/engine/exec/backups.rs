@@ -348,9 +348,9 @@ fn restore_info(
     out: &mut Out,
 ) -> Res<Option<u64>> {
     let verb = match what {
-        RestoreInfo::HeaderOnly => "RESTORE HEADERONLY",
-        RestoreInfo::FileListOnly => "RESTORE FILELISTONLY",
-        RestoreInfo::VerifyOnly => "VERIFY DATABASE",
+        RestoreInfo::Header => "RESTORE HEADERONLY",
+        RestoreInfo::FileList => "RESTORE FILELISTONLY",
+        RestoreInfo::Verify => "VERIFY DATABASE",
     };
     let st = inst.state();
     // "Obtaining information about a backup set or backup device requires CREATE DATABASE
@@ -389,7 +389,7 @@ fn restore_info(
             })
     };
     match what {
-        RestoreInfo::HeaderOnly => {
+        RestoreInfo::Header => {
             let sets: Vec<(i64, MediaSet)> = match position {
                 Some(n) => vec![pick(n)?],
                 None => media
@@ -449,7 +449,7 @@ fn restore_info(
             out.events.push(Event::Rows { columns, rows });
             Ok(Some(n))
         }
-        RestoreInfo::FileListOnly | RestoreInfo::VerifyOnly => {
+        RestoreInfo::FileList | RestoreInfo::Verify => {
             let (n, set) = pick(position.unwrap_or(1))?;
             for t in [&set.encryptor_thumbprint, &set.tde_thumbprint]
                 .into_iter()
@@ -457,7 +457,7 @@ fn restore_info(
             {
                 need_certificate(&st, session, t).map_err(|m| abnormal(m, verb))?;
             }
-            if what == RestoreInfo::VerifyOnly {
+            if what == RestoreInfo::Verify {
                 let (num, state) = assumptions::BACKUP_SET_VALID;
                 out.info(Msg::new(
                     num,

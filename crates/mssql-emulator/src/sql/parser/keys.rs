@@ -169,11 +169,11 @@ impl Parser {
     pub(super) fn restore(&mut self) -> R<Statement> {
         self.expect_kw(Kw::Restore)?;
         let info = if self.eat_kw(Kw::Headeronly) {
-            Some(RestoreInfo::HeaderOnly)
+            Some(RestoreInfo::Header)
         } else if self.eat_kw(Kw::Filelistonly) {
-            Some(RestoreInfo::FileListOnly)
+            Some(RestoreInfo::FileList)
         } else if self.eat_kw(Kw::Verifyonly) {
-            Some(RestoreInfo::VerifyOnly)
+            Some(RestoreInfo::Verify)
         } else {
             None
         };
