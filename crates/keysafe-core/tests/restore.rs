@@ -378,3 +378,81 @@ async fn the_rehearsal_restores_a_tde_certificate_on_a_dr_instance_and_verifies_
     assert!(verified.contains("succeeded"), "{verified}");
     assert_eq!(r.expected_thumbprint, r.actual_thumbprint);
 }
+
+#[tokio::test]
+async fn a_pfx_certificate_is_placed_where_the_server_reads_it_and_restored_from_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = instance(
+        &dir.path().join("a"),
+        "SQLA",
+        "CREATE DATABASE Sales;\nUSE Sales;\nCREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Dmk!Passw0rd#2026';\nCREATE CERTIFICATE SalesCert WITH SUBJECT = 'Sales signing';",
+    )
+    .await;
+    let b = instance(
+        &dir.path().join("b"),
+        "SQLB",
+        "CREATE DATABASE Sales;\nUSE Sales;\nCREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Other!Dmk#2026x';",
+    )
+    .await;
+    // SQL Server 2022's default format: one .pfx.
+    let medium = dir.path().join("medium");
+    std::fs::create_dir_all(&medium).unwrap();
+    let s = RunSettings::new(
+        Selection::Keys(vec![KeyRef::Certificate {
+            database: "Sales".into(),
+            name: "SalesCert".into(),
+        }]),
+        &medium,
+    );
+    let reports = run::back_up_fleet(
+        &[keysafe_test_support::sql_options(
+            &a,
+            "sa",
+            DEFAULT_SA_PASSWORD,
+        )],
+        &s,
+        &keysafe_core::backup::Secrets::new(Password::new(BACKUP_PW)),
+        1,
+        &|_| {},
+    )
+    .await;
+    assert!(reports[0].all_verified(), "{:?}", reports[0]);
+    assert!(reports[0].keys[0].files[0].server_path.ends_with(".pfx"));
+    let report = Report::new(
+        "t".into(),
+        chrono::Utc::now(),
+        medium.clone(),
+        Default::default(),
+        reports,
+    )
+    .write_files(&medium)
+    .unwrap()
+    .json;
+    let mut cb = sa(&b).await;
+    let local = b.instance().host_path(FOLDER).unwrap();
+    let req = request(
+        &report,
+        KeyRef::Certificate {
+            database: "Sales".into(),
+            name: "SalesCert".into(),
+        },
+        Placement::Local(local.clone()),
+    );
+    let r = restore::restore(
+        &mut cb,
+        &req,
+        &RestoreSecrets {
+            backup: &Password::new(BACKUP_PW),
+            master_key: None,
+        },
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.files.len(), 1);
+    assert_eq!(r.files[0].placed_by, "keysafe");
+    assert!(r.statement.contains("FORMAT = 'PFX'"), "{}", r.statement);
+    assert!(r.expected_thumbprint.is_some());
+    assert_eq!(r.expected_thumbprint, r.actual_thumbprint);
+    assert!(std::fs::read_dir(&local).unwrap().next().is_none());
+}
