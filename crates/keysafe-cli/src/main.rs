@@ -1358,7 +1358,25 @@ fn cmd_history(verify: bool, json: bool) -> Result<i32, KeysafeError> {
         }
         return Ok(0);
     }
-    for r in entries.iter().filter_map(history::Entry::run) {
+    for e in &entries {
+        if e.record["action"] == "restore" {
+            let r = &e.record["restore"];
+            let at = e.record["at"].as_str().unwrap_or("");
+            println!(
+                "{}  {:<7} restore of the {} on {}  {}",
+                at.get(..16).unwrap_or(at).replace('T', " ") + " UTC",
+                if e.record["succeeded"] == true {
+                    "ok"
+                } else {
+                    "FAILED"
+                },
+                r["key"].as_str().unwrap_or("?"),
+                r["target_server"].as_str().unwrap_or("?"),
+                e.record["operator"].as_str().unwrap_or(""),
+            );
+            continue;
+        }
+        let Some(r) = e.run() else { continue };
         let mut servers: Vec<&str> = r.keys.iter().map(|k| k.server.as_str()).collect();
         servers.dedup();
         println!(

@@ -1233,6 +1233,13 @@ async fn restore_smk_on_a_second_instance_is_confirmed_by_name_placed_hashed_and
     assert_eq!(restores[0]["succeeded"], false);
     assert_eq!(restores[0]["restore"]["error"]["code"], "not_confirmed");
     assert_eq!(restores[1]["succeeded"], true);
+    let listed = keysafe(&b, &["history"], &[]).await;
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(
+        listed.contains("FAILED  restore of the Service Master Key")
+            && listed.contains("ok      restore of the Service Master Key on SQLDEMO01"),
+        "{listed}"
+    );
     let mut seen = vec![stdout, stderr, said];
     for f in files_under(&b.home).into_iter().chain(files_under(&a.home)) {
         seen.push(String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned());
