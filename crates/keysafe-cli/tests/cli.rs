@@ -1393,3 +1393,110 @@ async fn one_action_makes_a_tde_database_restorable_on_another_instance_and_veri
     );
     assert!(stderr.contains("Back it up now"), "{stderr}");
 }
+
+#[tokio::test]
+async fn restore_dmk_on_another_instance_keeps_its_new_password_to_itself() {
+    let a = env().await;
+    let b = env_with("[server]\nmachine_name = \"SQLDR\"\n").await;
+    b.emu
+        .instance()
+        .run_as("sa", "CREATE DATABASE HR;")
+        .unwrap();
+    let medium = a.medium.display().to_string();
+    let c = conn(&a);
+    let mut args = vec!["backup", "dmk", "--database", "HR"];
+    args.extend(c.iter().map(String::as_str));
+    args.extend(["--password-env", "KS_BACKUP_PW", "--copy-to", &medium]);
+    let backed = keysafe(
+        &a,
+        &args,
+        &[
+            ("KS_LOGIN_PW", "Operat0r!Pass#1"),
+            ("KS_BACKUP_PW", "Str0ng!Backup#Pass"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        backed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&backed.stderr)
+    );
+
+    let folder = r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup\Restore";
+    let local = b
+        .emu
+        .instance()
+        .host_path(folder)
+        .unwrap()
+        .display()
+        .to_string();
+    let port = format!("localhost,{}", b.emu.addr().port());
+    let mut r = vec![
+        "restore",
+        "dmk",
+        &medium,
+        "--database",
+        "HR",
+        "--server",
+        &port,
+        "--login",
+        "sa",
+        "--login-password-env",
+        "KS_LOGIN_PW",
+        "--trust-server-certificate",
+        "--password-env",
+        "KS_BACKUP_PW",
+        "--master-key-password-env",
+        "KS_NEW_DMK",
+        "--add-service-master-key",
+        "--server-dir",
+        folder,
+        "--server-dir-local",
+        &local,
+    ];
+    let enc = keysafe_test_support::encrypt_args();
+    r.extend(enc.iter().map(String::as_str));
+    let canary = format!("NewDmk!Canary{}#z", std::process::id());
+    let out = keysafe(
+        &b,
+        &r,
+        &[
+            ("KS_LOGIN_PW", mssql_emulator::DEFAULT_SA_PASSWORD),
+            ("KS_BACKUP_PW", "Str0ng!Backup#Pass"),
+            ("KS_NEW_DMK", canary.as_str()),
+            ("KEYSAFE_LOG", "trace"),
+        ],
+    )
+    .await;
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("HR database master key restored"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Proof: The restored master key opens with its new password"),
+        "{stdout}"
+    );
+    // It opens by itself on B now: B's service master key encrypts it.
+    let by_smk = b
+        .emu
+        .instance()
+        .state()
+        .database("HR")
+        .and_then(|d| d.master_key.as_ref().map(|k| k.by_smk.is_some()));
+    assert_eq!(by_smk, Some(true));
+    let mut seen = vec![stdout, stderr];
+    for f in files_under(&b.home) {
+        seen.push(String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned());
+    }
+    assert!(seen.iter().any(|t| t.contains("TRACE")), "traced");
+    assert!(
+        seen.iter().all(|t| !t.contains(&canary)),
+        "the new master key's password leaked"
+    );
+}
