@@ -305,7 +305,7 @@ pub async fn connect(o: &ConnectOptions) -> Result<SqlConnection> {
     let server = o.server.to_string();
     let named = o.server.instance.is_some() && o.server.port.is_none();
     let deadline = tokio::time::Instant::now() + timeout;
-    let mut attempt = 1;
+    let mut attempt: u64 = 1;
     loop {
         let r = connect_once(
             c.clone(),
@@ -317,12 +317,14 @@ pub async fn connect(o: &ConnectOptions) -> Result<SqlConnection> {
         )
         .await;
         match r {
-            Err(e) if attempt == 1 && schannel_internal_error(&e) => {
-                // Schannel's SEC_E_INTERNAL_ERROR in a handshake is its own transient fault
-                // (seen under Wine about once in a few hundred handshakes; on Windows with
-                // some key exchanges), not the server's answer: one more handshake on a new
-                // connection, as SqlClient's connect retry would.
-                tracing::warn!(server = %server, "the TLS handshake failed inside Schannel (SEC_E_INTERNAL_ERROR); trying once more on a new connection");
+            Err(e) if attempt < 3 && transient_schannel_failure(&e) => {
+                // Wine's crypt32 now and then fails to verify the ECDSA signature of a
+                // certificate it verified a moment before (TRUST_E_CERT_SIGNATURE), mostly
+                // under load; Schannel's SEC_E_INTERNAL_ERROR is its own fault too. Neither
+                // is the server's answer, and a certificate that really is bad fails again:
+                // a new handshake on a new connection, at most twice, after a short pause.
+                tracing::warn!(server = %server, attempt, error = %e.message, "the TLS handshake failed inside Windows' TLS stack; trying again on a new connection");
+                tokio::time::sleep(Duration::from_millis(150 * attempt)).await;
                 attempt += 1;
             }
             r => return r,
@@ -330,11 +332,15 @@ pub async fn connect(o: &ConnectOptions) -> Result<SqlConnection> {
     }
 }
 
-/// Schannel's SEC_E_INTERNAL_ERROR (0x80090304) in a TLS failure's text.
-fn schannel_internal_error(e: &KeysafeError) -> bool {
+/// A TLS failure Windows' TLS stack may give for a handshake that succeeds when made again:
+/// TRUST_E_CERT_SIGNATURE (0x80096004) or SEC_E_INTERNAL_ERROR (0x80090304), as the
+/// operating system error tiberius quotes.
+fn transient_schannel_failure(e: &KeysafeError) -> bool {
+    let text = e.message.to_ascii_lowercase();
     e.code == ErrorCode::Tls
-        && (e.message.contains("-2146869244")
-            || e.message.to_ascii_lowercase().contains("0x80090304"))
+        && ["-2146869244", "0x80096004", "-2146893052", "0x80090304"]
+            .iter()
+            .any(|c| text.contains(c))
 }
 
 async fn connect_once(
@@ -452,14 +458,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_schannels_internal_error_is_tried_again() {
-        // The text Schannel's failure reached tiberius with on Wine 8 (CI, 2026-12-02).
+    fn only_transient_schannel_failures_are_tried_again() {
+        // The text Wine 8's TRUST_E_CERT_SIGNATURE reached tiberius with (CI, 2026-12-02).
         let wine = KeysafeError::new(ErrorCode::Tls, "The TLS connection failed: OS Error -2146869244 (FormatMessageW() returned error 317) (os error -2146869244)");
-        assert!(schannel_internal_error(&wine));
+        assert!(transient_schannel_failure(&wine));
+        let internal = KeysafeError::new(
+            ErrorCode::Tls,
+            "The TLS connection failed: (os error -2146893052)",
+        );
+        assert!(transient_schannel_failure(&internal));
         let untrusted = KeysafeError::new(ErrorCode::Tls, "The TLS connection failed: The certificate chain was issued by an authority that is not trusted. (os error -2146893019)");
-        assert!(!schannel_internal_error(&untrusted));
+        assert!(!transient_schannel_failure(&untrusted));
         let login = KeysafeError::new(ErrorCode::LoginFailed, "-2146869244");
-        assert!(!schannel_internal_error(&login));
+        assert!(!transient_schannel_failure(&login));
     }
 
     #[test]

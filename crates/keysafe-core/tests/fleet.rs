@@ -129,6 +129,11 @@ async fn a_slow_instance_holds_its_own_slot_not_the_queue() {
     )
     .await;
     let finished = finished.into_inner().unwrap();
+    let errors: Vec<String> = reports
+        .iter()
+        .filter_map(|r| r.error.as_ref().map(|e| format!("{}: {}", r.server, e.message)))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
     // With two slots, the five others went through the second one while the first waited.
     let names: Vec<&str> = finished.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(names.len(), 6, "{names:?}");
