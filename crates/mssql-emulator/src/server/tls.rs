@@ -52,7 +52,6 @@ pub fn load_or_create(
                     names.push(n.clone());
                 }
             }
-            let key = rcgen::KeyPair::generate().map_err(std::io::Error::other)?;
             let mut params = rcgen::CertificateParams::new(names).map_err(std::io::Error::other)?;
             params.distinguished_name.push(
                 rcgen::DnType::CommonName,
@@ -61,7 +60,19 @@ pub fn load_or_create(
                     .cloned()
                     .unwrap_or_else(|| "localhost".into()),
             );
-            let cert = params.self_signed(&key).map_err(std::io::Error::other)?;
+            // Wine's crypt32 fails to verify an ECDSA signature whose r or s is shorter than
+            // 32 bytes (about one certificate in 128), every time: a client under Wine would
+            // then refuse this instance for good. Such a certificate is made again.
+            let (key, cert) = loop {
+                let key = rcgen::KeyPair::generate().map_err(std::io::Error::other)?;
+                let cert = params
+                    .clone()
+                    .self_signed(&key)
+                    .map_err(std::io::Error::other)?;
+                if full_width_signature(cert.der()) {
+                    break (key, cert);
+                }
+            };
             std::fs::write(&cert_path, cert.pem())?;
             write_private(&key_path, key.serialize_pem().as_bytes())?;
             read_pem(&cert_path, &key_path)?
@@ -92,4 +103,58 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         o.mode(0o600);
     }
     o.open(path)?.write_all(bytes)
+}
+
+/// A DER item at `d`: its tag, its contents and what follows it.
+fn der_item(d: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = d.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (first as usize, rest)
+    } else {
+        let n = (first & 0x7f) as usize;
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        let len = rest[..n].iter().fold(0usize, |a, b| (a << 8) | *b as usize);
+        (len, &rest[n..])
+    };
+    (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
+}
+
+/// Whether a certificate's ECDSA P-256 signature has r and s of a full 32 bytes each.
+fn full_width_signature(cert: &[u8]) -> bool {
+    let check = || -> Option<bool> {
+        let (_, body, _) = der_item(cert)?;
+        let (_, _, rest) = der_item(body)?; // tbsCertificate
+        let (_, _, rest) = der_item(rest)?; // signatureAlgorithm
+        let (tag, bits, _) = der_item(rest)?;
+        if tag != 0x03 || bits.first() != Some(&0) {
+            return None;
+        }
+        let (_, sig, _) = der_item(&bits[1..])?;
+        let (_, r, rest) = der_item(sig)?;
+        let (_, s, _) = der_item(rest)?;
+        let width = |i: &[u8]| i.iter().skip_while(|b| **b == 0).count();
+        Some(width(r) == 32 && width(s) == 32)
+    };
+    check().unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn new_certificates_have_full_width_signatures() {
+        // One certificate in 128 would fail without the check: 300 almost surely meet one.
+        for _ in 0..300 {
+            let dir = tempfile::tempdir().unwrap();
+            super::load_or_create(dir.path(), &["SQL01".into()], None).unwrap();
+            let pem = std::fs::read(dir.path().join(super::CERT_FILE)).unwrap();
+            let der = rustls_pemfile::certs(&mut pem.as_slice())
+                .next()
+                .unwrap()
+                .unwrap();
+            assert!(super::full_width_signature(&der));
+        }
+    }
 }
