@@ -713,6 +713,7 @@ async fn cmd_coverage(
                 cov.retention_days,
                 cov.certificates.len()
             );
+            println!("  {}", cov.summary.text);
             for l in cov.lines() {
                 println!("  {l}");
             }

@@ -1287,11 +1287,16 @@ async fn coverage_flags_the_dropped_certificate_retained_backups_need_and_counts
         "{stdout}"
     );
     assert!(
-        lines[1].contains("LOST") && lines[1].contains("no longer on the server"),
+        lines[1].contains("1 kept backup cannot be restored anywhere"),
+        "the worst first, in numbers: {stdout}"
+    );
+    assert!(
+        lines[2].starts_with("  LOST: not on the server, no copy")
+            && lines[2].contains("no longer on the server"),
         "the dropped backup encryption certificate comes first: {stdout}"
     );
     assert!(
-        stdout.contains("AT RISK: certificate TDE_Payroll is only on the server"),
+        stdout.contains("AT RISK: only on the server: certificate TDE_Payroll"),
         "{stdout}"
     );
     let html = files_under(&report_dir)
@@ -1299,7 +1304,10 @@ async fn coverage_flags_the_dropped_certificate_retained_backups_need_and_counts
         .find(|p| p.extension().is_some_and(|x| x == "html"))
         .expect("the HTML report");
     let page = std::fs::read_to_string(html).unwrap();
-    assert!(page.contains("class=\"bad\">LOST"), "{page}");
+    assert!(
+        page.contains("class=\"bad\">LOST: not on the server"),
+        "{page}"
+    );
     assert!(files_under(&report_dir).len() == 3, "HTML, JSON and CSV");
 
     // Keysafe backs up TDE_Payroll: now its backups are covered.

@@ -13,6 +13,7 @@
 use crate::connection::SqlConnection;
 use crate::error::{ErrorCode, KeysafeError, Result};
 use crate::history::RunRecord;
+use crate::report::count;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 
@@ -65,6 +66,44 @@ pub enum Verdict {
     Covered,
 }
 
+/// How loud a verdict is: every front end colours and orders by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Tone {
+    Bad,
+    Warn,
+    Ok,
+}
+
+impl Verdict {
+    /// The words for this verdict, the same in the terminal, the app, CSV and HTML.
+    pub fn title(self) -> &'static str {
+        match self {
+            Verdict::Lost => "LOST: not on the server, no copy",
+            Verdict::ServerOnly => "AT RISK: only on the server",
+            Verdict::CopyOnly => "COPY ONLY: not on the server",
+            Verdict::Covered => "Covered",
+        }
+    }
+
+    pub fn tone(self) -> Tone {
+        match self {
+            Verdict::Lost => Tone::Bad,
+            Verdict::ServerOnly | Verdict::CopyOnly => Tone::Warn,
+            Verdict::Covered => Tone::Ok,
+        }
+    }
+}
+
+/// The answer to "can every kept backup be restored?" in one sentence, worst first.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Summary {
+    pub tone: Tone,
+    pub text: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CertificateCoverage {
@@ -81,6 +120,9 @@ pub struct CertificateCoverage {
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub oldest_backup: Option<NaiveDateTime>,
     pub verdict: Verdict,
+    /// `verdict.title()`, for front ends that cannot call it.
+    pub verdict_title: String,
+    pub tone: Tone,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -93,6 +135,7 @@ pub struct Coverage {
     pub backups: Vec<RetainedBackup>,
     /// Worst first.
     pub certificates: Vec<CertificateCoverage>,
+    pub summary: Summary,
 }
 
 impl Coverage {
@@ -284,6 +327,8 @@ SELECT DB_NAME(database_id), encryptor_thumbprint, set_date, encryption_state FR
                     backups: 1,
                     oldest_backup: Some(b.finished),
                     verdict: Verdict::Lost,
+                    verdict_title: String::new(),
+                    tone: Tone::Bad,
                 }),
             }
         }
@@ -320,14 +365,18 @@ SELECT DB_NAME(database_id), encryptor_thumbprint, set_date, encryption_state FR
             (false, true) => Verdict::CopyOnly,
             (false, false) => Verdict::Lost,
         };
+        c.verdict_title = c.verdict.title().into();
+        c.tone = c.verdict.tone();
     }
     certificates.sort_by(|a, b| a.verdict.cmp(&b.verdict).then(b.backups.cmp(&a.backups)));
+    let summary = summary(&backups, &certificates);
     Ok(Coverage {
         server,
         generated: Utc::now(),
         retention_days,
         backups,
         certificates,
+        summary,
     })
 }
 
@@ -341,12 +390,20 @@ impl Coverage {
                     .name
                     .clone()
                     .unwrap_or_else(|| "(name unknown: no longer on the server)".into());
-                let what = match c.verdict {
-                    Verdict::Lost => format!("LOST: certificate {name} is not on the server and Keysafe holds no verified copy: {} retained backup(s) cannot be restored anywhere", c.backups),
-                    Verdict::ServerOnly => format!("AT RISK: certificate {name} is only on the server: {} retained backup(s) are lost with it; back it up", c.backups),
-                    Verdict::CopyOnly => format!("NOT ON THE SERVER: certificate {name} was dropped or rotated; {} retained backup(s) need the verified copy of {}", c.backups, c.keysafe_copy.map(|d| d.to_rfc3339()).unwrap_or_default()),
-                    Verdict::Covered => format!("covered: certificate {name} is on the server and in a verified copy; {} retained backup(s)", c.backups),
+                let consequence = match c.verdict {
+                    Verdict::Lost => "cannot be restored anywhere".to_string(),
+                    Verdict::ServerOnly => "are lost with the server; back it up".to_string(),
+                    Verdict::CopyOnly => format!(
+                        "need the verified copy of {}",
+                        c.keysafe_copy.map(|d| d.to_rfc3339()).unwrap_or_default()
+                    ),
+                    Verdict::Covered => "can be restored".to_string(),
                 };
+                let what = format!(
+                    "{}: certificate {name}: {}, {consequence}",
+                    c.verdict.title(),
+                    count(c.backups as u64, "retained backup")
+                );
                 format!("{what} (thumbprint {})", c.thumbprint)
             })
             .collect()
@@ -412,7 +469,7 @@ impl Coverage {
                     NeedKind::Tde => "tde",
                     NeedKind::BackupEncryption => "backup_encryption",
                 };
-                let verdict = c.map(|c| verdict_word(c.verdict)).unwrap_or("");
+                let verdict = c.map(|c| c.verdict.title()).unwrap_or("");
                 let name = c.and_then(|c| c.name.clone()).unwrap_or_default();
                 row([
                     &self.server,
@@ -432,16 +489,15 @@ impl Coverage {
 
     pub fn to_html(&self) -> String {
         use minijinja::context;
-        let mut env = minijinja::Environment::new();
-        env.add_template("coverage.html", include_str!("../templates/coverage.html"))
-            .expect("the coverage template parses");
+        let env =
+            crate::report::template("coverage.html", include_str!("../templates/coverage.html"));
         let certificates: Vec<_> = self
             .certificates
             .iter()
             .map(|c| {
                 context! {
-                    verdict => verdict_word(c.verdict),
-                    class => match c.verdict { Verdict::Lost => "bad", Verdict::ServerOnly | Verdict::CopyOnly => "warn", Verdict::Covered => "ok" },
+                    verdict => c.verdict.title(),
+                    class => c.tone,
                     name => c.name,
                     on_server => c.on_server,
                     copy => c.keysafe_copy.map(crate::report::when),
@@ -478,7 +534,7 @@ impl Coverage {
                 operator => crate::report::current_operator(),
                 workstation => crate::report::hostname(),
                 generated => crate::report::when(self.generated),
-                covered => self.all_covered(),
+                summary => self.summary,
                 certificates => certificates,
                 backups => backups,
             })
@@ -516,12 +572,54 @@ impl Coverage {
     }
 }
 
-fn verdict_word(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Lost => "LOST",
-        Verdict::ServerOnly => "AT RISK (server only)",
-        Verdict::CopyOnly => "not on the server (copy only)",
-        Verdict::Covered => "covered",
+/// The first line every front end shows: the worst thing first, in numbers.
+fn summary(backups: &[RetainedBackup], certificates: &[CertificateCoverage]) -> Summary {
+    let needing = |vs: &[Verdict]| {
+        let cs: Vec<_> = certificates
+            .iter()
+            .filter(|c| vs.contains(&c.verdict))
+            .collect();
+        (cs.len(), cs.iter().map(|c| c.backups).sum::<usize>())
+    };
+    let (lost, lost_backups) = needing(&[Verdict::Lost]);
+    if lost > 0 {
+        return Summary {
+            tone: Tone::Bad,
+            text: format!(
+                "{} cannot be restored anywhere: {} they need {} gone from the server and Keysafe holds no copy.",
+                count(lost_backups as u64, "kept backup"),
+                count(lost as u64, "certificate"),
+                if lost == 1 { "is" } else { "are" }
+            ),
+        };
+    }
+    let (risky, risky_backups) = needing(&[Verdict::ServerOnly, Verdict::CopyOnly]);
+    if risky > 0 {
+        return Summary {
+            tone: Tone::Warn,
+            text: format!(
+                "{} depend on {} kept in one place only.",
+                count(risky_backups as u64, "kept backup"),
+                count(risky as u64, "certificate")
+            ),
+        };
+    }
+    let unknown = backups.iter().filter(|b| b.unknown.is_some()).count();
+    if unknown > 0 {
+        return Summary {
+            tone: Tone::Warn,
+            text: format!(
+                "{} could not be read to tell what they need.",
+                count(unknown as u64, "kept backup")
+            ),
+        };
+    }
+    Summary {
+        tone: Tone::Ok,
+        text: format!(
+            "Every one of {} can be restored: each certificate they need is on the server and in a verified Keysafe copy.",
+            count(backups.len() as u64, "kept backup")
+        ),
     }
 }
 
@@ -542,5 +640,47 @@ mod tests {
         assert_eq!(thumbprint_in_33111(&e).as_deref(), Some("A1B2C3"));
         e.server.as_mut().unwrap().number = 3201;
         assert_eq!(thumbprint_in_33111(&e), None);
+    }
+
+    fn certificate(verdict: Verdict, backups: usize) -> CertificateCoverage {
+        CertificateCoverage {
+            thumbprint: "AB".into(),
+            name: None,
+            on_server: verdict != Verdict::Lost,
+            keysafe_copy: None,
+            copy_report: None,
+            backups,
+            oldest_backup: None,
+            verdict,
+            verdict_title: verdict.title().into(),
+            tone: verdict.tone(),
+        }
+    }
+
+    #[test]
+    fn the_summary_says_the_worst_first_in_numbers() {
+        let s = summary(
+            &[],
+            &[
+                certificate(Verdict::Lost, 2),
+                certificate(Verdict::ServerOnly, 1),
+            ],
+        );
+        assert_eq!(s.tone, Tone::Bad);
+        assert_eq!(s.text, "2 kept backups cannot be restored anywhere: 1 certificate they need is gone from the server and Keysafe holds no copy.");
+        let s = summary(
+            &[],
+            &[
+                certificate(Verdict::ServerOnly, 1),
+                certificate(Verdict::CopyOnly, 2),
+            ],
+        );
+        assert_eq!(s.tone, Tone::Warn);
+        assert_eq!(
+            s.text,
+            "3 kept backups depend on 2 certificates kept in one place only."
+        );
+        let s = summary(&[], &[certificate(Verdict::Covered, 1)]);
+        assert_eq!(s.tone, Tone::Ok);
     }
 }

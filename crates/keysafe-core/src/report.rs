@@ -267,9 +267,7 @@ impl Report {
     /// A self-contained printable page (templates/report.html; every value escaped).
     pub fn to_html(&self) -> String {
         use minijinja::context;
-        let mut env = minijinja::Environment::new();
-        env.add_template("report.html", include_str!("../templates/report.html"))
-            .expect("the report template parses");
+        let env = template("report.html", include_str!("../templates/report.html"));
         let size = |b: u64| match b {
             0..1024 => format!("{b} bytes"),
             _ => format!(
@@ -440,6 +438,27 @@ fn runbook(instances: &[InstanceReport]) -> Vec<String> {
         }
     }
     steps
+}
+
+/// "1 key", "7 keys": a count with its noun, as every page Keysafe writes says it.
+pub fn count(n: u64, one: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {one}s")
+    }
+}
+
+/// A page's template, with the filters every page uses (`{{ n|count("key") }}`).
+pub(crate) fn template(
+    name: &'static str,
+    source: &'static str,
+) -> minijinja::Environment<'static> {
+    let mut env = minijinja::Environment::new();
+    env.add_filter("count", |n: u64, one: String| count(n, &one));
+    env.add_template(name, source)
+        .unwrap_or_else(|e| panic!("the template {name} parses: {e}"));
+    env
 }
 
 #[cfg(test)]

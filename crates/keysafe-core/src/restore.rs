@@ -679,9 +679,7 @@ pub fn record(
         "result": result,
         "error": error,
     });
-    let mut env = minijinja::Environment::new();
-    env.add_template("restore.html", include_str!("../templates/restore.html"))
-        .expect("the restore template parses");
+    let env = crate::report::template("restore.html", include_str!("../templates/restore.html"));
     let html = env
         .get_template("restore.html")
         .expect("registered")

@@ -122,6 +122,14 @@ USE master; DROP CERTIFICATE BackupCert;",
     assert_eq!(sales.needs[0].kind, NeedKind::BackupEncryption);
     assert_eq!(sales.needs[0].thumbprint, cov.certificates[0].thumbprint);
     assert!(cov.lines()[0].starts_with("LOST"), "{:?}", cov.lines());
+    assert_eq!(cov.summary.tone, keysafe_core::coverage::Tone::Bad);
+    assert!(
+        cov.summary
+            .text
+            .starts_with("1 kept backup cannot be restored anywhere"),
+        "{}",
+        cov.summary.text
+    );
     // The rotated-away TDE certificate is still needed by the first Payroll backup, read from
     // its file; it is on the server and in Keysafe's copy.
     let covered = by_verdict(Verdict::Covered);

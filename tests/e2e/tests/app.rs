@@ -127,7 +127,7 @@ async fn back_up_the_service_master_key_to_a_folder_and_export_the_report() {
             t.contains("verified")
         })
         .await;
-    assert!(result.contains("1 of 1 key(s) verified"), "{result}");
+    assert!(result.contains("1 of 1 key verified"), "{result}");
     app.screenshot("02-backed-up").await;
 
     // The copy on the medium is byte-for-byte the file the server wrote.
@@ -509,9 +509,48 @@ mod sha2_free {
     }
 }
 
+/// axe-core's serious and critical findings in the current browsing context (frames are
+/// scanned on their own: axe would otherwise wait a minute for each to answer).
+async fn axe_findings(app: &App, axe: &str) -> Vec<String> {
+    let loaded = app
+        .client
+        .execute("return typeof window.axe !== 'undefined';", vec![])
+        .await
+        .unwrap();
+    if loaded != serde_json::json!(true) {
+        app.client.execute(axe, vec![]).await.unwrap();
+    }
+    let found = app
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { resultTypes: ['violations'], iframes: false })
+               .then(r => done(r.violations
+                 .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                 .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))))
+               .catch(e => done(['axe did not run: ' + e]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    found
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|f| f.as_str().unwrap_or("").to_string())
+        .collect()
+}
+
 /// axe-core's serious and critical findings on what is on screen now, in both themes and at
 /// both window sizes, each combination photographed (`test-artifacts/NAME-THEME-WxH.png`).
 async fn scan(app: &App, axe: &str, name: &str, findings: &mut Vec<String>) {
+    scan_in(app, axe, name, false, findings).await
+}
+
+/// `scan`, and with `frame` also the document inside the view's first frame (the report a
+/// history run opens), with axe loaded there too.
+async fn scan_in(app: &App, axe: &str, name: &str, frame: bool, findings: &mut Vec<String>) {
     for (w, h) in [(1280u32, 800u32), (1024, 700)] {
         app.client.set_window_size(w, h).await.unwrap();
         for theme in ["light", "dark"] {
@@ -522,32 +561,19 @@ async fn scan(app: &App, axe: &str, name: &str, findings: &mut Vec<String>) {
                 )
                 .await
                 .unwrap();
-            let loaded = app
-                .client
-                .execute("return typeof window.axe !== 'undefined';", vec![])
-                .await
-                .unwrap();
-            if loaded != serde_json::json!(true) {
-                app.client.execute(axe, vec![]).await.unwrap();
-            }
-            let found = app
-                .client
-                .execute_async(
-                    "const done = arguments[arguments.length - 1];
-                     axe.run(document, { resultTypes: ['violations'] })
-                       .then(r => done(r.violations
-                         .filter(v => v.impact === 'serious' || v.impact === 'critical')
-                         .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))))
-                       .catch(e => done(['axe did not run: ' + e]));",
-                    vec![],
-                )
-                .await
-                .unwrap();
-            for f in found.as_array().cloned().unwrap_or_default() {
-                findings.push(format!(
-                    "{name} {theme} {w}x{h}: {}",
-                    f.as_str().unwrap_or("")
-                ));
+            for (inside, label) in [(false, ""), (true, " (its frame)")] {
+                if inside && !frame {
+                    continue;
+                }
+                if inside {
+                    app.client.enter_frame(0).await.unwrap();
+                }
+                for f in axe_findings(app, axe).await {
+                    findings.push(format!("{name}{label} {theme} {w}x{h}: {f}"));
+                }
+                if inside {
+                    app.client.enter_parent_frame().await.unwrap();
+                }
             }
             app.screenshot(&format!("{name}-{theme}-{w}x{h}")).await;
         }
@@ -563,6 +589,11 @@ async fn every_view_and_dialog_passes_an_accessibility_scan_in_both_themes_and_s
     .expect("axe-core is installed with the UI's packages");
     let escape = char::from(Key::Escape).to_string();
     let app = App::launch(&["--demo"]).await;
+    // A run in the app's history, so History has a report to open.
+    let server_dir = tempfile::tempdir().unwrap();
+    let emulator = demo_instance(server_dir.path()).await;
+    let medium = tempfile::tempdir().unwrap();
+    run_into_history(&emulator, medium.path(), app.home.path()).await;
     let mut findings = Vec::new();
     app.wait_text("#connect-server", "the demo profile", |_| true)
         .await;
@@ -592,8 +623,36 @@ async fn every_view_and_dialog_passes_an_accessibility_scan_in_both_themes_and_s
     app.press(&escape).await;
     // History and a query window.
     app.click("#toolbar-history").await;
-    app.wait_for("#history-runs, .history").await;
+    app.wait_text("#history-runs tbody", "the seeded run", |t| {
+        t.contains("Succeeded")
+    })
+    .await;
     scan(&app, &axe, "15-history", &mut findings).await;
+    // The run's report inside the app, the report itself scanned too.
+    app.click("#history-runs tbody button").await;
+    app.wait_for("iframe.report").await;
+    // The app shows reports in a sandboxed frame, where no script runs, axe's included: the
+    // same report is loaded again without the sandbox for the scan.
+    app.client
+        .execute(
+            "const f = document.querySelector('iframe.report');
+             f.removeAttribute('sandbox'); f.srcdoc = f.srcdoc;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    app.client.enter_frame(0).await.unwrap();
+    app.wait_text("body", "the report, again", |t| {
+        t.contains("Service Master Key")
+    })
+    .await;
+    app.client.enter_parent_frame().await.unwrap();
+    scan_in(&app, &axe, "19-report", true, &mut findings).await;
+    // A context menu, opened on the server node.
+    right_click(&app, "button.node.server").await;
+    app.wait_for("#menu-recoverability").await;
+    scan(&app, &axe, "20-context-menu", &mut findings).await;
+    app.press(&escape).await;
     app.click("#toolbar-new-query").await;
     app.wait_for(".cm-content").await;
     scan(&app, &axe, "16-query", &mut findings).await;
@@ -614,6 +673,38 @@ async fn every_view_and_dialog_passes_an_accessibility_scan_in_both_themes_and_s
         "axe-core found serious or critical problems:\n{}",
         findings.join("\n")
     );
+}
+
+/// Backs up `emulator`'s service master key to `medium` as the app would, its report and
+/// history line written into the app's KEYSAFE_HOME.
+async fn run_into_history(emulator: &Emulator, medium: &Path, home: &Path) {
+    use keysafe_core::backup::Secrets;
+    use keysafe_core::connection::{ConnectOptions, Trust};
+    use keysafe_core::run::{self, RunRequest, RunSettings, Selection};
+    let mut o = ConnectOptions::sql(
+        format!("127.0.0.1,{}", emulator.addr().port())
+            .parse()
+            .unwrap(),
+        "keysafe_operator",
+        keysafe_core::Password::new(OPERATOR_PASSWORD),
+    );
+    o.trust = Trust::ServerCertificate;
+    let request = RunRequest {
+        targets: vec![o],
+        settings: RunSettings::new(Selection::ServiceMasterKey, medium),
+        concurrency: 1,
+        custody: Default::default(),
+        report_dir: home.join("reports"),
+        history: home.join("history.jsonl"),
+    };
+    let record = run::execute(
+        &request,
+        &Secrets::new(keysafe_core::Password::new(BACKUP_PASSWORD)),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    assert!(record.report.instances[0].all_verified());
 }
 
 /// A medium holding `emulator`'s TDE_Payroll certificate (.cer + .pvk), written by the engine

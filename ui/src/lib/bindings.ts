@@ -53,7 +53,11 @@ keysafe_copy: string | null, copy_report: string | null,
 /**
  * How many retained backups need it, and the oldest of them.
  */
-backups: number, oldest_backup: string | null, verdict: Verdict, };
+backups: number, oldest_backup: string | null, verdict: Verdict, 
+/**
+ * `verdict.title()`, for front ends that cannot call it.
+ */
+verdict_title: string, tone: Tone, };
 
 export type ConnectArgs = { server: string, authentication: AuthKind, login: string, password: string | null, remember_password: boolean, encrypt: Encrypt, trust_server_certificate: boolean, host_name_in_certificate: string, connect_timeout_secs: number, 
 /**
@@ -99,7 +103,7 @@ export type Coverage = { server: string, generated: string, retention_days: numb
 /**
  * Worst first.
  */
-certificates: Array<CertificateCoverage>, };
+certificates: Array<CertificateCoverage>, summary: Summary, };
 
 export type DatabaseNode = { name: string, 
 /**
@@ -342,6 +346,10 @@ export type ServerMessage = { number: number, level: number, state: number, line
 export type ServerTree = { id: number, server_name: string, service_master_key: KeyNode | null, databases: Array<DatabaseNode>, risks: Array<RiskView>, properties: Array<Property>, };
 
 export type StaleKey = { server: string, label: string, reason: string, };
+
+export type Summary = { tone: Tone, text: string, };
+
+export type Tone = "bad" | "warn" | "ok";
 
 export type Verdict = "lost" | "server_only" | "copy_only" | "covered";
 

@@ -25,3 +25,8 @@ export function utcTime(iso: string): string {
   if (Number.isNaN(d.getTime())) return iso
   return `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`
 }
+
+/** "1 key", "7 keys": a count with its noun, never "key(s)". */
+export function count(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString()} ${n === 1 ? one : many}`
+}

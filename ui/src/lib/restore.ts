@@ -1,6 +1,7 @@
 // The Restore dialog's logic, apart from its markup: which keys a checked medium offers, what
 // each kind of key needs, and how progress reads. The engine decides; this only arranges.
 import type { CopyCheck, KeyRef, MediumCheck, RestoreProgress } from './bindings'
+import { count } from './format'
 
 export interface KeyOption {
   /** Stable id: server and key. */
@@ -60,7 +61,7 @@ export function needsServerFile(o: KeyOption | null): boolean {
 export function describeProgress(p: RestoreProgress): string {
   switch (p.step) {
     case 'medium_checked':
-      return `${p.copies} file(s) of the key match the report`
+      return `${count(p.copies, 'file')} of the key match the report`
     case 'copy_needed':
       return `Copy ${p.medium_path} to ${p.server_path} on the server (its service account must be able to read it). Waiting up to ${p.waiting_seconds} s…`
     case 'placed':

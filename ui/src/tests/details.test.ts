@@ -56,7 +56,7 @@ describe('Object Explorer Details view', () => {
     app.detailsScope = { connection: 1, database: null }
     const { container } = render(DetailsView)
     const button = container.querySelector('#details-backup') as HTMLButtonElement
-    expect(button.textContent).toContain('Back Up the 2 key(s) that need it')
+    expect(button.textContent).toContain('Back Up the 2 keys that need it')
     await fireEvent.click(button)
     expect(app.backup).toEqual({ connections: [1], keys: [{ kind: 'database_master_key', database: 'Payroll' }, { kind: 'certificate', database: 'Payroll', name: 'TDECert' }] })
   })

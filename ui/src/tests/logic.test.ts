@@ -3,7 +3,7 @@ import { actionFor, firstLineOf, textToRun } from '../lib/shortcuts'
 import { defaultForm, toArgs, validate } from '../lib/connectForm'
 import { allKeys, canBackUp, countByState, keyNodeId, stateBadge } from '../lib/tree'
 import { strengthLabel, strengthPercent } from '../lib/strength'
-import { humanBytes, localTime, utcTime } from '../lib/format'
+import { count, humanBytes, localTime, utcTime } from '../lib/format'
 import { asIpcError, errorDetail } from '../lib/ipc'
 import type { KeyNode, ServerTree } from '../lib/bindings'
 
@@ -126,6 +126,9 @@ describe('small helpers', () => {
     expect(humanBytes(270553174016)).toBe('252 GiB')
     expect(utcTime('2026-11-01T10:00:00Z')).toBe('2026-11-01 10:00:00 UTC')
     expect(localTime('2026-11-01T10:00:00Z')).toBe(new Date(Date.UTC(2026, 10, 1, 10)).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }))
+    expect(count(1, 'key')).toBe('1 key')
+    expect(count(7, 'key')).toBe('7 keys')
+    expect(count(0, 'instance')).toBe('0 instances')
     expect(localTime('not a date')).toBe('not a date')
   })
 

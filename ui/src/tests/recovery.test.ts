@@ -7,7 +7,6 @@ import RestoreDialog from '../components/RestoreDialog.svelte'
 import RecoverabilityView from '../components/RecoverabilityView.svelte'
 import { app } from '../lib/app.svelte'
 import { keyOptions, needsServerFile, preselect } from '../lib/restore'
-import { coverageSummary } from '../lib/coverage'
 import type { ConnectionInfo, CopyCheck, Coverage, MediumCheck } from '../lib/bindings'
 
 const conn: ConnectionInfo = { id: 1, server: 'sqldr', server_name: 'SQLDR', version: '16.0', edition: 'Developer', platform: 'Windows', login: 'sa', database: 'master', profile: null, color: null }
@@ -73,25 +72,21 @@ const coverage = (certs: Partial<Coverage['certificates'][number]>[]): Coverage 
   generated: '2026-12-03T00:00:00Z',
   retention_days: 35,
   backups: [],
-  certificates: certs.map((c) => ({ thumbprint: 'AB', name: null, on_server: false, keysafe_copy: null, copy_report: null, backups: 2, oldest_backup: null, verdict: 'lost', ...c })),
+  certificates: certs.map((c) => ({ thumbprint: 'AB', name: null, on_server: false, keysafe_copy: null, copy_report: null, backups: 2, oldest_backup: null, verdict: 'lost', verdict_title: 'LOST: not on the server, no copy', tone: 'bad', ...c })),
+  summary: { tone: 'bad', text: '2 kept backups cannot be restored anywhere: 1 certificate they need is gone from the server and Keysafe holds no copy.' },
 })
 
 describe('Recoverability', () => {
-  it('says first how many kept backups cannot be restored anywhere', () => {
-    expect(coverageSummary(coverage([{}])).text).toMatch(/^2 kept backup\(s\) cannot be restored anywhere/)
-    expect(coverageSummary(coverage([{ verdict: 'server_only', on_server: true }])).tone).toBe('warn')
-    expect(coverageSummary(coverage([{ verdict: 'covered' }])).tone).toBe('ok')
-  })
-
   it('draws the lost certificate first, with its verdict in words', async () => {
-    mockIPC((cmd) => (cmd === 'coverage' ? coverage([{ thumbprint: 'AA', verdict: 'lost' }, { thumbprint: 'BB', name: 'TDE_Payroll', on_server: true, verdict: 'server_only' }]) : null))
+    mockIPC((cmd) => (cmd === 'coverage' ? coverage([{ thumbprint: 'AA', verdict: 'lost' }, { thumbprint: 'BB', name: 'TDE_Payroll', on_server: true, verdict: 'server_only', verdict_title: 'AT RISK: only on the server', tone: 'warn' }]) : null))
     app.connections = [conn]
     const r = render(RecoverabilityView, { connection: 1 })
     await new Promise((f) => setTimeout(f, 0))
     const rows = r.container.querySelectorAll('#rec-certificates tbody tr')
     expect(rows).toHaveLength(2)
     expect(rows[0].getAttribute('data-verdict')).toBe('lost')
-    expect(rows[0].textContent).toContain('Lost: not on the server, no copy')
+    expect(rows[0].textContent).toContain('LOST: not on the server, no copy')
+    expect(rows[1].querySelector('td')?.className).toBe('warn')
     expect(r.container.querySelector('#rec-verdict')?.textContent).toContain('cannot be restored anywhere')
     clearMocks()
   })
