@@ -667,6 +667,46 @@ async fn every_view_and_dialog_passes_an_accessibility_scan_in_both_themes_and_s
     app.wait_for("#restore-dialog").await;
     scan(&app, &axe, "18-restore", &mut findings).await;
     app.press(&escape).await;
+    // A second instance: Details over every connection is the fleet view, one row each.
+    app.click(r#"button[aria-label="Connect"]"#).await;
+    connect(
+        &app,
+        &format!("127.0.0.1,{}", emulator.addr().port()),
+        "keysafe_operator",
+        OPERATOR_PASSWORD,
+    )
+    .await;
+    app.wait_text(r#"[data-key="2/smk"]"#, "the second instance's SMK", |t| {
+        t.contains("Service Master Key")
+    })
+    .await;
+    app.press(&char::from(Key::F7).to_string()).await;
+    app.click(".details-head button").await;
+    let fleet = app
+        .wait_text("table.fleet tbody", "both instances", |t| {
+            t.matches("SQLDEMO01").count() == 2
+        })
+        .await;
+    // Two instances named alike are told apart by the address each was reached at.
+    assert!(
+        fleet.contains(&format!("SQLDEMO01 (127.0.0.1,{})", emulator.addr().port())),
+        "{fleet}"
+    );
+    let action = app
+        .wait_text("#details-backup-fleet", "the fleet action", |t| {
+            t.contains("Back Up the 2 instances")
+        })
+        .await;
+    assert!(action.contains("with keys that need it"), "{action}");
+    scan(&app, &axe, "11b-details-fleet", &mut findings).await;
+    app.click("#details-backup-fleet").await;
+    let dialog = app
+        .wait_text("#backup-dialog", "the Back Up dialog for both", |t| {
+            t.contains(&emulator.addr().port().to_string())
+        })
+        .await;
+    assert!(dialog.contains("SQLDEMO01"), "{dialog}");
+    app.press(&escape).await;
     app.close().await;
     assert!(
         findings.is_empty(),

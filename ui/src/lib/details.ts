@@ -33,6 +33,14 @@ export function kindOf(k: KeyNode): string {
   }
 }
 
+/** The instance's name, with the address it was reached at when another connection has the
+ *  same name (two nodes behind one name, or the same server twice). */
+export function instanceName(c: ConnectionInfo, connections: ConnectionInfo[]): string {
+  const name = c.server_name || c.server
+  const twin = connections.some((o) => o.id !== c.id && (o.server_name || o.server) === name)
+  return twin && name !== c.server ? `${name} (${c.server})` : name
+}
+
 export function rowsFor(connections: ConnectionInfo[], trees: Record<number, ServerTree>, scope: Scope): DetailRow[] {
   const rows: DetailRow[] = []
   for (const c of connections) {
@@ -42,7 +50,7 @@ export function rowsFor(connections: ConnectionInfo[], trees: Record<number, Ser
     for (const k of allKeys(t)) {
       const database = k.key.kind === 'service_master_key' ? '' : k.key.database
       if (scope.database !== null && database !== scope.database) continue
-      rows.push({ connection: c.id, server: c.server_name || c.server, node: k, kind: kindOf(k), database })
+      rows.push({ connection: c.id, server: instanceName(c, connections), node: k, kind: kindOf(k), database })
     }
   }
   return rows
@@ -104,7 +112,7 @@ export function fleetRows(connections: ConnectionInfo[], trees: Record<number, S
     const keys = trees[c.id] ? allKeys(trees[c.id]) : []
     return {
       connection: c.id,
-      server: c.server_name || c.server,
+      server: instanceName(c, connections),
       keys: keys.length,
       backedUp: keys.filter((k) => k.state === 'backed_up').length,
       never: keys.filter((k) => k.state === 'never').length,

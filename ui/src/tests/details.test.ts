@@ -4,7 +4,7 @@ import { fireEvent, render } from '@testing-library/svelte'
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks'
 import DetailsView from '../components/DetailsView.svelte'
 import { app } from '../lib/app.svelte'
-import { filterRows, fleetRows, needsBackup, rowsFor, sortRows } from '../lib/details'
+import { filterRows, fleetRows, instanceName, needsBackup, rowsFor, sortRows } from '../lib/details'
 import type { ConnectionInfo, KeyNode, ServerTree } from '../lib/bindings'
 
 const key = (k: Partial<KeyNode>): KeyNode => ({ key: { kind: 'service_master_key' }, label: 'Service Master Key', state: 'never', last_verified: null, server_record: null, risk: null, changed_since_backup: false, protection: 'Service account and machine (DPAPI)', modified: null, expiry: null, can_back_up: true, properties: [], ...k })
@@ -76,5 +76,14 @@ describe('Object Explorer Details view', () => {
     expect(labels()).toEqual(['certificate Payroll.PubOnly'])
     await fireEvent.click(container.querySelector('#details-backup-fleet')!)
     expect(app.backup).toEqual({ connections: [1, 2], keys: [] })
+  })
+
+  it('tells two connections with one server name apart by their addresses', () => {
+    const a = { ...conn(1, 'SQL01'), server: '10.0.0.1,1433' }
+    const b = { ...conn(2, 'SQL01'), server: '10.0.0.2,1433' }
+    const c = conn(3, 'SQL02')
+    expect(instanceName(a, [a, b, c])).toBe('SQL01 (10.0.0.1,1433)')
+    expect(instanceName(c, [a, b, c])).toBe('SQL02')
+    expect(instanceName(a, [a, c])).toBe('SQL01')
   })
 })
