@@ -769,15 +769,8 @@ async fn cmd_restore(a: &RestoreArgs) -> Result<i32, KeysafeError> {
             name: need(&a.certificate, "--certificate")?,
         },
     };
-    // The medium first: a copy that is not what was backed up stops everything here.
-    let check = keysafe_core::recovery::check_medium(&a.report)?;
-    eprintln!(
-        "{}: {} copies checked against the report",
-        check.report.display(),
-        check.copies.len()
-    );
     let mut req = RestoreRequest {
-        report: check.report.clone(),
+        report: a.report.clone(),
         from_server: a.from_server.clone(),
         key: key.clone(),
         target_database: a.to_database.clone(),
@@ -793,6 +786,10 @@ async fn cmd_restore(a: &RestoreArgs) -> Result<i32, KeysafeError> {
         verify_backup: a.verify_backup.clone(),
         confirmed_instance: None,
     };
+    // The medium first, before any password is asked for or any server reached: a copy that
+    // is not what was backed up stops everything here.
+    let prepared = restore::prepare(&req)?;
+    req.report = prepared.report.clone();
     let backup_pw = match &a.password_env {
         Some(v) => secret_from_env(v, "the backup's password")?,
         None => prompt("backup password")?,
@@ -857,7 +854,7 @@ async fn cmd_restore(a: &RestoreArgs) -> Result<i32, KeysafeError> {
         RestoreProgress::Restoring { statement } => eprintln!("[{server}] {statement}"),
     }
     };
-    let outcome = restore::restore(&mut c, &req, &secrets, &mut show).await;
+    let outcome = restore::restore_prepared(&mut c, &req, prepared, &secrets, &mut show).await;
     let report_dir = a
         .report_to
         .clone()

@@ -126,30 +126,18 @@ pub async fn copy_certificate(
             "The database master key must open (by the service master key, or give its password), or the certificate's own password is needed."
         }));
     };
-    let created_master_key = match (target_has_master_key, new_master_key) {
-        (true, _) => false,
-        (false, Some(p)) => {
-            // SQL Server checks the password against its policy (15118) itself; the check
-            // here says so before anything is created.
-            if let Err(v) = password::check_policy(p, None) {
-                return Err(KeysafeError::new(
-                    ErrorCode::PasswordPolicy,
-                    format!("The new master key's password: {}", v.explain()),
-                ));
-            }
-            target
-                .execute(tsql::create_master_key(target_database, p)?.sent())
-                .await?;
-            true
-        }
-        (false, None) => {
-            return Err(KeysafeError::new(
-                ErrorCode::MasterKeyNotOpen,
-                format!("{target_database} on the target has no database master key to protect the copied private key."),
-            )
-            .next("Give a password for a new one (keysafe copy-certificate --create-master-key-password-env VAR), or create it yourself; then back it up with Keysafe before anything depends on it."));
-        }
-    };
+    let created_master_key = ensure_master_key(
+        target,
+        target_database,
+        target_has_master_key,
+        new_master_key,
+        || KeysafeError::new(
+            ErrorCode::MasterKeyNotOpen,
+            format!("{target_database} on the target has no database master key to protect the copied private key."),
+        )
+        .next("Give a password for a new one (keysafe copy-certificate --create-master-key-password-env VAR), or create it yourself; then back it up with Keysafe before anything depends on it."),
+    )
+    .await?;
     let create =
         tsql::create_certificate_from_binary(target_database, certificate, &der, &pvk, &one_time)?;
     let sets = target.batch(create.sent()).await?;
@@ -313,6 +301,14 @@ pub fn find_report(path: &std::path::Path) -> Result<std::path::PathBuf> {
 /// where the report's folder puts it now (the medium may be mounted elsewhere than when it
 /// was written), then at the path the report recorded.
 pub fn check_medium(report_or_folder: &std::path::Path) -> Result<MediumCheck> {
+    check_copies(report_or_folder, |_, _| true)
+}
+
+/// `check_medium` for the copies `wanted(server, key)` accepts: only those are read and hashed.
+pub fn check_copies(
+    report_or_folder: &std::path::Path,
+    wanted: impl Fn(&str, &crate::backup::KeyRef) -> bool,
+) -> Result<MediumCheck> {
     let report = find_report(report_or_folder)?;
     let text = std::fs::read_to_string(&report).map_err(|e| {
         KeysafeError::new(
@@ -343,6 +339,9 @@ pub fn check_medium(report_or_folder: &std::path::Path) -> Result<MediumCheck> {
                 Ok(key) => key,
                 Err(e) => return Err(bad(&e.to_string())),
             };
+            if !wanted(&server, &key) {
+                continue;
+            }
             for f in k["files"].as_array().into_iter().flatten() {
                 let Some(recorded) = f["copy"]["path"].as_str().map(std::path::PathBuf::from)
                 else {
@@ -386,4 +385,32 @@ pub fn check_medium(report_or_folder: &std::path::Path) -> Result<MediumCheck> {
         run_id: v["run_id"].as_str().unwrap_or("").to_string(),
         copies,
     })
+}
+
+/// A database master key for `database` when it has none, so a certificate's private key has
+/// something to be protected by: created with `password` (checked against the policy first,
+/// as SQL Server would with Msg 15118), or `refusal` when no password was given. True when
+/// one was created: its backup is then the caller's first advice.
+pub(crate) async fn ensure_master_key(
+    c: &mut SqlConnection,
+    database: &str,
+    exists: bool,
+    password: Option<&crate::Password>,
+    refusal: impl FnOnce() -> KeysafeError,
+) -> Result<bool> {
+    if exists {
+        return Ok(false);
+    }
+    let Some(p) = password else {
+        return Err(refusal());
+    };
+    if let Err(v) = password::check_policy(p, None) {
+        return Err(KeysafeError::new(
+            ErrorCode::PasswordPolicy,
+            format!("The new master key's password: {}", v.explain()),
+        ));
+    }
+    c.execute(tsql::create_master_key(database, p)?.sent())
+        .await?;
+    Ok(true)
 }

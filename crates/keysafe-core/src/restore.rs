@@ -128,20 +128,36 @@ fn err(code: ErrorCode, m: impl Into<String>) -> KeysafeError {
     KeysafeError::new(code, m)
 }
 
-/// The copies on the medium for the one key asked for, all matching what the report recorded.
-fn copies_for(req: &RestoreRequest) -> Result<(Vec<CopyCheck>, String)> {
-    let check = recovery::check_medium(&req.report)?;
+/// The medium checked for one restore: the copies of the key asked for, each read and found
+/// to be what the report recorded, and the instance they were backed up from.
+pub struct Prepared {
+    copies: Vec<CopyCheck>,
+    from_server: String,
+    /// The report the copies were found by (a folder given resolved to its report).
+    pub report: PathBuf,
+}
+
+impl Prepared {
+    /// How many files of the key match the report.
+    pub fn copies(&self) -> usize {
+        self.copies.len()
+    }
+}
+
+/// Checks the medium for `req` without a connection: only the copies of the key asked for
+/// are read and hashed; any that is missing or differs stops the restore here. `restore`
+/// does this itself; a front end that wants to fail before asking for passwords or
+/// connecting calls it first and gives the result to `restore_prepared`.
+pub fn prepare(req: &RestoreRequest) -> Result<Prepared> {
     let label = req.key.label();
-    let mine: Vec<CopyCheck> = check
-        .copies
-        .into_iter()
-        .filter(|c| c.key == label)
-        .filter(|c| {
-            req.from_server
+    let check = recovery::check_copies(&req.report, |server, key| {
+        *key == req.key
+            && req
+                .from_server
                 .as_ref()
-                .is_none_or(|s| c.server.eq_ignore_ascii_case(s))
-        })
-        .collect();
+                .is_none_or(|s| server.eq_ignore_ascii_case(s))
+    })?;
+    let mine = check.copies;
     let servers: std::collections::BTreeSet<&str> =
         mine.iter().map(|c| c.server.as_str()).collect();
     if mine.is_empty() {
@@ -180,7 +196,11 @@ fn copies_for(req: &RestoreRequest) -> Result<(Vec<CopyCheck>, String)> {
         )
         .next("Use another copy of this backup (the off-site medium), or back the key up again from a server that still has it."));
     }
-    Ok((mine, from))
+    Ok(Prepared {
+        copies: mine,
+        from_server: from,
+        report: check.report,
+    })
 }
 
 fn file_name(p: &std::path::Path) -> Result<String> {
@@ -317,7 +337,23 @@ pub async fn restore(
     secrets: &RestoreSecrets<'_>,
     progress: &mut (dyn FnMut(RestoreProgress) + Send),
 ) -> Result<RestoreResult> {
-    let (copies, from_server) = copies_for(req)?;
+    let prepared = prepare(req)?;
+    restore_prepared(c, req, prepared, secrets, progress).await
+}
+
+/// `restore` with the medium already checked by `prepare` (for the same request).
+pub async fn restore_prepared(
+    c: &mut SqlConnection,
+    req: &RestoreRequest,
+    prepared: Prepared,
+    secrets: &RestoreSecrets<'_>,
+    progress: &mut (dyn FnMut(RestoreProgress) + Send),
+) -> Result<RestoreResult> {
+    let Prepared {
+        copies,
+        from_server,
+        ..
+    } = prepared;
     progress(RestoreProgress::MediumChecked {
         copies: copies.len(),
     });
@@ -561,20 +597,12 @@ async fn restore_inner(
                 return Err(err(ErrorCode::InvalidInput, format!("{db} on {} already has a certificate named {name} with thumbprint {t}: it is not replaced.", result.target_server))
                     .next("Drop or rename that certificate if nothing depends on it, or restore into another database (--to-database)."));
             }
-            if !has_mk {
-                let Some(p) = secrets.master_key else {
-                    return Err(err(ErrorCode::MasterKeyNotOpen, format!("{db} on {} has no database master key to protect the restored private key.", result.target_server))
-                        .next("Give a password for a new one (--master-key-password-env VAR) or restore the database master key first; then back it up with Keysafe."));
-                };
-                if let Err(v) = password::check_policy(p, None) {
-                    return Err(err(
-                        ErrorCode::PasswordPolicy,
-                        format!("The new master key's password: {}", v.explain()),
-                    ));
-                }
-                c.execute(tsql::create_master_key(&db, p)?.sent()).await?;
-                result.created_master_key = true;
-            }
+            let target = result.target_server.clone();
+            result.created_master_key = recovery::ensure_master_key(c, &db, has_mk, secrets.master_key, || {
+                err(ErrorCode::MasterKeyNotOpen, format!("{db} on {target} has no database master key to protect the restored private key."))
+                    .next("Give a password for a new one (--master-key-password-env VAR) or restore the database master key first; then back it up with Keysafe.")
+            })
+            .await?;
             let s = match (cer, pvk, pfx) {
                 (Some(cer), Some(pvk), _) => {
                     let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| err(ErrorCode::Io, format!("Cannot read {}: {e}", p.display())));
