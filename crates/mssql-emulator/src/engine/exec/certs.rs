@@ -175,13 +175,7 @@ pub fn run(
             if db.encryption_key.is_some() {
                 return Err(messages::dek_exists().into());
             }
-            let master = st.database("master").cloned().expect("master exists");
-            let cert = master.certificate(certificate).ok_or_else(|| {
-                Fail::from(messages::cannot_find("find", "certificate", certificate))
-            })?;
-            if cert.private_key.as_ref().map(|k| k.protection) != Some(KeyProtection::MasterKey) {
-                return Err(messages::tde_cert_password_protected(certificate).into());
-            }
+            let cert = tde_certificate(&st, certificate)?;
             let key_length = match algorithm.as_str() {
                 "AES_128" => 128,
                 "AES_192" => 192,
@@ -215,13 +209,7 @@ pub fn run(
             if !perms::has_database(&st, &login, &db, "CONTROL") {
                 return Err(messages::no_permission().into());
             }
-            let master = st.database("master").cloned().expect("master exists");
-            let cert = master.certificate(certificate).ok_or_else(|| {
-                Fail::from(messages::cannot_find("find", "certificate", certificate))
-            })?;
-            if cert.private_key.as_ref().map(|k| k.protection) != Some(KeyProtection::MasterKey) {
-                return Err(messages::tde_cert_password_protected(certificate).into());
-            }
+            let cert = tde_certificate(&st, certificate)?;
             let Some(k) = db.encryption_key.as_mut() else {
                 return Err(messages::no_dek(&db.name).into());
             };
@@ -583,4 +571,19 @@ fn read_private_key(bytes: &[u8], password: Option<&str>, v2024: bool) -> Res<Ze
             crypto::BackupError::Decrypt => Fail::from(messages::private_key_password_invalid()),
         },
     )
+}
+
+/// The certificate in master that is to protect a database encryption key (CREATE and ALTER
+/// DATABASE ENCRYPTION KEY): it must exist (15151), and its private key must be protected by
+/// master's database master key, not by a password (33101).
+fn tde_certificate(st: &InstanceState, name: &str) -> Result<Certificate, Fail> {
+    let cert = st
+        .database("master")
+        .and_then(|m| m.certificate(name))
+        .cloned()
+        .ok_or_else(|| Fail::from(messages::cannot_find("find", "certificate", name)))?;
+    if cert.private_key.as_ref().map(|k| k.protection) != Some(KeyProtection::MasterKey) {
+        return Err(messages::tde_cert_password_protected(name).into());
+    }
+    Ok(cert)
 }

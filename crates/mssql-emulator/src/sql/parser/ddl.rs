@@ -20,18 +20,8 @@ impl Parser {
         if self.eat_kw(Kw::Database) {
             if self.eat_kw(Kw::Encryption) {
                 self.expect_kw(Kw::Key)?;
-                self.expect_kws(&[Kw::With, Kw::Algorithm])?;
-                self.expect_sym("=")?;
-                let algorithm = self.ident()?.to_uppercase();
-                if !["AES_128", "AES_192", "AES_256", "TRIPLE_DES_3KEY"]
-                    .contains(&algorithm.as_str())
-                {
-                    return Err(SyntaxError::custom(
-                        102,
-                        format!("Incorrect syntax near '{algorithm}'."),
-                        self.peek().line,
-                    ));
-                }
+                self.expect_kw(Kw::With)?;
+                let algorithm = self.encryption_algorithm()?;
                 self.expect_kws(&[Kw::Encryption, Kw::By, Kw::Server, Kw::Certificate])?;
                 let certificate = self.ident()?;
                 return Ok(Statement::CreateDatabaseEncryptionKey {

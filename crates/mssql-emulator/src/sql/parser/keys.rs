@@ -137,18 +137,7 @@ impl Parser {
                     self.lit_option(&[Kw::Description])?;
                 } else if self.eat_kw(Kw::Encryption) {
                     self.expect_sym("(")?;
-                    self.expect_kw(Kw::Algorithm)?;
-                    self.expect_sym("=")?;
-                    let algorithm = self.ident()?.to_uppercase();
-                    if !["AES_128", "AES_192", "AES_256", "TRIPLE_DES_3KEY"]
-                        .contains(&algorithm.as_str())
-                    {
-                        return Err(SyntaxError::custom(
-                            102,
-                            format!("Incorrect syntax near '{algorithm}'."),
-                            self.peek().line,
-                        ));
-                    }
+                    let algorithm = self.encryption_algorithm()?;
                     self.expect_sym(",")?;
                     self.expect_kws(&[Kw::Server, Kw::Certificate])?;
                     self.expect_sym("=")?;

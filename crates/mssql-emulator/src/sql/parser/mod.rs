@@ -201,6 +201,22 @@ impl Parser {
         }
     }
     /// `KEYWORD = 'literal'`
+    /// `ALGORITHM = AES_128 | AES_192 | AES_256 | TRIPLE_DES_3KEY`, upper-cased: CREATE
+    /// DATABASE ENCRYPTION KEY and BACKUP ... WITH ENCRYPTION take the same four.
+    fn encryption_algorithm(&mut self) -> R<String> {
+        self.expect_kw(Kw::Algorithm)?;
+        self.expect_sym("=")?;
+        let algorithm = self.ident()?.to_uppercase();
+        if !["AES_128", "AES_192", "AES_256", "TRIPLE_DES_3KEY"].contains(&algorithm.as_str()) {
+            return Err(SyntaxError::custom(
+                102,
+                format!("Incorrect syntax near '{algorithm}'."),
+                self.peek().line,
+            ));
+        }
+        Ok(algorithm)
+    }
+
     fn lit_option(&mut self, kws: &[Kw]) -> R<String> {
         self.expect_kws(kws)?;
         self.expect_sym("=")?;
