@@ -3,12 +3,10 @@
 //! retained backup needs it is the loudest line; a rotated TDE certificate is still needed by
 //! the backups taken before the rotation, found from the backup file itself.
 
-use keysafe_core::backup::{KeyRef, Secrets};
+use keysafe_core::backup::KeyRef;
 use keysafe_core::connection::connect;
 use keysafe_core::coverage::{self, NeedKind, Verdict};
-use keysafe_core::report::Report;
-use keysafe_core::run::{self, RunSettings, Selection};
-use keysafe_core::Password;
+use keysafe_core::run::{RunSettings, Selection};
 use mssql_emulator::DEFAULT_SA_PASSWORD;
 use std::time::Duration;
 
@@ -57,7 +55,6 @@ USE master; DROP CERTIFICATE BackupCert;",
 
     // Keysafe has a verified copy of TdeCert only.
     let medium = dir.path().join("medium");
-    std::fs::create_dir_all(&medium).unwrap();
     let o = keysafe_test_support::sql_options(&emu, "sa", DEFAULT_SA_PASSWORD);
     let settings = RunSettings::new(
         Selection::Keys(vec![KeyRef::Certificate {
@@ -66,23 +63,8 @@ USE master; DROP CERTIFICATE BackupCert;",
         }]),
         &medium,
     );
-    let reports = run::back_up_fleet(
-        std::slice::from_ref(&o),
-        &settings,
-        &Secrets::new(Password::new("Cov!Backup#2026x")),
-        1,
-        &|_| {},
-    )
-    .await;
-    assert!(reports[0].all_verified(), "{:?}", reports[0]);
-    let report = Report::new(
-        "t".into(),
-        chrono::Utc::now(),
-        medium.clone(),
-        Default::default(),
-        reports,
-    );
-    let files = report.write_files(&medium).unwrap();
+    let (report, files) =
+        keysafe_test_support::back_up_to_medium(&o, &settings, "Cov!Backup#2026x").await;
     let history = dir.path().join("history.jsonl");
     keysafe_core::history::record_run(&history, &report, &files.json).unwrap();
     let runs: Vec<_> = keysafe_core::history::read(&history)

@@ -7,9 +7,8 @@
 
 use keysafe_core::backup::KeyRef;
 use keysafe_core::connection::{connect, SqlConnection};
-use keysafe_core::report::Report;
 use keysafe_core::restore::{self, Placement, RestoreRequest, RestoreSecrets};
-use keysafe_core::run::{self, RunSettings, Selection};
+use keysafe_core::run::{RunSettings, Selection};
 use keysafe_core::tsql::CertificateFormat;
 use keysafe_core::{ErrorCode, Password};
 use mssql_emulator::{Emulator, DEFAULT_SA_PASSWORD};
@@ -34,30 +33,13 @@ async fn sa(e: &Emulator) -> SqlConnection {
 
 /// Backs up every key of `e` to `medium` (certificates as .cer + .pvk) and writes the report.
 async fn back_up(e: &Emulator, medium: &Path) -> PathBuf {
-    std::fs::create_dir_all(medium).unwrap();
     let mut s = RunSettings::new(Selection::All, medium);
     s.backup.format = Some(CertificateFormat::Pvk);
-    let reports = run::back_up_fleet(
-        &[keysafe_test_support::sql_options(
-            e,
-            "sa",
-            DEFAULT_SA_PASSWORD,
-        )],
-        &s,
-        &keysafe_core::backup::Secrets::new(Password::new(BACKUP_PW)),
-        1,
-        &|_| {},
-    )
-    .await;
-    assert!(reports[0].all_verified(), "{:?}", reports[0]);
-    let report = Report::new(
-        "tester".into(),
-        chrono::Utc::now(),
-        medium.to_path_buf(),
-        Default::default(),
-        reports,
-    );
-    report.write_files(medium).unwrap().json
+    let target = keysafe_test_support::sql_options(e, "sa", DEFAULT_SA_PASSWORD);
+    keysafe_test_support::back_up_to_medium(&target, &s, BACKUP_PW)
+        .await
+        .1
+        .json
 }
 
 fn request(report: &Path, key: KeyRef, placement: Placement) -> RestoreRequest {
@@ -404,30 +386,16 @@ async fn a_pfx_certificate_is_placed_where_the_server_reads_it_and_restored_from
         }]),
         &medium,
     );
-    let reports = run::back_up_fleet(
-        &[keysafe_test_support::sql_options(
-            &a,
-            "sa",
-            DEFAULT_SA_PASSWORD,
-        )],
+    let (run, files) = keysafe_test_support::back_up_to_medium(
+        &keysafe_test_support::sql_options(&a, "sa", DEFAULT_SA_PASSWORD),
         &s,
-        &keysafe_core::backup::Secrets::new(Password::new(BACKUP_PW)),
-        1,
-        &|_| {},
+        BACKUP_PW,
     )
     .await;
-    assert!(reports[0].all_verified(), "{:?}", reports[0]);
-    assert!(reports[0].keys[0].files[0].server_path.ends_with(".pfx"));
-    let report = Report::new(
-        "t".into(),
-        chrono::Utc::now(),
-        medium.clone(),
-        Default::default(),
-        reports,
-    )
-    .write_files(&medium)
-    .unwrap()
-    .json;
+    assert!(run.instances[0].keys[0].files[0]
+        .server_path
+        .ends_with(".pfx"));
+    let report = files.json;
     let mut cb = sa(&b).await;
     let local = b.instance().host_path(FOLDER).unwrap();
     let req = request(

@@ -61,3 +61,38 @@ pub async fn seeded(dir: &std::path::Path, machine: &str, seed: &str) -> Emulato
         .unwrap_or_else(|e| panic!("the seed fails: {e:?}"));
     emu
 }
+
+/// Backs up what `settings` selects from `target` to the medium `settings` names (created if
+/// missing), asserts every key was verified, and writes the run's report on that medium, as a
+/// run of the CLI or the app leaves it: the medium the recovery tests restore from.
+pub async fn back_up_to_medium(
+    target: &ConnectOptions,
+    settings: &keysafe_core::run::RunSettings,
+    backup_password: &str,
+) -> (
+    keysafe_core::report::Report,
+    keysafe_core::report::ReportFiles,
+) {
+    let medium = settings.backup.copy_to.clone();
+    std::fs::create_dir_all(&medium).expect("the medium folder");
+    let reports = keysafe_core::run::back_up_fleet(
+        std::slice::from_ref(target),
+        settings,
+        &keysafe_core::backup::Secrets::new(Password::new(backup_password)),
+        1,
+        &|_| {},
+    )
+    .await;
+    assert!(reports[0].all_verified(), "{:?}", reports[0]);
+    let report = keysafe_core::report::Report::new(
+        "tester".into(),
+        chrono::Utc::now(),
+        medium.clone(),
+        Default::default(),
+        reports,
+    );
+    let files = report
+        .write_files(&medium)
+        .expect("the report on the medium");
+    (report, files)
+}

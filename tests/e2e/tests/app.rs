@@ -719,18 +719,9 @@ async fn every_view_and_dialog_passes_an_accessibility_scan_in_both_themes_and_s
 /// history line written into the app's KEYSAFE_HOME.
 async fn run_into_history(emulator: &Emulator, medium: &Path, home: &Path) {
     use keysafe_core::backup::Secrets;
-    use keysafe_core::connection::{ConnectOptions, Trust};
     use keysafe_core::run::{self, RunRequest, RunSettings, Selection};
-    let mut o = ConnectOptions::sql(
-        format!("127.0.0.1,{}", emulator.addr().port())
-            .parse()
-            .unwrap(),
-        "keysafe_operator",
-        keysafe_core::Password::new(OPERATOR_PASSWORD),
-    );
-    o.trust = Trust::ServerCertificate;
     let request = RunRequest {
-        targets: vec![o],
+        targets: vec![operator(emulator)],
         settings: RunSettings::new(Selection::ServiceMasterKey, medium),
         concurrency: 1,
         custody: Default::default(),
@@ -750,17 +741,8 @@ async fn run_into_history(emulator: &Emulator, medium: &Path, home: &Path) {
 /// A medium holding `emulator`'s TDE_Payroll certificate (.cer + .pvk), written by the engine
 /// as a backup run would, and its report's path.
 async fn medium_with_the_tde_certificate(emulator: &Emulator, medium: &Path) -> PathBuf {
-    use keysafe_core::backup::{KeyRef, Secrets};
-    use keysafe_core::connection::{ConnectOptions, Trust};
-    use keysafe_core::run::{self, RunSettings, Selection};
-    let mut o = ConnectOptions::sql(
-        format!("127.0.0.1,{}", emulator.addr().port())
-            .parse()
-            .unwrap(),
-        "keysafe_operator",
-        keysafe_core::Password::new(OPERATOR_PASSWORD),
-    );
-    o.trust = Trust::ServerCertificate;
+    use keysafe_core::backup::KeyRef;
+    use keysafe_core::run::{RunSettings, Selection};
     let mut s = RunSettings::new(
         Selection::Keys(vec![KeyRef::Certificate {
             database: "master".into(),
@@ -769,25 +751,15 @@ async fn medium_with_the_tde_certificate(emulator: &Emulator, medium: &Path) -> 
         medium,
     );
     s.backup.format = Some(keysafe_core::tsql::CertificateFormat::Pvk);
-    let reports = run::back_up_fleet(
-        &[o],
-        &s,
-        &Secrets::new(keysafe_core::Password::new(BACKUP_PASSWORD)),
-        1,
-        &|_| {},
-    )
-    .await;
-    assert!(reports[0].all_verified(), "{:?}", reports[0]);
-    keysafe_core::report::Report::new(
-        "e2e".into(),
-        chrono::Utc::now(),
-        medium.to_path_buf(),
-        Default::default(),
-        reports,
-    )
-    .write_files(medium)
-    .unwrap()
-    .json
+    keysafe_test_support::back_up_to_medium(&operator(emulator), &s, BACKUP_PASSWORD)
+        .await
+        .1
+        .json
+}
+
+/// The demo's operator login on `emulator`, as the engine reaches it.
+fn operator(emulator: &Emulator) -> keysafe_core::connection::ConnectOptions {
+    keysafe_test_support::sql_options(emulator, "keysafe_operator", OPERATOR_PASSWORD)
 }
 
 #[tokio::test(flavor = "multi_thread")]
