@@ -62,21 +62,23 @@ impl Secrets {
         }
     }
 
-    /// Stand-ins for a preview: every password a key of `inv` needs, as a placeholder. The
-    /// statements are shown masked, so a preview made with them reads exactly as the run's.
-    pub fn placeholders(inv: &Inventory) -> Self {
+    /// Stand-ins for a preview: every password one of `keys` needs (`run::needed_passwords`,
+    /// what the plan asks the user for), as a placeholder. The statements are shown masked,
+    /// so a preview made with them reads exactly as the run's.
+    pub fn placeholders(inv: &Inventory, keys: &[KeyRef]) -> Self {
         let p = || Password::new("placeholder");
         let mut s = Secrets::new(p());
-        for d in &inv.databases {
-            if d.master_key
-                .as_ref()
-                .is_some_and(|m| m.protection == MasterKeyProtection::PasswordOnly)
-            {
-                s.master_key_passwords.insert(d.name.clone(), p());
-            }
-            for c in d.certificates.iter().filter(|c| c.private_key == "PW") {
-                s.certificate_passwords
-                    .insert((d.name.clone(), c.name.clone()), p());
+        for need in keys
+            .iter()
+            .flat_map(|k| crate::run::needed_passwords(inv, k))
+        {
+            match need {
+                crate::run::NeededPassword::MasterKey { database } => {
+                    s.master_key_passwords.insert(database, p());
+                }
+                crate::run::NeededPassword::CertificateKey { database, name } => {
+                    s.certificate_passwords.insert((database, name), p());
+                }
             }
         }
         s

@@ -409,7 +409,7 @@ fn certificate_thumbprint(inv: &Inventory, key: &KeyRef) -> Option<String> {
 }
 
 /// The passwords a key needs, from the inventory.
-fn needed_passwords(inv: &Inventory, key: &KeyRef) -> Vec<NeededPassword> {
+pub fn needed_passwords(inv: &Inventory, key: &KeyRef) -> Vec<NeededPassword> {
     let db = |name: &str| {
         inv.databases
             .iter()
@@ -509,7 +509,7 @@ pub fn plan_instance(o: &ConnectOptions, inv: &Inventory, s: &RunSettings) -> In
             .display()
             .to_string(),
     );
-    let secrets = Secrets::placeholders(inv);
+    let secrets = Secrets::placeholders(inv, &keys);
     let now = chrono::Utc::now();
     for key in keys {
         let needs = needed_passwords(inv, &key);

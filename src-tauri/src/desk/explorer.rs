@@ -250,7 +250,7 @@ pub async fn script(state: &AppState, id: u32, key: KeyRef) -> IpcResult<String>
         &inv,
         std::slice::from_ref(&key),
         &opts,
-        &Secrets::placeholders(&inv),
+        &Secrets::placeholders(&inv, std::slice::from_ref(&key)),
         chrono::Utc::now(),
     )?;
     Ok(plan
