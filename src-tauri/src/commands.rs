@@ -203,7 +203,7 @@ ipc! {
     }
 
     /// Restores a key from the medium on connection `id`; progress arrives on the channel.
-    fn run_restore(state, id: u32, args: RestoreArgs, secrets: RestoreSecretsView; channel events: RestoreProgress) -> RestoreResult {
+    fn run_restore(state, id: u32, args: RestoreArgs, secrets: RestoreSecretsView; channel events: RestoreProgress) -> RestoreDone {
         let emit = move |e: RestoreProgress| {
             let _ = events.send(e);
         };

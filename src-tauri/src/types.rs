@@ -315,6 +315,14 @@ pub use keysafe_core::coverage::Coverage;
 pub use keysafe_core::recovery::MediumCheck;
 pub use keysafe_core::restore::{RestoreProgress, RestoreResult};
 
+/// A restore that was proven, and where its report (HTML) was kept.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct RestoreDone {
+    pub result: RestoreResult,
+    /// None when the report could not be written (the log says why).
+    pub report: Option<String>,
+}
+
 /// The Restore dialog's request (the passwords come apart, in `RestoreSecretsView`).
 #[derive(Debug, Clone, Deserialize, TS)]
 pub struct RestoreArgs {

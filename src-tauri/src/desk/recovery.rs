@@ -43,7 +43,7 @@ pub async fn run(
     args: RestoreArgs,
     secrets: RestoreSecretsView,
     emit: &(dyn Fn(RestoreProgress) + Send + Sync),
-) -> IpcResult<RestoreResult> {
+) -> IpcResult<RestoreDone> {
     let req = request(&args);
     let conn = state.connection(id)?;
     let mut g = conn.session().await?;
@@ -60,16 +60,23 @@ pub async fn run(
         *g = None;
     }
     // Recorded as a backup run is: the history and a kept report, proven or not.
-    if let Err(e) = restore::record(
+    let report = match restore::record(
         &outcome,
         &req,
         &conn.info.server_name,
         &state.history_path(),
         &state.home.join("reports"),
     ) {
-        tracing::warn!(error = %e.describe(), "the restore report could not be written");
-    }
-    outcome
+        Ok(files) => Some(files.html.display().to_string()),
+        Err(e) => {
+            tracing::warn!(error = %e.describe(), "the restore report could not be written");
+            None
+        }
+    };
+    Ok(RestoreDone {
+        result: outcome?,
+        report,
+    })
 }
 
 /// Can every kept backup of connection `id` be restored?

@@ -839,7 +839,16 @@ async fn recoverability_names_the_lost_certificate_and_a_certificate_is_restored
     };
     assert_eq!(in_master, in_hr);
     assert!(proof.contains(in_hr.as_deref().unwrap()), "{proof}");
+    // The dialog names the report the restore left, and it is there.
+    let kept = app
+        .wait_text("#restore-kept-report", "the restore report", |t| {
+            t.ends_with(".html")
+        })
+        .await;
     app.screenshot("22-restored").await;
-    app.close().await;
+    let home = app.close().await;
+    let page = std::fs::read_to_string(&kept).unwrap_or_else(|e| panic!("{kept}: {e}"));
+    assert!(Path::new(&kept).starts_with(home.path()), "{kept}");
+    assert!(page.contains("TDE_Payroll"), "the report names the key");
     drop(emulator);
 }

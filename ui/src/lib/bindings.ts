@@ -291,6 +291,12 @@ verify_backup: string,
  */
 confirmed_instance: string, };
 
+export type RestoreDone = { result: RestoreResult, 
+/**
+ * None when the report could not be written (the log says why).
+ */
+report: string | null, };
+
 export type RestoreProgress = { "step": "medium_checked", copies: number, } | { "step": "placed", server_path: string, } | { "step": "copy_needed", medium_path: string, server_path: string, waiting_seconds: number, } | { "step": "restoring", statement: string, };
 
 export type RestoreResult = { key: string, from_server: string, target_server: string, target_database: string | null, files: Array<PlacedFile>, 
@@ -461,7 +467,7 @@ export function checkMedium(path: string): Promise<MediumCheck> {
 }
 
 /** Restores a key from the medium on connection `id`; progress arrives on the channel. */
-export function runRestore(id: number, args: RestoreArgs, secrets: RestoreSecretsView, events: Channel<RestoreProgress>): Promise<RestoreResult> {
+export function runRestore(id: number, args: RestoreArgs, secrets: RestoreSecretsView, events: Channel<RestoreProgress>): Promise<RestoreDone> {
   return invoke('run_restore', { id, args, secrets, events });
 }
 
