@@ -598,8 +598,13 @@ fn summary(backups: &[RetainedBackup], certificates: &[CertificateCoverage]) -> 
         return Summary {
             tone: Tone::Warn,
             text: format!(
-                "{} depend on {} kept in one place only.",
+                "{} {} on {} kept in one place only.",
                 count(risky_backups as u64, "kept backup"),
+                if risky_backups == 1 {
+                    "depends"
+                } else {
+                    "depend"
+                },
                 count(risky as u64, "certificate")
             ),
         };
@@ -609,17 +614,20 @@ fn summary(backups: &[RetainedBackup], certificates: &[CertificateCoverage]) -> 
         return Summary {
             tone: Tone::Warn,
             text: format!(
-                "{} could not be read to tell what they need.",
-                count(unknown as u64, "kept backup")
+                "{} could not be read to tell what {} need{}.",
+                count(unknown as u64, "kept backup"),
+                if unknown == 1 { "it" } else { "they" },
+                if unknown == 1 { "s" } else { "" }
             ),
         };
     }
     Summary {
         tone: Tone::Ok,
-        text: format!(
-            "Every one of {} can be restored: each certificate they need is on the server and in a verified Keysafe copy.",
-            count(backups.len() as u64, "kept backup")
-        ),
+        text: match backups.len() {
+            0 => "No backup in msdb's history within the retention: none needs a certificate.".into(),
+            1 => "The one kept backup can be restored: every certificate it needs is on the server and in a verified Keysafe copy.".into(),
+            n => format!("All {n} kept backups can be restored: every certificate they need is on the server and in a verified Keysafe copy."),
+        },
     }
 }
 
@@ -679,6 +687,11 @@ mod tests {
         assert_eq!(
             s.text,
             "3 kept backups depend on 2 certificates kept in one place only."
+        );
+        let s = summary(&[], &[certificate(Verdict::ServerOnly, 1)]);
+        assert_eq!(
+            s.text,
+            "1 kept backup depends on 1 certificate kept in one place only."
         );
         let s = summary(&[], &[certificate(Verdict::Covered, 1)]);
         assert_eq!(s.tone, Tone::Ok);

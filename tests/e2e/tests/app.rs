@@ -52,6 +52,22 @@ async fn connect(app: &App, server: &str, login: &str, password: &str) {
     app.click("#connect-submit").await;
 }
 
+/// Connects the open Connect dialog to `emulator` as the demo's operator; waits until Object
+/// Explorer shows the service master key of connection number `n`.
+async fn connect_operator(app: &App, emulator: &Emulator, n: u32) {
+    connect(
+        app,
+        &format!("127.0.0.1,{}", emulator.addr().port()),
+        "keysafe_operator",
+        OPERATOR_PASSWORD,
+    )
+    .await;
+    app.wait_text(&format!(r#"[data-key="{n}/smk"]"#), "the SMK", |t| {
+        t.contains("Service Master Key")
+    })
+    .await;
+}
+
 async fn right_click(app: &App, css: &str) {
     let e = app.wait_for(css).await;
     app.client
@@ -669,17 +685,7 @@ async fn every_view_and_dialog_passes_an_accessibility_scan_in_both_themes_and_s
     app.press(&escape).await;
     // A second instance: Details over every connection is the fleet view, one row each.
     app.click(r#"button[aria-label="Connect"]"#).await;
-    connect(
-        &app,
-        &format!("127.0.0.1,{}", emulator.addr().port()),
-        "keysafe_operator",
-        OPERATOR_PASSWORD,
-    )
-    .await;
-    app.wait_text(r#"[data-key="2/smk"]"#, "the second instance's SMK", |t| {
-        t.contains("Service Master Key")
-    })
-    .await;
+    connect_operator(&app, &emulator, 2).await;
     app.press(&char::from(Key::F7).to_string()).await;
     app.click(".details-head button").await;
     let fleet = app
@@ -769,17 +775,7 @@ async fn recoverability_names_the_lost_certificate_and_a_certificate_is_restored
     let medium = tempfile::tempdir().unwrap();
     let report = medium_with_the_tde_certificate(&emulator, medium.path()).await;
     let app = App::launch(&[]).await;
-    connect(
-        &app,
-        &format!("127.0.0.1,{}", emulator.addr().port()),
-        "keysafe_operator",
-        OPERATOR_PASSWORD,
-    )
-    .await;
-    app.wait_text(r#"[data-key="1/smk"]"#, "the SMK", |t| {
-        t.contains("Service Master Key")
-    })
-    .await;
+    connect_operator(&app, &emulator, 1).await;
 
     // Recoverability, from the server's context menu: the dropped certificate first.
     right_click(&app, "button.node.server").await;
