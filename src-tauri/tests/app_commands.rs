@@ -478,3 +478,64 @@ async fn a_certificate_without_its_private_key_cannot_be_backed_up() {
     assert!(cert("master", "TDE_Payroll").can_back_up);
     assert!(tree.service_master_key.as_ref().unwrap().can_back_up);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_restore_says_where_the_attempt_is_recorded() {
+    let server = tempfile::tempdir().unwrap();
+    let emu = demo_instance(server.path()).await;
+    let home = tempfile::tempdir().unwrap();
+    let medium = tempfile::tempdir().unwrap();
+    let backup_pw = "Restore!Backup#Pw-2026";
+    // The demo's service master key on a medium, as a run leaves it.
+    let operator = keysafe_test_support::sql_options(&emu, "keysafe_operator", OPERATOR_PASSWORD);
+    let settings = keysafe_core::run::RunSettings::new(
+        keysafe_core::run::Selection::ServiceMasterKey,
+        medium.path(),
+    );
+    let (_, files) = keysafe_test_support::back_up_to_medium(&operator, &settings, backup_pw).await;
+
+    let st = state(home.path());
+    let c = desk::connect::connect(
+        &st,
+        args(emu.addr().port(), "keysafe_operator", OPERATOR_PASSWORD),
+    )
+    .await
+    .unwrap();
+    let restore = |confirmed: &str| RestoreArgs {
+        report: files.json.display().to_string(),
+        from_server: None,
+        key: keysafe_core::backup::KeyRef::ServiceMasterKey,
+        target_database: String::new(),
+        server_dir: String::new(),
+        server_dir_local: String::new(),
+        wait_seconds: 1,
+        force: false,
+        add_service_master_key: false,
+        verify_backup: String::new(),
+        confirmed_instance: confirmed.into(),
+    };
+    let secrets = || RestoreSecretsView {
+        backup: Secret::from(backup_pw.to_string()),
+        master_key: None,
+    };
+    // The wrong name typed: nothing changes, and the dialog's error names the record.
+    let e = desk::recovery::run(&st, c.id, restore("SQLDEMO02"), secrets(), &|_| {})
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotConfirmed, "{}", e.message);
+    let next = e.next_step.clone().unwrap_or_default();
+    let kept = next
+        .rsplit_once("The attempt is recorded in ")
+        .map(|(_, p)| p.trim_end_matches('.').to_string())
+        .unwrap_or_else(|| panic!("the error names the record: {next}"));
+    assert!(
+        kept.starts_with(&home.path().join("reports").display().to_string()),
+        "{kept}"
+    );
+    let page = std::fs::read_to_string(&kept).unwrap();
+    assert!(
+        page.contains("Service Master Key"),
+        "the report names the key"
+    );
+    assert!(!page.contains(backup_pw), "the report holds no secret");
+}

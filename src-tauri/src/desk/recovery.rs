@@ -73,10 +73,20 @@ pub async fn run(
             None
         }
     };
-    Ok(RestoreDone {
-        result: outcome?,
-        report,
-    })
+    match outcome {
+        Ok(result) => Ok(RestoreDone { result, report }),
+        Err(mut e) => {
+            // A refused or failed attempt is on record too: say where.
+            if let Some(r) = &report {
+                let kept = format!("The attempt is recorded in {r}.");
+                e.next_step = Some(match e.next_step.take() {
+                    Some(n) => format!("{n} {kept}"),
+                    None => kept,
+                });
+            }
+            Err(e)
+        }
+    }
 }
 
 /// Can every kept backup of connection `id` be restored?
