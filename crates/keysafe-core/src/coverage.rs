@@ -586,9 +586,10 @@ fn summary(backups: &[RetainedBackup], certificates: &[CertificateCoverage]) -> 
         return Summary {
             tone: Tone::Bad,
             text: format!(
-                "{} cannot be restored anywhere: {} they need {} gone from the server and Keysafe holds no copy.",
+                "{} cannot be restored anywhere: {} {} {} gone from the server and Keysafe holds no copy.",
                 count(lost_backups as u64, "kept backup"),
                 count(lost as u64, "certificate"),
+                if lost_backups == 1 { "it needs" } else { "they need" },
                 if lost == 1 { "is" } else { "are" }
             ),
         };
