@@ -46,6 +46,16 @@ fn args(port: u16, login: &str, password: &str) -> ConnectArgs {
     }
 }
 
+/// Connects `st` to `emu` as the demo's operator, as the Connect dialog would.
+async fn connect_operator(st: &AppState, emu: &Emulator) -> ConnectionInfo {
+    desk::connect::connect(
+        st,
+        args(emu.addr().port(), "keysafe_operator", OPERATOR_PASSWORD),
+    )
+    .await
+    .unwrap()
+}
+
 fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -71,9 +81,7 @@ async fn a_whole_backup_from_the_dialog_leaves_a_verified_copy_a_report_and_no_s
     let dmk_pw = "Sales!Dmk#Pass1";
     let cert_pw = "Signing!Cert#Pw1";
 
-    let c = desk::connect::connect(&st, args(emu.addr().port(), "keysafe_operator", login_pw))
-        .await
-        .unwrap();
+    let c = connect_operator(&st, &emu).await;
     assert_eq!(c.server_name, "SQLDEMO01");
     let tree = desk::explorer::explorer(&st, c.id).await.unwrap();
     let smk = tree.service_master_key.as_ref().unwrap();
@@ -256,12 +264,7 @@ async fn the_query_pane_runs_batches_reports_errors_as_ssms_and_cancels() {
     let emu = demo_instance(server.path()).await;
     let home = tempfile::tempdir().unwrap();
     let st = state(home.path());
-    let c = desk::connect::connect(
-        &st,
-        args(emu.addr().port(), "keysafe_operator", OPERATOR_PASSWORD),
-    )
-    .await
-    .unwrap();
+    let c = connect_operator(&st, &emu).await;
 
     let script = "USE master;\nGO\nBACKUP SERVICE MASTER KEY TO FILE = 'c:\\temp_backups\\keys\\service_master_key' ENCRYPTION BY PASSWORD = '3dH85Hhk003GHk2597gheij4';\nGO\n";
     let out = desk::query::run_query(&st, c.id, script.into())
@@ -495,12 +498,7 @@ async fn a_refused_restore_says_where_the_attempt_is_recorded() {
     let (_, files) = keysafe_test_support::back_up_to_medium(&operator, &settings, backup_pw).await;
 
     let st = state(home.path());
-    let c = desk::connect::connect(
-        &st,
-        args(emu.addr().port(), "keysafe_operator", OPERATOR_PASSWORD),
-    )
-    .await
-    .unwrap();
+    let c = connect_operator(&st, &emu).await;
     let restore = |confirmed: &str| RestoreArgs {
         report: files.json.display().to_string(),
         from_server: None,
