@@ -137,13 +137,6 @@ pub struct Prepared {
     pub report: PathBuf,
 }
 
-impl Prepared {
-    /// How many files of the key match the report.
-    pub fn copies(&self) -> usize {
-        self.copies.len()
-    }
-}
-
 /// Checks the medium for `req` without a connection: only the copies of the key asked for
 /// are read and hashed; any that is missing or differs stops the restore here. `restore`
 /// does this itself; a front end that wants to fail before asking for passwords or
