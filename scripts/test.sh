@@ -52,6 +52,9 @@ unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
 step "interop: python-tds against the emulator binary"
 (cd crates/mssql-emulator/interop && "$PYTHON" -W ignore::ResourceWarning test_pytds.py)
 
+step "interop: Microsoft ODBC Driver 18 (mssql-python) against the emulator binary"
+(cd crates/mssql-emulator/interop && "$PYTHON" -W ignore::ResourceWarning test_odbc.py)
+
 step "interop: FreeTDS tsql against the emulator binary"
 bash crates/mssql-emulator/interop/tsql_test.sh
 

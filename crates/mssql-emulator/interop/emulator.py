@@ -10,11 +10,12 @@ SCENARIO = os.path.join(os.path.dirname(__file__), "..", "scenarios", "demo.toml
 
 
 class Emulator:
-    def __init__(self, tls="on", scenario=SCENARIO):
+    def __init__(self, tls="on", scenario=SCENARIO, extra=()):
         self.dir = tempfile.mkdtemp(prefix="emu-interop-")
         args = [BIN, "--listen", "127.0.0.1:0", "--data-dir", self.dir, "--tls", tls, "--log", "warn"]
         if scenario:
             args += ["--scenario", scenario]
+        args += list(extra)
         env = dict(os.environ, MSSQL_SA_PASSWORD=SA_PASSWORD)
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, env=env, text=True)
         line = self.proc.stdout.readline().strip()

@@ -55,6 +55,10 @@ struct Args {
     /// Also answer SQL Browser requests (UDP) here, e.g. 127.0.0.1:1434, for a named instance.
     #[arg(long)]
     browser: Option<std::net::SocketAddr>,
+    /// Append every SQL batch clients send to this file, one JSON line each (test
+    /// instances only: batches may hold passwords).
+    #[arg(long)]
+    record_batches: Option<PathBuf>,
     /// Log filter (RUST_LOG syntax); logs go to stderr.
     #[arg(long, default_value = "info")]
     log: String,
@@ -89,6 +93,7 @@ async fn main() {
         sa_password: args.sa_password.clone(),
         tls: args.tls,
         tls_pem: args.tls_cert.clone().zip(args.tls_key.clone()),
+        record_batches: args.record_batches.clone(),
     };
     let emu = match Emulator::start(config).await {
         Ok(e) => e,

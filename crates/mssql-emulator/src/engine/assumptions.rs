@@ -270,3 +270,34 @@ pub const INFO_RESTORES_NEED_THE_CERTIFICATE: bool = true;
 /// (undocumented; the strict reading: msdb's history is not public), else 229.
 #[allow(dead_code)] // a record of what the code does unconditionally: nothing reads it
 pub const MSDB_HISTORY_READERS: bool = true;
+
+/// A (max) value the emulator builds (REPLICATE) is capped at 16 Mi characters instead of
+/// SQL Server's 2 GB, so a runaway expression cannot take the test machine's memory.
+pub const MAX_VALUE_CHARS: usize = 16 << 20;
+
+/// sp_prepexec / sp_prepare send the new handle's RETURNVALUE before the statement's
+/// results (the handle exists before the statement runs; MS-TDS does not fix the order
+/// of an RPC's output parameters relative to its result sets). ODBC Driver 18 reads it
+/// either way (interop/test_odbc.py runs sp_prepexec then sp_execute).
+#[allow(dead_code)] // a record of what exec/rpc.rs does
+pub const PREPARED_HANDLE_FIRST: bool = true;
+
+/// sp_execute / sp_unprepare with a handle this session never prepared: 8179 "Could not
+/// find prepared statement with handle N." (the number SQL Server's sys.messages holds for
+/// that text), state 4 (not confirmed).
+pub const PREPARED_HANDLE_UNKNOWN: (i32, u8) = (8179, 4);
+
+/// KILL's refusals: (number, level, state) as sys.messages words them; the levels and
+/// states are not confirmed by a capture.
+pub struct KillErrors {
+    pub no_permission: (i32, u8, u8),
+    pub own_process: (i32, u8, u8),
+    pub not_active: (i32, u8, u8),
+    pub system_process: (i32, u8, u8),
+}
+pub const KILL_ERRORS: KillErrors = KillErrors {
+    no_permission: (6102, 14, 1),
+    own_process: (6104, 16, 1),
+    not_active: (6106, 16, 2),
+    system_process: (6107, 14, 1),
+};

@@ -58,6 +58,13 @@ pub enum Event {
         status: crate::tds::token::DoneStatus,
         rows: u64,
     },
+    /// An RPC's output parameter (RETURNVALUE).
+    ReturnValue {
+        ordinal: u16,
+        name: String,
+        ty: crate::value::SqlType,
+        value: crate::value::Value,
+    },
 }
 
 /// Faults a test can inject. Counters are instance-wide and 1-based; 0 means off.
@@ -114,6 +121,8 @@ pub struct Instance {
     pub data_dir: PathBuf,
     /// PBKDF2 iterations for the key of a backup file this instance writes.
     backup_kdf_iterations: std::sync::atomic::AtomicU32,
+    /// The connected sessions, for KILL.
+    pub live: session::LiveSessions,
 }
 
 /// How a file SQL Server writes is protected.
@@ -212,6 +221,7 @@ impl Instance {
             acls_path,
             data_dir: data_dir.to_path_buf(),
             backup_kdf_iterations: assumptions::BACKUP_KDF_ITERATIONS.into(),
+            live: Default::default(),
         };
         if fresh {
             inst.take_scenario_backups(&scenario.backups)

@@ -18,6 +18,8 @@ pub struct Session {
     pub last_error: i32,
     pub options: HashMap<String, String>,
     pub language: String,
+    /// sp_prepare / sp_prepexec handles: the parameter declarations and the statement.
+    pub prepared: HashMap<i32, (String, String)>,
 }
 
 impl Session {
@@ -33,6 +35,7 @@ impl Session {
             last_error: 0,
             options: HashMap::new(),
             language: "us_english".into(),
+            prepared: HashMap::new(),
         }
     }
 }
@@ -48,5 +51,34 @@ impl std::fmt::Debug for Session {
                 &self.open_master_keys.keys().collect::<Vec<_>>(),
             )
             .finish()
+    }
+}
+
+/// The sessions connected now, so KILL can end one: each connection waits on its own
+/// `Notify` beside its next request.
+#[derive(Default)]
+pub struct LiveSessions(std::sync::Mutex<HashMap<u16, std::sync::Arc<tokio::sync::Notify>>>);
+
+impl LiveSessions {
+    pub fn register(&self, spid: u16) -> std::sync::Arc<tokio::sync::Notify> {
+        let n = std::sync::Arc::new(tokio::sync::Notify::new());
+        self.0.lock().expect("sessions").insert(spid, n.clone());
+        n
+    }
+
+    pub fn unregister(&self, spid: u16) {
+        self.0.lock().expect("sessions").remove(&spid);
+    }
+
+    /// Ends the session's connection; false when no such session is connected.
+    pub fn kill(&self, spid: u16) -> bool {
+        match self.0.lock().expect("sessions").get(&spid) {
+            Some(n) => {
+                // A permit is kept when the connection is not waiting yet.
+                n.notify_one();
+                true
+            }
+            None => false,
+        }
     }
 }

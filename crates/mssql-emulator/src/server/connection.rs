@@ -10,7 +10,7 @@ use crate::tds::packet::{
 };
 use crate::tds::prelogin::{self, Negotiated, TlsMode};
 use crate::tds::token::{
-    ColMetadata, DoneStatus, EnvChange, LoginAck, ReturnStatus, Row, Sspi, TokenWriter,
+    ColMetadata, DoneStatus, EnvChange, LoginAck, ReturnStatus, ReturnValue, Row, Sspi, TokenWriter,
 };
 use crate::tds::{login7, rpc};
 use std::sync::atomic::Ordering;
@@ -28,6 +28,32 @@ pub struct Shared {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Each closed connection's requests and round trips, in the order they closed.
     pub traffic: std::sync::Mutex<Vec<super::ConnectionStats>>,
+    /// EmulatorConfig::record_batches, open for appending.
+    pub record: Option<std::sync::Mutex<std::fs::File>>,
+}
+
+/// One recorded batch (EmulatorConfig::record_batches).
+fn record(shared: &Shared, database: &str, sql: &str, out: &BatchOutput) {
+    use std::io::Write;
+    let Some(file) = &shared.record else { return };
+    let result_sets = out
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::Rows { .. }))
+        .count();
+    let errors: Vec<&str> = out
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Message(m) if m.class > 10 => Some(m.text.as_str()),
+            _ => None,
+        })
+        .collect();
+    let line = serde_json::json!({ "database": database, "sql": sql, "result_sets": result_sets, "errors": errors });
+    let mut f = file.lock().expect("record");
+    if let Err(e) = writeln!(f, "{line}") {
+        tracing::warn!(error = %e, "cannot record a batch");
+    }
 }
 
 pub async fn serve(shared: Arc<Shared>, tcp: tokio::net::TcpStream, spid: u16) {
@@ -36,7 +62,9 @@ pub async fn serve(shared: Arc<Shared>, tcp: tokio::net::TcpStream, spid: u16) {
     let mut t = Transport::new(tcp);
     t.latency = Duration::from_millis(shared.instance.faults.latency_ms.load(Ordering::SeqCst));
     let mut requests = 0u32;
-    let error = match run(&shared, &mut t, spid, &mut requests).await {
+    let outcome = run(&shared, &mut t, spid, &mut requests).await;
+    shared.instance.live.unregister(spid);
+    let error = match outcome {
         Ok(()) | Err(ConnError::Closed) => None,
         Err(e) => Some(e.to_string()),
     };
@@ -110,8 +138,15 @@ async fn run(
     let Some(mut session) = session else {
         return Ok(());
     };
+    let killed = inst.live.register(spid);
     loop {
-        let msg = read_message(t).await?;
+        let msg = tokio::select! {
+            m = read_message(t) => m?,
+            _ = killed.notified() => {
+                tracing::info!(spid, "ended by KILL");
+                return Ok(());
+            }
+        };
         *requests += 1;
         let ty = PacketType::from_u8(msg.ty);
         let work = match ty {
@@ -138,17 +173,21 @@ async fn run(
             }
         };
         let is_rpc = matches!(work, Request::Rpc(_));
+        let database_before = session.database.clone();
         let inst2 = inst.clone();
-        let (s, out) = tokio::task::spawn_blocking(move || {
+        let (s, out, work) = tokio::task::spawn_blocking(move || {
             let mut s = session;
             let out = match &work {
                 Request::Batch(sql) => inst2.execute_batch(&mut s, sql),
                 Request::Rpc(call) => inst2.execute_rpc(&mut s, call),
             };
-            (s, out)
+            (s, out, work)
         })
         .await
         .map_err(|e| ConnError::Io(std::io::Error::other(e)))?;
+        if let Request::Batch(sql) = &work {
+            record(shared, &database_before, sql, &out);
+        }
         session = s;
         let payload = encode_output(&out, is_rpc);
         if out.drop_connection {
@@ -413,6 +452,17 @@ pub fn encode_output(out: &BatchOutput, rpc: bool) -> Vec<u8> {
             Event::EnvDatabase { new, old } => w.put(&EnvChange::Database {
                 new: new.clone(),
                 old: old.clone(),
+            }),
+            Event::ReturnValue {
+                ordinal,
+                name,
+                ty,
+                value,
+            } => w.put(&ReturnValue {
+                ordinal: *ordinal,
+                name,
+                ty,
+                value,
             }),
             Event::Done { status, rows } => {
                 any_error |= status.contains(DoneStatus::ERROR);

@@ -25,6 +25,10 @@ pub struct EmulatorConfig {
     pub tls: TlsMode,
     /// PEM certificate chain and key to use instead of a generated certificate.
     pub tls_pem: Option<(PathBuf, PathBuf)>,
+    /// Appends every SQL batch a client sends here, one JSON line each (the database it ran
+    /// in, its text, how many result sets it returned), for replaying a client's traffic
+    /// through another driver. Test instances only: batches may hold passwords.
+    pub record_batches: Option<PathBuf>,
 }
 
 impl EmulatorConfig {
@@ -37,6 +41,7 @@ impl EmulatorConfig {
             sa_password: None,
             tls: TlsMode::On,
             tls_pem: None,
+            record_batches: None,
         }
     }
     pub fn scenario(mut self, s: Scenario) -> Self {
@@ -107,6 +112,15 @@ impl Emulator {
             tls_mode: config.tls,
             tls: tls.map(|t| t.config),
             traffic: Default::default(),
+            record: match &config.record_batches {
+                Some(p) => Some(std::sync::Mutex::new(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(p)?,
+                )),
+                None => None,
+            },
         });
         let handle = shared.clone();
         let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel();

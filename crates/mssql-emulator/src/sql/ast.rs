@@ -123,6 +123,8 @@ pub enum Statement {
     Commit,
     Rollback,
     WaitFor(Expr),
+    /// KILL session_id
+    Kill(Expr),
 }
 
 #[derive(Debug, Clone, PartialEq)]

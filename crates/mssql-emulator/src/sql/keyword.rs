@@ -106,6 +106,7 @@ keywords! {
     Is = "IS",
     Join = "JOIN",
     Key = "KEY",
+    Kill = "KILL",
     Left = "LEFT",
     Like = "LIKE",
     Log = "LOG",

@@ -143,11 +143,15 @@ pub fn run(
                 return Err(messages::no_permission().into());
             }
             let thumb = db.certificates[i].thumbprint.clone();
-            if st.databases.iter().any(|d| {
-                d.encryption_key
-                    .as_ref()
-                    .is_some_and(|k| k.encryptor_thumbprint == thumb)
-            }) {
+            // A database encryption key names its certificate in master by thumbprint: a
+            // copy of that certificate in another database protects nothing.
+            if db.database_id == 1
+                && st.databases.iter().any(|d| {
+                    d.encryption_key
+                        .as_ref()
+                        .is_some_and(|k| k.encryptor_thumbprint == thumb)
+                })
+            {
                 return Err(Msg::new(3716, 16, 15, format!("The certificate '{name}' cannot be dropped because one or more entities are either signed or encrypted using it. To continue, correct the entities that are using the certificate.")).into());
             }
             db.certificates.remove(i);

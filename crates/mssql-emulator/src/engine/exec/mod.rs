@@ -5,6 +5,7 @@ pub mod backups;
 pub mod certs;
 pub mod keys;
 pub mod procs;
+mod rpc;
 pub mod security;
 
 use super::eval::{convert, eval, Ctx, Scope, TV};
@@ -225,46 +226,8 @@ impl Instance {
         let lname = name.to_ascii_lowercase();
         let short = lname.rsplit('.').next().unwrap_or(&lname).to_string();
         let mut out = match short.as_str() {
-            "sp_executesql" => {
-                let Some(stmt) = call.params.first().and_then(|p| p.value.value.to_text()) else {
-                    let m = Msg::new(
-                        214,
-                        16,
-                        2,
-                        "Procedure expects parameter '@statement' of type 'ntext/nchar/nvarchar'.",
-                    );
-                    return BatchOutput {
-                        events: vec![
-                            Event::Message(m.into_server(
-                                &self.info.server_name(),
-                                "sp_executesql",
-                                1,
-                            )),
-                            Event::Done {
-                                status: DoneStatus::ERROR,
-                                rows: 0,
-                            },
-                        ],
-                        drop_connection: false,
-                    };
-                };
-                let decl_names = call
-                    .params
-                    .get(1)
-                    .and_then(|p| p.value.value.to_text())
-                    .map(|d| declared_names(&d))
-                    .unwrap_or_default();
-                for (i, p) in call.params.iter().skip(2).enumerate() {
-                    let n = if p.name.is_empty() {
-                        decl_names.get(i).cloned().unwrap_or_default()
-                    } else {
-                        p.name.clone()
-                    };
-                    session
-                        .variables
-                        .insert(n.to_lowercase(), (p.value.ty, p.value.value.clone()));
-                }
-                self.run_text(session, &stmt, 0)
+            "sp_executesql" | "sp_prepare" | "sp_prepexec" | "sp_execute" | "sp_unprepare" => {
+                self.parameterised(session, &short, call)
             }
             "sp_reset_connection" => BatchOutput {
                 events: vec![],
@@ -400,6 +363,17 @@ impl Instance {
                 };
                 Ok(None)
             }
+            Statement::Kill(e) => {
+                let st = self.state();
+                let target = eval(&self.ctx(&st, session), &Scope::empty(), e)?
+                    .v
+                    .as_i64();
+                let allowed = super::perms::has_server(&st, &session.login, "ALTER ANY CONNECTION")
+                    || super::perms::is_member(&st, &session.login, "processadmin");
+                drop(st);
+                self.kill(session, target, allowed)?;
+                Ok(None)
+            }
             Statement::WaitFor(e) => {
                 let st = self.state();
                 let tv = eval(&self.ctx(&st, session), &Scope::empty(), e)?;
@@ -463,7 +437,7 @@ fn assign(session: &mut Session, name: &str, tv: TV) -> Res<()> {
 }
 
 /// Names in an sp_executesql parameter declaration: "@P1 int, @P2 nvarchar(4000)".
-fn declared_names(decl: &str) -> Vec<String> {
+pub(super) fn declared_names(decl: &str) -> Vec<String> {
     let mut names = Vec::new();
     let mut depth = 0;
     for part in decl.split(|c: char| {

@@ -352,3 +352,47 @@ fn permission(st: &mut InstanceState, session: &Session, p: &PermissionStatement
     }
     Ok(())
 }
+
+impl Instance {
+    /// KILL: ends another user session's connection.
+    pub(crate) fn kill(&self, session: &Session, target: Option<i64>, allowed: bool) -> Res<()> {
+        use crate::engine::assumptions::KILL_ERRORS as E;
+        let m = |(n, class, state): (i32, u8, u8), text: String| {
+            Fail::from(Msg::new(n, class, state, text))
+        };
+        if !allowed {
+            return Err(m(
+                E.no_permission,
+                "User does not have permission to use the KILL statement.".into(),
+            ));
+        }
+        let Some(spid) = target.and_then(|t| u16::try_from(t).ok()) else {
+            return Err(m(
+                E.not_active,
+                format!(
+                    "Process ID {} is not an active process ID.",
+                    target.unwrap_or(0)
+                ),
+            ));
+        };
+        if spid == session.spid {
+            return Err(m(
+                E.own_process,
+                "Cannot use KILL to kill your own process.".into(),
+            ));
+        }
+        if spid <= 50 {
+            return Err(m(
+                E.system_process,
+                "Only user processes can be killed.".into(),
+            ));
+        }
+        if !self.live.kill(spid) {
+            return Err(m(
+                E.not_active,
+                format!("Process ID {spid} is not an active process ID."),
+            ));
+        }
+        Ok(())
+    }
+}

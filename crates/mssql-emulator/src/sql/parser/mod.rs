@@ -82,6 +82,7 @@ const STATEMENT_STARTS: &[Kw] = &[
     Kw::Rollback,
     Kw::If,
     Kw::Waitfor,
+    Kw::Kill,
     Kw::Insert,
     Kw::Update,
     Kw::Delete,
@@ -348,6 +349,10 @@ impl Parser {
                 } else {
                     Statement::Rollback
                 })
+            }
+            Some(Kw::Kill) => {
+                self.bump();
+                Ok(Statement::Kill(self.primary()?))
             }
             Some(Kw::Waitfor) => {
                 self.bump();

@@ -7,6 +7,7 @@ mod env_change;
 mod login_ack;
 mod message;
 mod return_status;
+mod return_value;
 mod row;
 mod sspi;
 
@@ -16,6 +17,7 @@ pub use env_change::EnvChange;
 pub use login_ack::LoginAck;
 pub use message::ServerMessage;
 pub use return_status::ReturnStatus;
+pub use return_value::ReturnValue;
 pub use row::Row;
 pub use sspi::Sspi;
 
@@ -24,6 +26,7 @@ pub use sspi::Sspi;
 #[repr(u8)]
 pub enum TokenType {
     ReturnStatus = 0x79,
+    ReturnValue = 0xAC,
     ColMetadata = 0x81,
     Error = 0xAA,
     Info = 0xAB,

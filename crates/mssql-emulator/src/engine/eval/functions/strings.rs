@@ -15,6 +15,7 @@ pub(super) const NAMES: &[&str] = &[
     "LEFT",
     "RIGHT",
     "REPLACE",
+    "REPLICATE",
     "CHARINDEX",
     "CONCAT",
     "QUOTENAME",
@@ -128,6 +129,29 @@ pub(super) fn call(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<T
                     SqlType::VarChar(Some(30))
                 },
             )
+        }
+        "REPLICATE" => {
+            // "If string_expression isn't of type varchar(max) or nvarchar(max), REPLICATE
+            // truncates the return value at 8,000 bytes" (REPLICATE's docs page).
+            arg_count(name, args, 2, 2)?;
+            let v = a(0)?;
+            let n = a(1)?.v.as_i64();
+            let (t, limit) = match v.t {
+                SqlType::NVarChar(None) | SqlType::VarChar(None) => {
+                    (v.t, crate::engine::assumptions::MAX_VALUE_CHARS)
+                }
+                SqlType::NVarChar(_) | SqlType::NChar(_) => (SqlType::NVarChar(Some(4000)), 4000),
+                _ => (SqlType::VarChar(Some(8000)), 8000),
+            };
+            let r = match (v.v.to_text(), n) {
+                (Some(s), Some(n)) if n >= 0 => {
+                    let each = s.chars().count().max(1);
+                    let times = (n as usize).min(limit.saturating_add(each - 1) / each);
+                    Value::Str(s.repeat(times).chars().take(limit).collect())
+                }
+                _ => Value::Null,
+            };
+            TV::new(r, t)
         }
         "REPLACE" => {
             arg_count(name, args, 3, 3)?;
