@@ -55,6 +55,9 @@ step "interop: python-tds against the emulator binary"
 step "interop: Microsoft ODBC Driver 18 (mssql-python) against the emulator binary"
 (cd crates/mssql-emulator/interop && "$PYTHON" -W ignore::ResourceWarning test_odbc.py)
 
+step "interop: tedious (Node) against the emulator binary: TDS 8.0 strict"
+(cd crates/mssql-emulator/interop/tedious && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && node --test strict.test.mjs)
+
 step "interop: FreeTDS tsql against the emulator binary"
 bash crates/mssql-emulator/interop/tsql_test.sh
 

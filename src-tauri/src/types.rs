@@ -50,6 +50,9 @@ pub struct ConnectArgs {
     pub encrypt: Encrypt,
     pub trust_server_certificate: bool,
     pub host_name_in_certificate: String,
+    /// The server's certificate (or the CA that issued it), PEM or DER, to verify against;
+    /// empty for the platform's trust store.
+    pub certificate_file: String,
     pub connect_timeout_secs: u32,
     /// Connect through this saved profile (its password from the keyring when none is typed).
     pub profile: Option<String>,
@@ -262,6 +265,8 @@ pub struct ProfileView {
     pub encrypt: Encrypt,
     pub trust_server_certificate: bool,
     pub host_name_in_certificate: String,
+    /// As ConnectArgs::certificate_file.
+    pub certificate_file: String,
     pub connect_timeout_secs: u32,
     pub folder: String,
     pub color: Option<String>,

@@ -41,6 +41,7 @@ fn args(port: u16, login: &str, password: &str) -> ConnectArgs {
         encrypt: Encrypt::Mandatory,
         trust_server_certificate: true,
         host_name_in_certificate: String::new(),
+        certificate_file: String::new(),
         connect_timeout_secs: 10,
         profile: None,
     }
@@ -401,12 +402,13 @@ async fn connection_errors_cross_ipc_as_code_message_next_step_and_server() {
         desk::connect::connect(&st, bad).await.unwrap_err().code,
         ErrorCode::InvalidInput
     );
+    // Strict always verifies the certificate: with "Trust server certificate" it is refused
+    // before anything is sent, and says why.
     let mut strict = args(emu.addr().port(), "keysafe_operator", OPERATOR_PASSWORD);
     strict.encrypt = Encrypt::Strict;
-    assert_eq!(
-        desk::connect::connect(&st, strict).await.unwrap_err().code,
-        ErrorCode::Unsupported
-    );
+    let e = desk::connect::connect(&st, strict).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidInput);
+    assert!(e.message.contains("always verifies"), "{}", e.message);
     let mut untrusted = args(emu.addr().port(), "keysafe_operator", OPERATOR_PASSWORD);
     untrusted.trust_server_certificate = false;
     assert_eq!(

@@ -1508,3 +1508,68 @@ async fn restore_dmk_on_another_instance_keeps_its_new_password_to_itself() {
         "the new master key's password leaked"
     );
 }
+
+#[tokio::test]
+async fn strict_encryption_backs_up_on_a_force_strict_instance_and_mandatory_is_told_to_use_it() {
+    let e = env_with(&DEMO.replacen(
+        "[server]\n",
+        "[server]\nforce_strict_encryption = true\n",
+        1,
+    ))
+    .await;
+    let mut base: Vec<String> = conn(&e)
+        .into_iter()
+        .take_while(|a| a != "--encrypt")
+        .collect();
+    // Mandatory (the default): refused before any login, with the fix named.
+    let mut args: Vec<String> = vec!["inventory".into()];
+    args.extend(base.clone());
+    let (code, err) = run(&e, &args, &OPERATOR).await;
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("Force Strict Encryption"), "{err}");
+    assert!(err.contains("Encrypt = Strict"), "{err}");
+    // Strict with "Trust server certificate": refused, nothing sent.
+    let mut args: Vec<String> = vec!["inventory".into(), "--encrypt".into(), "strict".into()];
+    args.extend(
+        base.iter()
+            .take_while(|a| *a != "--ca-file")
+            .cloned()
+            .chain(["--trust-server-certificate".to_string()]),
+    );
+    let (code, err) = run(&e, &args, &OPERATOR).await;
+    assert_ne!(code, Some(0), "{err}");
+    assert!(
+        err.contains("always verifies the server's certificate"),
+        "{err}"
+    );
+    if keysafe_core::windows::under_wine() {
+        // Strict is full-session TLS, which Wine's SChannel stalls on key files (README).
+        return;
+    }
+    base.extend(["--encrypt".into(), "strict".into()]);
+    let mut args: Vec<String> = vec![
+        "backup".into(),
+        "smk".into(),
+        "--password-env".into(),
+        "KS_BACKUP_PW".into(),
+        "--copy-to".into(),
+        e.medium.display().to_string(),
+        "--carrier".into(),
+        "Tester".into(),
+        "--storage-location".into(),
+        "Safe 1".into(),
+    ];
+    args.extend(base);
+    let (_, err) = run(&e, &args, &OPERATOR).await;
+    let json = files_under(&e.medium)
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap_or_else(|| panic!("a JSON report: {err}"));
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
+    assert_eq!(r["summary"]["keys_verified"], 1, "{err}");
+    let copies: Vec<PathBuf> = files_under(&e.medium)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "key"))
+        .collect();
+    assert_eq!(copies.len(), 1, "{copies:?}");
+}

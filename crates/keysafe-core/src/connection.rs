@@ -1,7 +1,8 @@
 //! Connecting to an instance the way SSMS's Connect dialog does: `host`, `host\instance`
 //! (through SQL Browser), `host,port`; SQL or Windows authentication; Encrypt Mandatory
-//! (default) or Optional; the server certificate checked against the platform's trust
-//! store unless the user trusts it or gives a CA file.
+//! (default), Optional or Strict (TDS 8.0: TLS before PRELOGIN, ALPN tds/8.0, the
+//! certificate always verified); the server certificate checked against the platform's
+//! trust store unless the user trusts it (not with Strict) or gives a CA file.
 
 use crate::error::{ErrorCode, KeysafeError, Result, ServerMessage};
 use crate::secret::Password;
@@ -123,7 +124,8 @@ pub enum Encrypt {
     Mandatory,
     /// Only the login is encrypted unless the server forces encryption.
     Optional,
-    /// TDS 8 (TLS before PRELOGIN): not available until tiberius supports it.
+    /// TDS 8.0 (SQL Server 2022 and later): TLS before any TDS packet, TLS 1.3 where both
+    /// sides have it, the server's certificate always verified.
     Strict,
 }
 
@@ -235,6 +237,8 @@ pub(crate) fn map_tiberius(e: tiberius::error::Error) -> KeysafeError {
             .next("If the server uses a self-signed certificate, give its CA file, or tick 'Trust server certificate' if you accept the risk."),
         E::Conversion(m) if m.to_lowercase().contains("browser") => KeysafeError::new(ErrorCode::HostNotFound, format!("SQL Server Browser did not name a port for that instance ({m})."))
             .next("Check the instance name, that the SQL Server Browser service runs and that UDP 1434 is open, or give the port as host,port."),
+        E::Protocol(m) if m.contains("does not allow the requested encryption level") => KeysafeError::new(ErrorCode::EncryptionNotSupported, "The server does not accept the encryption Keysafe asked for.")
+            .next("The server has no TLS certificate configured. Configure one (SQL Server Configuration Manager), or choose Encrypt = Optional on a trusted network."),
         E::Routing { host, port } => KeysafeError::new(ErrorCode::Unsupported, format!("The server redirected to {host}:{port}; redirection is not supported.")),
         other => KeysafeError::new(ErrorCode::SqlServer, format!("SQL Server protocol error: {other}")),
     }
@@ -242,9 +246,9 @@ pub(crate) fn map_tiberius(e: tiberius::error::Error) -> KeysafeError {
 
 /// Connects and logs in.
 pub async fn connect(o: &ConnectOptions) -> Result<SqlConnection> {
-    if o.encrypt == Encrypt::Strict {
-        return Err(KeysafeError::new(ErrorCode::Unsupported, "Encrypt = Strict (TDS 8.0) is not supported yet: the TDS library Keysafe uses has no TDS 8.")
-            .next("Choose Mandatory: the whole session is still encrypted with TLS."));
+    if o.encrypt == Encrypt::Strict && o.trust == Trust::ServerCertificate {
+        return Err(KeysafeError::new(ErrorCode::InvalidInput, "Strict encryption (TDS 8.0) always verifies the server's certificate: 'Trust server certificate' cannot be used with it.")
+            .next("Give the server's certificate (or the CA that issued it) as the certificate file, install a certificate this machine trusts, or choose Mandatory."));
     }
     let mut c = Config::new();
     c.host(&o.server.host);
@@ -260,8 +264,13 @@ pub async fn connect(o: &ConnectOptions) -> Result<SqlConnection> {
     c.application_name("Keysafe");
     c.encryption(match o.encrypt {
         Encrypt::Optional => EncryptionLevel::Off,
-        _ => EncryptionLevel::Required,
+        Encrypt::Mandatory => EncryptionLevel::Required,
+        Encrypt::Strict => EncryptionLevel::Strict,
     });
+    // Keysafe's own deadline covers the handshake (connect_timeout); a statement runs as
+    // long as SQL Server takes (a large BACKUP DATABASE; Alt+Break cancels in the app).
+    c.handshake_timeout(None);
+    c.command_timeout(None);
     match &o.trust {
         Trust::PlatformStore => {}
         Trust::ServerCertificate => c.trust_cert(),
@@ -327,9 +336,32 @@ pub async fn connect(o: &ConnectOptions) -> Result<SqlConnection> {
                 tokio::time::sleep(Duration::from_millis(150 * attempt)).await;
                 attempt += 1;
             }
+            Err(e) if o.encrypt != Encrypt::Strict && closed_before_login(&e) => {
+                return Err(strict_required(e, &server))
+            }
             r => return r,
         }
     }
+}
+
+/// The connection ended during PRELOGIN or the TLS handshake, with no message from SQL
+/// Server: what a TDS 7.x client meets at a server that forces Strict encryption.
+fn closed_before_login(e: &KeysafeError) -> bool {
+    e.server.is_none()
+        && (e.code == ErrorCode::ConnectionLost
+            || (e.code == ErrorCode::SqlServer
+                && e.message.starts_with("SQL Server protocol error")))
+}
+
+fn strict_required(e: KeysafeError, server: &str) -> KeysafeError {
+    KeysafeError::new(
+        ErrorCode::StrictRequired,
+        format!(
+            "{server} closed the connection before the login ({}). SQL Server 2022 and later do this to every client that does not use Strict encryption (TDS 8.0) when 'Force Strict Encryption' is set.",
+            e.message.trim_end_matches('.')
+        ),
+    )
+    .next("Connect with Encrypt = Strict, with the server's certificate (or its CA) as the certificate file if this machine does not trust it, and the name in that certificate if it differs from the server name.")
 }
 
 /// A TLS failure Windows' TLS stack may give for a handshake that succeeds when made again:

@@ -15,6 +15,9 @@ pub enum ErrorCode {
     HostNotFound,
     Tls,
     EncryptionNotSupported,
+    /// The server closed the connection before the login, as SQL Server 2022+ does with
+    /// Force Strict Encryption to a client that is not Strict: the dialog offers Strict.
+    StrictRequired,
     LoginFailed,
     PermissionDenied,
     FileExists,

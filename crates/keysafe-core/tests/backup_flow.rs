@@ -214,10 +214,11 @@ async fn connection_errors_are_explained() {
         connect(&opt).await.is_ok(),
         "Optional: login-only encryption"
     );
+    // Strict always verifies the certificate: "Trust server certificate" is refused with it.
     o.encrypt = Encrypt::Strict;
     assert_eq!(
         connect(&o).await.err().unwrap().code,
-        ErrorCode::Unsupported
+        ErrorCode::InvalidInput
     );
 }
 

@@ -195,6 +195,58 @@ class OdbcAgainstTheEmulator(unittest.TestCase):
             self.assertIn("Process ID %d is not an active process ID." % spid, str(e.exception))
 
 
+class OdbcStrictEncryption(unittest.TestCase):
+    """TDS 8.0: TLS before PRELOGIN (ODBC 18's Encrypt=strict), against an instance that
+    accepts it beside TDS 7.x and one that forces it (Force Strict Encryption)."""
+
+    def connect(self, emu, extra):
+        cs = "Server=tcp:127.0.0.1,%d;UID=sa;PWD={%s};Database=master;%s" % (emu.port, SA_PASSWORD, extra)
+        return mssql_python.connect(cs, autocommit=True, timeout=10)
+
+    def test_strict_with_the_certificate_pinned_both_ways(self):
+        for mode in ("on", "strict"):
+            emu = Emulator(tls=mode)
+            try:
+                for extra in ("Encrypt=strict;ServerCertificate=%s" % emu.cert,
+                              "Encrypt=strict;HostNameInCertificate=localhost;ServerCertificate=%s" % emu.cert):
+                    with self.connect(emu, extra) as c:
+                        cur = c.cursor()
+                        cur.execute("BACKUP SERVICE MASTER KEY TO FILE = '%s' ENCRYPTION BY PASSWORD = '%s'"
+                                    % (BACKUP + r"\strict-%s-%d.key" % (mode, len(extra)), STRONG))
+                        cur.execute("SELECT @@SERVERNAME")
+                        self.assertEqual(cur.fetchone()[0], "SQLDEMO01", mode)
+                # Strict always verifies: TrustServerCertificate does not skip it.
+                with self.assertRaises(mssql_python.Error) as e:
+                    self.connect(emu, "Encrypt=strict;TrustServerCertificate=yes")
+                self.assertIn("certificate verify failed", str(e.exception))
+            finally:
+                emu.stop()
+
+    def test_force_strict_refuses_tds7_clients(self):
+        emu = Emulator(tls="strict")
+        try:
+            for extra in ("Encrypt=yes;TrustServerCertificate=yes", "Encrypt=no"):
+                with self.assertRaises(mssql_python.Error) as e:
+                    self.connect(emu, extra)
+                self.assertIn("Communication link failure", str(e.exception), extra)
+        finally:
+            emu.stop()
+
+    def test_an_instance_older_than_2022_has_no_tds8(self):
+        scenario = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
+        scenario.write('[server]\nmachine_name = "SQL2019"\nversion = 2019\n')
+        scenario.close()
+        emu = Emulator(scenario=scenario.name)
+        try:
+            with self.assertRaises(mssql_python.Error):
+                self.connect(emu, "Encrypt=strict;ServerCertificate=%s" % emu.cert)
+            with self.connect(emu, "Encrypt=yes;TrustServerCertificate=yes") as c:
+                self.assertEqual(c.cursor().execute("SELECT 1").fetchone()[0], 1)
+        finally:
+            emu.stop()
+            os.unlink(scenario.name)
+
+
 class KeysafeTrafficReplayedThroughOdbc(unittest.TestCase):
     """Runs the keysafe CLI's read-only commands against an emulator that records every
     batch, then sends each recorded batch again through the ODBC driver: every result set

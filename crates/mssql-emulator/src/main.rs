@@ -25,7 +25,8 @@ struct Args {
     /// The sa password (also MSSQL_SA_PASSWORD). Default: Emulator!Passw0rd.
     #[arg(long, env = "MSSQL_SA_PASSWORD", hide_env_values = true)]
     sa_password: Option<String>,
-    /// off: no certificate (NOT_SUP); on: the client chooses; required: force encryption.
+    /// off: no certificate (NOT_SUP); on: the client chooses (TDS 8.0 strict clients too, on
+    /// 2022); required: Force Encryption; strict: Force Strict Encryption (TDS 8.0 only).
     #[arg(long, value_enum, default_value = "on")]
     tls: TlsMode,
     /// PEM certificate chain to use instead of a generated one (with --tls-key).

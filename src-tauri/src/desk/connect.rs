@@ -113,11 +113,7 @@ fn options(state: &AppState, a: &ConnectArgs) -> IpcResult<(ConnectOptions, Opti
             server,
             authentication,
             encrypt: a.encrypt,
-            trust: if a.trust_server_certificate {
-                Trust::ServerCertificate
-            } else {
-                Trust::PlatformStore
-            },
+            trust: trust_of(a.trust_server_certificate, &a.certificate_file),
             host_name_in_certificate: Some(a.host_name_in_certificate.trim().to_string())
                 .filter(|h| !h.is_empty()),
             connect_timeout: Duration::from_secs(u64::from(a.connect_timeout_secs.clamp(1, 600))),
@@ -208,4 +204,13 @@ pub fn disconnect(state: &AppState, id: u32) -> bool {
         }
     }
     c.is_some()
+}
+
+/// "Trust server certificate", a certificate file, or the platform's trust store.
+pub(crate) fn trust_of(trust_server_certificate: bool, certificate_file: &str) -> Trust {
+    match certificate_file.trim() {
+        _ if trust_server_certificate => Trust::ServerCertificate,
+        "" => Trust::PlatformStore,
+        f => Trust::CaFile(f.into()),
+    }
 }

@@ -22,6 +22,10 @@ fn view(p: &Profile, demo: bool) -> ProfileView {
         encrypt: p.encrypt,
         trust_server_certificate: p.trust == Trust::ServerCertificate,
         host_name_in_certificate: p.host_name_in_certificate.clone().unwrap_or_default(),
+        certificate_file: match &p.trust {
+            Trust::CaFile(f) => f.to_string_lossy().into_owned(),
+            _ => String::new(),
+        },
         connect_timeout_secs: p.connect_timeout_secs as u32,
         folder: p.folder.clone(),
         color: p.color.clone(),
@@ -57,7 +61,7 @@ fn check_color(c: &Option<String>) -> IpcResult<()> {
     }
 }
 
-fn profile_of(v: &ProfileView, existing: Option<&Profile>) -> IpcResult<Profile> {
+fn profile_of(v: &ProfileView) -> IpcResult<Profile> {
     if v.name.trim().is_empty() || v.name.chars().any(char::is_control) {
         return Err(KeysafeError::new(
             ErrorCode::InvalidInput,
@@ -67,15 +71,7 @@ fn profile_of(v: &ProfileView, existing: Option<&Profile>) -> IpcResult<Profile>
     v.server
         .parse::<keysafe_core::connection::ServerAddress>()?;
     check_color(&v.color)?;
-    // A CA file chosen outside the dialog (or by --demo) survives an edit.
-    let trust = if v.trust_server_certificate {
-        Trust::ServerCertificate
-    } else {
-        match existing.map(|e| &e.trust) {
-            Some(t @ Trust::CaFile(_)) => t.clone(),
-            _ => Trust::PlatformStore,
-        }
-    };
+    let trust = super::connect::trust_of(v.trust_server_certificate, &v.certificate_file);
     Ok(Profile {
         name: v.name.trim().to_string(),
         server: v.server.trim().to_string(),
@@ -107,7 +103,7 @@ pub fn save(
         ));
     }
     let mut profiles = Profiles::load(&state.home)?;
-    let p = profile_of(&v, profiles.get(&v.name))?;
+    let p = profile_of(&v)?;
     profiles.upsert(p, password.as_ref().map(|s| &s.0), state.store.as_ref())?;
     list(state)
 }
@@ -138,7 +134,7 @@ pub fn import(state: &AppState, path: &Path) -> IpcResult<Vec<ProfileView>> {
     let mut profiles = Profiles::load(&state.home)?;
     for mut p in incoming {
         let v = view(&p, false);
-        profile_of(&v, None)?;
+        profile_of(&v)?;
         p.remember_password = false;
         profiles.upsert(p, None, state.store.as_ref())?;
     }

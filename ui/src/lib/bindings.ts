@@ -59,7 +59,12 @@ backups: number, oldest_backup: string | null, verdict: Verdict,
  */
 verdict_title: string, tone: Tone, };
 
-export type ConnectArgs = { server: string, authentication: AuthKind, login: string, password: string | null, remember_password: boolean, encrypt: Encrypt, trust_server_certificate: boolean, host_name_in_certificate: string, connect_timeout_secs: number, 
+export type ConnectArgs = { server: string, authentication: AuthKind, login: string, password: string | null, remember_password: boolean, encrypt: Encrypt, trust_server_certificate: boolean, host_name_in_certificate: string, 
+/**
+ * The server's certificate (or the CA that issued it), PEM or DER, to verify against;
+ * empty for the platform's trust store.
+ */
+certificate_file: string, connect_timeout_secs: number, 
 /**
  * Connect through this saved profile (its password from the keyring when none is typed).
  */
@@ -113,7 +118,7 @@ tde: string | null, master_key: KeyNode | null, certificates: Array<KeyNode>, no
 
 export type Encrypt = "mandatory" | "optional" | "strict";
 
-export type ErrorCode = "invalid_input" | "connection_refused" | "connection_timeout" | "host_not_found" | "tls" | "encryption_not_supported" | "login_failed" | "permission_denied" | "file_exists" | "folder_missing" | "password_policy" | "master_key_not_open" | "not_found" | "key_file_invalid" | "sql_server" | "connection_lost" | "io" | "medium_removed" | "verification_failed" | "restore_check_failed" | "keyring" | "not_confirmed" | "unsupported" | "internal";
+export type ErrorCode = "invalid_input" | "connection_refused" | "connection_timeout" | "host_not_found" | "tls" | "encryption_not_supported" | "strict_required" | "login_failed" | "permission_denied" | "file_exists" | "folder_missing" | "password_policy" | "master_key_not_open" | "not_found" | "key_file_invalid" | "sql_server" | "connection_lost" | "io" | "medium_removed" | "verification_failed" | "restore_check_failed" | "keyring" | "not_confirmed" | "unsupported" | "internal";
 
 export type FileView = { server_path: string, copy_path: string | null, bytes: number, sha256: string, verified: boolean, };
 
@@ -247,7 +252,11 @@ script: string, needs: Array<NeededPassword>,
  */
 problem: KeysafeError | null, };
 
-export type ProfileView = { name: string, server: string, authentication: AuthKind, login: string, encrypt: Encrypt, trust_server_certificate: boolean, host_name_in_certificate: string, connect_timeout_secs: number, folder: string, color: string | null, remember_password: boolean, 
+export type ProfileView = { name: string, server: string, authentication: AuthKind, login: string, encrypt: Encrypt, trust_server_certificate: boolean, host_name_in_certificate: string, 
+/**
+ * As ConnectArgs::certificate_file.
+ */
+certificate_file: string, connect_timeout_secs: number, folder: string, color: string | null, remember_password: boolean, 
 /**
  * The Demo profile of `--demo`: not saved, cannot be edited.
  */

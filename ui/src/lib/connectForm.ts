@@ -10,6 +10,8 @@ export interface ConnectForm {
   encrypt: Encrypt
   trustServerCertificate: boolean
   hostNameInCertificate: string
+  /** The server's certificate or its CA (PEM or DER); empty: the OS trust store. */
+  certificateFile: string
   connectTimeoutSecs: number
 }
 
@@ -25,12 +27,22 @@ export function defaultForm(recent: string[] = []): ConnectForm {
     encrypt: 'mandatory',
     trustServerCertificate: false,
     hostNameInCertificate: '',
+    certificateFile: '',
     connectTimeoutSecs: 30,
   }
 }
 
-export const STRICT_DISABLED_REASON =
-  'Strict (TDS 8.0) is not available yet: the TDS library Keysafe uses has no TDS 8. Mandatory still encrypts the whole session.'
+/** What each Encrypt choice means, in SSMS 21's terms. */
+export const ENCRYPT_HELP: Record<Encrypt, string> = {
+  mandatory: 'The whole session is encrypted (TLS after the first exchange, TDS 7.4).',
+  optional:
+    'Only the login is encrypted unless the server forces encryption: passwords and key files Keysafe sends could travel in clear.',
+  strict:
+    'TDS 8.0 (SQL Server 2022 and later, Azure SQL): TLS before anything else, TLS 1.3 where both sides have it, and the certificate is always checked. Needed when the server forces Strict encryption.',
+}
+
+export const STRICT_TRUST =
+  'Strict always checks the server certificate: untick "Trust server certificate" and give its certificate file if this computer does not trust it.'
 
 /** What is wrong with the form, field by field; empty when it can be sent. */
 export function validate(f: ConnectForm): Partial<Record<keyof ConnectForm, string>> {
@@ -45,7 +57,7 @@ export function validate(f: ConnectForm): Partial<Record<keyof ConnectForm, stri
     errors.login = 'Type the Windows account as DOMAIN\\user.'
   if (!Number.isInteger(f.connectTimeoutSecs) || f.connectTimeoutSecs < 1 || f.connectTimeoutSecs > 600)
     errors.connectTimeoutSecs = 'The timeout is 1 to 600 seconds.'
-  if (f.encrypt === 'strict') errors.encrypt = STRICT_DISABLED_REASON
+  if (f.encrypt === 'strict' && f.trustServerCertificate) errors.encrypt = STRICT_TRUST
   return errors
 }
 
@@ -66,6 +78,7 @@ export function toArgs(f: ConnectForm, profile: string | null = null): ConnectAr
     encrypt: f.encrypt,
     trust_server_certificate: f.trustServerCertificate,
     host_name_in_certificate: f.hostNameInCertificate.trim(),
+    certificate_file: f.certificateFile.trim(),
     connect_timeout_secs: f.connectTimeoutSecs,
     profile,
   }

@@ -30,6 +30,20 @@ describe('ConnectDialog', () => {
     expect(screen.getByRole('alert').textContent).not.toContain('Secret!1')
   })
 
+  it('offers Strict when the server refused a client that is not Strict', async () => {
+    mockIPC((cmd) => {
+      if (cmd === 'connect') throw { code: 'strict_required', message: "sql01 closed the connection before the login. SQL Server 2022 and later do this to every client that does not use Strict encryption (TDS 8.0) when 'Force Strict Encryption' is set.", next_step: 'Connect with Encrypt = Strict.', server: null }
+      return null
+    })
+    app.recentServers = ['sql01']
+    const { container } = render(ConnectDialog, { props: { profile: null } })
+    await fireEvent.click(container.querySelector('#connect-submit')!)
+    await waitFor(() => expect(container.querySelector('#connect-error')?.textContent).toContain('Force Strict Encryption'))
+    await fireEvent.click(container.querySelector('#connect-use-strict')!)
+    expect((container.querySelector('#connect-encrypt') as HTMLSelectElement).value).toBe('strict')
+    expect((container.querySelector('#connect-trust') as HTMLInputElement).disabled).toBe(true)
+  })
+
   it('refuses an empty server name without calling Rust', async () => {
     const calls: string[] = []
     mockIPC((cmd) => {
@@ -43,14 +57,28 @@ describe('ConnectDialog', () => {
     expect(calls).not.toContain('connect')
   })
 
-  it('shows Strict, disabled, with the reason', async () => {
-    mockIPC(() => null)
+  it('offers Strict, which always checks the certificate, and sends its certificate file', async () => {
+    let sent: Record<string, unknown> | null = null
+    mockIPC((cmd, args) => {
+      if (cmd === 'connect') sent = (args as { args: Record<string, unknown> }).args
+      return null
+    })
     const { container } = render(ConnectDialog, { props: { profile: null } })
+    await fireEvent.input(container.querySelector('#connect-server')!, { target: { value: 'sql01' } })
     await fireEvent.click(container.querySelector('#connect-options-tab')!)
-    const strict = container.querySelector('#connect-encrypt option[value="strict"]') as HTMLOptionElement
-    expect(strict.disabled).toBe(true)
-    expect(container.querySelector('#strict-reason')?.textContent).toMatch(/TDS 8/)
-    expect((container.querySelector('#connect-encrypt') as HTMLSelectElement).value).toBe('mandatory')
+    const encrypt = container.querySelector('#connect-encrypt') as HTMLSelectElement
+    expect(encrypt.value).toBe('mandatory')
+    const trust = container.querySelector('#connect-trust') as HTMLInputElement
+    await fireEvent.click(trust)
+    expect(trust.checked).toBe(true)
+    await fireEvent.change(encrypt, { target: { value: 'strict' } })
+    expect((container.querySelector('#connect-encrypt option[value="strict"]') as HTMLOptionElement).disabled).toBe(false)
+    expect(container.querySelector('#encrypt-help')?.textContent).toMatch(/TDS 8\.0.*always checked/)
+    expect(trust.checked).toBe(false)
+    expect(trust.disabled).toBe(true)
+    await fireEvent.input(container.querySelector('#connect-certificate-file')!, { target: { value: '/etc/ssl/sql01.pem' } })
+    await fireEvent.click(container.querySelector('#connect-submit')!)
+    expect(sent).toMatchObject({ encrypt: 'strict', trust_server_certificate: false, certificate_file: '/etc/ssl/sql01.pem' })
   })
 
   it('greys out Login and Password for Windows Authentication and shows whose account it uses', async () => {

@@ -55,7 +55,9 @@ describe('Connect dialog', () => {
     expect(validate(f).connectTimeoutSecs).toBeDefined()
     f.connectTimeoutSecs = 15
     f.encrypt = 'strict'
-    expect(validate(f).encrypt).toMatch(/TDS 8/)
+    expect(validate(f).encrypt).toBeUndefined()
+    f.trustServerCertificate = true
+    expect(validate(f).encrypt).toMatch(/always checks the server certificate/)
   })
 
   it('never sends a password for Windows authentication', () => {

@@ -301,3 +301,10 @@ pub const KILL_ERRORS: KillErrors = KillErrors {
     not_active: (6106, 16, 2),
     system_process: (6107, 14, 1),
 };
+
+/// TDS 8.0: the PRELOGIN that travels inside TLS is answered with ENCRYPT_REQ whatever the
+/// client's ENCRYPTION option says (tiberius sends REQ; the tds-8 page says only that the
+/// handshake precedes PRELOGIN), and no second handshake follows. A client that offers no
+/// ALPN protocol is served too: the page names `tds/8.0` but not a refusal without it.
+#[allow(dead_code)] // a record of what server/connection.rs does
+pub const STRICT_PRELOGIN_ENCRYPTION: u8 = 3;

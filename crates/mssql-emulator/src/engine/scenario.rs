@@ -99,6 +99,9 @@ pub struct ServerSpec {
     /// Windows: Kerberos delegation is set up, so a Windows login's access to a UNC path
     /// reaches the file server as that login (else the "double hop" fails).
     pub kerberos_delegation: bool,
+    /// SQL Server Configuration Manager's "Force Strict Encryption" (2022 and later): only
+    /// TDS 8.0 clients connect (the same as `--tls strict`).
+    pub force_strict_encryption: bool,
 }
 
 impl Default for ServerSpec {
@@ -118,6 +121,7 @@ impl Default for ServerSpec {
             cumulative_update: None,
             bulk_allowed_paths: Vec::new(),
             kerberos_delegation: false,
+            force_strict_encryption: false,
         }
     }
 }
@@ -222,6 +226,9 @@ impl Scenario {
                 "server.version must be 2016, 2017, 2019 or 2022, not {}",
                 self.server.version
             ));
+        }
+        if self.server.force_strict_encryption && self.server.version < 2022 {
+            return Err("force_strict_encryption needs SQL Server 2022 or later (TDS 8.0)".into());
         }
         if self.server.platform == Platform::Linux && self.server.version == 2016 {
             return Err("SQL Server 2016 does not run on Linux".into());

@@ -17,6 +17,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The first byte of a TLS handshake record: a TDS 8.0 client's ClientHello.
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
 /// Largest request message accepted (a 64 MB RPC is far beyond anything Keysafe sends).
 const MESSAGE_LIMIT: usize = 64 << 20;
 /// Time allowed from connect to a completed login.
@@ -26,6 +29,9 @@ pub struct Shared {
     pub instance: Arc<Instance>,
     pub tls_mode: TlsMode,
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// TDS 8.0's TLS (1.2 or 1.3, ALPN tds/8.0): on SQL Server 2022 and later with a
+    /// certificate, a client may open with it whatever the mode; under TlsMode::Strict it must.
+    pub tls_strict: Option<Arc<rustls::ServerConfig>>,
     /// Each closed connection's requests and round trips, in the order they closed.
     pub traffic: std::sync::Mutex<Vec<super::ConnectionStats>>,
     /// EmulatorConfig::record_batches, open for appending.
@@ -236,14 +242,23 @@ async fn login(
     spid: u16,
 ) -> Result<(Option<Session>, usize), ConnError> {
     let inst = &shared.instance;
-    let first = t.read_packet().await?;
-    if first.first() == Some(&0x16) {
+    let opens_with_tls = t.peek_first().await? == TLS_HANDSHAKE_RECORD;
+    let strict = match (&shared.tls_strict, shared.tls_mode) {
+        (Some(config), TlsMode::Strict) => Some(config),
+        (Some(config), _) if opens_with_tls => Some(config),
+        _ => None,
+    };
+    if let Some(config) = strict {
+        let alpn = t.tls_first(config.clone()).await?;
+        tracing::debug!(spid, alpn = ?alpn.as_deref().map(String::from_utf8_lossy), "TDS 8.0: TLS first");
+    } else if opens_with_tls {
         return Err(crate::tds::invalid(
             "PRELOGIN",
-            "a TLS ClientHello first (TDS 8 strict encryption is not supported)",
+            "a TLS ClientHello first (TDS 8.0 needs SQL Server 2022 or later with a certificate)",
         )
         .into());
     }
+    let first = t.read_packet().await?;
     let h = PacketHeader::decode(&first)?;
     if h.ty != PacketType::PreLogin as u8 {
         return Err(crate::tds::invalid(
@@ -259,13 +274,22 @@ async fn login(
         msg = asm.push(&p)?;
     }
     let pre = prelogin::decode(&msg.unwrap().payload)?;
-    let mode = if shared.tls.is_some() {
+    let mode = if strict.is_some() {
+        TlsMode::Strict
+    } else if shared.tls.is_some() {
         shared.tls_mode
     } else {
         TlsMode::Off
     };
     let (answer, negotiated) =
         prelogin::negotiate(mode, pre.encryption.unwrap_or(prelogin::ENCRYPT_NOT_SUP));
+    // Under TDS 8.0 the session is already inside TLS: the ENCRYPTION option is answered
+    // (see assumptions::STRICT_PRELOGIN_ENCRYPTION) and nothing more is negotiated.
+    let negotiated = if strict.is_some() {
+        Negotiated::Plain
+    } else {
+        negotiated
+    };
     let resp = prelogin::encode_response(inst.info.tds_version(), answer);
     send(t, &resp, DEFAULT_PACKET_SIZE, spid).await?;
     if negotiated == Negotiated::Refuse {

@@ -88,6 +88,11 @@ impl Emulator {
         let cfg = config.clone();
         let (instance, tls) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
             let inst = Instance::open(&cfg.data_dir, &cfg.scenario, cfg.sa_password.as_deref())?;
+            if cfg.tls == TlsMode::Strict && inst.info.major < 16 {
+                return Err(std::io::Error::other(
+                    "--tls strict needs SQL Server 2022 or later (TDS 8.0)",
+                ));
+            }
             let tls = match cfg.tls {
                 TlsMode::Off => None,
                 _ => {
@@ -109,7 +114,15 @@ impl Emulator {
         let cert_pem = tls.as_ref().map(|t| t.cert_pem_path.clone());
         let shared = Arc::new(Shared {
             instance: instance.clone(),
-            tls_mode: config.tls,
+            tls_mode: if config.scenario.server.force_strict_encryption {
+                TlsMode::Strict
+            } else {
+                config.tls
+            },
+            tls_strict: tls
+                .as_ref()
+                .filter(|_| instance.info.major >= 16)
+                .map(|t| t.strict.clone()),
             tls: tls.map(|t| t.config),
             traffic: Default::default(),
             record: match &config.record_batches {

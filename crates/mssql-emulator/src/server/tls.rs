@@ -7,9 +7,13 @@ use std::sync::Arc;
 
 pub const CERT_FILE: &str = "tls-cert.pem";
 pub const KEY_FILE: &str = "tls-key.pem";
+/// The ALPN protocol of TDS 8.0 (sql-docs, tds-8.md).
+pub const TDS8_ALPN: &[u8] = b"tds/8.0";
 
 pub struct TlsMaterial {
     pub config: Arc<rustls::ServerConfig>,
+    /// TDS 8.0 (strict): TLS 1.2 or 1.3 before any TDS packet, ALPN `tds/8.0`.
+    pub strict: Arc<rustls::ServerConfig>,
     pub cert_pem_path: PathBuf,
 }
 
@@ -79,16 +83,25 @@ pub fn load_or_create(
         }
     };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+    let mut config = rustls::ServerConfig::builder_with_provider(provider.clone())
         // SQL Server negotiates TLS 1.3 only under TDS 8 (strict); TDS 7.x sessions use 1.2.
         .with_protocol_versions(&[&rustls::version::TLS12])
         .map_err(std::io::Error::other)?
         .with_no_client_auth()
-        .with_single_cert(certs, key)
+        .with_single_cert(certs.clone(), key.clone_key())
         .map_err(std::io::Error::other)?;
     config.send_tls13_tickets = 0;
+    let mut strict = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(std::io::Error::other)?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(std::io::Error::other)?;
+    strict.alpn_protocols = vec![TDS8_ALPN.to_vec()];
+    strict.send_tls13_tickets = 0;
     Ok(TlsMaterial {
         config: Arc::new(config),
+        strict: Arc::new(strict),
         cert_pem_path: cert_path,
     })
 }

@@ -200,6 +200,61 @@ impl Transport {
         Ok(())
     }
 
+    /// The first byte the client sent, left unread: 0x16 (a TLS handshake record) opens a
+    /// TDS 8.0 connection, 0x12 (PRELOGIN) a TDS 7.x one.
+    pub async fn peek_first(&mut self) -> Result<u8, ConnError> {
+        while self.rbuf.is_empty() {
+            self.fill().await?;
+        }
+        Ok(self.rbuf[0])
+    }
+
+    /// TDS 8.0 (strict): the TLS handshake on the bare TCP stream, before any TDS packet.
+    /// Bytes that are not TLS fail it as any TLS server fails them: an alert, then the
+    /// connection closes. Returns the ALPN protocol the client agreed to, if any.
+    pub async fn tls_first(
+        &mut self,
+        config: Arc<rustls::ServerConfig>,
+    ) -> Result<Option<Vec<u8>>, ConnError> {
+        let mut conn = ServerConnection::new(config)?;
+        while conn.is_handshaking() {
+            if self.rbuf.is_empty() {
+                let n = self.tcp.read_buf(&mut self.rbuf).await?;
+                if n == 0 {
+                    return Err(ConnError::Closed);
+                }
+            }
+            let pending = self.rbuf.split().freeze();
+            let mut input = pending.chunk();
+            let mut failed = None;
+            while !input.is_empty() && failed.is_none() {
+                conn.read_tls(&mut input)?;
+                if let Err(e) = conn.process_new_packets() {
+                    failed = Some(e);
+                }
+            }
+            let mut out = Vec::new();
+            while conn.wants_write() {
+                conn.write_tls(&mut out)?;
+            }
+            if !out.is_empty() {
+                if failed.is_none()
+                    && (conn.is_handshaking()
+                        || conn.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_2))
+                {
+                    self.answering().await;
+                }
+                self.tcp.write_all(&out).await?;
+            }
+            if let Some(e) = failed {
+                return Err(e.into());
+            }
+        }
+        let alpn = conn.alpn_protocol().map(|p| p.to_vec());
+        self.tls = Some(Box::new(conn));
+        Ok(alpn)
+    }
+
     /// Login-only encryption: after LOGIN7 the session continues in the clear.
     pub fn drop_tls(&mut self) {
         self.tls = None;

@@ -80,6 +80,9 @@ pub enum TlsMode {
     On,
     /// Force Encryption = Yes: every session is encrypted.
     Required,
+    /// Force Strict Encryption = Yes (SQL Server 2022+): TDS 8.0 only, TLS before any TDS
+    /// packet; a TDS 7.x client's PRELOGIN fails the TLS handshake.
+    Strict,
 }
 
 /// What the session will do after PRELOGIN.
@@ -101,8 +104,8 @@ pub fn negotiate(mode: TlsMode, client: u8) -> (u8, Negotiated) {
         (TlsMode::On, ENCRYPT_NOT_SUP) => (ENCRYPT_NOT_SUP, Plain),
         (TlsMode::On, ENCRYPT_OFF) => (ENCRYPT_OFF, LoginOnly),
         (TlsMode::On, _) => (ENCRYPT_ON, Full),
-        (TlsMode::Required, ENCRYPT_NOT_SUP) => (ENCRYPT_REQ, Refuse),
-        (TlsMode::Required, _) => (ENCRYPT_REQ, Full),
+        (TlsMode::Required | TlsMode::Strict, ENCRYPT_NOT_SUP) => (ENCRYPT_REQ, Refuse),
+        (TlsMode::Required | TlsMode::Strict, _) => (ENCRYPT_REQ, Full),
     }
 }
 
