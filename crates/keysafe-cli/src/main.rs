@@ -1094,6 +1094,26 @@ async fn cmd_inventory(conn: &ConnArgs, json: bool) -> Result<i32, KeysafeError>
                 }
             );
         }
+        for k in &d.symmetric_keys {
+            let by: Vec<String> = k
+                .encryptions
+                .iter()
+                .map(|e| {
+                    let cert = d
+                        .certificates
+                        .iter()
+                        .find(|c| Some(c.thumbprint.as_str()) == e.thumbprint.as_deref())
+                        .map(|c| c.name.as_str());
+                    e.by.describe_with(cert)
+                })
+                .collect();
+            println!(
+                "  symmetric key {} ({}) encrypted {}",
+                k.name,
+                k.algorithm,
+                by.join(", ")
+            );
+        }
     }
     for r in &inv.risks {
         println!("{:?}: {}: {}", r.severity, r.object, r.text);

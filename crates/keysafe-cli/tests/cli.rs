@@ -1573,3 +1573,30 @@ async fn strict_encryption_backs_up_on_a_force_strict_instance_and_mandatory_is_
         .collect();
     assert_eq!(copies.len(), 1, "{copies:?}");
 }
+
+#[tokio::test]
+async fn inventory_names_a_2025_symmetric_key_and_its_oaep_encryption() {
+    let e = env_with(&DEMO.replacen("version = 2022", "version = 2025", 1)).await;
+    e.emu
+        .instance()
+        .run_as(
+            "sa",
+            "USE master; CREATE CERTIFICATE CardCert WITH SUBJECT = 'Card numbers';
+             CREATE SYMMETRIC KEY CardKey WITH ALGORITHM = AES_256 ENCRYPTION BY CERTIFICATE CardCert, PASSWORD = 'Card!Key#Pass1';",
+        )
+        .unwrap();
+    let mut args = vec!["inventory".to_string()];
+    args.extend(conn(&e));
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = keysafe(&e, &a, &OPERATOR).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("SQL Server 17.0."), "{text}");
+    assert!(
+        text.contains("symmetric key CardKey (AES_256) encrypted by certificate CardCert (RSA-OAEP-256), by a password"),
+        "{text}"
+    );
+    assert!(
+        text.contains("master.CardCert: encrypts the symmetric key CardKey"),
+        "{text}"
+    );
+}

@@ -312,6 +312,23 @@ pub struct CertificateInfo {
     pub thumbprint: String,
     /// Databases whose encryption key this certificate protects.
     pub used_by_tde: Vec<String>,
+    /// The symmetric keys of this database it encrypts (sys.key_encryptions by thumbprint).
+    pub protects: Vec<String>,
+}
+
+/// A key of CREATE SYMMETRIC KEY and what protects it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SymmetricKeyInfo {
+    pub name: String,
+    pub algorithm: String,
+    pub encryptions: Vec<SymmetricKeyEncryption>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SymmetricKeyEncryption {
+    pub by: crate::key_encryption::KeyEncryption,
+    /// The certificate's or key's thumbprint (hex), when one encrypts it.
+    pub thumbprint: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -320,6 +337,7 @@ pub struct DatabaseInfo {
     pub tde: Option<i32>,
     pub master_key: Option<DatabaseMasterKeyInfo>,
     pub certificates: Vec<CertificateInfo>,
+    pub symmetric_keys: Vec<SymmetricKeyInfo>,
     /// The login could not read this database's keys.
     pub not_visible: bool,
 }
@@ -399,13 +417,13 @@ SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name) FROM sys.data
             )
         })
         .collect();
-    // Two result sets per database this login may enter, in order.
+    // Three result sets per database this login may enter, in order.
     let mut sql = String::new();
     for (name, _, access) in &dbs {
         if *access {
             let q = tsql::ident(name)?;
             sql.push_str(&format!(
-                "SELECT algorithm_desc, create_date, modify_date FROM {q}.sys.symmetric_keys WHERE name = N'##MS_DatabaseMasterKey##';\nSELECT name, subject, pvt_key_encryption_type, expiry_date, pvt_key_last_backup_date, CONVERT(nvarchar(64), thumbprint, 2) FROM {q}.sys.certificates WHERE name NOT LIKE N'##%' ORDER BY name;\n"
+                "SELECT algorithm_desc, create_date, modify_date FROM {q}.sys.symmetric_keys WHERE name = N'##MS_DatabaseMasterKey##';\nSELECT name, subject, pvt_key_encryption_type, expiry_date, pvt_key_last_backup_date, CONVERT(nvarchar(64), thumbprint, 2) FROM {q}.sys.certificates WHERE name NOT LIKE N'##%' ORDER BY name;\nSELECT k.name, k.algorithm_desc, e.crypt_type, CONVERT(nvarchar(64), e.thumbprint, 2) FROM {q}.sys.symmetric_keys AS k JOIN {q}.sys.key_encryptions AS e ON e.key_id = k.symmetric_key_id WHERE k.name NOT LIKE N'##%' ORDER BY k.name;\n"
             ));
         }
     }
@@ -426,7 +444,7 @@ SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name) FROM sys.data
     let visible = dbs.iter().filter(|(_, _, access)| *access).count();
     let folder_exists = dir.as_ref().map(|_| {
         per_db
-            .get(2 * visible)
+            .get(3 * visible)
             .and_then(|rows| rows.first())
             .and_then(|r| r.get::<i32, _>(1))
             == Some(1)
@@ -441,12 +459,31 @@ SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name) FROM sys.data
                 tde: None,
                 master_key: None,
                 certificates: vec![],
+                symmetric_keys: vec![],
                 not_visible: true,
             });
             continue;
         }
         let keys = per_db.next().unwrap_or_default();
         let certs = per_db.next().unwrap_or_default();
+        let mut symmetric_keys: Vec<SymmetricKeyInfo> = Vec::new();
+        for r in per_db.next().unwrap_or_default() {
+            let key = s(&r, 0).unwrap_or_default();
+            let e = SymmetricKeyEncryption {
+                by: crate::key_encryption::KeyEncryption::from_crypt_type(
+                    &s(&r, 2).unwrap_or_default(),
+                ),
+                thumbprint: s(&r, 3),
+            };
+            match symmetric_keys.last_mut() {
+                Some(k) if k.name == key => k.encryptions.push(e),
+                _ => symmetric_keys.push(SymmetricKeyInfo {
+                    name: key,
+                    algorithm: s(&r, 1).unwrap_or_default(),
+                    encryptions: vec![e],
+                }),
+            }
+        }
         let master_key = keys.first().map(|k| DatabaseMasterKeyInfo {
             protection: if by_smk {
                 MasterKeyProtection::ServiceMasterKey
@@ -477,6 +514,16 @@ SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name) FROM sys.data
                     private_key: s(r, 2).unwrap_or_default(),
                     expiry: r.get::<NaiveDateTime, _>(3),
                     last_backup: r.get::<NaiveDateTime, _>(4),
+                    protects: symmetric_keys
+                        .iter()
+                        .filter(|k| {
+                            k.encryptions.iter().any(|e| {
+                                e.by.is_by_certificate()
+                                    && e.thumbprint.as_deref() == Some(thumb.as_str())
+                            })
+                        })
+                        .map(|k| k.name.clone())
+                        .collect(),
                     thumbprint: thumb,
                     used_by_tde,
                 }
@@ -491,6 +538,7 @@ SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name) FROM sys.data
             tde: state,
             master_key,
             certificates,
+            symmetric_keys,
             not_visible: false,
         });
     }
@@ -553,6 +601,17 @@ pub fn assess(
                 });
             }
         }
+        for k in &d.symmetric_keys {
+            for e in &k.encryptions {
+                if let crate::key_encryption::KeyEncryption::Unknown(t) = &e.by {
+                    v.push(Risk {
+                        severity: Severity::Info,
+                        object: format!("{}.{}", d.name, k.name),
+                        text: format!("encrypted in a way this Keysafe does not know (crypt_type {t}): check that what protects it is backed up"),
+                    });
+                }
+            }
+        }
         for c in &d.certificates {
             let obj = format!("{}.{}", d.name, c.name);
             if !c.used_by_tde.is_empty() && c.last_backup.is_none() {
@@ -579,6 +638,17 @@ pub fn assess(
                         text: format!("expires on {}", e.date()),
                     });
                 }
+            }
+            if !c.protects.is_empty() && c.last_backup.is_none() && c.private_key != "NA" {
+                v.push(Risk {
+                    severity: Severity::Warning,
+                    object: obj.clone(),
+                    text: format!(
+                        "encrypts the symmetric key{} {} and its private key has never been backed up: without it, what those keys encrypt cannot be decrypted",
+                        if c.protects.len() == 1 { "" } else { "s" },
+                        c.protects.join(", ")
+                    ),
+                });
             }
             if c.private_key == "NA" {
                 v.push(Risk {

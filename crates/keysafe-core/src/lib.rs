@@ -10,6 +10,7 @@ pub mod coverage;
 pub mod error;
 pub mod history;
 pub mod inventory;
+pub mod key_encryption;
 pub mod logging;
 pub mod master_key;
 pub mod password;

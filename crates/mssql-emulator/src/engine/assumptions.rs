@@ -163,7 +163,7 @@ pub const MIGRATED_MASTER_KEY_KEEPS_SERVER_FLAG: bool = true;
 /// login that is not sysadmin with 4834 (the bulk permission error) before CU24, whatever it
 /// was granted.
 pub fn linux_bulk_needs_sysadmin(major: u8, cumulative_update: u16) -> bool {
-    major < 16 || (major == 16 && cumulative_update < 24)
+    major < 16 || (major == 16 && cumulative_update < 24) || (major == 17 && cumulative_update < 3)
 }
 
 /// From 2022 CU24 on Linux, a login that is not sysadmin reads only files whose folder (or a
@@ -308,3 +308,21 @@ pub const KILL_ERRORS: KillErrors = KillErrors {
 /// ALPN protocol is served too: the page names `tds/8.0` but not a refusal without it.
 #[allow(dead_code)] // a record of what server/connection.rs does
 pub const STRICT_PRELOGIN_ENCRYPTION: u8 = 3;
+
+/// CREATE SYMMETRIC KEY with an algorithm other than AES_128/192/256 (deprecated since 2016;
+/// the emulator refuses them): 15314, the message SQL Server gives for an algorithm it
+/// cannot provide (state not confirmed).
+pub const SYMMETRIC_ALGORITHM_REFUSED: (i32, u8) = (15314, 1);
+
+/// A symmetric key encrypted by a certificate is sealed with a key derived from the
+/// certificate (the emulator's certificates are ECDSA and cannot encrypt); only the catalog
+/// (sys.key_encryptions' crypt_type, thumbprint) is what SQL Server shows. C256 ("ENCRYPTION
+/// BY CERTIFICATE OAEP256") from compatibility level 170 (SQL Server 2025), EPUC before.
+#[allow(dead_code)] // a record of what exec/symmetric.rs does
+pub const SYMMETRIC_KEY_BY_CERTIFICATE: &str = "derived from the certificate";
+
+/// SQL Server 2025 (17.x) is emulated at its release build, 17.0.1000.7 (RTM, no CU), its
+/// @@VERSION without a KB in parentheses as release builds print it; the build date is not
+/// confirmed. Databases report compatibility level 170 (the version's default).
+#[allow(dead_code)] // a record of what server_info.rs does
+pub const SQL2025_BUILD: &str = "17.0.1000.7";

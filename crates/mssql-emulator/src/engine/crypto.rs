@@ -258,7 +258,7 @@ pub mod hex_bytes {
     }
 }
 
-mod opt_hex_bytes {
+pub(crate) mod opt_hex_bytes {
     use serde::{Deserialize, Deserializer, Serializer};
     pub fn serialize<S: Serializer>(b: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
         match b {

@@ -748,6 +748,7 @@ pub(crate) fn new_database(name: &str, id: i32, owner: &str) -> Database {
         encryption_key: None,
         is_encrypted: false,
         next_id: 256,
+        symmetric_keys: Vec::new(),
     }
 }
 

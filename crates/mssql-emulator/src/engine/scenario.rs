@@ -78,7 +78,7 @@ pub struct ServerSpec {
     pub machine_name: String,
     /// Named instance, or none for the default instance (MSSQLSERVER).
     pub instance: Option<String>,
-    /// 2016, 2017, 2019 or 2022.
+    /// 2016, 2017, 2019, 2022 or 2025.
     pub version: u16,
     pub edition: String,
     pub platform: Platform,
@@ -221,9 +221,9 @@ impl Scenario {
     }
 
     pub fn validate(&self) -> Result<(), String> {
-        if !matches!(self.server.version, 2016 | 2017 | 2019 | 2022) {
+        if !matches!(self.server.version, 2016 | 2017 | 2019 | 2022 | 2025) {
             return Err(format!(
-                "server.version must be 2016, 2017, 2019 or 2022, not {}",
+                "server.version must be 2016, 2017, 2019, 2022 or 2025, not {}",
                 self.server.version
             ));
         }
@@ -274,7 +274,8 @@ impl Scenario {
             2016 => 13,
             2017 => 14,
             2019 => 15,
-            _ => 16,
+            2022 => 16,
+            _ => 17,
         }
     }
 }

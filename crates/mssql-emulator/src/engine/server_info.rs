@@ -41,13 +41,20 @@ impl ServerInfo {
         let sv = &s.server;
         let major = s.major_version();
         let (build, rev, level, cu, kb, date) = match major {
-            13 => (6300u16, 2, "SP3", None, "KB5003279", "Aug  9 2021 13:47:23"),
+            13 => (
+                6300u16,
+                2,
+                "SP3",
+                None,
+                Some("KB5003279"),
+                "Aug  9 2021 13:47:23",
+            ),
             14 => (
                 3456,
                 2,
                 "RTM",
                 Some("CU31"),
-                "KB5016884",
+                Some("KB5016884"),
                 "Sep  2 2022 11:01:50",
             ),
             15 => (
@@ -55,17 +62,19 @@ impl ServerInfo {
                 3,
                 "RTM",
                 Some("CU25"),
-                "KB5033688",
+                Some("KB5033688"),
                 "Jan 10 2024 21:35:13",
             ),
-            _ => (
+            16 => (
                 4135,
                 4,
                 "RTM",
                 Some("CU14"),
-                "KB5038325",
+                Some("KB5038325"),
                 "Jul 10 2024 14:09:09",
             ),
+            // SQL Server 2025's release build (assumptions::SQL2025_BUILD).
+            _ => (1000, 7, "RTM", None, None, "Oct 21 2025 12:05:57"),
         };
         let cu_tag = sv.cumulative_update.map(|n| format!("CU{n}"));
         let cu = cu_tag.as_deref().or(cu);
@@ -134,8 +143,11 @@ impl ServerInfo {
             Platform::Linux => format!("Linux ({dist} 22.04.4 LTS) <X64>"),
         };
         let version_string = format!(
-            "Microsoft SQL Server {} ({level_tag}) ({kb}) - {product_version} (X64) \n\t{date} \n\tCopyright (C) {} Microsoft Corporation\n\t{} on {os}\n",
-            sv.version, sv.version, sv.edition
+            "Microsoft SQL Server {} ({level_tag}){} - {product_version} (X64) \n\t{date} \n\tCopyright (C) {} Microsoft Corporation\n\t{} on {os}\n",
+            sv.version,
+            kb.map(|k| format!(" ({k})")).unwrap_or_default(),
+            sv.version,
+            sv.edition
         );
         ServerInfo {
             machine_name: sv.machine_name.clone(),

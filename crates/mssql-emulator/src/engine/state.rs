@@ -163,6 +163,33 @@ pub struct Database {
     pub encryption_key: Option<DatabaseEncryptionKey>,
     pub is_encrypted: bool,
     pub next_id: i32,
+    /// CREATE SYMMETRIC KEY's keys (not the master key).
+    #[serde(default)]
+    pub symmetric_keys: Vec<SymmetricKey>,
+}
+
+/// A symmetric key of CREATE SYMMETRIC KEY and the encryptions that protect it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SymmetricKey {
+    pub name: String,
+    pub symmetric_key_id: i32,
+    pub algorithm: String,
+    pub key_length: i32,
+    pub guid: Uuid,
+    pub create_date: NaiveDateTime,
+    pub encryptions: Vec<SymmetricKeyEncryption>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SymmetricKeyEncryption {
+    /// The certificate's thumbprint; None for a password.
+    #[serde(default, with = "crate::engine::crypto::opt_hex_bytes")]
+    pub thumbprint: Option<Vec<u8>>,
+    /// sys.key_encryptions' crypt_type as SQL Server recorded it when the key was encrypted
+    /// (C256 from compatibility level 170, EPUC before it; ESP2 for a password).
+    pub crypt_type: String,
+    pub crypt_type_desc: String,
+    pub sealed: Sealed,
 }
 
 impl Database {

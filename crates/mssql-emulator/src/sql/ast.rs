@@ -48,6 +48,13 @@ pub enum Statement {
     AlterMasterKey(AlterMasterKey),
     DropMasterKey,
     CreateCertificate(CreateCertificate),
+    /// CREATE SYMMETRIC KEY name WITH ALGORITHM = a ENCRYPTION BY CERTIFICATE c | PASSWORD = p [, ...]
+    CreateSymmetricKey {
+        name: String,
+        algorithm: String,
+        by: Vec<SymmetricKeyEncryption>,
+    },
+    DropSymmetricKey(String),
     BackupCertificate(BackupCertificate),
     DropCertificate(String),
     CreateDatabaseEncryptionKey {
@@ -402,4 +409,11 @@ pub fn is_aggregate(name: &str) -> bool {
     ["COUNT", "COUNT_BIG", "MIN", "MAX", "SUM", "AVG"]
         .iter()
         .any(|a| a.eq_ignore_ascii_case(name))
+}
+
+/// One ENCRYPTION BY of CREATE SYMMETRIC KEY.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SymmetricKeyEncryption {
+    Certificate(String),
+    Password(Lit),
 }

@@ -150,6 +150,7 @@ keywords! {
     StartDate = "START_DATE",
     Stats = "STATS",
     Subject = "SUBJECT",
+    Symmetric = "SYMMETRIC",
     SystemUser = "SYSTEM_USER",
     Then = "THEN",
     To = "TO",

@@ -84,6 +84,23 @@ fn symmetric_keys(ctx: &Ctx, at: &At) -> Res<Table> {
                 k.guid,
             ));
         }
+        for k in &db.symmetric_keys {
+            let mut r = row(
+                &k.name,
+                k.symmetric_key_id as i64,
+                k.create_date,
+                k.create_date,
+                k.guid,
+            );
+            r[3] = Value::Int(k.key_length as i64);
+            r[4] = s(match k.key_length {
+                128 => "A1",
+                192 => "A2",
+                _ => "A3",
+            });
+            r[5] = s(&k.algorithm);
+            rows.push(r);
+        }
         if db.database_id == 1 {
             if let Some(k) = &st.service_master_key {
                 rows.push(row(
@@ -145,6 +162,22 @@ fn key_encryptions(ctx: &Ctx, at: &At) -> Res<Table> {
                     s(ty),
                     s(desc),
                     Value::Bytes(p.ciphertext.clone()),
+                ]);
+            }
+        }
+    }
+    if perms::can_see_metadata(st, login, db) {
+        for k in &db.symmetric_keys {
+            for e in &k.encryptions {
+                rows.push(vec![
+                    Value::Int(k.symmetric_key_id as i64),
+                    match &e.thumbprint {
+                        Some(t) => Value::Bytes(t.clone()),
+                        None => Value::Null,
+                    },
+                    s(&e.crypt_type),
+                    s(&e.crypt_type_desc),
+                    Value::Bytes(e.sealed.ciphertext.clone()),
                 ]);
             }
         }

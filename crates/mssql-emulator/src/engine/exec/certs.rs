@@ -145,12 +145,18 @@ pub fn run(
             let thumb = db.certificates[i].thumbprint.clone();
             // A database encryption key names its certificate in master by thumbprint: a
             // copy of that certificate in another database protects nothing.
-            if db.database_id == 1
-                && st.databases.iter().any(|d| {
-                    d.encryption_key
-                        .as_ref()
-                        .is_some_and(|k| k.encryptor_thumbprint == thumb)
-                })
+            let protects_a_key = db.symmetric_keys.iter().any(|k| {
+                k.encryptions
+                    .iter()
+                    .any(|e| e.thumbprint.as_ref() == Some(&thumb))
+            });
+            if protects_a_key
+                || db.database_id == 1
+                    && st.databases.iter().any(|d| {
+                        d.encryption_key
+                            .as_ref()
+                            .is_some_and(|k| k.encryptor_thumbprint == thumb)
+                    })
             {
                 return Err(Msg::new(3716, 16, 15, format!("The certificate '{name}' cannot be dropped because one or more entities are either signed or encrypted using it. To continue, correct the entities that are using the certificate.")).into());
             }

@@ -7,6 +7,7 @@ pub mod keys;
 pub mod procs;
 mod rpc;
 pub mod security;
+mod symmetric;
 
 use super::eval::{convert, eval, Ctx, Scope, TV};
 use super::messages::{self, Msg};
@@ -403,6 +404,9 @@ impl Instance {
             | Statement::DropMasterKey => keys::run(self, session, stmt, out),
             Statement::BackupDatabase(_) | Statement::RestoreInfo { .. } => {
                 backups::run(self, session, stmt, out)
+            }
+            Statement::CreateSymmetricKey { .. } | Statement::DropSymmetricKey(_) => {
+                symmetric::run(self, session, stmt, out)
             }
             Statement::CreateCertificate(_)
             | Statement::AlterDatabaseEncryptionKey { .. }

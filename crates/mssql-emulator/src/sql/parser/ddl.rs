@@ -17,6 +17,32 @@ impl Parser {
         if self.eat_kw(Kw::Certificate) {
             return self.create_certificate();
         }
+        if self.eat_kw(Kw::Symmetric) {
+            self.expect_kw(Kw::Key)?;
+            let name = self.ident()?;
+            self.expect_kws(&[Kw::With, Kw::Algorithm])?;
+            self.expect_sym("=")?;
+            let algorithm = self.ident()?.to_ascii_uppercase();
+            let mut by = Vec::new();
+            self.expect_kws(&[Kw::Encryption, Kw::By])?;
+            loop {
+                if self.eat_kw(Kw::Certificate) {
+                    by.push(SymmetricKeyEncryption::Certificate(self.ident()?));
+                } else {
+                    by.push(SymmetricKeyEncryption::Password(
+                        self.lit_option(&[Kw::Password])?,
+                    ));
+                }
+                if !self.eat_sym(",") {
+                    break;
+                }
+            }
+            return Ok(Statement::CreateSymmetricKey {
+                name,
+                algorithm,
+                by,
+            });
+        }
         if self.eat_kw(Kw::Database) {
             if self.eat_kw(Kw::Encryption) {
                 self.expect_kw(Kw::Key)?;
@@ -213,6 +239,10 @@ impl Parser {
         }
         if self.eat_kw(Kw::Certificate) {
             return Ok(Statement::DropCertificate(self.ident()?));
+        }
+        if self.eat_kw(Kw::Symmetric) {
+            self.expect_kw(Kw::Key)?;
+            return Ok(Statement::DropSymmetricKey(self.ident()?));
         }
         if self.eat_kw(Kw::Database) {
             if self.eat_kw(Kw::Encryption) {
