@@ -110,7 +110,7 @@ fn a_bad_scenario_is_a_clear_error_and_exit_code_2() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("server.version must be 2016, 2017, 2019 or 2022, not 2012"),
+        err.contains("server.version must be 2016, 2017, 2019, 2022 or 2025, not 2012"),
         "{err}"
     );
 }
