@@ -341,7 +341,7 @@ async fn a_remembered_password_lives_in_the_keyring_and_never_in_the_profile_fil
     let via_profile = ConnectArgs {
         password: None,
         profile: Some(profiles[0].name.clone()),
-        ..a
+        ..a.clone()
     };
     let c = desk::connect::connect(&st, via_profile).await.unwrap();
     assert_eq!(c.profile.as_deref(), Some(profiles[0].name.as_str()));
@@ -352,8 +352,27 @@ async fn a_remembered_password_lives_in_the_keyring_and_never_in_the_profile_fil
     assert_eq!(e.code, ErrorCode::InvalidInput);
     p.color = Some("#c62828".into());
     p.folder = "Production".into();
+    // Strict with the server's certificate file: both kept, and the profile connects with them.
+    p.encrypt = Encrypt::Strict;
+    p.trust_server_certificate = false;
+    p.certificate_file = emu.cert_pem_path().unwrap().display().to_string();
+    p.host_name_in_certificate = "localhost".into();
     let list = desk::profiles::save(&st, p, None).unwrap();
     assert_eq!(list[0].folder, "Production");
+    assert_eq!(list[0].encrypt, Encrypt::Strict);
+    assert_eq!(
+        list[0].certificate_file,
+        emu.cert_pem_path().unwrap().display().to_string()
+    );
+    let strict = ConnectArgs {
+        password: None,
+        encrypt: Encrypt::Strict,
+        trust_server_certificate: false,
+        profile: Some(list[0].name.clone()),
+        ..a
+    };
+    let c = desk::connect::connect(&st, strict).await.unwrap();
+    assert_eq!(c.profile.as_deref(), Some(list[0].name.as_str()));
     let export = home.path().join("export.json");
     desk::profiles::export(&st, &export).unwrap();
     assert!(!std::fs::read_to_string(&export)
