@@ -337,7 +337,33 @@ pub async fn connect(o: &ConnectOptions) -> Result<SqlConnection> {
                 attempt += 1;
             }
             Err(e) if o.encrypt != Encrypt::Strict && closed_before_login(&e) => {
-                return Err(strict_required(e, &server))
+                // Only a server that refuses TDS 7.x and completes a TDS 8.0 handshake is
+                // said to want Strict (strict_probe.rs).
+                let probe = async {
+                    use crate::strict_probe::{answers_tds7, speaks_tds8};
+                    let wait = Duration::from_secs(5);
+                    let tcp = open_tcp(c.clone(), tcp_target.clone(), named).await.ok()?;
+                    if answers_tds7(tcp, wait).await {
+                        return Some(false);
+                    }
+                    let tcp = open_tcp(c.clone(), tcp_target.clone(), named).await.ok()?;
+                    let host = o
+                        .host_name_in_certificate
+                        .as_deref()
+                        .unwrap_or(&o.server.host);
+                    Some(speaks_tds8(tcp, host, wait).await)
+                };
+                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                let strict = tokio::time::timeout(left.max(Duration::from_secs(1)), probe)
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or(false);
+                return Err(if strict {
+                    strict_required(e, &server)
+                } else {
+                    e
+                });
             }
             r => return r,
         }
@@ -345,7 +371,8 @@ pub async fn connect(o: &ConnectOptions) -> Result<SqlConnection> {
 }
 
 /// The connection ended during PRELOGIN or the TLS handshake, with no message from SQL
-/// Server: what a TDS 7.x client meets at a server that forces Strict encryption.
+/// Server: what a TDS 7.x client meets at a server that forces Strict encryption, and what
+/// other failures look like too (hence the probe before saying so).
 fn closed_before_login(e: &KeysafeError) -> bool {
     e.server.is_none()
         && (e.code == ErrorCode::ConnectionLost
@@ -375,6 +402,20 @@ fn transient_schannel_failure(e: &KeysafeError) -> bool {
             .any(|c| text.contains(c))
 }
 
+/// The TCP connection to the server: its port from SQL Browser for a named instance.
+async fn open_tcp(c: Config, tcp_target: (String, Option<u16>), named: bool) -> Result<TcpStream> {
+    if named {
+        use tiberius::SqlBrowser;
+        let mut bc = c;
+        bc.host(&tcp_target.0);
+        TcpStream::connect_named(&bc).await.map_err(map_tiberius)
+    } else {
+        TcpStream::connect((tcp_target.0.as_str(), tcp_target.1.unwrap_or(1433)))
+            .await
+            .map_err(|e| map_tiberius(e.into()))
+    }
+}
+
 async fn connect_once(
     c: Config,
     tcp_target: (String, Option<u16>),
@@ -385,16 +426,7 @@ async fn connect_once(
 ) -> Result<SqlConnection> {
     // tiberius panics when the server cannot encrypt as asked: contain that in a task.
     let task = tokio::spawn(async move {
-        let tcp = if named {
-            use tiberius::SqlBrowser;
-            let mut bc = c.clone();
-            bc.host(&tcp_target.0);
-            TcpStream::connect_named(&bc).await.map_err(map_tiberius)?
-        } else {
-            TcpStream::connect((tcp_target.0.as_str(), tcp_target.1.unwrap_or(1433)))
-                .await
-                .map_err(|e| map_tiberius(e.into()))?
-        };
+        let tcp = open_tcp(c.clone(), tcp_target, named).await?;
         tcp.set_nodelay(true)?;
         Client::connect(c, tcp.compat_write())
             .await

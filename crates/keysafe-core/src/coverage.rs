@@ -169,6 +169,18 @@ fn thumbprint_in_33111(e: &KeysafeError) -> Option<String> {
 
 /// Reads the instance's retained backups and what they need, and judges every certificate
 /// against the server and Keysafe's history (`runs`, for this server as `server` names it).
+/// One row of msdb's history, its dates in UTC.
+struct HistoryRow {
+    database: String,
+    kind: String,
+    /// None when the server did not record its time zone.
+    start_utc: Option<NaiveDateTime>,
+    finished: NaiveDateTime,
+    encryptor: Option<String>,
+    device: String,
+    position: Option<i32>,
+}
+
 pub async fn coverage(
     c: &mut SqlConnection,
     retention_days: u32,
@@ -177,12 +189,12 @@ pub async fn coverage(
     let sets = c
         .batch(&format!(
             "SELECT CAST(@@SERVERNAME AS nvarchar(128));
-SELECT bs.database_name, bs.type, bs.backup_start_date, bs.backup_finish_date, bs.encryptor_thumbprint, mf.physical_device_name
+SELECT bs.database_name, bs.type, bs.backup_start_date, bs.backup_finish_date, bs.encryptor_thumbprint, mf.physical_device_name, bs.time_zone, bs.position
   FROM msdb.dbo.backupset AS bs INNER JOIN msdb.dbo.backupmediafamily AS mf ON mf.media_set_id = bs.media_set_id
   WHERE bs.backup_finish_date >= DATEADD(day, -{retention_days}, GETDATE())
   ORDER BY bs.backup_finish_date;
 SELECT name, thumbprint FROM master.sys.certificates;
-SELECT DB_NAME(database_id), encryptor_thumbprint, set_date, encryption_state FROM sys.dm_database_encryption_keys;"
+SELECT DB_NAME(database_id), encryptor_thumbprint, set_date, encryption_state, modify_date, regenerate_date FROM sys.dm_database_encryption_keys;"
         ))
         .await
         .map_err(|e| match e.server.as_ref().map(|s| s.number) {
@@ -201,40 +213,58 @@ SELECT DB_NAME(database_id), encryptor_thumbprint, set_date, encryption_state FR
         .iter()
         .filter_map(|r| Some((r.get::<&str, _>(0)?.to_string(), hex_col(r, 1)?)))
         .collect();
-    // database -> (current encryptor, when it was set)
+    // database -> (current encryptor, the last time its key changed in any way, in UTC as
+    // the DMV keeps them): set, modified or regenerated.
     let deks: Vec<(String, Option<String>, Option<NaiveDateTime>)> = set(3)
         .iter()
         .filter_map(|r| {
-            Some((
-                r.get::<&str, _>(0)?.to_string(),
-                hex_col(r, 1),
-                r.get::<NaiveDateTime, _>(2),
-            ))
+            let changed = [2, 4, 5]
+                .iter()
+                .filter_map(|i| r.get::<NaiveDateTime, _>(*i))
+                .max();
+            Some((r.get::<&str, _>(0)?.to_string(), hex_col(r, 1), changed))
         })
         .collect();
-    let rows: Vec<(
-        String,
-        String,
-        NaiveDateTime,
-        NaiveDateTime,
-        Option<String>,
-        String,
-    )> = set(1)
+    let rows: Vec<HistoryRow> = set(1)
         .iter()
         .filter_map(|r| {
-            Some((
-                r.get::<&str, _>(0)?.to_string(),
-                r.get::<&str, _>(1).unwrap_or("D").to_string(),
-                r.get::<NaiveDateTime, _>(2)?,
-                r.get::<NaiveDateTime, _>(3)?,
-                hex_col(r, 4),
-                r.get::<&str, _>(5).unwrap_or("").to_string(),
-            ))
+            // backupset keeps the server's local time and its offset in 15-minute steps
+            // (127: unknown); everything is compared in UTC.
+            let quarters = r
+                .try_get::<i16, _>(6)
+                .ok()
+                .flatten()
+                .map(i32::from)
+                .or_else(|| r.try_get::<i32, _>(6).ok().flatten())
+                .filter(|q| *q != 127 && q.abs() <= 14 * 4);
+            let to_utc = |local: NaiveDateTime| match quarters {
+                Some(q) => local - chrono::Duration::minutes(q as i64 * 15),
+                None => local,
+            };
+            let start = r.get::<NaiveDateTime, _>(2)?;
+            Some(HistoryRow {
+                database: r.get::<&str, _>(0)?.to_string(),
+                kind: r.get::<&str, _>(1).unwrap_or("D").to_string(),
+                start_utc: quarters.map(|_| to_utc(start)),
+                finished: to_utc(r.get::<NaiveDateTime, _>(3)?),
+                encryptor: hex_col(r, 4),
+                device: r.get::<&str, _>(5).unwrap_or("").to_string(),
+                position: r.try_get::<i32, _>(7).ok().flatten().filter(|p| *p >= 1),
+            })
         })
         .collect();
 
     let mut backups = Vec::new();
-    for (database, kind, start, finished, encryptor, device) in rows {
+    for HistoryRow {
+        database,
+        kind,
+        start_utc,
+        finished,
+        encryptor,
+        device,
+        position,
+    } in rows
+    {
         let mut needs = Vec::new();
         let mut unknown = None;
         if let Some(t) = encryptor {
@@ -245,18 +275,27 @@ SELECT DB_NAME(database_id), encryptor_thumbprint, set_date, encryption_state FR
             });
         }
         let dek = deks.iter().find(|d| d.0.eq_ignore_ascii_case(&database));
-        match dek {
-            Some((_, Some(t), Some(set_at))) if *set_at <= start => needs.push(Need {
-                kind: NeedKind::Tde,
-                thumbprint: t.clone(),
-                source: "the database's certificate, unchanged since the backup".into(),
-            }),
+        match (dek, start_utc) {
+            // The key has not changed since before the backup started: its certificate now is
+            // the one the backup needs. Otherwise (or with no time zone to compare in), the
+            // backup file says.
+            (Some((_, Some(t), Some(changed))), Some(start)) if *changed < start => {
+                needs.push(Need {
+                    kind: NeedKind::Tde,
+                    thumbprint: t.clone(),
+                    source: "the database's certificate, unchanged since the backup".into(),
+                })
+            }
             _ => {
                 // The encryptor changed since, or the database is not encrypted now: the
                 // backup file itself says whether it was and by what.
                 let lit = crate::tsql::path_literal(&device)?;
+                // The set this row describes: a media file may hold several (BACKUP appends).
+                let file = position
+                    .map(|p| format!(" WITH FILE = {p}"))
+                    .unwrap_or_default();
                 match c
-                    .rows(&format!("RESTORE FILELISTONLY FROM DISK = {lit}"))
+                    .rows(&format!("RESTORE FILELISTONLY FROM DISK = {lit}{file}"))
                     .await
                 {
                     Ok(files) => {

@@ -41,6 +41,9 @@ pub struct ServerFacts {
     /// The login's SID (SUSER_SID()), as S-1-...; a Windows account's own SID.
     pub login_sid: Option<String>,
     pub is_sysadmin: bool,
+    /// The server's offset from UTC in minutes, now: its catalog and msdb keep local time,
+    /// which Keysafe turns into UTC before comparing with anything else.
+    pub utc_offset_minutes: Option<i32>,
     /// Whether SQL Server will let this login read back what it writes, as far as can be told
     /// before anything is written.
     pub read_back: ReadBackForecast,
@@ -136,6 +139,12 @@ pub fn forecast_read_back(f: &ServerFacts) -> ReadBackForecast {
 }
 
 impl ServerFacts {
+    /// A date the server keeps in its local time (the catalog's create and modify dates,
+    /// pvt_key_last_backup_date), in UTC. Unchanged when the offset is unknown.
+    pub fn local_to_utc(&self, local: NaiveDateTime) -> NaiveDateTime {
+        local - chrono::Duration::minutes(self.utc_offset_minutes.unwrap_or(0) as i64)
+    }
+
     pub fn has(&self, perm: &str) -> bool {
         self.permissions.iter().any(|p| p.name == perm && p.granted)
     }
@@ -170,7 +179,7 @@ const FACTS_SQL: &str = "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarcha
                     HAS_PERMS_BY_NAME(NULL, NULL, 'CONTROL SERVER'), HAS_PERMS_BY_NAME(NULL, NULL, 'ADMINISTER BULK OPERATIONS'),
                     HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW SERVER STATE'),
                     CAST(SERVERPROPERTY('ProductUpdateLevel') AS nvarchar(128)), IS_SRVROLEMEMBER('sysadmin'),
-                    SUSER_SID();
+                    SUSER_SID(), DATEPART(TZOFFSET, SYSDATETIMEOFFSET());
 IF CAST(SERVERPROPERTY('ProductMajorVersion') AS int) >= 14 SELECT host_platform FROM sys.dm_os_host_info ELSE SELECT CAST(NULL AS nvarchar(256));
 IF HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW SERVER STATE') = 1 SELECT service_account FROM sys.dm_server_services WHERE servicename LIKE N'SQL Server (%' ELSE SELECT CAST(NULL AS nvarchar(256))";
 
@@ -248,6 +257,7 @@ fn facts_from(sets: &[Vec<Row>]) -> Result<ServerFacts> {
         login_sid: r
             .get::<&[u8], _>(15)
             .and_then(crate::windows::sid::from_bytes),
+        utc_offset_minutes: r.get::<i32, _>(16),
         read_back: ReadBackForecast {
             verdict: ReadBackVerdict::Possible,
             reason: String::new(),
@@ -280,6 +290,7 @@ fn sibling_backup_folder(data: &str, sep: &str) -> String {
 pub struct ServiceMasterKeyInfo {
     pub algorithm: String,
     pub key_length: i32,
+    /// UTC (the server's local dates turned with its offset), as every date below.
     pub created: Option<NaiveDateTime>,
     pub modified: Option<NaiveDateTime>,
 }
@@ -307,7 +318,9 @@ pub struct CertificateInfo {
     pub subject: String,
     /// NA, MK, PW (sys.certificates.pvt_key_encryption_type)
     pub private_key: String,
+    /// UTC, as CREATE CERTIFICATE takes it.
     pub expiry: Option<NaiveDateTime>,
+    /// pvt_key_last_backup_date, in UTC.
     pub last_backup: Option<NaiveDateTime>,
     pub thumbprint: String,
     /// Databases whose encryption key this certificate protects.
@@ -394,8 +407,8 @@ SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name) FROM sys.data
     let smk = set(3).first().map(|r| ServiceMasterKeyInfo {
         algorithm: s(r, 0).unwrap_or_default(),
         key_length: r.get::<i32, _>(1).unwrap_or(0),
-        created: r.get::<NaiveDateTime, _>(2),
-        modified: r.get::<NaiveDateTime, _>(3),
+        created: r.get::<NaiveDateTime, _>(2).map(|d| server.local_to_utc(d)),
+        modified: r.get::<NaiveDateTime, _>(3).map(|d| server.local_to_utc(d)),
     });
     let tde: Vec<(String, i32, Option<Vec<u8>>)> = set(4)
         .iter()
@@ -491,8 +504,8 @@ SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name) FROM sys.data
                 MasterKeyProtection::PasswordOnly
             },
             algorithm: s(k, 0).unwrap_or_default(),
-            created: k.get::<NaiveDateTime, _>(1),
-            modified: k.get::<NaiveDateTime, _>(2),
+            created: k.get::<NaiveDateTime, _>(1).map(|d| server.local_to_utc(d)),
+            modified: k.get::<NaiveDateTime, _>(2).map(|d| server.local_to_utc(d)),
         });
         let certificates = certs
             .iter()
@@ -513,7 +526,7 @@ SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name) FROM sys.data
                     subject: s(r, 1).unwrap_or_default(),
                     private_key: s(r, 2).unwrap_or_default(),
                     expiry: r.get::<NaiveDateTime, _>(3),
-                    last_backup: r.get::<NaiveDateTime, _>(4),
+                    last_backup: r.get::<NaiveDateTime, _>(4).map(|d| server.local_to_utc(d)),
                     protects: symmetric_keys
                         .iter()
                         .filter(|k| {

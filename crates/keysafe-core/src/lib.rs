@@ -24,6 +24,7 @@ pub mod restore_check;
 pub mod run;
 pub mod secret;
 pub mod status;
+mod strict_probe;
 pub mod tsql;
 pub mod volumes;
 pub mod windows;

@@ -32,7 +32,7 @@ pub struct KeyStatus {
     /// When Keysafe last made a verified backup of it (from the history).
     pub last_verified: Option<chrono::DateTime<chrono::Utc>>,
     /// The backup date the server itself keeps (a certificate's pvt_key_last_backup_date,
-    /// in the server's own clock), when Keysafe has none.
+    /// turned from the server's local time into UTC), when Keysafe has none.
     pub server_record: Option<NaiveDateTime>,
     /// The key changed after its last verified backup (that backup no longer restores it).
     pub changed_since_backup: bool,
@@ -67,7 +67,7 @@ pub fn judge(
     let last_backup = last_verified
         .map(|l| l.format("%Y-%m-%d %H:%M UTC").to_string())
         .or_else(|| {
-            server_record.map(|d| format!("{} (server record)", d.format("%Y-%m-%d %H:%M")))
+            server_record.map(|d| format!("{} UTC (server record)", d.format("%Y-%m-%d %H:%M")))
         });
     let stale = history::staleness(last_verified, modified);
     let changed_since_backup = last_verified.is_some() && stale.is_some();

@@ -130,3 +130,136 @@ USE master; DROP CERTIFICATE BackupCert;",
     assert_eq!(Some(only[0].thumbprint.clone()), thumb("TdeCert2"));
     assert_eq!(only[0].name.as_deref(), Some("TdeCert2"));
 }
+
+/// A TDE database whose certificate rotates (TdeA -> TdeB -> TdeC, TdeA then dropped), on an
+/// instance in `time_zone`, with backups between the changes.
+async fn rotated(
+    dir: &std::path::Path,
+    time_zone: &str,
+    seed_backups: &[&str],
+) -> mssql_emulator::Emulator {
+    let emu = keysafe_test_support::emulator(
+        dir,
+        &format!("[server]\nmachine_name = \"SQLTZ\"\ntime_zone = \"{time_zone}\"\n"),
+    )
+    .await;
+    for sql in seed_backups {
+        emu.instance()
+            .run_as("sa", sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    emu
+}
+
+async fn coverage_of(emu: &mssql_emulator::Emulator) -> coverage::Coverage {
+    let mut c = connect(&keysafe_test_support::sql_options(
+        emu,
+        "sa",
+        DEFAULT_SA_PASSWORD,
+    ))
+    .await
+    .unwrap();
+    coverage::coverage(&mut c, 35, &[]).await.unwrap()
+}
+
+fn thumbprint(emu: &mssql_emulator::Emulator, name: &str) -> String {
+    let st = emu.instance().state();
+    hex::encode_upper(
+        &st.database("master")
+            .unwrap()
+            .certificate(name)
+            .unwrap_or_else(|| panic!("{name}"))
+            .thumbprint,
+    )
+}
+
+const SETUP: &str = "USE master;
+CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Master!Key#2026x';
+CREATE CERTIFICATE TdeA WITH SUBJECT = 'TDE A';
+CREATE CERTIFICATE TdeB WITH SUBJECT = 'TDE B';
+CREATE DATABASE Payroll;
+USE Payroll;
+CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 ENCRYPTION BY SERVER CERTIFICATE TdeA;
+ALTER DATABASE Payroll SET ENCRYPTION ON;";
+
+#[tokio::test]
+async fn each_backup_is_judged_by_the_certificate_it_needs_east_and_west_of_utc() {
+    for tz in ["+05:30", "-05:00"] {
+        let dir = tempfile::tempdir().unwrap();
+        let emu = rotated(
+            dir.path(),
+            tz,
+            &[
+                SETUP,
+                &format!(r"BACKUP DATABASE Payroll TO DISK = N'{DIR}\before.bak' WITH INIT"),
+                "USE Payroll; ALTER DATABASE ENCRYPTION KEY ENCRYPTION BY SERVER CERTIFICATE TdeB;",
+                &format!(r"BACKUP DATABASE Payroll TO DISK = N'{DIR}\after.bak' WITH INIT"),
+            ],
+        )
+        .await;
+        let (a, b) = (thumbprint(&emu, "TdeA"), thumbprint(&emu, "TdeB"));
+        emu.instance()
+            .run_as("sa", "USE master; DROP CERTIFICATE TdeA;")
+            .unwrap();
+        let cov = coverage_of(&emu).await;
+        let needs = |file: &str| -> Vec<String> {
+            cov.backups
+                .iter()
+                .find(|x| x.device.ends_with(file))
+                .unwrap_or_else(|| panic!("{file}: {:?}", cov.backups))
+                .needs
+                .iter()
+                .map(|n| n.thumbprint.clone())
+                .collect()
+        };
+        // On a server east of UTC, comparing its local backup time with the UTC set_date
+        // would credit the first backup to TdeB, which cannot restore it.
+        assert_eq!(needs("before.bak"), vec![a.clone()], "{tz}");
+        assert_eq!(needs("after.bak"), vec![b.clone()], "{tz}");
+        let lost = cov.certificates.iter().find(|c| c.thumbprint == a).unwrap();
+        assert_eq!(lost.verdict, Verdict::Lost, "{tz}");
+        assert!(!cov.all_covered());
+    }
+}
+
+#[tokio::test]
+async fn three_backup_sets_in_one_media_file_are_judged_set_by_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = format!(r"{DIR}\appended.bak");
+    let emu = rotated(
+        dir.path(),
+        "+01:00",
+        &[
+            SETUP,
+            &format!(r"BACKUP DATABASE Payroll TO DISK = N'{file}' WITH INIT"),
+            "USE Payroll; ALTER DATABASE ENCRYPTION KEY ENCRYPTION BY SERVER CERTIFICATE TdeB;",
+            &format!(r"BACKUP DATABASE Payroll TO DISK = N'{file}'"),
+            &format!(r"BACKUP LOG Payroll TO DISK = N'{file}'"),
+            // A third rotation: every set now predates the key's last change, so each is read
+            // from the file, at its own position.
+            "USE master; CREATE CERTIFICATE TdeC WITH SUBJECT = 'TDE C';
+             USE Payroll; ALTER DATABASE ENCRYPTION KEY ENCRYPTION BY SERVER CERTIFICATE TdeC;",
+        ],
+    )
+    .await;
+    let (a, b) = (thumbprint(&emu, "TdeA"), thumbprint(&emu, "TdeB"));
+    let cov = coverage_of(&emu).await;
+    let sets: Vec<&coverage::RetainedBackup> = cov
+        .backups
+        .iter()
+        .filter(|x| x.device.ends_with("appended.bak"))
+        .collect();
+    assert_eq!(sets.len(), 3, "{:?}", cov.backups);
+    let needs: Vec<Vec<String>> = sets
+        .iter()
+        .map(|s| s.needs.iter().map(|n| n.thumbprint.clone()).collect())
+        .collect();
+    assert_eq!(
+        needs,
+        vec![vec![a.clone()], vec![b.clone()], vec![b.clone()]]
+    );
+    assert!(sets
+        .iter()
+        .all(|s| s.needs[0].source.contains("backup file")));
+}

@@ -132,3 +132,103 @@ async fn strict_checks_the_name_in_the_certificate() {
         connect(&o).await.expect("the name the certificate holds");
     }
 }
+
+#[tokio::test]
+async fn a_server_that_just_hangs_up_is_not_said_to_want_strict() {
+    // Accepts, then closes every connection without a word: TDS 8.0's handshake fails too,
+    // so the error stays what it is.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            drop(tcp);
+        }
+    });
+    let mut o = ConnectOptions::sql(
+        format!("127.0.0.1,{port}").parse().unwrap(),
+        "sa",
+        keysafe_core::Password::new("x"),
+    );
+    o.connect_timeout = std::time::Duration::from_secs(5);
+    let e = connect(&o).await.err().expect("nothing to connect to");
+    assert_ne!(e.code, ErrorCode::StrictRequired, "{e:?}");
+    assert_eq!(e.code, ErrorCode::ConnectionLost, "{e:?}");
+}
+
+#[tokio::test]
+async fn a_connection_lost_after_prelogin_at_a_server_that_also_speaks_tds8_keeps_its_error() {
+    // SQL Server 2022 with a certificate takes TDS 8.0 and 7.x alike. Between it and Keysafe,
+    // a relay cuts the first connection when its LOGIN7 arrives and passes the others:
+    // the failure is the network's, and the probe's plain PRELOGIN is answered, so Strict is
+    // not named (a TDS 8.0 handshake alone would have succeeded here).
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let emu = Emulator::start(
+        EmulatorConfig::new(dir.path().join("server"))
+            .scenario(Scenario::from_toml(mssql_emulator::scenarios::DEMO).unwrap()),
+    )
+    .await
+    .unwrap();
+    let upstream = emu.addr();
+    let relay = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = relay.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut first = true;
+        while let Ok((client, _)) = relay.accept().await {
+            let cut = std::mem::take(&mut first);
+            tokio::spawn(async move {
+                let server = tokio::net::TcpStream::connect(upstream).await.unwrap();
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                let back = tokio::spawn(async move { tokio::io::copy(&mut sr, &mut cw).await });
+                let mut buf = vec![0u8; 16 * 1024];
+                loop {
+                    let n = cr.read(&mut buf).await.unwrap_or(0);
+                    // 0x17: TLS application data, the LOGIN7 once the handshake is done.
+                    if n == 0 || (cut && buf[0] == 0x17) {
+                        break;
+                    }
+                    if sw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                back.abort();
+            });
+        }
+    });
+    let mut o = strict(&emu);
+    // Login-only encryption: after LOGIN7 the session is plaintext, so the cut reads as the
+    // bare network error a Strict-forcing server also gives.
+    o.encrypt = Encrypt::Optional;
+    o.server = format!("localhost,{port}").parse().unwrap();
+    let e = connect(&o).await.err().expect("the relay cut the login");
+    // The failure Keysafe would otherwise have probed (a bare network error before login).
+    assert_eq!(e.code, ErrorCode::ConnectionLost, "{e:?}");
+}
+
+#[tokio::test]
+async fn a_server_that_answers_tds7_and_then_fails_is_not_said_to_want_strict() {
+    // Answers every PRELOGIN with an empty TABULAR RESULT packet, then hangs up: the client
+    // fails before its login, but the server took TDS 7.x, so Strict is not the fix.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 512];
+                if tcp.read(&mut buf).await.unwrap_or(0) > 0 {
+                    let _ = tcp.write_all(&[0x04, 0x01, 0x00, 0x08, 0, 0, 1, 0]).await;
+                }
+            });
+        }
+    });
+    let mut o = ConnectOptions::sql(
+        format!("127.0.0.1,{port}").parse().unwrap(),
+        "sa",
+        keysafe_core::Password::new("x"),
+    );
+    o.connect_timeout = std::time::Duration::from_secs(5);
+    let e = connect(&o).await.err().expect("no SQL Server there");
+    assert_ne!(e.code, ErrorCode::StrictRequired, "{e:?}");
+}

@@ -253,6 +253,35 @@ class FilesAreReadAsTheLoginsAccount(unittest.TestCase):
             self.denied(cur, path)
 
 
+class PytdsAgainstAServerEastOfUtc(unittest.TestCase):
+    """The server's local time where SQL Server uses it (GETDATE, msdb's history with its
+    time_zone), UTC where it uses UTC (GETUTCDATE, sys.dm_database_encryption_keys)."""
+
+    def test_local_time_and_the_offset_beside_it(self):
+        scenario = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
+        scenario.write('[server]\nmachine_name = "SQLIST"\ntime_zone = "+05:30"\n')
+        scenario.close()
+        emu = Emulator(scenario=scenario.name)
+        try:
+            with pytds.connect(server=emu.host, port=emu.port, user="sa", password=SA_PASSWORD,
+                               autocommit=True, login_timeout=10) as conn, conn.cursor() as cur:
+                cur.execute("SELECT DATEDIFF(minute, GETUTCDATE(), GETDATE()), "
+                            "DATEPART(TZOFFSET, SYSDATETIMEOFFSET())")
+                diff, offset = cur.fetchone()
+                self.assertIn(diff, (329, 330, 331))
+                self.assertEqual(offset, 330)
+                cur.execute("BACKUP DATABASE msdb TO DISK = N'%s\\tz.bak' WITH INIT" % BACKUP.replace("MSSQL16", "MSSQL16"))
+                cur.execute("SELECT TOP 1 time_zone, position, DATEDIFF(minute, GETUTCDATE(), backup_start_date) "
+                            "FROM msdb.dbo.backupset ORDER BY backup_set_id DESC")
+                tz, position, ahead = cur.fetchone()
+                self.assertEqual(tz, 22)  # 5:30 in 15-minute steps
+                self.assertEqual(position, 1)
+                self.assertIn(ahead, (329, 330, 331))
+        finally:
+            emu.stop()
+            os.unlink(scenario.name)
+
+
 class PytdsAgainstForcedEncryption(unittest.TestCase):
     def test_a_plaintext_client_is_refused_and_a_tls_client_served(self):
         emu = Emulator(tls="required", scenario=None)

@@ -326,3 +326,14 @@ pub const SYMMETRIC_KEY_BY_CERTIFICATE: &str = "derived from the certificate";
 /// confirmed. Databases report compatibility level 170 (the version's default).
 #[allow(dead_code)] // a record of what server_info.rs does
 pub const SQL2025_BUILD: &str = "17.0.1000.7";
+
+/// Time zones. Documented: msdb.dbo.backupset's start and finish dates are the server's
+/// local time with `time_zone` (the offset in 15-minute intervals) beside them;
+/// sys.dm_database_encryption_keys' dates are UTC; CREATE CERTIFICATE's START_DATE and
+/// EXPIRY_DATE are UTC. Not documented, our choice: the other catalog dates
+/// (sys.databases.create_date, sys.symmetric_keys' create and modify dates,
+/// sys.certificates.pvt_key_last_backup_date) are local time, as GETDATE() gives. The host's
+/// offset is fixed (a scenario's `time_zone`, or TZ's current offset on Linux): no daylight
+/// saving changes inside one run.
+#[allow(dead_code)] // a record of what the catalog views do
+pub const CATALOG_DATES_LOCAL: bool = true;

@@ -102,6 +102,9 @@ pub struct ServerSpec {
     /// SQL Server Configuration Manager's "Force Strict Encryption" (2022 and later): only
     /// TDS 8.0 clients connect (the same as `--tls strict`).
     pub force_strict_encryption: bool,
+    /// The host's time zone as a UTC offset, "+05:30" or "-05:00" (a Windows host's; SQL
+    /// Server on Linux takes TZ first, which the emulator reads when this is absent).
+    pub time_zone: Option<String>,
 }
 
 impl Default for ServerSpec {
@@ -122,6 +125,7 @@ impl Default for ServerSpec {
             bulk_allowed_paths: Vec::new(),
             kerberos_delegation: false,
             force_strict_encryption: false,
+            time_zone: None,
         }
     }
 }
@@ -227,6 +231,11 @@ impl Scenario {
                 self.server.version
             ));
         }
+        if let Some(tz) = &self.server.time_zone {
+            parse_utc_offset(tz).ok_or_else(|| {
+                format!("server.time_zone must be a UTC offset such as \"+05:30\", not {tz:?}")
+            })?;
+        }
         if self.server.force_strict_encryption && self.server.version < 2022 {
             return Err("force_strict_encryption needs SQL Server 2022 or later (TDS 8.0)".into());
         }
@@ -278,4 +287,23 @@ impl Scenario {
             _ => 17,
         }
     }
+}
+
+/// "+05:30", "-05:00", "+00:00" (or "Z") as an offset from UTC, within a day.
+pub fn parse_utc_offset(s: &str) -> Option<chrono::FixedOffset> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("z") || s.eq_ignore_ascii_case("utc") {
+        return chrono::FixedOffset::east_opt(0);
+    }
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':')?;
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    if !(0..=14).contains(&h) || !(0..60).contains(&m) {
+        return None;
+    }
+    chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60))
 }

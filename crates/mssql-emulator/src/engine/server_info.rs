@@ -34,6 +34,8 @@ pub struct ServerInfo {
     pub default_log_path: String,
     pub version_string: String,
     pub process_id: i32,
+    /// The host's offset from UTC: GETDATE() and msdb's dates are local time in it.
+    pub utc_offset: chrono::FixedOffset,
 }
 
 impl ServerInfo {
@@ -174,6 +176,13 @@ impl ServerInfo {
             default_log_path: log,
             version_string,
             process_id: 4000 + (rand::random::<u16>() % 5000) as i32,
+            utc_offset: match (&sv.time_zone, sv.platform) {
+                (Some(tz), _) => super::scenario::parse_utc_offset(tz)
+                    .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("UTC")),
+                // SQL Server on Linux: TZ first (chrono's Local reads it).
+                (None, Platform::Linux) => *chrono::Local::now().offset(),
+                (None, Platform::Windows) => chrono::FixedOffset::east_opt(0).expect("UTC"),
+            },
         }
     }
 
@@ -195,6 +204,21 @@ impl ServerInfo {
     /// The program version in LOGINACK: major, minor, build.
     pub fn tds_version(&self) -> (u8, u8, u16) {
         (self.major, 0, self.build)
+    }
+
+    /// Now, in the host's local time (GETDATE()).
+    pub fn local_now(&self) -> chrono::NaiveDateTime {
+        self.to_local(super::now())
+    }
+
+    /// A UTC time in the host's local time.
+    pub fn to_local(&self, utc: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
+        utc + chrono::Duration::seconds(self.utc_offset.local_minus_utc() as i64)
+    }
+
+    /// msdb's time_zone: the offset in 15-minute intervals.
+    pub fn time_zone_quarters(&self) -> i64 {
+        (self.utc_offset.local_minus_utc() / 900) as i64
     }
 
     pub fn is_linux(&self) -> bool {

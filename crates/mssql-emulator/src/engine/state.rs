@@ -120,6 +120,13 @@ pub struct BackupSetRow {
     pub encryptor_thumbprint: Option<Vec<u8>>,
     pub encryptor_type: Option<String>,
     pub physical_device_name: String,
+    /// The backup set's position in its media file (1 for the first; BACKUP appends).
+    #[serde(default = "first_position")]
+    pub position: i32,
+}
+
+fn first_position() -> i32 {
+    1
 }
 
 mod serde_hex_opt {

@@ -46,7 +46,7 @@ fn databases(ctx: &Ctx, at: &At) -> Res<Table> {
                 Value::Int(d.database_id as i64),
                 Value::Null,
                 owner,
-                dt(d.create_date),
+                dt(info.to_local(d.create_date)),
                 Value::Int(compat),
                 s("SQL_Latin1_General_CP1_CI_AS"),
                 s("MULTI_USER"),

@@ -37,6 +37,7 @@ fn symmetric_keys(ctx: &Ctx, at: &At) -> Res<Table> {
     let dbname = at.dbname.as_str();
     let qualifier = at.qualifier;
     let db = database(ctx, dbname)?;
+    let info = &ctx.inst.info;
     let c = cols(
         qualifier,
         &[
@@ -66,8 +67,9 @@ fn symmetric_keys(ctx: &Ctx, at: &At) -> Res<Table> {
                 Value::Int(len as i64),
                 s(alg),
                 s(desc),
-                dt(created),
-                dt(modified),
+                // Catalog dates are the host's local time (assumptions::CATALOG_DATES_LOCAL).
+                dt(info.to_local(created)),
+                dt(info.to_local(modified)),
                 Value::Guid(guid),
                 Value::Null,
                 Value::Null,
@@ -239,7 +241,10 @@ fn certificates(ctx: &Ctx, at: &At) -> Res<Table> {
                 dt(cert.start_date),
                 Value::Bytes(cert.thumbprint.clone()),
                 s("N/A"),
-                opt_dt(cert.pvt_key_last_backup_date),
+                opt_dt(
+                    cert.pvt_key_last_backup_date
+                        .map(|d| ctx.inst.info.to_local(d)),
+                ),
                 Value::Int(cert.key_length as i64),
             ]);
         }

@@ -69,9 +69,12 @@ fn backupset(ctx: &Ctx, qualifier: &str) -> Table {
             ("key_algorithm", SqlType::NVarChar(Some(32))),
             ("encryptor_thumbprint", SqlType::VarBinary(Some(20))),
             ("encryptor_type", SqlType::NVarChar(Some(32))),
+            ("position", SqlType::Int),
+            ("time_zone", SqlType::SmallInt),
         ],
     );
     let server = ctx.inst.info.server_name();
+    let info = &ctx.inst.info;
     let opt = |v: &Option<String>| v.as_deref().map(s).unwrap_or(Value::Null);
     let rows = ctx
         .st
@@ -83,8 +86,9 @@ fn backupset(ctx: &Ctx, qualifier: &str) -> Table {
                 Value::Int(r.media_set_id),
                 opt(&r.name),
                 s(&r.user_name),
-                dt(r.backup_start_date),
-                dt(r.backup_finish_date),
+                // Stored in UTC, shown in the server's local time with its offset beside.
+                dt(info.to_local(r.backup_start_date)),
+                dt(info.to_local(r.backup_finish_date)),
                 s(&r.kind),
                 Value::Decimal(r.backup_size as i128, 0),
                 s(&r.database_name),
@@ -96,6 +100,8 @@ fn backupset(ctx: &Ctx, qualifier: &str) -> Table {
                     .map(Value::Bytes)
                     .unwrap_or(Value::Null),
                 opt(&r.encryptor_type),
+                Value::Int(r.position as i64),
+                Value::Int(info.time_zone_quarters()),
             ]
         })
         .collect();

@@ -230,7 +230,7 @@ fn backup(
     let bytes = serde_json::to_vec_pretty(&media).expect("media serializes");
     inst.write_backup_media(&b.file, &bytes)
         .map_err(|os| abnormal(cannot_open(&b.file, os), verb))?;
-    record_history(&mut st, &set, &b.file);
+    record_history(&mut st, &set, &b.file, media.sets.len() as i32);
     inst.persist(&st)?;
     out.info(Msg::new(
         4035,
@@ -255,7 +255,7 @@ fn backup(
     Ok(None)
 }
 
-fn record_history(st: &mut InstanceState, set: &MediaSet, device: &str) {
+fn record_history(st: &mut InstanceState, set: &MediaSet, device: &str, position: i32) {
     let id = st
         .backup_history
         .last()
@@ -285,6 +285,7 @@ fn record_history(st: &mut InstanceState, set: &MediaSet, device: &str) {
             .and_then(|t| hex::decode(t).ok()),
         encryptor_type: set.encryptor_type.clone(),
         physical_device_name: device.to_string(),
+        position,
     });
 }
 

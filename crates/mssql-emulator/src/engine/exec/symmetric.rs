@@ -113,7 +113,7 @@ pub fn run(
     {
         *d = db;
     }
-    inst.persist(&mut st)?;
+    inst.persist(&st)?;
     Ok(None)
 }
 

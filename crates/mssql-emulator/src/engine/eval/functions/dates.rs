@@ -12,6 +12,7 @@ pub(super) const NAMES: &[&str] = &[
     "SYSDATETIMEOFFSET",
     "DATEDIFF",
     "DATEADD",
+    "DATEPART",
     "YEAR",
     "MONTH",
     "DAY",
@@ -20,15 +21,22 @@ pub(super) const NAMES: &[&str] = &[
 pub(super) fn call(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<TV> {
     let a = |i: usize| -> Res<TV> { eval(ctx, scope, &args[i]) };
     Ok(match name {
-        "GETDATE" | "CURRENT_TIMESTAMP" | "GETUTCDATE" => {
-            TV::new(Value::DateTime(crate::engine::now()), SqlType::DateTime)
-        }
-        "SYSDATETIME" | "SYSUTCDATETIME" => TV::new(
+        // Local time is the host's (server_info::utc_offset); the UTC functions are UTC.
+        "GETDATE" | "CURRENT_TIMESTAMP" => TV::new(
+            Value::DateTime(ctx.inst.info.local_now()),
+            SqlType::DateTime,
+        ),
+        "GETUTCDATE" => TV::new(Value::DateTime(crate::engine::now()), SqlType::DateTime),
+        "SYSDATETIME" => TV::new(
+            Value::DateTime(ctx.inst.info.to_local(chrono::Utc::now().naive_utc())),
+            SqlType::DateTime2(7),
+        ),
+        "SYSUTCDATETIME" => TV::new(
             Value::DateTime(chrono::Utc::now().naive_utc()),
             SqlType::DateTime2(7),
         ),
         "SYSDATETIMEOFFSET" => TV::new(
-            Value::DateTimeOffset(chrono::Utc::now().fixed_offset()),
+            Value::DateTimeOffset(chrono::Utc::now().with_timezone(&ctx.inst.info.utc_offset)),
             SqlType::DateTimeOffset(7),
         ),
         "DATEDIFF" | "DATEADD" => {
@@ -99,6 +107,56 @@ pub(super) fn call(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<T
                 };
                 TV::new(r, SqlType::Int)
             }
+        }
+        "DATEPART" => {
+            use chrono::{Datelike, Timelike};
+            arg_count(name, args, 2, 2)?;
+            let part = match &args[0] {
+                Expr::Column(p) if p.len() == 1 => p[0].to_lowercase(),
+                _ => {
+                    return Err(Msg::new(
+                        1023,
+                        15,
+                        1,
+                        "Invalid parameter 1 specified for datepart.",
+                    )
+                    .into())
+                }
+            };
+            let v = a(1)?;
+            // TZOFFSET of a type without an offset is 0 (DATEPART's page).
+            let offset_minutes = match &v.v {
+                Value::DateTimeOffset(d) => Some(d.offset().local_minus_utc() as i64 / 60),
+                Value::Null => None,
+                _ => Some(0),
+            };
+            let local = match &v.v {
+                Value::DateTimeOffset(d) => Some(d.naive_local()),
+                Value::Null => None,
+                _ => match convert(&v, &SqlType::DateTime, None)? {
+                    Value::DateTime(d) => Some(d),
+                    _ => None,
+                },
+            };
+            let r = match part.as_str() {
+                "tzoffset" | "tz" => offset_minutes,
+                "year" | "yy" | "yyyy" => local.map(|d| d.year() as i64),
+                "month" | "mm" | "m" => local.map(|d| d.month() as i64),
+                "day" | "dd" | "d" => local.map(|d| d.day() as i64),
+                "hour" | "hh" => local.map(|d| d.hour() as i64),
+                "minute" | "mi" | "n" => local.map(|d| d.minute() as i64),
+                "second" | "ss" | "s" => local.map(|d| d.second() as i64),
+                _ => {
+                    return Err(Msg::new(
+                        155,
+                        15,
+                        1,
+                        format!("'{part}' is not a recognized datepart option."),
+                    )
+                    .into())
+                }
+            };
+            TV::new(r.map(Value::Int).unwrap_or(Value::Null), SqlType::Int)
         }
         "YEAR" | "MONTH" | "DAY" => {
             use chrono::Datelike;
