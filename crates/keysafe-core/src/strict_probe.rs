@@ -8,7 +8,7 @@
 use std::time::Duration;
 use tokio::net::TcpStream;
 
-const TDS8_ALPN: &[u8] = b"tds/8.0";
+const TDS8_ALPN: &str = "tds/8.0";
 
 /// Whether `tcp`'s server answers a TDS 7.x PRELOGIN (with a TABULAR RESULT packet) within
 /// `timeout`.
@@ -107,7 +107,7 @@ async fn handshake(tcp: TcpStream, host: &str) -> bool {
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
         .with_no_client_auth();
-    config.alpn_protocols = vec![TDS8_ALPN.to_vec()];
+    config.alpn_protocols = vec![TDS8_ALPN.as_bytes().to_vec()];
     let name = ServerName::try_from(host.to_string())
         .unwrap_or_else(|_| ServerName::try_from("localhost").expect("a name"));
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
@@ -124,7 +124,7 @@ async fn handshake(tcp: TcpStream, host: &str) -> bool {
     tokio::task::spawn_blocking(move || {
         let _ = std_tcp.set_nonblocking(false);
         let Ok(connector) = native_tls::TlsConnector::builder()
-            .request_alpns(&["tds/8.0"])
+            .request_alpns(&[TDS8_ALPN])
             .danger_accept_invalid_certs(true)
             .danger_accept_invalid_hostnames(true)
             .build()
