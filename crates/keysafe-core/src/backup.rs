@@ -396,6 +396,19 @@ async fn export_certificate(
     let cer = row.get::<&[u8], _>(0).ok_or_else(|| {
         KeysafeError::new(ErrorCode::NotFound, format!("SQL Server returned no certificate {database}.{name}: it is gone, or this login may not see it."))
     })?;
+    // The batch's last result set: HAS_PERMS_BY_NAME(certificate, 'CERTIFICATE', 'CONTROL').
+    let control = sets
+        .iter()
+        .flatten()
+        .find(|r| r.len() == 1)
+        .and_then(|r| r.get::<i32, _>(0));
+    if row.get::<&[u8], _>(2).is_none() && control == Some(0) {
+        return Err(crate::error::no_control_on_certificate(
+            database,
+            name,
+            "this login",
+        ));
+    }
     let pvk = row.get::<&[u8], _>(2).ok_or_else(|| {
         KeysafeError::new(
             ErrorCode::MasterKeyNotOpen,

@@ -361,6 +361,8 @@ pub async fn connect(o: &ConnectOptions) -> Result<SqlConnection> {
                     .unwrap_or(false);
                 return Err(if strict {
                     strict_required(e, &server)
+                } else if matches!(o.authentication, Authentication::Windows) {
+                    integrated_failed(e)
                 } else {
                     e
                 });
@@ -378,6 +380,19 @@ fn closed_before_login(e: &KeysafeError) -> bool {
         && (e.code == ErrorCode::ConnectionLost
             || (e.code == ErrorCode::SqlServer
                 && e.message.starts_with("SQL Server protocol error")))
+}
+
+/// Windows Authentication as the current user, ended before the server said anything:
+/// Windows' security package (SSPI) gave the driver nothing usable to send.
+fn integrated_failed(e: KeysafeError) -> KeysafeError {
+    KeysafeError::new(
+        ErrorCode::LoginFailed,
+        format!(
+            "Windows Authentication as the current user failed before SQL Server answered: Windows gave no usable logon token ({}).",
+            e.message.trim_end_matches('.')
+        ),
+    )
+    .next("Check that this Windows account can reach a domain controller and that the server's name is known to the domain (its SPN), or use Windows Authentication as another user (DOMAIN\\user and its password), or SQL Server Authentication.")
 }
 
 fn strict_required(e: KeysafeError, server: &str) -> KeysafeError {

@@ -254,6 +254,20 @@ impl From<crate::tsql::LiteralError> for KeysafeError {
 
 pub type Result<T> = std::result::Result<T, KeysafeError>;
 
+/// CERTPRIVATEKEY and BACKUP CERTIFICATE ... WITH PRIVATE KEY need CONTROL on the
+/// certificate: without it SQL Server returns NULL for the private key (CERTPRIVATEKEY's
+/// page), which Keysafe explains instead of blaming the master key.
+pub fn no_control_on_certificate(database: &str, certificate: &str, login: &str) -> KeysafeError {
+    KeysafeError::new(
+        ErrorCode::PermissionDenied,
+        format!("SQL Server gave no private key for {database}.{certificate}: exporting it needs CONTROL on the certificate, which {login} does not have (seeing it is not enough)."),
+    )
+    .next(format!(
+        "In {database}: GRANT CONTROL ON CERTIFICATE::{} TO <the login's user>; (or use a login with CONTROL on the database)",
+        crate::tsql::ident(certificate).unwrap_or_else(|_| certificate.to_string())
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -115,6 +115,13 @@ pub async fn copy_certificate(
         )
         .next("Drop or rename the target's certificate if it is not needed (no backup or database may depend on it), or copy into another database."));
     }
+    if pvk.is_none() && row.try_get::<i32, _>(4).ok().flatten() == Some(0) {
+        return Err(crate::error::no_control_on_certificate(
+            database,
+            certificate,
+            "this login",
+        ));
+    }
     let (Some(der), Some(pvk)) = (der, pvk) else {
         return Err(KeysafeError::new(
             ErrorCode::MasterKeyNotOpen,

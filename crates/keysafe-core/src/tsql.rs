@@ -231,7 +231,11 @@ pub fn export_certificate(
     if let Some(d) = decryption {
         b = b.text(", ").secret(d)?;
     }
-    Ok(b.text(") AS pvk) AS e;").done())
+    Ok(b.text(&format!(
+        ") AS pvk) AS e;\nSELECT HAS_PERMS_BY_NAME({}, 'CERTIFICATE', 'CONTROL');",
+        literal(certificate, "the certificate name", 128)?
+    ))
+    .done())
 }
 
 /// The source side of a certificate copy: its thumbprint, CERTENCODED (DER) and
@@ -250,7 +254,7 @@ pub fn read_certificate_for_copy(
         ))
         .secret(one_time)?
         .text(&format!(
-            "), c.pvt_key_encryption_type\n  FROM sys.certificates AS c WHERE c.name = {name};"
+            "), c.pvt_key_encryption_type, HAS_PERMS_BY_NAME(c.name, 'CERTIFICATE', 'CONTROL')\n  FROM sys.certificates AS c WHERE c.name = {name};"
         ))
         .done())
 }

@@ -123,3 +123,69 @@ async fn a_missing_certificate_is_named_and_the_target_is_untouched() {
     assert_eq!(e.code, ErrorCode::NotFound, "{e:?}");
     assert!(e.message.contains("Nope"), "{}", e.message);
 }
+
+#[tokio::test]
+async fn a_login_that_only_sees_a_certificate_is_told_it_needs_control_on_it() {
+    // CERTPRIVATEKEY gives the private key only to a login with CONTROL on the certificate:
+    // seeing it (VIEW DEFINITION) gets NULL, which Keysafe explains with the grant that fixes
+    // it; with CONTROL on that one certificate (and nothing else) the copy succeeds.
+    let dir = tempfile::tempdir().unwrap();
+    let src = instance(
+        &dir.path().join("a"),
+        "SQLA",
+        &format!("CREATE DATABASE Sales;\nUSE Sales;\n{DMK}\nCREATE CERTIFICATE SalesCert WITH SUBJECT = 'Sales signing';\nUSE master; CREATE LOGIN courier WITH PASSWORD = 'Van!Driver#2026';\nUSE Sales; CREATE USER courier FOR LOGIN courier; GRANT VIEW DEFINITION ON CERTIFICATE::SalesCert TO courier;"),
+    )
+    .await;
+    let dst = instance(
+        &dir.path().join("b"),
+        "SQLB",
+        &format!("CREATE DATABASE Sales;\nUSE Sales;\n{DMK}"),
+    )
+    .await;
+    let mut a = connect(&keysafe_test_support::sql_options(
+        &src,
+        "courier",
+        "Van!Driver#2026",
+    ))
+    .await
+    .unwrap();
+    let mut b = connect(&keysafe_test_support::sql_options(
+        &dst,
+        "sa",
+        DEFAULT_SA_PASSWORD,
+    ))
+    .await
+    .unwrap();
+    let e = copy_certificate(&mut a, &mut b, "Sales", "SalesCert", "Sales", None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::PermissionDenied, "{e:?}");
+    assert!(
+        e.message.contains("needs CONTROL on the certificate"),
+        "{}",
+        e.message
+    );
+    assert!(
+        e.next_step
+            .as_deref()
+            .unwrap()
+            .contains("GRANT CONTROL ON CERTIFICATE::[SalesCert]"),
+        "{e:?}"
+    );
+    // Nothing was created on the target.
+    let rows = b
+        .rows("USE Sales; SELECT COUNT(*) FROM sys.certificates WHERE name = N'SalesCert'")
+        .await
+        .unwrap();
+    assert_eq!(rows[0].get::<i32, _>(0), Some(0));
+    src.instance()
+        .run_as(
+            "sa",
+            "USE Sales; GRANT CONTROL ON CERTIFICATE::SalesCert TO courier;",
+        )
+        .unwrap();
+    let copy = copy_certificate(&mut a, &mut b, "Sales", "SalesCert", "Sales", None)
+        .await
+        .unwrap();
+    assert!(copy.verified(), "{copy:?}");
+}

@@ -1009,6 +1009,7 @@ fn bootstrap(s: &Scenario, info: &ServerInfo) -> std::io::Result<InstanceState> 
                 grants: u.grant.iter().map(|g| g.to_uppercase()).collect(),
                 denies: u.deny.iter().map(|g| g.to_uppercase()).collect(),
                 create_date: now(),
+                object_permissions: vec![],
             });
         }
         let mut dmk_key = None;

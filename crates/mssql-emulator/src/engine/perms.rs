@@ -173,9 +173,84 @@ pub fn has_database(state: &InstanceState, login: &str, db: &Database, perm: &st
     granted(&perm) || granted("CONTROL") || implied
 }
 
+/// A permission on one securable of `db` (class CERTIFICATE, SYMMETRIC KEY or OBJECT, as
+/// sys.database_permissions lists them): a GRANT on the securable itself (or CONTROL of it),
+/// or what covers it at the database (CONTROL, db_owner, the class's ALTER ANY, SELECT on the
+/// database); a DENY of it or of CONTROL on it wins over every grant but sysadmin's.
+pub fn has_object(
+    state: &InstanceState,
+    login: &str,
+    db: &Database,
+    class: &str,
+    name: &str,
+    perm: &str,
+) -> bool {
+    if is_sysadmin(state, login) || ci_eq(&db.owner, login) {
+        return true;
+    }
+    let perm = perm.to_ascii_uppercase();
+    let on_object = |p: &str, deny: bool| {
+        db.user_for_login(login).is_some_and(|u| {
+            u.object_permissions.iter().any(|o| {
+                o.deny == deny
+                    && o.class == class
+                    && ci_eq(&o.name, name)
+                    && ci_eq(&o.permission, p)
+            })
+        })
+    };
+    if !has_server(state, login, "CONTROL SERVER")
+        && (on_object(&perm, true) || on_object("CONTROL", true))
+    {
+        return false;
+    }
+    let implied_on_object = match perm.as_str() {
+        "VIEW DEFINITION" => on_object("ALTER", false) || on_object("REFERENCES", false),
+        _ => false,
+    };
+    if on_object(&perm, false) || on_object("CONTROL", false) || implied_on_object {
+        return true;
+    }
+    let at_database = match (class, perm.as_str()) {
+        (_, "CONTROL") => has_database(state, login, db, "CONTROL"),
+        (_, "VIEW DEFINITION") => has_database(state, login, db, "VIEW DEFINITION"),
+        ("CERTIFICATE", _) => has_database(state, login, db, "ALTER ANY CERTIFICATE"),
+        ("SYMMETRIC KEY", _) => has_database(state, login, db, "ALTER ANY SYMMETRIC KEY"),
+        (_, p) => has_database(state, login, db, p),
+    };
+    at_database
+}
+
+/// A DENY of `perm` (or of CONTROL) on one securable to the login's user.
+pub fn denied_object(
+    state: &InstanceState,
+    login: &str,
+    db: &Database,
+    class: &str,
+    name: &str,
+    perm: &str,
+) -> bool {
+    !is_sysadmin(state, login)
+        && db.user_for_login(login).is_some_and(|u| {
+            u.object_permissions.iter().any(|o| {
+                o.deny
+                    && o.class == class
+                    && ci_eq(&o.name, name)
+                    && (ci_eq(&o.permission, perm) || o.permission == "CONTROL")
+            })
+        })
+}
+
 /// Whether catalog rows of a database (keys, certificates) are visible to the login.
 pub fn can_see_metadata(state: &InstanceState, login: &str, db: &Database) -> bool {
     has_database(state, login, db, "VIEW DEFINITION")
+}
+
+/// Whether one certificate is visible: the database's metadata, or any permission on the
+/// certificate itself (metadata visibility follows the securable).
+pub fn can_see_certificate(state: &InstanceState, login: &str, db: &Database, name: &str) -> bool {
+    can_see_metadata(state, login, db)
+        || has_object(state, login, db, "CERTIFICATE", name, "VIEW DEFINITION")
 }
 
 /// Effective server permissions, for fn_my_permissions(NULL, 'SERVER').

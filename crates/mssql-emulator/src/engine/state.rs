@@ -55,6 +55,21 @@ pub struct DatabaseUser {
     pub grants: Vec<String>,
     pub denies: Vec<String>,
     pub create_date: NaiveDateTime,
+    /// GRANT / DENY ... ON CERTIFICATE:: | SYMMETRIC KEY:: | OBJECT:: to this user.
+    #[serde(default)]
+    pub object_permissions: Vec<ObjectPermission>,
+}
+
+/// One permission on one securable of the database (sys.database_permissions' row).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ObjectPermission {
+    /// CERTIFICATE, SYMMETRIC KEY or OBJECT.
+    pub class: String,
+    /// The securable's name (an object as schema.name).
+    pub name: String,
+    /// Upper case: CONTROL, VIEW DEFINITION, SELECT...
+    pub permission: String,
+    pub deny: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

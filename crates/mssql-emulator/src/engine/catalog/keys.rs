@@ -216,8 +216,12 @@ fn certificates(ctx: &Ctx, at: &At) -> Res<Table> {
         ],
     );
     let mut rows = Vec::new();
-    if perms::can_see_metadata(st, login, db) {
-        for cert in &db.certificates {
+    {
+        for cert in db
+            .certificates
+            .iter()
+            .filter(|c| perms::can_see_certificate(st, login, db, &c.name))
+        {
             let (t, d) = match cert.private_key.as_ref().map(|k| k.protection) {
                 None => ("NA", "NO_PRIVATE_KEY"),
                 Some(KeyProtection::MasterKey) => ("MK", "ENCRYPTED_BY_MASTER_KEY"),

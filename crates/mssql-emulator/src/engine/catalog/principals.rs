@@ -1,4 +1,4 @@
-//! Principals and permissions: sys.server_principals, sys.server_role_members, sys.database_principals, fn_my_permissions.
+//! Principals and permissions: sys.server_principals, sys.server_role_members, sys.database_principals, sys.database_permissions, fn_my_permissions.
 
 use super::*;
 
@@ -18,6 +18,11 @@ pub(super) const VIEWS: &[Source] = &[
         name: "database_principals",
         since: 0,
         build: database_principals,
+    },
+    Source {
+        name: "database_permissions",
+        since: 0,
+        build: database_permissions,
     },
 ];
 
@@ -203,4 +208,115 @@ fn fn_my_permissions(ctx: &Ctx, at: &At) -> Res<Table> {
             _ => return Err(Msg::new(15135, 16, 1, format!("Object is invalid. Extended properties are not permitted on '{class}', or the object does not exist.")).into()),
         };
     Ok(Table { cols: c, rows })
+}
+
+/// sys.database_permissions: each user's grants and denies, on the database (class 0) and
+/// on its securables (certificates 25, symmetric keys 24, objects 1). A login sees its own
+/// rows, and every row where it may see the database's metadata.
+fn database_permissions(ctx: &Ctx, at: &At) -> Res<Table> {
+    let st = ctx.st;
+    let login = &ctx.session.login;
+    let db = database(ctx, at.dbname.as_str())?;
+    let c = cols(
+        at.qualifier,
+        &[
+            ("class", SqlType::TinyInt),
+            ("class_desc", SqlType::NVarChar(Some(60))),
+            ("major_id", SqlType::Int),
+            ("minor_id", SqlType::Int),
+            ("grantee_principal_id", SqlType::Int),
+            ("grantor_principal_id", SqlType::Int),
+            ("type", SqlType::Char(4)),
+            ("permission_name", SqlType::NVarChar(Some(128))),
+            ("state", SqlType::Char(1)),
+            ("state_desc", SqlType::NVarChar(Some(60))),
+        ],
+    );
+    let all = perms::can_see_metadata(st, login, db);
+    let mut rows = Vec::new();
+    for u in &db.users {
+        let own = u.login.as_deref().is_some_and(|l| ci_eq(l, login));
+        if !all && !own {
+            continue;
+        }
+        let mut push = |class: i64, desc: &str, major: i64, perm: &str, deny: bool| {
+            rows.push(vec![
+                Value::Int(class),
+                s(desc),
+                Value::Int(major),
+                Value::Int(0),
+                Value::Int(u.principal_id as i64),
+                Value::Int(1),
+                s(&permission_type(perm)),
+                s(perm),
+                s(if deny { "D" } else { "G" }),
+                s(if deny { "DENY" } else { "GRANT" }),
+            ])
+        };
+        for g in &u.grants {
+            push(0, "DATABASE", 0, g, false);
+        }
+        for d in &u.denies {
+            push(0, "DATABASE", 0, d, true);
+        }
+        for o in &u.object_permissions {
+            let (class, desc, major) = match o.class.as_str() {
+                "CERTIFICATE" => (
+                    25,
+                    "CERTIFICATE",
+                    db.certificate(&o.name)
+                        .map(|c| c.certificate_id as i64)
+                        .unwrap_or(0),
+                ),
+                "SYMMETRIC KEY" => (
+                    24,
+                    "SYMMETRIC_KEYS",
+                    db.symmetric_keys
+                        .iter()
+                        .find(|k| ci_eq(&k.name, &o.name))
+                        .map(|k| k.symmetric_key_id as i64)
+                        .unwrap_or(0),
+                ),
+                _ => (1, "OBJECT_OR_COLUMN", object_id(&o.name)),
+            };
+            push(class, desc, major, &o.permission, o.deny);
+        }
+    }
+    Ok(Table { cols: c, rows })
+}
+
+/// The permission's type code as sys.database_permissions.type shows it.
+fn permission_type(p: &str) -> String {
+    match p {
+        "CONTROL" => "CL",
+        "VIEW DEFINITION" => "VW",
+        "SELECT" => "SL",
+        "INSERT" => "IN",
+        "UPDATE" => "UP",
+        "DELETE" => "DL",
+        "ALTER" => "AL",
+        "REFERENCES" => "RF",
+        "TAKE OWNERSHIP" => "TO",
+        "CONNECT" => "CO",
+        "BACKUP DATABASE" => "BADB",
+        "CREATE CERTIFICATE" => "CRCF",
+        "VIEW DATABASE STATE" => "VWDS",
+        other => {
+            return other
+                .chars()
+                .filter(|c| c.is_ascii_alphabetic())
+                .take(4)
+                .collect()
+        }
+    }
+    .to_string()
+}
+
+/// A stable object id for msdb's history tables (their OBJECT_ID on the emulator).
+fn object_id(name: &str) -> i64 {
+    match name {
+        "dbo.backupset" => 1_000_001,
+        "dbo.backupmediafamily" => 1_000_002,
+        _ => 0,
+    }
 }

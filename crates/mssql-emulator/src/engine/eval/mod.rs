@@ -925,15 +925,16 @@ fn has_perms_by_name(ctx: &Ctx, securable: Option<&str>, class: Option<&str>, pe
             let Some(db) = st.database(&ctx.session.database) else {
                 return Value::Null;
             };
-            let Some(_) = securable.and_then(|n| db.certificate(n)) else {
+            let Some(cert) = securable.and_then(|n| db.certificate(n)) else {
                 return Value::Null;
             };
-            let p = match perm {
-                "CONTROL" | "ALTER" | "TAKE OWNERSHIP" => "CONTROL",
-                "VIEW DEFINITION" | "REFERENCES" => "VIEW DEFINITION",
-                _ => return Value::Null,
-            };
-            Value::Int(perms::has_database(st, login, db, p) as i64)
+            if !matches!(
+                perm,
+                "CONTROL" | "ALTER" | "TAKE OWNERSHIP" | "VIEW DEFINITION" | "REFERENCES"
+            ) {
+                return Value::Null;
+            }
+            Value::Int(perms::has_object(st, login, db, "CERTIFICATE", &cert.name, perm) as i64)
         }
         "LOGIN" => {
             let Some(_) = securable.and_then(|n| st.login(n)) else {

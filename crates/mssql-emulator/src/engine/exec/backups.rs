@@ -307,16 +307,20 @@ fn need_certificate(st: &InstanceState, session: &Session, thumbprint: &str) -> 
             }
             Ok(())
         }
-        _ => Err(Msg::new(
-            33111,
-            16,
-            3,
-            format!(
-                "Cannot find server certificate with thumbprint '0x{}'.",
-                thumbprint.to_uppercase()
-            ),
-        )),
+        _ => Err(no_certificate(thumbprint)),
     }
+}
+
+fn no_certificate(thumbprint: &str) -> Msg {
+    Msg::new(
+        33111,
+        16,
+        3,
+        format!(
+            "Cannot find server certificate with thumbprint '0x{}'.",
+            thumbprint.to_uppercase()
+        ),
+    )
 }
 
 fn col(name: &str, ty: SqlType) -> Column {
@@ -457,6 +461,25 @@ fn restore_info(
                 .flatten()
             {
                 need_certificate(&st, session, t).map_err(|m| abnormal(m, verb))?;
+            }
+            // A backup made WITH ENCRYPTION is read only with VIEW DEFINITION on its
+            // certificate (backup-encryption.md); without it SQL Server cannot find it.
+            if let Some(t) = &set.encryptor_thumbprint {
+                let master = st.database("master").expect("master exists");
+                let seen = master.certificates.iter().any(|c| {
+                    hex::encode_upper(&c.thumbprint) == t.to_uppercase()
+                        && perms::has_object(
+                            &st,
+                            &session.login,
+                            master,
+                            "CERTIFICATE",
+                            &c.name,
+                            "VIEW DEFINITION",
+                        )
+                });
+                if !seen {
+                    return Err(abnormal(no_certificate(t), verb));
+                }
             }
             if what == RestoreInfo::Verify {
                 let (num, state) = assumptions::BACKUP_SET_VALID;

@@ -466,12 +466,11 @@ fn backup_certificate(
     b: &BackupCertificate,
 ) -> Res<()> {
     let login = &session.login;
-    let visible = perms::can_see_metadata(st, login, &db);
     let idx = db
         .certificates
         .iter()
         .position(|c| crate::value::ci_eq(&c.name, &b.name))
-        .filter(|_| visible);
+        .filter(|i| perms::can_see_certificate(st, login, &db, &db.certificates[*i].name));
     let Some(idx) = idx else {
         return Err(messages::cannot_find("find", "certificate", &b.name).into());
     };
@@ -483,7 +482,8 @@ fn backup_certificate(
         inst.write_server_file_as(&b.file, &cert.der, cert_acl())?;
         return Ok(());
     };
-    if !perms::has_database(st, login, &db, "CONTROL") {
+    // Exporting a private key needs CONTROL on the certificate (BACKUP CERTIFICATE's page).
+    if !perms::has_object(st, login, &db, "CERTIFICATE", &cert.name, "CONTROL") {
         return Err(messages::no_permission().into());
     }
     let enc = pk

@@ -196,6 +196,7 @@ pub fn run(
                 grants: vec![],
                 denies: vec![],
                 create_date: now(),
+                object_permissions: vec![],
             });
             inst.persist(&st)?;
             Ok(None)
@@ -288,9 +289,7 @@ fn permission(st: &mut InstanceState, session: &Session, p: &PermissionStatement
         None => p.permissions.iter().all(|x| perms::is_server_permission(x)),
         Some((class, _)) if class == "SERVER" => true,
         Some((class, _)) if class == "DATABASE" => false,
-        Some((class, name)) => {
-            return Err(messages::cannot_find("find", &class.to_lowercase(), name).into())
-        }
+        Some((class, name)) => return object_permission(st, session, p, class, name),
     };
     if server_scope {
         for x in &p.permissions {
@@ -395,4 +394,113 @@ impl Instance {
         }
         Ok(())
     }
+}
+
+/// The permissions each securable class takes (the GRANT pages of each class).
+fn object_permissions_of(class: &str) -> &'static [&'static str] {
+    match class {
+        "CERTIFICATE" | "SYMMETRIC KEY" => &[
+            "CONTROL",
+            "ALTER",
+            "REFERENCES",
+            "TAKE OWNERSHIP",
+            "VIEW DEFINITION",
+        ],
+        _ => &[
+            "SELECT",
+            "INSERT",
+            "UPDATE",
+            "DELETE",
+            "REFERENCES",
+            "CONTROL",
+            "ALTER",
+            "TAKE OWNERSHIP",
+            "VIEW DEFINITION",
+        ],
+    }
+}
+
+/// GRANT / DENY / REVOKE on one securable of the current database: a certificate, a
+/// symmetric key, or a table or view (msdb's history tables are the ones the emulator has).
+fn object_permission(
+    st: &mut InstanceState,
+    session: &Session,
+    p: &PermissionStatement,
+    class: &str,
+    name: &str,
+) -> Res<()> {
+    let login = session.login.clone();
+    let dbname = session.database.clone();
+    let db = st
+        .database(&dbname)
+        .ok_or_else(|| Fail::from(messages::database_missing(&dbname)))?;
+    let securable = match class {
+        "CERTIFICATE" => db.certificate(name).map(|c| c.name.clone()),
+        "SYMMETRIC KEY" => db
+            .symmetric_keys
+            .iter()
+            .find(|k| ci_eq(&k.name, name))
+            .map(|k| k.name.clone()),
+        "OBJECT" => {
+            let parts: Vec<&str> = name.split('.').collect();
+            let (d, schema, object) = match parts.as_slice() {
+                [o] => (dbname.as_str(), "dbo", *o),
+                [s, o] => (dbname.as_str(), *s, *o),
+                [d, s, o] => (*d, if s.is_empty() { "dbo" } else { *s }, *o),
+                _ => return Err(messages::cannot_find("find", "object", name).into()),
+            };
+            // Permissions are granted in the object's own database (assumptions).
+            let known = ci_eq(d, &dbname)
+                && ci_eq(&dbname, "msdb")
+                && ci_eq(schema, "dbo")
+                && ["backupset", "backupmediafamily"]
+                    .iter()
+                    .any(|t| ci_eq(t, object));
+            known.then(|| format!("dbo.{}", object.to_ascii_lowercase()))
+        }
+        other => {
+            return Err(Msg::new(102, 15, 1, format!("Incorrect syntax near '{other}'.")).into())
+        }
+    };
+    let Some(securable) = securable else {
+        let what = match class {
+            "OBJECT" => "object",
+            "SYMMETRIC KEY" => "symmetric key",
+            _ => "certificate",
+        };
+        return Err(messages::cannot_find("find", what, name).into());
+    };
+    let allowed = object_permissions_of(class);
+    for x in &p.permissions {
+        if !allowed.iter().any(|a| ci_eq(a, x)) {
+            return Err(messages::invalid_permission(x).into());
+        }
+    }
+    if !perms::has_database(st, &login, db, "CONTROL") {
+        return Err(messages::grantor_lacks_permission().into());
+    }
+    for who in &p.principals {
+        if db.user(who).is_none() {
+            return Err(messages::cannot_find("find", "user", who).into());
+        }
+    }
+    let db = st.database_mut(&dbname).unwrap();
+    for who in &p.principals {
+        let u = db.users.iter_mut().find(|u| ci_eq(&u.name, who)).unwrap();
+        for x in &p.permissions {
+            let x = x.to_ascii_uppercase();
+            u.object_permissions
+                .retain(|o| !(o.class == class && ci_eq(&o.name, &securable) && o.permission == x));
+            if p.kind != PermissionKind::Revoke {
+                u.object_permissions
+                    .push(crate::engine::state::ObjectPermission {
+                        class: class.to_string(),
+                        name: securable.clone(),
+                        permission: x.clone(),
+                        deny: p.kind == PermissionKind::Deny,
+                    });
+            }
+        }
+    }
+    Ok(())
 }

@@ -39,11 +39,24 @@ impl Parser {
                 TokenKind::Ident(w) | TokenKind::QuotedIdent(w) => w.clone(),
                 _ => return Err(SyntaxError::near(&first)),
             };
-            if self.eat_sym("::") {
-                let name = self.ident()?;
-                Some((first_text.to_uppercase(), name))
+            let class = if first_text.eq_ignore_ascii_case("SYMMETRIC") && self.eat_kw(Kw::Key) {
+                "SYMMETRIC KEY".to_string()
             } else {
-                Some(("OBJECT".into(), first_text))
+                first_text.to_uppercase()
+            };
+            if self.eat_sym("::") {
+                let mut name = self.ident()?;
+                while self.eat_sym(".") {
+                    name = format!("{name}.{}", self.ident()?);
+                }
+                Some((class, name))
+            } else {
+                // ON [db.][schema.]object: an OBJECT.
+                let mut name = first_text;
+                while self.eat_sym(".") {
+                    name = format!("{name}.{}", self.ident()?);
+                }
+                Some(("OBJECT".into(), name))
             }
         } else {
             None

@@ -43,18 +43,22 @@ pub(super) fn call(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<T
             // Nothing for a certificate the caller cannot see, or (CERTPRIVATEKEY) whose
             // private key it cannot open: NULL, not an error (assumptions).
             let cert = db.zip(id).and_then(|(d, id)| {
-                perms::can_see_metadata(st, login, d)
-                    .then(|| {
-                        d.certificates
-                            .iter()
-                            .find(|c| c.certificate_id as i64 == id)
-                    })
-                    .flatten()
+                d.certificates
+                    .iter()
+                    .find(|c| c.certificate_id as i64 == id)
+                    .filter(|c| perms::can_see_certificate(st, login, d, &c.name))
                     .map(|c| (d, c))
             });
             let out = match cert {
                 None => None,
                 Some((_, c)) if !pk => Some(c.der.clone()),
+                // "Only users with access to the certificate private key": CONTROL on the
+                // certificate, as BACKUP CERTIFICATE needs (CERTPRIVATEKEY's page).
+                Some((d, c))
+                    if !perms::has_object(st, login, d, "CERTIFICATE", &c.name, "CONTROL") =>
+                {
+                    None
+                }
                 Some((d, c)) => {
                     let enc = text(1)?.unwrap_or_default();
                     let dec = if args.len() == 3 { text(2)? } else { None };

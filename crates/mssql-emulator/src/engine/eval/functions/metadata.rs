@@ -58,11 +58,13 @@ pub(super) fn call(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<T
             let n = text(0)?.unwrap_or_default();
             let db = st.database(&ctx.session.database);
             let id = db.and_then(|d| {
-                if !perms::can_see_metadata(st, login, d) {
-                    return None;
-                }
                 if name == "CERT_ID" {
+                    if !perms::can_see_certificate(st, login, d, &n) {
+                        return None;
+                    }
                     d.certificate(&n).map(|c| c.certificate_id as i64)
+                } else if !perms::can_see_metadata(st, login, d) {
+                    None
                 } else if ci_eq(&n, "##MS_DatabaseMasterKey##") && d.master_key.is_some() {
                     Some(101)
                 } else if ci_eq(&n, "##MS_ServiceMasterKey##") && d.database_id == 1 {
