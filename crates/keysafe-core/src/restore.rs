@@ -420,6 +420,28 @@ pub async fn restore_prepared(
     )
     .await;
     tidy(&req.placement, &result.files);
+    let r = match r {
+        // Keysafe checked the placed file's hash as this login; SQL Server opens the file as
+        // its service account. For a SQL login those are the same account; for a Windows
+        // login they are not, and the file may be readable by one and not the other.
+        Err(e)
+            if inv.server.windows_login
+                && e.server
+                    .as_ref()
+                    .is_some_and(|s| matches!(s.number, 15317 | 15208)) =>
+        {
+            let service = inv
+                .server
+                .service_account
+                .clone()
+                .unwrap_or_else(|| "its service account".into());
+            Err(e.next(format!(
+                "Either the password is not the one the backup was made with, or SQL Server cannot read the file: Keysafe checked it as {} (a Windows login reads files as itself), and SQL Server opens it as {service}. Give {service} read access to {server_dir}, or use a folder it can read.",
+                inv.server.login
+            )))
+        }
+        r => r,
+    };
     r?;
     if let Some(file) = &req.verify_backup {
         result.backup_verified = Some(rehearse(c, file).await?);

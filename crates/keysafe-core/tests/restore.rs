@@ -424,3 +424,57 @@ async fn a_pfx_certificate_is_placed_where_the_server_reads_it_and_restored_from
     assert_eq!(r.expected_thumbprint, r.actual_thumbprint);
     assert!(std::fs::read_dir(&local).unwrap().next().is_none());
 }
+
+/// A Windows login restores a master key from a folder it may read and the service account
+/// may not: Keysafe's hash check (OPENROWSET, as the login) passes, SQL Server's RESTORE (as
+/// its service) cannot open the file, and the error says which account could not read it.
+/// Windows builds only: the emulator's NTLM acceptor is reached through SSPI there.
+#[cfg(windows)]
+#[tokio::test]
+async fn a_file_the_login_reads_and_the_service_cannot_fails_the_restore_with_its_reason() {
+    use keysafe_core::connection::Authentication;
+    let dir = tempfile::tempdir().unwrap();
+    let a = instance(
+        &dir.path().join("a"),
+        "SQLA",
+        "CREATE DATABASE Sales;\nUSE Sales;\nCREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Dmk!Passw0rd#2026';",
+    )
+    .await;
+    let scenario = String::from(
+        "folders = ['C:\\OpsOnly']\n[server]\nmachine_name = \"SQLB\"\ndomain = \"CONTOSO\"\n\n[[logins]]\nname = 'CONTOSO\\ops'\nwindows = true\npassword = \"Ops!Windows#Pass1\"\ngrant = [\"CONTROL SERVER\", \"ADMINISTER BULK OPERATIONS\"]\n\n[[acls]]\npath = 'C:\\OpsOnly'\nfull = ['CONTOSO\\ops']\n\n[[databases]]\nname = \"Sales\"\n"
+    );
+    let b = keysafe_test_support::emulator(&dir.path().join("b"), &scenario).await;
+    let medium = dir.path().join("medium");
+    let report = back_up(&a, &medium).await;
+    let mut o = keysafe_test_support::sql_options(&b, "x", "x");
+    o.authentication =
+        Authentication::with_password(r"CONTOSO\ops", Password::new("Ops!Windows#Pass1"));
+    let mut cb = connect(&o).await.unwrap();
+    let folder = r"C:\OpsOnly";
+    let mut req = request(
+        &report,
+        KeyRef::DatabaseMasterKey {
+            database: "Sales".into(),
+        },
+        Placement::Local(b.instance().host_path(folder).unwrap()),
+    );
+    req.server_dir = Some(folder.into());
+    let new_dmk = Password::new("New!MasterKey#2026");
+    let e = restore::restore(
+        &mut cb,
+        &req,
+        &RestoreSecrets {
+            backup: &Password::new(BACKUP_PW),
+            master_key: Some(&new_dmk),
+        },
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.server.as_ref().map(|s| s.number), Some(15317), "{e:?}");
+    let next = e.next_step.unwrap_or_default();
+    assert!(
+        next.contains(r"CONTOSO\ops") && next.contains("NT Service"),
+        "{next}"
+    );
+}

@@ -134,6 +134,10 @@ grant = ["CONTROL SERVER", "ADMINISTER BULK OPERATIONS"]
 path = 'C:\\Keysafe'                    # what Keysafe applies, with the operator's read access
 full = ['NT AUTHORITY\\SYSTEM', 'BUILTIN\\Administrators', 'NT SERVICE\\MSSQLSERVER']
 read = ['CONTOSO\\ops']
+
+[[acls]]
+path = 'C:\\OpsOnly'                    # the operator's own folder: the service may not read it
+full = ['CONTOSO\\ops']
 """
 
 
@@ -145,7 +149,7 @@ class FilesAreReadAsTheLoginsAccount(unittest.TestCase):
     def setUpClass(cls):
         with open(SCENARIO) as f:
             demo = f.read()
-        demo = demo.replace("folders = ['c:\\temp_backups\\keys']", "folders = ['c:\\temp_backups\\keys', 'C:\\Keysafe']\nshares = ['\\\\fileserver\\sqlkeys']", 1)
+        demo = demo.replace("folders = ['c:\\temp_backups\\keys']", "folders = ['c:\\temp_backups\\keys', 'C:\\Keysafe', 'C:\\OpsOnly']\nshares = ['\\\\fileserver\\sqlkeys']", 1)
         cls.scenario = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
         cls.scenario.write(demo + FILES_SCENARIO)
         cls.scenario.close()
@@ -243,6 +247,24 @@ class FilesAreReadAsTheLoginsAccount(unittest.TestCase):
             cur.execute("SELECT thumbprint FROM sys.certificates WHERE name = 'back'")
             self.assertEqual(bytes(cur.fetchone()[0]), thumb)
             cur.execute("USE master; DROP DATABASE pytds_scratch")
+
+    def test_sql_server_reads_a_key_file_as_its_service_account_not_as_the_caller(self):
+        made = r"C:\Keysafe\files-master.dmk"
+        placed = r"C:\OpsOnly\files-master.dmk"
+        with self.sa() as conn, conn.cursor() as cur:
+            cur.execute("USE master; BACKUP MASTER KEY TO FILE = '%s' ENCRYPTION BY PASSWORD = '%s'" % (made, STRONG))
+        with open(self.emu.host_path(made), "rb") as f, open(self.emu.host_path(placed), "wb") as g:
+            g.write(f.read())
+        with self.windows("CONTOSO\\ops", "Ops!Windows#Pass1") as conn, conn.cursor() as cur:
+            self.assertEqual(len(self.read(cur, placed)), 32)  # the caller reads it
+            cur.execute("CREATE DATABASE files_scratch")
+            with self.assertRaises(pytds.Error) as e:  # SQL Server, as its service, may not
+                cur.execute("USE files_scratch; RESTORE MASTER KEY FROM FILE = '%s' DECRYPTION BY PASSWORD = '%s' "
+                            "ENCRYPTION BY PASSWORD = '%s'" % (placed, STRONG, STRONG))
+            self.assertEqual(e.exception.number, 15317)
+            cur.execute("USE files_scratch; RESTORE MASTER KEY FROM FILE = '%s' DECRYPTION BY PASSWORD = '%s' "
+                        "ENCRYPTION BY PASSWORD = '%s'" % (made, STRONG, STRONG))
+            cur.execute("USE master; DROP DATABASE files_scratch")
 
     def test_a_unc_path_needs_delegation_for_a_windows_login(self):
         path = r"\\fileserver\sqlkeys\files-unc.key"

@@ -692,6 +692,26 @@ impl Instance {
         (!listed).then(|| messages::bulk_cannot_open_os(server_path, code, text))
     }
 
+    /// A file SQL Server itself opens (RESTORE MASTER KEY, RESTORE SERVICE MASTER KEY,
+    /// CREATE CERTIFICATE FROM FILE): read as the service account, whoever the caller is, so
+    /// on a Windows host the file's DACL must let the service account read it.
+    pub fn read_server_file_as_service(&self, server_path: &str) -> Option<Vec<u8>> {
+        if self.info.platform == Platform::Windows {
+            let comps = self.fs.components(server_path).ok()?;
+            if !self
+                .acls()
+                .allows(&comps, false, &self.service_token(), acl::READ)
+            {
+                tracing::debug!(
+                    path = server_path,
+                    "the service account may not read the file"
+                );
+                return None;
+            }
+        }
+        self.read_server_file(server_path)
+    }
+
     pub fn read_server_file(&self, server_path: &str) -> Option<Vec<u8>> {
         let host = self.fs.resolve(server_path).ok()?;
         if !host.is_file() {

@@ -343,7 +343,7 @@ fn create_certificate(
                 .and_then(|p| p.decryption_password.as_deref())
                 .ok_or_else(|| Fail::from(messages::private_key_password_invalid()))?;
             let bytes = inst
-                .read_server_file(file)
+                .read_server_file_as_service(file)
                 .ok_or_else(|| Fail::from(messages::cert_file_invalid(v2024)))?;
             let plain = crypto::read_backup(&bytes, BackupKind::Pfx, pw).map_err(|e| match e {
                 crypto::BackupError::Format => Fail::from(messages::cert_file_invalid(v2024)),
@@ -364,7 +364,7 @@ fn create_certificate(
             private_key,
         } => {
             let der = inst
-                .read_server_file(file)
+                .read_server_file_as_service(file)
                 .ok_or_else(|| Fail::from(messages::cert_file_invalid(v2024)))?;
             let key = match private_key {
                 None => None,
@@ -374,7 +374,7 @@ fn create_certificate(
                     ..
                 }) => {
                     let bytes = inst
-                        .read_server_file(kf)
+                        .read_server_file_as_service(kf)
                         .ok_or_else(|| Fail::from(messages::cert_file_invalid(v2024)))?;
                     Some(read_private_key(
                         &bytes,

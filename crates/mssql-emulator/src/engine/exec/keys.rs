@@ -90,7 +90,7 @@ pub(crate) fn key32(k: &[u8]) -> Res<[u8; 32]> {
 
 fn read_key_file(inst: &Instance, path: &str, kind: BackupKind, password: &str) -> Res<KeyPayload> {
     let bytes = inst
-        .read_server_file(path)
+        .read_server_file_as_service(path)
         .ok_or_else(|| Fail::from(messages::key_file_invalid()))?;
     let plain = crypto::read_backup(&bytes, kind, password)
         .map_err(|_| Fail::from(messages::key_file_invalid()))?;
