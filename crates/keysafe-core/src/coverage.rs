@@ -169,6 +169,57 @@ fn thumbprint_in_33111(e: &KeysafeError) -> Option<String> {
 
 /// Reads the instance's retained backups and what they need, and judges every certificate
 /// against the server and Keysafe's history (`runs`, for this server as `server` names it).
+/// What coverage reads, checked before it reads anything: a certificate this login cannot see
+/// would otherwise be judged lost, and an encrypted backup it cannot read, unknown.
+async fn permissions_for_coverage(c: &mut SqlConnection) -> Result<()> {
+    let rows = c
+        .rows(
+            "SELECT HAS_PERMS_BY_NAME(N'msdb.dbo.backupset', 'OBJECT', 'SELECT'), HAS_PERMS_BY_NAME(N'msdb.dbo.backupmediafamily', 'OBJECT', 'SELECT'),
+       HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW SERVER STATE'), HAS_PERMS_BY_NAME(NULL, NULL, 'CREATE ANY DATABASE'),
+       HAS_PERMS_BY_NAME(N'master', 'DATABASE', 'VIEW DEFINITION'), SUSER_SNAME()",
+        )
+        .await?;
+    let Some(r) = rows.first() else {
+        return Ok(());
+    };
+    let login = r.get::<&str, _>(5).unwrap_or("the login");
+    let user = crate::tsql::ident(login).unwrap_or_else(|_| "[login]".into());
+    let checks = [
+        (0, "SELECT on msdb.dbo.backupset", "reads the backup history", format!("USE msdb; GRANT SELECT ON OBJECT::dbo.backupset TO <{login}'s user in msdb>;")),
+        (1, "SELECT on msdb.dbo.backupmediafamily", "reads where each backup is", format!("USE msdb; GRANT SELECT ON OBJECT::dbo.backupmediafamily TO <{login}'s user in msdb>;")),
+        (2, "VIEW SERVER STATE", "reads sys.dm_database_encryption_keys", format!("GRANT VIEW SERVER STATE TO {user};")),
+        (3, "CREATE ANY DATABASE", "reads backup files (RESTORE FILELISTONLY)", format!("GRANT CREATE ANY DATABASE TO {user};")),
+        (4, "VIEW DEFINITION in master", "sees master's certificates (one it cannot see would be judged lost)", format!("USE master; GRANT VIEW DEFINITION TO <{login}'s user in master>; (or GRANT VIEW ANY DEFINITION TO {user};)")),
+    ];
+    // 0 is a refusal; NULL (a name the server does not know) is left to the statement itself.
+    let missing: Vec<_> = checks
+        .iter()
+        .filter(|(i, ..)| r.get::<i32, _>(*i) == Some(0))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(KeysafeError::new(
+        ErrorCode::PermissionDenied,
+        format!(
+            "Coverage needs {} for {login}: {}. Nothing was read.",
+            missing.iter().map(|m| m.1).collect::<Vec<_>>().join(", "),
+            missing
+                .iter()
+                .map(|m| format!("{} ({})", m.1, m.2))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+    )
+    .next(
+        missing
+            .iter()
+            .map(|m| m.3.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+    ))
+}
+
 /// One row of msdb's history, its dates in UTC.
 struct HistoryRow {
     database: String,
@@ -186,6 +237,7 @@ pub async fn coverage(
     retention_days: u32,
     runs: &[RunRecord],
 ) -> Result<Coverage> {
+    permissions_for_coverage(c).await?;
     let sets = c
         .batch(&format!(
             "SELECT CAST(@@SERVERNAME AS nvarchar(128));

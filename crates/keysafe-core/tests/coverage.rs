@@ -263,3 +263,79 @@ async fn three_backup_sets_in_one_media_file_are_judged_set_by_set() {
         .iter()
         .all(|s| s.needs[0].source.contains("backup file")));
 }
+
+#[tokio::test]
+async fn coverage_works_with_exactly_its_documented_permissions_and_names_each_missing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = rotated(
+        dir.path(),
+        "+00:00",
+        &[
+            SETUP,
+            &format!(r"BACKUP DATABASE Payroll TO DISK = N'{DIR}\least.bak' WITH INIT"),
+            "USE master; CREATE LOGIN auditor WITH PASSWORD = 'Read!Only#2026x';
+             CREATE USER auditor FOR LOGIN auditor; GRANT VIEW DEFINITION TO auditor;
+             GRANT VIEW SERVER STATE TO auditor; GRANT CREATE ANY DATABASE TO auditor;
+             USE msdb; CREATE USER auditor FOR LOGIN auditor;
+             GRANT SELECT ON OBJECT::dbo.backupset TO auditor; GRANT SELECT ON OBJECT::dbo.backupmediafamily TO auditor;",
+        ],
+    )
+    .await;
+    let auditor = keysafe_test_support::sql_options(&emu, "auditor", "Read!Only#2026x");
+    let as_auditor = {
+        let mut c = connect(&auditor).await.unwrap();
+        coverage::coverage(&mut c, 35, &[]).await.unwrap()
+    };
+    let as_sa = coverage_of(&emu).await;
+    assert_eq!(as_auditor.backups.len(), 1);
+    assert_eq!(
+        as_auditor.backups[0].needs[0].thumbprint,
+        as_sa.backups[0].needs[0].thumbprint
+    );
+    assert_eq!(
+        as_auditor.certificates[0].verdict,
+        as_sa.certificates[0].verdict
+    );
+    for (revoke, grant, named) in [
+        (
+            "USE msdb; REVOKE SELECT ON OBJECT::dbo.backupset FROM auditor;",
+            "USE msdb; GRANT SELECT ON OBJECT::dbo.backupset TO auditor;",
+            "SELECT on msdb.dbo.backupset",
+        ),
+        (
+            "USE msdb; REVOKE SELECT ON OBJECT::dbo.backupmediafamily FROM auditor;",
+            "USE msdb; GRANT SELECT ON OBJECT::dbo.backupmediafamily TO auditor;",
+            "SELECT on msdb.dbo.backupmediafamily",
+        ),
+        (
+            "REVOKE VIEW SERVER STATE FROM auditor;",
+            "GRANT VIEW SERVER STATE TO auditor;",
+            "VIEW SERVER STATE",
+        ),
+        (
+            "REVOKE CREATE ANY DATABASE FROM auditor;",
+            "GRANT CREATE ANY DATABASE TO auditor;",
+            "CREATE ANY DATABASE",
+        ),
+        (
+            "USE master; REVOKE VIEW DEFINITION FROM auditor;",
+            "USE master; GRANT VIEW DEFINITION TO auditor;",
+            "VIEW DEFINITION in master",
+        ),
+    ] {
+        emu.instance().run_as("sa", revoke).unwrap();
+        let mut c = connect(&auditor).await.unwrap();
+        let e = coverage::coverage(&mut c, 35, &[]).await.unwrap_err();
+        assert_eq!(
+            e.code,
+            keysafe_core::ErrorCode::PermissionDenied,
+            "{named}: {e:?}"
+        );
+        assert!(e.message.contains(named), "{named}: {}", e.message);
+        assert!(
+            e.next_step.as_deref().unwrap_or("").contains("GRANT"),
+            "{e:?}"
+        );
+        emu.instance().run_as("sa", grant).unwrap();
+    }
+}

@@ -221,6 +221,26 @@ pub fn has_object(
     at_database
 }
 
+/// `perm` (SELECT) on one of msdb's history tables (assumptions::MSDB_HISTORY_READERS):
+/// CONTROL SERVER, msdb's db_owner or db_datareader unless denied on the table, or a grant
+/// on the table itself.
+pub fn may_select_msdb_table(
+    state: &InstanceState,
+    login: &str,
+    msdb: &Database,
+    table: &str,
+    perm: &str,
+) -> bool {
+    let object = format!("dbo.{}", table.to_ascii_lowercase());
+    has_server(state, login, "CONTROL SERVER")
+        || msdb.user_for_login(login).is_some_and(|u| {
+            u.roles
+                .iter()
+                .any(|r| ci_eq(r, "db_owner") || ci_eq(r, "db_datareader"))
+        }) && !denied_object(state, login, msdb, "OBJECT", &object, perm)
+        || has_object(state, login, msdb, "OBJECT", &object, perm)
+}
+
 /// A DENY of `perm` (or of CONTROL) on one securable to the login's user.
 pub fn denied_object(
     state: &InstanceState,

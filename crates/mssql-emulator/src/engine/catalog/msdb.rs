@@ -31,14 +31,7 @@ fn may_read(ctx: &Ctx, view: &str) -> Res<()> {
     let st = ctx.st;
     let login = &ctx.session.login;
     let msdb = st.database("msdb").expect("msdb exists");
-    let object = format!("dbo.{}", view.to_ascii_lowercase());
-    let reader = perms::has_server(st, login, "CONTROL SERVER")
-        || msdb.user_for_login(login).is_some_and(|u| {
-            u.roles
-                .iter()
-                .any(|r| ci_eq(r, "db_owner") || ci_eq(r, "db_datareader"))
-        }) && !perms::denied_object(st, login, msdb, "OBJECT", &object, "SELECT")
-        || perms::has_object(st, login, msdb, "OBJECT", &object, "SELECT");
+    let reader = perms::may_select_msdb_table(st, login, msdb, view, "SELECT");
     if reader {
         Ok(())
     } else {

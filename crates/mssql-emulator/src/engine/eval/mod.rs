@@ -936,6 +936,29 @@ fn has_perms_by_name(ctx: &Ctx, securable: Option<&str>, class: Option<&str>, pe
             }
             Value::Int(perms::has_object(st, login, db, "CERTIFICATE", &cert.name, perm) as i64)
         }
+        // msdb's history tables, as [msdb.]dbo.backupset or backupset in msdb.
+        "OBJECT" => {
+            let Some(name) = securable else {
+                return Value::Null;
+            };
+            let parts: Vec<&str> = name
+                .split('.')
+                .map(|p| p.trim_matches(['[', ']']))
+                .collect();
+            let (db, table) = match parts.as_slice() {
+                [t] => (ctx.session.database.as_str(), *t),
+                [_, t] => (ctx.session.database.as_str(), *t),
+                [d, _, t] => (*d, *t),
+                _ => return Value::Null,
+            };
+            let known = ["backupset", "backupmediafamily"]
+                .iter()
+                .any(|k| ci_eq(k, table));
+            let Some(msdb) = st.database(db).filter(|d| ci_eq(&d.name, "msdb") && known) else {
+                return Value::Null;
+            };
+            Value::Int(perms::may_select_msdb_table(st, login, msdb, table, perm) as i64)
+        }
         "LOGIN" => {
             let Some(_) = securable.and_then(|n| st.login(n)) else {
                 return Value::Null;
