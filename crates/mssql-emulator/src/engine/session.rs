@@ -20,6 +20,9 @@ pub struct Session {
     pub language: String,
     /// sp_prepare / sp_prepexec handles: the parameter declarations and the statement.
     pub prepared: HashMap<i32, (String, String)>,
+    /// Whether the session travels inside TLS after the login (false for login-only
+    /// encryption and plaintext): sys.dm_exec_connections.encrypt_option.
+    pub encrypted: bool,
 }
 
 impl Session {
@@ -36,6 +39,7 @@ impl Session {
             options: HashMap::new(),
             language: "us_english".into(),
             prepared: HashMap::new(),
+            encrypted: false,
         }
     }
 }

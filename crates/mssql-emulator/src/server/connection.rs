@@ -395,10 +395,9 @@ async fn login(
     });
     w.done(DoneStatus::empty(), 0, 0);
     send(t, &w.buf, DEFAULT_PACKET_SIZE, spid).await?;
-    Ok((
-        Some(Session::new(spid, &login_name, &database)),
-        packet_size,
-    ))
+    let mut session = Session::new(spid, &login_name, &database);
+    session.encrypted = t.is_tls();
+    Ok((Some(session), packet_size))
 }
 
 /// Windows authentication: NTLM in LOGIN7's SSPI data, a CHALLENGE back in an SSPI token,

@@ -1,4 +1,4 @@
-//! The server and its host: sys.dm_server_services, sys.dm_os_host_info, sys.dm_os_file_exists.
+//! The server and its host: sys.dm_server_services, sys.dm_exec_connections, sys.dm_os_host_info, sys.dm_os_file_exists.
 
 use super::*;
 
@@ -8,6 +8,11 @@ pub(super) const VIEWS: &[Source] = &[
         name: "dm_server_services",
         since: 0,
         build: dm_server_services,
+    },
+    Source {
+        name: "dm_exec_connections",
+        since: 0,
+        build: dm_exec_connections,
     },
     Source {
         name: "dm_os_host_info",
@@ -22,6 +27,34 @@ pub(super) const FUNCTIONS: &[Source] = &[Source {
     since: 14,
     build: dm_os_file_exists,
 }];
+
+/// sys.dm_exec_connections: this session's connection (the emulator keeps no list of the
+/// others' transports), with VIEW SERVER STATE as SQL Server requires.
+fn dm_exec_connections(ctx: &Ctx, at: &At) -> Res<Table> {
+    need_server_state(ctx)?;
+    let c = cols(
+        at.qualifier,
+        &[
+            ("session_id", SqlType::Int),
+            ("net_transport", SqlType::NVarChar(Some(40))),
+            ("protocol_type", SqlType::NVarChar(Some(40))),
+            ("encrypt_option", SqlType::NVarChar(Some(40))),
+            ("auth_scheme", SqlType::NVarChar(Some(40))),
+        ],
+    );
+    let session = ctx.session;
+    let windows = session.login.contains('\\');
+    Ok(Table {
+        cols: c,
+        rows: vec![vec![
+            Value::Int(session.spid as i64),
+            s("TCP"),
+            s("TSQL"),
+            s(if session.encrypted { "TRUE" } else { "FALSE" }),
+            s(if windows { "NTLM" } else { "SQL" }),
+        ]],
+    })
+}
 
 fn dm_server_services(ctx: &Ctx, at: &At) -> Res<Table> {
     let info = &ctx.inst.info;
