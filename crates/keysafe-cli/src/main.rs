@@ -1,6 +1,20 @@
 //! `keysafe`: the engine from a terminal or a scheduled task. No secret is ever accepted on
 //! the command line: passwords come from environment variables or a no-echo prompt.
 
+// Every line printed goes through term::safe: server-chosen names cannot drive the terminal
+// or forge lines (term.rs). JSON output keeps its own escaping (std::println!).
+macro_rules! println {
+    ($($t:tt)*) => { std::println!("{}", $crate::term::safe(&format!($($t)*))) };
+}
+macro_rules! eprintln {
+    ($($t:tt)*) => { std::eprintln!("{}", $crate::term::safe(&format!($($t)*))) };
+}
+macro_rules! eprint {
+    ($($t:tt)*) => { std::eprint!("{}", $crate::term::safe(&format!($($t)*))) };
+}
+
+mod term;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use keysafe_core::connection::{Authentication, ConnectOptions, Encrypt, ServerAddress, Trust};
 use keysafe_core::profiles::{OsKeyring, Profile, Profiles};
@@ -181,10 +195,12 @@ struct ConnArgs {
     /// Windows integrated authentication (Windows only).
     #[arg(long)]
     integrated: bool,
-    /// How much of the session TLS protects: mandatory (all of it), optional (the login),
-    /// strict (TDS 8, not available yet).
-    #[arg(long, value_enum, default_value = "mandatory")]
-    encrypt: Encrypt,
+    /// How much of the session TLS protects: mandatory (all of it; the default), optional
+    /// (only the login, unless the server forces encryption: passwords and key files sent
+    /// after it could travel in clear), strict (TDS 8.0: TLS before anything else, the
+    /// certificate always checked; SQL Server 2022 and later). Overrides a profile's.
+    #[arg(long, value_enum)]
+    encrypt: Option<Encrypt>,
     /// Do not verify the server certificate.
     #[arg(long, conflicts_with = "ca_file")]
     trust_server_certificate: bool,
@@ -194,14 +210,35 @@ struct ConnArgs {
     /// The name expected in the server certificate, if not the host name.
     #[arg(long)]
     host_name_in_certificate: Option<String>,
-    /// Seconds to wait for a connection.
-    #[arg(long, default_value_t = 30)]
-    connect_timeout: u64,
+    /// Seconds to wait for a connection, 1 to 600 (default 30). Overrides a profile's.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=600))]
+    connect_timeout: Option<u64>,
 }
 
 impl ConnArgs {
     fn encrypt(&self) -> Encrypt {
-        self.encrypt
+        self.encrypt.unwrap_or_default()
+    }
+
+    fn connect_timeout(&self) -> u64 {
+        self.connect_timeout.unwrap_or(30)
+    }
+
+    /// A profile's connection with what the command line says instead, where it says it.
+    fn over(&self, mut o: ConnectOptions) -> ConnectOptions {
+        if let Some(e) = self.encrypt {
+            o.encrypt = e;
+        }
+        if self.ca_file.is_some() || self.trust_server_certificate {
+            o.trust = self.trust();
+        }
+        if let Some(h) = &self.host_name_in_certificate {
+            o.host_name_in_certificate = Some(h.clone());
+        }
+        if let Some(t) = self.connect_timeout {
+            o.connect_timeout = Duration::from_secs(t);
+        }
+        o
     }
 
     fn trust(&self) -> Trust {
@@ -398,7 +435,7 @@ fn connect_options(c: &ConnArgs) -> Result<Vec<ConnectOptions>, KeysafeError> {
                 .as_deref()
                 .map(|v| secret_from_env(v, "the login's password"))
                 .transpose()?;
-            out.push(p.connect_options(&OsKeyring, pw)?);
+            out.push(c.over(p.connect_options(&OsKeyring, pw)?));
         }
     }
     if c.servers.is_empty() {
@@ -431,7 +468,7 @@ fn connect_options(c: &ConnArgs) -> Result<Vec<ConnectOptions>, KeysafeError> {
                 encrypt: c.encrypt(),
                 trust: c.trust(),
                 host_name_in_certificate: c.host_name_in_certificate.clone(),
-                connect_timeout: Duration::from_secs(c.connect_timeout.max(1)),
+                connect_timeout: Duration::from_secs(c.connect_timeout()),
                 database: None,
             })
         })
@@ -471,7 +508,7 @@ fn cmd_profile(action: &ProfileAction) -> Result<i32, KeysafeError> {
                 encrypt: conn.encrypt(),
                 trust: conn.trust(),
                 host_name_in_certificate: conn.host_name_in_certificate.clone(),
-                connect_timeout_secs: conn.connect_timeout,
+                connect_timeout_secs: conn.connect_timeout(),
                 folder: folder.clone(),
                 color: color.clone(),
                 remember_password: *remember,
@@ -502,7 +539,7 @@ fn cmd_profile(action: &ProfileAction) -> Result<i32, KeysafeError> {
                 return Err(usage(format!("There is no profile named '{name}'.")));
             }
         }
-        ProfileAction::Export => println!("{}", profiles.export()),
+        ProfileAction::Export => std::println!("{}", profiles.export()),
     }
     Ok(0)
 }
@@ -543,7 +580,9 @@ async fn cmd_status(conn: &ConnArgs, json: bool) -> Result<i32, KeysafeError> {
             Ok(v) => all.push(v),
             Err(e) => {
                 failed = true;
-                eprintln!("[{}] {}", t.server, e.describe());
+                for l in term::error_lines(&format!("[{}] ", t.server), &e) {
+                    eprintln!("{l}");
+                }
             }
         }
     }
@@ -557,7 +596,7 @@ async fn cmd_status(conn: &ConnArgs, json: bool) -> Result<i32, KeysafeError> {
             .iter()
             .map(|(server, keys)| serde_json::json!({ "server": server, "keys": keys }))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+        std::println!("{}", serde_json::to_string_pretty(&v).expect("json"));
     } else {
         for (server, keys) in &all {
             println!("{server}");
@@ -696,7 +735,9 @@ async fn cmd_coverage(
             Ok(cov) => all.push(cov),
             Err(e) => {
                 failed = true;
-                eprintln!("[{}] {}", t.server, e.describe());
+                for l in term::error_lines(&format!("[{}] ", t.server), &e) {
+                    eprintln!("{l}");
+                }
             }
         }
     }
@@ -867,10 +908,11 @@ async fn cmd_restore(a: &RestoreArgs) -> Result<i32, KeysafeError> {
         &report_dir,
     ) {
         Ok(files) => eprintln!("[{server}] restore report: {}", files.html.display()),
-        Err(e) => eprintln!(
-            "keysafe: the restore report could not be written: {}",
-            e.describe()
-        ),
+        Err(e) => {
+            for l in term::error_lines("keysafe: the restore report could not be written: ", &e) {
+                eprintln!("{l}");
+            }
+        }
     }
     let r = outcome?;
     if a.json {
@@ -935,7 +977,7 @@ fn back_it_up_now(database: &str, server: &impl std::fmt::Display) {
 }
 
 fn print_json(v: &impl serde::Serialize) -> Result<(), KeysafeError> {
-    println!(
+    std::println!(
         "{}",
         serde_json::to_string_pretty(v)
             .map_err(|e| KeysafeError::new(ErrorCode::Internal, e.to_string()))?
@@ -1032,7 +1074,7 @@ async fn cmd_inventory(conn: &ConnArgs, json: bool) -> Result<i32, KeysafeError>
     let mut c = keysafe_core::connection::connect(&targets[0]).await?;
     let inv = inventory::inventory(&mut c).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&inv).expect("json"));
+        std::println!("{}", serde_json::to_string_pretty(&inv).expect("json"));
         return Ok(0);
     }
     let f = &inv.server;
@@ -1266,7 +1308,7 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
         files: written,
     } = record?;
     if a.json {
-        println!("{}", report.to_json());
+        std::println!("{}", report.to_json());
     }
     eprintln!(
         "{} of {} key(s) verified on {} instance(s); report: {}",
@@ -1277,7 +1319,9 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
     );
     for i in &report.instances {
         if let Some(e) = &i.error {
-            eprintln!("[{}] {}", i.server, e.describe());
+            for l in term::error_lines(&format!("[{}] ", i.server), e) {
+                eprintln!("{l}");
+            }
         }
         if i.folder_protection_failed {
             eprintln!(
@@ -1287,7 +1331,9 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
         }
         for k in &i.keys {
             if let Some(e) = &k.error {
-                eprintln!("[{}] {}: {}", i.server, k.key.label(), e.describe());
+                for l in term::error_lines(&format!("[{}] {}: ", i.server, k.key.label()), e) {
+                    eprintln!("{l}");
+                }
             }
         }
     }
@@ -1302,7 +1348,7 @@ fn print_plan(plan: &run::BackupPlan, json: bool) -> Result<i32, KeysafeError> {
         .iter()
         .any(|i| i.problem.is_some() || i.keys.iter().any(|k| k.problem.is_some()));
     if json {
-        println!(
+        std::println!(
             "{}",
             serde_json::to_string_pretty(plan)
                 .map_err(|e| KeysafeError::new(ErrorCode::Internal, e.to_string()))?
@@ -1313,7 +1359,9 @@ fn print_plan(plan: &run::BackupPlan, json: bool) -> Result<i32, KeysafeError> {
         let name = i.server_name.as_deref().unwrap_or(&i.server);
         println!("[{name}] ({})", i.server);
         if let Some(e) = &i.problem {
-            println!("  CANNOT BACK UP: {}", e.describe().replace('\n', "\n  "));
+            for l in term::error_lines("  CANNOT BACK UP: ", e) {
+                println!("  {}", l.trim_start());
+            }
             continue;
         }
         if let Some(f) = &i.server_folder {
@@ -1339,10 +1387,9 @@ fn print_plan(plan: &run::BackupPlan, json: bool) -> Result<i32, KeysafeError> {
                 println!("    needs a password: {flag}");
             }
             if let Some(e) = &k.problem {
-                println!(
-                    "    CANNOT BACK UP: {}",
-                    e.describe().replace('\n', "\n    ")
-                );
+                for l in term::error_lines("CANNOT BACK UP: ", e) {
+                    println!("    {l}");
+                }
             }
             for f in k.server_files.iter().chain(&k.exported_files) {
                 println!("    file: {f}");
@@ -1372,7 +1419,7 @@ fn cmd_history(verify: bool, json: bool) -> Result<i32, KeysafeError> {
     let entries = history::read(&path)?;
     if json {
         for e in &entries {
-            println!("{}", serde_json::to_string(&e.record).expect("json"));
+            std::println!("{}", serde_json::to_string(&e.record).expect("json"));
         }
         return Ok(0);
     }
@@ -1478,7 +1525,9 @@ async fn main() {
     match r {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("keysafe: {}", e.describe());
+            for l in term::error_lines("keysafe: ", &e) {
+                eprintln!("{l}");
+            }
             std::process::exit(if e.code == ErrorCode::InvalidInput {
                 2
             } else {

@@ -1572,6 +1572,12 @@ async fn strict_encryption_backs_up_on_a_force_strict_instance_and_mandatory_is_
         .filter(|p| p.extension().is_some_and(|x| x == "key"))
         .collect();
     assert_eq!(copies.len(), 1, "{copies:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&copies[0]).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "a copy on the medium is this account's only");
+    }
 }
 
 #[tokio::test]
@@ -1599,4 +1605,123 @@ async fn inventory_names_a_2025_symmetric_key_and_its_oaep_encryption() {
         text.contains("master.CardCert: encrypts the symmetric key CardKey"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn names_a_server_chose_cannot_drive_the_terminal_or_forge_lines() {
+    let e = env().await;
+    // A database whose name repaints the line, turns text green and starts a new line.
+    e.emu
+        .instance()
+        .run_as(
+            "sa",
+            "CREATE DATABASE [Evil\u{1b}[2K\r\u{1b}[32mBACKED UP\u{1b}[0m\nFORGED LINE];
+             USE [Evil\u{1b}[2K\r\u{1b}[32mBACKED UP\u{1b}[0m\nFORGED LINE];
+             CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Evil!Master#Key1';",
+        )
+        .unwrap();
+    for cmd in ["status", "inventory"] {
+        let mut args = vec![cmd.to_string()];
+        args.extend(conn(&e));
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = keysafe(&e, &a, &OPERATOR).await;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(text.contains("Evil"), "{cmd}: {text}");
+        for stream in [&text, &err] {
+            assert!(
+                !stream.contains('\u{1b}') && !stream.contains('\r'),
+                "{cmd}: {stream:?}"
+            );
+            assert!(
+                !stream.lines().any(|l| l.starts_with("FORGED LINE")),
+                "{cmd}: {stream}"
+            );
+        }
+        assert!(
+            text.contains("\\u{1b}[32mBACKED UP"),
+            "{cmd}: shown escaped: {text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_fresh_home_is_private_quiet_and_command_line_flags_override_a_profile() {
+    let e = env_with(&DEMO.replacen(
+        "[server]\n",
+        "[server]\nforce_strict_encryption = true\n",
+        1,
+    ))
+    .await;
+    let server = format!("localhost,{}", e.emu.addr().port());
+    let ca = e.emu.cert_pem_path().unwrap().display().to_string();
+    let name = format!("Optional-{}", std::process::id());
+    // The profile says Optional; this server forces Strict.
+    let add = keysafe(
+        &e,
+        &[
+            "profile",
+            "add",
+            &name,
+            "--server",
+            &server,
+            "--login",
+            "keysafe_operator",
+            "--ca-file",
+            &ca,
+            "--encrypt",
+            "optional",
+        ],
+        &[],
+    )
+    .await;
+    let add_err = String::from_utf8_lossy(&add.stderr).into_owned();
+    assert_eq!(add.status.code(), Some(0), "{add_err}");
+    // The very first command on a fresh KEYSAFE_HOME says nothing about its log folder.
+    assert!(!add_err.contains("log directory"), "{add_err}");
+    let pw = [("KS_LOGIN_PW", "Operat0r!Pass#1")];
+    let with = |extra: &'static [&'static str]| {
+        let mut a = vec![
+            "inventory",
+            "--profile",
+            name.as_str(),
+            "--login-password-env",
+            "KS_LOGIN_PW",
+        ];
+        a.extend_from_slice(extra);
+        a
+    };
+    let refused = keysafe(&e, &with(&[]), &pw).await;
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("Encrypt = Strict"));
+    if !keysafe_core::windows::under_wine() {
+        let strict = keysafe(&e, &with(&["--encrypt", "strict"]), &pw).await;
+        assert_eq!(
+            strict.status.code(),
+            Some(0),
+            "--encrypt on the command line wins over the profile's: {}",
+            String::from_utf8_lossy(&strict.stderr)
+        );
+    }
+    // A timeout past what a connection may wait is a usage error, not a panic.
+    let huge = keysafe(
+        &e,
+        &with(&["--connect-timeout", "18446744073709551615"]),
+        &pw,
+    )
+    .await;
+    assert_eq!(
+        huge.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&huge.stderr)
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&e.home), 0o700, "KEYSAFE_HOME");
+        assert_eq!(mode(&e.home.join("logs")), 0o700, "its logs");
+        assert_eq!(mode(&e.home.join("profiles.json")), 0o600, "the profiles");
+    }
 }

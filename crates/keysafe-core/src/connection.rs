@@ -310,7 +310,11 @@ pub async fn connect(o: &ConnectOptions) -> Result<SqlConnection> {
         // TCP goes to the host; TLS expects this name.
         c.host(name);
     }
-    let timeout = o.connect_timeout;
+    // 1 to 600 s, as the Connect dialog allows: a deadline beyond the clock's range would
+    // overflow it.
+    let timeout = o
+        .connect_timeout
+        .clamp(Duration::from_secs(1), Duration::from_secs(600));
     let server = o.server.to_string();
     let named = o.server.instance.is_some() && o.server.port.is_none();
     let deadline = tokio::time::Instant::now() + timeout;

@@ -71,7 +71,7 @@ pub fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf> {
     }
     let tmp = dir.join(format!(".{name}.keysafe-partial"));
     let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
+        let mut f = crate::private_fs::new_file()
             .write(true)
             .create_new(true)
             .open(&tmp)?;

@@ -634,7 +634,7 @@ impl Coverage {
 
     /// keysafe-coverage-<UTC time>-<server>.{html,json,csv} in `dir`, never replacing a file.
     pub fn write_files(&self, dir: &std::path::Path) -> Result<CoverageFiles> {
-        std::fs::create_dir_all(dir)?;
+        crate::private_fs::create_dir_all(dir)?;
         let server: String = self
             .server
             .chars()

@@ -71,9 +71,9 @@ pub fn append(path: &Path, record: serde_json::Value) -> Result<Entry> {
         hash,
     };
     if let Some(d) = path.parent() {
-        std::fs::create_dir_all(d)?;
+        crate::private_fs::create_dir_all(d)?;
     }
-    let mut f = std::fs::OpenOptions::new()
+    let mut f = crate::private_fs::new_file()
         .create(true)
         .append(true)
         .open(path)?;

@@ -14,6 +14,7 @@ pub mod key_encryption;
 pub mod logging;
 pub mod master_key;
 pub mod password;
+pub mod private_fs;
 pub mod profiles;
 pub mod protection;
 pub mod query;

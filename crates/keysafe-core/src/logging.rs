@@ -9,6 +9,11 @@ pub const KEEP_DAYS: usize = 14;
 /// used (a program must not fail for its log) or logging is already set up.
 pub fn init(dir: &std::path::Path, name: &str) {
     let filter = std::env::var("KEYSAFE_LOG").unwrap_or_else(|_| "info".into());
+    // The appender lists the folder to prune old files: on a fresh KEYSAFE_HOME it must
+    // exist first, or it prints an error to the terminal. Private to this account on Unix.
+    if crate::private_fs::create_dir_all(dir).is_err() {
+        return;
+    }
     let Ok(appender) = tracing_appender::rolling::Builder::new()
         .rotation(tracing_appender::rolling::Rotation::DAILY)
         .filename_prefix(name)

@@ -153,7 +153,7 @@ impl Report {
     /// their paths in that order.
     /// Writes the JSON, HTML and CSV reports into `dir`, never over an existing file.
     pub fn write_files(&self, dir: &std::path::Path) -> crate::Result<ReportFiles> {
-        std::fs::create_dir_all(dir)?;
+        crate::private_fs::create_dir_all(dir)?;
         let stem = format!(
             "keysafe-report-{}-{}",
             self.started.format("%Y%m%dT%H%M%SZ"),
@@ -370,9 +370,13 @@ fn code(e: &KeysafeError) -> String {
         .unwrap_or_default()
 }
 
-/// A leading =, +, - or @ would be a formula in a spreadsheet: such a cell starts with '.
+/// A cell a spreadsheet would read as a formula starts with '. OWASP's list (=, +, -, @,
+/// tab, carriage return), their full-width forms (＝ ＋ － ＠) which some spreadsheets
+/// fold into them, and a line feed.
 pub(crate) fn defuse(f: &str) -> std::borrow::Cow<'_, str> {
-    if f.starts_with(['=', '+', '-', '@']) {
+    if f.starts_with([
+        '=', '+', '-', '@', '\t', '\r', '\n', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}',
+    ]) {
         format!("'{f}").into()
     } else {
         f.into()
@@ -517,6 +521,17 @@ mod tests {
             "quoted, round-trips: {csv}"
         );
         assert!(rows[0][10].starts_with("'="), "a formula is defused: {csv}");
+        for hostile in [
+            "\t=1+1",
+            "\r=1",
+            "\u{FF1D}HYPERLINK(\"x\")",
+            "\u{FF0B}1",
+            "@SUM(1)",
+            "-1+1",
+        ] {
+            assert!(defuse(hostile).starts_with('\''), "{hostile:?}");
+        }
+        assert_eq!(defuse("Sales"), "Sales");
         assert!(csv.ends_with("\r\n"));
     }
 

@@ -738,7 +738,7 @@ pub fn record(
             error => error,
         })
         .expect("the restore report renders");
-    std::fs::create_dir_all(report_dir)?;
+    crate::private_fs::create_dir_all(report_dir)?;
     let stem = format!(
         "keysafe-restore-{}-{}",
         at.format("%Y%m%dT%H%M%S%.3fZ"),

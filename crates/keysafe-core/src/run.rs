@@ -186,7 +186,7 @@ pub fn check_backup_password(p: &crate::Password) -> crate::Result<()> {
 /// Checks the medium before anything is sent: it must be usable (created when missing), and
 /// what is known about its volume (not removable, nearly full) comes back as warnings.
 pub fn prepare_medium(copy_to: &std::path::Path) -> crate::Result<Vec<String>> {
-    std::fs::create_dir_all(copy_to).map_err(|e| {
+    crate::private_fs::create_dir_all(copy_to).map_err(|e| {
         KeysafeError::new(
             ErrorCode::MediumRemoved,
             format!("Cannot use {} as the backup medium: {e}", copy_to.display()),
@@ -656,7 +656,7 @@ pub async fn back_up_instance(
         });
         report.server_folder = Some(dir);
         let dest = instance_medium_folder(&s.backup.copy_to, &label, &report.server);
-        std::fs::create_dir_all(&dest).map_err(|e| {
+        crate::private_fs::create_dir_all(&dest).map_err(|e| {
             KeysafeError::new(
                 ErrorCode::MediumRemoved,
                 format!("Cannot create {} on the backup medium: {e}", dest.display()),
