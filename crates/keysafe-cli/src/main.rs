@@ -679,6 +679,7 @@ fn cmd_check_medium(report: &std::path::Path, json: bool) -> Result<i32, Keysafe
                 CopyState::Matches => "matches",
                 CopyState::Differs => "DIFFERS",
                 CopyState::Missing => "MISSING",
+                CopyState::Refused => "REFUSED",
             };
             println!(
                 "  {state:<8} [{}] {}: {}",
@@ -686,6 +687,9 @@ fn cmd_check_medium(report: &std::path::Path, json: bool) -> Result<i32, Keysafe
                 c.key,
                 c.path.display()
             );
+            if let Some(why) = &c.refused {
+                println!("           not read: {why}");
+            }
             if c.state == CopyState::Differs {
                 println!(
                     "           SHA-256 {} where the server's was {}",

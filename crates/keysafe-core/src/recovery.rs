@@ -243,6 +243,13 @@ pub struct CopyCheck {
     pub state: CopyState,
     /// A certificate's thumbprint as the report recorded it (reports since 2026-12).
     pub thumbprint: Option<String>,
+    /// Why the copy was not read (state `refused`): what the report pointed at is not a
+    /// file inside the medium.
+    pub refused: Option<String>,
+    /// The bytes that were hashed: the ones a restore sends, never read a second time.
+    #[serde(skip)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub bytes: std::sync::Arc<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -252,6 +259,90 @@ pub enum CopyState {
     Matches,
     Differs,
     Missing,
+    /// The report names something that is not a file inside the medium: not read.
+    Refused,
+}
+
+/// The largest copy Keysafe reads from a medium: SQL Server's key backups are a few KB.
+pub const MAX_COPY_BYTES: u64 = 1 << 20;
+
+/// Reads `rel`, a path the report gives relative to the medium at `root`, and only from
+/// inside it: plain components (no root, no drive, no `..`), no folder that links outside,
+/// not a link itself, a regular file (never a device or a pipe, which would hang or never
+/// end), at most MAX_COPY_BYTES. Err is why, in words; Ok(None) when it is not there.
+pub fn read_inside(
+    root: &std::path::Path,
+    rel: &std::path::Path,
+) -> std::result::Result<Option<Vec<u8>>, String> {
+    use std::io::Read;
+    use std::path::Component;
+    if rel.as_os_str().is_empty() || rel.components().any(|c| !matches!(c, Component::Normal(_))) {
+        return Err(format!(
+            "the report names {}, which is not a path inside the medium",
+            rel.display()
+        ));
+    }
+    let path = root.join(rel);
+    let (Ok(root_c), Some(parent)) = (root.canonicalize(), path.parent()) else {
+        return Ok(None);
+    };
+    let Ok(parent_c) = parent.canonicalize() else {
+        return Ok(None);
+    };
+    if !parent_c.starts_with(&root_c) {
+        return Err(format!(
+            "{} leads out of the medium through a link",
+            rel.display()
+        ));
+    }
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Not through a link; and a pipe must not block the open.
+        o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::OpenOptionsExt;
+        // FILE_FLAG_OPEN_REPARSE_POINT: the link itself, to be refused below.
+        o.custom_flags(0x0020_0000);
+    }
+    let f = match o.open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(format!("{} is a link, not a file", rel.display()))
+        }
+        Err(e) => return Err(format!("{} cannot be opened: {e}", rel.display())),
+    };
+    let m = f
+        .metadata()
+        .map_err(|e| format!("{}: {e}", rel.display()))?;
+    if m.file_type().is_symlink() {
+        return Err(format!("{} is a link, not a file", rel.display()));
+    }
+    if !m.is_file() {
+        return Err(format!("{} is not a regular file", rel.display()));
+    }
+    if m.len() > MAX_COPY_BYTES {
+        return Err(format!(
+            "{} is {} bytes, more than any key backup ({} at most)",
+            rel.display(),
+            m.len(),
+            MAX_COPY_BYTES
+        ));
+    }
+    let mut bytes = Vec::new();
+    f.take(MAX_COPY_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("{}: {e}", rel.display()))?;
+    if bytes.len() as u64 > MAX_COPY_BYTES {
+        return Err(format!("{} grew while it was read", rel.display()));
+    }
+    Ok(Some(bytes))
 }
 
 /// Every verified copy a report lists, checked on the medium before anything is sent to a
@@ -355,24 +446,26 @@ pub fn check_copies(
                     continue;
                 };
                 let expected = f["server_sha256"].as_str().unwrap_or("").to_uppercase();
-                let moved = recorded
+                // A copy is read from the medium the report is on, at the place it had under
+                // the folder the run wrote to, and nowhere else: the report is input, not a
+                // map to this machine's files.
+                let rel = recorded
                     .strip_prefix(&destination)
-                    .ok()
-                    .map(|rel| here.join(rel));
-                let path = moved
-                    .filter(|p| p.is_file())
-                    .unwrap_or_else(|| recorded.clone());
-                let (actual, state) = match std::fs::read(&path) {
-                    Ok(bytes) => {
+                    .map(std::path::Path::to_path_buf)
+                    .unwrap_or_else(|_| recorded.clone());
+                let path = here.join(&rel);
+                let (actual, state, refused, bytes) = match read_inside(here, &rel) {
+                    Ok(Some(bytes)) => {
                         let h = crate::copy::sha256_hex(&bytes).to_uppercase();
                         let s = if h == expected {
                             CopyState::Matches
                         } else {
                             CopyState::Differs
                         };
-                        (h, s)
+                        (h, s, None, bytes)
                     }
-                    Err(_) => (String::new(), CopyState::Missing),
+                    Ok(None) => (String::new(), CopyState::Missing, None, Vec::new()),
+                    Err(why) => (String::new(), CopyState::Refused, Some(why), Vec::new()),
                 };
                 copies.push(CopyCheck {
                     server: server.clone(),
@@ -383,6 +476,8 @@ pub fn check_copies(
                     actual_sha256: actual,
                     state,
                     thumbprint: k["thumbprint"].as_str().map(str::to_uppercase),
+                    refused,
+                    bytes: std::sync::Arc::new(bytes),
                 });
             }
         }

@@ -184,6 +184,7 @@ pub fn prepare(req: &RestoreRequest) -> Result<Prepared> {
             ErrorCode::VerificationFailed,
             match bad.state {
                 CopyState::Missing => format!("{} is not on the medium: nothing was sent to the server.", bad.path.display()),
+                CopyState::Refused => format!("The report on the medium points at something Keysafe will not read ({}): nothing was sent to the server.", bad.refused.as_deref().unwrap_or("not a file inside the medium")),
                 _ => format!("{} is not the file that was backed up (SHA-256 {} where the server gave {}): nothing was sent to the server.", bad.path.display(), bad.actual_sha256, bad.expected_sha256),
             },
         )
@@ -237,12 +238,8 @@ async fn place(
     let expected = copy.expected_sha256.to_uppercase();
     let placed_by = match placement {
         Placement::Local(dir) => {
-            let bytes = std::fs::read(&copy.path).map_err(|e| {
-                err(
-                    ErrorCode::Io,
-                    format!("Cannot read {}: {e}", copy.path.display()),
-                )
-            })?;
+            // The bytes hashed when the medium was checked, not a second read of the file.
+            let bytes: &[u8] = &copy.bytes;
             std::fs::create_dir_all(dir).map_err(|e| {
                 err(
                     ErrorCode::Io,
@@ -254,7 +251,7 @@ async fn place(
                 .ok()
                 .is_some_and(|b| crate::copy::sha256_hex(&b).eq_ignore_ascii_case(&expected));
             if !same {
-                crate::copy::write_new(dir, &name, &bytes).map_err(|e| {
+                crate::copy::write_new(dir, &name, bytes).map_err(|e| {
                     e.next("A different file of that name is in the server's folder: move it away, or choose another folder (--server-dir).")
                 })?;
             }
@@ -272,7 +269,13 @@ async fn place(
             progress(RestoreProgress::Placed {
                 server_path: server_path.clone(),
             });
-            "keysafe"
+            // Only what Keysafe wrote is removed afterwards: an identical file that was there
+            // already is someone's, and stays.
+            if same {
+                "already there"
+            } else {
+                "keysafe"
+            }
         }
         Placement::Manual { wait } => {
             progress(RestoreProgress::CopyNeeded {
@@ -593,14 +596,9 @@ async fn restore_inner(
             if result.expected_thumbprint.is_none() {
                 // An older report: the .cer on the medium (its SHA-256 just checked) says it.
                 if let Some(cer) = cer {
-                    let der = std::fs::read(&cer.path).map_err(|e| {
-                        err(
-                            ErrorCode::Io,
-                            format!("Cannot read {}: {e}", cer.path.display()),
-                        )
-                    })?;
                     use sha1::Digest;
-                    result.expected_thumbprint = Some(hex::encode_upper(sha1::Sha1::digest(&der)));
+                    result.expected_thumbprint =
+                        Some(hex::encode_upper(sha1::Sha1::digest(cer.bytes.as_slice())));
                 }
             }
             if let Some(t) = existing {
@@ -620,8 +618,9 @@ async fn restore_inner(
             .await?;
             let s = match (cer, pvk, pfx) {
                 (Some(cer), Some(pvk), _) => {
-                    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| err(ErrorCode::Io, format!("Cannot read {}: {e}", p.display())));
-                    let (der, key) = (read(&cer.path)?, read(&pvk.path)?);
+                    // What was hashed is what is sent: swapping a file after the check changes
+                    // nothing.
+                    let (der, key) = (cer.bytes.as_slice(), pvk.bytes.as_slice());
                     for f in [cer, pvk] {
                         result.files.push(PlacedFile {
                             medium_path: f.path.display().to_string(),
@@ -630,7 +629,7 @@ async fn restore_inner(
                             placed_by: "not needed".into(),
                         });
                     }
-                    tsql::create_certificate_from_binary(&db, name, &der, &key, secrets.backup)?
+                    tsql::create_certificate_from_binary(&db, name, der, key, secrets.backup)?
                 }
                 (_, _, Some(pfx)) => {
                     let placed = place(c, pfx, server_dir, sep, &req.placement, progress).await?;

@@ -478,3 +478,167 @@ async fn a_file_the_login_reads_and_the_service_cannot_fails_the_restore_with_it
         "{next}"
     );
 }
+
+/// The report is the medium's word, not a map of this machine: a copy path it records that
+/// leads anywhere but a regular file inside the medium is refused, even with a hash that
+/// matches, before any connection is used.
+#[tokio::test]
+async fn a_report_that_points_outside_the_medium_is_refused_before_anything_is_sent() {
+    use keysafe_core::recovery::{check_medium, CopyState};
+    let dir = tempfile::tempdir().unwrap();
+    let a = instance(
+        &dir.path().join("a"),
+        "SQLA",
+        "CREATE DATABASE Sales;\nUSE Sales;\nCREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Dmk!Passw0rd#2026';",
+    )
+    .await;
+    let medium = dir.path().join("medium");
+    let report = back_up(&a, &medium).await;
+    let original = std::fs::read_to_string(&report).unwrap();
+    let copy = check_medium(&report)
+        .unwrap()
+        .copies
+        .into_iter()
+        .find(|c| c.key == "Sales database master key")
+        .unwrap()
+        .path;
+    // The same bytes outside the medium: a hash that matches proves nothing about where.
+    let outside = dir.path().join("outside.dmk");
+    std::fs::copy(&copy, &outside).unwrap();
+    let copy_text = copy.display().to_string();
+    let mut hostile = vec![
+        ("an absolute path outside", outside.display().to_string()),
+        (
+            "a path climbing out",
+            format!("{}/../outside.dmk", medium.display()),
+        ),
+    ];
+    #[cfg(unix)]
+    {
+        let link = copy.with_file_name("link.dmk");
+        std::os::unix::fs::symlink(&outside, &link).unwrap();
+        hostile.push(("a link to a file outside", link.display().to_string()));
+        let fifo = copy.with_file_name("pipe.dmk");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        hostile.push(("a pipe that never ends", fifo.display().to_string()));
+        hostile.push(("a device", "/dev/zero".to_string()));
+    }
+    for (what, path) in hostile {
+        let json = serde_json::to_string(&path).unwrap();
+        let edited = original.replace(&serde_json::to_string(&copy_text).unwrap(), &json);
+        assert_ne!(edited, original, "{what}: the report names the copy");
+        std::fs::write(&report, edited).unwrap();
+        let started = std::time::Instant::now();
+        let checked = check_medium(&report).unwrap();
+        let c = checked
+            .copies
+            .iter()
+            .find(|c| c.key == "Sales database master key")
+            .unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{what}: no hang"
+        );
+        assert_eq!(c.state, CopyState::Refused, "{what}: {c:?}");
+        let req = request(
+            &report,
+            KeyRef::DatabaseMasterKey {
+                database: "Sales".into(),
+            },
+            Placement::Manual {
+                wait: Duration::from_secs(1),
+            },
+        );
+        let e = restore::prepare(&req).err().expect("refused");
+        assert_eq!(e.code, ErrorCode::VerificationFailed, "{what}: {e:?}");
+        assert!(e.message.contains("will not read"), "{what}: {}", e.message);
+    }
+    std::fs::write(&report, &original).unwrap();
+    assert_eq!(
+        check_medium(&report)
+            .unwrap()
+            .copies
+            .iter()
+            .find(|c| c.key == "Sales database master key")
+            .unwrap()
+            .state,
+        CopyState::Matches
+    );
+}
+
+/// The certificate sent is the one hashed: files swapped on the medium between the check
+/// and the restore change nothing on the target.
+#[tokio::test]
+async fn the_bytes_restored_are_the_bytes_that_were_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = instance(
+        &dir.path().join("a"),
+        "SQLA",
+        "CREATE DATABASE Sales;\nUSE Sales;\nCREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Dmk!Passw0rd#2026';\nCREATE CERTIFICATE SalesCert WITH SUBJECT = 'Sales signing';\nCREATE CERTIFICATE Impostor WITH SUBJECT = 'Someone else';",
+    )
+    .await;
+    let b = instance(
+        &dir.path().join("b"),
+        "SQLB",
+        "CREATE DATABASE Sales;\nUSE Sales;\nCREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Dmk!Passw0rd#2026';",
+    )
+    .await;
+    let medium = dir.path().join("medium");
+    let report = back_up(&a, &medium).await;
+    let req = request(
+        &report,
+        KeyRef::Certificate {
+            database: "Sales".into(),
+            name: "SalesCert".into(),
+        },
+        Placement::Local(b.instance().host_path(FOLDER).unwrap()),
+    );
+    let prepared = restore::prepare(&req).unwrap();
+    // After the check, the impostor's files take the certificate's place on the medium.
+    let copies = keysafe_core::recovery::check_medium(&report)
+        .unwrap()
+        .copies;
+    let path_of = |key: &str, ext: &str| {
+        copies
+            .iter()
+            .find(|c| c.key.contains(key) && c.path.extension().is_some_and(|e| e == ext))
+            .unwrap()
+            .path
+            .clone()
+    };
+    for ext in ["cer", "pvk"] {
+        std::fs::copy(path_of("Impostor", ext), path_of("SalesCert", ext)).unwrap();
+    }
+    let mut cb = sa(&b).await;
+    let r = restore::restore_prepared(
+        &mut cb,
+        &req,
+        prepared,
+        &RestoreSecrets {
+            backup: &Password::new(BACKUP_PW),
+            master_key: None,
+        },
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.actual_thumbprint, r.expected_thumbprint, "{r:?}");
+    let source = one(
+        &mut sa(&a).await,
+        "USE Sales; SELECT CONVERT(nvarchar(64), thumbprint, 2) FROM sys.certificates WHERE name = N'SalesCert'",
+    )
+    .await;
+    let target = one(
+        &mut cb,
+        "USE Sales; SELECT CONVERT(nvarchar(64), thumbprint, 2) FROM sys.certificates WHERE name = N'SalesCert'",
+    )
+    .await;
+    assert_eq!(
+        target, source,
+        "the certificate that was checked, not the impostor"
+    );
+}

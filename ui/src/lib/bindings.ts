@@ -100,9 +100,14 @@ actual_sha256: string, state: CopyState,
 /**
  * A certificate's thumbprint as the report recorded it (reports since 2026-12).
  */
-thumbprint: string | null, };
+thumbprint: string | null, 
+/**
+ * Why the copy was not read (state `refused`): what the report pointed at is not a
+ * file inside the medium.
+ */
+refused: string | null, };
 
-export type CopyState = "matches" | "differs" | "missing";
+export type CopyState = "matches" | "differs" | "missing" | "refused";
 
 export type Coverage = { server: string, generated: string, retention_days: number, backups: Array<RetainedBackup>, 
 /**

@@ -10,7 +10,7 @@ import { keyOptions, needsServerFile, preselect } from '../lib/restore'
 import type { ConnectionInfo, CopyCheck, Coverage, MediumCheck } from '../lib/bindings'
 
 const conn: ConnectionInfo = { id: 1, server: 'sqldr', server_name: 'SQLDR', version: '16.0', edition: 'Developer', platform: 'Windows', login: 'sa', database: 'master', profile: null, color: null }
-const copy = (c: Partial<CopyCheck>): CopyCheck => ({ server: 'SQL01', key: 'Service Master Key', key_ref: { kind: 'service_master_key' }, path: '/m/SQL01/SMK.key', expected_sha256: 'AA', actual_sha256: 'AA', state: 'matches', thumbprint: null, ...c })
+const copy = (c: Partial<CopyCheck>): CopyCheck => ({ server: 'SQL01', key: 'Service Master Key', key_ref: { kind: 'service_master_key' }, path: '/m/SQL01/SMK.key', expected_sha256: 'AA', actual_sha256: 'AA', state: 'matches', thumbprint: null, refused: null, ...c })
 const medium: MediumCheck = {
   report: '/m/keysafe-report-1.json',
   run_id: 'r1',
