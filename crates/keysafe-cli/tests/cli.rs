@@ -1725,3 +1725,57 @@ async fn a_fresh_home_is_private_quiet_and_command_line_flags_override_a_profile
         assert_eq!(mode(&e.home.join("profiles.json")), 0o600, "the profiles");
     }
 }
+
+#[tokio::test]
+async fn a_certificate_created_again_under_its_old_name_is_not_backed_up() {
+    let e = env().await;
+    e.emu
+        .instance()
+        .run_as(
+            "sa",
+            "USE master; CREATE CERTIFICATE Signer WITH SUBJECT = 'Signing 2026';",
+        )
+        .unwrap();
+    let medium = e.medium.display().to_string();
+    let mut backup: Vec<String> = [
+        "backup",
+        "cert",
+        "--certificate",
+        "master.Signer",
+        "--password-env",
+        "KS_BACKUP_PW",
+        "--copy-to",
+        &medium,
+    ]
+    .map(String::from)
+    .to_vec();
+    backup.extend(conn(&e));
+    let (code, stderr) = run(&e, &backup, &OPERATOR).await;
+    assert!(
+        stderr.contains("backed up, copied, verified"),
+        "{code:?} {stderr}"
+    );
+    let state = |out: std::process::Output| -> String {
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v[0]["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["label"].as_str().unwrap_or("").contains("Signer"))
+            .map(|k| k["state"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    let mut status: Vec<String> = vec!["status".into(), "--json".into()];
+    status.extend(conn(&e));
+    let a: Vec<&str> = status.iter().map(String::as_str).collect();
+    assert_eq!(state(keysafe(&e, &a, &OPERATOR).await), "backed_up");
+    // Dropped and made again: same name, another key. No copy on the medium restores it.
+    e.emu
+        .instance()
+        .run_as(
+            "sa",
+            "USE master; DROP CERTIFICATE Signer; CREATE CERTIFICATE Signer WITH SUBJECT = 'Signing 2026';",
+        )
+        .unwrap();
+    assert_eq!(state(keysafe(&e, &a, &OPERATOR).await), "never");
+}

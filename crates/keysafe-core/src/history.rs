@@ -211,21 +211,65 @@ pub fn record_run(
 
 /// When each key (server, in lower case, and the key's identity) last had a verified backup,
 /// according to the history.
-pub fn last_verified(
-    entries: &[Entry],
-) -> std::collections::HashMap<(String, crate::backup::KeyRef), chrono::DateTime<chrono::Utc>> {
-    let mut out = std::collections::HashMap::new();
+/// The last verified backup of each key. A certificate is identified by its thumbprint: one
+/// dropped and created again under the same name is another key, which no copy of the old one
+/// restores (records without a thumbprint, from before 2026-12, vouch for no certificate).
+#[derive(Debug, Clone, Default)]
+pub struct Verified {
+    by_key:
+        std::collections::HashMap<(String, crate::backup::KeyRef), chrono::DateTime<chrono::Utc>>,
+    by_thumbprint: std::collections::HashMap<(String, String), chrono::DateTime<chrono::Utc>>,
+}
+
+impl Verified {
+    /// When `key` of `server` was last backed up and verified; for a certificate, this very
+    /// certificate (`thumbprint`, as the server shows it now).
+    pub fn last(
+        &self,
+        server: &str,
+        key: &crate::backup::KeyRef,
+        thumbprint: Option<&str>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        match (key, thumbprint) {
+            (crate::backup::KeyRef::Certificate { .. }, Some(t)) => self
+                .by_thumbprint
+                .get(&(server.to_lowercase(), t.to_uppercase()))
+                .copied(),
+            _ => self
+                .by_key
+                .get(&(server.to_lowercase(), key.clone()))
+                .copied(),
+        }
+    }
+}
+
+pub fn last_verified(entries: &[Entry]) -> Verified {
+    let mut out = Verified::default();
+    let later = |slot: &mut chrono::DateTime<chrono::Utc>, t| {
+        if t > *slot {
+            *slot = t;
+        }
+    };
     for run in entries.iter().filter_map(Entry::run) {
         for k in run
             .keys
             .iter()
             .filter(|k| k.outcome == crate::backup::Outcome::Verified)
         {
-            let slot = out
-                .entry((k.server.to_lowercase(), k.key.clone()))
-                .or_insert(run.finished);
-            if run.finished > *slot {
-                *slot = run.finished;
+            let server = k.server.to_lowercase();
+            later(
+                out.by_key
+                    .entry((server.clone(), k.key.clone()))
+                    .or_insert(run.finished),
+                run.finished,
+            );
+            if let Some(t) = &k.thumbprint {
+                later(
+                    out.by_thumbprint
+                        .entry((server, t.to_uppercase()))
+                        .or_insert(run.finished),
+                    run.finished,
+                );
             }
         }
     }
@@ -271,9 +315,7 @@ mod tests {
         let entries = read(&p).unwrap();
         assert!(entries.iter().all(|e| e.run().is_some()));
         let last = last_verified(&entries);
-        let smk = last
-            .get(&("sql01".to_string(), crate::backup::KeyRef::ServiceMasterKey))
-            .copied();
+        let smk = last.last("SQL01", &crate::backup::KeyRef::ServiceMasterKey, None);
         assert_eq!(
             smk,
             Some("2026-01-01T00:00:05Z".parse().unwrap()),

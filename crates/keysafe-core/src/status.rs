@@ -48,16 +48,15 @@ pub struct KeyStatus {
 /// inventory's risks use for it.
 pub fn judge(
     inv: &Inventory,
-    last: &std::collections::HashMap<(String, KeyRef), chrono::DateTime<chrono::Utc>>,
+    last: &history::Verified,
     key: KeyRef,
+    thumbprint: Option<&str>,
     modified: Option<NaiveDateTime>,
     server_record: Option<NaiveDateTime>,
     risk_object: &str,
 ) -> KeyStatus {
     let label = key.label();
-    let last_verified = last
-        .get(&(inv.server.server_name.to_lowercase(), key.clone()))
-        .copied();
+    let last_verified = last.last(&inv.server.server_name, &key, thumbprint);
     let risk = inv
         .risks
         .iter()
@@ -112,6 +111,7 @@ pub fn status(inv: &Inventory, entries: &[history::Entry]) -> Vec<KeyStatus> {
             inv,
             &last,
             KeyRef::ServiceMasterKey,
+            None,
             k.modified,
             None,
             "Service Master Key",
@@ -125,6 +125,7 @@ pub fn status(inv: &Inventory, entries: &[history::Entry]) -> Vec<KeyStatus> {
                 KeyRef::DatabaseMasterKey {
                     database: d.name.clone(),
                 },
+                None,
                 k.modified,
                 None,
                 &format!("{} master key", d.name),
@@ -138,6 +139,7 @@ pub fn status(inv: &Inventory, entries: &[history::Entry]) -> Vec<KeyStatus> {
                     database: d.name.clone(),
                     name: c.name.clone(),
                 },
+                Some(c.thumbprint.as_str()),
                 None,
                 c.last_backup,
                 &format!("{}.{}", d.name, c.name),

@@ -9,7 +9,6 @@ use keysafe_core::backup::{BackupOptions, KeyRef, Secrets};
 use keysafe_core::history;
 use keysafe_core::inventory::{Inventory, MasterKeyProtection};
 use keysafe_core::ErrorCode;
-use std::collections::HashMap;
 
 fn prop(name: &str, value: impl ToString) -> Property {
     Property {
@@ -40,7 +39,7 @@ fn tde_state(s: i32) -> String {
 /// The engine's judgment of a key (keysafe_core::status), with the properties shown.
 struct Judge<'a> {
     inv: &'a Inventory,
-    last: HashMap<(String, KeyRef), chrono::DateTime<chrono::Utc>>,
+    last: history::Verified,
 }
 
 impl Judge<'_> {
@@ -48,6 +47,7 @@ impl Judge<'_> {
     fn node(
         &self,
         key: KeyRef,
+        thumbprint: Option<&str>,
         modified: Option<chrono::NaiveDateTime>,
         server_record: Option<chrono::NaiveDateTime>,
         risk_object: &str,
@@ -59,6 +59,7 @@ impl Judge<'_> {
             self.inv,
             &self.last,
             key.clone(),
+            thumbprint,
             modified,
             server_record,
             risk_object,
@@ -92,6 +93,7 @@ pub fn tree(id: u32, inv: &Inventory, entries: &[history::Entry]) -> ServerTree 
     let smk = inv.service_master_key.as_ref().map(|k| {
         j.node(
             KeyRef::ServiceMasterKey,
+            None,
             k.modified,
             None,
             "Service Master Key",
@@ -120,6 +122,7 @@ pub fn tree(id: u32, inv: &Inventory, entries: &[history::Entry]) -> ServerTree 
                     KeyRef::DatabaseMasterKey {
                         database: d.name.clone(),
                     },
+                    None,
                     k.modified,
                     None,
                     &format!("{} master key", d.name),
@@ -142,6 +145,7 @@ pub fn tree(id: u32, inv: &Inventory, entries: &[history::Entry]) -> ServerTree 
                             database: d.name.clone(),
                             name: c.name.clone(),
                         },
+                        Some(c.thumbprint.as_str()),
                         None,
                         c.last_backup,
                         &format!("{}.{}", d.name, c.name),
