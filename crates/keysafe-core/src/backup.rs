@@ -151,6 +151,27 @@ fn key_database(k: &KeyRef) -> &str {
     }
 }
 
+/// A key's part of its file names: readable, and unique per key. Where cleaning the name
+/// loses something ("a b", "a:b" and "a_b" all clean to "a_b"), where the parts could be
+/// read two ways (certificate y.z of database x-y, and y-z of x... both "CERT-x-y-z"), or
+/// where it is cut to fit, a short hash of the key's identity follows.
+fn key_file_part(key: &KeyRef) -> String {
+    const MAX: usize = 90;
+    let raw = key.file_stem();
+    let cleaned = safe_name(&raw);
+    let ambiguous = match key {
+        KeyRef::Certificate { database, name } => database.contains('-') || name.contains('-'),
+        _ => false,
+    };
+    let short: String = cleaned.chars().take(MAX).collect();
+    if cleaned == raw && !ambiguous && short.len() == cleaned.len() {
+        return cleaned;
+    }
+    use sha2::Digest;
+    let id = sha2::Sha256::digest(serde_json::to_vec(key).expect("a key serializes"));
+    format!("{short}-{}", &hex::encode(id)[..8])
+}
+
 fn safe_name(s: &str) -> String {
     s.chars()
         .map(|c| {
@@ -198,7 +219,10 @@ pub fn plan(
     };
     let sep = inv.server.path_separator.clone();
     let stamp = now.format("%Y%m%dT%H%M%S%.3fZ");
-    let instance = safe_name(&inv.server.server_name.replace('\\', "$"));
+    let instance: String = safe_name(&inv.server.server_name.replace('\\', "$"))
+        .chars()
+        .take(64)
+        .collect();
     let format = req.format.unwrap_or(if inv.server.supports_pfx() {
         CertificateFormat::Pfx
     } else {
@@ -213,10 +237,7 @@ pub fn plan(
     }
     let mut out = Vec::new();
     for key in keys {
-        let stem = format!(
-            "{dir}{sep}{instance}_{}_{stamp}",
-            safe_name(&key.file_stem())
-        );
+        let stem = format!("{dir}{sep}{instance}_{}_{stamp}", key_file_part(key));
         let mut export = None;
         let (files, statement) = match key {
             KeyRef::ServiceMasterKey => {
@@ -650,5 +671,46 @@ pub async fn run_one_with(
         error: r.err(),
         restore_check: None,
         thumbprint: None,
+    }
+}
+
+#[cfg(test)]
+mod file_name_tests {
+    use super::{key_file_part, KeyRef};
+
+    #[test]
+    fn every_key_has_its_own_file_name_within_limits() {
+        let cert = |d: &str, n: &str| KeyRef::Certificate {
+            database: d.into(),
+            name: n.into(),
+        };
+        let dmk = |d: &str| KeyRef::DatabaseMasterKey { database: d.into() };
+        let keys = [
+            dmk("a b"),
+            dmk("a_b"),
+            dmk("a:b"),
+            cert("x-y", "z"),
+            cert("x", "y-z"),
+            cert("Sales", "a b"),
+            cert("Sales", "a_b"),
+            cert("Sales", &"N".repeat(300)),
+            cert("Sales", &format!("{}x", "N".repeat(299))),
+        ];
+        let parts: Vec<String> = keys.iter().map(key_file_part).collect();
+        let unique: std::collections::HashSet<&String> = parts.iter().collect();
+        assert_eq!(unique.len(), parts.len(), "{parts:?}");
+        for p in &parts {
+            // With the instance (64 at most), the stamp (24) and an extension: under 255.
+            assert!(p.len() + 64 + 2 + 24 + 4 <= 255, "{p}");
+            assert!(
+                p.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c)),
+                "{p}"
+            );
+        }
+        assert_eq!(
+            key_file_part(&dmk("Sales")),
+            "DMK-Sales",
+            "a plain name stays as it was"
+        );
     }
 }

@@ -422,7 +422,9 @@ fn runbook(instances: &[InstanceReport]) -> Vec<String> {
             match &k.key {
                 KeyRef::ServiceMasterKey => steps.push(format!(
                     "-- {}: only if the service master key is lost (a new server, or a rebuilt one)\nRESTORE SERVICE MASTER KEY FROM FILE = N'{}' DECRYPTION BY PASSWORD = N'<backup password>';",
-                    i.server,
+                    // A comment ends at a line break: the server's name, its word, cannot
+                    // carry T-SQL out of it.
+                    i.server.replace(|c: char| c.is_control(), " "),
                     file(0)
                 )),
                 KeyRef::DatabaseMasterKey { database } => steps.push(format!(
@@ -507,6 +509,22 @@ mod tests {
                 error: None,
             }],
         )
+    }
+
+    #[test]
+    fn a_server_name_with_a_line_break_stays_inside_the_runbooks_comment() {
+        let mut r = hostile();
+        r.instances[0].server = "SQL01\r\nDROP DATABASE Payroll; --".into();
+        r.instances[0].keys[0].key = crate::backup::KeyRef::ServiceMasterKey;
+        r.instances[0].keys[0].outcome = Outcome::Verified;
+        let steps = super::runbook(&r.instances);
+        assert_eq!(steps.len(), 1);
+        let lines: Vec<&str> = steps[0].lines().collect();
+        assert!(lines[0].starts_with("-- SQL01  DROP DATABASE"), "{steps:?}");
+        assert!(
+            lines.iter().skip(1).all(|l| l.starts_with("RESTORE")),
+            "{steps:?}"
+        );
     }
 
     #[test]
