@@ -379,13 +379,22 @@ async fn a_remembered_password_lives_in_the_keyring_and_never_in_the_profile_fil
         .unwrap()
         .contains(OPERATOR_PASSWORD));
     // Deleting the profile removes its password from the keyring too.
+    let account = keysafe_core::profiles::Profiles::load(home.path())
+        .unwrap()
+        .get(&list[0].name)
+        .unwrap()
+        .account();
+    let stored = |a: &str| {
+        keysafe_core::profiles::SecretStore::get(&keysafe_core::profiles::OsKeyring, a)
+            .unwrap()
+            .is_some()
+    };
+    assert!(
+        stored(&account),
+        "the remembered password is in the keyring"
+    );
     desk::profiles::delete(&st, &list[0].name).unwrap();
-    assert!(keysafe_core::profiles::SecretStore::get(
-        &keysafe_core::profiles::OsKeyring,
-        &format!("{}/keysafe_operator", list[0].name)
-    )
-    .unwrap()
-    .is_none());
+    assert!(!stored(&account));
     drop(emu);
 }
 

@@ -92,11 +92,21 @@ pub struct Profiles {
 }
 
 impl Profile {
+    /// The keyring entry of this profile's password: its name, its login and the server it
+    /// was saved for, each with its length before it, so that no two profiles share an entry
+    /// ("a/b" + "c" and "a" + "b/c" did under the old "name/login"), and a profile pointed at
+    /// another server does not send it the password saved for the first.
     pub fn account(&self) -> String {
+        let login = self.login.as_deref().unwrap_or("windows");
+        let server = self.server.trim().to_lowercase();
         format!(
-            "{}/{}",
+            "keysafe2:{}:{}:{}:{}:{}:{}",
+            self.name.len(),
             self.name,
-            self.login.as_deref().unwrap_or("windows")
+            login.len(),
+            login,
+            server.len(),
+            server
         )
     }
 

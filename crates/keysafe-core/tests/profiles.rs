@@ -61,3 +61,37 @@ async fn a_remembered_password_lives_in_the_keyring_only() {
     );
     assert_eq!(again.get(&name), None);
 }
+
+#[test]
+fn two_profiles_never_share_a_keyring_entry_and_a_new_server_gets_none() {
+    let p = |name: &str, login: &str, server: &str| Profile {
+        name: name.into(),
+        server: server.into(),
+        login: Some(login.into()),
+        encrypt: Default::default(),
+        trust: Trust::PlatformStore,
+        host_name_in_certificate: None,
+        connect_timeout_secs: 30,
+        folder: String::new(),
+        color: None,
+        remember_password: true,
+    };
+    // "a/b" + "c" and "a" + "b/c" were one entry ("a/b/c").
+    assert_ne!(
+        p("a/b", "c", "sql01").account(),
+        p("a", "b/c", "sql01").account()
+    );
+    assert_ne!(
+        p("a:1", "b", "sql01").account(),
+        p("a", "1:b", "sql01").account()
+    );
+    // The same profile pointed at another server: another entry, so no password follows it.
+    assert_ne!(
+        p("Prod", "ops", "sql01").account(),
+        p("Prod", "ops", "sql02").account()
+    );
+    assert_eq!(
+        p("Prod", "ops", "SQL01 ").account(),
+        p("Prod", "ops", "sql01").account()
+    );
+}
