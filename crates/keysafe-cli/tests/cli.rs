@@ -1779,3 +1779,48 @@ async fn a_certificate_created_again_under_its_old_name_is_not_backed_up() {
         .unwrap();
     assert_eq!(state(keysafe(&e, &a, &OPERATOR).await), "never");
 }
+
+/// A medium whose path is not valid Unicode cannot be named in the report or the history:
+/// refused before anything is sent, not a panic after the backup.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_medium_path_that_is_not_unicode_is_refused_before_anything_is_sent() {
+    use std::os::unix::ffi::OsStrExt;
+    let e = env().await;
+    let medium = e
+        .home
+        .parent()
+        .unwrap()
+        .join(std::ffi::OsStr::from_bytes(b"med\xff\xfeium"));
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_keysafe"));
+    cmd.arg("backup")
+        .arg("smk")
+        .args(conn(&e))
+        .args(["--password-env", "KS_BACKUP_PW", "--copy-to"])
+        .arg(&medium)
+        .env("KEYSAFE_HOME", &e.home);
+    for (k, v) in OPERATOR {
+        cmd.env(k, v);
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("not valid Unicode") && !err.contains("panicked"),
+        "{err}"
+    );
+    assert!(!medium.exists(), "nothing was created");
+    let written = e
+        .emu
+        .instance()
+        .host_path(
+            r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup\Keysafe",
+        )
+        .unwrap();
+    assert!(
+        !written.exists() || std::fs::read_dir(&written).unwrap().next().is_none(),
+        "nothing was backed up"
+    );
+}

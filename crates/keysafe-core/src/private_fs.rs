@@ -30,6 +30,22 @@ pub fn new_file() -> std::fs::OpenOptions {
     o
 }
 
+/// A folder Keysafe names in its reports and history must be text those can hold: a path
+/// that is not valid Unicode is refused before anything is sent or written.
+pub fn require_unicode(path: &Path, what: &str) -> crate::Result<()> {
+    if path.to_str().is_some() {
+        return Ok(());
+    }
+    Err(crate::KeysafeError::new(
+        crate::ErrorCode::InvalidInput,
+        format!(
+            "The {what} {} is not valid Unicode: its name cannot be written into the report and the history.",
+            path.display()
+        ),
+    )
+    .next(format!("Choose a {what} whose name is valid text (rename the folder, or use another).")))
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use std::os::unix::fs::PermissionsExt;

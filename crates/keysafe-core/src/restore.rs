@@ -737,6 +737,7 @@ pub fn record(
             error => error,
         })
         .expect("the restore report renders");
+    crate::private_fs::require_unicode(report_dir, "report folder")?;
     crate::private_fs::create_dir_all(report_dir)?;
     let stem = format!(
         "keysafe-restore-{}-{}",

@@ -186,6 +186,7 @@ pub fn check_backup_password(p: &crate::Password) -> crate::Result<()> {
 /// Checks the medium before anything is sent: it must be usable (created when missing), and
 /// what is known about its volume (not removable, nearly full) comes back as warnings.
 pub fn prepare_medium(copy_to: &std::path::Path) -> crate::Result<Vec<String>> {
+    crate::private_fs::require_unicode(copy_to, "backup medium")?;
     crate::private_fs::create_dir_all(copy_to).map_err(|e| {
         KeysafeError::new(
             ErrorCode::MediumRemoved,
