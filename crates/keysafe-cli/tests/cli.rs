@@ -1824,3 +1824,74 @@ async fn a_medium_path_that_is_not_unicode_is_refused_before_anything_is_sent() 
         "nothing was backed up"
     );
 }
+
+/// A Linux server reached as localhost names a folder this machine also has: Keysafe changes
+/// its owner and mode only when a marker written here is the file the server reads there.
+/// The emulator's folders are its own, so this machine's folder of that name is left as it
+/// was (run as root, it would have become the service account's, mode 0700).
+#[cfg(unix)]
+#[tokio::test]
+async fn a_local_folder_is_not_changed_on_the_servers_word() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let e = env_with(
+        "[server]\nmachine_name = \"SQLLNX\"\nversion = 2022\nplatform = \"linux\"\nservice_account = \"nobody\"\n",
+    )
+    .await;
+    let victim = e.home.parent().unwrap().join("unrelated");
+    std::fs::create_dir_all(&victim).unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let before = std::fs::metadata(&victim).unwrap();
+    let medium = e.medium.display().to_string();
+    let server_dir = victim.display().to_string();
+    let port = e.emu.addr().port();
+    let ca = e.emu.cert_pem_path().unwrap().display().to_string();
+    let mut args = vec![
+        "backup".to_string(),
+        "smk".into(),
+        "--server".into(),
+        format!("localhost,{port}"),
+        "--login".into(),
+        "sa".into(),
+        "--login-password-env".into(),
+        "KS_SA".into(),
+        "--ca-file".into(),
+        ca,
+        "--password-env".into(),
+        "KS_BACKUP_PW".into(),
+        "--copy-to".into(),
+        medium,
+        "--server-dir".into(),
+        server_dir,
+    ];
+    args.extend(keysafe_test_support::encrypt_args());
+    let (_, stderr) = run(
+        &e,
+        &args,
+        &[
+            ("KS_SA", mssql_emulator::DEFAULT_SA_PASSWORD),
+            ("KS_BACKUP_PW", "Str0ng!Backup#Pass"),
+        ],
+    )
+    .await;
+    let after = std::fs::metadata(&victim).unwrap();
+    assert_eq!(after.mode() & 0o7777, before.mode() & 0o7777, "{stderr}");
+    assert_eq!(
+        (after.uid(), after.gid()),
+        (before.uid(), before.gid()),
+        "{stderr}"
+    );
+    let json = files_under(&e.medium)
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap_or_else(|| panic!("a report: {stderr}"));
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
+    let protection = r["instances"][0]["folder_protection"].as_str().unwrap();
+    assert!(
+        protection.contains("is not the server's folder"),
+        "{protection}"
+    );
+    assert_eq!(
+        r["summary"]["keys_verified"], 1,
+        "the backup itself is done: {stderr}"
+    );
+}

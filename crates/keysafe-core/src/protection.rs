@@ -41,8 +41,36 @@ impl FolderProtection for PosixLocal {
                 ),
             };
         };
-        let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).unwrap_or_default();
-        if unsafe { libc::chown(c.as_ptr(), uid, gid) } != 0 {
+        // The folder itself, never through a link: no component may be a link (the path is
+        // its own canonical form), and the last one is opened without following one; owner and
+        // mode are then changed on what was opened.
+        let unchanged = |why: String| ProtectionOutcome {
+            applied: false,
+            read_back: None,
+            note: format!("permissions left unchanged: {why}"),
+        };
+        match dir.canonicalize() {
+            Ok(c) if c == dir => {}
+            _ => return unchanged(format!("{} leads through a link", dir.display())),
+        }
+        let folder = {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+                .open(dir)
+        };
+        let folder = match folder {
+            Ok(f) => f,
+            Err(e) => {
+                return unchanged(format!(
+                    "{} cannot be opened as a folder: {e}",
+                    dir.display()
+                ))
+            }
+        };
+        use std::os::fd::AsRawFd;
+        if unsafe { libc::fchown(folder.as_raw_fd(), uid, gid) } != 0 {
             return ProtectionOutcome {
                 applied: false,
                 read_back: None,
@@ -58,14 +86,14 @@ impl FolderProtection for PosixLocal {
                 service_account.unwrap_or("unknown")
             ));
         }
-        if let Err(e) = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)) {
+        if let Err(e) = folder.set_permissions(std::fs::Permissions::from_mode(0o700)) {
             return ProtectionOutcome {
                 applied: false,
                 read_back: None,
                 note: format!("chmod 0700 failed: {e}"),
             };
         }
-        let md = std::fs::metadata(dir);
+        let md = folder.metadata();
         let read_back = md.as_ref().ok().map(|m| {
             format!(
                 "mode {:o}, uid {}, gid {}",

@@ -637,7 +637,7 @@ pub async fn back_up_instance(
             backup::probe_read_back(&mut c, &dir, &inv.server.path_separator).await?;
         }
         // Decided again now that the folder exists, as the preview decided it.
-        let folder = folder_plan(
+        let mut folder = folder_plan(
             o,
             &inv,
             &dir,
@@ -645,6 +645,12 @@ pub async fn back_up_instance(
             &s.acl_principals,
             &|p| p.is_dir(),
         );
+        if matches!(folder, FolderPlan::Posix { .. }) && !same_folder(&mut c, &dir).await {
+            // The server names a path this machine also has; that is its word, not proof.
+            folder = FolderPlan::NotApplied {
+                reason: format!("Permissions left unchanged: {dir} on this machine is not the server's folder (a marker written here was not the file the server read there). Restrict it on the server (owner: the service account only)."),
+            };
+        }
         (report.folder_protection, report.folder_protection_failed) =
             protect_folder(&inv, &folder, &dir, &s.acl_principals);
         if let Some(note) = folder_note {
@@ -916,6 +922,43 @@ fn folder_plan(
             reason: format!("ACL not verified: {e}"),
         },
     }
+}
+
+/// Whether the server's folder `dir` is this machine's `dir`: a marker with random content
+/// written here must be the file the server reads there (its SHA-256 through OPENROWSET).
+/// Only then may Keysafe change the folder's owner and mode here.
+async fn same_folder(c: &mut crate::connection::SqlConnection, dir: &str) -> bool {
+    let name = format!(".keysafe-marker-{}", uuid::Uuid::new_v4().simple());
+    let local = std::path::Path::new(dir).join(&name);
+    let content = uuid::Uuid::new_v4().to_string();
+    let Ok(mut f) = crate::private_fs::new_file()
+        .write(true)
+        .create_new(true)
+        .open(&local)
+    else {
+        return false;
+    };
+    let written = {
+        use std::io::Write;
+        f.write_all(content.as_bytes())
+            .and_then(|_| f.sync_all())
+            .is_ok()
+    };
+    drop(f);
+    let server_path = format!("{}/{name}", dir.trim_end_matches('/'));
+    let seen = match crate::tsql::path_literal(&server_path) {
+        Ok(lit) if written => c
+            .rows(&format!(
+                "SELECT HASHBYTES('SHA2_256', BulkColumn) FROM OPENROWSET(BULK {lit}, SINGLE_BLOB) AS f"
+            ))
+            .await
+            .ok()
+            .and_then(|rows| rows.first().and_then(|r| r.get::<&[u8], _>(0).map(hex::encode_upper)))
+            .is_some_and(|h| h == crate::copy::sha256_hex(content.as_bytes()).to_uppercase()),
+        _ => false,
+    };
+    let _ = std::fs::remove_file(&local);
+    seen
 }
 
 /// Applies the folder's plan and says what came of it: the text for the report, and whether
