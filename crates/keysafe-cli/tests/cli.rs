@@ -1895,3 +1895,115 @@ async fn a_local_folder_is_not_changed_on_the_servers_word() {
         "the backup itself is done: {stderr}"
     );
 }
+
+/// A relay on the network path records every byte Keysafe sends. With Encrypt = Optional at a
+/// server that does not force encryption, only the login is encrypted: Keysafe refuses to
+/// send the backup password or read a key file, says why, and the wire holds neither. At a
+/// server that forces encryption, Optional is a whole-session TLS and the backup runs.
+#[tokio::test]
+async fn under_optional_no_secret_crosses_a_plaintext_session() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    for tls in [
+        mssql_emulator::TlsMode::On,
+        mssql_emulator::TlsMode::Required,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let emu = Emulator::start(
+            EmulatorConfig::new(dir.path().join("server"))
+                .scenario(Scenario::from_toml(DEMO).unwrap())
+                .tls(tls),
+        )
+        .await
+        .unwrap();
+        let upstream = emu.addr();
+        let wire = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+        let relay = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = relay.local_addr().unwrap().port();
+        let seen = wire.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = relay.accept().await {
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let server = tokio::net::TcpStream::connect(upstream).await.unwrap();
+                    let (mut cr, mut cw) = client.into_split();
+                    let (mut sr, mut sw) = server.into_split();
+                    let back = tokio::spawn(async move { tokio::io::copy(&mut sr, &mut cw).await });
+                    let mut buf = vec![0u8; 16 * 1024];
+                    loop {
+                        let n = cr.read(&mut buf).await.unwrap_or(0);
+                        if n == 0 || sw.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                        seen.lock().unwrap().extend_from_slice(&buf[..n]);
+                    }
+                    back.abort();
+                });
+            }
+        });
+        let e = Env {
+            home: dir.path().join("home"),
+            medium: dir.path().join("medium"),
+            _dir: dir,
+            emu,
+        };
+        let medium = e.medium.display().to_string();
+        let ca = e.emu.cert_pem_path().unwrap().display().to_string();
+        let server = format!("localhost,{port}");
+        let args: Vec<String> = [
+            "backup",
+            "smk",
+            "--server",
+            &server,
+            "--login",
+            "keysafe_operator",
+            "--login-password-env",
+            "KS_LOGIN_PW",
+            "--ca-file",
+            &ca,
+            "--encrypt",
+            "optional",
+            "--password-env",
+            "KS_BACKUP_PW",
+            "--copy-to",
+            &medium,
+        ]
+        .map(String::from)
+        .to_vec();
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_keysafe"));
+        cmd.args(&args)
+            .env("KEYSAFE_HOME", &e.home)
+            .env_remove(keysafe_core::connection::ALLOW_PLAINTEXT_SECRETS);
+        for (k, v) in OPERATOR {
+            cmd.env(k, v);
+        }
+        let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let bytes = wire.lock().unwrap().clone();
+        let utf16 = |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+        for secret in ["Str0ng!Backup#Pass", "Operat0r!Pass#1"] {
+            let needle = utf16(secret);
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_slice()),
+                "{tls:?}: {secret} crossed the wire in clear"
+            );
+        }
+        let backup_sent = {
+            let needle = utf16("BACKUP SERVICE MASTER KEY");
+            bytes.windows(needle.len()).any(|w| w == needle.as_slice())
+        };
+        assert!(!backup_sent, "{tls:?}: no statement of it in clear either");
+        match tls {
+            mssql_emulator::TlsMode::On => {
+                assert_eq!(out.status.code(), Some(1), "{stderr}");
+                assert!(stderr.contains("would travel in clear"), "{stderr}");
+                assert!(stderr.contains("Encrypt = Mandatory"), "{stderr}");
+            }
+            _ => assert!(
+                stderr.contains("backed up, copied, verified"),
+                "a server that forces encryption encrypts Optional's session too: {stderr}"
+            ),
+        }
+    }
+}

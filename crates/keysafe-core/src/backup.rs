@@ -591,6 +591,10 @@ pub async fn run_one_with(
     let started = Utc::now();
     let mut files = Vec::new();
     let r: Result<()> = async {
+        c.require_private(&format!(
+            "the backup password and the key file of the {}",
+            p.key.label()
+        ))?;
         if let (Some(names), KeyRef::Certificate { database, name }) = (&p.export, &p.key) {
             return export_certificate(c, p, names, database, name, copy_to, &mut files).await;
         }

@@ -181,7 +181,17 @@ impl ConnectOptions {
 
 pub struct SqlConnection {
     client: Client<Compat<TcpStream>>,
+    /// The whole session travels inside TLS (Mandatory, Strict, or Optional at a server that
+    /// encrypts anyway). Passwords and key material are sent only then.
+    private: bool,
+    /// KEYSAFE_ALLOW_PLAINTEXT_SECRETS=1: the operator accepts a plaintext session on an
+    /// isolated network (and the Wine test lane, whose TLS cannot carry large responses).
+    plaintext_allowed: bool,
 }
+
+/// The variable an operator sets to let passwords and key files travel in a session that
+/// is not encrypted (Encrypt = Optional at a server that does not force encryption).
+pub const ALLOW_PLAINTEXT_SECRETS: &str = "KEYSAFE_ALLOW_PLAINTEXT_SECRETS";
 
 /// An SSPI status (SEC_E_*, 0x8009_03xx) in an I/O error's text, as Windows authentication
 /// reports it: what it means for the administrator.
@@ -244,8 +254,29 @@ pub(crate) fn map_tiberius(e: tiberius::error::Error) -> KeysafeError {
     }
 }
 
-/// Connects and logs in.
+/// Connects and logs in; knows afterwards whether the session is encrypted.
 pub async fn connect(o: &ConnectOptions) -> Result<SqlConnection> {
+    let mut c = connect_client(o).await?;
+    c.plaintext_allowed = std::env::var(ALLOW_PLAINTEXT_SECRETS).is_ok_and(|v| v == "1");
+    c.private = match o.encrypt {
+        Encrypt::Mandatory | Encrypt::Strict => true,
+        // Login-only encryption, unless the server forces encryption: its own word on this
+        // session (needs VIEW SERVER STATE; without it the session counts as plaintext).
+        Encrypt::Optional if c.plaintext_allowed => false,
+        Encrypt::Optional => c
+            .rows("SELECT encrypt_option FROM sys.dm_exec_connections WHERE session_id = @@SPID")
+            .await
+            .ok()
+            .and_then(|r| {
+                r.first()
+                    .and_then(|r| r.get::<&str, _>(0).map(str::to_string))
+            })
+            .is_some_and(|v| v.eq_ignore_ascii_case("TRUE")),
+    };
+    Ok(c)
+}
+
+async fn connect_client(o: &ConnectOptions) -> Result<SqlConnection> {
     if o.encrypt == Encrypt::Strict && o.trust == Trust::ServerCertificate {
         return Err(KeysafeError::new(ErrorCode::InvalidInput, "Strict encryption (TDS 8.0) always verifies the server's certificate: 'Trust server certificate' cannot be used with it.")
             .next("Give the server's certificate (or the CA that issued it) as the certificate file, install a certificate this machine trusts, or choose Mandatory."));
@@ -461,13 +492,31 @@ async fn connect_once(
         Ok(Err(join)) if join.is_panic() => Err(KeysafeError::new(ErrorCode::EncryptionNotSupported, format!("{server} does not accept the encryption Keysafe asked for."))
             .next("The server has no TLS certificate configured. Configure one (SQL Server Configuration Manager), or choose Encrypt = Optional on a trusted network.")),
         Ok(Err(join)) => Err(KeysafeError::new(ErrorCode::ConnectionLost, format!("The connection attempt failed: {join}"))),
-        Ok(Ok(r)) => r.map(|client| SqlConnection { client }),
+        Ok(Ok(r)) => r.map(|client| SqlConnection {
+            client,
+            private: false,
+            plaintext_allowed: false,
+        }),
     }
 }
 
 impl SqlConnection {
     pub(crate) fn client_mut(&mut self) -> &mut Client<Compat<TcpStream>> {
         &mut self.client
+    }
+
+    /// Before a password or key material is sent, or a key file is read back: refused when
+    /// the session after the login is plaintext (Encrypt = Optional at a server that does not
+    /// force encryption), with why and what to do.
+    pub fn require_private(&self, what: &str) -> Result<()> {
+        if self.private || self.plaintext_allowed {
+            return Ok(());
+        }
+        Err(KeysafeError::new(
+            ErrorCode::SessionNotEncrypted,
+            format!("Not sent: {what} would travel in clear. With Encrypt = Optional only the login is encrypted (this server does not force encryption), so passwords and key files sent after it could be read by anyone on the network path."),
+        )
+        .next(format!("Connect with Encrypt = Mandatory (or Strict). On an isolated network where that is impossible, set {ALLOW_PLAINTEXT_SECRETS}=1 for this run.")))
     }
 
     /// Runs a batch; every result set's rows, one entry per result set in the order the

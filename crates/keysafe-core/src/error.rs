@@ -15,6 +15,8 @@ pub enum ErrorCode {
     HostNotFound,
     Tls,
     EncryptionNotSupported,
+    /// Encrypt = Optional gave a plaintext session: Keysafe sends no password or key over it.
+    SessionNotEncrypted,
     /// The server closed the connection before the login, as SQL Server 2022+ does with
     /// Force Strict Encryption to a client that is not Strict: the dialog offers Strict.
     StrictRequired,

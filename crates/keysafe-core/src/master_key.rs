@@ -15,6 +15,7 @@ pub async fn add_service_master_key_encryption(
     database: &str,
     key: &Password,
 ) -> Result<String> {
+    c.require_private(&format!("{database}'s master key password"))?;
     let s = tsql::add_service_master_key_encryption(database, key)?;
     c.execute(s.sent()).await?;
     Ok(s.shown)

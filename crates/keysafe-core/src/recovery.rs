@@ -55,6 +55,9 @@ pub async fn copy_certificate(
     target_database: &str,
     new_master_key: Option<&crate::Password>,
 ) -> Result<CertificateCopy> {
+    // The private key travels from one session to the other: both must be encrypted.
+    source.require_private(&format!("the private key of {database}.{certificate}"))?;
+    target.require_private(&format!("the private key of {database}.{certificate}"))?;
     // The target first: refusing there costs nothing on the source.
     let db = tsql::ident(target_database)?;
     let name = tsql::literal(certificate, "the certificate name", 128)?;

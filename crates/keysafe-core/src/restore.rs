@@ -353,6 +353,10 @@ pub async fn restore_prepared(
     progress(RestoreProgress::MediumChecked {
         copies: copies.len(),
     });
+    c.require_private(&format!(
+        "the backup password and the key file of the {}",
+        req.key.label()
+    ))?;
     let inv = crate::inventory::inventory(c).await?;
     let target_server = inv.server.server_name.clone();
     if req.key == KeyRef::ServiceMasterKey {
