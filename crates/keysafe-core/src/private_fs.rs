@@ -21,6 +21,7 @@ pub fn create_dir_all(dir: &Path) -> io::Result<()> {
 
 /// Options for a new file private to this account on Unix (0600).
 pub fn new_file() -> std::fs::OpenOptions {
+    #[cfg_attr(not(unix), allow(unused_mut))]
     let mut o = std::fs::OpenOptions::new();
     #[cfg(unix)]
     {

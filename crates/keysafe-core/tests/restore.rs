@@ -506,6 +506,7 @@ async fn a_report_that_points_outside_the_medium_is_refused_before_anything_is_s
     let outside = dir.path().join("outside.dmk");
     std::fs::copy(&copy, &outside).unwrap();
     let copy_text = copy.display().to_string();
+    #[cfg_attr(not(unix), allow(unused_mut))]
     let mut hostile = vec![
         ("an absolute path outside", outside.display().to_string()),
         (
