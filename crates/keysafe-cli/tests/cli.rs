@@ -1907,6 +1907,11 @@ async fn under_optional_no_secret_crosses_a_plaintext_session() {
         mssql_emulator::TlsMode::On,
         mssql_emulator::TlsMode::Required,
     ] {
+        if keysafe_core::windows::under_wine() && tls == mssql_emulator::TlsMode::Required {
+            // A whole-session TLS through Wine's SChannel stalls on the key file's response
+            // (README, "Windows"): the refusal half runs there, not this one.
+            continue;
+        }
         let dir = tempfile::tempdir().unwrap();
         let emu = Emulator::start(
             EmulatorConfig::new(dir.path().join("server"))
