@@ -146,12 +146,14 @@ async fn run(
     };
     let killed = inst.live.register(spid);
     loop {
+        // A KILL that is already signalled wins over a request that arrived after it.
         let msg = tokio::select! {
-            m = read_message(t) => m?,
+            biased;
             _ = killed.notified() => {
                 tracing::info!(spid, "ended by KILL");
                 return Ok(());
             }
+            m = read_message(t) => m?,
         };
         *requests += 1;
         let ty = PacketType::from_u8(msg.ty);
