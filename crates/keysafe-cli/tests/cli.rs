@@ -1902,7 +1902,6 @@ async fn a_local_folder_is_not_changed_on_the_servers_word() {
 /// server that forces encryption, Optional is a whole-session TLS and the backup runs.
 #[tokio::test]
 async fn under_optional_no_secret_crosses_a_plaintext_session() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     for tls in [
         mssql_emulator::TlsMode::On,
         mssql_emulator::TlsMode::Required,
@@ -1922,29 +1921,12 @@ async fn under_optional_no_secret_crosses_a_plaintext_session() {
         .unwrap();
         let upstream = emu.addr();
         let wire = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
-        let relay = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = relay.local_addr().unwrap().port();
         let seen = wire.clone();
-        tokio::spawn(async move {
-            while let Ok((client, _)) = relay.accept().await {
-                let seen = seen.clone();
-                tokio::spawn(async move {
-                    let server = tokio::net::TcpStream::connect(upstream).await.unwrap();
-                    let (mut cr, mut cw) = client.into_split();
-                    let (mut sr, mut sw) = server.into_split();
-                    let back = tokio::spawn(async move { tokio::io::copy(&mut sr, &mut cw).await });
-                    let mut buf = vec![0u8; 16 * 1024];
-                    loop {
-                        let n = cr.read(&mut buf).await.unwrap_or(0);
-                        if n == 0 || sw.write_all(&buf[..n]).await.is_err() {
-                            break;
-                        }
-                        seen.lock().unwrap().extend_from_slice(&buf[..n]);
-                    }
-                    back.abort();
-                });
-            }
-        });
+        let port = keysafe_test_support::relay(upstream, move |_, chunk| {
+            seen.lock().unwrap().extend_from_slice(chunk);
+            true
+        })
+        .await;
         let e = Env {
             home: dir.path().join("home"),
             medium: dir.path().join("medium"),

@@ -161,7 +161,6 @@ async fn a_connection_lost_after_prelogin_at_a_server_that_also_speaks_tds8_keep
     // a relay cuts the first connection when its LOGIN7 arrives and passes the others:
     // the failure is the network's, and the probe's plain PRELOGIN is answered, so Strict is
     // not named (a TDS 8.0 handshake alone would have succeeded here).
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let dir = tempfile::tempdir().unwrap();
     let emu = Emulator::start(
         EmulatorConfig::new(dir.path().join("server"))
@@ -170,32 +169,9 @@ async fn a_connection_lost_after_prelogin_at_a_server_that_also_speaks_tds8_keep
     .await
     .unwrap();
     let upstream = emu.addr();
-    let relay = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = relay.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        let mut first = true;
-        while let Ok((client, _)) = relay.accept().await {
-            let cut = std::mem::take(&mut first);
-            tokio::spawn(async move {
-                let server = tokio::net::TcpStream::connect(upstream).await.unwrap();
-                let (mut cr, mut cw) = client.into_split();
-                let (mut sr, mut sw) = server.into_split();
-                let back = tokio::spawn(async move { tokio::io::copy(&mut sr, &mut cw).await });
-                let mut buf = vec![0u8; 16 * 1024];
-                loop {
-                    let n = cr.read(&mut buf).await.unwrap_or(0);
-                    // 0x17: TLS application data, the LOGIN7 once the handshake is done.
-                    if n == 0 || (cut && buf[0] == 0x17) {
-                        break;
-                    }
-                    if sw.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                }
-                back.abort();
-            });
-        }
-    });
+    // 0x17: TLS application data, the LOGIN7 once the handshake is done.
+    let port =
+        keysafe_test_support::relay(upstream, |conn, chunk| conn > 0 || chunk[0] != 0x17).await;
     let mut o = strict(&emu);
     // Login-only encryption: after LOGIN7 the session is plaintext, so the cut reads as the
     // bare network error a Strict-forcing server also gives.

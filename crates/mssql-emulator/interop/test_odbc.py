@@ -10,14 +10,13 @@ import json
 import os
 import subprocess
 import tempfile
-import threading
 import time
 import unittest
 
 import mssql_python
 from mssql_python import ddbc_bindings
 
-from emulator import BIN, ROOT, SA_PASSWORD, SCENARIO, Emulator
+from emulator import ROOT, SA_PASSWORD, Emulator
 
 BACKUP = r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup"
 STRONG = "Str0ng!Backup#Pass"

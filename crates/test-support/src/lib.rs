@@ -96,3 +96,45 @@ pub async fn back_up_to_medium(
         .expect("the report on the medium");
     (report, files)
 }
+
+/// A relay on the network path to `upstream`, on a port of its own (returned). Each chunk a
+/// client sends is shown to `pass` with the connection's number (0 for the first) before it
+/// is forwarded; false cuts that connection there. What the server sends goes back as is.
+pub async fn relay(
+    upstream: std::net::SocketAddr,
+    pass: impl Fn(u32, &[u8]) -> bool + Send + Sync + 'static,
+) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let port = listener.local_addr().expect("an address").port();
+    let pass = std::sync::Arc::new(pass);
+    tokio::spawn(async move {
+        let mut n = 0u32;
+        while let Ok((client, _)) = listener.accept().await {
+            let (pass, conn) = (pass.clone(), n);
+            n += 1;
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                let back = tokio::spawn(async move { tokio::io::copy(&mut sr, &mut cw).await });
+                let mut buf = vec![0u8; 16 * 1024];
+                loop {
+                    let got = cr.read(&mut buf).await.unwrap_or(0);
+                    if got == 0
+                        || !pass(conn, &buf[..got])
+                        || sw.write_all(&buf[..got]).await.is_err()
+                    {
+                        break;
+                    }
+                }
+                back.abort();
+            });
+        }
+    });
+    port
+}

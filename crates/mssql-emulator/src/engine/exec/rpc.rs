@@ -29,9 +29,10 @@ impl Instance {
                 self.run_text(session, &stmt, 0)
             }
             "sp_prepare" | "sp_prepexec" => {
-                let (Some(decl), Some(stmt)) = (text(1).or(Some(String::new())), text(2)) else {
+                let Some(stmt) = text(2) else {
                     return self.rpc_error(proc_name, expects("@stmt"));
                 };
+                let decl = text(1).unwrap_or_default();
                 let id = session.prepared.keys().max().copied().unwrap_or(0) + 1;
                 session.prepared.insert(id, (decl.clone(), stmt.clone()));
                 // The handle goes back first: it exists before the statement runs (see

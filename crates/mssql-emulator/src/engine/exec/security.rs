@@ -283,6 +283,25 @@ fn apply(grants: &mut Vec<String>, denies: &mut Vec<String>, kind: &PermissionKi
     }
 }
 
+/// A database-level or securable GRANT/DENY/REVOKE: the grantor controls the database, and
+/// every grantee is one of its users.
+fn grantor_and_grantees(
+    st: &InstanceState,
+    login: &str,
+    db: &crate::engine::state::Database,
+    principals: &[String],
+) -> Res<()> {
+    if !perms::has_database(st, login, db, "CONTROL") {
+        return Err(messages::grantor_lacks_permission().into());
+    }
+    for who in principals {
+        if db.user(who).is_none() {
+            return Err(messages::cannot_find("find", "user", who).into());
+        }
+    }
+    Ok(())
+}
+
 fn permission(st: &mut InstanceState, session: &Session, p: &PermissionStatement) -> Res<()> {
     let login = session.login.clone();
     let server_scope = match &p.on {
@@ -334,14 +353,7 @@ fn permission(st: &mut InstanceState, session: &Session, p: &PermissionStatement
             return Err(messages::invalid_permission(x).into());
         }
     }
-    if !perms::has_database(st, &login, db, "CONTROL") {
-        return Err(messages::grantor_lacks_permission().into());
-    }
-    for who in &p.principals {
-        if db.user(who).is_none() {
-            return Err(messages::cannot_find("find", "user", who).into());
-        }
-    }
+    grantor_and_grantees(st, &login, db, &p.principals)?;
     let db = st.database_mut(&dbname).unwrap();
     for who in &p.principals {
         let u = db.users.iter_mut().find(|u| ci_eq(&u.name, who)).unwrap();
@@ -476,14 +488,7 @@ fn object_permission(
             return Err(messages::invalid_permission(x).into());
         }
     }
-    if !perms::has_database(st, &login, db, "CONTROL") {
-        return Err(messages::grantor_lacks_permission().into());
-    }
-    for who in &p.principals {
-        if db.user(who).is_none() {
-            return Err(messages::cannot_find("find", "user", who).into());
-        }
-    }
+    grantor_and_grantees(st, &login, db, &p.principals)?;
     let db = st.database_mut(&dbname).unwrap();
     for who in &p.principals {
         let u = db.users.iter_mut().find(|u| ci_eq(&u.name, who)).unwrap();
