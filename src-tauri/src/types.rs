@@ -290,8 +290,10 @@ pub struct HistoryRow {
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct HistoryView {
     pub runs: Vec<HistoryRow>,
-    /// The hash chain holds; false when a record was edited or removed.
+    /// The keyed chain holds; false when a record was edited, forged, removed or cut off.
     pub chain_intact: bool,
+    /// What is wrong with the history, each naming its line (only vouched records are shown).
+    pub problems: Vec<String>,
     /// Keys of the open connections whose last verified backup is missing or stale.
     pub attention: Vec<StaleKey>,
 }

@@ -145,9 +145,14 @@ enum Command {
     },
     /// Show or verify the run history.
     History {
-        /// Check the hash chain; exit 1 when a record was changed or removed.
+        /// Check the keyed chain; exit 1 when a record was edited, forged, removed, moved or
+        /// cut from the end.
         #[arg(long)]
         verify: bool,
+        /// With --verify: also check that every report this history wrote on the medium
+        /// (a folder holding keysafe-report-*.json) finds its record.
+        #[arg(long, value_name = "FOLDER", requires = "verify")]
+        medium: Option<std::path::PathBuf>,
         /// Print each record as its JSON line.
         #[arg(long)]
         json: bool,
@@ -1406,21 +1411,54 @@ fn print_plan(plan: &run::BackupPlan, json: bool) -> Result<i32, KeysafeError> {
     Ok(i32::from(blocked))
 }
 
-fn cmd_history(verify: bool, json: bool) -> Result<i32, KeysafeError> {
+fn cmd_history(
+    verify: bool,
+    medium: Option<&std::path::Path>,
+    json: bool,
+) -> Result<i32, KeysafeError> {
     let path = keysafe_home().join("history.jsonl");
+    let h = history::History::open(&path)?;
+    let loaded = h.load()?;
     if verify {
-        return match history::verify(&path)? {
-            Ok(n) => {
-                println!("history intact: {n} record(s)");
-                Ok(0)
+        let mut problems = loaded.audit.problems.clone();
+        if let Some(m) = medium {
+            problems.extend(history::check_medium(&loaded, &h.name(), m)?);
+        }
+        if json {
+            std::println!(
+                "{}",
+                serde_json::json!({
+                    "records": loaded.audit.records,
+                    "vouched": loaded.audit.vouched,
+                    "key_place": loaded.audit.key_place,
+                    "problems": problems,
+                })
+            );
+        } else if problems.is_empty() {
+            println!(
+                "history intact: {} record(s){}",
+                loaded.audit.records,
+                if loaded.audit.key_place == history::KeyPlace::LocalFile {
+                    " (keyed with history.key: no OS keyring answered)"
+                } else {
+                    ""
+                }
+            );
+        } else {
+            println!(
+                "history altered: {} of {} record(s) vouched for",
+                loaded.audit.vouched, loaded.audit.records
+            );
+            for p in &problems {
+                println!("  {}", p.explain());
             }
-            Err(seq) => {
-                println!("history altered at record {seq}");
-                Ok(1)
-            }
-        };
+        }
+        return Ok(i32::from(!problems.is_empty()));
     }
-    let entries = history::read(&path)?;
+    for p in &loaded.audit.problems {
+        eprintln!("warning: history: {}", p.explain());
+    }
+    let entries = loaded.vouched();
     if json {
         for e in &entries {
             std::println!("{}", serde_json::to_string(&e.record).expect("json"));
@@ -1475,7 +1513,11 @@ async fn main() {
         Command::Status { conn, json } => cmd_status(conn, *json).await,
         Command::Backup(a) => cmd_backup(a).await,
         Command::Profile { action } => cmd_profile(action),
-        Command::History { verify, json } => cmd_history(*verify, *json),
+        Command::History {
+            verify,
+            medium,
+            json,
+        } => cmd_history(*verify, medium.as_deref(), *json),
         Command::RepairMasterKey {
             conn,
             database,

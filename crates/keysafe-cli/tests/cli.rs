@@ -1780,6 +1780,57 @@ async fn a_certificate_created_again_under_its_old_name_is_not_backed_up() {
     assert_eq!(state(keysafe(&e, &a, &OPERATOR).await), "never");
 }
 
+/// A master key is what its key_guid says: dropped and created again in the same database it
+/// is another key, never backed up, not a backed-up key that merely changed.
+#[tokio::test]
+async fn a_master_key_created_again_is_another_key() {
+    let e = env().await;
+    let sa = |sql: &str| e.emu.instance().run_as("sa", sql).unwrap();
+    sa("CREATE DATABASE Guid; USE Guid; CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Guid!Master#Pass1';");
+    let medium = e.medium.display().to_string();
+    let mut backup: Vec<String> = [
+        "backup",
+        "dmk",
+        "--database",
+        "Guid",
+        "--password-env",
+        "KS_BACKUP_PW",
+        "--copy-to",
+        &medium,
+    ]
+    .map(String::from)
+    .to_vec();
+    backup.extend(conn(&e));
+    let (code, stderr) = run(&e, &backup, &OPERATOR).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    let key = |out: std::process::Output| -> serde_json::Value {
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v[0]["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["label"] == "Guid database master key")
+            .cloned()
+            .unwrap_or_else(|| panic!("{v}"))
+    };
+    let mut status: Vec<String> = vec!["status".into(), "--json".into()];
+    status.extend(conn(&e));
+    let a: Vec<&str> = status.iter().map(String::as_str).collect();
+    assert_eq!(key(keysafe(&e, &a, &OPERATOR).await)["state"], "backed_up");
+    // The history names the key by its GUID.
+    let history = std::fs::read_to_string(e.home.join("history.jsonl")).unwrap();
+    let recorded: serde_json::Value =
+        serde_json::from_str(history.lines().last().unwrap()).unwrap();
+    let guid = recorded["record"]["keys"][0]["key_guid"].as_str().unwrap();
+    assert!(
+        guid.len() == 36 && guid.chars().all(|c| c == '-' || c.is_ascii_hexdigit()),
+        "{guid}"
+    );
+    sa("USE Guid; DROP MASTER KEY; CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Guid!Master#Pass2';");
+    let k = key(keysafe(&e, &a, &OPERATOR).await);
+    assert_eq!(k["state"], "never", "{k}");
+}
+
 /// A medium whose path is not valid Unicode cannot be named in the report or the history:
 /// refused before anything is sent, not a panic after the backup.
 #[cfg(target_os = "linux")]
@@ -1993,4 +2044,161 @@ async fn under_optional_no_secret_crosses_a_plaintext_session() {
             ),
         }
     }
+}
+
+/// The history is evidence: concurrent runs take turns, an edited record is reported and not
+/// believed by `status`, records cut from its end are missed (by the keyring and by the
+/// reports on the medium), and a damaged line is named without stopping the next run.
+#[tokio::test]
+async fn a_history_edited_cut_short_or_damaged_says_so_and_is_not_believed() {
+    let e = env().await;
+    let backup = |to: &str| -> Vec<String> {
+        let mut b: Vec<String> = [
+            "backup",
+            "smk",
+            "--password-env",
+            "KS_BACKUP_PW",
+            "--copy-to",
+            to,
+        ]
+        .map(String::from)
+        .to_vec();
+        b.extend(conn(&e));
+        b
+    };
+    // Six runs at once (each to its own folder): six records, 0..5, one chain.
+    let runs: Vec<_> = (0..6)
+        .map(|i| backup(&e.medium.join(format!("run{i}")).display().to_string()))
+        .collect();
+    let results = futures_util::future::join_all(runs.iter().map(|b| run(&e, b, &OPERATOR))).await;
+    for (code, stderr) in &results {
+        assert_eq!(*code, Some(0), "{stderr}");
+    }
+    let verify = |extra: &[&str]| {
+        let mut a = vec!["history", "--verify"];
+        a.extend_from_slice(extra);
+        let a: Vec<String> = a.into_iter().map(String::from).collect();
+        let e = &e;
+        async move {
+            let a: Vec<&str> = a.iter().map(String::as_str).collect();
+            let out = keysafe(e, &a, &[]).await;
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+            )
+        }
+    };
+    assert_eq!(
+        verify(&[]).await,
+        (Some(0), "history intact: 6 record(s)\n".into())
+    );
+    let path = e.home.join("history.jsonl");
+    let good: Vec<String> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    let seqs: Vec<u64> = good
+        .iter()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(seqs, [0, 1, 2, 3, 4, 5]);
+
+    let mut status: Vec<String> = vec!["status".into(), "--json".into()];
+    status.extend(conn(&e));
+    let smk_state = || async {
+        let a: Vec<&str> = status.iter().map(String::as_str).collect();
+        let out = keysafe(&e, &a, &OPERATOR).await;
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v[0]["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["label"] == "Service Master Key")
+            .map(|k| k["state"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(smk_state().await, "backed_up");
+
+    // Every record edited (a later finish, as a forger would): none is believed any more.
+    let edited: Vec<String> = good
+        .iter()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["record"]["finished"] = "2099-01-01T00:00:00Z".into();
+            v.to_string()
+        })
+        .collect();
+    std::fs::write(&path, edited.join("\n") + "\n").unwrap();
+    let (code, out) = verify(&[]).await;
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("history altered: 0 of 6 record(s) vouched for"),
+        "{out}"
+    );
+    assert!(
+        out.contains("line 6 (record 5) was not written by Keysafe with this history's key"),
+        "{out}"
+    );
+    assert_eq!(
+        smk_state().await,
+        "never",
+        "edited records are not believed"
+    );
+
+    // The last two records removed: the keyring and the medium's reports both miss them.
+    std::fs::write(&path, good[..4].join("\n") + "\n").unwrap();
+    let (code, out) = verify(&[]).await;
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("the history ends at record 3 but record 5 was written"),
+        "{out}"
+    );
+    let missing = (0..6)
+        .map(|i| e.medium.join(format!("run{i}")))
+        .filter(|m| {
+            std::fs::read_dir(m).unwrap().flatten().any(|f| {
+                let n = f.file_name().to_string_lossy().into_owned();
+                n.starts_with("keysafe-report-") && n.ends_with(".json") && {
+                    let v: serde_json::Value =
+                        serde_json::from_slice(&std::fs::read(f.path()).unwrap()).unwrap();
+                    v["history"]["seq"].as_u64().unwrap() >= 4
+                }
+            })
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(missing.len(), 2, "two reports name the removed records");
+    let (code, out) = verify(&["--medium", &missing[0].display().to_string()]).await;
+    assert_eq!(code, Some(1));
+    assert!(out.contains("which this history does not hold"), "{out}");
+
+    // A damaged line: named by its number, and the next run is recorded after the newest.
+    let mut damaged = good.clone();
+    damaged.insert(2, "\u{1b}[2J not a record".into());
+    std::fs::write(&path, damaged.join("\n") + "\n").unwrap();
+    let (code, stderr) = run(
+        &e,
+        &backup(&e.medium.join("after").display().to_string()),
+        &OPERATOR,
+    )
+    .await;
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, out) = verify(&[]).await;
+    assert_eq!(code, Some(1));
+    assert!(out.contains("line 3 is not a history record"), "{out}");
+    assert!(out.contains("7 of 7 record(s) vouched for"), "{out}");
+    let last: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(last["seq"], 6);
+    assert_eq!(smk_state().await, "backed_up");
 }

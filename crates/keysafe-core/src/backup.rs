@@ -142,6 +142,9 @@ pub struct KeyResult {
     /// restored certificate's with it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub thumbprint: Option<String>,
+    /// A master key's key_guid when it was backed up: what the backup restores.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_guid: Option<String>,
 }
 
 fn key_database(k: &KeyRef) -> &str {
@@ -675,6 +678,7 @@ pub async fn run_one_with(
         error: r.err(),
         restore_check: None,
         thumbprint: None,
+        key_guid: None,
     }
 }
 

@@ -293,6 +293,8 @@ pub struct ServiceMasterKeyInfo {
     /// UTC (the server's local dates turned with its offset), as every date below.
     pub created: Option<NaiveDateTime>,
     pub modified: Option<NaiveDateTime>,
+    /// sys.symmetric_keys.key_guid: what the key is. Regenerated, it is another key.
+    pub key_guid: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -310,6 +312,9 @@ pub struct DatabaseMasterKeyInfo {
     pub algorithm: String,
     pub created: Option<NaiveDateTime>,
     pub modified: Option<NaiveDateTime>,
+    /// sys.symmetric_keys.key_guid: dropped and created again, a master key is another key,
+    /// which no copy of the old one restores.
+    pub key_guid: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -396,7 +401,7 @@ pub async fn inventory_and_folder(
     let sets = c
         .batch(&format!(
             "{FACTS_SQL};
-SELECT algorithm_desc, key_length, create_date, modify_date FROM master.sys.symmetric_keys WHERE name = N'##MS_ServiceMasterKey##';
+SELECT algorithm_desc, key_length, create_date, modify_date, CONVERT(nvarchar(36), key_guid) FROM master.sys.symmetric_keys WHERE name = N'##MS_ServiceMasterKey##';
 IF HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW SERVER STATE') = 1 SELECT DB_NAME(database_id), encryption_state, encryptor_thumbprint FROM sys.dm_database_encryption_keys WHERE database_id > 4 ELSE SELECT CAST(NULL AS nvarchar(128)), CAST(NULL AS int), CAST(NULL AS varbinary(32)) WHERE 1 = 0;
 SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name) FROM sys.databases WHERE name NOT IN (N'tempdb', N'model') ORDER BY database_id"
         ))
@@ -409,6 +414,7 @@ SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name) FROM sys.data
         key_length: r.get::<i32, _>(1).unwrap_or(0),
         created: r.get::<NaiveDateTime, _>(2).map(|d| server.local_to_utc(d)),
         modified: r.get::<NaiveDateTime, _>(3).map(|d| server.local_to_utc(d)),
+        key_guid: s(r, 4).map(|g| g.to_uppercase()),
     });
     let tde: Vec<(String, i32, Option<Vec<u8>>)> = set(4)
         .iter()
@@ -436,7 +442,7 @@ SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name) FROM sys.data
         if *access {
             let q = tsql::ident(name)?;
             sql.push_str(&format!(
-                "SELECT algorithm_desc, create_date, modify_date FROM {q}.sys.symmetric_keys WHERE name = N'##MS_DatabaseMasterKey##';\nSELECT name, subject, pvt_key_encryption_type, expiry_date, pvt_key_last_backup_date, CONVERT(nvarchar(64), thumbprint, 2) FROM {q}.sys.certificates WHERE name NOT LIKE N'##%' ORDER BY name;\nSELECT k.name, k.algorithm_desc, e.crypt_type, CONVERT(nvarchar(64), e.thumbprint, 2) FROM {q}.sys.symmetric_keys AS k JOIN {q}.sys.key_encryptions AS e ON e.key_id = k.symmetric_key_id WHERE k.name NOT LIKE N'##%' ORDER BY k.name;\n"
+                "SELECT algorithm_desc, create_date, modify_date, CONVERT(nvarchar(36), key_guid) FROM {q}.sys.symmetric_keys WHERE name = N'##MS_DatabaseMasterKey##';\nSELECT name, subject, pvt_key_encryption_type, expiry_date, pvt_key_last_backup_date, CONVERT(nvarchar(64), thumbprint, 2) FROM {q}.sys.certificates WHERE name NOT LIKE N'##%' ORDER BY name;\nSELECT k.name, k.algorithm_desc, e.crypt_type, CONVERT(nvarchar(64), e.thumbprint, 2) FROM {q}.sys.symmetric_keys AS k JOIN {q}.sys.key_encryptions AS e ON e.key_id = k.symmetric_key_id WHERE k.name NOT LIKE N'##%' ORDER BY k.name;\n"
             ));
         }
     }
@@ -506,6 +512,7 @@ SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name) FROM sys.data
             algorithm: s(k, 0).unwrap_or_default(),
             created: k.get::<NaiveDateTime, _>(1).map(|d| server.local_to_utc(d)),
             modified: k.get::<NaiveDateTime, _>(2).map(|d| server.local_to_utc(d)),
+            key_guid: s(k, 3).map(|g| g.to_uppercase()),
         });
         let certificates = certs
             .iter()

@@ -83,6 +83,10 @@ pub struct Report {
     pub instances: Vec<InstanceReport>,
     pub summary: Summary,
     pub runbook: Vec<String>,
+    /// The history record this run was written as, so a history cut short disagrees with
+    /// the reports on its media (`keysafe history --verify --medium`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<crate::history::HistoryLink>,
 }
 
 /// Where a run's reports were written.
@@ -132,6 +136,7 @@ impl Report {
             schema: SCHEMA,
             run_id: uuid::Uuid::new_v4(),
             tool_version: env!("CARGO_PKG_VERSION"),
+            history: None,
             operator,
             workstation: hostname(),
             started,
@@ -489,6 +494,7 @@ mod tests {
             )),
             restore_check: None,
             thumbprint: None,
+            key_guid: None,
         };
         Report::new(
             "op<b>".into(),

@@ -223,15 +223,20 @@ pub async fn execute(
         progress,
     )
     .await;
-    let report = crate::report::Report::new(
+    let mut report = crate::report::Report::new(
         crate::report::current_operator(),
         started,
         req.settings.backup.copy_to.clone(),
         req.custody.clone(),
         reports,
     );
+    // Locked from here to the record: concurrent runs take turns, and the report names the
+    // record the run is written as.
+    let history = crate::history::History::open(&req.history)?;
+    let writer = history.writer()?;
+    report.history = Some(writer.link());
     let files = report.write_files(&req.report_dir)?;
-    crate::history::record_run(&req.history, &report, &files.json)?;
+    writer.append(crate::history::run_record(&report, &files.json))?;
     progress(Progress::ReportWritten {
         paths: files
             .all()
@@ -407,6 +412,22 @@ fn certificate_thumbprint(inv: &Inventory, key: &KeyRef) -> Option<String> {
         .find(|c| &c.name == name)
         .map(|c| c.thumbprint.to_uppercase())
         .filter(|t| !t.is_empty())
+}
+
+/// A master key's key_guid, from the inventory.
+fn master_key_guid(inv: &Inventory, key: &KeyRef) -> Option<String> {
+    match key {
+        KeyRef::ServiceMasterKey => inv.service_master_key.as_ref()?.key_guid.clone(),
+        KeyRef::DatabaseMasterKey { database } => inv
+            .databases
+            .iter()
+            .find(|d| &d.name == database)?
+            .master_key
+            .as_ref()?
+            .key_guid
+            .clone(),
+        KeyRef::Certificate { .. } => None,
+    }
 }
 
 /// The passwords a key needs, from the inventory.
@@ -622,6 +643,7 @@ pub async fn back_up_instance(
                     error: Some(e),
                     restore_check: None,
                     thumbprint: None,
+                    key_guid: None,
                 }),
             }
         }
@@ -685,6 +707,7 @@ pub async fn back_up_instance(
             });
             let mut r = backup::run_one_with(&mut c, p, &dest, view.as_ref()).await;
             r.thumbprint = certificate_thumbprint(&inv, &p.key);
+            r.key_guid = master_key_guid(&inv, &p.key);
             if s.verify_restore && r.error.is_none() {
                 let proof = crate::restore_check::check(&mut c, &r, &secrets.password).await;
                 // The user asked for the proof: without it the key is not verified.

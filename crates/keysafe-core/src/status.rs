@@ -50,13 +50,13 @@ pub fn judge(
     inv: &Inventory,
     last: &history::Verified,
     key: KeyRef,
-    thumbprint: Option<&str>,
+    identity: Option<&str>,
     modified: Option<NaiveDateTime>,
     server_record: Option<NaiveDateTime>,
     risk_object: &str,
 ) -> KeyStatus {
     let label = key.label();
-    let last_verified = last.last(&inv.server.server_name, &key, thumbprint);
+    let last_verified = last.last(&inv.server.server_name, &key, identity);
     let risk = inv
         .risks
         .iter()
@@ -111,7 +111,7 @@ pub fn status(inv: &Inventory, entries: &[history::Entry]) -> Vec<KeyStatus> {
             inv,
             &last,
             KeyRef::ServiceMasterKey,
-            None,
+            k.key_guid.as_deref(),
             k.modified,
             None,
             "Service Master Key",
@@ -125,7 +125,7 @@ pub fn status(inv: &Inventory, entries: &[history::Entry]) -> Vec<KeyStatus> {
                 KeyRef::DatabaseMasterKey {
                     database: d.name.clone(),
                 },
-                None,
+                k.key_guid.as_deref(),
                 k.modified,
                 None,
                 &format!("{} master key", d.name),

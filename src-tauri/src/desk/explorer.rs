@@ -47,7 +47,7 @@ impl Judge<'_> {
     fn node(
         &self,
         key: KeyRef,
-        thumbprint: Option<&str>,
+        identity: Option<&str>,
         modified: Option<chrono::NaiveDateTime>,
         server_record: Option<chrono::NaiveDateTime>,
         risk_object: &str,
@@ -59,7 +59,7 @@ impl Judge<'_> {
             self.inv,
             &self.last,
             key.clone(),
-            thumbprint,
+            identity,
             modified,
             server_record,
             risk_object,
@@ -93,7 +93,7 @@ pub fn tree(id: u32, inv: &Inventory, entries: &[history::Entry]) -> ServerTree 
     let smk = inv.service_master_key.as_ref().map(|k| {
         j.node(
             KeyRef::ServiceMasterKey,
-            None,
+            k.key_guid.as_deref(),
             k.modified,
             None,
             "Service Master Key",
@@ -104,6 +104,7 @@ pub fn tree(id: u32, inv: &Inventory, entries: &[history::Entry]) -> ServerTree 
                 prop("Key length", k.key_length),
                 prop("Created", date(k.created)),
                 prop("Modified", date(k.modified)),
+                prop("Key GUID", k.key_guid.as_deref().unwrap_or("")),
             ],
         )
     });
@@ -122,7 +123,7 @@ pub fn tree(id: u32, inv: &Inventory, entries: &[history::Entry]) -> ServerTree 
                     KeyRef::DatabaseMasterKey {
                         database: d.name.clone(),
                     },
-                    None,
+                    k.key_guid.as_deref(),
                     k.modified,
                     None,
                     &format!("{} master key", d.name),
@@ -133,6 +134,7 @@ pub fn tree(id: u32, inv: &Inventory, entries: &[history::Entry]) -> ServerTree 
                         prop("Algorithm", &k.algorithm),
                         prop("Created", date(k.created)),
                         prop("Modified", date(k.modified)),
+                        prop("Key GUID", k.key_guid.as_deref().unwrap_or("")),
                     ],
                 )
             }),

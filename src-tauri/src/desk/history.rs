@@ -9,8 +9,14 @@ use keysafe_core::{history, ErrorCode};
 
 pub async fn history(state: &AppState) -> IpcResult<HistoryView> {
     let path = state.history_path();
-    let entries = history::read(&path)?;
-    let chain_intact = history::verify(&path)?.is_ok();
+    let loaded = history::load(&path)?;
+    let problems: Vec<String> = loaded
+        .audit
+        .problems
+        .iter()
+        .map(history::Problem::explain)
+        .collect();
+    let entries = loaded.vouched();
     let mut runs: Vec<HistoryRow> = entries
         .iter()
         .filter_map(history::Entry::run)
@@ -65,7 +71,8 @@ pub async fn history(state: &AppState) -> IpcResult<HistoryView> {
     }
     Ok(HistoryView {
         runs,
-        chain_intact,
+        chain_intact: problems.is_empty(),
+        problems,
         attention,
     })
 }

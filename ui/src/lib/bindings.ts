@@ -133,9 +133,13 @@ export type HistoryRow = { run_id: string, finished: string, operator: string, s
 
 export type HistoryView = { runs: Array<HistoryRow>, 
 /**
- * The hash chain holds; false when a record was edited or removed.
+ * The keyed chain holds; false when a record was edited, forged, removed or cut off.
  */
 chain_intact: boolean, 
+/**
+ * What is wrong with the history, each naming its line (only vouched records are shown).
+ */
+problems: Array<string>, 
 /**
  * Keys of the open connections whose last verified backup is missing or stale.
  */
