@@ -208,6 +208,20 @@ pub fn default_server_dir_of(facts: &crate::inventory::ServerFacts) -> Result<St
     ))
 }
 
+/// BACKUP SERVICE MASTER KEY needs CONTROL SERVER (its docs' Permissions): said before
+/// anything is sent.
+pub fn smk_needs_control_server(inv: &Inventory) -> KeysafeError {
+    let login = &inv.server.login;
+    KeysafeError::new(
+        ErrorCode::PermissionDenied,
+        format!("{login} lacks CONTROL SERVER, which backing up the service master key needs (BACKUP SERVICE MASTER KEY)."),
+    )
+    .next(format!(
+        "GRANT CONTROL SERVER TO {}; (it implies ADMINISTER BULK OPERATIONS and VIEW SERVER STATE)",
+        crate::tsql::ident(login).unwrap_or_else(|_| "[login]".into())
+    ))
+}
+
 /// File names: instance, key, UTC time; nothing is ever reused.
 pub fn plan(
     inv: &Inventory,
@@ -231,6 +245,9 @@ pub fn plan(
     } else {
         CertificateFormat::Pvk
     });
+    if keys.contains(&KeyRef::ServiceMasterKey) && !inv.server.has("CONTROL SERVER") {
+        return Err(smk_needs_control_server(inv));
+    }
     if format == CertificateFormat::Pfx && !inv.server.supports_pfx() {
         return Err(KeysafeError::new(
             ErrorCode::Unsupported,

@@ -69,6 +69,77 @@ impl Selection {
             }
         }
     }
+
+    /// The keys this selection names that the login cannot see: not there, or hidden from it
+    /// (SQL Server shows a login only the keys it has VIEW DEFINITION on). Never dropped in
+    /// silence: each fails with `not_visible`'s explanation.
+    pub fn unseen(&self, inv: &Inventory) -> Vec<KeyRef> {
+        let named: Vec<KeyRef> = match self {
+            Selection::DatabaseMasterKeys(only) => only
+                .iter()
+                .map(|d| KeyRef::DatabaseMasterKey {
+                    database: d.clone(),
+                })
+                .collect(),
+            Selection::Certificates(only) => only
+                .iter()
+                .map(|(d, n)| KeyRef::Certificate {
+                    database: d.clone(),
+                    name: n.clone(),
+                })
+                .collect(),
+            _ => vec![],
+        };
+        let found: Vec<String> = self
+            .resolve(inv)
+            .iter()
+            .map(|k| k.label().to_lowercase())
+            .collect();
+        named
+            .into_iter()
+            .filter(|k| !found.contains(&k.label().to_lowercase()))
+            .collect()
+    }
+}
+
+/// Why a key the user named is not in the inventory, and the GRANT that lets the login see
+/// and back it up.
+pub fn not_visible(inv: &Inventory, key: &KeyRef) -> KeysafeError {
+    let login = &inv.server.login;
+    let (db, what, needs) = match key {
+        KeyRef::DatabaseMasterKey { database } => (
+            database,
+            format!("the master key of database {database}"),
+            format!(
+                "CONTROL on the database (USE {0}; GRANT CONTROL ON DATABASE::{0} TO <its user>;)",
+                crate::tsql::ident(database).unwrap_or_default()
+            ),
+        ),
+        KeyRef::Certificate { database, name } => (
+            database,
+            format!("certificate {name} in database {database}"),
+            format!(
+                "CONTROL on the certificate (USE {}; GRANT CONTROL ON CERTIFICATE::{} TO <its user>;)",
+                crate::tsql::ident(database).unwrap_or_default(),
+                crate::tsql::ident(name).unwrap_or_default()
+            ),
+        ),
+        KeyRef::ServiceMasterKey => return backup::smk_needs_control_server(inv),
+    };
+    let why = match inv
+        .databases
+        .iter()
+        .find(|d| d.name.eq_ignore_ascii_case(db))
+    {
+        None => format!("{login} sees no database {db}: it does not exist, or the login may not see it"),
+        Some(d) if d.not_visible => format!("{login} may not enter database {db} (no user there)"),
+        Some(_) => format!("{what} is not there, or {login} lacks VIEW DEFINITION on it (SQL Server hides it then)"),
+    };
+    KeysafeError::new(
+        ErrorCode::NotFound,
+        format!("Cannot back up {what}: {why}."),
+    )
+    .next(format!("Check the name; backing it up needs {needs}."))
 }
 
 /// Everything but the connection and the passwords, shared by every instance of a run.
@@ -485,23 +556,41 @@ pub fn plan_instance(o: &ConnectOptions, inv: &Inventory, s: &RunSettings) -> In
         problem: None,
     };
     let forecast = &inv.server.read_back;
+    let keys = s.selection.resolve(inv);
     if forecast.verdict == inventory::ReadBackVerdict::Impossible {
-        let mut e = KeysafeError::new(
-            ErrorCode::PermissionDenied,
-            format!("Nothing was backed up: {}", forecast.reason),
-        );
-        if let Some(fix) = &forecast.fix {
-            e = e.next(fix.clone());
-        }
+        // The service master key's own need first: its GRANT covers the read-back's too.
+        let e = if keys.contains(&KeyRef::ServiceMasterKey) && !inv.server.has("CONTROL SERVER") {
+            let smk = backup::smk_needs_control_server(inv);
+            KeysafeError::new(
+                ErrorCode::PermissionDenied,
+                format!(
+                    "Nothing was backed up: {} Also, {}",
+                    smk.message, forecast.reason
+                ),
+            )
+            .next(smk.next_step.unwrap_or_default())
+        } else {
+            let e = KeysafeError::new(
+                ErrorCode::PermissionDenied,
+                format!("Nothing was backed up: {}", forecast.reason),
+            );
+            match &forecast.fix {
+                Some(fix) => e.next(fix.clone()),
+                None => e,
+            }
+        };
         plan.problem = Some(e);
         return plan;
     }
-    let keys = s.selection.resolve(inv);
     if keys.is_empty() {
-        plan.problem = Some(KeysafeError::new(
-            ErrorCode::NotFound,
-            "There is nothing to back up on this instance for that selection.",
-        ));
+        let unseen = s.selection.unseen(inv);
+        plan.problem = Some(match unseen.as_slice() {
+            [] => KeysafeError::new(
+                ErrorCode::NotFound,
+                "There is nothing to back up on this instance for that selection.",
+            ),
+            [k, ..] => not_visible(inv, k),
+        });
         return plan;
     }
     let dir = match &s.backup.server_dir {
@@ -629,22 +718,27 @@ pub async fn back_up_instance(
         // Each key is planned on its own, with the real passwords: one that cannot be
         // planned (a password-only master key without its password) fails alone.
         let now = chrono::Utc::now();
+        let failed = |key: KeyRef, e: KeysafeError| backup::KeyResult {
+            key,
+            outcome: backup::Outcome::Failed,
+            script: String::new(),
+            files: vec![],
+            started: now,
+            finished: now,
+            error: Some(e),
+            restore_check: None,
+            thumbprint: None,
+            key_guid: None,
+        };
+        for key in s.selection.unseen(&inv) {
+            let e = not_visible(&inv, &key);
+            report.keys.push(failed(key, e));
+        }
         let mut plan = Vec::new();
         for key in planned.keys.into_iter().map(|k| k.key) {
             match backup::plan(&inv, std::slice::from_ref(&key), &s.backup, secrets, now) {
                 Ok(mut p) => plan.append(&mut p),
-                Err(e) => report.keys.push(backup::KeyResult {
-                    key: key.clone(),
-                    outcome: backup::Outcome::Failed,
-                    script: String::new(),
-                    files: vec![],
-                    started: now,
-                    finished: now,
-                    error: Some(e),
-                    restore_check: None,
-                    thumbprint: None,
-                    key_guid: None,
-                }),
+                Err(e) => report.keys.push(failed(key, e)),
             }
         }
         progress(Progress::Planned {
