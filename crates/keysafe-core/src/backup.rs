@@ -222,7 +222,9 @@ pub fn smk_needs_control_server(inv: &Inventory) -> KeysafeError {
     ))
 }
 
-/// File names: instance, key, UTC time; nothing is ever reused.
+/// File names: instance, key, UTC time and a random tag; nothing is ever reused. The tag keeps
+/// two runs in the same millisecond apart (Windows' clock moves in 15.6 ms steps, so runs a
+/// scheduler starts together would otherwise name the same file and the second would fail).
 pub fn plan(
     inv: &Inventory,
     keys: &[KeyRef],
@@ -235,7 +237,11 @@ pub fn plan(
         None => default_server_dir(inv)?,
     };
     let sep = inv.server.path_separator.clone();
-    let stamp = now.format("%Y%m%dT%H%M%S%.3fZ");
+    let stamp = format!(
+        "{}-{:04x}",
+        now.format("%Y%m%dT%H%M%S%.3fZ"),
+        rand::random::<u16>()
+    );
     let instance: String = safe_name(&inv.server.server_name.replace('\\', "$"))
         .chars()
         .take(64)
@@ -725,8 +731,8 @@ mod file_name_tests {
         let unique: std::collections::HashSet<&String> = parts.iter().collect();
         assert_eq!(unique.len(), parts.len(), "{parts:?}");
         for p in &parts {
-            // With the instance (64 at most), the stamp (24) and an extension: under 255.
-            assert!(p.len() + 64 + 2 + 24 + 4 <= 255, "{p}");
+            // With the instance (64 at most), the stamp (24 + 5) and an extension: under 255.
+            assert!(p.len() + 64 + 2 + 29 + 4 <= 255, "{p}");
             assert!(
                 p.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c)),
                 "{p}"
