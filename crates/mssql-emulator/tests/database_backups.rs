@@ -160,7 +160,7 @@ async fn an_encrypted_backup_needs_its_certificate_and_a_dropped_one_leaves_it_u
         "KeyAlgorithm"
     );
     // Appending another encrypted set to it is refused.
-    fails(&mut c, &format!("BACKUP DATABASE Sales TO DISK = N'{file}' WITH ENCRYPTION (ALGORITHM = AES_256, SERVER CERTIFICATE = BackupCert)"), 3095).await;
+    fails(&mut c, &format!("BACKUP DATABASE Sales TO DISK = N'{file}' WITH ENCRYPTION (ALGORITHM = AES_256, SERVER CERTIFICATE = BackupCert)"), 3098).await;
     // The certificate dropped (rotated away): the backup can no longer be read here.
     ok(&mut c, "USE master; DROP CERTIFICATE BackupCert;").await;
     let e = fails(

@@ -578,7 +578,7 @@ async fn tde_warns_about_an_unexported_certificate_and_encrypts_tempdb_too() {
     // A password-protected certificate can't protect a DEK.
     ok(&mut c, &format!("USE master; CREATE CERTIFICATE PwCert ENCRYPTION BY PASSWORD = '{STRONG}' WITH SUBJECT = 'pw'; CREATE DATABASE L2")).await;
     fails(&mut c, "USE L2; CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 ENCRYPTION BY SERVER CERTIFICATE PwCert", 33101).await;
-    fails(&mut c, "USE master; DROP CERTIFICATE TDE_Payroll", 3716).await;
+    fails(&mut c, "USE master; DROP CERTIFICATE TDE_Payroll", 15352).await;
 }
 
 #[tokio::test]
@@ -762,4 +762,114 @@ async fn certificates_travel_as_binary_and_come_back_with_the_same_thumbprint() 
     assert!(rows[0][0].get::<&[u8], _>(0).is_none());
     assert!(rows[0][0].get::<&[u8], _>(1).is_some());
     assert!(rows[0][0].get::<&[u8], _>(2).is_none());
+}
+
+/// The refusals the docs' error tables and permission sections name, seeded through T-SQL.
+#[tokio::test]
+async fn tde_drop_and_kill_refusals_carry_the_documented_numbers_and_permissions() {
+    let r = start_with(Some(DEMO), mssql_emulator::TlsMode::On).await;
+    let mut c = sa(&r).await;
+    ok(&mut c, "CREATE DATABASE Ledger").await;
+    let nums = |m: Vec<(i32, u8, String)>| m.iter().map(|x| (x.0, x.1)).collect::<Vec<_>>();
+    // System databases: 33102, and ALTER DATABASE's failures end with 5069.
+    fails(&mut c, "USE master; CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 ENCRYPTION BY SERVER CERTIFICATE TDE_Payroll", 33102).await;
+    assert_eq!(
+        nums(messages(
+            &r,
+            "sa",
+            "master",
+            "ALTER DATABASE msdb SET ENCRYPTION ON"
+        )),
+        vec![(33102, 16), (5069, 16)]
+    );
+    // No key yet: 33106 to change the state, 33104 to alter or drop it.
+    assert_eq!(
+        nums(messages(
+            &r,
+            "sa",
+            "master",
+            "ALTER DATABASE Ledger SET ENCRYPTION ON"
+        )),
+        vec![(33106, 16), (5069, 16)]
+    );
+    fails(
+        &mut c,
+        "USE Ledger; ALTER DATABASE ENCRYPTION KEY ENCRYPTION BY SERVER CERTIFICATE TDE_Payroll",
+        33104,
+    )
+    .await;
+    fails(&mut c, "USE Ledger; DROP DATABASE ENCRYPTION KEY", 33104).await;
+    // A database that does not exist and one the login may not alter look alike: 5011.
+    assert_eq!(
+        nums(messages(
+            &r,
+            "sa",
+            "master",
+            "ALTER DATABASE NoSuchDb SET ENCRYPTION ON"
+        )),
+        vec![(5011, 14), (5069, 16)]
+    );
+    // Enabling twice, disabling twice.
+    ok(&mut c, "USE Ledger; CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 ENCRYPTION BY SERVER CERTIFICATE TDE_Payroll").await;
+    ok(&mut c, "ALTER DATABASE Ledger SET ENCRYPTION ON").await;
+    fails(&mut c, "ALTER DATABASE Ledger SET ENCRYPTION ON", 33107).await;
+    ok(&mut c, "ALTER DATABASE Ledger SET ENCRYPTION OFF").await;
+    fails(&mut c, "ALTER DATABASE Ledger SET ENCRYPTION OFF", 33108).await;
+
+    // CONTROL on the database is not enough for a key: VIEW DEFINITION on the certificate.
+    ok(&mut c, &format!("CREATE LOGIN keeper WITH PASSWORD = '{STRONG}'; CREATE DATABASE Books; USE Books; CREATE USER keeper; GRANT CONTROL TO keeper; USE master; CREATE USER keeper;")).await;
+    let mut k = login(&r, "keeper", STRONG).await;
+    fails(&mut k, "USE Books; CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 ENCRYPTION BY SERVER CERTIFICATE TDE_Payroll", 15151).await;
+    ok(
+        &mut c,
+        "USE master; GRANT VIEW DEFINITION ON CERTIFICATE::TDE_Payroll TO keeper",
+    )
+    .await;
+    ok(&mut k, "USE Books; CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 ENCRYPTION BY SERVER CERTIFICATE TDE_Payroll").await;
+
+    // DROP CERTIFICATE and DROP SYMMETRIC KEY need CONTROL on the securable; the class's
+    // ALTER ANY is not enough.
+    ok(&mut c, &format!("CREATE DATABASE Shop; USE Shop; CREATE CERTIFICATE Old ENCRYPTION BY PASSWORD = '{STRONG}' WITH SUBJECT = 'old'; CREATE SYMMETRIC KEY Card WITH ALGORITHM = AES_256 ENCRYPTION BY PASSWORD = '{STRONG}'; CREATE USER keeper; GRANT ALTER ANY CERTIFICATE TO keeper; GRANT ALTER ANY SYMMETRIC KEY TO keeper; GRANT VIEW DEFINITION TO keeper")).await;
+    fails(&mut k, "USE Shop; DROP CERTIFICATE Old", 15247).await;
+    fails(&mut k, "USE Shop; DROP SYMMETRIC KEY Card", 15247).await;
+    ok(&mut c, "USE Shop; GRANT CONTROL ON CERTIFICATE::Old TO keeper; GRANT CONTROL ON SYMMETRIC KEY::Card TO keeper").await;
+    ok(
+        &mut k,
+        "USE Shop; DROP CERTIFICATE Old; DROP SYMMETRIC KEY Card",
+    )
+    .await;
+    let left = ok(
+        &mut c,
+        "USE Shop; SELECT COUNT(*) FROM sys.certificates WHERE name = 'Old'",
+    )
+    .await;
+    assert_eq!(i32v(&left[0][0], 0), Some(0));
+
+    // CLOSE MASTER KEY needs no permission.
+    ok(&mut k, "USE Shop; CLOSE MASTER KEY").await;
+    // KILL takes a literal session id.
+    ok(&mut c, "GRANT ALTER ANY CONNECTION TO keeper").await;
+    let e = fails(&mut c, "DECLARE @s int = 60; KILL @s", 102).await;
+    assert_eq!(e.message(), "Incorrect syntax near '@s'.");
+
+    // A compressed set cannot join an uncompressed media set: 3098, then 3013.
+    let file = format!(r"{BACKUP_DIR}\ledger.bak");
+    ok(
+        &mut c,
+        &format!("BACKUP DATABASE Ledger TO DISK = N'{file}'"),
+    )
+    .await;
+    let m = messages(
+        &r,
+        "sa",
+        "master",
+        &format!("BACKUP DATABASE Ledger TO DISK = N'{file}' WITH COMPRESSION"),
+    );
+    assert_eq!(nums(m.clone()), vec![(3098, 16), (3013, 16)]);
+    assert!(
+        m[0].2
+            .contains("either omit 'COMPRESSION' or specify 'NO_COMPRESSION'"),
+        "{}",
+        m[0].2
+    );
 }

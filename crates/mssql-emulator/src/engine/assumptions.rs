@@ -98,9 +98,17 @@ pub const LAST_ENCRYPTION_ERROR: (i32, u8) = (15555, 1);
 #[allow(dead_code)] // a record of what the code does unconditionally: nothing reads it
 pub const MASTER_KEY_REQUIRES_PASSWORD: bool = true;
 
-/// CREATE DATABASE ENCRYPTION KEY in master, model, msdb or tempdb: TDE is "not available
-/// for master/model/msdb" (facts §4.5); the error number is our placeholder.
-pub const TDE_SYSTEM_DATABASE_ERROR: (i32, u8) = (33118, 1);
+/// ALTER DATABASE ... SET ENCRYPTION that fails (5011 for a database the caller may not alter
+/// or that does not exist, 33102/33106/33107/33108 from the 33000 table) is followed by 5069
+/// "ALTER DATABASE statement failed." The docs' error table lists 5069; that it follows each
+/// ALTER DATABASE failure, and its state, come from published captures.
+pub const ALTER_DATABASE_FAILED: (i32, u8) = (5069, 1);
+
+/// DROP CERTIFICATE of a certificate that encrypts a key (or a database encryption key):
+/// 15352 "The %S_MSG cannot be dropped because one or more entities are either signed or
+/// encrypted using it." (15000 table), %S_MSG = "certificate" as public reports quote it; the
+/// state is ours.
+pub const CERTIFICATE_IN_USE: (i32, u8) = (15352, 1);
 
 /// The private key of a certificate protected by a password, backed up without DECRYPTION
 /// BY PASSWORD: 15334 (documented at severity 10) raised as an error at Level 16, like the
@@ -245,15 +253,19 @@ pub const BACKUP_DEVICE_OPEN_STATE: u8 = 2;
 
 /// Appending an encrypted backup set to a file that already holds backup sets
 /// (backup-encryption.md: "Appending to an existing backup set option is not supported for
-/// encrypted backups"): refused; the message number is our placeholder.
-pub const ENCRYPTED_BACKUP_APPEND: (i32, u8) = (3095, 1);
+/// encrypted backups"), or a compressed set to an uncompressed media set
+/// (backup-compression: "Compressed and uncompressed backups can't coexist in a media set"):
+/// 3098 state 2 (errors table 3000-3999; Microsoft's support article quotes it for
+/// 'COMPRESSION' / 'NO_COMPRESSION'). For encryption the option pair is ours: 'ENCRYPTION' /
+/// 'NO_ENCRYPTION', BACKUP's own names for them.
+pub const INCOMPATIBLE_MEDIA: (i32, u8) = (3098, 2);
 
 /// RESTORE ... WITH FILE = n past the last backup set on the device: 4038 "Cannot find file
-/// ID n on device '...'." (number and text from published captures; state ours).
+/// ID n on device '...'." (number and text in the errors table 4000-4999; state ours).
 pub const BACKUP_SET_MISSING: (i32, u8) = (4038, 1);
 
-/// RESTORE VERIFYONLY's success line "The backup set on file n is valid.": informational,
-/// its number not documented (our placeholder).
+/// RESTORE VERIFYONLY's success line "The backup set on file n is valid.": 3262 at severity
+/// 10 (errors table 3000-3999); the state is ours.
 pub const BACKUP_SET_VALID: (i32, u8) = (3262, 1);
 
 /// RESTORE FILELISTONLY and VERIFYONLY of a TDE-encrypted backup, or one made WITH
@@ -337,3 +349,44 @@ pub const SQL2025_BUILD: &str = "17.0.1000.7";
 /// saving changes inside one run.
 #[allow(dead_code)] // a record of what the catalog views do
 pub const CATALOG_DATES_LOCAL: bool = true;
+
+/// CLOSE MASTER KEY needs no permission (close-master-key.md). The page says it "only
+/// succeeds when the database master key was opened in the current session"; what it does
+/// otherwise is not documented, and scripts close defensively: a key this session did not open
+/// is closed without a message.
+#[allow(dead_code)] // a record of what exec/keys.rs does
+pub const CLOSE_UNOPENED_MASTER_KEY: &str = "no message";
+
+/// Choices recorded from the emulator's audit against the docs (2026-12), where the docs
+/// give no number, level or value. Each names what the code does.
+///
+/// - A database master key statement from a login that cannot see the database's metadata:
+///   15151 "Cannot find the symmetric key '##MS_DatabaseMasterKey##'" (metadata visibility
+///   hides the key), not 15247; DROP MASTER KEY with no key gives the same 15151.
+/// - CREATE MASTER KEY in tempdb: 15276 "Cannot provision master key passwords for system
+///   databases." (the text is sp_control_dbmasterkey_password's; the number is a guess).
+/// - OPEN MASTER KEY with a wrong password: 15313 raised at Level 16 (the table lists
+///   severity 10), like PASSWORD_PROTECTED_KEY_NEEDS_DECRYPTION_CLASS.
+/// - BACKUP SERVICE MASTER KEY with no key: 15581; an SMK that cannot be decrypted: 15448.
+/// - CREATE CERTIFICATE ... FORMAT = 'PFX' without DECRYPTION BY PASSWORD: 15465; BACKUP
+///   CERTIFICATE ... FORMAT = 'PFX' with FILE inside PRIVATE KEY: 102.
+/// - BACKUP CERTIFICATE, CREATE/ALTER/DROP DATABASE ENCRYPTION KEY and DROP CERTIFICATE
+///   without their permission: 15247 (the docs name the permission, not the error).
+/// - sys.certificates.pvt_key_last_backup_date is set by BACKUP CERTIFICATE WITH PRIVATE KEY
+///   (either format), not by CERTPRIVATEKEY ("last exported" in the docs is ambiguous).
+/// - xp_fileexist answers 0/0/0 to a login without CONTROL SERVER; xp_create_subdir's
+///   failures are 22048 "returned error 3, 'The system cannot find the path specified.'"
+///   (both procedures are undocumented).
+/// - KILL of a session id up to 50 is a system process (6107); the docs only say system
+///   processes cannot be ended.
+/// - GRANT/DENY/REVOKE of a permission or class the emulator does not model: 102.
+/// - RESTORE HEADERONLY/FILELISTONLY/VERIFYONLY without CREATE DATABASE: 262 "CREATE DATABASE
+///   permission denied in database 'master'." then 3013.
+/// - RESTORE HEADERONLY's DeviceType for TO DISK = 'path' is 2 (the docs list 2 = logical
+///   disk, 102 = physical disk device; which a bare path shows is unverified).
+/// - sys.certificates.is_active_for_begin_dialog is 1 and attested_by 'N/A' for every
+///   certificate.
+/// - tempdb's database encryption key row (present while any database is encrypted) shows
+///   encryptor_thumbprint NULL and encryptor_type 'ASYMMETRIC KEY'.
+#[allow(dead_code)] // a record of choices the code makes
+pub const AUDIT_2026_12_CHOICES: &str = "see the comment";

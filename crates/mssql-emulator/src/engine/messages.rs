@@ -323,8 +323,25 @@ pub fn dek_exists() -> Msg {
     )
 }
 
-pub fn no_dek(db: &str) -> Msg {
-    Msg::new(33107, 16, 1, format!("Cannot enable database encryption because no database encryption key exists for database '{db}'. Create a database encryption key and retry the command."))
+/// 33104 (ALTER and DROP DATABASE ENCRYPTION KEY with none to change).
+pub fn no_dek() -> Msg {
+    Msg::new(
+        33104,
+        16,
+        1,
+        "A database encryption key does not exist for this database.",
+    )
+}
+
+/// 33102: TDE in master, model, tempdb or msdb.
+pub fn tde_system_database() -> Msg {
+    Msg::new(33102, 16, 1, "Cannot encrypt a system database. Database encryption operations cannot be performed for 'master', 'model', 'tempdb', 'msdb', or 'resource' databases.")
+}
+
+/// 15352: a certificate that signs or encrypts something (the message names no certificate).
+pub fn certificate_in_use() -> Msg {
+    let (n, state) = crate::engine::assumptions::CERTIFICATE_IN_USE;
+    Msg::new(n, 16, state, "The certificate cannot be dropped because one or more entities are either signed or encrypted using it.")
 }
 
 pub fn tde_cert_password_protected(name: &str) -> Msg {

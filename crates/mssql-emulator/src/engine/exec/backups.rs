@@ -188,10 +188,19 @@ fn backup(
             Err(2) => {}
             Err(os) => return Err(abnormal(cannot_open(&b.file, os), verb)),
         }
-        if encryption.is_some() && !media.sets.is_empty() {
-            let (n, state) = assumptions::ENCRYPTED_BACKUP_APPEND;
+        let incompatible = if media.sets.is_empty() {
+            None
+        } else if encryption.is_some() {
+            Some(("ENCRYPTION", "NO_ENCRYPTION"))
+        } else if b.compression && media.sets.iter().any(|m| !m.compressed) {
+            Some(("COMPRESSION", "NO_COMPRESSION"))
+        } else {
+            None
+        };
+        if let Some((asked, other)) = incompatible {
+            let (n, state) = assumptions::INCOMPATIBLE_MEDIA;
             return Err(abnormal(
-                Msg::new(n, 16, state, "Backup encryption is not supported when appending to an existing backup set. Use WITH FORMAT or INIT, or another file."),
+                Msg::new(n, 16, state, format!("The backup cannot be performed because '{asked}' was requested after the media was formatted with an incompatible structure. To append to this media set, either omit '{asked}' or specify '{other}'. Alternatively, you can create a new media set by using WITH FORMAT in your BACKUP statement. If you use WITH FORMAT on an existing media set, all its backup sets will be overwritten.")),
                 verb,
             ));
         }

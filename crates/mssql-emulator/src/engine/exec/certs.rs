@@ -130,16 +130,16 @@ pub fn run(
         }
         Statement::DropCertificate(name) => {
             let mut db = current_db(&st, session)?;
-            let visible = perms::can_see_metadata(&st, &login, &db);
             let Some(i) = db
                 .certificates
                 .iter()
                 .position(|c| crate::value::ci_eq(&c.name, name))
-                .filter(|_| visible)
+                .filter(|_| perms::can_see_certificate(&st, &login, &db, name))
             else {
                 return Err(messages::cannot_find("drop", "certificate", name).into());
             };
-            if !perms::has_database(&st, &login, &db, "CONTROL") {
+            // drop-certificate.md: "Requires CONTROL permission on the certificate."
+            if !perms::has_object(&st, &login, &db, "CERTIFICATE", name, "CONTROL") {
                 return Err(messages::no_permission().into());
             }
             let thumb = db.certificates[i].thumbprint.clone();
@@ -158,7 +158,7 @@ pub fn run(
                             .is_some_and(|k| k.encryptor_thumbprint == thumb)
                     })
             {
-                return Err(Msg::new(3716, 16, 15, format!("The certificate '{name}' cannot be dropped because one or more entities are either signed or encrypted using it. To continue, correct the entities that are using the certificate.")).into());
+                return Err(messages::certificate_in_use().into());
             }
             db.certificates.remove(i);
             store(inst, &mut st, db)?;
@@ -170,14 +170,7 @@ pub fn run(
         } => {
             let mut db = current_db(&st, session)?;
             if db.is_system() {
-                let (n, s) = assumptions::TDE_SYSTEM_DATABASE_ERROR;
-                return Err(Msg::new(
-                    n,
-                    16,
-                    s,
-                    "Cannot create a database encryption key in a system database.",
-                )
-                .into());
+                return Err(messages::tde_system_database().into());
             }
             if !perms::has_database(&st, &login, &db, "CONTROL") {
                 return Err(messages::no_permission().into());
@@ -185,7 +178,7 @@ pub fn run(
             if db.encryption_key.is_some() {
                 return Err(messages::dek_exists().into());
             }
-            let cert = tde_certificate(&st, certificate)?;
+            let cert = tde_certificate(&st, &login, certificate)?;
             let key_length = match algorithm.as_str() {
                 "AES_128" => 128,
                 "AES_192" => 192,
@@ -219,9 +212,12 @@ pub fn run(
             if !perms::has_database(&st, &login, &db, "CONTROL") {
                 return Err(messages::no_permission().into());
             }
-            let cert = tde_certificate(&st, certificate)?;
+            if db.encryption_key.is_none() {
+                return Err(messages::no_dek().into());
+            }
+            let cert = tde_certificate(&st, &login, certificate)?;
             let Some(k) = db.encryption_key.as_mut() else {
-                return Err(messages::no_dek(&db.name).into());
+                return Err(messages::no_dek().into());
             };
             k.encryptor_thumbprint = cert.thumbprint.clone();
             k.set_date = now();
@@ -238,13 +234,7 @@ pub fn run(
                 return Err(messages::no_permission().into());
             }
             let Some(k) = &db.encryption_key else {
-                return Err(Msg::new(
-                    33105,
-                    16,
-                    1,
-                    "Cannot drop the database encryption key because it does not exist.",
-                )
-                .into());
+                return Err(messages::no_dek().into());
             };
             if k.encryption_state != 1 {
                 return Err(Msg::new(33105, 16, 1, "Cannot drop the database encryption key because it is currently in use. Database encryption needs to be turned off to be able to drop the database encryption key.").into());
@@ -259,19 +249,46 @@ pub fn run(
             } else {
                 database.clone()
             };
-            let mut db = st
-                .database(&name)
-                .cloned()
-                .ok_or_else(|| Fail::from(messages::database_missing(&name)))?;
+            // 5011 for both: the caller cannot tell a database it may not alter from none.
+            let cannot_alter = || {
+                alter_database_failed(Msg::new(5011, 14, 1, format!("User does not have permission to alter database '{name}', the database does not exist, or the database is not in a state that allows access checks.")))
+            };
+            let Some(mut db) = st.database(&name).cloned() else {
+                return Err(cannot_alter());
+            };
             if !perms::has_database(&st, &login, &db, "ALTER") {
-                return Err(messages::no_permission().into());
+                return Err(cannot_alter());
             }
             if db.is_system() {
-                return Err(Msg::new(33117, 16, 1, "Transparent Data Encryption is not available for the master, model, tempdb, or msdb databases.").into());
+                return Err(alter_database_failed(messages::tde_system_database()));
             }
             let Some(k) = db.encryption_key.as_mut() else {
-                return Err(messages::no_dek(&db.name).into());
+                return Err(alter_database_failed(Msg::new(
+                    33106,
+                    16,
+                    1,
+                    "Cannot change database encryption state because no database encryption key is set.",
+                )));
             };
+            match (*on, k.encryption_state) {
+                (true, 2 | 3) => {
+                    return Err(alter_database_failed(Msg::new(
+                        33107,
+                        16,
+                        1,
+                        "Cannot enable database encryption because it is already enabled.",
+                    )))
+                }
+                (false, 0 | 1) => {
+                    return Err(alter_database_failed(Msg::new(
+                        33108,
+                        16,
+                        1,
+                        "Cannot disable database encryption because it is already disabled.",
+                    )))
+                }
+                _ => {}
+            }
             // The scan completes at once (assumptions::TDE_SCAN_IS_INSTANT).
             k.encryption_state = if *on { 3 } else { 1 };
             k.set_date = now();
@@ -586,9 +603,22 @@ fn read_private_key(bytes: &[u8], password: Option<&str>, v2024: bool) -> Res<Ze
 /// The certificate in master that is to protect a database encryption key (CREATE and ALTER
 /// DATABASE ENCRYPTION KEY): it must exist (15151), and its private key must be protected by
 /// master's database master key, not by a password (33101).
-fn tde_certificate(st: &InstanceState, name: &str) -> Result<Certificate, Fail> {
+/// ALTER DATABASE's failures end with 5069 (assumptions::ALTER_DATABASE_FAILED).
+fn alter_database_failed(first: Msg) -> Fail {
+    let (n, state) = assumptions::ALTER_DATABASE_FAILED;
+    Fail(vec![
+        first,
+        Msg::new(n, 16, state, "ALTER DATABASE statement failed."),
+    ])
+}
+
+/// The server certificate a database encryption key is to be encrypted by: visible to the
+/// caller (create-database-encryption-key.md: "VIEW DEFINITION permission on the certificate")
+/// and protected by master's database master key.
+fn tde_certificate(st: &InstanceState, login: &str, name: &str) -> Result<Certificate, Fail> {
     let cert = st
         .database("master")
+        .filter(|m| perms::can_see_certificate(st, login, m, name))
         .and_then(|m| m.certificate(name))
         .cloned()
         .ok_or_else(|| Fail::from(messages::cannot_find("find", "certificate", name)))?;

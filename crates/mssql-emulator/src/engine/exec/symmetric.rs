@@ -99,7 +99,9 @@ pub fn run(
             let Some(i) = db.symmetric_keys.iter().position(|k| ci_eq(&k.name, name)) else {
                 return Err(messages::cannot_find("drop", "symmetric key", name).into());
             };
-            if !perms::has_database(&st, &login, &db, "ALTER ANY SYMMETRIC KEY") {
+            // drop-symmetric-key.md: "Requires CONTROL permission on the symmetric key"
+            // (ALTER ANY SYMMETRIC KEY implies ALTER on each key, not CONTROL).
+            if !perms::has_object(&st, &login, &db, "SYMMETRIC KEY", name, "CONTROL") {
                 return Err(messages::no_permission().into());
             }
             db.symmetric_keys.remove(i);

@@ -352,6 +352,13 @@ impl Parser {
             }
             Some(Kw::Kill) => {
                 self.bump();
+                // kill-transact-sql.md: a session ID is an integer literal; KILL @spid is a
+                // syntax error on SQL Server (build the statement with dynamic SQL).
+                let t = self.peek().clone();
+                if !matches!(&t.kind, TokenKind::Number(n) if n.bytes().all(|b| b.is_ascii_digit()))
+                {
+                    return Err(SyntaxError::near(&t));
+                }
                 Ok(Statement::Kill(self.primary()?))
             }
             Some(Kw::Waitfor) => {
