@@ -92,6 +92,42 @@ class PytdsAgainstTheEmulator(unittest.TestCase):
             self.connect(password="wrong")
         self.assertEqual(e.exception.number, 18456)
 
+    def test_appended_backup_sets_and_the_documented_columns(self):
+        """Three sets in one file: msdb and the header tell them apart by position, with the
+        documented column names and types; a compressed set cannot join them (3098)."""
+        import decimal
+        import uuid
+        path = BACKUP + r"\pytds-appended.bak"
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute("CREATE DATABASE PyAppend")
+            for _ in range(3):
+                cur.execute("BACKUP DATABASE PyAppend TO DISK = N'%s'" % path)
+            cur.execute("SELECT * FROM msdb.dbo.backupset WHERE database_name = N'PyAppend' ORDER BY position")
+            names = [d[0] for d in cur.description]
+            rows = cur.fetchall()
+            self.assertEqual(names[:3], ["backup_set_id", "backup_set_uuid", "media_set_id"])
+            self.assertEqual(names[9], "position")
+            self.assertEqual(names[18], "time_zone")
+            self.assertEqual(names[-2:], ["last_valid_restore_time", "compression_algorithm"])
+            self.assertEqual(len(names), 65)
+            at = {n: i for i, n in enumerate(names)}
+            self.assertEqual([r[at["position"]] for r in rows], [1, 2, 3])
+            self.assertEqual(len({r[at["media_set_id"]] for r in rows}), 1)
+            self.assertIsInstance(rows[0][at["backup_size"]], decimal.Decimal)
+            self.assertIsInstance(rows[0][at["backup_set_uuid"]], uuid.UUID)
+            cur.execute("RESTORE HEADERONLY FROM DISK = N'%s'" % path)
+            header = cur.fetchall()
+            hnames = [d[0] for d in cur.description]
+            self.assertEqual(len(hnames), 59)
+            h = {n: i for i, n in enumerate(hnames)}
+            self.assertEqual([r[h["Position"]] for r in header], [1, 2, 3])
+            self.assertEqual([r[h["BackupSetGUID"]] for r in header], [r[at["backup_set_uuid"]] for r in rows])
+            with self.assertRaises(pytds.Error) as e:
+                cur.execute("BACKUP DATABASE PyAppend TO DISK = N'%s' WITH COMPRESSION" % path)
+            # pytds raises the last message (3013) with every message's text joined.
+            self.assertEqual(e.exception.number, 3013)
+            self.assertIn("'COMPRESSION' was requested after the media was formatted", str(e.exception))
+
     def ntlm(self, user, password):
         # pyspnego's own NTLMv2 (protocol="ntlm": no Kerberos, no system library).
         from pytds.login import SpnegoAuth

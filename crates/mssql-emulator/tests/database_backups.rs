@@ -87,11 +87,7 @@ async fn a_tde_backup_records_its_certificate_and_only_a_server_with_it_reads_th
         &format!("RESTORE HEADERONLY FROM DISK = N'{on_b}'"),
     )
     .await;
-    assert_eq!(
-        s(&header[0][0], 9).as_deref(),
-        Some("Payroll"),
-        "DatabaseName"
-    );
+    assert_eq!(header[0][0].get::<&str, _>("DatabaseName"), Some("Payroll"));
     let e = fails(
         &mut cb,
         &format!("RESTORE FILELISTONLY FROM DISK = N'{on_b}'"),
@@ -154,11 +150,7 @@ async fn an_encrypted_backup_needs_its_certificate_and_a_dropped_one_leaves_it_u
             .map(hex::encode_upper),
         Some(cert.clone())
     );
-    assert_eq!(
-        s(&header[0][0], 15).as_deref(),
-        Some("aes_256"),
-        "KeyAlgorithm"
-    );
+    assert_eq!(header[0][0].get::<&str, _>("KeyAlgorithm"), Some("aes_256"));
     // Appending another encrypted set to it is refused.
     fails(&mut c, &format!("BACKUP DATABASE Sales TO DISK = N'{file}' WITH ENCRYPTION (ALGORITHM = AES_256, SERVER CERTIFICATE = BackupCert)"), 3098).await;
     // The certificate dropped (rotated away): the backup can no longer be read here.
@@ -238,4 +230,139 @@ async fn who_may_back_up_read_a_header_or_the_history() {
     );
     assert_eq!(said[0].0, 3201);
     assert!(said[0].2.contains("Operating system error 2"), "{said:?}");
+}
+
+fn names(rows: &[Vec<tiberius::Row>]) -> Vec<String> {
+    rows[0][0]
+        .columns()
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect()
+}
+
+/// msdb.dbo.backupset's columns as its page lists them, up to SQL Server 2019.
+const BACKUPSET: &str = "backup_set_id backup_set_uuid media_set_id first_family_number first_media_number last_family_number last_media_number catalog_family_number catalog_media_number position expiration_date software_vendor_id name description user_name software_major_version software_minor_version software_build_version time_zone mtf_minor_version first_lsn last_lsn checkpoint_lsn database_backup_lsn database_creation_date backup_start_date backup_finish_date type sort_order code_page compatibility_level database_version backup_size database_name server_name machine_name flags unicode_locale unicode_compare_style collation_name is_password_protected recovery_model has_bulk_logged_data is_snapshot is_readonly is_single_user has_backup_checksums is_damaged begins_log_chain has_incomplete_metadata is_force_offline is_copy_only first_recovery_fork_guid last_recovery_fork_guid fork_point_lsn database_guid family_guid differential_base_lsn differential_base_guid compressed_backup_size key_algorithm encryptor_thumbprint encryptor_type";
+/// RESTORE HEADERONLY's columns as its page lists them, up to SQL Server 2019.
+const HEADERONLY: &str = "BackupName BackupDescription BackupType ExpirationDate Compressed Position DeviceType UserName ServerName DatabaseName DatabaseVersion DatabaseCreationDate BackupSize FirstLSN LastLSN CheckpointLSN DatabaseBackupLSN BackupStartDate BackupFinishDate SortOrder CodePage UnicodeLocaleId UnicodeComparisonStyle CompatibilityLevel SoftwareVendorId SoftwareVersionMajor SoftwareVersionMinor SoftwareVersionBuild MachineName Flags BindingID RecoveryForkID Collation FamilyGUID HasBulkLoggedData IsSnapshot IsReadOnly IsSingleUser HasBackupChecksums IsDamaged BeginsLogChain HasIncompleteMetaData IsForceOffline IsCopyOnly FirstRecoveryForkID ForkPointLSN RecoveryModel DifferentialBaseLSN DifferentialBaseGUID BackupTypeDescription BackupSetGUID CompressedBackupSize containment KeyAlgorithm EncryptorThumbprint EncryptorType";
+
+fn listed(doc: &str, since_2022: &[&str]) -> Vec<String> {
+    doc.split(' ')
+        .chain(since_2022.iter().copied())
+        .map(String::from)
+        .collect()
+}
+
+/// Three sets appended to one file and one in another: the history tables and the header
+/// carry every documented column in the documented order, one media set per file.
+#[tokio::test]
+async fn the_history_tables_and_the_header_carry_the_documented_columns_set_by_set() {
+    let a = start().await;
+    let mut c = sa(&a).await;
+    ok(&mut c, "CREATE DATABASE Stock").await;
+    let file = format!(r"{BACKUP_DIR}\Stock.bak");
+    for name in ["one", "two", "three"] {
+        ok(
+            &mut c,
+            &format!("BACKUP DATABASE Stock TO DISK = N'{file}' WITH NAME = N'{name}'"),
+        )
+        .await;
+    }
+    ok(
+        &mut c,
+        &format!(r"BACKUP DATABASE Stock TO DISK = N'{BACKUP_DIR}\Stock-2.bak'"),
+    )
+    .await;
+
+    let sets = ok(
+        &mut c,
+        "SELECT * FROM msdb.dbo.backupset ORDER BY backup_set_id",
+    )
+    .await;
+    assert_eq!(
+        names(&sets),
+        listed(
+            BACKUPSET,
+            &["last_valid_restore_time", "compression_algorithm"]
+        )
+    );
+    let media: Vec<(i32, i32, String)> = sets[0]
+        .iter()
+        .map(|r| {
+            (
+                r.get::<i32, _>("media_set_id").unwrap(),
+                r.get::<i32, _>("position").unwrap(),
+                r.get::<&str, _>("key_algorithm").unwrap().to_string(),
+            )
+        })
+        .collect();
+    let m = media[0].0;
+    assert_eq!(
+        media,
+        vec![
+            (m, 1, "NO_Encryption".into()),
+            (m, 2, "NO_Encryption".into()),
+            (m, 3, "NO_Encryption".into()),
+            (media[3].0, 1, "NO_Encryption".into())
+        ]
+    );
+    assert_ne!(media[3].0, m, "another file is another media set");
+    let r0 = &sets[0][0];
+    assert_eq!(r0.get::<u8, _>("software_major_version"), Some(16));
+    assert_eq!(r0.get::<&str, _>("recovery_model"), Some("FULL"));
+    assert_eq!(r0.get::<u8, _>("compatibility_level"), Some(160));
+
+    // One family row and one media set row per file: the join gives each set once.
+    let fam = ok(&mut c, "SELECT * FROM msdb.dbo.backupmediafamily").await;
+    assert_eq!(names(&fam), listed("media_set_id family_sequence_number media_family_id media_count logical_device_name physical_device_name device_type physical_block_size mirror", &[]));
+    assert_eq!(fam[0].len(), 2);
+    let ms = ok(&mut c, "SELECT * FROM msdb.dbo.backupmediaset").await;
+    assert_eq!(names(&ms), listed("media_set_id media_uuid media_family_count name description software_name software_vendor_id MTF_major_version mirror_count is_password_protected is_compressed is_encrypted", &[]));
+    assert_eq!(ms[0].len(), 2);
+    let joined = ok(&mut c, "SELECT bs.position FROM msdb.dbo.backupset AS bs INNER JOIN msdb.dbo.backupmediafamily AS mf ON mf.media_set_id = bs.media_set_id").await;
+    assert_eq!(joined[0].len(), 4);
+
+    // The header: one row per set, each naming its position and the GUID msdb knows it by.
+    let header = ok(&mut c, &format!("RESTORE HEADERONLY FROM DISK = N'{file}'")).await;
+    assert_eq!(
+        names(&header),
+        listed(
+            HEADERONLY,
+            &["LastValidRestoreTime", "TimeZone", "CompressionAlgorithm"]
+        )
+    );
+    assert_eq!(header[0].len(), 3);
+    for (i, h) in header[0].iter().enumerate() {
+        assert_eq!(h.get::<i16, _>("Position"), Some(i as i16 + 1));
+        assert_eq!(
+            h.get::<&str, _>("BackupName"),
+            Some(["one", "two", "three"][i])
+        );
+        assert_eq!(
+            h.get::<uuid::Uuid, _>("BackupSetGUID"),
+            sets[0][i].get::<uuid::Uuid, _>("backup_set_uuid")
+        );
+        assert_eq!(h.get::<&str, _>("BackupTypeDescription"), Some("DATABASE"));
+        assert_eq!(h.get::<i32, _>("SoftwareVersionMajor"), Some(16));
+    }
+
+    // SQL Server 2019 has neither the 2022 columns nor the header's.
+    let old = start_with(
+        Some(mssql_emulator::scenarios::LINUX_2019),
+        mssql_emulator::TlsMode::On,
+    )
+    .await;
+    let mut o = sa(&old).await;
+    ok(
+        &mut o,
+        "CREATE DATABASE Stock; BACKUP DATABASE Stock TO DISK = N'/var/opt/mssql/data/Stock.bak'",
+    )
+    .await;
+    let sets = ok(&mut o, "SELECT * FROM msdb.dbo.backupset").await;
+    assert_eq!(names(&sets), listed(BACKUPSET, &[]));
+    let header = ok(
+        &mut o,
+        "RESTORE HEADERONLY FROM DISK = N'/var/opt/mssql/data/Stock.bak'",
+    )
+    .await;
+    assert_eq!(names(&header), listed(HEADERONLY, &[]));
 }

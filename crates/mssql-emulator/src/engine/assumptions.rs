@@ -390,3 +390,25 @@ pub const CLOSE_UNOPENED_MASTER_KEY: &str = "no message";
 ///   encryptor_thumbprint NULL and encryptor_type 'ASYMMETRIC KEY'.
 #[allow(dead_code)] // a record of choices the code makes
 pub const AUDIT_2026_12_CHOICES: &str = "see the comment";
+
+/// msdb.dbo.backupset's and RESTORE HEADERONLY's key_algorithm for a backup that is not
+/// encrypted: "NO_Encryption" (both pages: "NO_Encryption value indicated that the backup was
+/// not encrypted"), spelled as documented; the case a real server stores is not confirmed.
+pub const NOT_ENCRYPTED_KEY_ALGORITHM: &str = "NO_Encryption";
+
+/// The backup-history tables and RESTORE HEADERONLY carry every documented column in the
+/// documented order (backupset 63 + last_valid_restore_time and compression_algorithm from
+/// SQL Server 2022; backupmediaset 12; backupmediafamily 9; HEADERONLY 56 + LastValidRestoreTime,
+/// TimeZone and CompressionAlgorithm from 2022). What the emulator does not model is NULL:
+/// LSNs, database_version, flags, recovery fork and database GUIDs, description,
+/// expiration_date, last_valid_restore_time, HEADERONLY's TimeZone (its nvarchar format is
+/// undocumented). Modelled from what it knows: one family and one medium per media set (sets
+/// appended to a file this instance wrote share its media_set_id), device type 2 (disk),
+/// physical_block_size 512, mirror 0, software vendor 4608 (0x1200, documented), the
+/// collation's sort order, code page, locale and comparison style, MTF major version 1,
+/// begins_log_chain for a database's first log backup. The emulator does not compress:
+/// compressed_backup_size equals backup_size, and compression_algorithm is MS_XPRESS (the
+/// documented default) for a set made WITH COMPRESSION, NULL otherwise (undocumented).
+/// BackupTypeDescription uses the documented upper-case strings.
+#[allow(dead_code)] // a record of what catalog/msdb.rs and exec/backups.rs do
+pub const UNMODELLED_BACKUP_COLUMNS: &str = "NULL";

@@ -221,6 +221,14 @@ impl ServerInfo {
         (self.utc_offset.local_minus_utc() / 900) as i64
     }
 
+    /// Every database's compatibility level: the version's default (major × 10).
+    pub fn compatibility_level(&self) -> i64 {
+        self.major as i64 * 10
+    }
+    /// (major, minor, build) as backup headers record the server that wrote them.
+    pub fn software_version(&self) -> (i64, i64, i64) {
+        (self.major as i64, 0, self.build as i64)
+    }
     pub fn is_linux(&self) -> bool {
         self.platform == Platform::Linux
     }
@@ -233,3 +241,12 @@ impl ServerInfo {
         }
     }
 }
+
+/// Every database's collation: the setup default for US English.
+pub const DATABASE_COLLATION: &str = "SQL_Latin1_General_CP1_CI_AS";
+/// DATABASE_COLLATION's properties, as backup headers record them: sort order 52, code page
+/// 1252, locale 1033 (en-US), comparison style 196609 (ignore case, kana type and width).
+pub const COLLATION_SORT_ORDER: i64 = 52;
+pub const COLLATION_CODE_PAGE: i64 = 1252;
+pub const COLLATION_LOCALE: i64 = 1033;
+pub const COLLATION_COMPARISON_STYLE: i64 = 196_609;

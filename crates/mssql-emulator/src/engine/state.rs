@@ -138,6 +138,20 @@ pub struct BackupSetRow {
     /// The backup set's position in its media file (1 for the first; BACKUP appends).
     #[serde(default = "first_position")]
     pub position: i32,
+    /// backup_set_uuid (HEADERONLY's BackupSetGUID).
+    #[serde(default = "Uuid::new_v4")]
+    pub backup_set_uuid: Uuid,
+    /// backupmediaset.media_uuid: one per media set, shared by the sets appended to it.
+    #[serde(default = "Uuid::new_v4")]
+    pub media_uuid: Uuid,
+    #[serde(default)]
+    pub database_creation_date: Option<NaiveDateTime>,
+    #[serde(default)]
+    pub compressed: bool,
+    #[serde(default)]
+    pub compatibility_level: Option<i64>,
+    #[serde(default)]
+    pub recovery_model: Option<String>,
 }
 
 fn first_position() -> i32 {
@@ -217,6 +231,15 @@ pub struct SymmetricKeyEncryption {
 impl Database {
     pub fn is_system(&self) -> bool {
         self.database_id <= 4
+    }
+    /// sys.databases.recovery_model_desc: tempdb is SIMPLE, every other database FULL
+    /// (the emulator does not model ALTER DATABASE ... SET RECOVERY).
+    pub fn recovery_model(&self) -> &'static str {
+        if self.database_id == 2 {
+            "SIMPLE"
+        } else {
+            "FULL"
+        }
     }
     pub fn certificate(&self, name: &str) -> Option<&Certificate> {
         self.certificates.iter().find(|c| ci_eq(&c.name, name))

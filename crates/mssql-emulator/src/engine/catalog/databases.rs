@@ -31,7 +31,7 @@ fn databases(ctx: &Ctx, at: &At) -> Res<Table> {
             ("is_encrypted", SqlType::Bit),
         ],
     );
-    let compat = info.major as i64 * 10;
+    let compat = info.compatibility_level();
     // VIEW ANY DATABASE is granted to public: every login sees every database.
     let rows = st
         .databases
@@ -48,11 +48,11 @@ fn databases(ctx: &Ctx, at: &At) -> Res<Table> {
                 owner,
                 dt(info.to_local(d.create_date)),
                 Value::Int(compat),
-                s("SQL_Latin1_General_CP1_CI_AS"),
+                s(crate::engine::server_info::DATABASE_COLLATION),
                 s("MULTI_USER"),
                 Value::Int(0),
                 s("ONLINE"),
-                s(if d.database_id == 2 { "SIMPLE" } else { "FULL" }),
+                s(d.recovery_model()),
                 Value::Bit(d.master_key.as_ref().is_some_and(|k| k.by_smk.is_some())),
                 Value::Bit(d.is_encrypted),
             ]

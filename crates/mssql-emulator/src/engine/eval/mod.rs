@@ -875,7 +875,7 @@ pub fn server_property(ctx: &Ctx, p: &str) -> Value {
         "hadrmanagerstatus" => Value::Int(0),
         "issingleuser" => Value::Int(0),
         "isintegratedsecurityonly" => Value::Int(0),
-        "collation" => s("SQL_Latin1_General_CP1_CI_AS"),
+        "collation" => s(crate::engine::server_info::DATABASE_COLLATION),
         "processid" => Value::Int(info.process_id as i64),
         "instancedefaultdatapath" => s(&with_sep(&info.default_data_path, info.path_separator())),
         "instancedefaultlogpath" => s(&with_sep(&info.default_log_path, info.path_separator())),

@@ -13,7 +13,7 @@ use crate::engine::state::{BackupSetRow, InstanceState};
 use crate::engine::{assumptions, now, perms, Event, Fail, Instance, Res};
 use crate::sql::ast::{BackupDatabase, RestoreInfo, Statement};
 use crate::tds::token::Column;
-use crate::value::{SqlType, Value};
+use crate::value::{ci_eq, SqlType, Value};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +42,18 @@ struct MediaSet {
     key_algorithm: Option<String>,
     encryptor_thumbprint: Option<String>,
     encryptor_type: Option<String>,
+    /// What the header records of the server and database that wrote the set (absent from
+    /// files written before they were recorded: NULL in HEADERONLY).
+    #[serde(default)]
+    backup_set_guid: Option<uuid::Uuid>,
+    #[serde(default)]
+    machine_name: Option<String>,
+    #[serde(default)]
+    software_version: Option<(i64, i64, i64)>,
+    #[serde(default)]
+    compatibility_level: Option<i64>,
+    #[serde(default)]
+    recovery_model: Option<String>,
 }
 
 /// "<statement> is terminating abnormally." after the error that stopped it.
@@ -234,6 +246,11 @@ fn backup(
         key_algorithm: encryption.as_ref().map(|(a, _)| a.to_lowercase()),
         encryptor_thumbprint: encryption.as_ref().map(|(_, t)| t.clone()),
         encryptor_type: encryption.as_ref().map(|_| "CERTIFICATE".to_string()),
+        backup_set_guid: Some(uuid::Uuid::new_v4()),
+        machine_name: Some(inst.info.machine_name.clone()),
+        software_version: Some(inst.info.software_version()),
+        compatibility_level: Some(inst.info.compatibility_level()),
+        recovery_model: Some(db.recovery_model().to_string()),
     };
     media.sets.push(set.clone());
     let bytes = serde_json::to_vec_pretty(&media).expect("media serializes");
@@ -271,9 +288,36 @@ fn record_history(st: &mut InstanceState, set: &MediaSet, device: &str, position
         .map(|r| r.backup_set_id)
         .unwrap_or(0)
         + 1;
+    // A set appended to a media set this instance wrote joins it; anything else is a new one.
+    let joined = (position > 1)
+        .then(|| {
+            st.backup_history
+                .iter()
+                .rev()
+                .find(|r| r.position == position - 1 && ci_eq(&r.physical_device_name, device))
+        })
+        .flatten()
+        .map(|r| (r.media_set_id, r.media_uuid));
+    let (media_set_id, media_uuid) = joined.unwrap_or_else(|| {
+        (
+            st.backup_history
+                .iter()
+                .map(|r| r.media_set_id)
+                .max()
+                .unwrap_or(0)
+                + 1,
+            uuid::Uuid::new_v4(),
+        )
+    });
     st.backup_history.push(BackupSetRow {
         backup_set_id: id,
-        media_set_id: id,
+        media_set_id,
+        media_uuid,
+        backup_set_uuid: set.backup_set_guid.unwrap_or_else(uuid::Uuid::new_v4),
+        database_creation_date: Some(set.database_created),
+        compressed: set.compressed,
+        compatibility_level: set.compatibility_level,
+        recovery_model: set.recovery_model.clone(),
         name: set.name.clone(),
         database_name: set.database_name.clone(),
         kind: match set.backup_type {
@@ -414,51 +458,165 @@ fn restore_info(
                     .map(|(i, s)| (i as i64 + 1, s))
                     .collect(),
             };
-            let columns = vec![
-                col("BackupName", SqlType::NVarChar(Some(128))),
-                col("BackupDescription", SqlType::NVarChar(Some(255))),
+            let lsn = || SqlType::Decimal(25, 0);
+            let n = SqlType::NVarChar;
+            let mut columns = vec![
+                col("BackupName", n(Some(128))),
+                col("BackupDescription", n(Some(255))),
                 col("BackupType", SqlType::SmallInt),
                 col("ExpirationDate", SqlType::DateTime),
                 col("Compressed", SqlType::Bit),
                 col("Position", SqlType::SmallInt),
                 col("DeviceType", SqlType::TinyInt),
-                col("UserName", SqlType::NVarChar(Some(128))),
-                col("ServerName", SqlType::NVarChar(Some(128))),
-                col("DatabaseName", SqlType::NVarChar(Some(128))),
+                col("UserName", n(Some(128))),
+                col("ServerName", n(Some(128))),
+                col("DatabaseName", n(Some(128))),
+                col("DatabaseVersion", SqlType::Int),
                 col("DatabaseCreationDate", SqlType::DateTime),
-                col("BackupSize", SqlType::BigInt),
+                col("BackupSize", SqlType::Decimal(20, 0)),
+                col("FirstLSN", lsn()),
+                col("LastLSN", lsn()),
+                col("CheckpointLSN", lsn()),
+                col("DatabaseBackupLSN", lsn()),
                 col("BackupStartDate", SqlType::DateTime),
                 col("BackupFinishDate", SqlType::DateTime),
+                col("SortOrder", SqlType::SmallInt),
+                col("CodePage", SqlType::SmallInt),
+                col("UnicodeLocaleId", SqlType::Int),
+                col("UnicodeComparisonStyle", SqlType::Int),
+                col("CompatibilityLevel", SqlType::TinyInt),
+                col("SoftwareVendorId", SqlType::Int),
+                col("SoftwareVersionMajor", SqlType::Int),
+                col("SoftwareVersionMinor", SqlType::Int),
+                col("SoftwareVersionBuild", SqlType::Int),
+                col("MachineName", n(Some(128))),
+                col("Flags", SqlType::Int),
+                col("BindingID", SqlType::UniqueIdentifier),
+                col("RecoveryForkID", SqlType::UniqueIdentifier),
+                col("Collation", n(Some(128))),
+                col("FamilyGUID", SqlType::UniqueIdentifier),
+                col("HasBulkLoggedData", SqlType::Bit),
+                col("IsSnapshot", SqlType::Bit),
+                col("IsReadOnly", SqlType::Bit),
+                col("IsSingleUser", SqlType::Bit),
+                col("HasBackupChecksums", SqlType::Bit),
+                col("IsDamaged", SqlType::Bit),
+                col("BeginsLogChain", SqlType::Bit),
+                col("HasIncompleteMetaData", SqlType::Bit),
+                col("IsForceOffline", SqlType::Bit),
                 col("IsCopyOnly", SqlType::Bit),
-                col("KeyAlgorithm", SqlType::NVarChar(Some(32))),
+                col("FirstRecoveryForkID", SqlType::UniqueIdentifier),
+                col("ForkPointLSN", lsn()),
+                col("RecoveryModel", n(Some(60))),
+                col("DifferentialBaseLSN", lsn()),
+                col("DifferentialBaseGUID", SqlType::UniqueIdentifier),
+                col("BackupTypeDescription", n(Some(60))),
+                col("BackupSetGUID", SqlType::UniqueIdentifier),
+                col("CompressedBackupSize", SqlType::BigInt),
+                col("containment", SqlType::TinyInt),
+                col("KeyAlgorithm", n(Some(32))),
                 col("EncryptorThumbprint", SqlType::VarBinary(Some(20))),
-                col("EncryptorType", SqlType::NVarChar(Some(32))),
+                col("EncryptorType", n(Some(32))),
             ];
-            let rows = sets
-                .iter()
-                .map(|(n, s)| {
-                    vec![
-                        text(&s.name),
-                        Value::Null,
-                        Value::Int(s.backup_type),
-                        Value::Null,
-                        Value::Bit(s.compressed),
-                        Value::Int(*n),
-                        Value::Int(2),
-                        Value::Str(s.user_name.clone()),
-                        Value::Str(s.server_name.clone()),
-                        Value::Str(s.database_name.clone()),
-                        Value::DateTime(inst.info.to_local(s.database_created)),
-                        Value::Int(s.size),
-                        Value::DateTime(inst.info.to_local(s.start)),
-                        Value::DateTime(inst.info.to_local(s.finish)),
-                        Value::Bit(s.copy_only),
-                        text(&s.key_algorithm),
-                        bytes(&s.encryptor_thumbprint),
-                        text(&s.encryptor_type),
-                    ]
-                })
-                .collect::<Vec<_>>();
+            // Applies to SQL Server 2022 and later.
+            let since_2022 = inst.info.major >= 16;
+            if since_2022 {
+                columns.push(col("LastValidRestoreTime", SqlType::DateTime));
+                columns.push(col("TimeZone", n(Some(32))));
+                columns.push(col("CompressionAlgorithm", n(Some(32))));
+            }
+            let int = |v: Option<i64>| v.map(Value::Int).unwrap_or(Value::Null);
+            let same_server = |s: &MediaSet| ci_eq(&s.server_name, &inst.info.server_name());
+            let rows =
+                sets.iter()
+                    .map(|(n, s)| {
+                        let version = s.software_version;
+                        // The collation's properties are known for sets this instance wrote.
+                        let ours = |v: i64| int(same_server(s).then_some(v));
+                        let mut row = vec![
+                            text(&s.name),
+                            Value::Null,
+                            Value::Int(s.backup_type),
+                            Value::Null,
+                            Value::Bit(s.compressed),
+                            Value::Int(*n),
+                            Value::Int(2),
+                            Value::Str(s.user_name.clone()),
+                            Value::Str(s.server_name.clone()),
+                            Value::Str(s.database_name.clone()),
+                            Value::Null,
+                            Value::DateTime(inst.info.to_local(s.database_created)),
+                            Value::Decimal(s.size as i128, 0),
+                            Value::Null,
+                            Value::Null,
+                            Value::Null,
+                            Value::Null,
+                            Value::DateTime(inst.info.to_local(s.start)),
+                            Value::DateTime(inst.info.to_local(s.finish)),
+                            ours(crate::engine::server_info::COLLATION_SORT_ORDER),
+                            ours(crate::engine::server_info::COLLATION_CODE_PAGE),
+                            ours(crate::engine::server_info::COLLATION_LOCALE),
+                            ours(crate::engine::server_info::COLLATION_COMPARISON_STYLE),
+                            int(s.compatibility_level),
+                            Value::Int(4608),
+                            int(version.map(|v| v.0)),
+                            int(version.map(|v| v.1)),
+                            int(version.map(|v| v.2)),
+                            text(&s.machine_name),
+                            Value::Null,
+                            Value::Null,
+                            Value::Null,
+                            if same_server(s) {
+                                Value::Str(crate::engine::server_info::DATABASE_COLLATION.into())
+                            } else {
+                                Value::Null
+                            },
+                            Value::Null,
+                            Value::Bit(false),
+                            Value::Bit(false),
+                            Value::Bit(false),
+                            Value::Bit(false),
+                            Value::Bit(false),
+                            Value::Bit(false),
+                            Value::Bit(false),
+                            Value::Bit(false),
+                            Value::Bit(false),
+                            Value::Bit(s.copy_only),
+                            Value::Null,
+                            Value::Null,
+                            text(&s.recovery_model),
+                            Value::Null,
+                            Value::Null,
+                            Value::Str(
+                                match s.backup_type {
+                                    2 => "TRANSACTION LOG",
+                                    5 => "DATABASE DIFFERENTIAL",
+                                    _ => "DATABASE",
+                                }
+                                .into(),
+                            ),
+                            s.backup_set_guid.map(Value::Guid).unwrap_or(Value::Null),
+                            // The emulator does not compress: the set's bytes are its size.
+                            Value::Int(s.size),
+                            Value::Int(0),
+                            Value::Str(s.key_algorithm.clone().unwrap_or_else(|| {
+                                assumptions::NOT_ENCRYPTED_KEY_ALGORITHM.into()
+                            })),
+                            bytes(&s.encryptor_thumbprint),
+                            text(&s.encryptor_type),
+                        ];
+                        if since_2022 {
+                            row.push(Value::Null);
+                            row.push(Value::Null);
+                            row.push(if s.compressed {
+                                Value::Str("MS_XPRESS".into())
+                            } else {
+                                Value::Null
+                            });
+                        }
+                        row
+                    })
+                    .collect::<Vec<_>>();
             let n = rows.len() as u64;
             out.events.push(Event::Rows { columns, rows });
             Ok(Some(n))
