@@ -414,6 +414,26 @@ pub async fn ensure_server_dir_known(
         Err(e) if e.server.as_ref().is_some_and(|m| m.number == 229) => Ok(Some(format!(
             "This login may not run xp_create_subdir, so Keysafe could neither check nor create {dir}: the backup goes ahead into it as it is (create it on the server first if it is missing)."
         ))),
+        // xp_create_subdir works as the service account: "error 5" is its access, "error 3"
+        // a drive or share that is not there.
+        Err(e) if e.server.as_ref().is_some_and(|m| m.number == 22048) => {
+            let denied = e.server.as_ref().is_some_and(|m| m.text.contains("error 5,"));
+            let mut k = if denied {
+                KeysafeError::new(
+                    ErrorCode::PermissionDenied,
+                    format!("SQL Server's service account may not create the server folder {dir}."),
+                )
+                .next("Grant the SQL Server service account write access to the folder above it, create the folder on the server yourself, or choose another server folder.")
+            } else {
+                KeysafeError::new(
+                    ErrorCode::NotFound,
+                    format!("SQL Server could not create the server folder {dir}: its drive or share is not there."),
+                )
+                .next("Choose a server folder on a drive the server has.")
+            };
+            k.server = e.server;
+            Err(k)
+        }
         Err(e) => Err(e),
     }
 }

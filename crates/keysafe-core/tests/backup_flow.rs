@@ -512,3 +512,55 @@ async fn a_login_without_xp_create_subdir_backs_up_into_an_existing_folder() {
     let e = r.keys[0].error.as_ref().expect("no folder");
     assert_eq!(e.server.as_ref().map(|m| m.number), Some(15240), "{e:?}");
 }
+
+/// A server folder under one the service account may not write to: xp_create_subdir fails
+/// as the service account (22048, error 5), and Keysafe says whose access is missing and
+/// what to do, before any key is written.
+#[tokio::test]
+async fn a_server_folder_the_service_account_may_not_create_is_explained() {
+    let scenario = DEMO.replacen(
+        "folders = ['c:\\temp_backups\\keys']",
+        "folders = ['c:\\temp_backups\\keys', 'C:\\Locked']",
+        1,
+    );
+    assert_ne!(scenario, DEMO, "the locked folder is added");
+    let dir = tempfile::tempdir().unwrap();
+    let emu = keysafe_test_support::emulator(dir.path(), &scenario).await;
+    // Administrators and SYSTEM only: the host's choice, not something T-SQL can set.
+    emu.instance()
+        .set_sddl(r"C:\Locked", "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)")
+        .unwrap();
+    let o = options(&emu, "sa", DEFAULT_SA_PASSWORD);
+    let secrets = Secrets::new(Password::new("Locked!Backup#2026"));
+    let settings = keysafe_core::run::RunSettings::new(
+        keysafe_core::run::Selection::Keys(vec![KeyRef::ServiceMasterKey]),
+        dir.path().join("medium"),
+    )
+    .in_server_folder(r"C:\Locked\Keysafe");
+    let r = keysafe_core::run::back_up_instance(&o, &settings, &secrets, &|_| {}).await;
+    let e = r
+        .error
+        .as_ref()
+        .or_else(|| r.keys.first().and_then(|k| k.error.as_ref()))
+        .expect("the folder cannot be created");
+    assert_eq!(e.code, ErrorCode::PermissionDenied, "{e:?}");
+    assert!(
+        e.message.contains("service account") && e.message.contains(r"C:\Locked\Keysafe"),
+        "{e:?}"
+    );
+    assert!(
+        e.next_step
+            .as_deref()
+            .unwrap_or("")
+            .contains("write access"),
+        "{e:?}"
+    );
+    assert_eq!(e.server.as_ref().map(|m| m.number), Some(22048), "{e:?}");
+    assert!(!r.all_verified());
+    assert!(!emu
+        .instance()
+        .fs
+        .resolve(r"C:\Locked\Keysafe")
+        .unwrap()
+        .exists());
+}

@@ -214,6 +214,19 @@ async fn who_may_back_up_read_a_header_or_the_history() {
         &format!("RESTORE HEADERONLY FROM DISK = N'{file}'"),
     );
     assert_eq!(said.first().map(|m| m.0), Some(262), "{said:?}");
+    // CREATE DATABASE is a permission in master: granted there, the header reads.
+    ok(
+        &mut c,
+        "USE master; CREATE USER clerk; GRANT CREATE DATABASE TO clerk;",
+    )
+    .await;
+    let said = messages(
+        &a,
+        "clerk",
+        "Sales",
+        &format!("RESTORE HEADERONLY FROM DISK = N'{file}'"),
+    );
+    assert!(said.is_empty(), "{said:?}");
     let said = messages(
         &a,
         "clerk",

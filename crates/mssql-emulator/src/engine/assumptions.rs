@@ -374,9 +374,11 @@ pub const CLOSE_UNOPENED_MASTER_KEY: &str = "no message";
 ///   without their permission: 15247 (the docs name the permission, not the error).
 /// - sys.certificates.pvt_key_last_backup_date is set by BACKUP CERTIFICATE WITH PRIVATE KEY
 ///   (either format), not by CERTPRIVATEKEY ("last exported" in the docs is ambiguous).
-/// - xp_fileexist answers 0/0/0 to a login without CONTROL SERVER; xp_create_subdir's
-///   failures are 22048 "returned error 3, 'The system cannot find the path specified.'"
-///   (both procedures are undocumented).
+/// - xp_fileexist answers 0/0/0 to a login without CONTROL SERVER; xp_create_subdir creates
+///   as the service account, which needs write access to the deepest folder that exists, and
+///   fails with 22048 "xp_create_subdir() returned error 5, 'Access is denied.'" (or error 3,
+///   'The system cannot find the path specified.', for a drive that is not there); both
+///   procedures are undocumented, the text from published captures.
 /// - KILL of a session id up to 50 is a system process (6107); the docs only say system
 ///   processes cannot be ended.
 /// - GRANT/DENY/REVOKE of a permission or class the emulator does not model: 102.

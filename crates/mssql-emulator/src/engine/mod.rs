@@ -300,6 +300,34 @@ impl Instance {
         self.acls.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// xp_create_subdir: creates `server_path` and its missing parents as the service
+    /// account, which needs write access to the deepest folder that exists. Err is the
+    /// Windows error code the procedure reports (3: no such path, 5: access denied).
+    pub fn create_server_dir(&self, server_path: &str) -> Result<(), u32> {
+        let comps = self.fs.components(server_path).map_err(|_| 3u32)?;
+        let host = self.fs.resolve(server_path).map_err(|_| 3u32)?;
+        if host.is_dir() {
+            return Ok(());
+        }
+        if self.info.platform == Platform::Windows {
+            // The deepest folder that exists, as a count of the path's components.
+            let existing = host
+                .ancestors()
+                .find(|a| a.is_dir())
+                .and_then(|a| a.strip_prefix(self.fs.root()).ok())
+                .map(|rel| rel.components().count())
+                .filter(|n| *n >= 1 && *n < comps.len())
+                .ok_or(3u32)?;
+            if !self
+                .acls()
+                .allows(&comps[..existing], true, &self.service_token(), acl::WRITE)
+            {
+                return Err(5);
+            }
+        }
+        self.fs.create_dir_all(server_path).map_err(|_| 3u32)
+    }
+
     /// Sets a folder's (or file's) security descriptor from SDDL, as an administrator on the
     /// host would with icacls or Keysafe's ACL step: the test hook and the scenario's `acls`.
     pub fn set_sddl(&self, server_path: &str, sddl: &str) -> Result<(), String> {

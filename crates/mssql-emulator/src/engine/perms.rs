@@ -38,6 +38,7 @@ pub const DATABASE_PERMISSIONS: &[&str] = &[
     "CONNECT",
     "CONTROL",
     "CREATE CERTIFICATE",
+    "CREATE DATABASE",
     "CREATE SYMMETRIC KEY",
     "VIEW DATABASE STATE",
     "VIEW DEFINITION",
@@ -148,8 +149,14 @@ pub fn has_database(state: &InstanceState, login: &str, db: &Database, perm: &st
         return true;
     }
     let server_view = perm == "VIEW DEFINITION" && has_server(state, login, "VIEW ANY DEFINITION");
+    // grant-database-permissions.md: CREATE DATABASE (master only) is implied by the
+    // server's CREATE ANY DATABASE.
+    let server_create = perm == "CREATE DATABASE"
+        && db.database_id == 1
+        && has_server(state, login, "CREATE ANY DATABASE");
     let Some(u) = db.user_for_login(login) else {
         return server_view
+            || server_create
             || (perm == "CONNECT" && has_server(state, login, "CONNECT ANY DATABASE"));
     };
     let denied = |p: &str| u.denies.iter().any(|d| ci_eq(d, p));
@@ -162,11 +169,12 @@ pub fn has_database(state: &InstanceState, login: &str, db: &Database, perm: &st
     let granted = |p: &str| u.grants.iter().any(|g| ci_eq(g, p));
     let implied = match perm.as_str() {
         "VIEW DEFINITION" => granted("ALTER") || server_view,
-        "CREATE CERTIFICATE"
-        | "ALTER ANY CERTIFICATE"
-        | "ALTER ANY SYMMETRIC KEY"
-        | "CREATE SYMMETRIC KEY"
-        | "ALTER ANY USER" => granted("ALTER"),
+        "CREATE DATABASE" => server_create,
+        // grant-database-permissions.md: CREATE CERTIFICATE is implied by ALTER ANY
+        // CERTIFICATE, CREATE SYMMETRIC KEY by ALTER ANY SYMMETRIC KEY.
+        "CREATE CERTIFICATE" => granted("ALTER ANY CERTIFICATE") || granted("ALTER"),
+        "CREATE SYMMETRIC KEY" => granted("ALTER ANY SYMMETRIC KEY") || granted("ALTER"),
+        "ALTER ANY CERTIFICATE" | "ALTER ANY SYMMETRIC KEY" | "ALTER ANY USER" => granted("ALTER"),
         "CONNECT" => true,
         _ => false,
     };

@@ -413,7 +413,10 @@ fn restore_info(
     let st = inst.state();
     // "Obtaining information about a backup set or backup device requires CREATE DATABASE
     // permission" (RESTORE arguments, Permissions).
-    if !perms::has_server(&st, &session.login, "CREATE ANY DATABASE") {
+    // CREATE DATABASE is a permission in master: CREATE ANY DATABASE, CONTROL of master
+    // (db_owner there) or a GRANT CREATE DATABASE to the login's user in master.
+    let master = st.database("master").expect("master exists");
+    if !perms::has_database(&st, &session.login, master, "CREATE DATABASE") {
         return Err(abnormal(
             Msg::new(
                 262,

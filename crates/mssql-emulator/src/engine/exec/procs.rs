@@ -132,9 +132,19 @@ pub fn exec(
             if !perms::has_server(&inst.state(), &session.login, "CONTROL SERVER") {
                 return Err(Msg::new(229, 14, 5, "The EXECUTE permission was denied on the object 'xp_create_subdir', database 'mssqlsystemresource', schema 'sys'.").into());
             }
-            inst.fs
-                .create_dir_all(&path)
-                .map_err(|_| Fail::from(Msg::new(22048, 16, 1, "xp_create_subdir() returned error 3, 'The system cannot find the path specified.'")))?;
+            inst.create_server_dir(&path).map_err(|os| {
+                let text = if os == 5 {
+                    "Access is denied."
+                } else {
+                    "The system cannot find the path specified."
+                };
+                Fail::from(Msg::new(
+                    22048,
+                    16,
+                    1,
+                    format!("xp_create_subdir() returned error {os}, '{text}'"),
+                ))
+            })?;
             Ok(None)
         }
         _ => Err(messages::unknown_procedure(&x.procedure.join(".")).into()),
