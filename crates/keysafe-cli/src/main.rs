@@ -143,6 +143,39 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Keysafe's own checks against a test instance, before you point it at production:
+    /// every key kind backed up, copied, verified and restore-proven; a certificate and a
+    /// database master key restored into scratch databases; coverage of an encrypted backup
+    /// whose certificate was dropped; the least-privileged login; a weak password and a
+    /// missing folder refused with their explanations. It creates only objects named
+    /// keysafe_conf_<random>_* and drops them (files it backed up stay in the server folder).
+    /// A second --server is where copy-certificate copies to. Run it with a sysadmin login on a
+    /// test instance. Exit 1 when any check fails.
+    Selftest {
+        #[command(flatten)]
+        conn: ConnArgs,
+        /// The server folder the backups go to (default: the instance's backup folder + Keysafe).
+        #[arg(long, value_name = "SERVER_PATH")]
+        server_dir: Option<String>,
+        /// Where this machine sees --server-dir (a share): needed for the database master key
+        /// restore, which reads its file there.
+        #[arg(long, value_name = "DIR")]
+        server_dir_local: Option<PathBuf>,
+        /// Where the medium and the reports go (default: a new folder under the Keysafe home's
+        /// selftest folder, kept).
+        #[arg(long, value_name = "DIR")]
+        work_dir: Option<PathBuf>,
+        /// Only these checks (repeat); see the list with --list.
+        #[arg(long = "check", value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(keysafe_core::selftest::CHECKS.iter().map(|c| c.0)))]
+        checks: Vec<String>,
+        /// Create master's database master key if a check needs it and there is none (and
+        /// drop it afterwards): for throw-away instances only.
+        #[arg(long)]
+        throwaway_instance: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show or verify the run history.
     History {
         /// Check the keyed chain; exit 1 when a record was edited, forged, removed, moved or
@@ -719,6 +752,82 @@ fn cmd_check_medium(report: &std::path::Path, json: bool) -> Result<i32, Keysafe
         eprintln!("{} copies match their report.", check.copies.len());
     }
     Ok(if check.all_match() { 0 } else { 1 })
+}
+
+async fn cmd_selftest(
+    conn: &ConnArgs,
+    server_dir: Option<String>,
+    server_dir_local: Option<PathBuf>,
+    work_dir: Option<PathBuf>,
+    checks: &[String],
+    throwaway_instance: bool,
+    json: bool,
+) -> Result<i32, KeysafeError> {
+    use keysafe_core::selftest::{self, Status};
+    let targets = connect_options(conn)?;
+    let (target, second) = match targets.as_slice() {
+        [t] => (t, None),
+        [t, second] => (t, Some(second.clone())),
+        _ => {
+            return Err(KeysafeError::new(
+                ErrorCode::InvalidInput,
+                "The self-test runs against one instance (and a second one for copy-certificate): give one or two --server (or --profile).",
+            ))
+        }
+    };
+    let work = match work_dir {
+        Some(w) => w,
+        None => keysafe_home()
+            .join("selftest")
+            .join(chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string()),
+    };
+    let st = selftest::SelfTest {
+        target: target.clone(),
+        server_dir,
+        server_dir_local,
+        work: work.clone(),
+        may_change_master: throwaway_instance,
+        second,
+    };
+    if !json {
+        println!(
+            "Keysafe self-test against {} (work folder {})",
+            target.server,
+            work.display()
+        );
+    }
+    let outcomes = selftest::run(&st, checks, &|o| {
+        if !json {
+            let mut lines = o.detail.lines();
+            println!(
+                "{} {}: {}",
+                o.status.word(),
+                o.check,
+                term::safe(lines.next().unwrap_or(""))
+            );
+            for l in lines {
+                println!("    {}", term::safe(l.trim_start()));
+            }
+        }
+    })
+    .await;
+    let count = |s: Status| outcomes.iter().filter(|o| o.status == s).count();
+    let failed = count(Status::Failed);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&outcomes).expect("outcomes serialize")
+        );
+    } else {
+        println!(
+            "{}: {} passed, {} failed, {} skipped",
+            keysafe_core::report::count(outcomes.len() as u64, "check"),
+            count(Status::Passed),
+            failed,
+            count(Status::Skipped)
+        );
+    }
+    Ok(if failed > 0 { 1 } else { 0 })
 }
 
 async fn cmd_coverage(
@@ -1532,6 +1641,26 @@ async fn main() {
             report,
             json,
         } => cmd_coverage(conn, *retention_days, report.as_deref(), *json).await,
+        Command::Selftest {
+            conn,
+            server_dir,
+            server_dir_local,
+            work_dir,
+            checks,
+            throwaway_instance,
+            json,
+        } => {
+            cmd_selftest(
+                conn,
+                server_dir.clone(),
+                server_dir_local.clone(),
+                work_dir.clone(),
+                checks,
+                *throwaway_instance,
+                *json,
+            )
+            .await
+        }
         Command::CopyCertificate {
             conn,
             database,

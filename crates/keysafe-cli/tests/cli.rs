@@ -2202,3 +2202,100 @@ async fn a_history_edited_cut_short_or_damaged_says_so_and_is_not_believed() {
     assert_eq!(last["seq"], 6);
     assert_eq!(smk_state().await, "backed_up");
 }
+
+/// `keysafe selftest` against a test instance: every check passes and the catalog is as it
+/// was; a login without the permissions the checks need gets each failure explained, and
+/// exit 1.
+#[tokio::test]
+async fn selftest_passes_on_a_test_instance_and_a_login_without_permission_fails_it() {
+    let e = env().await;
+    let catalog = || {
+        e.emu
+            .instance()
+            .run_as(
+                "sa",
+                "SELECT name FROM sys.databases; SELECT name FROM sys.server_principals; SELECT name FROM master.sys.certificates;",
+            )
+            .map(|sets| format!("{sets:?}"))
+            .unwrap()
+    };
+    let before = catalog();
+    let dir = r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup\SelfTest";
+    let local = e.emu.instance().host_path(dir).unwrap();
+    let sa: Vec<String> = conn(&e)
+        .into_iter()
+        .map(|a| {
+            if a == "keysafe_operator" {
+                "sa".into()
+            } else {
+                a
+            }
+        })
+        .collect();
+    let mut args: Vec<String> = vec!["selftest".into()];
+    args.extend(sa.clone());
+    args.extend([
+        "--server-dir".into(),
+        dir.into(),
+        "--server-dir-local".into(),
+        local.display().to_string(),
+        "--throwaway-instance".into(),
+    ]);
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = keysafe(
+        &e,
+        &a,
+        &[("KS_LOGIN_PW", mssql_emulator::DEFAULT_SA_PASSWORD)],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (check, _) in keysafe_core::selftest::CHECKS {
+        assert!(
+            stdout.contains(&format!("PASS {check}: ")),
+            "{check}: {stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("7 checks: 7 passed, 0 failed, 0 skipped"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(mssql_emulator::DEFAULT_SA_PASSWORD));
+    assert_eq!(before, catalog(), "the self-test left objects behind");
+
+    // A login that may only look: each check that creates something fails, explained.
+    e.emu
+        .instance()
+        .run_as("sa", "CREATE LOGIN onlooker WITH PASSWORD = 'Watch!Only#Pass1'; GRANT VIEW SERVER STATE TO onlooker;")
+        .unwrap();
+    let onlooker: Vec<String> = conn(&e)
+        .into_iter()
+        .map(|a| {
+            if a == "keysafe_operator" {
+                "onlooker".into()
+            } else {
+                a
+            }
+        })
+        .collect();
+    let mut args: Vec<String> = vec!["selftest".into(), "--check".into(), "backup".into()];
+    args.extend(onlooker);
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = keysafe(&e, &a, &[("KS_LOGIN_PW", "Watch!Only#Pass1")]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("FAIL backup: "), "{stdout}");
+    assert!(
+        stdout.contains("CREATE DATABASE permission denied"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("1 check: 0 passed, 1 failed, 0 skipped"),
+        "{stdout}"
+    );
+}

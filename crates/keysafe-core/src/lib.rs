@@ -24,6 +24,7 @@ pub mod restore;
 pub mod restore_check;
 pub mod run;
 pub mod secret;
+pub mod selftest;
 pub mod status;
 mod strict_probe;
 pub mod tsql;

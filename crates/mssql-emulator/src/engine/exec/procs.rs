@@ -41,6 +41,9 @@ pub fn exec(
         return Ok(None);
     }
     let name = x.procedure.last().unwrap().to_ascii_lowercase();
+    if name == "sp_delete_database_backuphistory" {
+        return delete_backup_history(inst, session, x);
+    }
     let qualifier_ok = x.procedure.len() == 1
         || x.procedure.iter().rev().skip(1).all(|p| {
             let p = p.to_ascii_lowercase();
@@ -149,4 +152,30 @@ pub fn exec(
         }
         _ => Err(messages::unknown_procedure(&x.procedure.join(".")).into()),
     }
+}
+
+/// msdb.dbo.sp_delete_database_backuphistory @database_name: deletes a database's rows from
+/// the backup history tables (sp-delete-database-backuphistory-transact-sql.md: "Requires
+/// membership in the sysadmin fixed server role"). It lives in msdb: from another database
+/// it must be named with msdb.
+fn delete_backup_history(inst: &Instance, session: &mut Session, x: &Exec) -> Res<Option<u64>> {
+    let in_msdb = match x.procedure.len() {
+        1 => crate::value::ci_eq(&session.database, "msdb"),
+        _ => crate::value::ci_eq(&x.procedure[0], "msdb"),
+    };
+    if !in_msdb {
+        return Err(messages::unknown_procedure(&x.procedure.join(".")).into());
+    }
+    let database = match x.args.first() {
+        Some(a) => arg_text(inst, session, &a.value)?.unwrap_or_default(),
+        None => return Err(Msg::new(201, 16, 4, "Procedure or function 'sp_delete_database_backuphistory' expects parameter '@database_name', which was not supplied.").into()),
+    };
+    let mut st = inst.state();
+    if !perms::is_sysadmin(&st, &session.login) {
+        return Err(Msg::new(229, 14, 5, "The EXECUTE permission was denied on the object 'sp_delete_database_backuphistory', database 'msdb', schema 'dbo'.").into());
+    }
+    st.backup_history
+        .retain(|r| !crate::value::ci_eq(&r.database_name, &database));
+    inst.persist(&st)?;
+    Ok(None)
 }
