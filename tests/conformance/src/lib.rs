@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `KEYSAFE_TEST_SERVER` | `host[,port]` or `host\instance`; without it the suite starts the emulator |
 //! | `KEYSAFE_TEST_LOGIN`, `KEYSAFE_TEST_PASSWORD` | a SQL login (sysadmin on a test instance) |
+//! | `KEYSAFE_TEST_INTEGRATED` | `1`: Windows Authentication as the account running the tests (Windows only) |
 //! | `KEYSAFE_TEST_ENCRYPT` | `mandatory` (default), `strict` or `optional` |
 //! | `KEYSAFE_TEST_CA_FILE` | the CA (PEM) that signed the server's certificate |
 //! | `KEYSAFE_TEST_TRUST_SERVER_CERTIFICATE` | `1`: no certificate check (containers with a self-signed one) |
@@ -29,6 +30,7 @@ pub const VARIABLES: &[&str] = &[
     "KEYSAFE_TEST_SERVER",
     "KEYSAFE_TEST_LOGIN",
     "KEYSAFE_TEST_PASSWORD",
+    "KEYSAFE_TEST_INTEGRATED",
     "KEYSAFE_TEST_ENCRYPT",
     "KEYSAFE_TEST_CA_FILE",
     "KEYSAFE_TEST_TRUST_SERVER_CERTIFICATE",
@@ -128,16 +130,23 @@ impl Target {
     /// The connection as the variables describe it.
     pub fn options(&self) -> ConnectOptions {
         let server = self.var("KEYSAFE_TEST_SERVER").expect("a server");
-        let mut o = ConnectOptions::sql(
-            server.parse().unwrap_or_else(|e| {
-                panic!("KEYSAFE_TEST_SERVER={server:?} is not a server address: {e:?}")
-            }),
-            self.var("KEYSAFE_TEST_LOGIN").unwrap_or("sa"),
-            Password::new(
-                self.var("KEYSAFE_TEST_PASSWORD")
-                    .expect("KEYSAFE_TEST_PASSWORD"),
-            ),
-        );
+        let address = server.parse().unwrap_or_else(|e| {
+            panic!("KEYSAFE_TEST_SERVER={server:?} is not a server address: {e:?}")
+        });
+        let mut o = if self.var("KEYSAFE_TEST_INTEGRATED") == Some("1") {
+            let mut o = ConnectOptions::sql(address, "", Password::new(""));
+            o.authentication = keysafe_core::connection::Authentication::Windows;
+            o
+        } else {
+            ConnectOptions::sql(
+                address,
+                self.var("KEYSAFE_TEST_LOGIN").unwrap_or("sa"),
+                Password::new(
+                    self.var("KEYSAFE_TEST_PASSWORD")
+                        .expect("KEYSAFE_TEST_PASSWORD"),
+                ),
+            )
+        };
         o.encrypt = match self.var("KEYSAFE_TEST_ENCRYPT").unwrap_or("mandatory") {
             "strict" => Encrypt::Strict,
             "optional" => Encrypt::Optional,
@@ -178,15 +187,21 @@ impl Target {
         let mut a = vec![
             "--server".into(),
             self.var("KEYSAFE_TEST_SERVER").expect("a server").into(),
-            "--login".into(),
-            self.var("KEYSAFE_TEST_LOGIN").unwrap_or("sa").into(),
-            "--login-password-env".into(),
-            "KEYSAFE_TEST_PASSWORD".into(),
             "--encrypt".into(),
             self.var("KEYSAFE_TEST_ENCRYPT")
                 .unwrap_or("mandatory")
                 .into(),
         ];
+        if self.var("KEYSAFE_TEST_INTEGRATED") == Some("1") {
+            a.push("--integrated".into());
+        } else {
+            a.extend([
+                "--login".into(),
+                self.var("KEYSAFE_TEST_LOGIN").unwrap_or("sa").into(),
+                "--login-password-env".into(),
+                "KEYSAFE_TEST_PASSWORD".into(),
+            ]);
+        }
         if let Some(ca) = self.var("KEYSAFE_TEST_CA_FILE") {
             a.extend(["--ca-file".into(), ca.into()]);
         } else if self.var("KEYSAFE_TEST_TRUST_SERVER_CERTIFICATE") == Some("1") {
