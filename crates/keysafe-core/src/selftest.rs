@@ -68,7 +68,7 @@ pub const CHECKS: &[(&str, &str)] = &[
     ("restore", "a certificate and a database master key are restored from the medium into scratch databases and proven (thumbprint, key that opens)"),
     ("copy-certificate", "a certificate with its private key is copied to another database (on a second instance when one is given) with nothing but the connections, and the thumbprints match"),
     ("coverage", "an encrypted BACKUP DATABASE whose certificate was dropped is reported as needing a certificate that is lost"),
-    ("least-privilege", "a login with exactly the documented permissions backs up a database master key; without CONTROL on the database it fails naming it"),
+    ("least-privilege", "a login with exactly the documented permissions backs up a database master key; without CONTROL on the database, or without ADMINISTER BULK OPERATIONS, it fails naming the one missing"),
     ("weak-password", "a backup password the policy refuses is refused before anything is sent, with the rule it breaks"),
     ("missing-folder", "a server folder that is missing and cannot be created is SQL Server's refusal, explained"),
 ];
@@ -700,9 +700,32 @@ async fn check_least_privilege(st: &SelfTest) -> Result<Done> {
                 e.describe()
             )));
         }
+        // CONTROL back, ADMINISTER BULK OPERATIONS (the server's hash of its file) away.
+        c.execute(&format!(
+            "USE {db}; GRANT CONTROL TO {u}; USE master; REVOKE ADMINISTER BULK OPERATIONS TO {u};",
+            db = ident(&db)?,
+            u = ident(&login)?
+        ))
+        .await?;
+        let r = crate::run::back_up_instance(&o, &set, &secrets, &|_| {}).await;
+        let bulk = r
+            .error
+            .clone()
+            .or_else(|| r.keys.iter().find_map(|k| k.error.clone()))
+            .ok_or_else(|| {
+                failed(format!(
+                    "Without ADMINISTER BULK OPERATIONS the backup by {login} did not fail."
+                ))
+            })?;
+        if !bulk.describe().contains("ADMINISTER BULK OPERATIONS") {
+            return Err(failed(format!(
+                "Without ADMINISTER BULK OPERATIONS the error does not name it: {}",
+                bulk.describe()
+            )));
+        }
         Ok(Done::Passed(format!(
-            "{login} (CONTROL on {db}, ADMINISTER BULK OPERATIONS) backed up its master key; without CONTROL: {}",
-            e.message
+            "{login} (CONTROL on {db}, ADMINISTER BULK OPERATIONS) backed up its master key; without CONTROL: {}; without ADMINISTER BULK OPERATIONS: {}",
+            e.message, bulk.message
         )))
     })
     .await
