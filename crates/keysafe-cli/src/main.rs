@@ -338,6 +338,14 @@ struct RestoreArgs {
     /// Environment variable that holds the backup's password (without it: a no-echo prompt).
     #[arg(long, value_name = "VAR")]
     password_env: Option<String>,
+    /// A backup made with split custody: a variable holding one custodian's share (repeat
+    /// for each of the K shares needed).
+    #[arg(long = "share-env", value_name = "VAR", conflicts_with_all = ["password_env", "shares"])]
+    share_env: Vec<String>,
+    /// A backup made with split custody: ask for this many shares, one custodian after the
+    /// other, without echo.
+    #[arg(long, value_name = "K", conflicts_with = "password_env")]
+    shares: Option<u8>,
     /// dmk: the variable holding the password that will protect the restored master key;
     /// cert: the password of a new master key for a target database that has none.
     #[arg(long, value_name = "VAR")]
@@ -374,6 +382,23 @@ struct BackupArgs {
     /// Environment variable that holds the backup password (without it: a no-echo prompt).
     #[arg(long, value_name = "VAR")]
     password_env: Option<String>,
+    /// Split custody: Keysafe generates the backup password, never writes it anywhere, and
+    /// splits it so that any K of the custodians' shares rebuild it (Shamir's secret sharing).
+    /// Needs a --custodian for each share and --shares-to.
+    #[arg(
+        long,
+        value_name = "K",
+        conflicts_with = "password_env",
+        requires = "shares_to"
+    )]
+    split: Option<u8>,
+    /// A custodian of a share (repeat, one per share), as their page names them.
+    #[arg(long = "custodian", value_name = "NAME", requires = "split")]
+    custodians: Vec<String>,
+    /// Where each custodian's page (HTML: the share, its QR code, the acknowledgement to sign)
+    /// is written, to print and then delete. Not the medium.
+    #[arg(long, value_name = "DIR", requires = "split")]
+    shares_to: Option<PathBuf>,
     /// Folder on the server (default: <instance default backup path>\Keysafe).
     #[arg(long, value_name = "PATH")]
     server_dir: Option<String>,
@@ -949,9 +974,26 @@ async fn cmd_restore(a: &RestoreArgs) -> Result<i32, KeysafeError> {
     // is not what was backed up stops everything here.
     let prepared = restore::prepare(&req)?;
     req.report = prepared.report.clone();
-    let backup_pw = match &a.password_env {
-        Some(v) => secret_from_env(v, "the backup's password")?,
-        None => prompt("backup password")?,
+    let backup_pw = if !a.share_env.is_empty() {
+        let shares = a
+            .share_env
+            .iter()
+            .map(|v| secret_from_env(v, "a custodian's share"))
+            .collect::<Result<Vec<_>, _>>()?;
+        keysafe_core::custody::combine(&shares)?
+    } else if let Some(n) = a.shares {
+        let mut shares = Vec::new();
+        for i in 1..=n {
+            let s = prompt(&format!("share {i} of {n} (its custodian types it)"))?;
+            eprintln!("  {}", keysafe_core::custody::describe(&s)?);
+            shares.push(s);
+        }
+        keysafe_core::custody::combine(&shares)?
+    } else {
+        match &a.password_env {
+            Some(v) => secret_from_env(v, "the backup's password")?,
+            None => prompt("backup password")?,
+        }
     };
     let master_key = a
         .master_key_password_env
@@ -1281,6 +1323,51 @@ async fn cmd_inventory(conn: &ConnArgs, json: bool) -> Result<i32, KeysafeError>
     Ok(0)
 }
 
+/// Split custody: a new password, split among the custodians, each page written before
+/// anything is backed up (a backup whose shares could not be written would be unrecoverable).
+fn split_password(
+    a: &BackupArgs,
+    k: u8,
+    request: &mut run::RunRequest,
+) -> Result<Password, KeysafeError> {
+    let dir = a.shares_to.as_ref().expect("clap requires --shares-to");
+    let inside = |outer: &std::path::Path| {
+        let canon =
+            |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        canon(dir).starts_with(canon(outer))
+    };
+    if inside(&a.copy_to) || a.report.as_deref().is_some_and(inside) {
+        return Err(usage(
+            "--shares-to is on the medium: the shares must not travel with the backup they open. Write them somewhere else, print them, then delete them.",
+        ));
+    }
+    let (password, split) = keysafe_core::custody::generate_and_split(k, &a.custodians)?;
+    let what = match a.what {
+        What::Smk => "the service master key".to_string(),
+        What::Dmk if a.databases.is_empty() => "every database master key".into(),
+        What::Dmk => format!("the master keys of {}", a.databases.join(", ")),
+        What::Cert => format!("certificates {}", a.certificates.join(", ")),
+        What::All => "every key of the hierarchy".into(),
+    };
+    let protects: Vec<String> = request
+        .targets
+        .iter()
+        .map(|t| format!("{}: {what}, backed up to {}", t.server, a.copy_to.display()))
+        .collect();
+    let pages = keysafe_core::custody::write_pages(&split, &protects, dir)?;
+    eprintln!(
+        "split {}: any {} of {} shares rebuild the backup password; print each page for its custodian, then delete it:",
+        split.id,
+        split.threshold,
+        split.shares.len()
+    );
+    for p in &pages {
+        eprintln!("  {}", p.display());
+    }
+    request.custody.password_split = Some(split.custody());
+    Ok(password)
+}
+
 async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
     let targets = connect_options(&a.conn)?;
     let selection = match a.what {
@@ -1313,6 +1400,7 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
             carrier: a.carrier.clone(),
             storage_location: a.storage_location.clone(),
             notes: None,
+            password_split: None,
         },
         report_dir: a.report.clone().unwrap_or_else(|| a.copy_to.clone()),
         history: keysafe_home().join("history.jsonl"),
@@ -1320,9 +1408,11 @@ async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
     if a.plan {
         return print_plan(&run::plan(&request).await, a.json);
     }
-    let password = match &a.password_env {
-        Some(v) => secret_from_env(v, "the backup password")?,
-        None => {
+    let mut request = request;
+    let password = match (&a.password_env, a.split) {
+        (_, Some(k)) => split_password(a, k, &mut request)?,
+        (Some(v), None) => secret_from_env(v, "the backup password")?,
+        (None, None) => {
             let p = prompt("Backup password")?;
             let again = prompt("Confirm backup password")?;
             if !keysafe_core::password::confirmed(&p, &again) {

@@ -7,6 +7,7 @@ pub mod backup;
 pub mod connection;
 pub mod copy;
 pub mod coverage;
+pub mod custody;
 pub mod error;
 pub mod history;
 pub mod inventory;

@@ -18,6 +18,9 @@ pub struct Custody {
     /// Where it is stored.
     pub storage_location: Option<String>,
     pub notes: Option<String>,
+    /// The backup password was generated and split among custodians (never a share here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_split: Option<crate::custody::SplitCustody>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -504,6 +507,11 @@ mod tests {
                 carrier: Some("@SUM(A1)".into()),
                 storage_location: None,
                 notes: Some("</td><script>x</script>".into()),
+                password_split: Some(crate::custody::SplitCustody {
+                    split_id: "AB12CD34".into(),
+                    threshold: 2,
+                    custodians: vec!["<script>c</script>".into(), "Bob".into()],
+                }),
             },
             vec![InstanceReport {
                 server: "<script>alert('s')</script>".into(),
@@ -572,5 +580,15 @@ mod tests {
             "line breaks kept for white-space: pre-line"
         );
         assert!(html.contains("(not recorded)"));
+        let at = html
+            .find("split AB12CD34")
+            .expect("the split in the report");
+        assert!(
+            html[at..].starts_with(
+                "split AB12CD34: any 2 of 2 shares rebuild it (custodians: &lt;script&gt;c&lt;"
+            ),
+            "the split's custodians, escaped: {}",
+            &html[at..at + 120]
+        );
     }
 }

@@ -126,6 +126,7 @@ pub async fn run(
             carrier: text(&req.carrier),
             storage_location: text(&req.storage_location),
             notes: text(&req.notes),
+            password_split: None,
         },
         report_dir: state.home.join("reports"),
         history: state.history_path(),

@@ -5,7 +5,8 @@
 //! Windows account for Windows logins (see `Instance::reader_token`). Descriptors are kept
 //! in `<data dir>/acls.json`, keyed by the path's components as NTFS compares them.
 //!
-//! Rights are reduced to what SQL Server's file access needs: read and write (add a file).
+//! Rights are reduced to what SQL Server's file access needs: read, write (add a file) and
+//! add a folder (xp_create_subdir).
 //! Allow ACEs only: a deny ACE in SDDL is refused rather than half-modelled.
 
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,9 @@ use std::collections::BTreeMap;
 
 pub const READ: u8 = 1;
 pub const WRITE: u8 = 2;
-pub const FULL: u8 = READ | WRITE;
+/// FILE_ADD_SUBDIRECTORY: create a folder in this one (xp_create_subdir).
+pub const ADD_FOLDER: u8 = 4;
+pub const FULL: u8 = READ | WRITE | ADD_FOLDER;
 
 pub const EVERYONE: &str = "S-1-1-0";
 pub const CREATOR_OWNER: &str = "S-1-3-0";
@@ -273,6 +276,8 @@ fn rights(r: &str) -> Result<u8, String> {
                 "FR" | "GR" => 0x120089,
                 "FW" | "GW" => 0x120116,
                 "FX" | "GX" => 0x1200a0,
+                // ADS_RIGHT_ACTDS_LIST: on a folder, FILE_ADD_SUBDIRECTORY (icacls' AD).
+                "LC" => 0x4,
                 "RC" | "SD" | "WD" | "WO" => 0,
                 other => return Err(format!("unsupported right {other}")),
             };
@@ -285,6 +290,9 @@ fn rights(r: &str) -> Result<u8, String> {
     }
     if mask & 0x2 != 0 || mask & 0x4000_0000 != 0 || mask & 0x1000_0000 != 0 {
         out |= WRITE; // FILE_WRITE_DATA / FILE_ADD_FILE, GENERIC_WRITE, GENERIC_ALL
+    }
+    if mask & 0x4 != 0 || mask & 0x4000_0000 != 0 || mask & 0x1000_0000 != 0 {
+        out |= ADD_FOLDER; // FILE_ADD_SUBDIRECTORY / FILE_APPEND_DATA, GENERIC_WRITE, GENERIC_ALL
     }
     Ok(out)
 }

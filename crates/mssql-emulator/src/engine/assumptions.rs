@@ -182,9 +182,11 @@ pub const LINUX_BULK_LIST_BINDS_SYSADMIN: bool = false;
 
 /// A new Windows drive's root, as Windows setup leaves C:\ (icacls C:\ on Server 2022):
 /// SYSTEM and Administrators full control, Users read and execute, Authenticated Users modify
-/// on what is created below. Not from Microsoft's SQL docs; common knowledge, unverified here.
+/// on what is created below and "create folders" (AD) on the root itself, so any service can
+/// make a folder there but not write a file into it. Not from Microsoft's SQL docs; common
+/// knowledge, unverified here.
 pub const DRIVE_ROOT_SDDL: &str =
-    "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)(A;OICIIO;0x1301bf;;;AU)";
+    "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)(A;OICIIO;0x1301bf;;;AU)(A;;0x4;;;AU)";
 
 /// The instance's data and backup folders as SQL Server setup leaves them: explicit,
 /// protected permissions for SYSTEM, Administrators, the per-service SID and CREATOR OWNER,

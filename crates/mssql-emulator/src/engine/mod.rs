@@ -318,10 +318,12 @@ impl Instance {
                 .map(|rel| rel.components().count())
                 .filter(|n| *n >= 1 && *n < comps.len())
                 .ok_or(3u32)?;
-            if !self
-                .acls()
-                .allows(&comps[..existing], true, &self.service_token(), acl::WRITE)
-            {
+            if !self.acls().allows(
+                &comps[..existing],
+                true,
+                &self.service_token(),
+                acl::ADD_FOLDER,
+            ) {
                 return Err(5);
             }
         }

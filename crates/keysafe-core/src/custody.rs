@@ -1,0 +1,500 @@
+//! Split custody of a backup password (PCI DSS 3.7.6, split knowledge and dual control):
+//! Keysafe generates the password, splits it into *k*-of-*n* shares with Shamir's secret
+//! sharing (`blahaj`, GF(256)), and gives each custodian a page with one share. The whole
+//! password is never written anywhere; a restore takes any *k* shares instead.
+//!
+//! A share as a person reads and types it: `KS1-` then Crockford base32 (no I, L, O or U;
+//! case, spaces and hyphens ignored; O read as 0, I and L as 1) in groups of five. What it
+//! encodes: the format (1), the split's identity (4 bytes), *k*, the share's number, the
+//! share, and the first 4 bytes of the SHA-256 of all that, so a mistyped share is caught
+//! and named before anything is combined.
+
+use crate::{ErrorCode, KeysafeError, Password, Result};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+const PREFIX: &str = "KS1-";
+const FORMAT: u8 = 1;
+const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// The length of the passwords Keysafe generates for a split.
+pub const PASSWORD_LENGTH: usize = 24;
+
+/// One custodian's share: who holds it and what they type back.
+#[derive(Clone, Serialize)]
+pub struct Share {
+    pub custodian: String,
+    /// 1..=n.
+    pub number: u8,
+    /// What the custodian types back (`KS1-...`).
+    #[serde(skip)]
+    text: String,
+}
+
+impl std::fmt::Debug for Share {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Share")
+            .field("custodian", &self.custodian)
+            .field("number", &self.number)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Share {
+    /// The share as its page prints it: the only place it is ever written.
+    pub fn expose(&self) -> &str {
+        &self.text
+    }
+}
+
+/// A split: its identity and threshold, and the custodians' shares.
+#[derive(Debug, Clone, Serialize)]
+pub struct Split {
+    /// 8 hex digits, printed on every page: shares of different splits do not mix.
+    pub id: String,
+    pub threshold: u8,
+    pub shares: Vec<Share>,
+}
+
+/// What a report and the history keep of a split: never a share.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct SplitCustody {
+    pub split_id: String,
+    pub threshold: u8,
+    pub custodians: Vec<String>,
+}
+
+impl Split {
+    pub fn custody(&self) -> SplitCustody {
+        SplitCustody {
+            split_id: self.id.clone(),
+            threshold: self.threshold,
+            custodians: self.shares.iter().map(|s| s.custodian.clone()).collect(),
+        }
+    }
+}
+
+fn invalid(m: impl Into<String>) -> KeysafeError {
+    KeysafeError::new(ErrorCode::InvalidInput, m)
+}
+
+/// A new password (the policy's classes, `PASSWORD_LENGTH` characters) split among
+/// `custodians`, any `threshold` of whom can rebuild it.
+pub fn generate_and_split(threshold: u8, custodians: &[String]) -> Result<(Password, Split)> {
+    let password = crate::password::generate(PASSWORD_LENGTH);
+    let split = split(&password, threshold, custodians)?;
+    Ok((password, split))
+}
+
+/// Splits `password` among `custodians` (one share each), `threshold` of them needed.
+pub fn split(password: &Password, threshold: u8, custodians: &[String]) -> Result<Split> {
+    let n = custodians.len();
+    if threshold < 2 || (threshold as usize) > n || n > 255 {
+        return Err(invalid(format!(
+            "A split needs at least 2 shares to rebuild it and no more than there are custodians ({threshold} of {n} asked)."
+        ))
+        .next("Name each custodian once (--custodian, at least two) and choose k between 2 and their number."));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for c in custodians {
+        if c.trim().is_empty() || !seen.insert(c.trim().to_lowercase()) {
+            return Err(invalid(format!(
+                "Each custodian needs a name of their own ({c:?} is empty or given twice)."
+            )));
+        }
+    }
+    let id: [u8; 4] = rand::random();
+    let shares = blahaj::Sharks(threshold)
+        .dealer(password.expose().as_bytes())
+        .take(n)
+        .zip(custodians)
+        .map(|(s, custodian)| {
+            let raw: Vec<u8> = Vec::from(&s);
+            Share {
+                custodian: custodian.trim().to_string(),
+                number: raw[0],
+                text: encode(&id, threshold, &raw),
+            }
+        })
+        .collect();
+    Ok(Split {
+        id: hex::encode_upper(id),
+        threshold,
+        shares,
+    })
+}
+
+fn encode(id: &[u8; 4], threshold: u8, share: &[u8]) -> String {
+    let mut payload = vec![FORMAT];
+    payload.extend_from_slice(id);
+    payload.push(threshold);
+    payload.extend_from_slice(share);
+    let check = Sha256::digest(&payload);
+    payload.extend_from_slice(&check[..4]);
+    let chars = base32(&payload);
+    let groups: Vec<&str> = chars
+        .as_bytes()
+        .chunks(5)
+        .map(|c| std::str::from_utf8(c).expect("ASCII"))
+        .collect();
+    format!("{PREFIX}{}", groups.join("-"))
+}
+
+fn base32(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for b in bytes {
+        acc = (acc << 8) | *b as u32;
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(ALPHABET[((acc >> bits) & 31) as usize] as char);
+        }
+    }
+    if bits > 0 {
+        out.push(ALPHABET[((acc << (5 - bits)) & 31) as usize] as char);
+    }
+    out
+}
+
+fn unbase32(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for ch in s.chars() {
+        let c = match ch.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            c => c,
+        };
+        let v = ALPHABET.iter().position(|a| *a as char == c)? as u32;
+        acc = (acc << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// A share as typed: its split, threshold, number and the share itself.
+struct Parsed {
+    id: String,
+    threshold: u8,
+    raw: Vec<u8>,
+}
+
+/// `which` names the share in errors ("the 2nd share you gave").
+fn parse(text: &str, which: &str) -> Result<Parsed> {
+    let cleaned: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
+    let body = cleaned
+        .get(..3)
+        .filter(|p| {
+            let p = p.to_ascii_uppercase().replace(['I', 'L'], "1");
+            p == "KS1"
+        })
+        .map(|_| &cleaned[3..])
+        .ok_or_else(|| {
+            invalid(format!(
+                "{which} does not start with KS1-: it is not a Keysafe share."
+            ))
+        })?;
+    let mistyped = || {
+        invalid(format!(
+            "{which} has a typing mistake: its checksum does not match what it says."
+        ))
+        .next("Compare it with the custodian's page character by character (O and 0, I and 1 are the same; case, spaces and hyphens do not matter).")
+    };
+    let bytes = unbase32(body).ok_or_else(mistyped)?;
+    if bytes.len() < 4 + 6 + 2 {
+        return Err(mistyped());
+    }
+    let (payload, check) = bytes.split_at(bytes.len() - 4);
+    if Sha256::digest(payload)[..4] != *check || payload[0] != FORMAT {
+        return Err(mistyped());
+    }
+    Ok(Parsed {
+        id: hex::encode_upper(&payload[1..5]),
+        threshold: payload[5],
+        raw: payload[6..].to_vec(),
+    })
+}
+
+fn ordinal(i: usize) -> String {
+    let n = i + 1;
+    let suffix = match (n % 10, n % 100) {
+        (1, 11) | (2, 12) | (3, 13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("the {n}{suffix} share you gave")
+}
+
+/// The password from `shares` (any `threshold` of one split, in any order). A share that is
+/// mistyped, from another split, or given twice is named.
+pub fn combine(shares: &[Password]) -> Result<Password> {
+    let parsed = shares
+        .iter()
+        .enumerate()
+        .map(|(i, s)| parse(s.expose(), &ordinal(i)))
+        .collect::<Result<Vec<_>>>()?;
+    let first = parsed
+        .first()
+        .ok_or_else(|| invalid("No share was given."))?;
+    for (i, p) in parsed.iter().enumerate().skip(1) {
+        if p.id != first.id {
+            return Err(invalid(format!(
+                "{} belongs to split {}, the first to split {}: shares of different splits do not combine.",
+                ordinal(i),
+                p.id,
+                first.id
+            )));
+        }
+        if let Some(j) = parsed[..i].iter().position(|q| q.raw[0] == p.raw[0]) {
+            return Err(invalid(format!(
+                "{} is share number {} again ({} was): each custodian's share counts once.",
+                ordinal(i),
+                p.raw[0],
+                ordinal(j)
+            )));
+        }
+    }
+    if parsed.len() < first.threshold as usize {
+        return Err(invalid(format!(
+            "Split {} needs {} shares; {} given.",
+            first.id,
+            first.threshold,
+            parsed.len()
+        ))
+        .next("Ask another custodian for their share."));
+    }
+    let blahaj_shares = parsed
+        .iter()
+        .map(|p| blahaj::Share::try_from(p.raw.as_slice()))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| invalid(format!("A share is malformed: {e}.")))?;
+    let secret = blahaj::Sharks(first.threshold)
+        .recover(&blahaj_shares)
+        .map_err(|e| invalid(format!("The shares do not combine: {e}.")))?;
+    String::from_utf8(secret).map(Password::new).map_err(|_| {
+        invalid("The shares combine to something that is not a Keysafe password: one of them is from another split with the same number.")
+    })
+}
+
+/// The share's number, split and threshold, without combining (for a prompt's echo).
+pub fn describe(share: &Password) -> Result<String> {
+    let p = parse(share.expose(), "the share")?;
+    Ok(format!(
+        "share {} of split {} ({} needed)",
+        p.raw[0], p.id, p.threshold
+    ))
+}
+
+/// What a custodian signs (PCI DSS 3.7.8).
+pub const ACKNOWLEDGEMENT: &str = "I received this share of a SQL Server key backup password. I will keep it where only I can reach it, never copy it, photograph it or type it anywhere but into Keysafe during a restore, never show it to another custodian, and report its loss or disclosure at once.";
+
+/// One custodian's page (HTML, printable): the share as text and as a QR code, the split,
+/// what it protects, the date and the acknowledgement to sign.
+pub fn page(split: &Split, share: &Share, protects: &[String], date: &str) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let qr = qrcode::QrCode::with_error_correction_level(share.expose(), qrcode::EcLevel::M)
+        .map(|q| {
+            q.render::<qrcode::render::svg::Color>()
+                .min_dimensions(200, 200)
+                .build()
+        })
+        .unwrap_or_default();
+    let items: String = protects
+        .iter()
+        .map(|p| format!("<li>{}</li>", esc(p)))
+        .collect();
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Keysafe share {number} of {n}: {custodian}</title>
+<style>body{{font-family:sans-serif;max-width:42em;margin:2em auto;line-height:1.5}}
+.share{{font-family:monospace;font-size:1.4em;letter-spacing:.05em;word-break:break-all;border:2px solid #000;padding:.6em}}
+.sign{{margin-top:3em;border-top:1px solid #000;width:20em}}</style></head>
+<body>
+<h1>Share {number} of {n} for {custodian}</h1>
+<p>Split <strong>{id}</strong>: any <strong>{k}</strong> of the {n} shares rebuild the backup password of these keys; fewer reveal nothing about it.</p>
+<ul>{items}</ul>
+<p>Created {date}.</p>
+<h2>Your share</h2>
+<p class="share" aria-label="share, in groups of five characters">{text}</p>
+<figure aria-label="the same share as a QR code">{qr}</figure>
+<p>Type it into Keysafe when a restore asks for shares: case, spaces and hyphens do not matter, O is read as 0 and I or L as 1, and a typing mistake is caught.</p>
+<h2>Acknowledgement</h2>
+<p>{ack}</p>
+<p class="sign">{custodian}, signature and date</p>
+</body></html>
+"#,
+        number = share.number,
+        n = split.shares.len(),
+        k = split.threshold,
+        id = split.id,
+        custodian = esc(&share.custodian),
+        text = esc(share.expose()),
+        ack = ACKNOWLEDGEMENT,
+    )
+}
+
+/// Writes each custodian's page into `dir` (created private): `share-<n>-<custodian>.html`.
+pub fn write_pages(
+    split: &Split,
+    protects: &[String],
+    dir: &std::path::Path,
+) -> Result<Vec<std::path::PathBuf>> {
+    crate::private_fs::create_dir_all(dir)?;
+    let date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
+    let mut out = Vec::new();
+    for s in &split.shares {
+        let name: String = s
+            .custodian
+            .chars()
+            .map(|c| if c.is_alphanumeric() { c } else { '_' })
+            .take(40)
+            .collect();
+        let path = dir.join(format!("share-{}-{}-{name}.html", split.id, s.number));
+        let mut f = crate::private_fs::new_file()
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        use std::io::Write;
+        f.write_all(page(split, s, protects, &date).as_bytes())?;
+        f.sync_all()?;
+        out.push(path);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn names(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("Custodian {i}")).collect()
+    }
+
+    fn texts(split: &Split, which: &[usize]) -> Vec<Password> {
+        which
+            .iter()
+            .map(|i| Password::new(split.shares[*i].expose()))
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Any k of n shares, in any order, rebuild the password; any k-1 do not.
+        #[test]
+        fn any_k_rebuild_it_and_no_fewer(n in 2usize..8, k_off in 0usize..6, seed in any::<u64>()) {
+            let k = 2 + k_off % (n - 1);
+            let (password, split) = generate_and_split(k as u8, &names(n)).unwrap();
+            let mut order: Vec<usize> = (0..n).collect();
+            let mut s = seed;
+            for i in (1..n).rev() {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                order.swap(i, (s >> 33) as usize % (i + 1));
+            }
+            let rebuilt = combine(&texts(&split, &order[..k])).unwrap();
+            prop_assert_eq!(rebuilt.expose(), password.expose());
+            let e = combine(&texts(&split, &order[..k - 1])).unwrap_err();
+            prop_assert!(e.message.contains(&format!("needs {k} shares")), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn a_share_is_typed_back_loosely_and_a_mistake_is_named() {
+        let (password, split) = generate_and_split(2, &names(3)).unwrap();
+        let first = split.shares[0].expose().to_string();
+        assert!(first.starts_with("KS1-"));
+        // Lower case, spaces for hyphens, O for 0 and l for 1: the same share.
+        let loose = first
+            .to_lowercase()
+            .replace('-', " ")
+            .replace('0', "o")
+            .replace('1', "l");
+        let got = combine(&[
+            Password::new(loose),
+            Password::new(split.shares[2].expose()),
+        ])
+        .unwrap();
+        assert_eq!(got.expose(), password.expose());
+        // One character changed in the second share given.
+        let second = split.shares[1].expose();
+        let pos = second.len() - 3;
+        let wrong: String = second
+            .char_indices()
+            .map(|(i, c)| {
+                if i == pos {
+                    if c == 'X' {
+                        'Y'
+                    } else {
+                        'X'
+                    }
+                } else {
+                    c
+                }
+            })
+            .collect();
+        let e = combine(&[Password::new(&first), Password::new(wrong)]).unwrap_err();
+        assert!(
+            e.message
+                .contains("the 2nd share you gave has a typing mistake"),
+            "{}",
+            e.message
+        );
+        // The same share twice.
+        let e = combine(&[Password::new(&first), Password::new(&first)]).unwrap_err();
+        assert!(e.message.contains("again"), "{}", e.message);
+        // A share of another split.
+        let (_, other) = generate_and_split(2, &names(3)).unwrap();
+        let e = combine(&[
+            Password::new(&first),
+            Password::new(other.shares[1].expose()),
+        ])
+        .unwrap_err();
+        assert!(e.message.contains("different splits"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_split_needs_two_named_custodians_and_k_within_them() {
+        assert!(generate_and_split(1, &names(3)).is_err());
+        assert!(generate_and_split(4, &names(3)).is_err());
+        assert!(generate_and_split(2, &["Ann".into(), "ann ".into()]).is_err());
+        let (_, s) = generate_and_split(2, &names(2)).unwrap();
+        assert_eq!(s.custody().custodians, names(2));
+        assert!(
+            !format!("{s:?}").contains("KS1-"),
+            "Debug never shows a share"
+        );
+    }
+
+    #[test]
+    fn the_page_shows_the_share_the_split_and_what_it_protects() {
+        let (_, split) = generate_and_split(2, &["Ann <Ops>".into(), "Bob".into()]).unwrap();
+        let html = page(
+            &split,
+            &split.shares[0],
+            &["SQL01: Service Master Key".into()],
+            "2026-12-05",
+        );
+        assert!(html.contains(split.shares[0].expose()));
+        assert!(html.contains("Ann &lt;Ops&gt;"));
+        assert!(html.contains("<svg"));
+        assert!(html.contains(&split.id));
+        assert!(html.contains("SQL01: Service Master Key"));
+        assert!(!html.contains(split.shares[1].expose()));
+    }
+}
