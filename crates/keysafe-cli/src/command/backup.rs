@@ -1,0 +1,288 @@
+use crate::prelude::*;
+
+/// Split custody: a new password, split among the custodians, each page written before
+/// anything is backed up (a backup whose shares could not be written would be unrecoverable).
+fn split_password(
+    a: &BackupArgs,
+    k: u8,
+    request: &mut run::RunRequest,
+) -> Result<Password, KeysafeError> {
+    let dir = a.shares_to.as_ref().expect("clap requires --shares-to");
+    let inside = |outer: &std::path::Path| {
+        let canon =
+            |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        canon(dir).starts_with(canon(outer))
+    };
+    if inside(&a.copy_to) || a.report.as_deref().is_some_and(inside) {
+        return Err(usage(
+            "--shares-to is on the medium: the shares must not travel with the backup they open. Write them somewhere else, print them, then delete them.",
+        ));
+    }
+    let (password, split) = keysafe_core::custody::generate_and_split(k, &a.custodians)?;
+    let what = match a.what {
+        What::Smk => "the service master key".to_string(),
+        What::Dmk if a.databases.is_empty() => "every database master key".into(),
+        What::Dmk => format!("the master keys of {}", a.databases.join(", ")),
+        What::Cert => format!("certificates {}", a.certificates.join(", ")),
+        What::All => "every key of the hierarchy".into(),
+    };
+    let protects: Vec<String> = request
+        .targets
+        .iter()
+        .map(|t| format!("{}: {what}, backed up to {}", t.server, a.copy_to.display()))
+        .collect();
+    let pages = keysafe_core::custody::write_pages(&split, &protects, dir)?;
+    eprintln!(
+        "split {}: any {} of {} shares rebuild the backup password; print each page for its custodian, then delete it:",
+        split.id,
+        split.threshold,
+        split.shares.len()
+    );
+    for p in &pages {
+        eprintln!("  {}", p.display());
+    }
+    request.custody.password_split = Some(split.custody());
+    Ok(password)
+}
+
+pub(crate) async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
+    let targets = connect_options(&a.conn)?;
+    let selection = match a.what {
+        What::Smk => Selection::ServiceMasterKey,
+        What::Dmk => Selection::DatabaseMasterKeys(a.databases.clone()),
+        What::Cert => Selection::Certificates(
+            a.certificates
+                .iter()
+                .map(|c| split_cert(c))
+                .collect::<Result<_, _>>()?,
+        ),
+        What::All => Selection::All,
+    };
+    let settings = RunSettings {
+        selection,
+        backup: keysafe_core::backup::BackupOptions {
+            server_dir: a.server_dir.clone(),
+            copy_to: a.copy_to.clone(),
+            format: a.format,
+        },
+        verify_restore: a.verify_restore,
+        server_dir_local: a.server_dir_local.clone(),
+        acl_principals: a.acl_principals.clone(),
+    };
+    let request = run::RunRequest {
+        targets,
+        settings,
+        concurrency: a.concurrency,
+        custody: Custody {
+            carrier: a.carrier.clone(),
+            storage_location: a.storage_location.clone(),
+            notes: None,
+            password_split: None,
+        },
+        report_dir: a.report.clone().unwrap_or_else(|| a.copy_to.clone()),
+        history: keysafe_home().join("history.jsonl"),
+    };
+    if a.plan {
+        return print_plan(&run::plan(&request).await, a.json);
+    }
+    let mut request = request;
+    let password = match (&a.password_env, a.split) {
+        (_, Some(k)) => split_password(a, k, &mut request)?,
+        (Some(v), None) => secret_from_env(v, "the backup password")?,
+        (None, None) => {
+            let p = prompt("Backup password")?;
+            let again = prompt("Confirm backup password")?;
+            if !keysafe_core::password::confirmed(&p, &again) {
+                return Err(usage("The passwords do not match."));
+            }
+            p
+        }
+    };
+    run::check_backup_password(&password)?;
+    let mut secrets = keysafe_core::backup::Secrets::new(password);
+    for (db, var) in pairs(&a.master_key_password_env, "--master-key-password-env")? {
+        secrets.master_key_passwords.insert(
+            db.clone(),
+            secret_from_env(&var, &format!("{db}'s master key password"))?,
+        );
+    }
+    for (c, var) in pairs(&a.certificate_password_env, "--certificate-password-env")? {
+        let key = split_cert(&c)?;
+        secrets.certificate_passwords.insert(
+            key,
+            secret_from_env(&var, &format!("certificate {c}'s key password"))?,
+        );
+    }
+    for w in run::prepare_medium(&a.copy_to)? {
+        eprintln!("warning: {w}");
+    }
+    // On a terminal, one line that redraws itself: [done/planned] last event. Otherwise one
+    // line per event, for logs of scheduled tasks.
+    // On a terminal, a progress bar whose length grows as instances are planned, and the last
+    // event beside it; failures are printed above it so they stay. Otherwise one line per
+    // event, for the logs of scheduled tasks.
+    let tty = std::io::stderr().is_terminal();
+    let bar = if tty {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("[{bar:24}] {pos}/{len} key(s) {wide_msg}")
+                .expect("a valid template")
+                .progress_chars("#>."),
+        );
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let progress = |p: Progress| {
+        let (line, failed) = match p {
+            Progress::Connecting { server } => (format!("[{server}] connecting"), false),
+            Progress::Planned { server, keys } => {
+                bar.inc_length(keys as u64);
+                (format!("[{server}] {keys} key(s) to back up"), false)
+            }
+            Progress::FolderReady { server, folder, .. } => {
+                (format!("[{server}] server folder {folder}"), false)
+            }
+            Progress::KeyStarted { server, key } => {
+                (format!("[{server}] {key}: backing up"), false)
+            }
+            Progress::KeyDone {
+                server,
+                key,
+                verified,
+            } => {
+                bar.inc(1);
+                (
+                    format!(
+                        "[{server}] {key}: {}",
+                        if verified {
+                            "backed up, copied, verified"
+                        } else {
+                            "FAILED"
+                        }
+                    ),
+                    !verified,
+                )
+            }
+            // The summary names the report when the run ends.
+            Progress::ReportWritten { .. } => return,
+            Progress::InstanceDone { server, verified } => (
+                format!(
+                    "[{server}] {}",
+                    if verified {
+                        "done"
+                    } else {
+                        "not everything was verified"
+                    }
+                ),
+                !verified,
+            ),
+        };
+        if !tty {
+            eprintln!("{line}");
+        } else if failed {
+            bar.println(line);
+        } else {
+            bar.set_message(line);
+        }
+    };
+    let record = run::execute(&request, &secrets, &progress).await;
+    bar.finish_and_clear();
+    let run::RunRecord {
+        report,
+        files: written,
+    } = record?;
+    if a.json {
+        std::println!("{}", report.to_json());
+    }
+    eprintln!(
+        "{} of {} key(s) verified on {} instance(s); report: {}",
+        report.summary.keys_verified,
+        report.summary.keys_requested,
+        report.summary.instances,
+        written.html.display()
+    );
+    for i in &report.instances {
+        if let Some(e) = &i.error {
+            for l in term::error_lines(&format!("[{}] ", i.server), e) {
+                eprintln!("{l}");
+            }
+        }
+        if i.folder_protection_failed {
+            eprintln!(
+                "[{}] FAILED: the server folder's protection did not read back as applied: {}",
+                i.server, i.folder_protection
+            );
+        }
+        for k in &i.keys {
+            if let Some(e) = &k.error {
+                for l in term::error_lines(&format!("[{}] {}: ", i.server, k.key.label()), e) {
+                    eprintln!("{l}");
+                }
+            }
+        }
+    }
+    Ok(if report.succeeded() { 0 } else { 1 })
+}
+
+/// `keysafe backup --plan`: the engine's preview, as the Back Up dialog shows it. Exit 1 when
+/// something in it would fail.
+fn print_plan(plan: &run::BackupPlan, json: bool) -> Result<i32, KeysafeError> {
+    let blocked = plan
+        .instances
+        .iter()
+        .any(|i| i.problem.is_some() || i.keys.iter().any(|k| k.problem.is_some()));
+    if json {
+        std::println!(
+            "{}",
+            serde_json::to_string_pretty(plan)
+                .map_err(|e| KeysafeError::new(ErrorCode::Internal, e.to_string()))?
+        );
+        return Ok(i32::from(blocked));
+    }
+    for i in &plan.instances {
+        let name = i.server_name.as_deref().unwrap_or(&i.server);
+        println!("[{name}] ({})", i.server);
+        if let Some(e) = &i.problem {
+            for l in term::error_lines("  CANNOT BACK UP: ", e) {
+                println!("  {}", l.trim_start());
+            }
+            continue;
+        }
+        if let Some(f) = &i.server_folder {
+            println!("  Server folder: {f}");
+        }
+        for line in i.folder.iter().flat_map(|f| f.describe()) {
+            println!("    {line}");
+        }
+        if let Some(m) = &i.medium_folder {
+            println!("  Copies to: {m}");
+        }
+        for k in &i.keys {
+            println!("  {}", k.label);
+            for n in &k.needs {
+                let flag = match n {
+                    run::NeededPassword::MasterKey { database } => {
+                        format!("--master-key-password-env {database}=VAR")
+                    }
+                    run::NeededPassword::CertificateKey { database, name } => {
+                        format!("--certificate-password-env {database}.{name}=VAR")
+                    }
+                };
+                println!("    needs a password: {flag}");
+            }
+            if let Some(e) = &k.problem {
+                for l in term::error_lines("CANNOT BACK UP: ", e) {
+                    println!("    {l}");
+                }
+            }
+            for f in k.server_files.iter().chain(&k.exported_files) {
+                println!("    file: {f}");
+            }
+            for line in k.script.lines() {
+                println!("    | {line}");
+            }
+        }
+    }
+    Ok(i32::from(blocked))
+}

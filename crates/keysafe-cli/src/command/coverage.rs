@@ -1,0 +1,68 @@
+use crate::prelude::*;
+
+pub(crate) async fn cmd_coverage(
+    conn: &ConnArgs,
+    retention_days: u32,
+    report: Option<&std::path::Path>,
+    json: bool,
+) -> Result<i32, KeysafeError> {
+    let targets = connect_options(conn)?;
+    let runs: Vec<_> = history::read(&keysafe_home().join("history.jsonl"))?
+        .iter()
+        .filter_map(history::Entry::run)
+        .collect();
+    let mut all = Vec::new();
+    let mut failed = false;
+    for t in &targets {
+        let r = async {
+            let mut c = keysafe_core::connection::connect(t).await?;
+            keysafe_core::coverage::coverage(&mut c, retention_days, &runs).await
+        }
+        .await;
+        match r {
+            Ok(cov) => all.push(cov),
+            Err(e) => {
+                failed = true;
+                for l in term::error_lines(&format!("[{}] ", t.server), &e) {
+                    eprintln!("{l}");
+                }
+            }
+        }
+    }
+    for cov in &all {
+        if let Some(dir) = report {
+            let files = cov.write_files(dir)?;
+            eprintln!("[{}] report: {}", cov.server, files.html.display());
+        }
+        if !json {
+            println!(
+                "{}: {} backup(s) in the last {} day(s) need {} certificate(s)",
+                cov.server,
+                cov.backups.len(),
+                cov.retention_days,
+                cov.certificates.len()
+            );
+            println!("  {}", cov.summary.text);
+            for l in cov.lines() {
+                println!("  {l}");
+            }
+            for b in cov.backups.iter().filter(|b| b.unknown.is_some()) {
+                println!(
+                    "  UNKNOWN: {} backup of {} at {}: {}",
+                    b.finished,
+                    b.database,
+                    b.device,
+                    b.unknown.clone().unwrap_or_default()
+                );
+            }
+        }
+    }
+    if json {
+        print_json(&all)?;
+    }
+    let uncovered = all.iter().filter(|c| !c.all_covered()).count();
+    if uncovered > 0 {
+        eprintln!("keysafe: {uncovered} instance(s) keep backups that are not covered");
+    }
+    Ok(if failed || uncovered > 0 { 1 } else { 0 })
+}

@@ -1,0 +1,13 @@
+//! One file per command: each reads its arguments, calls the engine and prints what it decided.
+
+pub(crate) mod backup;
+pub(crate) mod check_medium;
+pub(crate) mod copy_certificate;
+pub(crate) mod coverage;
+pub(crate) mod history;
+pub(crate) mod inventory;
+pub(crate) mod profile;
+pub(crate) mod repair_master_key;
+pub(crate) mod restore;
+pub(crate) mod selftest;
+pub(crate) mod status;

@@ -1,0 +1,64 @@
+use crate::prelude::*;
+
+pub(crate) async fn cmd_status(conn: &ConnArgs, json: bool) -> Result<i32, KeysafeError> {
+    use keysafe_core::status::BackupState;
+    let targets = connect_options(conn)?;
+    let entries = history::read(&keysafe_home().join("history.jsonl"))?;
+    let mut all = Vec::new();
+    let mut failed = false;
+    for t in &targets {
+        let r: Result<_, KeysafeError> = async {
+            let mut c = keysafe_core::connection::connect(t).await?;
+            let inv = inventory::inventory(&mut c).await?;
+            Ok((
+                inv.server.server_name.clone(),
+                keysafe_core::status::status(&inv, &entries),
+            ))
+        }
+        .await;
+        match r {
+            Ok(v) => all.push(v),
+            Err(e) => {
+                failed = true;
+                for l in term::error_lines(&format!("[{}] ", t.server), &e) {
+                    eprintln!("{l}");
+                }
+            }
+        }
+    }
+    let attention = all
+        .iter()
+        .flat_map(|(_, keys)| keys)
+        .filter(|k| k.state != BackupState::BackedUp)
+        .count();
+    if json {
+        let v: Vec<_> = all
+            .iter()
+            .map(|(server, keys)| serde_json::json!({ "server": server, "keys": keys }))
+            .collect();
+        std::println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+    } else {
+        for (server, keys) in &all {
+            println!("{server}");
+            for k in keys {
+                let state = match k.state {
+                    BackupState::BackedUp => "backed up",
+                    BackupState::Never => "NEVER",
+                    BackupState::Risk => "AT RISK",
+                };
+                println!(
+                    "  {state:<10} {:<40} {}{}",
+                    k.label,
+                    k.last_backup.as_deref().unwrap_or("no verified backup"),
+                    k.reason
+                        .as_deref()
+                        .filter(|_| k.state == BackupState::Risk)
+                        .map(|r| format!("\n             {r}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        eprintln!("{attention} key(s) need attention");
+    }
+    Ok(if failed || attention > 0 { 1 } else { 0 })
+}

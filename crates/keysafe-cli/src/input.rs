@@ -1,0 +1,120 @@
+//! What every command reads the same way: the Keysafe home, secrets from the environment or a
+//! no-echo prompt, the connections (--server/--profile), DB=VAR pairs, DB.NAME, JSON output.
+
+use crate::args::ConnArgs;
+use keysafe_core::connection::{Authentication, ConnectOptions, ServerAddress};
+use keysafe_core::profiles::{OsKeyring, Profiles};
+use keysafe_core::{ErrorCode, KeysafeError, Password};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub(crate) fn keysafe_home() -> PathBuf {
+    keysafe_core::profiles::home()
+}
+
+pub(crate) fn usage(msg: impl Into<String>) -> KeysafeError {
+    KeysafeError::new(ErrorCode::InvalidInput, msg)
+}
+
+pub(crate) fn secret_from_env(var: &str, what: &str) -> Result<Password, KeysafeError> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Ok(Password::new(v)),
+        _ => Err(usage(format!(
+            "The environment variable {var} ({what}) is not set or empty."
+        ))),
+    }
+}
+
+pub(crate) fn prompt(what: &str) -> Result<Password, KeysafeError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(usage(format!(
+            "No {what} given: use the --*-env option (no terminal to ask on)."
+        )));
+    }
+    rpassword::prompt_password(format!("{what}: "))
+        .map(Password::new)
+        .map_err(|e| usage(format!("Cannot read the {what}: {e}")))
+}
+
+pub(crate) fn connect_options(c: &ConnArgs) -> Result<Vec<ConnectOptions>, KeysafeError> {
+    let mut out = Vec::new();
+    if !c.profiles.is_empty() {
+        let profiles = Profiles::load(&keysafe_home())?;
+        for name in &c.profiles {
+            let p = profiles.get(name).ok_or_else(|| {
+                usage(format!(
+                    "There is no profile named '{name}' (keysafe profile list)."
+                ))
+            })?;
+            let pw = c
+                .login_password_env
+                .as_deref()
+                .map(|v| secret_from_env(v, "the login's password"))
+                .transpose()?;
+            out.push(c.over(p.connect_options(&OsKeyring, pw)?));
+        }
+    }
+    if c.servers.is_empty() {
+        return if out.is_empty() {
+            Err(usage("Give --server or --profile."))
+        } else {
+            Ok(out)
+        };
+    }
+    let auth = if c.integrated {
+        Authentication::Windows
+    } else {
+        let login = c.login.clone().ok_or_else(|| {
+            usage("Give --login NAME (with --login-password-env VAR) or --integrated.")
+        })?;
+        let password = match &c.login_password_env {
+            Some(v) => secret_from_env(v, "the login's password")?,
+            None => prompt(&format!("Password for {login}"))?,
+        };
+        Authentication::with_password(&login, password)
+    };
+    let direct: Vec<ConnectOptions> = c
+        .servers
+        .iter()
+        .map(|s| {
+            let server: ServerAddress = s.parse()?;
+            Ok(ConnectOptions {
+                server,
+                authentication: auth.clone(),
+                encrypt: c.encrypt(),
+                trust: c.trust(),
+                host_name_in_certificate: c.host_name_in_certificate.clone(),
+                connect_timeout: Duration::from_secs(c.connect_timeout()),
+                database: None,
+            })
+        })
+        .collect::<Result<_, KeysafeError>>()?;
+    out.extend(direct);
+    Ok(out)
+}
+
+pub(crate) fn pairs(list: &[String], what: &str) -> Result<Vec<(String, String)>, KeysafeError> {
+    list.iter()
+        .map(|p| {
+            p.split_once('=')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .ok_or_else(|| usage(format!("{what} must look like KEY=VAR, not '{p}'")))
+        })
+        .collect()
+}
+
+pub(crate) fn split_cert(s: &str) -> Result<(String, String), KeysafeError> {
+    s.split_once('.')
+        .map(|(d, n)| (d.to_string(), n.to_string()))
+        .ok_or_else(|| usage(format!("A certificate is DB.NAME, not '{s}'")))
+}
+
+pub(crate) fn print_json(v: &impl serde::Serialize) -> Result<(), KeysafeError> {
+    std::println!(
+        "{}",
+        serde_json::to_string_pretty(v)
+            .map_err(|e| KeysafeError::new(ErrorCode::Internal, e.to_string()))?
+    );
+    Ok(())
+}
