@@ -26,6 +26,7 @@ use command::backup::cmd_backup;
 use command::check_medium::cmd_check_medium;
 use command::copy_certificate::{cmd_copy_certificate, cmd_make_tde_restorable};
 use command::coverage::cmd_coverage;
+use command::evidence::cmd_evidence;
 use command::history::cmd_history;
 use command::inventory::cmd_inventory;
 use command::profile::cmd_profile;
@@ -61,6 +62,13 @@ async fn main() {
             yes,
         } => cmd_repair_master_key(conn, database, master_key_password_env.as_deref(), *yes).await,
         Command::CheckMedium { report, json } => cmd_check_medium(report, *json),
+        Command::Evidence {
+            standard,
+            since,
+            out,
+            verify,
+            json,
+        } => cmd_evidence(*standard, *since, out.as_deref(), verify.as_deref(), *json),
         Command::Restore(a) => cmd_restore(a).await,
         Command::Coverage {
             conn,

@@ -2506,3 +2506,174 @@ async fn a_backup_with_split_custody_restores_from_two_of_three_shares() {
         .and_then(|d| d.master_key.as_ref().map(|k| k.by_smk.is_some()));
     assert_eq!(by_smk, Some(true));
 }
+
+/// The evidence pack's structure and control mapping, without dates, hashes or paths: what a
+/// reviewer compares with `tests/golden/`.
+fn evidence_shape(pack: &serde_json::Value) -> serde_json::Value {
+    let keys: Vec<serde_json::Value> = pack["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            let mut fields: Vec<&str> = k.as_object().unwrap().keys().map(String::as_str).collect();
+            fields.sort();
+            serde_json::json!({
+                "label": k["label"],
+                "identity_kind": k["identity"].as_str().unwrap().split(' ').next(),
+                "fields": fields,
+                "controls": k["controls"].as_array().unwrap().iter().map(|c| serde_json::json!({
+                    "control": c["control"], "met": c["met"], "gaps": c["gaps"],
+                })).collect::<Vec<_>>(),
+                "restore_proof": k["restore_proof"].as_str().unwrap().split(':').next(),
+                "password": k["password"].as_str().unwrap().split(';').next(),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "schema": pack["schema"],
+        "standard": pack["standard"],
+        "controls": pack["controls"],
+        "keys": keys,
+    })
+}
+
+fn golden(name: &str, actual: &serde_json::Value) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    let text = serde_json::to_string_pretty(actual).unwrap() + "\n";
+    if std::env::var("KEYSAFE_UPDATE_GOLDEN").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, &text).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "{} is missing: run with KEYSAFE_UPDATE_GOLDEN=1 and review it",
+            path.display()
+        )
+    });
+    assert_eq!(
+        expected, text,
+        "{name} differs from the reviewed golden file"
+    );
+}
+
+/// The evidence pack after a split-custody backup with a restore proof: each control of the
+/// STIG and of PCI DSS answered from the history, compared with the reviewed golden files;
+/// the pack's check holds until a history line it cites is edited, then fails naming it.
+#[tokio::test]
+async fn the_evidence_pack_maps_each_key_to_its_controls_and_its_check_catches_an_edit() {
+    let e = env().await;
+    let medium = e.medium.display().to_string();
+    let shares = e
+        .home
+        .parent()
+        .unwrap()
+        .join("shares")
+        .display()
+        .to_string();
+    let c = conn(&e);
+    let mut args = vec!["backup", "dmk", "--database", "HR"];
+    args.extend(c.iter().map(String::as_str));
+    args.extend([
+        "--split",
+        "2",
+        "--custodian",
+        "Ann Lee",
+        "--custodian",
+        "Bob Roy",
+        "--shares-to",
+        &shares,
+        "--copy-to",
+        &medium,
+        "--verify-restore",
+        "--carrier",
+        "Ann Lee",
+        "--storage-location",
+        "Vault 3",
+    ]);
+    let out = keysafe(&e, &args, &[("KS_LOGIN_PW", "Operat0r!Pass#1")]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let packs = e.home.parent().unwrap().join("evidence");
+    let packs_s = packs.display().to_string();
+    for (standard, file) in [("stig", "evidence-stig.json"), ("pci", "evidence-pci.json")] {
+        let out = keysafe(
+            &e,
+            &[
+                "evidence",
+                "--standard",
+                standard,
+                "--out",
+                &packs_s,
+                "--json",
+            ],
+            &[],
+        )
+        .await;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pack: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(pack["keys"].as_array().unwrap().len(), 1, "{pack}");
+        assert!(
+            pack["keys"][0]["identity"]
+                .as_str()
+                .unwrap()
+                .starts_with("key_guid "),
+            "{pack}"
+        );
+        golden(file, &evidence_shape(&pack));
+    }
+    let html = files_under(&packs)
+        .into_iter()
+        .find(|p| {
+            p.to_string_lossy().contains("evidence-stig")
+                && p.extension().is_some_and(|x| x == "html")
+        })
+        .unwrap();
+    let html = std::fs::read_to_string(html).unwrap();
+    assert!(
+        html.contains("SQLI-22-009700") && html.contains("Evidence complete."),
+        "the STIG page"
+    );
+    let json = files_under(&packs)
+        .into_iter()
+        .find(|p| {
+            p.to_string_lossy().contains("evidence-stig")
+                && p.extension().is_some_and(|x| x == "json")
+        })
+        .unwrap();
+    let json_s = json.display().to_string();
+    let out = keysafe(&e, &["evidence", "--verify", &json_s], &[]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A digit of the run's record changed: the pack's check names the record.
+    let history = e.home.join("history.jsonl");
+    let text = std::fs::read_to_string(&history).unwrap();
+    let edited = text.replacen("\"keys_verified\":1", "\"keys_verified\":2", 1);
+    assert_ne!(text, edited, "the record has the count to edit");
+    std::fs::write(&history, edited).unwrap();
+    let out = keysafe(&e, &["evidence", "--verify", &json_s], &[]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "record 0 the pack cites is no longer in the history, or no longer vouched for"
+        ),
+        "{stderr}"
+    );
+}

@@ -145,6 +145,10 @@ pub struct KeyResult {
     /// A master key's key_guid when it was backed up: what the backup restores.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_guid: Option<String>,
+    /// What the key is, as the inventory saw it when it was backed up: algorithm and size,
+    /// a certificate's subject, expiry and what it protects (PCI DSS 3.6.1.1's description).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 fn key_database(k: &KeyRef) -> &str {
@@ -722,6 +726,7 @@ pub async fn run_one_with(
         restore_check: None,
         thumbprint: None,
         key_guid: None,
+        description: None,
     }
 }
 

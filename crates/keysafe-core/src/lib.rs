@@ -9,6 +9,7 @@ pub mod copy;
 pub mod coverage;
 pub mod custody;
 pub mod error;
+pub mod evidence;
 pub mod history;
 pub mod inventory;
 pub mod key_encryption;

@@ -498,6 +498,7 @@ mod tests {
             restore_check: None,
             thumbprint: None,
             key_guid: None,
+            description: Some("<b>subject</b>".into()),
         };
         Report::new(
             "op<b>".into(),

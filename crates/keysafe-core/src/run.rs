@@ -485,6 +485,66 @@ fn certificate_thumbprint(inv: &Inventory, key: &KeyRef) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
+/// What a key is, from the inventory: algorithm and size, protection, a certificate's
+/// subject, expiry and what it protects.
+fn key_description(inv: &Inventory, key: &KeyRef) -> Option<String> {
+    let date = |d: Option<chrono::NaiveDateTime>| {
+        d.map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_else(|| "unknown".into())
+    };
+    match key {
+        KeyRef::ServiceMasterKey => inv.service_master_key.as_ref().map(|k| {
+            format!(
+                "{} {} bits, last changed {}; protects the instance's database master keys, credentials and linked server passwords",
+                k.algorithm,
+                k.key_length,
+                date(k.modified.or(k.created))
+            )
+        }),
+        KeyRef::DatabaseMasterKey { database } => {
+            let d = inv.databases.iter().find(|d| &d.name == database)?;
+            let k = d.master_key.as_ref()?;
+            Some(format!(
+                "{}, {}, last changed {}; protects the private keys of {} certificate(s) in {database}",
+                k.algorithm,
+                match k.protection {
+                    crate::inventory::MasterKeyProtection::ServiceMasterKey =>
+                        "opens by the service master key",
+                    crate::inventory::MasterKeyProtection::PasswordOnly => "opens by password only",
+                },
+                date(k.modified.or(k.created)),
+                d.certificates.iter().filter(|c| c.private_key == "MK").count()
+            ))
+        }
+        KeyRef::Certificate { database, name } => {
+            let c = inv
+                .databases
+                .iter()
+                .find(|d| &d.name == database)?
+                .certificates
+                .iter()
+                .find(|c| &c.name == name)?;
+            let mut uses: Vec<String> = c
+                .used_by_tde
+                .iter()
+                .map(|d| format!("TDE of {d}"))
+                .collect();
+            uses.extend(c.protects.iter().map(|k| format!("symmetric key {k}")));
+            Some(format!(
+                "subject {:?}, expires {}, private key {}; protects {}",
+                c.subject,
+                date(c.expiry),
+                c.private_key,
+                if uses.is_empty() {
+                    "nothing recorded".into()
+                } else {
+                    uses.join(", ")
+                }
+            ))
+        }
+    }
+}
+
 /// A master key's key_guid, from the inventory.
 fn master_key_guid(inv: &Inventory, key: &KeyRef) -> Option<String> {
     match key {
@@ -729,6 +789,7 @@ pub async fn back_up_instance(
             restore_check: None,
             thumbprint: None,
             key_guid: None,
+            description: None,
         };
         for key in s.selection.unseen(&inv) {
             let e = not_visible(&inv, &key);
@@ -802,6 +863,7 @@ pub async fn back_up_instance(
             let mut r = backup::run_one_with(&mut c, p, &dest, view.as_ref()).await;
             r.thumbprint = certificate_thumbprint(&inv, &p.key);
             r.key_guid = master_key_guid(&inv, &p.key);
+            r.description = key_description(&inv, &p.key);
             if s.verify_restore && r.error.is_none() {
                 let proof = crate::restore_check::check(&mut c, &r, &secrets.password).await;
                 // The user asked for the proof: without it the key is not verified.

@@ -163,6 +163,29 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The evidence an auditor asks for, per key, mapped to a standard's controls (DISA's
+    /// SQL Server STIG, PCI DSS v4.0.1): last verified backup, copies and hashes, off-server
+    /// custody, the folder ACL read back, the restore proof, how the password is held, the
+    /// key's changes and restores. From the vouched history and its reports only; the pack
+    /// records the history's chain head. Exit 1 when a control lacks evidence. With --verify,
+    /// checks a pack against the history now: exit 1 if a record it cites changed.
+    Evidence {
+        /// The standard whose controls the pack maps to.
+        #[arg(long, value_enum, required_unless_present = "verify")]
+        standard: Option<keysafe_core::evidence::Standard>,
+        /// Runs finished on or after this day (YYYY-MM-DD, UTC); default: 365 days ago.
+        #[arg(long, value_name = "DATE")]
+        since: Option<chrono::NaiveDate>,
+        /// Where the pack (HTML and JSON) is written (default: the Keysafe home's evidence folder).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Check this pack (its JSON) against the history instead.
+        #[arg(long, value_name = "PACK_JSON", conflicts_with_all = ["standard", "since", "out"])]
+        verify: Option<PathBuf>,
+        /// Print the pack's JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show or verify the run history.
     History {
         /// Check the keyed chain; exit 1 when a record was edited, forged, removed, moved or
