@@ -2677,3 +2677,93 @@ async fn the_evidence_pack_maps_each_key_to_its_controls_and_its_check_catches_a
         "{stderr}"
     );
 }
+
+/// `backup changed` backs up what status flags and nothing else: everything the first time,
+/// then only a certificate created since, then nothing at all (exit 0, "up to date").
+#[tokio::test]
+async fn backup_changed_backs_up_the_new_certificate_and_then_nothing() {
+    let e = env_with("[server]\nmachine_name = \"SQLCHG\"\n").await;
+    e.emu
+        .instance()
+        .run_as("sa", "CREATE DATABASE Ops; USE Ops; CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Ops!Master#Pass1'; CREATE CERTIFICATE OpsCert WITH SUBJECT = 'ops';")
+        .unwrap();
+    let medium = e.medium.display().to_string();
+    let sa: Vec<String> = conn(&e)
+        .into_iter()
+        .map(|a| {
+            if a == "keysafe_operator" {
+                "sa".into()
+            } else {
+                a
+            }
+        })
+        .collect();
+    let run_changed = || {
+        let mut args: Vec<String> = vec!["backup".into(), "changed".into()];
+        args.extend(sa.clone());
+        args.extend([
+            "--password-env".into(),
+            "KS_BACKUP_PW".into(),
+            "--copy-to".into(),
+            medium.clone(),
+            "--json".into(),
+        ]);
+        args
+    };
+    let vars = [
+        ("KS_LOGIN_PW", mssql_emulator::DEFAULT_SA_PASSWORD),
+        ("KS_BACKUP_PW", "Str0ng!Backup#Pass"),
+    ];
+    let labels = |out: &Output| -> Vec<String> {
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        r["instances"][0]["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| format!("{}", k["key"]))
+            .collect()
+    };
+    let a = run_changed();
+    let out = keysafe(&e, &a.iter().map(String::as_str).collect::<Vec<_>>(), &vars).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        labels(&out).len(),
+        3,
+        "the SMK, Ops' master key and OpsCert: {:?}",
+        labels(&out)
+    );
+
+    e.emu
+        .instance()
+        .run_as(
+            "sa",
+            "USE Ops; CREATE CERTIFICATE NewCert WITH SUBJECT = 'new';",
+        )
+        .unwrap();
+    let out = keysafe(&e, &a.iter().map(String::as_str).collect::<Vec<_>>(), &vars).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = labels(&out);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].contains("NewCert"), "{got:?}");
+
+    let out = keysafe(&e, &a.iter().map(String::as_str).collect::<Vec<_>>(), &vars).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(labels(&out).is_empty());
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["instances"][0]["up_to_date"], true, "{r}");
+}

@@ -37,6 +37,10 @@ pub struct InstanceReport {
     pub keys: Vec<KeyResult>,
     /// A failure before any key (connection, preflight).
     pub error: Option<KeysafeError>,
+    /// `backup changed` found every key backed up and unchanged: nothing to do, and that is
+    /// a success.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub up_to_date: bool,
 }
 
 impl InstanceReport {
@@ -50,14 +54,16 @@ impl InstanceReport {
             folder_protection_failed: false,
             keys: vec![],
             error: None,
+            up_to_date: false,
         }
     }
 
     pub fn all_verified(&self) -> bool {
         self.error.is_none()
             && !self.folder_protection_failed
-            && !self.keys.is_empty()
-            && self.keys.iter().all(|k| k.outcome == Outcome::Verified)
+            && (self.up_to_date && self.keys.is_empty()
+                || !self.keys.is_empty()
+                    && self.keys.iter().all(|k| k.outcome == Outcome::Verified))
     }
 }
 
@@ -322,6 +328,7 @@ impl Report {
                     folder => i.server_folder,
                     folder_protection => i.folder_protection,
                     error => i.error.as_ref().map(KeysafeError::describe),
+                    up_to_date => i.up_to_date,
                     keys,
                 }
             })
@@ -522,6 +529,7 @@ mod tests {
                 folder_protection_failed: false,
                 keys: vec![key],
                 error: None,
+                up_to_date: false,
             }],
         )
     }

@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use std::path::PathBuf;
 
 /// Which keys to back up on each instance.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Selection {
     ServiceMasterKey,
     /// These databases' master keys, or every one when empty.
@@ -21,6 +21,9 @@ pub enum Selection {
     All,
     /// Exactly these keys (Object Explorer's selection).
     Keys(Vec<KeyRef>),
+    /// `backup changed`: the keys whose state (`status`, from this history) is never backed
+    /// up, changed since, or at risk; nothing else.
+    Changed(Vec<crate::history::Entry>),
 }
 
 impl Selection {
@@ -61,6 +64,11 @@ impl Selection {
             Selection::DatabaseMasterKeys(only) => dmks(only),
             Selection::Certificates(only) => certs(only),
             Selection::Keys(keys) => keys.clone(),
+            Selection::Changed(history) => crate::status::status(inv, history)
+                .into_iter()
+                .filter(|k| k.state != crate::status::BackupState::BackedUp && k.can_back_up)
+                .map(|k| k.key)
+                .collect(),
             Selection::All => {
                 let mut v = vec![KeyRef::ServiceMasterKey];
                 v.extend(dmks(&[]));
@@ -645,6 +653,10 @@ pub fn plan_instance(o: &ConnectOptions, inv: &Inventory, s: &RunSettings) -> In
     if keys.is_empty() {
         let unseen = s.selection.unseen(inv);
         plan.problem = Some(match unseen.as_slice() {
+            [] if matches!(s.selection, Selection::Changed(_)) => KeysafeError::new(
+                ErrorCode::NotFound,
+                "Every key of this instance is backed up and unchanged: nothing to back up.",
+            ),
             [] => KeysafeError::new(
                 ErrorCode::NotFound,
                 "There is nothing to back up on this instance for that selection.",
@@ -766,6 +778,11 @@ pub async fn back_up_instance(
         .await?;
         report.server = inv.server.server_name.clone();
         report.facts = Some(inv.server.clone());
+        if matches!(s.selection, Selection::Changed(_)) && s.selection.resolve(&inv).is_empty() {
+            report.up_to_date = true;
+            report.folder_protection = "not needed: every key is backed up and unchanged".into();
+            return Ok(());
+        }
         // What the preview showed, from this inventory: the keys, the folder, what stops it.
         let planned = plan_instance(o, &inv, s);
         if let Some(e) = planned.problem {

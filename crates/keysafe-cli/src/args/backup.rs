@@ -10,6 +10,9 @@ pub(crate) enum What {
     Dmk,
     Cert,
     All,
+    /// Only the keys never backed up, changed since their last verified backup, or at risk
+    /// (what `keysafe status` flags); exit 0 when there is nothing to do.
+    Changed,
 }
 
 #[derive(Args)]

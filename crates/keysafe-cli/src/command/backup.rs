@@ -25,6 +25,7 @@ fn split_password(
         What::Dmk => format!("the master keys of {}", a.databases.join(", ")),
         What::Cert => format!("certificates {}", a.certificates.join(", ")),
         What::All => "every key of the hierarchy".into(),
+        What::Changed => "the keys never backed up or changed since".into(),
     };
     let protects: Vec<String> = request
         .targets
@@ -57,6 +58,7 @@ pub(crate) async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
                 .collect::<Result<_, _>>()?,
         ),
         What::All => Selection::All,
+        What::Changed => Selection::Changed(history::read(&keysafe_home().join("history.jsonl"))?),
     };
     let settings = RunSettings {
         selection,
