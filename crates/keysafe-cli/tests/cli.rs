@@ -80,6 +80,20 @@ fn conn(e: &Env) -> Vec<String> {
     v
 }
 
+/// `conn` as another login (its password in KS_LOGIN_PW as well).
+fn conn_as(e: &Env, login: &str) -> Vec<String> {
+    conn(e)
+        .into_iter()
+        .map(|a| {
+            if a == "keysafe_operator" {
+                login.into()
+            } else {
+                a
+            }
+        })
+        .collect()
+}
+
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -2222,16 +2236,7 @@ async fn selftest_passes_on_a_test_instance_and_a_login_without_permission_fails
     let before = catalog();
     let dir = r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup\SelfTest";
     let local = e.emu.instance().host_path(dir).unwrap();
-    let sa: Vec<String> = conn(&e)
-        .into_iter()
-        .map(|a| {
-            if a == "keysafe_operator" {
-                "sa".into()
-            } else {
-                a
-            }
-        })
-        .collect();
+    let sa: Vec<String> = conn_as(&e, "sa");
     let mut args: Vec<String> = vec!["selftest".into()];
     args.extend(sa.clone());
     args.extend([
@@ -2276,16 +2281,7 @@ async fn selftest_passes_on_a_test_instance_and_a_login_without_permission_fails
         .instance()
         .run_as("sa", "CREATE LOGIN onlooker WITH PASSWORD = 'Watch!Only#Pass1'; GRANT VIEW SERVER STATE TO onlooker;")
         .unwrap();
-    let onlooker: Vec<String> = conn(&e)
-        .into_iter()
-        .map(|a| {
-            if a == "keysafe_operator" {
-                "onlooker".into()
-            } else {
-                a
-            }
-        })
-        .collect();
+    let onlooker: Vec<String> = conn_as(&e, "onlooker");
     let mut args: Vec<String> = vec!["selftest".into(), "--check".into(), "backup".into()];
     args.extend(onlooker);
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -2688,16 +2684,7 @@ async fn backup_changed_backs_up_the_new_certificate_and_then_nothing() {
         .run_as("sa", "CREATE DATABASE Ops; USE Ops; CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Ops!Master#Pass1'; CREATE CERTIFICATE OpsCert WITH SUBJECT = 'ops';")
         .unwrap();
     let medium = e.medium.display().to_string();
-    let sa: Vec<String> = conn(&e)
-        .into_iter()
-        .map(|a| {
-            if a == "keysafe_operator" {
-                "sa".into()
-            } else {
-                a
-            }
-        })
-        .collect();
+    let sa: Vec<String> = conn_as(&e, "sa");
     let run_changed = || {
         let mut args: Vec<String> = vec!["backup".into(), "changed".into()];
         args.extend(sa.clone());

@@ -658,6 +658,35 @@ async fn operator(
     Ok((login, o))
 }
 
+/// A backup by `login` without `missing` (as `what` says it): it must fail, and its error
+/// must name `missing`.
+async fn refused_naming(
+    o: &ConnectOptions,
+    set: &RunSettings,
+    secrets: &Secrets,
+    login: &str,
+    missing: &str,
+    what: &str,
+) -> Result<KeysafeError> {
+    let r = crate::run::back_up_instance(o, set, secrets, &|_| {}).await;
+    let e = r
+        .error
+        .clone()
+        .or_else(|| r.keys.iter().find_map(|k| k.error.clone()))
+        .ok_or_else(|| {
+            failed(format!(
+                "Without {what} the backup by {login} did not fail."
+            ))
+        })?;
+    if !e.describe().contains(missing) {
+        return Err(failed(format!(
+            "Without {what} the error does not name it: {}",
+            e.describe()
+        )));
+    }
+    Ok(e)
+}
+
 async fn check_least_privilege(st: &SelfTest) -> Result<Done> {
     with_scratch(&st.target, async |c, s| {
         let (db, _) = keys_database(c, s).await?;
@@ -684,22 +713,7 @@ async fn check_least_privilege(st: &SelfTest) -> Result<Done> {
             ident(&login)?
         ))
         .await?;
-        let r = crate::run::back_up_instance(&o, &set, &secrets, &|_| {}).await;
-        let e = r
-            .error
-            .clone()
-            .or_else(|| r.keys.iter().find_map(|k| k.error.clone()))
-            .ok_or_else(|| {
-                failed(format!(
-                    "Without CONTROL on {db} the backup by {login} did not fail."
-                ))
-            })?;
-        if !e.describe().contains("CONTROL") {
-            return Err(failed(format!(
-                "Without CONTROL on {db} the error does not name it: {}",
-                e.describe()
-            )));
-        }
+        let e = refused_naming(&o, &set, &secrets, &login, "CONTROL", &format!("CONTROL on {db}")).await?;
         // CONTROL back, ADMINISTER BULK OPERATIONS (the server's hash of its file) away.
         c.execute(&format!(
             "USE {db}; GRANT CONTROL TO {u}; USE master; REVOKE ADMINISTER BULK OPERATIONS TO {u};",
@@ -707,22 +721,15 @@ async fn check_least_privilege(st: &SelfTest) -> Result<Done> {
             u = ident(&login)?
         ))
         .await?;
-        let r = crate::run::back_up_instance(&o, &set, &secrets, &|_| {}).await;
-        let bulk = r
-            .error
-            .clone()
-            .or_else(|| r.keys.iter().find_map(|k| k.error.clone()))
-            .ok_or_else(|| {
-                failed(format!(
-                    "Without ADMINISTER BULK OPERATIONS the backup by {login} did not fail."
-                ))
-            })?;
-        if !bulk.describe().contains("ADMINISTER BULK OPERATIONS") {
-            return Err(failed(format!(
-                "Without ADMINISTER BULK OPERATIONS the error does not name it: {}",
-                bulk.describe()
-            )));
-        }
+        let bulk = refused_naming(
+            &o,
+            &set,
+            &secrets,
+            &login,
+            "ADMINISTER BULK OPERATIONS",
+            "ADMINISTER BULK OPERATIONS",
+        )
+        .await?;
         Ok(Done::Passed(format!(
             "{login} (CONTROL on {db}, ADMINISTER BULK OPERATIONS) backed up its master key; without CONTROL: {}; without ADMINISTER BULK OPERATIONS: {}",
             e.message, bulk.message
