@@ -365,14 +365,11 @@ pub fn write_pages(
             .map(|c| if c.is_alphanumeric() { c } else { '_' })
             .take(40)
             .collect();
-        let path = dir.join(format!("share-{}-{}-{name}.html", split.id, s.number));
-        let mut f = crate::private_fs::new_file()
-            .write(true)
-            .create_new(true)
-            .open(&path)?;
-        use std::io::Write;
-        f.write_all(page(split, s, protects, &date).as_bytes())?;
-        f.sync_all()?;
+        let path = crate::copy::write_new(
+            dir,
+            &format!("share-{}-{}-{name}.html", split.id, s.number),
+            page(split, s, protects, &date).as_bytes(),
+        )?;
         out.push(path);
     }
     Ok(out)

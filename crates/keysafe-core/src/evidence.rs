@@ -534,17 +534,8 @@ impl Pack {
             },
             self.generated.format("%Y%m%dT%H%M%SZ")
         );
-        let json = dir.join(format!("{stem}.json"));
-        let html = dir.join(format!("{stem}.html"));
-        for (p, body) in [(&json, self.to_json()), (&html, self.to_html())] {
-            let mut f = crate::private_fs::new_file()
-                .write(true)
-                .create_new(true)
-                .open(p)?;
-            use std::io::Write;
-            f.write_all(body.as_bytes())?;
-            f.sync_all()?;
-        }
+        let json = crate::copy::write_new(dir, &format!("{stem}.json"), self.to_json().as_bytes())?;
+        let html = crate::copy::write_new(dir, &format!("{stem}.html"), self.to_html().as_bytes())?;
         Ok((json, html))
     }
 }

@@ -58,6 +58,13 @@ impl InstanceReport {
         }
     }
 
+    /// What stopped the instance, or else the first key's error.
+    pub fn first_error(&self) -> Option<&KeysafeError> {
+        self.error
+            .as_ref()
+            .or_else(|| self.keys.iter().find_map(|k| k.error.as_ref()))
+    }
+
     pub fn all_verified(&self) -> bool {
         self.error.is_none()
             && !self.folder_protection_failed

@@ -277,6 +277,20 @@ pub async fn with_scratch<T>(
     }
 }
 
+/// The instance's inventory and the server folder the checks back up into: the one given,
+/// else its default.
+async fn server_dir(
+    st: &SelfTest,
+    c: &mut SqlConnection,
+) -> Result<(crate::inventory::Inventory, String)> {
+    let inv = crate::inventory::inventory(c).await?;
+    let dir = match &st.server_dir {
+        Some(d) => d.clone(),
+        None => crate::backup::default_server_dir(&inv)?,
+    };
+    Ok((inv, dir))
+}
+
 fn failed(message: impl Into<String>) -> KeysafeError {
     KeysafeError::new(ErrorCode::VerificationFailed, message)
 }
@@ -582,11 +596,7 @@ async fn check_coverage(st: &SelfTest) -> Result<Done> {
             .first()
             .and_then(|r| r.get::<&str, _>(0).map(str::to_string))
             .ok_or_else(|| failed(format!("The certificate {cert} is not in master.sys.certificates.")))?;
-        let inv = crate::inventory::inventory(c).await?;
-        let dir = match &st.server_dir {
-            Some(d) => d.clone(),
-            None => crate::backup::default_server_dir(&inv)?,
-        };
+        let (inv, dir) = server_dir(st, c).await?;
         crate::backup::ensure_server_dir(c, &dir).await?;
         let file = format!("{dir}{}{}.bak", inv.server.path_separator, s.name("sales"));
         s.made_history(&db);
@@ -669,15 +679,11 @@ async fn refused_naming(
     what: &str,
 ) -> Result<KeysafeError> {
     let r = crate::run::back_up_instance(o, set, secrets, &|_| {}).await;
-    let e = r
-        .error
-        .clone()
-        .or_else(|| r.keys.iter().find_map(|k| k.error.clone()))
-        .ok_or_else(|| {
-            failed(format!(
-                "Without {what} the backup by {login} did not fail."
-            ))
-        })?;
+    let e = r.first_error().cloned().ok_or_else(|| {
+        failed(format!(
+            "Without {what} the backup by {login} did not fail."
+        ))
+    })?;
     if !e.describe().contains(missing) {
         return Err(failed(format!(
             "Without {what} the error does not name it: {}",
@@ -692,11 +698,7 @@ async fn check_least_privilege(st: &SelfTest) -> Result<Done> {
         let (db, _) = keys_database(c, s).await?;
         let (login, o) = operator(st, c, s, &db).await?;
         // The folder exists first: only CONTROL SERVER may create it (xp_create_subdir).
-        let inv = crate::inventory::inventory(c).await?;
-        let dir = match &st.server_dir {
-            Some(d) => d.clone(),
-            None => crate::backup::default_server_dir(&inv)?,
-        };
+        let (_, dir) = server_dir(st, c).await?;
         crate::backup::ensure_server_dir(c, &dir).await?;
         let set = settings(
             st,
@@ -759,11 +761,7 @@ async fn check_missing_folder(st: &SelfTest) -> Result<Done> {
     with_scratch(&st.target, async |c, s| {
         let (db, _) = keys_database(c, s).await?;
         let (login, o) = operator(st, c, s, &db).await?;
-        let inv = crate::inventory::inventory(c).await?;
-        let base = match &st.server_dir {
-            Some(d) => d.clone(),
-            None => crate::backup::default_server_dir(&inv)?,
-        };
+        let (inv, base) = server_dir(st, c).await?;
         let missing = format!("{base}{}{}", inv.server.path_separator, s.name("missing"));
         let mut set = settings(
             st,
@@ -780,15 +778,11 @@ async fn check_missing_folder(st: &SelfTest) -> Result<Done> {
             &|_| {},
         )
         .await;
-        let e = r
-            .error
-            .clone()
-            .or_else(|| r.keys.iter().find_map(|k| k.error.clone()))
-            .ok_or_else(|| {
-                failed(format!(
-                    "A backup by {login} into the missing {missing} did not fail."
-                ))
-            })?;
+        let e = r.first_error().cloned().ok_or_else(|| {
+            failed(format!(
+                "A backup by {login} into the missing {missing} did not fail."
+            ))
+        })?;
         if e.next_step.is_none() || e.server.is_none() {
             return Err(failed(format!(
                 "The refusal is not explained (no next step or no server message): {}",
