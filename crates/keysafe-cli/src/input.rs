@@ -118,3 +118,32 @@ pub(crate) fn print_json(v: &impl serde::Serialize) -> Result<(), KeysafeError> 
     );
     Ok(())
 }
+
+/// A backup's password: from a variable, from custodians' shares (variables, or typed one
+/// after the other without echo), or a no-echo prompt.
+pub(crate) fn backup_password(
+    password_env: Option<&str>,
+    share_env: &[String],
+    shares: Option<u8>,
+) -> Result<Password, KeysafeError> {
+    if !share_env.is_empty() {
+        let shares = share_env
+            .iter()
+            .map(|v| secret_from_env(v, "a custodian's share"))
+            .collect::<Result<Vec<_>, _>>()?;
+        return keysafe_core::custody::combine(&shares);
+    }
+    if let Some(n) = shares {
+        let mut typed = Vec::new();
+        for i in 1..=n {
+            let s = prompt(&format!("share {i} of {n} (its custodian types it)"))?;
+            eprintln!("  {}", keysafe_core::custody::describe(&s)?);
+            typed.push(s);
+        }
+        return keysafe_core::custody::combine(&typed);
+    }
+    match password_env {
+        Some(v) => secret_from_env(v, "the backup's password"),
+        None => prompt("backup password"),
+    }
+}

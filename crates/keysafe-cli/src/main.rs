@@ -26,6 +26,7 @@ use command::backup::cmd_backup;
 use command::check_medium::cmd_check_medium;
 use command::copy_certificate::{cmd_copy_certificate, cmd_make_tde_restorable};
 use command::coverage::cmd_coverage;
+use command::drill::cmd_drill;
 use command::evidence::cmd_evidence;
 use command::history::cmd_history;
 use command::inventory::cmd_inventory;
@@ -70,6 +71,7 @@ async fn main() {
             json,
         } => cmd_evidence(*standard, *since, out.as_deref(), verify.as_deref(), *json),
         Command::Restore(a) => cmd_restore(a).await,
+        Command::Drill(a) => cmd_drill(a).await,
         Command::Coverage {
             conn,
             retention_days,

@@ -55,6 +55,18 @@ async fn keysafe(e: &Env, args: &[&str], vars: &[(&str, &str)]) -> Output {
         .unwrap()
 }
 
+/// Asserts keysafe's exit code, showing everything it printed when it is not the one expected.
+#[track_caller]
+fn exits(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Runs keysafe with owned arguments: the exit code and what it printed on stderr.
 async fn run(e: &Env, args: &[String], vars: &[(&str, &str)]) -> (Option<i32>, String) {
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -197,7 +209,7 @@ async fn backup_all_copies_verifies_and_reports() {
         }
     }
     let hist = keysafe(&e, &["history", "--verify"], &[]).await;
-    assert_eq!(hist.status.code(), Some(0));
+    exits(&hist, 0);
     assert_eq!(
         String::from_utf8_lossy(&hist.stdout).trim(),
         "history intact: 1 record(s)"
@@ -223,7 +235,7 @@ async fn a_failure_is_exit_1_with_a_report_and_usage_errors_are_exit_2() {
     args.extend(c.iter().map(String::as_str));
     args.extend(["--password-env", "KS_BACKUP_PW", "--copy-to", &medium]);
     let out = keysafe(&e, &args, &OPERATOR).await;
-    assert_eq!(out.status.code(), Some(1));
+    exits(&out, 1);
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("protected by a password only"),
         "{}",
@@ -233,7 +245,8 @@ async fn a_failure_is_exit_1_with_a_report_and_usage_errors_are_exit_2() {
         files_under(&e.medium)
             .iter()
             .any(|p| p.extension().is_some_and(|x| x == "html")),
-        "the report is written anyway"
+        "the report is written anyway: {:?}",
+        files_under(&e.medium)
     );
     // A weak password never reaches the server.
     let out = keysafe(
@@ -242,12 +255,14 @@ async fn a_failure_is_exit_1_with_a_report_and_usage_errors_are_exit_2() {
         &[("KS_LOGIN_PW", "Operat0r!Pass#1"), ("KS_BACKUP_PW", "weak")],
     )
     .await;
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Msg 15116"));
+    exits(&out, 1);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Msg 15116"), "{stderr}");
     // A missing variable is a usage error.
     let out = keysafe(&e, &args, &[("KS_LOGIN_PW", "Operat0r!Pass#1")]).await;
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("KS_BACKUP_PW"));
+    exits(&out, 2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("KS_BACKUP_PW"), "{stderr}");
     // There is no way to put a password in argv.
     let out = keysafe(
         &e,
@@ -255,7 +270,7 @@ async fn a_failure_is_exit_1_with_a_report_and_usage_errors_are_exit_2() {
         &[],
     )
     .await;
-    assert_eq!(out.status.code(), Some(2));
+    exits(&out, 2);
 }
 
 /// The server folder seen from here (--server-dir-local): on Windows Keysafe applies the
@@ -414,11 +429,11 @@ async fn canary_no_secret_reaches_any_file_or_output_at_trace_level() {
     ]);
     outputs.push(keysafe(&e, &a, &wrong).await);
     // Everything but Sales' master key and SalesSigning (their passwords were not given) is verified.
-    assert_eq!(outputs[0].status.code(), Some(1));
+    exits(&outputs[0], 1);
     let report: serde_json::Value = serde_json::from_slice(&outputs[0].stdout).unwrap();
     assert_eq!(report["summary"]["keys_requested"], 8);
     assert_eq!(report["summary"]["keys_verified"], 6);
-    assert_eq!(outputs[1].status.code(), Some(0));
+    exits(&outputs[1], 0);
     assert_eq!(outputs[2].status.code(), Some(1), "wrong login password");
     let log = std::fs::read_to_string(keysafe_core::logging::today(
         &e.home.join("logs"),
@@ -519,7 +534,7 @@ async fn a_profile_remembers_the_password_in_the_keyring_not_on_disk() {
         Some(0)
     );
     let gone = keysafe(&e, &["inventory", "--profile", &name], &[]).await;
-    assert_eq!(gone.status.code(), Some(2));
+    exits(&gone, 2);
 }
 
 /// A restore proof the user asked for and that fails is a failed key everywhere: the server
@@ -710,7 +725,7 @@ async fn status_shows_each_keys_state_from_the_server_and_the_history() {
     assert_eq!(smk(&v)["state"], "backed_up", "{v}");
     assert!(smk(&v)["last_backup"].as_str().unwrap().ends_with("UTC"));
     // The TDE certificate never backed up is still at risk: exit 1.
-    assert_eq!(out.status.code(), Some(1));
+    exits(&out, 1);
     let text = keysafe(
         &e,
         &status[..status.len() - 1]
@@ -954,7 +969,7 @@ async fn copy_certificate_moves_a_tde_certificate_to_another_instance_and_keeps_
     let mut again = a.clone();
     again.push("--json");
     let check = keysafe(&src, &again, &vars).await;
-    assert_eq!(check.status.code(), Some(0));
+    exits(&check, 0);
     let json: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
     assert_eq!(json["already_present"], true, "{json}");
     assert_eq!(json["thumbprint"], json["target_thumbprint"]);
@@ -1034,7 +1049,7 @@ async fn copy_certificate_moves_a_tde_certificate_to_another_instance_and_keeps_
         &vars,
     )
     .await;
-    assert_eq!(one.status.code(), Some(2));
+    exits(&one, 2);
     assert!(String::from_utf8_lossy(&one.stderr).contains("two instances"));
 }
 
@@ -1102,14 +1117,14 @@ async fn check_medium_refuses_a_copy_with_one_byte_changed_before_anything_is_se
     // A copy that is gone is missing, not matching.
     std::fs::remove_file(&copy).unwrap();
     let missing = check(moved.clone()).await;
-    assert_eq!(missing.status.code(), Some(1));
+    exits(&missing, 1);
     assert!(String::from_utf8_lossy(&missing.stdout).contains("MISSING"));
 
     // Something that is not a report is a usage error.
     let junk = moved.join("keysafe-report-junk.json");
     std::fs::write(&junk, b"{\"schema\": \"something else\"}").unwrap();
     let not_report = check(junk).await;
-    assert_eq!(not_report.status.code(), Some(2));
+    exits(&not_report, 2);
     assert!(String::from_utf8_lossy(&not_report.stderr).contains("is not a Keysafe report"));
 }
 
@@ -1202,7 +1217,7 @@ async fn restore_smk_on_a_second_instance_is_confirmed_by_name_placed_hashed_and
     );
     // Another name typed: refused, nothing changed.
     let wrong = run(&["--confirm", "SQLOTHER"]).await;
-    assert_eq!(wrong.status.code(), Some(1));
+    exits(&wrong, 1);
     assert_eq!(guid(&b), b_before, "nothing was changed");
 
     let done = run(&["--confirm", "sqldemo01"]).await;
@@ -1391,7 +1406,7 @@ async fn one_action_makes_a_tde_database_restorable_on_another_instance_and_veri
     ];
     // DR's master has no master key: refused until a password for one is given.
     let refused = keysafe(&src, &a, &vars).await;
-    assert_eq!(refused.status.code(), Some(1));
+    exits(&refused, 1);
     assert!(
         String::from_utf8_lossy(&refused.stderr).contains("no database master key"),
         "{}",
@@ -1706,7 +1721,7 @@ async fn a_fresh_home_is_private_quiet_and_command_line_flags_override_a_profile
         a
     };
     let refused = keysafe(&e, &with(&[]), &pw).await;
-    assert_eq!(refused.status.code(), Some(1));
+    exits(&refused, 1);
     assert!(String::from_utf8_lossy(&refused.stderr).contains("Encrypt = Strict"));
     if !keysafe_core::windows::under_wine() {
         let strict = keysafe(&e, &with(&["--encrypt", "strict"]), &pw).await;
@@ -2333,7 +2348,7 @@ async fn a_backup_with_split_custody_restores_from_two_of_three_shares() {
         &medium,
     ]);
     let out = keysafe(&a, &refused, &[("KS_LOGIN_PW", "Operat0r!Pass#1")]).await;
-    assert_eq!(out.status.code(), Some(2));
+    exits(&out, 2);
     assert!(String::from_utf8_lossy(&out.stderr).contains("--shares-to is on the medium"));
     let mut args = vec!["backup", "dmk", "--database", "HR"];
     args.extend(c.iter().map(String::as_str));

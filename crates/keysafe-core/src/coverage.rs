@@ -47,6 +47,8 @@ pub struct RetainedBackup {
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub finished: NaiveDateTime,
     pub device: String,
+    /// Which backup set in the media file (BACKUP appends; msdb's backupset.position).
+    pub position: Option<i32>,
     pub needs: Vec<Need>,
     /// Why what it needs could not be read (the file is gone, no permission), if so.
     pub unknown: Option<String>,
@@ -393,6 +395,7 @@ SELECT DB_NAME(database_id), encryptor_thumbprint, set_date, encryption_state, m
             kind,
             finished,
             device,
+            position,
             needs,
             unknown,
         });

@@ -8,6 +8,7 @@ pub mod connection;
 pub mod copy;
 pub mod coverage;
 pub mod custody;
+pub mod drill;
 pub mod error;
 pub mod evidence;
 pub mod history;

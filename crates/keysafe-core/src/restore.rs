@@ -459,8 +459,21 @@ pub async fn restore_prepared(
 /// RESTORE VERIFYONLY of a backup file on the target: it reads the backup, which needs the
 /// certificates it was encrypted with. A failure is the rehearsal's failure.
 pub async fn rehearse(c: &mut SqlConnection, file: &str) -> Result<String> {
+    rehearse_set(c, file, None).await
+}
+
+/// `rehearse` of one backup set in a media file that may hold several (WITH FILE = position).
+pub async fn rehearse_set(
+    c: &mut SqlConnection,
+    file: &str,
+    position: Option<i32>,
+) -> Result<String> {
     let lit = tsql::path_literal(file)?;
-    c.execute(&format!("RESTORE VERIFYONLY FROM DISK = {lit}"))
+    let set = position
+        .filter(|p| *p >= 1)
+        .map(|p| format!(" WITH FILE = {p}"))
+        .unwrap_or_default();
+    c.execute(&format!("RESTORE VERIFYONLY FROM DISK = {lit}{set}"))
         .await
         .map_err(|e| {
             let n = e.server.as_ref().map(|s| s.number);
@@ -472,7 +485,7 @@ pub async fn rehearse(c: &mut SqlConnection, file: &str) -> Result<String> {
                 e
             }
         })?;
-    Ok(format!("RESTORE VERIFYONLY FROM DISK = {lit} succeeded: the backup set is valid and every certificate it needs is here."))
+    Ok(format!("RESTORE VERIFYONLY FROM DISK = {lit}{set} succeeded: the backup set is valid and every certificate it needs is here."))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -1,10 +1,12 @@
 //! The command line, as clap reads it: one file per command family, `main.rs` dispatches.
 
 mod backup;
+mod drill;
 mod profile;
 mod restore;
 
 pub(crate) use backup::{BackupArgs, What};
+pub(crate) use drill::DrillArgs;
 pub(crate) use profile::ProfileAction;
 pub(crate) use restore::{RestoreArgs, RestoreWhat};
 
@@ -113,6 +115,12 @@ pub(crate) enum Command {
     /// a folder the server reads (--server-dir-local) or Keysafe says what to copy where and
     /// waits; the server hashes the file before the RESTORE. Exit 0 only when proven.
     Restore(Box<RestoreArgs>),
+    /// The recovery drill: on a scratch instance (never the source; its name typed the first
+    /// time), restore every key of a report from the medium alone and prove each, read a
+    /// sample of the source's kept backups per certificate with RESTORE VERIFYONLY, drop what
+    /// it created, and write a drill report with the time to recover. The medium is checked
+    /// before any server is reached. Exit 0 only when everything passed.
+    Drill(Box<DrillArgs>),
     /// Can every kept backup be restored? Every backup in msdb's history within the
     /// retention, the certificate it needs (backup encryption, TDE), and whether that
     /// certificate is on the server and in a verified Keysafe copy (from the history). Exit 1

@@ -4,6 +4,7 @@ pub(crate) mod backup;
 pub(crate) mod check_medium;
 pub(crate) mod copy_certificate;
 pub(crate) mod coverage;
+pub(crate) mod drill;
 pub(crate) mod evidence;
 pub(crate) mod history;
 pub(crate) mod inventory;

@@ -53,27 +53,7 @@ pub(crate) async fn cmd_restore(a: &RestoreArgs) -> Result<i32, KeysafeError> {
     // is not what was backed up stops everything here.
     let prepared = restore::prepare(&req)?;
     req.report = prepared.report.clone();
-    let backup_pw = if !a.share_env.is_empty() {
-        let shares = a
-            .share_env
-            .iter()
-            .map(|v| secret_from_env(v, "a custodian's share"))
-            .collect::<Result<Vec<_>, _>>()?;
-        keysafe_core::custody::combine(&shares)?
-    } else if let Some(n) = a.shares {
-        let mut shares = Vec::new();
-        for i in 1..=n {
-            let s = prompt(&format!("share {i} of {n} (its custodian types it)"))?;
-            eprintln!("  {}", keysafe_core::custody::describe(&s)?);
-            shares.push(s);
-        }
-        keysafe_core::custody::combine(&shares)?
-    } else {
-        match &a.password_env {
-            Some(v) => secret_from_env(v, "the backup's password")?,
-            None => prompt("backup password")?,
-        }
-    };
+    let backup_pw = backup_password(a.password_env.as_deref(), &a.share_env, a.shares)?;
     let master_key = a
         .master_key_password_env
         .as_deref()
