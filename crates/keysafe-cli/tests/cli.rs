@@ -2769,3 +2769,272 @@ async fn backup_changed_backs_up_the_new_certificate_and_then_nothing() {
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["instances"][0]["up_to_date"], true, "{r}");
 }
+
+/// The scratch instance of the drill tests: the emulator's default instance (SQLPROD01), sa.
+async fn scratch_env() -> Env {
+    env_with(include_str!("../../mssql-emulator/scenarios/default.toml")).await
+}
+
+/// `backup all` of the demo instance to its medium, every password given.
+async fn back_up_everything(e: &Env) {
+    let medium = e.medium.display().to_string();
+    let mut args = vec!["backup", "all"];
+    let c = conn(e);
+    args.extend(c.iter().map(String::as_str));
+    args.extend([
+        "--password-env",
+        "KS_BACKUP_PW",
+        "--copy-to",
+        &medium,
+        "--master-key-password-env",
+        "Sales=KS_SALES",
+        "--certificate-password-env",
+        "Sales.SalesSigning=KS_SIGN",
+    ]);
+    let out = keysafe(
+        e,
+        &args,
+        &[
+            ("KS_LOGIN_PW", "Operat0r!Pass#1"),
+            ("KS_BACKUP_PW", "Str0ng!Backup#Pass"),
+            ("KS_SALES", "Sales!Dmk#Pass1"),
+            ("KS_SIGN", "Signing!Cert#Pw1"),
+        ],
+    )
+    .await;
+    exits(&out, 0);
+}
+
+const DEMO_BACKUPS: &str = r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup";
+const SCRATCH_SHARE: &str = r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup\FromSQLDEMO01";
+const SCRATCH_DIR: &str = r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup\Drill";
+
+/// `keysafe drill` of `source`'s medium on `scratch` (sa on both, the source second).
+async fn drill(source: &Env, scratch: &Env, extra: &[&str], backup_pw: &str) -> Output {
+    let local = scratch.emu.instance().host_path(SCRATCH_DIR).unwrap();
+    let seen_as = format!("{DEMO_BACKUPS}={SCRATCH_SHARE}");
+    let mut args: Vec<String> = [
+        "drill",
+        &source.medium.display().to_string(),
+        "--server",
+        &format!("localhost,{}", scratch.emu.addr().port()),
+        "--server",
+        &format!("localhost,{}", source.emu.addr().port()),
+        "--login",
+        "sa",
+        "--login-password-env",
+        "KS_LOGIN_PW",
+        "--trust-server-certificate",
+        "--password-env",
+        "KS_BACKUP_PW",
+        "--server-dir",
+        SCRATCH_DIR,
+        "--server-dir-local",
+        &local.display().to_string(),
+        "--backups-seen-as",
+        &seen_as,
+        "--report-to",
+        &scratch.home.join("drills").display().to_string(),
+        "--json",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(keysafe_test_support::encrypt_args());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    keysafe(
+        scratch,
+        &a,
+        &[
+            ("KS_LOGIN_PW", mssql_emulator::DEFAULT_SA_PASSWORD),
+            ("KS_BACKUP_PW", backup_pw),
+        ],
+    )
+    .await
+}
+
+/// Every file the emulated instance keeps (its state, its disks), with its SHA-256.
+fn instance_bytes(e: &Env) -> Vec<(PathBuf, String)> {
+    let root = e._dir.path().join("server");
+    let mut v: Vec<(PathBuf, String)> = files_under(&root)
+        .into_iter()
+        .map(|p| {
+            let h = keysafe_core::copy::sha256_hex(&std::fs::read(&p).unwrap());
+            (p, h)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The scratch instance's databases and master certificates, by name.
+fn scratch_catalog(e: &Env) -> (Vec<String>, Vec<String>) {
+    let st = e.emu.instance().state();
+    let mut dbs: Vec<String> = st.databases.iter().map(|d| d.name.clone()).collect();
+    dbs.sort();
+    let mut certs: Vec<String> = st
+        .databases
+        .iter()
+        .filter(|d| d.name == "master")
+        .flat_map(|d| d.certificates.iter().map(|c| c.name.clone()))
+        .collect();
+    certs.sort();
+    (dbs, certs)
+}
+
+/// The recovery drill end to end: the scratch instance is refused until its name is typed,
+/// then every key of the medium is restored there and proven, the source's kept backups that
+/// need a certificate are read on the scratch instance (through the folder it sees them in),
+/// everything created is dropped, and the source's bytes are exactly as they were. The second
+/// drill needs no confirmation, and with the source's full retention it names the Sales
+/// backup stranded by the certificate dropped in a rotation.
+#[tokio::test]
+async fn a_drill_restores_every_key_on_scratch_and_proves_the_kept_backups_and_the_source_is_untouched() {
+    let source = env().await;
+    let scratch = scratch_env().await;
+    back_up_everything(&source).await;
+    // The administrator's share: the source's backups, where the scratch instance reads them.
+    let share = scratch.emu.instance().host_path(SCRATCH_SHARE).unwrap();
+    std::fs::create_dir_all(&share).unwrap();
+    for f in ["Payroll_FULL_1.bak", "Archive_FULL_1.bak", "Sales_FULL_1.bak"] {
+        let from = source
+            .emu
+            .instance()
+            .host_path(&format!(r"{DEMO_BACKUPS}\{f}"))
+            .unwrap();
+        std::fs::copy(from, share.join(f)).unwrap();
+    }
+    let before = instance_bytes(&source);
+    let scratch_before = scratch_catalog(&scratch);
+
+    // Never designated and no name typed (no terminal to ask on): refused, nothing changed.
+    let out = drill(&source, &scratch, &["--retention-days", "10"], "Str0ng!Backup#Pass").await;
+    exits(&out, 1);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("has not been designated"), "{said}");
+    let out = drill(
+        &source,
+        &scratch,
+        &["--retention-days", "10", "--scratch", "SQLDEMO01"],
+        "Str0ng!Backup#Pass",
+    )
+    .await;
+    exits(&out, 1);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("'SQLDEMO01' is not SQLPROD01"), "{said}");
+    assert_eq!(scratch_catalog(&scratch), scratch_before);
+
+    let smk_before = scratch.emu.instance().state().service_master_key.as_ref().unwrap().guid;
+    let out = drill(
+        &source,
+        &scratch,
+        &["--retention-days", "10", "--scratch", "SQLPROD01"],
+        "Str0ng!Backup#Pass",
+    )
+    .await;
+    exits(&out, 0);
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["passed"], true);
+    assert_eq!(r["source"], "SQLDEMO01");
+    assert_eq!(r["scratch"], "SQLPROD01");
+    let labels: Vec<&str> = r["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["label"].as_str().unwrap())
+        .collect();
+    for want in [
+        "Service Master Key",
+        "certificate master.TDE_Payroll",
+        "certificate master.TDE_Archive",
+        "Sales database master key",
+        "certificate Sales.SalesSigning",
+    ] {
+        assert!(labels.contains(&want), "{want} in {labels:?}");
+    }
+    assert!(r["keys"].as_array().unwrap().iter().all(|k| k["passed"] == true), "{r:#}");
+    // The service master key is restored last, and the clock ends there.
+    assert_eq!(labels.last(), Some(&"Service Master Key"));
+    assert!(r["time_to_recover_seconds"].as_f64().unwrap() > 0.0);
+    let proven: Vec<&str> = r["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["result"]["result"] == "proven")
+        .map(|b| b["read_as"].as_str().unwrap())
+        .collect();
+    assert_eq!(proven.len(), 2, "{r:#}");
+    assert!(proven.iter().all(|p| p.starts_with(SCRATCH_SHARE)), "{proven:?}");
+    // The scratch instance holds the medium's service master key; everything else the drill
+    // made is gone again.
+    let smk_after = scratch.emu.instance().state().service_master_key.as_ref().unwrap().guid;
+    assert_ne!(smk_before, smk_after);
+    assert_eq!(scratch_catalog(&scratch), scratch_before);
+    assert!(r["left_behind"].as_array().unwrap().is_empty());
+    // The source was only read: every byte it keeps is as it was.
+    assert_eq!(instance_bytes(&source), before);
+    // The report is on disk, HTML and JSON.
+    let reports = files_under(&scratch.home.join("drills"));
+    assert!(reports.iter().any(|p| p.extension().is_some_and(|x| x == "html")));
+
+    // Designated now: no confirmation. The full retention reaches the Sales backup whose
+    // certificate was dropped in a rotation: stranded, named, and the drill fails.
+    let out = drill(&source, &scratch, &[], "Str0ng!Backup#Pass").await;
+    exits(&out, 1);
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stranded: Vec<&serde_json::Value> = r["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["result"]["result"] == "stranded")
+        .collect();
+    assert_eq!(stranded.len(), 1, "{r:#}");
+    assert!(stranded[0]["backup"]["device"]
+        .as_str()
+        .unwrap()
+        .ends_with("Sales_FULL_1.bak"));
+    assert!(r["keys"].as_array().unwrap().iter().all(|k| k["passed"] == true), "{r:#}");
+    assert_eq!(scratch_catalog(&scratch), scratch_before);
+    assert_eq!(instance_bytes(&source), before);
+}
+
+/// A medium with one byte changed fails the drill before any server is reached; a wrong
+/// backup password fails every key with SQL Server's reason, and nothing is left behind.
+#[tokio::test]
+async fn a_drill_fails_on_a_changed_copy_before_anything_is_sent_and_on_a_wrong_password() {
+    let source = env().await;
+    let scratch = scratch_env().await;
+    back_up_everything(&source).await;
+    let scratch_before = scratch_catalog(&scratch);
+    let smk_before = scratch.emu.instance().state().service_master_key.as_ref().unwrap().guid;
+    let pvk = files_under(&source.medium)
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|x| x == "pvk" || x == "pfx"))
+        .unwrap_or_else(|| panic!("a certificate's private key on the medium: {:?}", files_under(&source.medium)));
+    let original = std::fs::read(&pvk).unwrap();
+    let mut flipped = original.clone();
+    flipped[original.len() / 2] ^= 0x01;
+    std::fs::write(&pvk, &flipped).unwrap();
+    let out = drill(&source, &scratch, &["--scratch", "SQLPROD01"], "Str0ng!Backup#Pass").await;
+    exits(&out, 1);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("before anything was sent to a server"), "{said}");
+    assert!(said.contains(&pvk.file_name().unwrap().to_string_lossy().to_string()), "{said}");
+    assert!(
+        scratch.emu.closed_connections().is_empty(),
+        "no connection was made to the scratch instance"
+    );
+
+    std::fs::write(&pvk, &original).unwrap();
+    let out = drill(&source, &scratch, &["--scratch", "SQLPROD01"], "Wrong!Backup#Pass9").await;
+    exits(&out, 1);
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["passed"], false);
+    for k in r["keys"].as_array().unwrap() {
+        assert_eq!(k["passed"], false, "{k:#}");
+        assert!(!k["detail"].as_str().unwrap().is_empty());
+    }
+    assert_eq!(scratch_catalog(&scratch), scratch_before);
+    let smk_after = scratch.emu.instance().state().service_master_key.as_ref().unwrap().guid;
+    assert_eq!(smk_before, smk_after, "a wrong password restores nothing");
+}
