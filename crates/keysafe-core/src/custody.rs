@@ -175,6 +175,11 @@ fn unbase32(s: &str) -> Option<Vec<u8>> {
             acc &= (1 << bits) - 1;
         }
     }
+    // What encode leaves after the last byte is fewer than 5 bits, all zero: anything else is
+    // a character typed wrong (or one too many) that would otherwise change nothing.
+    if bits >= 5 || acc != 0 {
+        return None;
+    }
     Some(out)
 }
 
@@ -408,6 +413,27 @@ mod tests {
             prop_assert_eq!(rebuilt.expose(), password.expose());
             let e = combine(&texts(&split, &order[..k - 1])).unwrap_err();
             prop_assert!(e.message.contains(&format!("needs {k} shares")), "{}", e.message);
+        }
+    }
+
+    /// Every character of a share typed as any other symbol (or a hyphen typed as one) is
+    /// refused: none of them slips through as padding bits the checksum never sees.
+    #[test]
+    fn every_single_character_mistake_is_refused() {
+        for _ in 0..8 {
+            let (_, split) = generate_and_split(2, &names(3)).unwrap();
+            let text = split.shares[0].expose().to_string();
+            for (i, ch) in text.char_indices().skip(PREFIX.len()) {
+                for wrong in ALPHABET.iter().map(|a| *a as char) {
+                    if wrong == ch {
+                        continue;
+                    }
+                    let mut t = text.clone();
+                    t.replace_range(i..i + 1, &wrong.to_string());
+                    let r = combine(&[Password::new(&t), Password::new(split.shares[1].expose())]);
+                    assert!(r.is_err(), "{t} (position {i}: {ch} typed as {wrong}) was accepted");
+                }
+            }
         }
     }
 
