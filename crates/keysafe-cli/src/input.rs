@@ -26,6 +26,23 @@ pub(crate) fn secret_from_env(var: &str, what: &str) -> Result<Password, Keysafe
     }
 }
 
+/// The keyring account of a secret kept with `keysafe secret set NAME`.
+pub(crate) fn secret_account(name: &str) -> String {
+    format!("secret:{name}")
+}
+
+/// A secret kept in this account's OS keyring: the way an unattended run gets one.
+pub(crate) fn secret_from_keyring(name: &str) -> Result<Password, KeysafeError> {
+    use keysafe_core::profiles::SecretStore;
+    OsKeyring.get(&secret_account(name))?.ok_or_else(|| {
+        KeysafeError::new(
+            ErrorCode::NotFound,
+            format!("This account's keyring holds no secret named {name}."),
+        )
+        .next(format!("Keep it there first, as the account the run uses: keysafe secret set {name}"))
+    })
+}
+
 pub(crate) fn prompt(what: &str) -> Result<Password, KeysafeError> {
     if !std::io::stdin().is_terminal() {
         return Err(usage(format!(

@@ -33,6 +33,7 @@ use command::inventory::cmd_inventory;
 use command::profile::cmd_profile;
 use command::repair_master_key::cmd_repair_master_key;
 use command::restore::cmd_restore;
+use command::schedule::{cmd_schedule, cmd_secret};
 use command::selftest::cmd_selftest;
 use command::status::cmd_status;
 use input::{keysafe_home, usage};
@@ -46,7 +47,31 @@ fn init_logging() {
 async fn main() {
     let cli = Cli::parse();
     init_logging();
-    let r = match &cli.command {
+    match dispatch(&cli).await {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            for l in term::error_lines("keysafe: ", &e) {
+                eprintln!("{l}");
+            }
+            std::process::exit(exit_code(&e));
+        }
+    }
+}
+
+/// A usage error is 2, anything else that stopped the command is 1.
+pub(crate) fn exit_code(e: &keysafe_core::KeysafeError) -> i32 {
+    if e.code == ErrorCode::InvalidInput {
+        2
+    } else {
+        1
+    }
+}
+
+/// Runs one command line: the terminal's, or a schedule's (`schedule run`).
+pub(crate) async fn dispatch(cli: &Cli) -> Result<i32, keysafe_core::KeysafeError> {
+    match &cli.command {
+        Command::Schedule { action } => Box::pin(cmd_schedule(action)).await,
+        Command::Secret { action } => cmd_secret(action),
         Command::Inventory { conn, json } => cmd_inventory(conn, *json).await,
         Command::Status { conn, json } => cmd_status(conn, *json).await,
         Command::Backup(a) => cmd_backup(a).await,
@@ -133,18 +158,5 @@ async fn main() {
                 "copy-certificate needs --database and --certificate, or --for-tde-database",
             )),
         },
-    };
-    match r {
-        Ok(code) => std::process::exit(code),
-        Err(e) => {
-            for l in term::error_lines("keysafe: ", &e) {
-                eprintln!("{l}");
-            }
-            std::process::exit(if e.code == ErrorCode::InvalidInput {
-                2
-            } else {
-                1
-            });
-        }
     }
 }

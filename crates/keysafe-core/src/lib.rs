@@ -26,6 +26,7 @@ pub mod report;
 pub mod restore;
 pub mod restore_check;
 pub mod run;
+pub mod schedule;
 pub mod secret;
 pub mod selftest;
 pub mod status;

@@ -24,6 +24,10 @@ pub(crate) struct BackupArgs {
     /// Environment variable that holds the backup password (without it: a no-echo prompt).
     #[arg(long, value_name = "VAR")]
     pub(crate) password_env: Option<String>,
+    /// The backup password kept in this account's OS keyring (keysafe secret set NAME): for
+    /// scheduled runs.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["password_env", "split"])]
+    pub(crate) password_keyring: Option<String>,
     /// Split custody: Keysafe generates the backup password, never writes it anywhere, and
     /// splits it so that any K of the custodians' shares rebuild it (Shamir's secret sharing).
     /// Needs a --custodian for each share and --shares-to.

@@ -37,6 +37,9 @@ pub(crate) struct DrillArgs {
     /// Environment variable that holds the backup's password (without it: a no-echo prompt).
     #[arg(long, value_name = "VAR")]
     pub(crate) password_env: Option<String>,
+    /// The backup's password kept in this account's OS keyring (keysafe secret set NAME).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["password_env", "share_env"])]
+    pub(crate) password_keyring: Option<String>,
     /// A backup made with split custody: a variable holding one custodian's share (repeat).
     #[arg(long = "share-env", value_name = "VAR", conflicts_with = "password_env")]
     pub(crate) share_env: Vec<String>,

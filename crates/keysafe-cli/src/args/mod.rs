@@ -4,11 +4,13 @@ mod backup;
 mod drill;
 mod profile;
 mod restore;
+mod schedule;
 
 pub(crate) use backup::{BackupArgs, What};
 pub(crate) use drill::DrillArgs;
 pub(crate) use profile::ProfileAction;
 pub(crate) use restore::{RestoreArgs, RestoreWhat};
+pub(crate) use schedule::{Cadence, ScheduleAction, SecretAction};
 
 use clap::{Args, Parser, Subcommand};
 use keysafe_core::connection::{ConnectOptions, Encrypt, Trust};
@@ -51,6 +53,16 @@ pub(crate) enum Command {
     Profile {
         #[command(subcommand)]
         action: ProfileAction,
+    },
+    /// Unattended runs: add, list, remove a schedule (Task Scheduler, systemd, SQL Agent).
+    Schedule {
+        #[command(subcommand)]
+        action: ScheduleAction,
+    },
+    /// Secrets for unattended runs, kept in this account's OS keyring.
+    Secret {
+        #[command(subcommand)]
+        action: SecretAction,
     },
     /// Make a database master key open by itself on this server again (after the database
     /// was restored or attached from another server): OPEN MASTER KEY with its password, then

@@ -90,6 +90,9 @@ pub(crate) async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
     let mut request = request;
     let password = match (&a.password_env, a.split) {
         (_, Some(k)) => split_password(a, k, &mut request)?,
+        (None, None) if a.password_keyring.is_some() => {
+            secret_from_keyring(a.password_keyring.as_deref().unwrap_or_default())?
+        }
         (Some(v), None) => secret_from_env(v, "the backup password")?,
         (None, None) => {
             let p = prompt("Backup password")?;

@@ -40,7 +40,10 @@ pub(crate) async fn cmd_drill(a: &DrillArgs) -> Result<i32, KeysafeError> {
         keysafe_core::report::count(medium.keys.len() as u64, "key"),
         medium.source
     );
-    let backup_pw = backup_password(a.password_env.as_deref(), &a.share_env, None)?;
+    let backup_pw = match &a.password_keyring {
+        Some(name) => secret_from_keyring(name)?,
+        None => backup_password(a.password_env.as_deref(), &a.share_env, None)?,
+    };
     let mut c = keysafe_core::connection::connect(scratch).await?;
     // The engine refuses an instance never designated unless its name was typed: ask here
     // when there is someone to ask.

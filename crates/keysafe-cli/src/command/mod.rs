@@ -11,5 +11,6 @@ pub(crate) mod inventory;
 pub(crate) mod profile;
 pub(crate) mod repair_master_key;
 pub(crate) mod restore;
+pub(crate) mod schedule;
 pub(crate) mod selftest;
 pub(crate) mod status;
