@@ -3038,3 +3038,113 @@ async fn a_drill_fails_on_a_changed_copy_before_anything_is_sent_and_on_a_wrong_
     let smk_after = scratch.emu.instance().state().service_master_key.as_ref().unwrap().guid;
     assert_eq!(smk_before, smk_after, "a wrong password restores nothing");
 }
+
+/// An unattended run as a schedule runs it: no environment but Keysafe's home, the login's
+/// password from the profile's keyring entry and the backup password from `secret set`. The
+/// platform's form is written and checked (systemd-analyze verify on Linux; the task's XML on
+/// Windows); the result of each run is recorded, and a failed one is what `schedule list`
+/// shows first, with exit 1. No secret reaches any file the schedule wrote.
+#[tokio::test]
+async fn a_scheduled_backup_runs_with_its_secrets_from_the_keyring_and_its_result_is_recorded() {
+    let e = env_with("[server]\nmachine_name = \"SQLSCHED\"\n").await;
+    e.emu
+        .instance()
+        .run_as("sa", "CREATE DATABASE Ops; USE Ops; CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Ops!Master#Pass1'; CREATE CERTIFICATE OpsCert WITH SUBJECT = 'ops';")
+        .unwrap();
+    let tag = format!("{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..6]);
+    let (profile, secret, name) = (format!("Sched-{tag}"), format!("backup-{tag}"), format!("nightly-{tag}"));
+    let backup_pw = format!("Sched!Backup#{tag}");
+    let server = format!("localhost,{}", e.emu.addr().port());
+    let ca = e.emu.cert_pem_path().unwrap().display().to_string();
+    let mut add = vec![
+        "profile", "add", &profile, "--server", &server, "--login", "sa",
+        "--login-password-env", "KS_LOGIN_PW", "--ca-file", &ca, "--remember",
+    ];
+    let wine = keysafe_test_support::encrypt_args();
+    add.extend(wine.iter().map(String::as_str));
+    exits(&keysafe(&e, &add, &[("KS_LOGIN_PW", mssql_emulator::DEFAULT_SA_PASSWORD)]).await, 0);
+    exits(
+        &keysafe(&e, &["secret", "set", &secret, "--from-env", "KS_PW"], &[("KS_PW", &backup_pw)]).await,
+        0,
+    );
+    let medium = e.medium.display().to_string();
+    let scheduled = [
+        "backup", "changed", "--profile", &profile, "--password-keyring", &secret, "--copy-to", &medium,
+    ];
+    // A secret from the environment cannot work unattended: refused with what to do instead.
+    let mut with_env = vec!["schedule", "add", "bad", "--", "backup", "changed", "--profile", &profile];
+    with_env.extend(["--password-env", "KS_PW", "--copy-to", &medium]);
+    let out = keysafe(&e, &with_env, &[]).await;
+    exits(&out, 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("keysafe secret set"));
+
+    let mut args = vec!["schedule", "add", &name, "--at", "02:30", "--no-register", "--"];
+    args.extend(scheduled);
+    exits(&keysafe(&e, &args, &[]).await, 0);
+    let dir = e.home.join("schedules");
+    if cfg!(windows) {
+        let bytes = std::fs::read(dir.join(format!("{name}.xml"))).unwrap();
+        assert_eq!(&bytes[..2], &[0xFF, 0xFE], "UTF-16 with its byte order mark");
+        let units: Vec<u16> = bytes[2..].chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        let xml = String::from_utf16(&units).unwrap();
+        assert!(xml.contains("<LogonType>Password</LogonType>"), "{xml}");
+        assert!(xml.contains(&format!("<Arguments>schedule run {name}</Arguments>")), "{xml}");
+    } else {
+        let service = dir.join(format!("keysafe-{name}.service"));
+        let timer = dir.join(format!("keysafe-{name}.timer"));
+        let verify = |files: &[&Path]| {
+            std::process::Command::new("systemd-analyze")
+                .arg("verify")
+                .args(files)
+                .output()
+                .expect("systemd-analyze (Debian's systemd package)")
+        };
+        let ok = verify(&[&service, &timer]);
+        assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+        // The check is real: a timer with no valid calendar fails it.
+        let broken = dir.join("keysafe-broken.timer");
+        std::fs::write(&broken, std::fs::read_to_string(&timer).unwrap().replace("*-*-* 02:30:00", "every night")).unwrap();
+        assert!(!verify(&[&broken]).status.success());
+        std::fs::remove_file(&broken).unwrap();
+    }
+    let (code, v) = schedule_list(&e).await;
+    assert_eq!(code, Some(0));
+    assert_eq!(v[0]["verdict"], "never run", "{v:#}");
+
+    // What the timer runs: nothing from the environment but the home.
+    let run = keysafe(&e, &["schedule", "run", &name], &[]).await;
+    exits(&run, 0);
+    assert!(files_under(&e.medium).iter().any(|p| p.extension().is_some_and(|x| x == "html")));
+    let (code, v) = schedule_list(&e).await;
+    assert_eq!(code, Some(0));
+    assert_eq!(v[0]["verdict"], "ok", "{v:#}");
+    assert_eq!(v[0]["last_run"]["exit_code"], 0);
+
+    // The secret is gone from the keyring: the next run fails, and says why.
+    exits(&keysafe(&e, &["secret", "delete", &secret], &[]).await, 0);
+    exits(&keysafe(&e, &["schedule", "run", &name], &[]).await, 1);
+    let (code, v) = schedule_list(&e).await;
+    assert_eq!(code, Some(1), "a failed last run fails the list");
+    assert_eq!(v[0]["verdict"], "failed", "{v:#}");
+    assert!(v[0]["last_run"]["error"].as_str().unwrap().contains(&secret), "{v:#}");
+    let status = keysafe(&e, &["status", "--profile", &profile], &[]).await;
+    exits(&status, 1);
+    let said = String::from_utf8_lossy(&status.stderr);
+    assert!(said.contains(&format!("schedule {name} FAILED")), "{said}");
+
+    for f in files_under(&dir) {
+        let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).to_string();
+        assert!(!text.contains(&backup_pw) && !text.contains(mssql_emulator::DEFAULT_SA_PASSWORD), "{}", f.display());
+    }
+    exits(&keysafe(&e, &["schedule", "remove", &name], &[]).await, 0);
+    let (_, v) = schedule_list(&e).await;
+    assert_eq!(v, serde_json::json!([]));
+    exits(&keysafe(&e, &["profile", "remove", &profile], &[]).await, 0);
+}
+
+/// `keysafe schedule list --json`: its exit code and what it printed.
+async fn schedule_list(e: &Env) -> (Option<i32>, serde_json::Value) {
+    let out = keysafe(e, &["schedule", "list", "--json"], &[]).await;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    (out.status.code(), v)
+}

@@ -60,5 +60,26 @@ pub(crate) async fn cmd_status(conn: &ConnArgs, json: bool) -> Result<i32, Keysa
         }
         eprintln!("{attention} key(s) need attention");
     }
-    Ok(if failed || attention > 0 { 1 } else { 0 })
+    // An unattended run that failed or did not happen is as much a status as a key.
+    let schedules: Vec<_> = keysafe_core::schedule::Store::new(&keysafe_home())
+        .states(chrono::Local::now())
+        .into_iter()
+        .filter(|s| s.verdict == "failed" || s.verdict == "missed")
+        .collect();
+    for s in &schedules {
+        eprintln!(
+            "schedule {} {}: {}",
+            s.schedule.name,
+            s.verdict.to_uppercase(),
+            match (&s.last_run, s.missed_since) {
+                (_, Some(m)) => format!(
+                    "no run recorded since it was due at {}",
+                    m.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M")
+                ),
+                (Some(r), None) => r.error.clone().unwrap_or_else(|| format!("exit {}", r.exit_code)),
+                (None, None) => String::new(),
+            }
+        );
+    }
+    Ok(if failed || attention > 0 || !schedules.is_empty() { 1 } else { 0 })
 }
