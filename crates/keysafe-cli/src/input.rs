@@ -39,7 +39,9 @@ pub(crate) fn secret_from_keyring(name: &str) -> Result<Password, KeysafeError> 
             ErrorCode::NotFound,
             format!("This account's keyring holds no secret named {name}."),
         )
-        .next(format!("Keep it there first, as the account the run uses: keysafe secret set {name}"))
+        .next(format!(
+            "Keep it there first, as the account the run uses: keysafe secret set {name}"
+        ))
     })
 }
 

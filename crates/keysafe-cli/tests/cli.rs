@@ -2805,9 +2805,12 @@ async fn back_up_everything(e: &Env) {
     exits(&out, 0);
 }
 
-const DEMO_BACKUPS: &str = r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup";
-const SCRATCH_SHARE: &str = r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup\FromSQLDEMO01";
-const SCRATCH_DIR: &str = r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup\Drill";
+const DEMO_BACKUPS: &str =
+    r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup";
+const SCRATCH_SHARE: &str =
+    r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup\FromSQLDEMO01";
+const SCRATCH_DIR: &str =
+    r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup\Drill";
 
 /// `keysafe drill` of `source`'s medium on `scratch` (sa on both, the source second).
 async fn drill(source: &Env, scratch: &Env, extra: &[&str], backup_pw: &str) -> Output {
@@ -2889,14 +2892,19 @@ fn scratch_catalog(e: &Env) -> (Vec<String>, Vec<String>) {
 /// drill needs no confirmation, and with the source's full retention it names the Sales
 /// backup stranded by the certificate dropped in a rotation.
 #[tokio::test]
-async fn a_drill_restores_every_key_on_scratch_and_proves_the_kept_backups_and_the_source_is_untouched() {
+async fn a_drill_restores_every_key_on_scratch_and_proves_the_kept_backups_and_the_source_is_untouched(
+) {
     let source = env().await;
     let scratch = scratch_env().await;
     back_up_everything(&source).await;
     // The administrator's share: the source's backups, where the scratch instance reads them.
     let share = scratch.emu.instance().host_path(SCRATCH_SHARE).unwrap();
     std::fs::create_dir_all(&share).unwrap();
-    for f in ["Payroll_FULL_1.bak", "Archive_FULL_1.bak", "Sales_FULL_1.bak"] {
+    for f in [
+        "Payroll_FULL_1.bak",
+        "Archive_FULL_1.bak",
+        "Sales_FULL_1.bak",
+    ] {
         let from = source
             .emu
             .instance()
@@ -2908,7 +2916,13 @@ async fn a_drill_restores_every_key_on_scratch_and_proves_the_kept_backups_and_t
     let scratch_before = scratch_catalog(&scratch);
 
     // Never designated and no name typed (no terminal to ask on): refused, nothing changed.
-    let out = drill(&source, &scratch, &["--retention-days", "10"], "Str0ng!Backup#Pass").await;
+    let out = drill(
+        &source,
+        &scratch,
+        &["--retention-days", "10"],
+        "Str0ng!Backup#Pass",
+    )
+    .await;
     exits(&out, 1);
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("has not been designated"), "{said}");
@@ -2924,7 +2938,14 @@ async fn a_drill_restores_every_key_on_scratch_and_proves_the_kept_backups_and_t
     assert!(said.contains("'SQLDEMO01' is not SQLPROD01"), "{said}");
     assert_eq!(scratch_catalog(&scratch), scratch_before);
 
-    let smk_before = scratch.emu.instance().state().service_master_key.as_ref().unwrap().guid;
+    let smk_before = scratch
+        .emu
+        .instance()
+        .state()
+        .service_master_key
+        .as_ref()
+        .unwrap()
+        .guid;
     let out = drill(
         &source,
         &scratch,
@@ -2952,7 +2973,14 @@ async fn a_drill_restores_every_key_on_scratch_and_proves_the_kept_backups_and_t
     ] {
         assert!(labels.contains(&want), "{want} in {labels:?}");
     }
-    assert!(r["keys"].as_array().unwrap().iter().all(|k| k["passed"] == true), "{r:#}");
+    assert!(
+        r["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["passed"] == true),
+        "{r:#}"
+    );
     // The service master key is restored last, and the clock ends there.
     assert_eq!(labels.last(), Some(&"Service Master Key"));
     assert!(r["time_to_recover_seconds"].as_f64().unwrap() > 0.0);
@@ -2964,10 +2992,20 @@ async fn a_drill_restores_every_key_on_scratch_and_proves_the_kept_backups_and_t
         .map(|b| b["read_as"].as_str().unwrap())
         .collect();
     assert_eq!(proven.len(), 2, "{r:#}");
-    assert!(proven.iter().all(|p| p.starts_with(SCRATCH_SHARE)), "{proven:?}");
+    assert!(
+        proven.iter().all(|p| p.starts_with(SCRATCH_SHARE)),
+        "{proven:?}"
+    );
     // The scratch instance holds the medium's service master key; everything else the drill
     // made is gone again.
-    let smk_after = scratch.emu.instance().state().service_master_key.as_ref().unwrap().guid;
+    let smk_after = scratch
+        .emu
+        .instance()
+        .state()
+        .service_master_key
+        .as_ref()
+        .unwrap()
+        .guid;
     assert_ne!(smk_before, smk_after);
     assert_eq!(scratch_catalog(&scratch), scratch_before);
     assert!(r["left_behind"].as_array().unwrap().is_empty());
@@ -2975,7 +3013,9 @@ async fn a_drill_restores_every_key_on_scratch_and_proves_the_kept_backups_and_t
     assert_eq!(instance_bytes(&source), before);
     // The report is on disk, HTML and JSON.
     let reports = files_under(&scratch.home.join("drills"));
-    assert!(reports.iter().any(|p| p.extension().is_some_and(|x| x == "html")));
+    assert!(reports
+        .iter()
+        .any(|p| p.extension().is_some_and(|x| x == "html")));
 
     // Designated now: no confirmation. The full retention reaches the Sales backup whose
     // certificate was dropped in a rotation: stranded, named, and the drill fails.
@@ -2993,7 +3033,14 @@ async fn a_drill_restores_every_key_on_scratch_and_proves_the_kept_backups_and_t
         .as_str()
         .unwrap()
         .ends_with("Sales_FULL_1.bak"));
-    assert!(r["keys"].as_array().unwrap().iter().all(|k| k["passed"] == true), "{r:#}");
+    assert!(
+        r["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["passed"] == true),
+        "{r:#}"
+    );
     assert_eq!(scratch_catalog(&scratch), scratch_before);
     assert_eq!(instance_bytes(&source), before);
 }
@@ -3006,27 +3053,57 @@ async fn a_drill_fails_on_a_changed_copy_before_anything_is_sent_and_on_a_wrong_
     let scratch = scratch_env().await;
     back_up_everything(&source).await;
     let scratch_before = scratch_catalog(&scratch);
-    let smk_before = scratch.emu.instance().state().service_master_key.as_ref().unwrap().guid;
+    let smk_before = scratch
+        .emu
+        .instance()
+        .state()
+        .service_master_key
+        .as_ref()
+        .unwrap()
+        .guid;
     let pvk = files_under(&source.medium)
         .into_iter()
         .find(|p| p.extension().is_some_and(|x| x == "pvk" || x == "pfx"))
-        .unwrap_or_else(|| panic!("a certificate's private key on the medium: {:?}", files_under(&source.medium)));
+        .unwrap_or_else(|| {
+            panic!(
+                "a certificate's private key on the medium: {:?}",
+                files_under(&source.medium)
+            )
+        });
     let original = std::fs::read(&pvk).unwrap();
     let mut flipped = original.clone();
     flipped[original.len() / 2] ^= 0x01;
     std::fs::write(&pvk, &flipped).unwrap();
-    let out = drill(&source, &scratch, &["--scratch", "SQLPROD01"], "Str0ng!Backup#Pass").await;
+    let out = drill(
+        &source,
+        &scratch,
+        &["--scratch", "SQLPROD01"],
+        "Str0ng!Backup#Pass",
+    )
+    .await;
     exits(&out, 1);
     let said = String::from_utf8_lossy(&out.stderr);
-    assert!(said.contains("before anything was sent to a server"), "{said}");
-    assert!(said.contains(&pvk.file_name().unwrap().to_string_lossy().to_string()), "{said}");
+    assert!(
+        said.contains("before anything was sent to a server"),
+        "{said}"
+    );
+    assert!(
+        said.contains(&pvk.file_name().unwrap().to_string_lossy().to_string()),
+        "{said}"
+    );
     assert!(
         scratch.emu.closed_connections().is_empty(),
         "no connection was made to the scratch instance"
     );
 
     std::fs::write(&pvk, &original).unwrap();
-    let out = drill(&source, &scratch, &["--scratch", "SQLPROD01"], "Wrong!Backup#Pass9").await;
+    let out = drill(
+        &source,
+        &scratch,
+        &["--scratch", "SQLPROD01"],
+        "Wrong!Backup#Pass9",
+    )
+    .await;
     exits(&out, 1);
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["passed"], false);
@@ -3035,7 +3112,14 @@ async fn a_drill_fails_on_a_changed_copy_before_anything_is_sent_and_on_a_wrong_
         assert!(!k["detail"].as_str().unwrap().is_empty());
     }
     assert_eq!(scratch_catalog(&scratch), scratch_before);
-    let smk_after = scratch.emu.instance().state().service_master_key.as_ref().unwrap().guid;
+    let smk_after = scratch
+        .emu
+        .instance()
+        .state()
+        .service_master_key
+        .as_ref()
+        .unwrap()
+        .guid;
     assert_eq!(smk_before, smk_after, "a wrong password restores nothing");
 }
 
@@ -3051,44 +3135,134 @@ async fn a_scheduled_backup_runs_with_its_secrets_from_the_keyring_and_its_resul
         .instance()
         .run_as("sa", "CREATE DATABASE Ops; USE Ops; CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Ops!Master#Pass1'; CREATE CERTIFICATE OpsCert WITH SUBJECT = 'ops';")
         .unwrap();
-    let tag = format!("{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..6]);
-    let (profile, secret, name) = (format!("Sched-{tag}"), format!("backup-{tag}"), format!("nightly-{tag}"));
+    let tag = format!(
+        "{}-{}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..6]
+    );
+    let (profile, secret, name) = (
+        format!("Sched-{tag}"),
+        format!("backup-{tag}"),
+        format!("nightly-{tag}"),
+    );
     let backup_pw = format!("Sched!Backup#{tag}");
     let server = format!("localhost,{}", e.emu.addr().port());
     let ca = e.emu.cert_pem_path().unwrap().display().to_string();
     let mut add = vec![
-        "profile", "add", &profile, "--server", &server, "--login", "sa",
-        "--login-password-env", "KS_LOGIN_PW", "--ca-file", &ca, "--remember",
+        "profile",
+        "add",
+        &profile,
+        "--server",
+        &server,
+        "--login",
+        "sa",
+        "--login-password-env",
+        "KS_LOGIN_PW",
+        "--ca-file",
+        &ca,
+        "--remember",
     ];
     let wine = keysafe_test_support::encrypt_args();
     add.extend(wine.iter().map(String::as_str));
-    exits(&keysafe(&e, &add, &[("KS_LOGIN_PW", mssql_emulator::DEFAULT_SA_PASSWORD)]).await, 0);
     exits(
-        &keysafe(&e, &["secret", "set", &secret, "--from-env", "KS_PW"], &[("KS_PW", &backup_pw)]).await,
+        &keysafe(
+            &e,
+            &add,
+            &[("KS_LOGIN_PW", mssql_emulator::DEFAULT_SA_PASSWORD)],
+        )
+        .await,
+        0,
+    );
+    exits(
+        &keysafe(
+            &e,
+            &["secret", "set", &secret, "--from-env", "KS_PW"],
+            &[("KS_PW", &backup_pw)],
+        )
+        .await,
         0,
     );
     let medium = e.medium.display().to_string();
     let scheduled = [
-        "backup", "changed", "--profile", &profile, "--password-keyring", &secret, "--copy-to", &medium,
+        "backup",
+        "changed",
+        "--profile",
+        &profile,
+        "--password-keyring",
+        &secret,
+        "--copy-to",
+        &medium,
     ];
     // A secret from the environment cannot work unattended: refused with what to do instead.
-    let mut with_env = vec!["schedule", "add", "bad", "--", "backup", "changed", "--profile", &profile];
+    let mut with_env = vec![
+        "schedule",
+        "add",
+        "bad",
+        "--",
+        "backup",
+        "changed",
+        "--profile",
+        &profile,
+    ];
     with_env.extend(["--password-env", "KS_PW", "--copy-to", &medium]);
     let out = keysafe(&e, &with_env, &[]).await;
     exits(&out, 2);
     assert!(String::from_utf8_lossy(&out.stderr).contains("keysafe secret set"));
 
-    let mut args = vec!["schedule", "add", &name, "--at", "02:30", "--no-register", "--"];
+    let mut args = vec![
+        "schedule",
+        "add",
+        &name,
+        "--at",
+        "02:30",
+        "--no-register",
+        "--",
+    ];
     args.extend(scheduled);
     exits(&keysafe(&e, &args, &[]).await, 0);
     let dir = e.home.join("schedules");
     if cfg!(windows) {
         let bytes = std::fs::read(dir.join(format!("{name}.xml"))).unwrap();
-        assert_eq!(&bytes[..2], &[0xFF, 0xFE], "UTF-16 with its byte order mark");
-        let units: Vec<u16> = bytes[2..].chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        assert_eq!(
+            &bytes[..2],
+            &[0xFF, 0xFE],
+            "UTF-16 with its byte order mark"
+        );
+        let units: Vec<u16> = bytes[2..]
+            .chunks(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
         let xml = String::from_utf16(&units).unwrap();
         assert!(xml.contains("<LogonType>Password</LogonType>"), "{xml}");
-        assert!(xml.contains(&format!("<Arguments>schedule run {name}</Arguments>")), "{xml}");
+        assert!(
+            xml.contains(&format!("<Arguments>schedule run {name}</Arguments>")),
+            "{xml}"
+        );
+        // Task Scheduler reads it. Wine's schtasks registers an XML task and deletes it, but
+        // takes no /RU or /RP (README, Windows): registered here without them.
+        let file = dir.join(format!("{name}.xml")).display().to_string();
+        let tn = format!("\\Keysafe\\{name}");
+        let schtasks = |args: &[&str]| {
+            std::process::Command::new("schtasks")
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        let created = schtasks(&["/Create", "/TN", &tn, "/XML", &file, "/F"]);
+        assert!(
+            created.status.success(),
+            "{}",
+            String::from_utf8_lossy(&created.stdout)
+        );
+        let tasks =
+            PathBuf::from(std::env::var("SystemRoot").unwrap_or_else(|_| r"C:\windows".into()))
+                .join("system32")
+                .join("tasks")
+                .join("Keysafe")
+                .join(&name);
+        assert!(tasks.is_file(), "{} is registered", tasks.display());
+        assert!(schtasks(&["/Delete", "/TN", &tn, "/F"]).status.success());
+        assert!(!tasks.exists());
     } else {
         let service = dir.join(format!("keysafe-{name}.service"));
         let timer = dir.join(format!("keysafe-{name}.timer"));
@@ -3100,10 +3274,20 @@ async fn a_scheduled_backup_runs_with_its_secrets_from_the_keyring_and_its_resul
                 .expect("systemd-analyze (Debian's systemd package)")
         };
         let ok = verify(&[&service, &timer]);
-        assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
         // The check is real: a timer with no valid calendar fails it.
         let broken = dir.join("keysafe-broken.timer");
-        std::fs::write(&broken, std::fs::read_to_string(&timer).unwrap().replace("*-*-* 02:30:00", "every night")).unwrap();
+        std::fs::write(
+            &broken,
+            std::fs::read_to_string(&timer)
+                .unwrap()
+                .replace("*-*-* 02:30:00", "every night"),
+        )
+        .unwrap();
         assert!(!verify(&[&broken]).status.success());
         std::fs::remove_file(&broken).unwrap();
     }
@@ -3114,7 +3298,9 @@ async fn a_scheduled_backup_runs_with_its_secrets_from_the_keyring_and_its_resul
     // What the timer runs: nothing from the environment but the home.
     let run = keysafe(&e, &["schedule", "run", &name], &[]).await;
     exits(&run, 0);
-    assert!(files_under(&e.medium).iter().any(|p| p.extension().is_some_and(|x| x == "html")));
+    assert!(files_under(&e.medium)
+        .iter()
+        .any(|p| p.extension().is_some_and(|x| x == "html")));
     let (code, v) = schedule_list(&e).await;
     assert_eq!(code, Some(0));
     assert_eq!(v[0]["verdict"], "ok", "{v:#}");
@@ -3126,7 +3312,13 @@ async fn a_scheduled_backup_runs_with_its_secrets_from_the_keyring_and_its_resul
     let (code, v) = schedule_list(&e).await;
     assert_eq!(code, Some(1), "a failed last run fails the list");
     assert_eq!(v[0]["verdict"], "failed", "{v:#}");
-    assert!(v[0]["last_run"]["error"].as_str().unwrap().contains(&secret), "{v:#}");
+    assert!(
+        v[0]["last_run"]["error"]
+            .as_str()
+            .unwrap()
+            .contains(&secret),
+        "{v:#}"
+    );
     let status = keysafe(&e, &["status", "--profile", &profile], &[]).await;
     exits(&status, 1);
     let said = String::from_utf8_lossy(&status.stderr);
@@ -3134,7 +3326,11 @@ async fn a_scheduled_backup_runs_with_its_secrets_from_the_keyring_and_its_resul
 
     for f in files_under(&dir) {
         let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).to_string();
-        assert!(!text.contains(&backup_pw) && !text.contains(mssql_emulator::DEFAULT_SA_PASSWORD), "{}", f.display());
+        assert!(
+            !text.contains(&backup_pw) && !text.contains(mssql_emulator::DEFAULT_SA_PASSWORD),
+            "{}",
+            f.display()
+        );
     }
     exits(&keysafe(&e, &["schedule", "remove", &name], &[]).await, 0);
     let (_, v) = schedule_list(&e).await;

@@ -431,7 +431,10 @@ mod tests {
                     let mut t = text.clone();
                     t.replace_range(i..i + 1, &wrong.to_string());
                     let r = combine(&[Password::new(&t), Password::new(split.shares[1].expose())]);
-                    assert!(r.is_err(), "{t} (position {i}: {ch} typed as {wrong}) was accepted");
+                    assert!(
+                        r.is_err(),
+                        "{t} (position {i}: {ch} typed as {wrong}) was accepted"
+                    );
                 }
             }
         }

@@ -105,7 +105,9 @@ pub fn check_medium(req: &DrillRequest) -> Result<Medium> {
             CopyState::Missing => format!("{} is missing", c.path.display()),
             CopyState::Refused => format!(
                 "the report points at something Keysafe will not read ({})",
-                c.refused.as_deref().unwrap_or("not a file inside the medium")
+                c.refused
+                    .as_deref()
+                    .unwrap_or("not a file inside the medium")
             ),
             _ => format!(
                 "{} is not the file that was backed up (SHA-256 {} where the server gave {})",
@@ -157,7 +159,10 @@ pub fn designations(file: &Path) -> Vec<Designation> {
 
 fn designate(file: &Path, instance: &str) -> Result<()> {
     let mut all = designations(file);
-    if all.iter().any(|d| d.instance.eq_ignore_ascii_case(instance)) {
+    if all
+        .iter()
+        .any(|d| d.instance.eq_ignore_ascii_case(instance))
+    {
         return Ok(());
     }
     all.push(Designation {
@@ -206,11 +211,17 @@ pub struct DrillKey {
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum BackupResult {
     /// RESTORE VERIFYONLY read it on the scratch instance with the restored certificates.
-    Proven { detail: String },
-    Failed { reason: String },
+    Proven {
+        detail: String,
+    },
+    Failed {
+        reason: String,
+    },
     /// It needs certificates the medium does not hold (or that failed to restore): it cannot
     /// be restored with this medium.
-    Stranded { missing: Vec<String> },
+    Stranded {
+        missing: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -244,6 +255,8 @@ pub struct DrillReport {
     pub backups: Vec<DrillBackup>,
     /// Whether the source's kept backups were looked at (a source connection was given).
     pub backups_checked: bool,
+    /// Why the source's backup history could not be read (the drill then fails).
+    pub backups_error: Option<String>,
     /// From the start to the last key restored and proven: the time to recover.
     pub time_to_recover_seconds: Option<f64>,
     /// What the drill created and dropped again; what it could not drop.
@@ -257,8 +270,15 @@ pub struct DrillReport {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum DrillProgress {
-    Key { label: String, passed: bool, detail: String },
-    Backup { device: String, result: String },
+    Key {
+        label: String,
+        passed: bool,
+        detail: String,
+    },
+    Backup {
+        device: String,
+        result: String,
+    },
 }
 
 async fn server_name(c: &mut SqlConnection) -> Result<String> {
@@ -282,7 +302,11 @@ pub fn read_as(device: &str, map: &[(String, String)]) -> String {
                 .next()
                 .is_none_or(|c| c == '\\' || c == '/')
         {
-            return format!("{}{}", to.trim_end_matches(['\\', '/']), &device[from_t.len()..]);
+            return format!(
+                "{}{}",
+                to.trim_end_matches(['\\', '/']),
+                &device[from_t.len()..]
+            );
         }
     }
     device.to_string()
@@ -308,7 +332,10 @@ pub async fn run(
         Some(s) => Some(server_name(s).await?),
         None => None,
     };
-    for (what, name) in [("the instance the keys came from", Some(&medium.source)), ("the source instance", source_name.as_ref())] {
+    for (what, name) in [
+        ("the instance the keys came from", Some(&medium.source)),
+        ("the source instance", source_name.as_ref()),
+    ] {
         if name.is_some_and(|n| n.eq_ignore_ascii_case(&scratch_name)) {
             return Err(err(ErrorCode::InvalidInput, format!("{scratch_name} is {what}: a drill never runs there (it restores the service master key with FORCE). Nothing was changed."))
                 .next("Run it on an instance nothing depends on (a scratch or test instance)."));
@@ -358,13 +385,11 @@ pub async fn run(
             smk = Some(key);
             continue;
         }
-        let k = drill_key(req, &medium, scratch, key, backup_password, &mut cleanup).await;
+        let mut k = drill_key(req, &medium, scratch, key, backup_password, &mut cleanup).await;
         if k.passed {
-            last_restored = Some(clock.elapsed().as_secs_f64());
-        }
-        let mut k = k;
-        k.restored_after_seconds = k.passed.then_some(clock.elapsed().as_secs_f64());
-        if k.passed {
+            let t = clock.elapsed().as_secs_f64();
+            last_restored = Some(t);
+            k.restored_after_seconds = Some(t);
             if let (KeyRef::Certificate { database, .. }, Some(t)) = (&k.key, &k.thumbprint) {
                 if database.eq_ignore_ascii_case("master") {
                     available.push(t.clone());
@@ -380,21 +405,17 @@ pub async fn run(
     }
 
     let mut backups = Vec::new();
+    let mut backups_error = None;
     let backups_checked = source.is_some();
     if let Some(src) = source {
         match crate::coverage::coverage(src, req.retention_days, &[]).await {
-            Ok(cov) => {
-                backups = kept_backups(req, &cov, &available, scratch, progress).await;
+            Ok(cov) => backups = kept_backups(req, &cov, &available, scratch, progress).await,
+            Err(e) => {
+                backups_error = Some(format!(
+                    "The source's backup history could not be read: {}",
+                    e.message
+                ))
             }
-            Err(e) => keys.push(DrillKey {
-                key: KeyRef::ServiceMasterKey,
-                label: "kept backups".into(),
-                passed: false,
-                detail: format!("The source's backup history could not be read: {}", e.message),
-                statement: String::new(),
-                thumbprint: None,
-                restored_after_seconds: None,
-            }),
         }
     }
 
@@ -418,6 +439,7 @@ pub async fn run(
         && backups
             .iter()
             .all(|b| matches!(b.result, BackupResult::Proven { .. }))
+        && backups_error.is_none()
         && left_behind.is_empty();
     Ok(DrillReport {
         schema: "keysafe.drill/1".into(),
@@ -432,6 +454,7 @@ pub async fn run(
         keys,
         backups,
         backups_checked,
+        backups_error,
         time_to_recover_seconds: last_restored,
         cleaned,
         left_behind,
@@ -511,7 +534,10 @@ async fn drill_key_inner(
     cleanup: &mut Cleanup,
     out: &mut DrillKey,
 ) -> Result<String> {
-    let needs_file = matches!(key, KeyRef::ServiceMasterKey | KeyRef::DatabaseMasterKey { .. });
+    let needs_file = matches!(
+        key,
+        KeyRef::ServiceMasterKey | KeyRef::DatabaseMasterKey { .. }
+    );
     let placement = match (&req.server_dir_local, needs_file) {
         (Some(p), _) => Placement::Local(p.clone()),
         (None, false) => Placement::Manual {
@@ -537,7 +563,7 @@ async fn drill_key_inner(
             Some(db)
         }
     };
-    let rreq = RestoreRequest {
+    let mut rreq = RestoreRequest {
         report: medium.check.report.clone(),
         from_server: Some(medium.source.clone()),
         key: key.clone(),
@@ -549,7 +575,6 @@ async fn drill_key_inner(
         verify_backup: None,
         confirmed_instance: None,
     };
-    let mut rreq = rreq;
     if *key == KeyRef::ServiceMasterKey {
         rreq.confirmed_instance = Some(server_name(c).await?);
     }
@@ -575,10 +600,7 @@ async fn drill_key_inner(
         }
         if r.as_ref().is_ok_and(|res| res.created_master_key) {
             // Dropped after the certificate (cleanup runs in reverse).
-            let at = cleanup
-                .steps
-                .len()
-                .saturating_sub(usize::from(created));
+            let at = cleanup.steps.len().saturating_sub(usize::from(created));
             cleanup.steps.insert(
                 at,
                 (
@@ -613,12 +635,16 @@ async fn kept_backups(
     // Every kept backup that needs a certificate the medium cannot give is stranded: all of
     // them are named, not a sample.
     let mut newest_first: Vec<&RetainedBackup> = cov.backups.iter().collect();
-    newest_first.sort_by(|a, b| b.finished.cmp(&a.finished));
+    newest_first.sort_by_key(|b| std::cmp::Reverse(b.finished));
     for b in &newest_first {
         let missing: Vec<String> = b
             .needs
             .iter()
-            .filter(|n| !available.iter().any(|a| a.eq_ignore_ascii_case(&n.thumbprint)))
+            .filter(|n| {
+                !available
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(&n.thumbprint))
+            })
             .map(|n| name_of(&n.thumbprint))
             .collect();
         if !missing.is_empty() {
@@ -765,7 +791,10 @@ mod tests {
     #[test]
     fn a_backup_path_is_read_where_the_scratch_instance_sees_its_folder() {
         let map = vec![(r"D:\Backup\".to_string(), r"\\sql01\backup".to_string())];
-        assert_eq!(read_as(r"d:\backup\Payroll.bak", &map), r"\\sql01\backup\Payroll.bak");
+        assert_eq!(
+            read_as(r"d:\backup\Payroll.bak", &map),
+            r"\\sql01\backup\Payroll.bak"
+        );
         // Only whole folder names: D:\Backup2 is another folder.
         assert_eq!(read_as(r"D:\Backup2\x.bak", &map), r"D:\Backup2\x.bak");
         assert_eq!(read_as(r"E:\x.bak", &map), r"E:\x.bak");

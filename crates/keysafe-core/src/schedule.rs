@@ -110,7 +110,9 @@ impl Schedule {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
-            return Err(bad(format!("'{name}' cannot name a schedule: use 1 to 64 letters, digits, '-' or '_'.")));
+            return Err(bad(format!(
+                "'{name}' cannot name a schedule: use 1 to 64 letters, digits, '-' or '_'."
+            )));
         }
         NaiveTime::parse_from_str(at, "%H:%M")
             .map_err(|_| bad(format!("'{at}' is not a time of day (HH:MM, 24-hour).")))?;
@@ -346,7 +348,9 @@ impl Store {
     }
 
     pub fn get(&self, name: &str) -> Option<Schedule> {
-        self.list().into_iter().find(|s| s.name.eq_ignore_ascii_case(name))
+        self.list()
+            .into_iter()
+            .find(|s| s.name.eq_ignore_ascii_case(name))
     }
 
     fn save(&self, all: &[Schedule]) -> Result<()> {
@@ -358,16 +362,22 @@ impl Store {
         };
         crate::private_fs::create_dir_all(&self.dir).map_err(io)?;
         let tmp = self.dir.join("schedules.json.tmp");
-        std::fs::write(&tmp, serde_json::to_string_pretty(all).expect("schedules serialize"))
-            .and_then(|_| std::fs::rename(&tmp, self.index()))
-            .map_err(io)
+        std::fs::write(
+            &tmp,
+            serde_json::to_string_pretty(all).expect("schedules serialize"),
+        )
+        .and_then(|_| std::fs::rename(&tmp, self.index()))
+        .map_err(io)
     }
 
     pub fn add(&self, s: &Schedule) -> Result<()> {
         let mut all = self.list();
         if all.iter().any(|x| x.name.eq_ignore_ascii_case(&s.name)) {
-            return Err(bad(format!("There is already a schedule named {}.", s.name))
-                .next("Remove it first (keysafe schedule remove NAME), or choose another name."));
+            return Err(
+                bad(format!("There is already a schedule named {}.", s.name)).next(
+                    "Remove it first (keysafe schedule remove NAME), or choose another name.",
+                ),
+            );
         }
         all.push(s.clone());
         self.save(&all)
@@ -393,7 +403,10 @@ impl Store {
 
     pub fn record(&self, name: &str, run: &LastRun) -> Result<()> {
         crate::private_fs::create_dir_all(&self.dir).map_err(|e| {
-            KeysafeError::new(ErrorCode::Io, format!("Cannot create {}: {e}", self.dir.display()))
+            KeysafeError::new(
+                ErrorCode::Io,
+                format!("Cannot create {}: {e}", self.dir.display()),
+            )
         })?;
         std::fs::write(
             self.last_path(name),
@@ -419,7 +432,9 @@ impl Store {
                 let overdue = now.with_timezone(&Utc) - due > Duration::hours(1);
                 let missed_since = (due > s.created
                     && overdue
-                    && last_run.as_ref().is_none_or(|r| r.started < due - Duration::minutes(5)))
+                    && last_run
+                        .as_ref()
+                        .is_none_or(|r| r.started < due - Duration::minutes(5)))
                 .then_some(due);
                 let verdict = match (&last_run, missed_since) {
                     (_, Some(_)) => "missed",
@@ -454,14 +469,25 @@ mod tests {
             "drill D:\\KEYS --share-env A",
         ] {
             assert_eq!(
-                Schedule::new("n", Every::Daily, "02:30", args(a), None).unwrap_err().code,
+                Schedule::new("n", Every::Daily, "02:30", args(a), None)
+                    .unwrap_err()
+                    .code,
                 ErrorCode::InvalidInput,
                 "{a}"
             );
         }
         assert!(Schedule::new("n", Every::Daily, "02:30", args("restore smk x"), None).is_err());
-        assert!(Schedule::new("a b", Every::Daily, "02:30", args("status --profile p"), None).is_err());
-        assert!(Schedule::new("n", Every::Daily, "25:00", args("status --profile p"), None).is_err());
+        assert!(Schedule::new(
+            "a b",
+            Every::Daily,
+            "02:30",
+            args("status --profile p"),
+            None
+        )
+        .is_err());
+        assert!(
+            Schedule::new("n", Every::Daily, "25:00", args("status --profile p"), None).is_err()
+        );
         assert!(Schedule::new(
             "nightly",
             Every::Daily,
@@ -475,17 +501,114 @@ mod tests {
     /// Task Scheduler's schema (learn.microsoft.com, "Task Scheduler Schema Elements"): the
     /// children each element may have, and the values the ones Keysafe sets may take.
     const SCHEMA: &[(&str, &[&str])] = &[
-        ("Task", &["RegistrationInfo", "Triggers", "Settings", "Data", "Principals", "Actions"]),
-        ("RegistrationInfo", &["URI", "SecurityDescriptor", "Source", "Date", "Author", "Version", "Description", "Documentation"]),
-        ("Triggers", &["BootTrigger", "RegistrationTrigger", "IdleTrigger", "TimeTrigger", "EventTrigger", "LogonTrigger", "SessionStateChangeTrigger", "CalendarTrigger"]),
-        ("CalendarTrigger", &["StartBoundary", "EndBoundary", "Enabled", "ExecutionTimeLimit", "Repetition", "RandomDelay", "ScheduleByDay", "ScheduleByWeek", "ScheduleByMonth", "ScheduleByMonthDayOfWeek"]),
+        (
+            "Task",
+            &[
+                "RegistrationInfo",
+                "Triggers",
+                "Settings",
+                "Data",
+                "Principals",
+                "Actions",
+            ],
+        ),
+        (
+            "RegistrationInfo",
+            &[
+                "URI",
+                "SecurityDescriptor",
+                "Source",
+                "Date",
+                "Author",
+                "Version",
+                "Description",
+                "Documentation",
+            ],
+        ),
+        (
+            "Triggers",
+            &[
+                "BootTrigger",
+                "RegistrationTrigger",
+                "IdleTrigger",
+                "TimeTrigger",
+                "EventTrigger",
+                "LogonTrigger",
+                "SessionStateChangeTrigger",
+                "CalendarTrigger",
+            ],
+        ),
+        (
+            "CalendarTrigger",
+            &[
+                "StartBoundary",
+                "EndBoundary",
+                "Enabled",
+                "ExecutionTimeLimit",
+                "Repetition",
+                "RandomDelay",
+                "ScheduleByDay",
+                "ScheduleByWeek",
+                "ScheduleByMonth",
+                "ScheduleByMonthDayOfWeek",
+            ],
+        ),
         ("ScheduleByDay", &["DaysInterval"]),
         ("ScheduleByWeek", &["WeeksInterval", "DaysOfWeek"]),
-        ("DaysOfWeek", &["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]),
+        (
+            "DaysOfWeek",
+            &[
+                "Monday",
+                "Tuesday",
+                "Wednesday",
+                "Thursday",
+                "Friday",
+                "Saturday",
+                "Sunday",
+            ],
+        ),
         ("Principals", &["Principal"]),
-        ("Principal", &["UserId", "LogonType", "GroupId", "DisplayName", "RunLevel", "ProcessTokenSidType", "RequiredPrivileges"]),
-        ("Settings", &["AllowStartOnDemand", "RestartOnFailure", "MultipleInstancesPolicy", "DisallowStartIfOnBatteries", "StopIfGoingOnBatteries", "AllowHardTerminate", "StartWhenAvailable", "NetworkProfileName", "RunOnlyIfNetworkAvailable", "WakeToRun", "Enabled", "Hidden", "DeleteExpiredTaskAfter", "IdleSettings", "NetworkSettings", "ExecutionTimeLimit", "Priority", "RunOnlyIfIdle", "UseUnifiedSchedulingEngine", "DisallowStartOnRemoteAppSession"]),
-        ("Actions", &["Exec", "ComHandler", "SendEmail", "ShowMessage"]),
+        (
+            "Principal",
+            &[
+                "UserId",
+                "LogonType",
+                "GroupId",
+                "DisplayName",
+                "RunLevel",
+                "ProcessTokenSidType",
+                "RequiredPrivileges",
+            ],
+        ),
+        (
+            "Settings",
+            &[
+                "AllowStartOnDemand",
+                "RestartOnFailure",
+                "MultipleInstancesPolicy",
+                "DisallowStartIfOnBatteries",
+                "StopIfGoingOnBatteries",
+                "AllowHardTerminate",
+                "StartWhenAvailable",
+                "NetworkProfileName",
+                "RunOnlyIfNetworkAvailable",
+                "WakeToRun",
+                "Enabled",
+                "Hidden",
+                "DeleteExpiredTaskAfter",
+                "IdleSettings",
+                "NetworkSettings",
+                "ExecutionTimeLimit",
+                "Priority",
+                "RunOnlyIfIdle",
+                "UseUnifiedSchedulingEngine",
+                "DisallowStartOnRemoteAppSession",
+            ],
+        ),
+        (
+            "Actions",
+            &["Exec", "ComHandler", "SendEmail", "ShowMessage"],
+        ),
         ("Exec", &["Command", "Arguments", "WorkingDirectory"]),
     ];
 
@@ -494,11 +617,23 @@ mod tests {
         let doc = roxmltree::Document::parse(xml).expect("the task is well-formed XML");
         let ns = "http://schemas.microsoft.com/windows/2004/02/mit/task";
         let root = doc.root_element();
-        assert_eq!((root.tag_name().name(), root.tag_name().namespace()), ("Task", Some(ns)));
+        assert_eq!(
+            (root.tag_name().name(), root.tag_name().namespace()),
+            ("Task", Some(ns))
+        );
         assert_eq!(root.attribute("version"), Some("1.2"));
         for n in root.descendants().filter(|n| n.is_element()) {
-            assert_eq!(n.tag_name().namespace(), Some(ns), "{}", n.tag_name().name());
-            let kids: Vec<&str> = n.children().filter(|c| c.is_element()).map(|c| c.tag_name().name()).collect();
+            assert_eq!(
+                n.tag_name().namespace(),
+                Some(ns),
+                "{}",
+                n.tag_name().name()
+            );
+            let kids: Vec<&str> = n
+                .children()
+                .filter(|c| c.is_element())
+                .map(|c| c.tag_name().name())
+                .collect();
             if kids.is_empty() {
                 continue;
             }
@@ -508,7 +643,11 @@ mod tests {
                 .unwrap_or_else(|| panic!("{} may not have children", n.tag_name().name()))
                 .1;
             for k in &kids {
-                assert!(allowed.contains(k), "{k} is not a child of {}", n.tag_name().name());
+                assert!(
+                    allowed.contains(k),
+                    "{k} is not a child of {}",
+                    n.tag_name().name()
+                );
                 assert_eq!(kids.iter().filter(|x| *x == k).count(), 1, "{k} twice");
             }
         }
@@ -523,8 +662,10 @@ mod tests {
         // Credential Manager (S4U would have none).
         assert_eq!(text("LogonType"), "Password");
         assert!(["LeastPrivilege", "HighestAvailable"].contains(&text("RunLevel").as_str()));
-        assert!(["IgnoreNew", "Parallel", "Queue", "StopExisting"].contains(&text("MultipleInstancesPolicy").as_str()));
-        chrono::NaiveDateTime::parse_from_str(&text("StartBoundary"), "%Y-%m-%dT%H:%M:%S").expect("StartBoundary is a local date and time");
+        assert!(["IgnoreNew", "Parallel", "Queue", "StopExisting"]
+            .contains(&text("MultipleInstancesPolicy").as_str()));
+        chrono::NaiveDateTime::parse_from_str(&text("StartBoundary"), "%Y-%m-%dT%H:%M:%S")
+            .expect("StartBoundary is a local date and time");
         assert!(text("ExecutionTimeLimit").starts_with("PT"));
         (text("Command"), text("Arguments"))
     }
@@ -539,15 +680,24 @@ mod tests {
             Some("CONTOSO\\svc_keysafe".into()),
         )
         .unwrap();
-        let xml = s.task_xml(Path::new(r"C:\Program Files\Keysafe\keysafe.exe"), "CONTOSO\\dba");
+        let xml = s.task_xml(
+            Path::new(r"C:\Program Files\Keysafe\keysafe.exe"),
+            "CONTOSO\\dba",
+        );
         let (command, arguments) = check_task(&xml);
         assert_eq!(command, r"C:\Program Files\Keysafe\keysafe.exe");
         assert_eq!(arguments, "schedule run weekly-drill");
         let doc = roxmltree::Document::parse(&xml).unwrap();
-        let find = |n: &str| doc.descendants().find(|x| x.tag_name().name() == n).unwrap();
+        let find = |n: &str| {
+            doc.descendants()
+                .find(|x| x.tag_name().name() == n)
+                .unwrap()
+        };
         assert!(find("Description").text().unwrap().contains("<scratch>&co"));
         assert_eq!(find("UserId").text(), Some("CONTOSO\\svc_keysafe"));
-        assert!(find("DaysOfWeek").children().any(|c| c.tag_name().name() == "Sunday"));
+        assert!(find("DaysOfWeek")
+            .children()
+            .any(|c| c.tag_name().name() == "Sunday"));
         assert!(find("StartBoundary").text().unwrap().ends_with("T03:15:00"));
         let bytes = utf16_file(&xml);
         assert_eq!(&bytes[..2], &[0xFF, 0xFE]);
@@ -557,7 +707,10 @@ mod tests {
     fn windows_arguments_round_trip_through_the_documented_rules() {
         assert_eq!(windows_quote("plain"), "plain");
         assert_eq!(windows_quote("two words"), "\"two words\"");
-        assert_eq!(windows_quote(r"C:\Program Files\x\"), r#""C:\Program Files\x\\""#);
+        assert_eq!(
+            windows_quote(r"C:\Program Files\x\"),
+            r#""C:\Program Files\x\\""#
+        );
         assert_eq!(windows_quote(r#"say "hi""#), r#""say \"hi\"""#);
         assert_eq!(windows_quote(""), "\"\"");
     }
@@ -572,19 +725,44 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path());
         // Due three hours ago, whatever the time now.
-        let at = (chrono::Local::now() - Duration::hours(3)).format("%H:%M").to_string();
-        let mut s = Schedule::new("nightly", Every::Daily, &at, args("status --profile p"), None).unwrap();
+        let at = (chrono::Local::now() - Duration::hours(3))
+            .format("%H:%M")
+            .to_string();
+        let mut s = Schedule::new(
+            "nightly",
+            Every::Daily,
+            &at,
+            args("status --profile p"),
+            None,
+        )
+        .unwrap();
         s.created = Utc::now() - Duration::days(3);
         store.add(&s).unwrap();
         let now = chrono::Local::now();
         assert_eq!(store.states(now)[0].verdict, "missed");
         let due = s.last_due(now);
         store
-            .record("nightly", &LastRun { started: due, finished: due, exit_code: 1, error: Some("x".into()) })
+            .record(
+                "nightly",
+                &LastRun {
+                    started: due,
+                    finished: due,
+                    exit_code: 1,
+                    error: Some("x".into()),
+                },
+            )
             .unwrap();
         assert_eq!(store.states(now)[0].verdict, "failed");
         store
-            .record("nightly", &LastRun { started: due, finished: due, exit_code: 0, error: None })
+            .record(
+                "nightly",
+                &LastRun {
+                    started: due,
+                    finished: due,
+                    exit_code: 0,
+                    error: None,
+                },
+            )
             .unwrap();
         assert_eq!(store.states(now)[0].verdict, "ok");
         assert!(store.add(&s).is_err(), "a second schedule of the same name");
@@ -612,7 +790,9 @@ fn run_tool(program: &str, args: &[&str]) -> Result<String> {
         .args(args)
         .stdin(std::process::Stdio::inherit())
         .output()
-        .map_err(|e| KeysafeError::new(ErrorCode::Unsupported, format!("Cannot run {program}: {e}")))?;
+        .map_err(|e| {
+            KeysafeError::new(ErrorCode::Unsupported, format!("Cannot run {program}: {e}"))
+        })?;
     if !out.status.success() {
         let said = String::from_utf8_lossy(&out.stderr).trim().to_string();
         let said = if said.is_empty() {
@@ -644,11 +824,16 @@ pub fn systemd_user_dir() -> PathBuf {
 }
 
 fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf> {
-    crate::private_fs::create_dir_all(dir)
-        .map_err(|e| KeysafeError::new(ErrorCode::Io, format!("Cannot create {}: {e}", dir.display())))?;
+    crate::private_fs::create_dir_all(dir).map_err(|e| {
+        KeysafeError::new(
+            ErrorCode::Io,
+            format!("Cannot create {}: {e}", dir.display()),
+        )
+    })?;
     let p = dir.join(name);
-    std::fs::write(&p, bytes)
-        .map_err(|e| KeysafeError::new(ErrorCode::Io, format!("Cannot write {}: {e}", p.display())))?;
+    std::fs::write(&p, bytes).map_err(|e| {
+        KeysafeError::new(ErrorCode::Io, format!("Cannot write {}: {e}", p.display()))
+    })?;
     Ok(p)
 }
 
@@ -695,7 +880,11 @@ pub fn register(s: &Schedule, exe: &Path, home: &Path, register: bool) -> Result
     } else {
         store.dir.clone()
     };
-    let svc = write_file(&dir, &format!("keysafe-{}.service", s.name), service.as_bytes())?;
+    let svc = write_file(
+        &dir,
+        &format!("keysafe-{}.service", s.name),
+        service.as_bytes(),
+    )?;
     let tmr = write_file(&dir, &format!("keysafe-{}.timer", s.name), timer.as_bytes())?;
     let files = vec![svc.clone(), tmr.clone()];
     let unit = format!("keysafe-{}.timer", s.name);
@@ -711,14 +900,21 @@ pub fn register(s: &Schedule, exe: &Path, home: &Path, register: bool) -> Result
     }
     let mut ran = vec![run_tool(
         "systemd-analyze",
-        &["verify", &svc.display().to_string(), &tmr.display().to_string()],
+        &[
+            "verify",
+            &svc.display().to_string(),
+            &tmr.display().to_string(),
+        ],
     )
     .inspect_err(|_| {
         let _ = std::fs::remove_file(&svc);
         let _ = std::fs::remove_file(&tmr);
     })?];
     ran.push(run_tool("systemctl", &["--user", "daemon-reload"])?);
-    ran.push(run_tool("systemctl", &["--user", "enable", "--now", &unit])?);
+    ran.push(run_tool(
+        "systemctl",
+        &["--user", "enable", "--now", &unit],
+    )?);
     Ok(Registration {
         files,
         ran,

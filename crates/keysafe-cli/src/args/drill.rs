@@ -41,7 +41,11 @@ pub(crate) struct DrillArgs {
     #[arg(long, value_name = "NAME", conflicts_with_all = ["password_env", "share_env"])]
     pub(crate) password_keyring: Option<String>,
     /// A backup made with split custody: a variable holding one custodian's share (repeat).
-    #[arg(long = "share-env", value_name = "VAR", conflicts_with = "password_env")]
+    #[arg(
+        long = "share-env",
+        value_name = "VAR",
+        conflicts_with = "password_env"
+    )]
     pub(crate) share_env: Vec<String>,
     /// Where to write the drill report (HTML, JSON). Default: KEYSAFE_HOME/drills.
     #[arg(long, value_name = "DIR")]

@@ -81,10 +81,7 @@ pub(crate) async fn cmd_drill(a: &DrillArgs) -> Result<i32, KeysafeError> {
                 label,
                 passed,
                 detail,
-            } => eprintln!(
-                "{} {label}: {detail}",
-                if passed { "PASS" } else { "FAIL" }
-            ),
+            } => eprintln!("{} {label}: {detail}", if passed { "PASS" } else { "FAIL" }),
             DrillProgress::Backup { device, result } => eprintln!("     {device}: {result}"),
         }
     };

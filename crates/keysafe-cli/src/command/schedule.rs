@@ -38,7 +38,10 @@ pub(crate) async fn cmd_schedule(action: &ScheduleAction) -> Result<i32, Keysafe
                 )));
             }
             let exe = std::env::current_exe().map_err(|e| {
-                KeysafeError::new(ErrorCode::Io, format!("Cannot find keysafe's own path: {e}"))
+                KeysafeError::new(
+                    ErrorCode::Io,
+                    format!("Cannot find keysafe's own path: {e}"),
+                )
             })?;
             if *sql_agent {
                 std::println!("{}", s.sql_agent_script(&exe)?);
@@ -84,9 +87,14 @@ pub(crate) async fn cmd_schedule(action: &ScheduleAction) -> Result<i32, Keysafe
                     if let Some(r) = &st.last_run {
                         println!(
                             "           last run {} exit {}{}",
-                            r.started.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M"),
+                            r.started
+                                .with_timezone(&chrono::Local)
+                                .format("%Y-%m-%d %H:%M"),
                             r.exit_code,
-                            r.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+                            r.error
+                                .as_deref()
+                                .map(|e| format!(": {e}"))
+                                .unwrap_or_default()
                         );
                     }
                     if let Some(m) = st.missed_since {
@@ -97,11 +105,16 @@ pub(crate) async fn cmd_schedule(action: &ScheduleAction) -> Result<i32, Keysafe
                     }
                 }
             }
-            Ok(if states.iter().any(|s| s.verdict == "failed" || s.verdict == "missed") {
-                1
-            } else {
-                0
-            })
+            Ok(
+                if states
+                    .iter()
+                    .any(|s| s.verdict == "failed" || s.verdict == "missed")
+                {
+                    1
+                } else {
+                    0
+                },
+            )
         }
         ScheduleAction::Remove { name } => {
             let s = store.remove(name)?;
@@ -130,7 +143,10 @@ pub(crate) async fn cmd_schedule(action: &ScheduleAction) -> Result<i32, Keysafe
             };
             let (code, error) = match &r {
                 Ok(c) => (*c, None),
-                Err(e) => (crate::exit_code(e), Some(term::safe(&e.message).to_string())),
+                Err(e) => (
+                    crate::exit_code(e),
+                    Some(term::safe(&e.message).to_string()),
+                ),
             };
             store.record(
                 &s.name,
@@ -172,7 +188,9 @@ pub(crate) fn cmd_secret(action: &SecretAction) -> Result<i32, KeysafeError> {
                 }
             };
             OsKeyring.set(&secret_account(name), &p)?;
-            println!("Kept {name} in this account's keyring (use it with --password-keyring {name}).");
+            println!(
+                "Kept {name} in this account's keyring (use it with --password-keyring {name})."
+            );
             Ok(0)
         }
         SecretAction::Delete { name } => {

@@ -76,10 +76,17 @@ pub(crate) async fn cmd_status(conn: &ConnArgs, json: bool) -> Result<i32, Keysa
                     "no run recorded since it was due at {}",
                     m.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M")
                 ),
-                (Some(r), None) => r.error.clone().unwrap_or_else(|| format!("exit {}", r.exit_code)),
+                (Some(r), None) => r
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| format!("exit {}", r.exit_code)),
                 (None, None) => String::new(),
             }
         );
     }
-    Ok(if failed || attention > 0 || !schedules.is_empty() { 1 } else { 0 })
+    Ok(if failed || attention > 0 || !schedules.is_empty() {
+        1
+    } else {
+        0
+    })
 }
