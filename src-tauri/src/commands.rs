@@ -191,6 +191,12 @@ ipc! {
 
     fn history(state) -> HistoryView { desk::history::history(state).await }
 
+    /// The unattended runs (keysafe schedule add), each with its last run and verdict:
+    /// a failed or missed one is what the app shows when it opens.
+    fn schedules(state) -> Vec<ScheduleState> {
+        Ok(keysafe_core::schedule::Store::new(&state.home).states(chrono::Local::now()))
+    }
+
     /// The native file chooser for a Keysafe report; null when cancelled.
     fn choose_report(state) -> Option<String> {
         Ok(crate::dialogs::open_file(state, "Restore from a Keysafe report", ("Keysafe report", &["json"])).await.map(|p| p.display().to_string()))

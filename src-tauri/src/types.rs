@@ -319,6 +319,7 @@ pub struct AppInfo {
 
 /// Recovery: what the engine reports, as it is.
 pub use keysafe_core::coverage::Coverage;
+pub use keysafe_core::schedule::ScheduleState;
 pub use keysafe_core::recovery::MediumCheck;
 pub use keysafe_core::restore::{RestoreProgress, RestoreResult};
 

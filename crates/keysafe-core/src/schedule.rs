@@ -66,6 +66,8 @@ pub struct ScheduleState {
     pub missed_since: Option<DateTime<Utc>>,
     /// "ok", "failed", "missed", "never run".
     pub verdict: String,
+    /// When it runs, in words: "daily at 02:30", "every Sun at 03:15".
+    pub when: String,
 }
 
 fn bad(m: impl Into<String>) -> KeysafeError {
@@ -155,6 +157,14 @@ impl Schedule {
             account,
             created: Utc::now(),
         })
+    }
+
+    /// When it runs, in words: "daily at 02:30", "every Sun at 03:15".
+    pub fn when(&self) -> String {
+        match self.every {
+            Every::Daily => format!("daily at {}", self.at),
+            Every::Weekly { day } => format!("every {day} at {}", self.at),
+        }
     }
 
     fn time(&self) -> NaiveTime {
@@ -443,6 +453,7 @@ impl Store {
                     (None, None) => "never run",
                 };
                 ScheduleState {
+                    when: s.when(),
                     schedule: s,
                     last_run,
                     missed_since,

@@ -57,7 +57,14 @@ pub struct App {
 impl App {
     /// Starts the app with these arguments and a fresh KEYSAFE_HOME.
     pub async fn launch(args: &[&str]) -> App {
+        App::launch_with(args, |_| {}).await
+    }
+
+    /// `launch` with KEYSAFE_HOME prepared by `seed` before the app starts (what an earlier
+    /// session, or an unattended run, left there).
+    pub async fn launch_with(args: &[&str], seed: impl FnOnce(&std::path::Path)) -> App {
         let home = tempfile::tempdir().expect("home");
+        seed(home.path());
         let (port, native) = (free_port(), free_port());
         let driver = Command::new(std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into()))
             .args(["--port", &port.to_string(), "--native-port", &native.to_string()])

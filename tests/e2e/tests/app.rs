@@ -713,6 +713,9 @@ async fn every_view_and_dialog_passes_an_accessibility_scan_in_both_themes_and_s
         .await;
     assert!(dialog.contains("SQLDEMO01"), "{dialog}");
     app.press(&escape).await;
+    app.click("#toolbar-schedules").await;
+    app.wait_for("#schedules-table").await;
+    scan(&app, &axe, "21-schedules", &mut findings).await;
     app.close().await;
     assert!(
         findings.is_empty(),
@@ -847,4 +850,83 @@ async fn recoverability_names_the_lost_certificate_and_a_certificate_is_restored
     assert!(Path::new(&kept).starts_with(home.path()), "{kept}");
     assert!(page.contains("TDE_Payroll"), "the report names the key");
     drop(emulator);
+}
+
+/// An unattended run that failed while the app was closed is the first thing the app says
+/// when it opens; the banner leads to the Schedules view, which lists every schedule with
+/// its last run; both pass the accessibility scan.
+#[tokio::test]
+async fn a_failed_scheduled_run_is_shown_the_next_time_the_app_opens() {
+    use keysafe_core::schedule::{Every, LastRun, Schedule, Store};
+    use keysafe_e2e::fantoccini::key::Key;
+    let axe = std::fs::read_to_string(
+        keysafe_e2e::workspace_root().join("ui/node_modules/axe-core/axe.min.js"),
+    )
+    .expect("axe-core is installed with the UI's packages");
+    let app = App::launch_with(&["--demo"], |home| {
+        let store = Store::new(home);
+        let args = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        let mut nightly = Schedule::new(
+            "nightly",
+            Every::Daily,
+            "02:30",
+            args("backup changed --profile Prod --password-keyring prod-backup --copy-to E:\\KEYS"),
+            None,
+        )
+        .unwrap();
+        nightly.created = chrono::Utc::now() - chrono::Duration::days(7);
+        store.add(&nightly).unwrap();
+        let due = nightly.last_due(chrono::Local::now());
+        store
+            .record(
+                "nightly",
+                &LastRun {
+                    started: due,
+                    finished: due + chrono::Duration::seconds(4),
+                    exit_code: 1,
+                    error: Some("This account's keyring holds no secret named prod-backup.".into()),
+                },
+            )
+            .unwrap();
+        let weekly = Schedule::new(
+            "weekly-drill",
+            Every::Weekly { day: chrono::Weekday::Sun },
+            "03:15",
+            args("drill E:\\KEYS --profile Scratch --password-keyring prod-backup"),
+            None,
+        )
+        .unwrap();
+        store.add(&weekly).unwrap();
+    })
+    .await;
+    let banner = app
+        .wait_text("#schedule-banner", "the failed run", |t| t.contains("nightly"))
+        .await;
+    assert!(banner.contains("failed"), "{banner}");
+    assert!(banner.contains("no secret named prod-backup"), "{banner}");
+    // The Connect dialog opens first, as always; the banner waits beside it.
+    app.press(&char::from(Key::Escape).to_string()).await;
+    let mut findings = Vec::new();
+    scan(&app, &axe, "22-schedule-banner", &mut findings).await;
+    app.click("#schedule-banner-show").await;
+    let table = app
+        .wait_text("#schedules-table tbody", "both schedules", |t| {
+            t.contains("nightly") && t.contains("weekly-drill")
+        })
+        .await;
+    assert!(table.contains("FAILED"), "{table}");
+    assert!(table.contains("daily at 02:30"), "{table}");
+    assert!(table.contains("every Sun at 03:15"), "{table}");
+    assert!(table.contains("keysafe backup changed --profile Prod"), "{table}");
+    app.screenshot("schedules").await;
+    scan(&app, &axe, "23-schedules-failed", &mut findings).await;
+    // Dismissed, the banner stays away for the session; the view stays.
+    app.click(r#"#schedule-banner button[aria-label="Dismiss"]"#).await;
+    assert!(app
+        .client
+        .find(Locator::Css("#schedule-banner"))
+        .await
+        .is_err());
+    app.close().await;
+    assert!(findings.is_empty(), "{}", findings.join("\n"));
 }

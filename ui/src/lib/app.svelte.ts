@@ -1,6 +1,6 @@
 // The app's state, shared by the components (Svelte 5 runes).
 import * as api from './bindings'
-import type { ConnectionInfo, KeysafeError, KeyRef, ProfileView, ServerTree } from './bindings'
+import type { ConnectionInfo, KeysafeError, KeyRef, ProfileView, ScheduleState, ServerTree } from './bindings'
 import { asIpcError } from './ipc'
 
 export type Tab =
@@ -9,6 +9,7 @@ export type Tab =
   | { kind: 'report'; key: number; title: string; runId: string }
   | { kind: 'details'; key: number; title: string }
   | { kind: 'recoverability'; key: number; title: string; connection: number }
+  | { kind: 'schedules'; key: number; title: string }
 
 /** What the Restore dialog opens on: a connection, and the key when opened from one. */
 export interface RestoreTarget {
@@ -48,6 +49,15 @@ class AppStore {
   /** What Object Explorer Details shows: an instance, one of its databases, or everything. */
   detailsScope = $state<{ connection: number | null; database: string | null }>({ connection: null, database: null })
   notice = $state<KeysafeError | null>(null)
+  /** The unattended runs (keysafe schedule) and their last results. */
+  schedules = $state<ScheduleState[]>([])
+  /** The banner about a failed or missed run, dismissed for this session. */
+  scheduleBannerDismissed = $state(false)
+
+  /** Schedules whose last run failed, or whose due run left no record. */
+  get troubledSchedules(): ScheduleState[] {
+    return this.schedules.filter((s) => s.verdict === 'failed' || s.verdict === 'missed')
+  }
 
   get activeConnection(): ConnectionInfo | null {
     const t = this.tabs.find((t) => t.key === this.active)
@@ -61,9 +71,21 @@ class AppStore {
     this.recentServers = info.recent_servers
     this.windowsUser = info.windows_user
     this.smkConsequences = info.service_master_key_consequences
-    await this.loadProfiles()
+    await Promise.all([this.loadProfiles(), this.loadSchedules()])
     if (this.demo) this.connectProfile = this.profiles.find((p) => p.demo) ?? null
     this.connectOpen = true
+  }
+
+  async loadSchedules() {
+    try {
+      this.schedules = await api.schedules()
+    } catch (e) {
+      this.notice = asIpcError(e)
+    }
+  }
+
+  openSchedules() {
+    this.openOnce('schedules', 'Schedules')
   }
 
   async loadProfiles() {
@@ -89,7 +111,7 @@ class AppStore {
   }
 
   /** A document that exists once (History, Details): brought forward, or opened. */
-  private openOnce(kind: 'history' | 'details', title: string) {
+  private openOnce(kind: 'history' | 'details' | 'schedules', title: string) {
     const t = this.tabs.find((t) => t.kind === kind)
     if (t) {
       this.active = t.key

@@ -214,6 +214,16 @@ message: string,
  */
 next_step: string | null, server: ServerMessage | null, };
 
+export type LastRun = { started: string, finished: string, 
+/**
+ * keysafe's exit code: 0 success, 1 a failure, 2 a usage error.
+ */
+exit_code: number, 
+/**
+ * The first line of what went wrong, when something did.
+ */
+error: string | null, };
+
 export type MediumCheck = { report: string, run_id: string, copies: Array<CopyCheck>, };
 
 export type Need = { kind: NeedKind, thumbprint: string, 
@@ -351,7 +361,11 @@ export type RetainedBackup = { database: string,
 /**
  * D (full), I (differential), L (log).
  */
-kind: string, finished: string, device: string, needs: Array<Need>, 
+kind: string, finished: string, device: string, 
+/**
+ * Which backup set in the media file (BACKUP appends; msdb's backupset.position).
+ */
+position: number | null, needs: Array<Need>, 
 /**
  * Why what it needs could not be read (the file is gone, no permission), if so.
  */
@@ -364,6 +378,39 @@ export type RunSummary = { run_id: string, succeeded: boolean, keys_requested: n
  * The JSON, HTML and CSV reports Keysafe kept (KEYSAFE_HOME/reports).
  */
 report_files: Array<string>, };
+
+export type Schedule = { 
+/**
+ * Letters, digits, '-' and '_': it names the task, the units and the job.
+ */
+name: string, 
+/**
+ * Local time of day, HH:MM.
+ */
+at: string, 
+/**
+ * keysafe's arguments (`backup changed --profile prod ...`): never a secret.
+ */
+args: Array<string>, 
+/**
+ * The Windows account the task runs as (DOMAIN\user); its Credential Manager holds the
+ * secrets. None: the account that added it.
+ */
+account: string | null, created: string, } & ({ "every": "daily" } | { "every": "weekly", day: string, });
+
+export type ScheduleState = { schedule: Schedule, last_run: LastRun | null, 
+/**
+ * The run that should have happened last, when none is recorded since: missed.
+ */
+missed_since: string | null, 
+/**
+ * "ok", "failed", "missed", "never run".
+ */
+verdict: string, 
+/**
+ * When it runs, in words: "daily at 02:30", "every Sun at 03:15".
+ */
+when: string, };
 
 export type ServerMessage = { number: number, level: number, state: number, line: number, text: string, };
 
@@ -472,6 +519,11 @@ export function importProfiles(): Promise<Array<ProfileView>> {
 
 export function history(): Promise<HistoryView> {
   return invoke('history', {  });
+}
+
+/** The unattended runs (keysafe schedule add), each with its last run and verdict: a failed or missed one is what the app shows when it opens. */
+export function schedules(): Promise<Array<ScheduleState>> {
+  return invoke('schedules', {  });
 }
 
 /** The native file chooser for a Keysafe report; null when cancelled. */

@@ -17,6 +17,7 @@ export const views = {
   details: lazy(() => import('../components/DetailsView.svelte')),
   recoverability: lazy(() => import('../components/RecoverabilityView.svelte')),
   report: lazy(() => import('../components/ReportView.svelte')),
+  schedules: lazy(() => import('../components/SchedulesView.svelte')),
   backup: lazy(() => import('../components/BackupDialog.svelte')),
   restore: lazy(() => import('../components/RestoreDialog.svelte')),
   properties: lazy(() => import('../components/PropertiesDialog.svelte')),

@@ -64,7 +64,7 @@ pub(crate) async fn cmd_schedule(action: &ScheduleAction) -> Result<i32, Keysafe
                 "Schedule {} added: keysafe {} ({}).",
                 s.name,
                 s.args.join(" "),
-                when(&s)
+                s.when()
             );
             Ok(0)
         }
@@ -81,7 +81,7 @@ pub(crate) async fn cmd_schedule(action: &ScheduleAction) -> Result<i32, Keysafe
                         "{:<10} {:<20} {:<22} keysafe {}",
                         st.verdict.to_uppercase(),
                         st.schedule.name,
-                        when(&st.schedule),
+                        st.when,
                         st.schedule.args.join(" ")
                     );
                     if let Some(r) = &st.last_run {
@@ -159,13 +159,6 @@ pub(crate) async fn cmd_schedule(action: &ScheduleAction) -> Result<i32, Keysafe
             )?;
             r
         }
-    }
-}
-
-fn when(s: &Schedule) -> String {
-    match s.every {
-        Every::Daily => format!("daily at {}", s.at),
-        Every::Weekly { day } => format!("every {day} at {}", s.at),
     }
 }
 
