@@ -319,9 +319,9 @@ pub struct AppInfo {
 
 /// Recovery: what the engine reports, as it is.
 pub use keysafe_core::coverage::Coverage;
-pub use keysafe_core::schedule::ScheduleState;
 pub use keysafe_core::recovery::MediumCheck;
 pub use keysafe_core::restore::{RestoreProgress, RestoreResult};
+pub use keysafe_core::schedule::ScheduleState;
 
 /// A restore that was proven, and where its report (HTML) was kept.
 #[derive(Debug, Clone, Serialize, TS)]

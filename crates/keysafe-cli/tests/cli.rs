@@ -3016,6 +3016,15 @@ async fn a_drill_restores_every_key_on_scratch_and_proves_the_kept_backups_and_t
     assert!(reports
         .iter()
         .any(|p| p.extension().is_some_and(|x| x == "html")));
+    // No password is in it, in anything else the drill wrote, or in what it printed.
+    for secret in ["Str0ng!Backup#Pass", mssql_emulator::DEFAULT_SA_PASSWORD] {
+        for f in files_under(&scratch.home) {
+            let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).to_string();
+            assert!(!text.contains(secret), "{} holds a password", f.display());
+        }
+        assert!(!String::from_utf8_lossy(&out.stdout).contains(secret));
+        assert!(!String::from_utf8_lossy(&out.stderr).contains(secret));
+    }
 
     // Designated now: no confirmation. The full retention reaches the Sales backup whose
     // certificate was dropped in a rotation: stranded, named, and the drill fails.

@@ -890,7 +890,9 @@ async fn a_failed_scheduled_run_is_shown_the_next_time_the_app_opens() {
             .unwrap();
         let weekly = Schedule::new(
             "weekly-drill",
-            Every::Weekly { day: chrono::Weekday::Sun },
+            Every::Weekly {
+                day: chrono::Weekday::Sun,
+            },
             "03:15",
             args("drill E:\\KEYS --profile Scratch --password-keyring prod-backup"),
             None,
@@ -900,7 +902,9 @@ async fn a_failed_scheduled_run_is_shown_the_next_time_the_app_opens() {
     })
     .await;
     let banner = app
-        .wait_text("#schedule-banner", "the failed run", |t| t.contains("nightly"))
+        .wait_text("#schedule-banner", "the failed run", |t| {
+            t.contains("nightly")
+        })
         .await;
     assert!(banner.contains("failed"), "{banner}");
     assert!(banner.contains("no secret named prod-backup"), "{banner}");
@@ -917,11 +921,15 @@ async fn a_failed_scheduled_run_is_shown_the_next_time_the_app_opens() {
     assert!(table.contains("FAILED"), "{table}");
     assert!(table.contains("daily at 02:30"), "{table}");
     assert!(table.contains("every Sun at 03:15"), "{table}");
-    assert!(table.contains("keysafe backup changed --profile Prod"), "{table}");
+    assert!(
+        table.contains("keysafe backup changed --profile Prod"),
+        "{table}"
+    );
     app.screenshot("schedules").await;
     scan(&app, &axe, "23-schedules-failed", &mut findings).await;
     // Dismissed, the banner stays away for the session; the view stays.
-    app.click(r#"#schedule-banner button[aria-label="Dismiss"]"#).await;
+    app.click(r#"#schedule-banner button[aria-label="Dismiss"]"#)
+        .await;
     assert!(app
         .client
         .find(Locator::Css("#schedule-banner"))
