@@ -380,6 +380,45 @@ pub fn write_pages(
     Ok(out)
 }
 
+/// What a backup with split custody leaves: the generated password (for this run only), what
+/// the report records of the split, and the custodians' pages.
+pub struct RunSplit {
+    pub password: Password,
+    pub custody: SplitCustody,
+    pub pages: Vec<std::path::PathBuf>,
+}
+
+/// Split custody for one run: the password generated and split `threshold` of
+/// `custodians.len()`, each custodian's page written to `shares_to`, which must not be inside
+/// any of `media` (the medium, the report folder): the shares must not travel with the
+/// backup they open. `protects` says, per instance, what the password protects.
+pub fn split_for_run(
+    threshold: u8,
+    custodians: &[String],
+    shares_to: &std::path::Path,
+    media: &[&std::path::Path],
+    protects: &[String],
+) -> Result<RunSplit> {
+    let canon = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    if !shares_to.is_absolute() {
+        return Err(invalid("Choose the folder for the custodians' pages (a full path)."));
+    }
+    if media.iter().any(|m| canon(shares_to).starts_with(canon(m))) {
+        return Err(invalid(format!(
+            "{} is on the medium: the shares must not travel with the backup they open.",
+            shares_to.display()
+        ))
+        .next("Write the pages somewhere else, print them, hand them over, then delete them."));
+    }
+    let (password, split) = generate_and_split(threshold, custodians)?;
+    let pages = write_pages(&split, protects, shares_to)?;
+    Ok(RunSplit {
+        password,
+        custody: split.custody(),
+        pages,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

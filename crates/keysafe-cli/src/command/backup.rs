@@ -8,17 +8,6 @@ fn split_password(
     request: &mut run::RunRequest,
 ) -> Result<Password, KeysafeError> {
     let dir = a.shares_to.as_ref().expect("clap requires --shares-to");
-    let inside = |outer: &std::path::Path| {
-        let canon =
-            |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-        canon(dir).starts_with(canon(outer))
-    };
-    if inside(&a.copy_to) || a.report.as_deref().is_some_and(inside) {
-        return Err(usage(
-            "--shares-to is on the medium: the shares must not travel with the backup they open. Write them somewhere else, print them, then delete them.",
-        ));
-    }
-    let (password, split) = keysafe_core::custody::generate_and_split(k, &a.custodians)?;
     let what = match a.what {
         What::Smk => "the service master key".to_string(),
         What::Dmk if a.databases.is_empty() => "every database master key".into(),
@@ -32,18 +21,20 @@ fn split_password(
         .iter()
         .map(|t| format!("{}: {what}, backed up to {}", t.server, a.copy_to.display()))
         .collect();
-    let pages = keysafe_core::custody::write_pages(&split, &protects, dir)?;
+    let mut media: Vec<&std::path::Path> = vec![&a.copy_to];
+    media.extend(a.report.as_deref());
+    let split = keysafe_core::custody::split_for_run(k, &a.custodians, dir, &media, &protects)?;
     eprintln!(
         "split {}: any {} of {} shares rebuild the backup password; print each page for its custodian, then delete it:",
-        split.id,
-        split.threshold,
-        split.shares.len()
+        split.custody.split_id,
+        split.custody.threshold,
+        split.custody.custodians.len()
     );
-    for p in &pages {
+    for p in &split.pages {
         eprintln!("  {}", p.display());
     }
-    request.custody.password_split = Some(split.custody());
-    Ok(password)
+    request.custody.password_split = Some(split.custody);
+    Ok(split.password)
 }
 
 pub(crate) async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
