@@ -172,6 +172,18 @@ pub struct BackupRequest {
     pub carrier: String,
     pub storage_location: String,
     pub notes: String,
+    /// Split custody: Keysafe generates the password and splits it among custodians (the
+    /// password fields are then not used).
+    pub split: Option<SplitRequest>,
+}
+
+/// "Split among custodians...": any `threshold` of the custodians' shares rebuild the backup
+/// password; each custodian's page is written to `shares_to` (never on the medium).
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct SplitRequest {
+    pub threshold: u8,
+    pub custodians: Vec<String>,
+    pub shares_to: String,
 }
 
 /// The secrets of a backup, kept apart from the request so the request can be logged.
@@ -229,6 +241,9 @@ pub struct RunSummary {
     pub destination_warnings: Vec<String>,
     /// The JSON, HTML and CSV reports Keysafe kept (KEYSAFE_HOME/reports).
     pub report_files: Vec<String>,
+    /// Split custody: each custodian's page (to print, hand over, then delete). The shares
+    /// themselves never cross to the UI.
+    pub share_pages: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, TS, PartialEq, Eq)]

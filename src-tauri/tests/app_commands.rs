@@ -114,6 +114,7 @@ async fn a_whole_backup_from_the_dialog_leaves_a_verified_copy_a_report_and_no_s
         carrier: "Carrier Name".into(),
         storage_location: "Safe 12".into(),
         notes: String::new(),
+        split: None,
     };
     let plan = desk::backup::plan(&st, &request).await.unwrap();
     let inst = &plan.instances[0];

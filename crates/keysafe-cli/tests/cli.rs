@@ -2349,7 +2349,8 @@ async fn a_backup_with_split_custody_restores_from_two_of_three_shares() {
     ]);
     let out = keysafe(&a, &refused, &[("KS_LOGIN_PW", "Operat0r!Pass#1")]).await;
     exits(&out, 2);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("is on the medium: the shares must not travel with the backup they open"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("is on the medium: the shares must not travel with the backup they open"));
     let mut args = vec!["backup", "dmk", "--database", "HR"];
     args.extend(c.iter().map(String::as_str));
     args.extend([

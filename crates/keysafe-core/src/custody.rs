@@ -401,7 +401,9 @@ pub fn split_for_run(
 ) -> Result<RunSplit> {
     let canon = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     if !shares_to.is_absolute() {
-        return Err(invalid("Choose the folder for the custodians' pages (a full path)."));
+        return Err(invalid(
+            "Choose the folder for the custodians' pages (a full path).",
+        ));
     }
     if media.iter().any(|m| canon(shares_to).starts_with(canon(m))) {
         return Err(invalid(format!(

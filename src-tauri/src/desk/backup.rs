@@ -85,13 +85,15 @@ pub async fn run(
     secrets: BackupSecrets,
     emit: &(dyn Fn(Progress) + Send + Sync),
 ) -> IpcResult<RunSummary> {
-    if !password::confirmed(&secrets.password.0, &secrets.confirm.0) {
+    if req.split.is_none() && !password::confirmed(&secrets.password.0, &secrets.confirm.0) {
         return Err(KeysafeError::new(
             ErrorCode::InvalidInput,
             "The password and its confirmation differ.",
         ));
     }
-    run::check_backup_password(&secrets.password.0)?;
+    if req.split.is_none() {
+        run::check_backup_password(&secrets.password.0)?;
+    }
     let copy_to = PathBuf::from(req.copy_to.trim());
     if req.copy_to.trim().is_empty() || !copy_to.is_absolute() {
         return Err(KeysafeError::new(
@@ -104,7 +106,45 @@ pub async fn run(
         .iter()
         .map(|&id| state.connection(id).map(|c| c.options.clone()))
         .collect::<IpcResult<Vec<_>>>()?;
-    let mut keys = Secrets::new(secrets.password.0.clone());
+    let split = match &req.split {
+        None => None,
+        Some(sr) => {
+            let protects: Vec<String> = req
+                .connections
+                .iter()
+                .filter_map(|&id| state.connection(id).ok())
+                .map(|c| {
+                    format!(
+                        "{}: {}, backed up to {}",
+                        c.info.server_name,
+                        if req.keys.is_empty() {
+                            "every key of the hierarchy".to_string()
+                        } else {
+                            req.keys
+                                .iter()
+                                .map(|k| k.label())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        },
+                        copy_to.display()
+                    )
+                })
+                .collect();
+            let reports = state.home.join("reports");
+            Some(keysafe_core::custody::split_for_run(
+                sr.threshold,
+                &sr.custodians,
+                Path::new(sr.shares_to.trim()),
+                &[&copy_to, &reports],
+                &protects,
+            )?)
+        }
+    };
+    let password = match &split {
+        Some(s) => s.password.clone(),
+        None => secrets.password.0.clone(),
+    };
+    let mut keys = Secrets::new(password);
     for k in &secrets.key_passwords {
         let p = k.password.0.clone();
         match &k.key {
@@ -126,7 +166,7 @@ pub async fn run(
             carrier: text(&req.carrier),
             storage_location: text(&req.storage_location),
             notes: text(&req.notes),
-            password_split: None,
+            password_split: split.as_ref().map(|s| s.custody.clone()),
         },
         report_dir: state.home.join("reports"),
         history: state.history_path(),
@@ -136,7 +176,21 @@ pub async fn run(
         report,
         files: kept,
     } = run::execute(&request, &keys, &progress).await?;
-    let summary = summarize(&report, &kept);
+    let mut summary = summarize(&report, &kept);
+    // The medium describes itself, as the CLI's does: a restore (or a drill) from the medium
+    // alone needs its report beside the copies. The app keeps its own copy for History.
+    match report.write_files(&copy_to) {
+        Ok(on_medium) => summary
+            .report_files
+            .extend(on_medium.all().iter().map(|p| p.display().to_string())),
+        Err(e) => summary.destination_warnings.push(format!(
+            "The report could not be written to the medium ({}): a restore from the medium needs it; export it there (Export report).",
+            e.message
+        )),
+    }
+    summary.share_pages = split
+        .map(|s| s.pages.iter().map(|p| p.display().to_string()).collect())
+        .unwrap_or_default();
     state
         .runs
         .lock()
@@ -192,6 +246,7 @@ fn summarize(r: &Report, kept: &keysafe_core::report::ReportFiles) -> RunSummary
             .collect(),
         destination_warnings: r.destination_warnings.clone(),
         report_files: kept.all().iter().map(|p| p.display().to_string()).collect(),
+        share_pages: Vec::new(),
     }
 }
 

@@ -938,3 +938,151 @@ async fn a_failed_scheduled_run_is_shown_the_next_time_the_app_opens() {
     app.close().await;
     assert!(findings.is_empty(), "{}", findings.join("\n"));
 }
+
+/// "Split among custodians...": the app generates the backup password and splits it two of
+/// three; each custodian's page is written outside the medium, and the shares never reach
+/// the UI, a log (at trace level), the report or the history. Two of the pages are enough to
+/// restore the service master key on another instance (with the CLI, as on the day).
+#[tokio::test]
+async fn a_backup_split_among_custodians_restores_from_two_of_the_three_pages() {
+    let axe = std::fs::read_to_string(
+        keysafe_e2e::workspace_root().join("ui/node_modules/axe-core/axe.min.js"),
+    )
+    .expect("axe-core is installed with the UI's packages");
+    let server_dir = tempfile::tempdir().unwrap();
+    let emulator = demo_instance(server_dir.path()).await;
+    let medium = tempfile::tempdir().unwrap();
+    let pages = tempfile::tempdir().unwrap();
+    let app = App::launch(&[]).await;
+    connect(
+        &app,
+        &format!("127.0.0.1,{}", emulator.addr().port()),
+        "keysafe_operator",
+        OPERATOR_PASSWORD,
+    )
+    .await;
+    let smk = r#"[data-key="1/smk"]"#;
+    app.wait_text(smk, "the SMK in the tree", |t| {
+        t.contains("Service Master Key")
+    })
+    .await;
+    right_click(&app, smk).await;
+    app.click("#menu-backup").await;
+    app.click("#backup-split").await;
+    // One custodian per line, each line ended with Enter as typed.
+    let enter = char::from(keysafe_e2e::fantoccini::key::Key::Enter);
+    app.type_into(
+        "#split-custodians",
+        &format!("Ann Lee{enter}Bob Roy{enter}Cy Wu"),
+    )
+    .await;
+    app.type_into("#split-folder", &pages.path().display().to_string())
+        .await;
+    app.type_into("#backup-medium-path", &medium.path().display().to_string())
+        .await;
+    let said = app
+        .wait_text("#split-problem", "the split's summary", |t| {
+            t.contains("Any 2 of the 3")
+        })
+        .await;
+    assert!(said.contains("never written anywhere"), "{said}");
+    let mut findings = Vec::new();
+    scan(&app, &axe, "24-backup-split", &mut findings).await;
+    app.click("#backup-execute").await;
+    let result = app
+        .wait_text("#backup-result h3", "the result", |t| {
+            t.contains("verified")
+        })
+        .await;
+    assert!(result.contains("1 of 1 key verified"), "{result}");
+    let listed = app
+        .wait_text("#split-pages", "the custodians' pages", |t| {
+            t.contains("share-")
+        })
+        .await;
+    assert_eq!(listed.matches("share-").count(), 3, "{listed}");
+    app.screenshot("24-backup-split-result").await;
+    scan(&app, &axe, "25-backup-split-result", &mut findings).await;
+    let home = app.close().await;
+    assert!(findings.is_empty(), "{}", findings.join("\n"));
+
+    // The pages: one per custodian, each with its share as typed back (KS1-...).
+    let written = files_under(pages.path());
+    assert_eq!(written.len(), 3, "{written:?}");
+    let share_of = |p: &Path| -> String {
+        let html = std::fs::read_to_string(p).unwrap();
+        let at = html.find("KS1-").expect("the share on the page");
+        html[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect()
+    };
+    let shares: Vec<String> = written.iter().map(|p| share_of(p)).collect();
+    // No share anywhere else: the app's logs at trace level, its reports and history, the medium.
+    for f in files_under(home.path())
+        .into_iter()
+        .chain(files_under(medium.path()))
+    {
+        let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).to_string();
+        for s in &shares {
+            assert!(!text.contains(s.as_str()), "{} holds a share", f.display());
+        }
+    }
+
+    // The day it is needed: two custodians type theirs; the key goes onto another instance.
+    let dr_dir = tempfile::tempdir().unwrap();
+    let dr = demo_instance(dr_dir.path()).await;
+    let folder = r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup\Restore";
+    let local = dr.instance().host_path(folder).unwrap();
+    let report = files_under(medium.path())
+        .into_iter()
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("keysafe-report-") && n.ends_with(".json"))
+        })
+        .unwrap_or_else(|| panic!("the report on the medium: {:?}", files_under(medium.path())));
+    let mut cmd = std::process::Command::new(keysafe_e2e::cli_binary());
+    cmd.args(["restore", "smk"])
+        .arg(&report)
+        .args(["--server", &format!("127.0.0.1,{}", dr.addr().port())])
+        .args([
+            "--login",
+            "sa",
+            "--login-password-env",
+            "KS_SA",
+            "--trust-server-certificate",
+        ])
+        .args(["--share-env", "KS_SHARE_1", "--share-env", "KS_SHARE_3"])
+        .args(["--server-dir", folder, "--server-dir-local"])
+        .arg(&local)
+        .args(["--confirm", "SQLDEMO01"])
+        .env("KEYSAFE_HOME", home.path())
+        .env("KS_SA", mssql_emulator::DEFAULT_SA_PASSWORD)
+        .env("KS_SHARE_1", &shares[0])
+        .env("KS_SHARE_3", &shares[2]);
+    // Off the test's runtime thread: the emulated instance answers on it.
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let smk_of = |e: &Emulator| {
+        e.instance()
+            .state()
+            .service_master_key
+            .as_ref()
+            .unwrap()
+            .guid
+    };
+    assert_eq!(
+        smk_of(&dr),
+        smk_of(&emulator),
+        "the restored key is the source's"
+    );
+}

@@ -31,7 +31,12 @@ copy_to: string,
 /**
  * The server-side folder; empty for `<default backup path>\Keysafe`.
  */
-server_dir: string, acl_principals: Array<string>, verify_restore: boolean, carrier: string, storage_location: string, notes: string, };
+server_dir: string, acl_principals: Array<string>, verify_restore: boolean, carrier: string, storage_location: string, notes: string, 
+/**
+ * Split custody: Keysafe generates the password and splits it among custodians (the
+ * password fields are then not used).
+ */
+split: SplitRequest | null, };
 
 export type BackupSecrets = { password: string, confirm: string, 
 /**
@@ -377,7 +382,12 @@ export type RunSummary = { run_id: string, succeeded: boolean, keys_requested: n
 /**
  * The JSON, HTML and CSV reports Keysafe kept (KEYSAFE_HOME/reports).
  */
-report_files: Array<string>, };
+report_files: Array<string>, 
+/**
+ * Split custody: each custodian's page (to print, hand over, then delete). The shares
+ * themselves never cross to the UI.
+ */
+share_pages: Array<string>, };
 
 export type Schedule = { 
 /**
@@ -415,6 +425,8 @@ when: string, };
 export type ServerMessage = { number: number, level: number, state: number, line: number, text: string, };
 
 export type ServerTree = { id: number, server_name: string, service_master_key: KeyNode | null, databases: Array<DatabaseNode>, risks: Array<RiskView>, properties: Array<Property>, };
+
+export type SplitRequest = { threshold: number, custodians: Array<string>, shares_to: string, };
 
 export type StaleKey = { server: string, label: string, reason: string, };
 
