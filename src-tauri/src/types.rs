@@ -376,4 +376,8 @@ pub struct RestoreSecretsView {
     /// A database master key's new password, or a new master key's for a certificate.
     #[ts(type = "string | null")]
     pub master_key: Option<Secret>,
+    /// A backup made with split custody: the custodians' shares as typed, instead of
+    /// `backup` (which is then empty).
+    #[ts(type = "string[]")]
+    pub shares: Vec<Secret>,
 }

@@ -546,6 +546,7 @@ async fn a_refused_restore_says_where_the_attempt_is_recorded() {
     let secrets = || RestoreSecretsView {
         backup: Secret::from(backup_pw.to_string()),
         master_key: None,
+        shares: vec![],
     };
     // The wrong name typed: nothing changes, and the dialog's error names the record.
     let e = desk::recovery::run(&st, c.id, restore("SQLDEMO02"), secrets(), &|_| {})

@@ -45,11 +45,19 @@ pub async fn run(
     emit: &(dyn Fn(RestoreProgress) + Send + Sync),
 ) -> IpcResult<RestoreDone> {
     let req = request(&args);
+    // Shares are combined (each mistake named) before anything reaches the server.
+    let combined = if secrets.shares.is_empty() {
+        None
+    } else {
+        let typed: Vec<keysafe_core::Password> =
+            secrets.shares.iter().map(|s| s.0.clone()).collect();
+        Some(keysafe_core::custody::combine(&typed)?)
+    };
     let conn = state.connection(id)?;
     let mut g = conn.session().await?;
     let session = g.as_mut().expect("session");
     let s = RestoreSecrets {
-        backup: &secrets.backup.0,
+        backup: combined.as_ref().unwrap_or(&secrets.backup.0),
         master_key: secrets.master_key.as_ref().map(|p| &p.0),
     };
     let outcome = restore::restore(session, &req, &s, &mut |p| emit(p)).await;

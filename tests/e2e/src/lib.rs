@@ -30,20 +30,6 @@ pub fn app_binary() -> PathBuf {
     p
 }
 
-/// The `keysafe` command of the same build, for what a test checks from outside the app.
-pub fn cli_binary() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    let p = target.join("debug").join("keysafe");
-    assert!(
-        p.exists(),
-        "{} is missing: build the workspace first",
-        p.display()
-    );
-    p
-}
-
 /// Where screenshots go (CI keeps them as artifacts).
 pub fn artifacts() -> PathBuf {
     let d = std::env::var_os("KEYSAFE_TEST_ARTIFACTS")

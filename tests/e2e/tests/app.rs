@@ -940,9 +940,9 @@ async fn a_failed_scheduled_run_is_shown_the_next_time_the_app_opens() {
 }
 
 /// "Split among custodians...": the app generates the backup password and splits it two of
-/// three; each custodian's page is written outside the medium, and the shares never reach
-/// the UI, a log (at trace level), the report or the history. Two of the pages are enough to
-/// restore the service master key on another instance (with the CLI, as on the day).
+/// three; each custodian's page is written outside the medium, and the shares never reach a
+/// log (at trace level), the report, the history or the medium. Two of the pages are enough
+/// to restore the service master key on another instance from the Restore dialog.
 #[tokio::test]
 async fn a_backup_split_among_custodians_restores_from_two_of_the_three_pages() {
     let axe = std::fs::read_to_string(
@@ -1003,8 +1003,7 @@ async fn a_backup_split_among_custodians_restores_from_two_of_the_three_pages() 
     assert_eq!(listed.matches("share-").count(), 3, "{listed}");
     app.screenshot("24-backup-split-result").await;
     scan(&app, &axe, "25-backup-split-result", &mut findings).await;
-    let home = app.close().await;
-    assert!(findings.is_empty(), "{}", findings.join("\n"));
+    app.click("#backup-dialog footer button").await;
 
     // The pages: one per custodian, each with its share as typed back (KS1-...).
     let written = files_under(pages.path());
@@ -1018,6 +1017,50 @@ async fn a_backup_split_among_custodians_restores_from_two_of_the_three_pages() 
             .collect()
     };
     let shares: Vec<String> = written.iter().map(|p| share_of(p)).collect();
+    let report = files_under(medium.path())
+        .into_iter()
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("keysafe-report-") && n.ends_with(".json"))
+        })
+        .unwrap_or_else(|| panic!("the report on the medium: {:?}", files_under(medium.path())));
+
+    // The day it is needed: another instance, and two of the three custodians type theirs.
+    let dr_dir = tempfile::tempdir().unwrap();
+    let dr = demo_instance(dr_dir.path()).await;
+    app.click(r#"button[aria-label="Connect"]"#).await;
+    connect_operator(&app, &dr, 2).await;
+    right_click(&app, r#"[data-key="2/smk"]"#).await;
+    app.click("#menu-restore").await;
+    app.type_into("#restore-report", &report.display().to_string())
+        .await;
+    app.click("#restore-check").await;
+    app.wait_text("#restore-copies", "the medium's copies", |t| {
+        t.contains("Matches")
+    })
+    .await;
+    app.click("#restore-use-shares").await;
+    app.type_into("#restore-share-1", &shares[0]).await;
+    app.type_into("#restore-share-2", &shares[2]).await;
+    let folder = r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup\Restore";
+    let local = dr.instance().host_path(folder).unwrap();
+    app.type_into("#restore-server-dir", folder).await;
+    app.type_into("#restore-server-dir-local", &local.display().to_string())
+        .await;
+    app.type_into("#restore-confirm", "SQLDEMO01").await;
+    scan(&app, &axe, "26-restore-shares", &mut findings).await;
+    app.click("#restore-execute").await;
+    let proof = app
+        .wait_text("#restore-result", "the restore's result", |t| {
+            t.contains("restored")
+        })
+        .await;
+    assert!(proof.contains("service master key"), "{proof}");
+    app.screenshot("26-restored-from-shares").await;
+    let home = app.close().await;
+    assert!(findings.is_empty(), "{}", findings.join("\n"));
+
     // No share anywhere else: the app's logs at trace level, its reports and history, the medium.
     for f in files_under(home.path())
         .into_iter()
@@ -1028,50 +1071,6 @@ async fn a_backup_split_among_custodians_restores_from_two_of_the_three_pages() 
             assert!(!text.contains(s.as_str()), "{} holds a share", f.display());
         }
     }
-
-    // The day it is needed: two custodians type theirs; the key goes onto another instance.
-    let dr_dir = tempfile::tempdir().unwrap();
-    let dr = demo_instance(dr_dir.path()).await;
-    let folder = r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup\Restore";
-    let local = dr.instance().host_path(folder).unwrap();
-    let report = files_under(medium.path())
-        .into_iter()
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("keysafe-report-") && n.ends_with(".json"))
-        })
-        .unwrap_or_else(|| panic!("the report on the medium: {:?}", files_under(medium.path())));
-    let mut cmd = std::process::Command::new(keysafe_e2e::cli_binary());
-    cmd.args(["restore", "smk"])
-        .arg(&report)
-        .args(["--server", &format!("127.0.0.1,{}", dr.addr().port())])
-        .args([
-            "--login",
-            "sa",
-            "--login-password-env",
-            "KS_SA",
-            "--trust-server-certificate",
-        ])
-        .args(["--share-env", "KS_SHARE_1", "--share-env", "KS_SHARE_3"])
-        .args(["--server-dir", folder, "--server-dir-local"])
-        .arg(&local)
-        .args(["--confirm", "SQLDEMO01"])
-        .env("KEYSAFE_HOME", home.path())
-        .env("KS_SA", mssql_emulator::DEFAULT_SA_PASSWORD)
-        .env("KS_SHARE_1", &shares[0])
-        .env("KS_SHARE_3", &shares[2]);
-    // Off the test's runtime thread: the emulated instance answers on it.
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
     let smk_of = |e: &Emulator| {
         e.instance()
             .state()

@@ -358,7 +358,12 @@ export type RestoreSecretsView = { backup: string,
 /**
  * A database master key's new password, or a new master key's for a certificate.
  */
-master_key: string | null, };
+master_key: string | null, 
+/**
+ * A backup made with split custody: the custodians' shares as typed, instead of
+ * `backup` (which is then empty).
+ */
+shares: string[], };
 
 export type ResultSetView = { columns: Array<string>, rows: Array<Array<string | null>>, };
 
