@@ -191,6 +191,12 @@ ipc! {
 
     fn history(state) -> HistoryView { desk::history::history(state).await }
 
+    /// The evidence pack (STIG or PCI DSS) from the vouched history since a date, kept in
+    /// KEYSAFE_HOME/evidence and shown.
+    fn evidence_pack(state, standard: Standard, since: String) -> EvidenceView {
+        desk::history::evidence(state, standard, &since)
+    }
+
     /// The unattended runs (keysafe schedule add), each with its last run and verdict:
     /// a failed or missed one is what the app shows when it opens.
     fn schedules(state) -> Vec<ScheduleState> {

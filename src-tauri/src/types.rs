@@ -334,9 +334,23 @@ pub struct AppInfo {
 
 /// Recovery: what the engine reports, as it is.
 pub use keysafe_core::coverage::Coverage;
+pub use keysafe_core::evidence::Standard;
 pub use keysafe_core::recovery::MediumCheck;
 pub use keysafe_core::restore::{RestoreProgress, RestoreResult};
 pub use keysafe_core::schedule::ScheduleState;
+
+/// An evidence pack made from the history: where it was written, what it found, and its
+/// HTML to show.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct EvidenceView {
+    pub html: String,
+    pub html_path: String,
+    pub json_path: String,
+    pub keys: u32,
+    pub controls_met: u32,
+    pub controls_missing: u32,
+    pub history_problems: Vec<String>,
+}
 
 /// A restore that was proven, and where its report (HTML) was kept.
 #[derive(Debug, Clone, Serialize, TS)]

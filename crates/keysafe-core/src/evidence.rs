@@ -15,6 +15,7 @@ pub const SCHEMA: &str = "keysafe.evidence/1";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Standard {
     /// DISA Microsoft SQL Server 2022 (and 2016) STIG.
@@ -504,6 +505,13 @@ fn gap(ev: &Evidence, item: &str) -> Option<String> {
 }
 
 impl Pack {
+    /// How many of the keys' control findings are met, and how many lack evidence.
+    pub fn tally(&self) -> (usize, usize) {
+        let all = self.keys.iter().flat_map(|k| k.controls.iter());
+        let met = all.clone().filter(|c| c.met).count();
+        (met, all.count() - met)
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a pack serializes")
     }
@@ -532,7 +540,8 @@ impl Pack {
                 Standard::Stig => "stig",
                 Standard::Pci => "pci",
             },
-            self.generated.format("%Y%m%dT%H%M%SZ")
+            // Milliseconds: two packs made in the same second keep both.
+            self.generated.format("%Y%m%dT%H%M%S%.3fZ")
         );
         let json = crate::copy::write_new(dir, &format!("{stem}.json"), self.to_json().as_bytes())?;
         let html = crate::copy::write_new(dir, &format!("{stem}.html"), self.to_html().as_bytes())?;

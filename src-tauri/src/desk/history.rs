@@ -4,7 +4,7 @@
 use crate::desk::explorer::{inventory_of, tree};
 use crate::error::{IpcResult, KeysafeError};
 use crate::state::AppState;
-use crate::types::{BackupState, HistoryRow, HistoryView, StaleKey};
+use crate::types::{BackupState, EvidenceView, HistoryRow, HistoryView, StaleKey, Standard};
 use keysafe_core::{history, ErrorCode};
 
 pub async fn history(state: &AppState) -> IpcResult<HistoryView> {
@@ -98,5 +98,33 @@ pub fn report_html(state: &AppState, run_id: &str) -> IpcResult<String> {
                 json.with_extension("html").display()
             ),
         )
+    })
+}
+
+/// The evidence pack for `standard` since `since` (YYYY-MM-DD, UTC), from the vouched history,
+/// written to KEYSAFE_HOME/evidence (HTML and JSON) and returned to show.
+pub fn evidence(state: &AppState, standard: Standard, since: &str) -> IpcResult<EvidenceView> {
+    use keysafe_core::evidence;
+    let since = chrono::NaiveDate::parse_from_str(since.trim(), "%Y-%m-%d")
+        .map_err(|_| {
+            KeysafeError::new(
+                ErrorCode::InvalidInput,
+                format!("'{since}' is not a date (YYYY-MM-DD)."),
+            )
+        })?
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc();
+    let pack = evidence::build(&state.history_path(), standard, since)?;
+    let (json_path, html_path) = pack.write_files(&state.home.join("evidence"))?;
+    let (met, missing) = pack.tally();
+    Ok(EvidenceView {
+        html: pack.to_html(),
+        html_path: html_path.display().to_string(),
+        json_path: json_path.display().to_string(),
+        keys: pack.keys.len() as u32,
+        controls_met: met as u32,
+        controls_missing: missing as u32,
+        history_problems: pack.history_problems.clone(),
     })
 }

@@ -644,6 +644,23 @@ async fn every_view_and_dialog_passes_an_accessibility_scan_in_both_themes_and_s
     })
     .await;
     scan(&app, &axe, "15-history", &mut findings).await;
+    // The evidence pack from History: built from the seeded run, kept, and shown.
+    app.click("#evidence-build").await;
+    let summary = app
+        .wait_text("#evidence-summary", "the evidence pack's tally", |t| {
+            t.contains("with evidence")
+        })
+        .await;
+    assert!(summary.starts_with("1 key"), "{summary}");
+    let kept = std::fs::read_dir(app.home.path().join("evidence"))
+        .unwrap()
+        .count();
+    assert_eq!(kept, 2, "the pack's HTML and JSON are kept");
+    app.wait_for("iframe.report").await;
+    scan(&app, &axe, "15b-evidence", &mut findings).await;
+    // Closed again, so the report's frame below is the only one.
+    app.click(".doc-tab.active button.close").await;
+    app.click("#toolbar-history").await;
     // The run's report inside the app, the report itself scanned too.
     app.click("#history-runs tbody button").await;
     app.wait_for("iframe.report").await;

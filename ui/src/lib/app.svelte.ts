@@ -1,6 +1,6 @@
 // The app's state, shared by the components (Svelte 5 runes).
 import * as api from './bindings'
-import type { ConnectionInfo, KeysafeError, KeyRef, ProfileView, ScheduleState, ServerTree } from './bindings'
+import type { ConnectionInfo, EvidenceView, KeysafeError, KeyRef, ProfileView, ScheduleState, ServerTree } from './bindings'
 import { asIpcError } from './ipc'
 
 export type Tab =
@@ -10,6 +10,7 @@ export type Tab =
   | { kind: 'details'; key: number; title: string }
   | { kind: 'recoverability'; key: number; title: string; connection: number }
   | { kind: 'schedules'; key: number; title: string }
+  | { kind: 'evidence'; key: number; title: string; pack: EvidenceView }
 
 /** What the Restore dialog opens on: a connection, and the key when opened from one. */
 export interface RestoreTarget {
@@ -82,6 +83,12 @@ class AppStore {
     } catch (e) {
       this.notice = asIpcError(e)
     }
+  }
+
+  openEvidence(pack: EvidenceView, title: string) {
+    const key = nextTab++
+    this.tabs = [...this.tabs, { kind: 'evidence', key, title, pack }]
+    this.active = key
   }
 
   openSchedules() {

@@ -130,6 +130,8 @@ export type Encrypt = "mandatory" | "optional" | "strict";
 
 export type ErrorCode = "invalid_input" | "connection_refused" | "connection_timeout" | "host_not_found" | "tls" | "encryption_not_supported" | "session_not_encrypted" | "strict_required" | "login_failed" | "permission_denied" | "file_exists" | "folder_missing" | "password_policy" | "master_key_not_open" | "not_found" | "key_file_invalid" | "sql_server" | "connection_lost" | "io" | "medium_removed" | "verification_failed" | "restore_check_failed" | "keyring" | "not_confirmed" | "unsupported" | "internal";
 
+export type EvidenceView = { html: string, html_path: string, json_path: string, keys: number, controls_met: number, controls_missing: number, history_problems: Array<string>, };
+
 export type FileView = { server_path: string, copy_path: string | null, bytes: number, sha256: string, verified: boolean, };
 
 export type FolderPlan = { "how": "posix", owner: string, } | { "how": "windows_dacl", local_path: string, access: Array<string>, } | { "how": "commands", commands: Array<string>, access: Array<string>, note: string | null, } | { "how": "not_applied", reason: string, };
@@ -435,6 +437,8 @@ export type SplitRequest = { threshold: number, custodians: Array<string>, share
 
 export type StaleKey = { server: string, label: string, reason: string, };
 
+export type Standard = "stig" | "pci";
+
 export type Summary = { tone: Tone, text: string, };
 
 export type Tone = "bad" | "warn" | "ok";
@@ -536,6 +540,11 @@ export function importProfiles(): Promise<Array<ProfileView>> {
 
 export function history(): Promise<HistoryView> {
   return invoke('history', {  });
+}
+
+/** The evidence pack (STIG or PCI DSS) from the vouched history since a date, kept in KEYSAFE_HOME/evidence and shown. */
+export function evidencePack(standard: Standard, since: string): Promise<EvidenceView> {
+  return invoke('evidence_pack', { standard, since });
 }
 
 /** The unattended runs (keysafe schedule add), each with its last run and verdict: a failed or missed one is what the app shows when it opens. */

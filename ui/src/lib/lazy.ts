@@ -18,6 +18,7 @@ export const views = {
   recoverability: lazy(() => import('../components/RecoverabilityView.svelte')),
   report: lazy(() => import('../components/ReportView.svelte')),
   schedules: lazy(() => import('../components/SchedulesView.svelte')),
+  evidence: lazy(() => import('../components/EvidenceView.svelte')),
   backup: lazy(() => import('../components/BackupDialog.svelte')),
   restore: lazy(() => import('../components/RestoreDialog.svelte')),
   properties: lazy(() => import('../components/PropertiesDialog.svelte')),
