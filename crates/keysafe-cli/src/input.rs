@@ -166,3 +166,13 @@ pub(crate) fn backup_password(
         None => prompt("backup password"),
     }
 }
+
+/// One line typed at the terminal, trimmed: a typed confirmation.
+pub(crate) fn read_answer(prompt: &str) -> Result<String, KeysafeError> {
+    eprint!("{prompt}");
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| usage(format!("Cannot read the answer: {e}")))?;
+    Ok(answer.trim().to_string())
+}

@@ -2694,11 +2694,7 @@ async fn the_evidence_pack_maps_each_key_to_its_controls_and_its_check_catches_a
 /// then only a certificate created since, then nothing at all (exit 0, "up to date").
 #[tokio::test]
 async fn backup_changed_backs_up_the_new_certificate_and_then_nothing() {
-    let e = env_with("[server]\nmachine_name = \"SQLCHG\"\n").await;
-    e.emu
-        .instance()
-        .run_as("sa", "CREATE DATABASE Ops; USE Ops; CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Ops!Master#Pass1'; CREATE CERTIFICATE OpsCert WITH SUBJECT = 'ops';")
-        .unwrap();
+    let e = ops_instance("SQLCHG").await;
     let medium = e.medium.display().to_string();
     let sa: Vec<String> = conn_as(&e, "sa");
     let run_changed = || {
@@ -2769,6 +2765,17 @@ async fn backup_changed_backs_up_the_new_certificate_and_then_nothing() {
     assert!(labels(&out).is_empty());
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["instances"][0]["up_to_date"], true, "{r}");
+}
+
+/// An instance named `machine` with a database Ops, its master key and a certificate, made
+/// through T-SQL as an administrator would.
+async fn ops_instance(machine: &str) -> Env {
+    let e = env_with(&format!("[server]\nmachine_name = \"{machine}\"\n")).await;
+    e.emu
+        .instance()
+        .run_as("sa", "CREATE DATABASE Ops; USE Ops; CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Ops!Master#Pass1'; CREATE CERTIFICATE OpsCert WITH SUBJECT = 'ops';")
+        .unwrap();
+    e
 }
 
 /// The scratch instance of the drill tests: the emulator's default instance (SQLPROD01), sa.
@@ -3140,11 +3147,7 @@ async fn a_drill_fails_on_a_changed_copy_before_anything_is_sent_and_on_a_wrong_
 /// shows first, with exit 1. No secret reaches any file the schedule wrote.
 #[tokio::test]
 async fn a_scheduled_backup_runs_with_its_secrets_from_the_keyring_and_its_result_is_recorded() {
-    let e = env_with("[server]\nmachine_name = \"SQLSCHED\"\n").await;
-    e.emu
-        .instance()
-        .run_as("sa", "CREATE DATABASE Ops; USE Ops; CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Ops!Master#Pass1'; CREATE CERTIFICATE OpsCert WITH SUBJECT = 'ops';")
-        .unwrap();
+    let e = ops_instance("SQLSCHED").await;
     let tag = format!(
         "{}-{}",
         std::process::id(),

@@ -552,6 +552,17 @@ impl SqlConnection {
     pub async fn execute(&mut self, sql: &str) -> Result<()> {
         self.batch(sql).await.map(|_| ())
     }
+
+    /// The instance's name as SQL Server gives it (@@SERVERNAME): what a typed confirmation
+    /// must match.
+    pub async fn server_name(&mut self) -> Result<String> {
+        Ok(self
+            .rows("SELECT CAST(@@SERVERNAME AS nvarchar(128))")
+            .await?
+            .first()
+            .and_then(|r| r.get::<&str, _>(0).map(str::to_string))
+            .unwrap_or_default())
+    }
 }
 
 /// The account Windows Authentication logs in as, as SSMS shows it (greyed out) in its

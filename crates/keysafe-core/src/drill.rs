@@ -281,14 +281,6 @@ pub enum DrillProgress {
     },
 }
 
-async fn server_name(c: &mut SqlConnection) -> Result<String> {
-    Ok(c.rows("SELECT CAST(@@SERVERNAME AS nvarchar(128))")
-        .await?
-        .first()
-        .and_then(|r| r.get::<&str, _>(0).map(str::to_string))
-        .unwrap_or_default())
-}
-
 /// Where the scratch instance reads `device`: the first prefix of `map` it starts with
 /// (case-insensitively, as Windows paths compare) replaced.
 pub fn read_as(device: &str, map: &[(String, String)]) -> String {
@@ -326,10 +318,10 @@ pub async fn run(
     let started = Utc::now();
     let clock = std::time::Instant::now();
     scratch.require_private("the backup password and the key files")?;
-    let scratch_name = server_name(scratch).await?;
+    let scratch_name = scratch.server_name().await?;
     let mut source = source;
     let source_name = match source.as_deref_mut() {
-        Some(s) => Some(server_name(s).await?),
+        Some(s) => Some(s.server_name().await?),
         None => None,
     };
     for (what, name) in [
@@ -377,7 +369,6 @@ pub async fn run(
         KeyRef::DatabaseMasterKey { .. } => 2,
         KeyRef::ServiceMasterKey => 3,
     });
-    let mut last_restored: Option<f64> = None;
     let mut smk: Option<&KeyRef> = None;
     let mut available: Vec<String> = Vec::new();
     for key in order {
@@ -385,22 +376,24 @@ pub async fn run(
             smk = Some(key);
             continue;
         }
-        let mut k = drill_key(req, &medium, scratch, key, backup_password, &mut cleanup).await;
-        if k.passed {
-            let t = clock.elapsed().as_secs_f64();
-            last_restored = Some(t);
-            k.restored_after_seconds = Some(t);
-            if let (KeyRef::Certificate { database, .. }, Some(t)) = (&k.key, &k.thumbprint) {
-                if database.eq_ignore_ascii_case("master") {
-                    available.push(t.clone());
-                }
+        let k = drill_key(
+            req,
+            &medium,
+            scratch,
+            key,
+            backup_password,
+            &mut cleanup,
+            clock,
+        )
+        .await;
+        if let (true, KeyRef::Certificate { database, .. }, Some(t)) =
+            (k.passed, &k.key, &k.thumbprint)
+        {
+            if database.eq_ignore_ascii_case("master") {
+                available.push(t.clone());
             }
         }
-        progress(DrillProgress::Key {
-            label: k.label.clone(),
-            passed: k.passed,
-            detail: k.detail.clone(),
-        });
+        told(progress, &k);
         keys.push(k);
     }
 
@@ -420,19 +413,23 @@ pub async fn run(
     }
 
     if let Some(key) = smk {
-        let mut k = drill_key(req, &medium, scratch, key, backup_password, &mut cleanup).await;
-        if k.passed {
-            let t = clock.elapsed().as_secs_f64();
-            last_restored = Some(t);
-            k.restored_after_seconds = Some(t);
-        }
-        progress(DrillProgress::Key {
-            label: k.label.clone(),
-            passed: k.passed,
-            detail: k.detail.clone(),
-        });
+        let k = drill_key(
+            req,
+            &medium,
+            scratch,
+            key,
+            backup_password,
+            &mut cleanup,
+            clock,
+        )
+        .await;
+        told(progress, &k);
         keys.push(k);
     }
+    let last_restored = keys
+        .iter()
+        .filter_map(|k| k.restored_after_seconds)
+        .reduce(f64::max);
 
     let (cleaned, left_behind) = cleanup.run(scratch).await;
     let passed = keys.iter().all(|k| k.passed)
@@ -493,6 +490,15 @@ fn scratch_database() -> String {
     )
 }
 
+fn told(progress: &mut (dyn FnMut(DrillProgress) + Send), k: &DrillKey) {
+    progress(DrillProgress::Key {
+        label: k.label.clone(),
+        passed: k.passed,
+        detail: k.detail.clone(),
+    });
+}
+
+/// Restores and proves one key; `clock` started with the drill (the time to recover).
 async fn drill_key(
     req: &DrillRequest,
     medium: &Medium,
@@ -500,6 +506,7 @@ async fn drill_key(
     key: &KeyRef,
     backup_password: &Password,
     cleanup: &mut Cleanup,
+    clock: std::time::Instant,
 ) -> DrillKey {
     let mut out = DrillKey {
         key: key.clone(),
@@ -514,6 +521,7 @@ async fn drill_key(
         Ok(proof) => {
             out.passed = true;
             out.detail = proof;
+            out.restored_after_seconds = Some(clock.elapsed().as_secs_f64());
         }
         Err(e) => {
             out.detail = match &e.next_step {
@@ -576,7 +584,7 @@ async fn drill_key_inner(
         confirmed_instance: None,
     };
     if *key == KeyRef::ServiceMasterKey {
-        rreq.confirmed_instance = Some(server_name(c).await?);
+        rreq.confirmed_instance = Some(c.server_name().await?);
     }
     // The copies were checked with the whole medium; this reads the key's again, so what is
     // sent is what was just hashed.

@@ -48,23 +48,15 @@ pub(crate) async fn cmd_drill(a: &DrillArgs) -> Result<i32, KeysafeError> {
     // The engine refuses an instance never designated unless its name was typed: ask here
     // when there is someone to ask.
     if req.confirmed_scratch.is_none() && std::io::stdin().is_terminal() {
-        let name = c
-            .rows("SELECT CAST(@@SERVERNAME AS nvarchar(128))")
-            .await?
-            .first()
-            .and_then(|r| r.get::<&str, _>(0).map(str::to_string))
-            .unwrap_or_default();
+        let name = c.server_name().await?;
         if !drill::designations(&req.designations)
             .iter()
             .any(|d| d.instance.eq_ignore_ascii_case(&name))
         {
             eprintln!("{}", drill::SCRATCH_CONSEQUENCES);
-            eprint!("Type the scratch instance's name ({name}) to designate it: ");
-            let mut answer = String::new();
-            std::io::stdin()
-                .read_line(&mut answer)
-                .map_err(|e| usage(format!("Cannot read the answer: {e}")))?;
-            req.confirmed_scratch = Some(answer.trim().to_string());
+            req.confirmed_scratch = Some(read_answer(&format!(
+                "Type the scratch instance's name ({name}) to designate it: "
+            ))?);
         }
     }
     let mut src = match source {

@@ -61,12 +61,7 @@ pub(crate) async fn cmd_restore(a: &RestoreArgs) -> Result<i32, KeysafeError> {
         .transpose()?;
     let mut c = keysafe_core::connection::connect(target).await?;
     if key == KeyRef::ServiceMasterKey {
-        let name = c
-            .rows("SELECT CAST(@@SERVERNAME AS nvarchar(128))")
-            .await?
-            .first()
-            .and_then(|r| r.get::<&str, _>(0).map(str::to_string))
-            .unwrap_or_default();
+        let name = c.server_name().await?;
         eprintln!("{}", restore::SERVICE_MASTER_KEY_CONSEQUENCES);
         if a.force {
             eprintln!(
@@ -75,14 +70,9 @@ pub(crate) async fn cmd_restore(a: &RestoreArgs) -> Result<i32, KeysafeError> {
         }
         let typed = match &a.confirm {
             Some(t) => t.clone(),
-            None if std::io::stdin().is_terminal() => {
-                eprint!("Type the instance's name ({name}) to restore its service master key: ");
-                let mut answer = String::new();
-                std::io::stdin()
-                    .read_line(&mut answer)
-                    .map_err(|e| usage(format!("Cannot read the answer: {e}")))?;
-                answer.trim().to_string()
-            }
+            None if std::io::stdin().is_terminal() => read_answer(&format!(
+                "Type the instance's name ({name}) to restore its service master key: "
+            ))?,
             None => {
                 return Err(usage(format!(
                     "Restoring a service master key needs the instance's name typed as confirmation: --confirm {name} (no terminal to ask on)."
