@@ -3251,31 +3251,6 @@ async fn a_scheduled_backup_runs_with_its_secrets_from_the_keyring_and_its_resul
             xml.contains(&format!("<Arguments>schedule run {name}</Arguments>")),
             "{xml}"
         );
-        // Task Scheduler reads it. Wine's schtasks registers an XML task and deletes it, but
-        // takes no /RU or /RP (README, Windows): registered here without them.
-        let file = dir.join(format!("{name}.xml")).display().to_string();
-        let tn = format!("\\Keysafe\\{name}");
-        let schtasks = |args: &[&str]| {
-            std::process::Command::new("schtasks")
-                .args(args)
-                .output()
-                .unwrap()
-        };
-        let created = schtasks(&["/Create", "/TN", &tn, "/XML", &file, "/F"]);
-        assert!(
-            created.status.success(),
-            "{}",
-            String::from_utf8_lossy(&created.stdout)
-        );
-        let tasks =
-            PathBuf::from(std::env::var("SystemRoot").unwrap_or_else(|_| r"C:\windows".into()))
-                .join("system32")
-                .join("tasks")
-                .join("Keysafe")
-                .join(&name);
-        assert!(tasks.is_file(), "{} is registered", tasks.display());
-        assert!(schtasks(&["/Delete", "/TN", &tn, "/F"]).status.success());
-        assert!(!tasks.exists());
     } else {
         let service = dir.join(format!("keysafe-{name}.service"));
         let timer = dir.join(format!("keysafe-{name}.timer"));
