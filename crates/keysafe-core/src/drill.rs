@@ -170,23 +170,13 @@ fn designate(file: &Path, instance: &str) -> Result<()> {
         designated: Utc::now(),
         by: crate::report::current_operator(),
     });
-    let dir = file.parent().unwrap_or(Path::new("."));
-    crate::private_fs::create_dir_all(dir).map_err(|e| {
+    let body = serde_json::to_vec_pretty(&all).expect("designations serialize");
+    crate::private_fs::replace(file, &body).map_err(|e| {
         err(
             ErrorCode::Io,
-            format!("Cannot create {}: {e}", dir.display()),
+            format!("Cannot write {}: {e}", file.display()),
         )
-    })?;
-    let body = serde_json::to_string_pretty(&all).expect("designations serialize");
-    let tmp = file.with_extension("tmp");
-    std::fs::write(&tmp, body)
-        .and_then(|_| std::fs::rename(&tmp, file))
-        .map_err(|e| {
-            err(
-                ErrorCode::Io,
-                format!("Cannot write {}: {e}", file.display()),
-            )
-        })
+    })
 }
 
 /// How one key fared.

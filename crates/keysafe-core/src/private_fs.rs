@@ -31,6 +31,27 @@ pub fn new_file() -> std::fs::OpenOptions {
     o
 }
 
+/// Replaces `path` with `bytes` as a whole: written to a private file beside it (its folder
+/// created private if missing), then renamed over it, so a reader never sees half a file.
+pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    if let Some(d) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_dir_all(d)?;
+    }
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    let tmp = path.with_file_name(name);
+    {
+        let mut f = new_file()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
 /// A folder Keysafe names in its reports and history must be text those can hold: a path
 /// that is not valid Unicode is refused before anything is sent or written.
 pub fn require_unicode(path: &Path, what: &str) -> crate::Result<()> {

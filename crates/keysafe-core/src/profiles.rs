@@ -157,20 +157,10 @@ impl Profiles {
     }
 
     pub fn save(&self) -> Result<()> {
-        if let Some(d) = self.path.parent() {
-            crate::private_fs::create_dir_all(d)?;
-        }
-        let tmp = self.path.with_extension("json.tmp");
-        {
-            use std::io::Write;
-            let mut f = crate::private_fs::new_file()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&tmp)?;
-            f.write_all(&serde_json::to_vec_pretty(&self.list).expect("json"))?;
-        }
-        std::fs::rename(&tmp, &self.path)?;
+        crate::private_fs::replace(
+            &self.path,
+            &serde_json::to_vec_pretty(&self.list).expect("json"),
+        )?;
         Ok(())
     }
 

@@ -364,20 +364,13 @@ impl Store {
     }
 
     fn save(&self, all: &[Schedule]) -> Result<()> {
-        let io = |e: std::io::Error| {
+        let body = serde_json::to_vec_pretty(all).expect("schedules serialize");
+        crate::private_fs::replace(&self.index(), &body).map_err(|e| {
             KeysafeError::new(
                 ErrorCode::Io,
                 format!("Cannot write {}: {e}", self.index().display()),
             )
-        };
-        crate::private_fs::create_dir_all(&self.dir).map_err(io)?;
-        let tmp = self.dir.join("schedules.json.tmp");
-        std::fs::write(
-            &tmp,
-            serde_json::to_string_pretty(all).expect("schedules serialize"),
-        )
-        .and_then(|_| std::fs::rename(&tmp, self.index()))
-        .map_err(io)
+        })
     }
 
     pub fn add(&self, s: &Schedule) -> Result<()> {
@@ -412,17 +405,9 @@ impl Store {
     }
 
     pub fn record(&self, name: &str, run: &LastRun) -> Result<()> {
-        crate::private_fs::create_dir_all(&self.dir).map_err(|e| {
-            KeysafeError::new(
-                ErrorCode::Io,
-                format!("Cannot create {}: {e}", self.dir.display()),
-            )
-        })?;
-        std::fs::write(
-            self.last_path(name),
-            serde_json::to_string_pretty(run).expect("a run serializes"),
-        )
-        .map_err(|e| KeysafeError::new(ErrorCode::Io, format!("Cannot record the run: {e}")))
+        let body = serde_json::to_vec_pretty(run).expect("a run serializes");
+        crate::private_fs::replace(&self.last_path(name), &body)
+            .map_err(|e| KeysafeError::new(ErrorCode::Io, format!("Cannot record the run: {e}")))
     }
 
     pub fn last_run(&self, name: &str) -> Option<LastRun> {
