@@ -11,7 +11,7 @@ use crate::backup::KeyRef;
 use crate::connection::SqlConnection;
 use crate::coverage::RetainedBackup;
 use crate::error::{ErrorCode, KeysafeError, Result};
-use crate::recovery::{self, CopyState, MediumCheck};
+use crate::recovery::{self, CopyCheck, MediumCheck};
 use crate::restore::{self, Placement, RestoreRequest, RestoreSecrets};
 use crate::secret::Password;
 use crate::{password, tsql};
@@ -97,26 +97,7 @@ pub fn check_medium(req: &DrillRequest) -> Result<Medium> {
             .next("Say which one with --from-server."))
         }
     };
-    let bad: Vec<String> = check
-        .copies
-        .iter()
-        .filter(|c| c.state != CopyState::Matches)
-        .map(|c| match c.state {
-            CopyState::Missing => format!("{} is missing", c.path.display()),
-            CopyState::Refused => format!(
-                "the report points at something Keysafe will not read ({})",
-                c.refused
-                    .as_deref()
-                    .unwrap_or("not a file inside the medium")
-            ),
-            _ => format!(
-                "{} is not the file that was backed up (SHA-256 {} where the server gave {})",
-                c.path.display(),
-                c.actual_sha256,
-                c.expected_sha256
-            ),
-        })
-        .collect();
+    let bad: Vec<String> = check.copies.iter().filter_map(CopyCheck::problem).collect();
     if !bad.is_empty() {
         return Err(err(
             ErrorCode::VerificationFailed,

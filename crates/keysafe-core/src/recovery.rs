@@ -255,6 +255,28 @@ pub struct CopyCheck {
     pub bytes: std::sync::Arc<Vec<u8>>,
 }
 
+impl CopyCheck {
+    /// What is wrong with this copy, in words; None when it matches the report.
+    pub fn problem(&self) -> Option<String> {
+        match self.state {
+            CopyState::Matches => None,
+            CopyState::Missing => Some(format!("{} is not on the medium", self.path.display())),
+            CopyState::Refused => Some(format!(
+                "The report on the medium points at something Keysafe will not read ({})",
+                self.refused
+                    .as_deref()
+                    .unwrap_or("not a file inside the medium")
+            )),
+            CopyState::Differs => Some(format!(
+                "{} is not the file that was backed up (SHA-256 {} where the server gave {})",
+                self.path.display(),
+                self.actual_sha256,
+                self.expected_sha256
+            )),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]

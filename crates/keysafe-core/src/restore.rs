@@ -12,7 +12,7 @@
 use crate::backup::KeyRef;
 use crate::connection::SqlConnection;
 use crate::error::{ErrorCode, KeysafeError, Result};
-use crate::recovery::{self, CopyCheck, CopyState};
+use crate::recovery::{self, CopyCheck};
 use crate::secret::Password;
 use crate::{password, tsql};
 use serde::Serialize;
@@ -179,14 +179,10 @@ pub fn prepare(req: &RestoreRequest) -> Result<Prepared> {
         .next("Say which one with --from-server."));
     }
     let from = mine[0].server.clone();
-    if let Some(bad) = mine.iter().find(|c| c.state != CopyState::Matches) {
+    if let Some(problem) = mine.iter().find_map(CopyCheck::problem) {
         return Err(err(
             ErrorCode::VerificationFailed,
-            match bad.state {
-                CopyState::Missing => format!("{} is not on the medium: nothing was sent to the server.", bad.path.display()),
-                CopyState::Refused => format!("The report on the medium points at something Keysafe will not read ({}): nothing was sent to the server.", bad.refused.as_deref().unwrap_or("not a file inside the medium")),
-                _ => format!("{} is not the file that was backed up (SHA-256 {} where the server gave {}): nothing was sent to the server.", bad.path.display(), bad.actual_sha256, bad.expected_sha256),
-            },
+            format!("{problem}: nothing was sent to the server."),
         )
         .next("Use another copy of this backup (the off-site medium), or back the key up again from a server that still has it."));
     }
