@@ -2,7 +2,9 @@
 import hashlib
 import os
 import tempfile
+import time
 import unittest
+from unittest import mock
 
 import pytds
 
@@ -311,33 +313,252 @@ class FilesAreReadAsTheLoginsAccount(unittest.TestCase):
             self.denied(cur, path)
 
 
+# RESTORE FILELISTONLY's result set as restore-statements-filelistonly-transact-sql.md lists it.
+FILELISTONLY_COLUMNS = [
+    "LogicalName", "PhysicalName", "Type", "FileGroupName", "Size", "MaxSize", "FileID", "CreateLSN",
+    "DropLSN", "UniqueID", "ReadOnlyLSN", "ReadWriteLSN", "BackupSizeInBytes", "SourceBlockSize",
+    "FileGroupID", "LogGroupGUID", "DifferentialBaseLSN", "DifferentialBaseGUID", "IsReadOnly",
+    "IsPresent", "TDEThumbprint", "SnapshotURL",
+]
+DESK = "Desk!Pass#2026x"
+
+
+class ObjectPermissionsAndEncryptedBackups(unittest.TestCase):
+    """Permissions on one securable (GRANT ... ON CERTIFICATE::, ON OBJECT:: in msdb) as
+    sys.database_permissions shows them, and what they open: CERTPRIVATEKEY only with CONTROL
+    on the certificate, an encrypted backup's file list only with VIEW DEFINITION on its
+    certificate. RESTORE FILELISTONLY's documented columns."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.emu = Emulator()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.emu.stop()
+
+    def connect(self, user="sa", password=SA_PASSWORD):
+        return pytds.connect(server=self.emu.host, port=self.emu.port, user=user, password=password,
+                             database="master", autocommit=True, login_timeout=10)
+
+    def thumbprint(self, cur, certificate):
+        cur.execute("USE master; SELECT thumbprint FROM sys.certificates WHERE name = N'%s'" % certificate)
+        return bytes(cur.fetchone()[0])
+
+    def test_object_grants_show_in_sys_database_permissions(self):
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute("USE master; CREATE CERTIFICATE PyGrantCert WITH SUBJECT = 'pytds grant'; "
+                        "CREATE LOGIN pygrantee WITH PASSWORD = '%s'; CREATE USER pygrantee FOR LOGIN pygrantee; "
+                        "GRANT CONTROL ON CERTIFICATE::PyGrantCert TO pygrantee" % DESK)
+            cur.execute("SELECT p.class, p.class_desc, p.permission_name, p.state_desc, c.name "
+                        "FROM sys.database_permissions AS p "
+                        "JOIN sys.database_principals AS u ON u.principal_id = p.grantee_principal_id "
+                        "JOIN sys.certificates AS c ON c.certificate_id = p.major_id "
+                        "WHERE u.name = N'pygrantee' AND p.class = 25")
+            self.assertEqual([tuple(r) for r in cur.fetchall()],
+                             [(25, "CERTIFICATE", "CONTROL", "GRANT", "PyGrantCert")])
+            cur.execute("USE msdb; CREATE USER pygrantee FOR LOGIN pygrantee; "
+                        "GRANT SELECT ON OBJECT::dbo.backupset TO pygrantee")
+            cur.execute("USE msdb; SELECT p.class, p.class_desc, p.permission_name, p.state_desc "
+                        "FROM sys.database_permissions AS p "
+                        "JOIN sys.database_principals AS u ON u.principal_id = p.grantee_principal_id "
+                        "WHERE u.name = N'pygrantee' AND p.class <> 0")
+            self.assertEqual([tuple(r) for r in cur.fetchall()], [(1, "OBJECT_OR_COLUMN", "SELECT", "GRANT")])
+        with self.connect("pygrantee", DESK) as conn, conn.cursor() as cur:
+            cur.execute("USE master; SELECT HAS_PERMS_BY_NAME('PyGrantCert', 'CERTIFICATE', 'CONTROL')")
+            self.assertEqual(cur.fetchone()[0], 1)
+            cur.execute("SELECT COUNT(*) FROM msdb.dbo.backupset")  # the granted table
+            self.assertGreaterEqual(cur.fetchone()[0], 0)
+            with self.assertRaises(pytds.Error) as e:  # and only that one
+                cur.execute("SELECT COUNT(*) FROM msdb.dbo.backupmediafamily")
+            self.assertEqual(e.exception.number, 229)
+
+    def test_certprivatekey_needs_control_view_definition_only_sees_the_certificate(self):
+        fetch = ("USE master; SELECT CERT_ID('PyKeyCert'), CERTENCODED(CERT_ID('PyKeyCert')), "
+                 "CERTPRIVATEKEY(CERT_ID('PyKeyCert'), '%s')" % STRONG)
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute("USE master; CREATE CERTIFICATE PyKeyCert WITH SUBJECT = 'pytds private key'; "
+                        "CREATE LOGIN pykeyholder WITH PASSWORD = '%s'; CREATE USER pykeyholder FOR LOGIN pykeyholder; "
+                        "GRANT VIEW DEFINITION ON CERTIFICATE::PyKeyCert TO pykeyholder" % DESK)
+            thumb = self.thumbprint(cur, "PyKeyCert")
+        with self.connect("pykeyholder", DESK) as conn, conn.cursor() as cur:
+            cur.execute(fetch)
+            cert_id, der, pvk = cur.fetchone()
+            self.assertIsNotNone(cert_id)  # it sees the certificate
+            self.assertEqual(bytes(der)[0], 0x30)  # and its public part
+            self.assertIsNone(pvk)  # but not its private key: NULL, no error
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute("USE master; GRANT CONTROL ON CERTIFICATE::PyKeyCert TO pykeyholder")
+        with self.connect("pykeyholder", DESK) as conn, conn.cursor() as cur:
+            cur.execute(fetch)
+            cert_id, der, pvk = cur.fetchone()
+            self.assertIsNotNone(pvk)
+            der, pvk = bytes(der), bytes(pvk)
+        # The key handed out is the certificate's: it makes a certificate with the same thumbprint.
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute("CREATE DATABASE pytds_keycheck")
+            cur.execute("USE pytds_keycheck; CREATE MASTER KEY ENCRYPTION BY PASSWORD = '%s'; "
+                        "CREATE CERTIFICATE copied FROM BINARY = 0x%s WITH PRIVATE KEY "
+                        "(BINARY = 0x%s, DECRYPTION BY PASSWORD = '%s')" % (STRONG, der.hex(), pvk.hex(), STRONG))
+            cur.execute("USE pytds_keycheck; SELECT thumbprint, pvt_key_encryption_type FROM sys.certificates "
+                        "WHERE name = 'copied'")
+            copied, protection = cur.fetchone()
+            self.assertEqual(bytes(copied), thumb)
+            self.assertEqual(protection, "MK")
+            cur.execute("USE master; DROP DATABASE pytds_keycheck")
+
+    def test_filelistonly_of_an_encrypted_backup_needs_view_definition_on_its_certificate(self):
+        encrypted = BACKUP + r"\pytds-encrypted.bak"
+        plain = BACKUP + r"\pytds-plain.bak"
+        read = "RESTORE FILELISTONLY FROM DISK = N'%s'"
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute("USE master; CREATE CERTIFICATE PyBackupCert WITH SUBJECT = 'pytds backup encryption'; "
+                        "CREATE DATABASE PyEncrypted")
+            cur.execute("BACKUP DATABASE PyEncrypted TO DISK = N'%s' WITH FORMAT, "
+                        "ENCRYPTION (ALGORITHM = AES_256, SERVER CERTIFICATE = PyBackupCert)" % encrypted)
+            cur.execute("BACKUP DATABASE PyEncrypted TO DISK = N'%s' WITH FORMAT" % plain)
+            cur.execute("USE master; CREATE LOGIN pyrestorer WITH PASSWORD = '%s'; "
+                        "CREATE USER pyrestorer FOR LOGIN pyrestorer; "
+                        "ALTER SERVER ROLE dbcreator ADD MEMBER pyrestorer" % DESK)
+            thumb = self.thumbprint(cur, "PyBackupCert")
+        with self.connect("pyrestorer", DESK) as conn, conn.cursor() as cur:
+            cur.execute(read % plain)  # CREATE DATABASE is enough for a backup that is not encrypted
+            self.assertEqual(len(cur.fetchall()), 2)
+            with self.assertRaises(pytds.Error) as e:
+                cur.execute(read % encrypted)
+            self.assertEqual([m[1].number for m in cur.messages], [33111, 3013])
+            self.assertIn("Cannot find server certificate with thumbprint '0x%s'." % thumb.hex().upper(),
+                          str(e.exception))
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute("USE master; GRANT VIEW DEFINITION ON CERTIFICATE::PyBackupCert TO pyrestorer")
+        with self.connect("pyrestorer", DESK) as conn, conn.cursor() as cur:
+            cur.execute(read % encrypted)
+            rows = cur.fetchall()
+            at = {d[0]: i for i, d in enumerate(cur.description)}
+            self.assertEqual([r[at["LogicalName"]] for r in rows], ["PyEncrypted", "PyEncrypted_log"])
+
+    def test_filelistonly_has_the_documented_columns_in_order(self):
+        path = BACKUP + r"\pytds-filelist.bak"
+        tde = BACKUP + r"\pytds-payroll.bak"
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute("CREATE DATABASE PyFiles")
+            cur.execute("BACKUP DATABASE PyFiles TO DISK = N'%s' WITH FORMAT" % path)
+            cur.execute("RESTORE FILELISTONLY FROM DISK = N'%s'" % path)
+            rows = cur.fetchall()
+            self.assertEqual([d[0] for d in cur.description], FILELISTONLY_COLUMNS)
+            at = {n: i for i, n in enumerate(FILELISTONLY_COLUMNS)}
+            self.assertEqual([r[at["LogicalName"]] for r in rows], ["PyFiles", "PyFiles_log"])
+            self.assertEqual([r[at["Type"]] for r in rows], ["D", "L"])
+            self.assertEqual([r[at["FileID"]] for r in rows], [1, 2])
+            self.assertEqual([r[at["IsPresent"]] for r in rows], [True, True])
+            # What the emulator does not model is NULL (assumptions::UNMODELLED_FILELIST_COLUMNS);
+            # TDEThumbprint too, for a database without TDE.
+            for name in ("DropLSN", "ReadOnlyLSN", "ReadWriteLSN", "LogGroupGUID", "DifferentialBaseLSN",
+                         "DifferentialBaseGUID", "TDEThumbprint", "SnapshotURL"):
+                self.assertEqual([r[at[name]] for r in rows], [None, None], name)
+            # A TDE database's backup names the certificate that protects its encryption key.
+            thumb = self.thumbprint(cur, "TDE_Payroll")
+            cur.execute("BACKUP DATABASE Payroll TO DISK = N'%s' WITH FORMAT" % tde)
+            cur.execute("RESTORE FILELISTONLY FROM DISK = N'%s'" % tde)
+            rows = cur.fetchall()
+            self.assertEqual([d[0] for d in cur.description], FILELISTONLY_COLUMNS)
+            data = [r for r in rows if r[at["Type"]] == "D"]
+            self.assertEqual([bytes(r[at["TDEThumbprint"]]) for r in data], [thumb])
+
+
 class PytdsAgainstAServerEastOfUtc(unittest.TestCase):
     """The server's local time where SQL Server uses it (GETDATE, msdb's history with its
     time_zone), UTC where it uses UTC (GETUTCDATE, sys.dm_database_encryption_keys)."""
 
+    @classmethod
+    def setUpClass(cls):
+        cls.scenario = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
+        cls.scenario.write('[server]\nmachine_name = "SQLIST"\ntime_zone = "+05:30"\n')
+        cls.scenario.close()
+        cls.emu = Emulator(scenario=cls.scenario.name)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.emu.stop()
+        os.unlink(cls.scenario.name)
+
+    def connect(self):
+        return pytds.connect(server=self.emu.host, port=self.emu.port, user="sa", password=SA_PASSWORD,
+                             autocommit=True, login_timeout=10)
+
     def test_local_time_and_the_offset_beside_it(self):
-        scenario = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
-        scenario.write('[server]\nmachine_name = "SQLIST"\ntime_zone = "+05:30"\n')
-        scenario.close()
-        emu = Emulator(scenario=scenario.name)
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute("SELECT DATEDIFF(minute, GETUTCDATE(), GETDATE()), "
+                        "DATEPART(TZOFFSET, SYSDATETIMEOFFSET())")
+            diff, offset = cur.fetchone()
+            self.assertIn(diff, (329, 330, 331))
+            self.assertEqual(offset, 330)
+            cur.execute("BACKUP DATABASE msdb TO DISK = N'%s\\tz.bak' WITH INIT" % BACKUP.replace("MSSQL16", "MSSQL16"))
+            cur.execute("SELECT TOP 1 time_zone, position, DATEDIFF(minute, GETUTCDATE(), backup_start_date) "
+                        "FROM msdb.dbo.backupset ORDER BY backup_set_id DESC")
+            tz, position, ahead = cur.fetchone()
+            self.assertEqual(tz, 22)  # 5:30 in 15-minute steps
+            self.assertEqual(position, 1)
+            self.assertIn(ahead, (329, 330, 331))
+
+    def test_encryption_key_dates_are_utc_while_getdate_is_local(self):
+        key = ("SELECT DATEDIFF(second, create_date, GETUTCDATE()), DATEDIFF(second, set_date, GETUTCDATE()), "
+               "DATEDIFF(minute, set_date, GETDATE()), create_date, set_date, modify_date, encryptor_thumbprint "
+               "FROM sys.dm_database_encryption_keys WHERE database_id = DB_ID('TzKeys')")
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute("USE master; CREATE MASTER KEY ENCRYPTION BY PASSWORD = '%s'; "
+                        "CREATE CERTIFICATE TzFirst WITH SUBJECT = 'first'; "
+                        "CREATE CERTIFICATE TzSecond WITH SUBJECT = 'second'; "
+                        "CREATE DATABASE TzKeys" % STRONG)
+            cur.execute("USE TzKeys; CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 "
+                        "ENCRYPTION BY SERVER CERTIFICATE TzFirst")
+            cur.execute(key)
+            created_lag, set_lag, local_ahead, created, set_at, modified, _ = cur.fetchone()
+            self.assertTrue(0 <= created_lag < 60, created_lag)  # UTC: just behind GETUTCDATE()
+            self.assertTrue(0 <= set_lag < 60, set_lag)
+            self.assertIn(local_ahead, (330, 331))  # GETDATE() is 5:30 ahead of it
+            # Changing the encryptor moves set_date and modify_date (assumptions::DEK_ENCRYPTOR_CHANGE_SETS_DATE),
+            # still in UTC; create_date stays.
+            time.sleep(0.05)
+            cur.execute("USE TzKeys; ALTER DATABASE ENCRYPTION KEY ENCRYPTION BY SERVER CERTIFICATE TzSecond")
+            cur.execute("USE master; SELECT thumbprint FROM sys.certificates WHERE name = 'TzSecond'")
+            second = bytes(cur.fetchone()[0])
+            cur.execute(key)
+            created_lag, set_lag, local_ahead, created2, set2, modified2, encryptor = cur.fetchone()
+            self.assertEqual(bytes(encryptor), second)
+            self.assertEqual(created2, created)
+            self.assertGreater(set2, set_at)
+            self.assertGreater(modified2, modified)
+            self.assertTrue(0 <= set_lag < 60, set_lag)
+            self.assertIn(local_ahead, (330, 331))
+
+
+class PytdsAgainstALinuxHostWithTz(unittest.TestCase):
+    """SQL Server on Linux takes its time zone from TZ first; on Windows it is the host's (the
+    scenario's time_zone, UTC when absent), whatever TZ says."""
+
+    LINUX = os.path.join(os.path.dirname(SCENARIO), "linux-2019.toml")
+
+    def offsets(self, scenario, tz):
+        with mock.patch.dict(os.environ, {"TZ": tz}):
+            emu = Emulator(scenario=scenario)
         try:
             with pytds.connect(server=emu.host, port=emu.port, user="sa", password=SA_PASSWORD,
                                autocommit=True, login_timeout=10) as conn, conn.cursor() as cur:
                 cur.execute("SELECT DATEDIFF(minute, GETUTCDATE(), GETDATE()), "
                             "DATEPART(TZOFFSET, SYSDATETIMEOFFSET())")
                 diff, offset = cur.fetchone()
-                self.assertIn(diff, (329, 330, 331))
-                self.assertEqual(offset, 330)
-                cur.execute("BACKUP DATABASE msdb TO DISK = N'%s\\tz.bak' WITH INIT" % BACKUP.replace("MSSQL16", "MSSQL16"))
-                cur.execute("SELECT TOP 1 time_zone, position, DATEDIFF(minute, GETUTCDATE(), backup_start_date) "
-                            "FROM msdb.dbo.backupset ORDER BY backup_set_id DESC")
-                tz, position, ahead = cur.fetchone()
-                self.assertEqual(tz, 22)  # 5:30 in 15-minute steps
-                self.assertEqual(position, 1)
-                self.assertIn(ahead, (329, 330, 331))
+                cur.execute("SELECT host_platform FROM sys.dm_os_host_info")
+                return diff, offset, cur.fetchone()[0]
         finally:
             emu.stop()
-            os.unlink(scenario.name)
+
+    def test_tz_sets_a_linux_servers_local_time(self):
+        self.assertEqual(self.offsets(self.LINUX, "Asia/Kolkata"), (330, 330, "Linux"))
+        self.assertEqual(self.offsets(self.LINUX, "UTC"), (0, 0, "Linux"))
+
+    def test_tz_does_not_move_a_windows_server(self):
+        self.assertEqual(self.offsets(SCENARIO, "Asia/Kolkata"), (0, 0, "Windows"))
 
 
 class PytdsAgainstForcedEncryption(unittest.TestCase):

@@ -416,3 +416,48 @@ pub const NOT_ENCRYPTED_KEY_ALGORITHM: &str = "NO_Encryption";
 /// BackupTypeDescription uses the documented upper-case strings.
 #[allow(dead_code)] // a record of what catalog/msdb.rs and exec/backups.rs do
 pub const UNMODELLED_BACKUP_COLUMNS: &str = "NULL";
+
+/// sys.dm_database_encryption_keys (its page): modify_date is "the date (in UTC) the
+/// encryption key was modified", set_date "the date (in UTC) the encryption key was applied
+/// to the database"; which statements move them is not documented. ALTER DATABASE ENCRYPTION
+/// KEY ENCRYPTION BY SERVER CERTIFICATE (a new encryptor) sets both to now, as ALTER DATABASE
+/// ... SET ENCRYPTION ON/OFF does; create_date stays. All four stay in UTC whatever the
+/// server's time zone (CATALOG_DATES_LOCAL does not apply to this view).
+#[allow(dead_code)] // a record of what exec/certs.rs does
+pub const DEK_ENCRYPTOR_CHANGE_SETS_DATE: bool = true;
+
+/// RESTORE FILELISTONLY / VERIFYONLY of a backup made WITH ENCRYPTION by a login that passes
+/// CREATE DATABASE but has no VIEW DEFINITION on the encrypting certificate in master:
+/// backup-encryption.md names the permission ("VIEW DEFINITION permission on the certificate or
+/// asymmetric key that is used to encrypt the database backup"), not the error. We answer as
+/// for a certificate the server does not have: 33111 "Cannot find server certificate with
+/// thumbprint '0x...'." (state 3) then 3013, metadata visibility hiding the certificate from
+/// the login. What grants the sight is perms::has_object's VIEW DEFINITION: on the certificate
+/// (or CONTROL, ALTER, REFERENCES on it), VIEW DEFINITION or CONTROL on master, master's owner
+/// or sysadmin; a DENY on the certificate wins except over CONTROL SERVER.
+#[allow(dead_code)] // a record of what exec/backups.rs does (its no_certificate)
+pub const ENCRYPTED_BACKUP_UNSEEN_CERTIFICATE: (i32, u8) = (33111, 3);
+
+/// RESTORE FILELISTONLY returns the documented 22 columns in the documented order
+/// (restore-statements-filelistonly-transact-sql.md) and two rows per backup set, the data
+/// file (Type D, FileID 1, filegroup PRIMARY, FileGroupID 1) and the log (Type L, FileID 2,
+/// FileGroupName NULL, FileGroupID 0), named after the database and placed in the default
+/// data folder. What the emulator cannot model is NULL: DropLSN, ReadOnlyLSN, ReadWriteLSN
+/// (no file was dropped and no filegroup changed, so NULL is also what the docs give),
+/// LogGroupGUID (documented as NULL), DifferentialBaseLSN and DifferentialBaseGUID (NULL even
+/// for a differential backup, where the docs give values), SnapshotURL (no FILE_SNAPSHOT
+/// backups). Values made up: CreateLSN 0, Size 8 MB for both files, MaxSize about 32 TB
+/// (data) and 2 TB (log), SourceBlockSize 512, UniqueID derived from the database name and
+/// FileID, BackupSizeInBytes the set's size for the data file and 0 for the log. TDEThumbprint
+/// is the database encryption key's certificate thumbprint on both rows, NULL without TDE.
+#[allow(dead_code)] // a record of what exec/backups.rs does
+pub const UNMODELLED_FILELIST_COLUMNS: &str = "NULL";
+
+/// RESTORE HEADERONLY's DatabaseCreationDate, BackupStartDate and BackupFinishDate are in the
+/// server's local time (its time zone when RESTORE runs), like msdb.dbo.backupset's dates,
+/// which the backupset page documents as local. The HEADERONLY page says only "Date and time";
+/// its TimeZone column (2022 and later) is NULL here (UNMODELLED_BACKUP_COLUMNS). A backup file
+/// read on a server in another zone shows that server's local time (undocumented; a real
+/// server may keep the writer's local time).
+#[allow(dead_code)] // a record of what exec/backups.rs does
+pub const HEADERONLY_DATES_LOCAL: bool = true;
