@@ -184,6 +184,9 @@ pub struct SplitRequest {
     pub threshold: u8,
     pub custodians: Vec<String>,
     pub shares_to: String,
+    /// One split for the run, or one per instance (each its own password and pages).
+    #[serde(default)]
+    pub scope: keysafe_core::custody::SplitScope,
 }
 
 /// The secrets of a backup, kept apart from the request so the request can be logged.

@@ -2778,6 +2778,128 @@ async fn ops_instance(machine: &str) -> Env {
     e
 }
 
+/// One split per instance: a fleet run gives each instance its own generated password and
+/// its own pages; each instance's report names its split (the run's custody none); one
+/// instance's two shares rebuild the password that opens its own backup file on the server
+/// and not the other's; shares of two splits do not mix.
+#[tokio::test]
+async fn one_split_per_instance_gives_each_server_its_own_password_and_pages() {
+    let (a, b) = (ops_instance("SQLA").await, ops_instance("SQLB").await);
+    let shares_dir = a.home.parent().unwrap().join("shares");
+    let (shares, medium) = (
+        shares_dir.display().to_string(),
+        a.medium.display().to_string(),
+    );
+    let (pa, pb) = (
+        format!("localhost,{}", a.emu.addr().port()),
+        format!("localhost,{}", b.emu.addr().port()),
+    );
+    let args = [
+        "backup",
+        "dmk",
+        "--database",
+        "Ops",
+        "--server",
+        &pa,
+        "--server",
+        &pb,
+        "--login",
+        "sa",
+        "--login-password-env",
+        "KS_LOGIN_PW",
+        "--trust-server-certificate",
+        "--split",
+        "2",
+        "--custodian",
+        "Ann",
+        "--custodian",
+        "Bob",
+        "--split-per-instance",
+        "--shares-to",
+        &shares,
+        "--copy-to",
+        &medium,
+        "--json",
+    ];
+    let out = keysafe(
+        &a,
+        &args,
+        &[("KS_LOGIN_PW", mssql_emulator::DEFAULT_SA_PASSWORD)],
+    )
+    .await;
+    exits(&out, 0);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["custody"]["password_split"].is_null(), "{report}");
+    let instances = report["instances"].as_array().unwrap();
+    assert_eq!(instances.len(), 2);
+    let ids: Vec<String> = instances
+        .iter()
+        .map(|i| {
+            i["password_split"]["split_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_ne!(ids[0], ids[1]);
+    assert_eq!(report["summary"]["keys_verified"], 2, "{report}");
+
+    // Two pages per instance, each naming its own server only.
+    let pages: Vec<String> = files_under(&shares_dir)
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert_eq!(pages.len(), 4);
+    let share_of = |html: &str| {
+        let start = html.find("KS1-").expect("a share on the page");
+        keysafe_core::Password::new(html[start..].split('<').next().unwrap())
+    };
+    let of_split = |id: &str, server: &str, other: &str| -> Vec<keysafe_core::Password> {
+        let mine: Vec<&String> = pages
+            .iter()
+            .filter(|p| p.contains(&format!("Split <strong>{id}</strong>")))
+            .collect();
+        assert_eq!(mine.len(), 2, "two pages of split {id}");
+        for p in &mine {
+            assert!(p.contains(server) && !p.contains(other), "{p}");
+        }
+        mine.iter().map(|p| share_of(p)).collect()
+    };
+    let (sa, sb) = (of_split(&ids[0], &pa, &pb), of_split(&ids[1], &pb, &pa));
+    let (pw_a, pw_b) = (
+        keysafe_core::custody::combine(&sa).unwrap(),
+        keysafe_core::custody::combine(&sb).unwrap(),
+    );
+    assert_ne!(pw_a.expose(), pw_b.expose());
+    let mixed = keysafe_core::custody::combine(&[sa[0].clone(), sb[1].clone()])
+        .err()
+        .expect("shares of two splits refused");
+    assert!(
+        mixed
+            .message
+            .contains("shares of different splits do not combine"),
+        "{}",
+        mixed.message
+    );
+
+    // Each password opens its own instance's backup file there, and not the other's.
+    let restore = |e: &Env, i: usize, pw: &str| {
+        let file = instances[i]["keys"][0]["files"][0]["server_path"]
+            .as_str()
+            .unwrap();
+        e.emu.instance().run_as(
+            "sa",
+            &format!("USE Ops; RESTORE MASTER KEY FROM FILE = '{file}' DECRYPTION BY PASSWORD = '{}' ENCRYPTION BY PASSWORD = 'New!Ops#Master1' FORCE;", pw.replace('\'', "''")),
+        )
+    };
+    restore(&a, 0, pw_a.expose()).unwrap();
+    restore(&b, 1, pw_b.expose()).unwrap();
+    assert!(
+        restore(&a, 0, pw_b.expose()).is_err(),
+        "another instance's password opened the file"
+    );
+}
+
 /// The scratch instance of the drill tests: the emulator's default instance (SQLPROD01), sa.
 async fn scratch_env() -> Env {
     env_with(include_str!("../../mssql-emulator/scenarios/default.toml")).await

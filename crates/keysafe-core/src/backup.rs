@@ -50,6 +50,9 @@ pub struct Secrets {
     pub master_key_passwords: HashMap<String, Password>,
     /// Passwords of password-protected certificate private keys, by (database, name).
     pub certificate_passwords: HashMap<(String, String), Password>,
+    /// Instances with a backup password of their own (split custody, one split per
+    /// instance), by the target as given (`ConnectOptions::server`); every other instance uses `password`.
+    pub instance_passwords: HashMap<String, Password>,
 }
 
 impl Secrets {
@@ -59,7 +62,23 @@ impl Secrets {
             password,
             master_key_passwords: HashMap::new(),
             certificate_passwords: HashMap::new(),
+            instance_passwords: HashMap::new(),
         }
+    }
+
+    /// The secrets one instance's backup uses: its own backup password where it has one.
+    pub fn for_instance(&self, server: &str) -> Secrets {
+        let mut s = self.clone();
+        if let Some(p) = self.instance_passwords.get(server) {
+            s.password = p.clone();
+        }
+        s.instance_passwords.clear();
+        s
+    }
+
+    /// Every backup password the run may use.
+    pub fn backup_passwords(&self) -> impl Iterator<Item = &Password> {
+        std::iter::once(&self.password).chain(self.instance_passwords.values())
     }
 
     /// Stand-ins for a preview: every password one of `keys` needs (`run::needed_passwords`,

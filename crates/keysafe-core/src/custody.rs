@@ -380,24 +380,49 @@ pub fn write_pages(
     Ok(out)
 }
 
-/// What a backup with split custody leaves: the generated password (for this run only), what
-/// the report records of the split, and the custodians' pages.
+/// What a backup with split custody leaves: the generated password(s) (for this run only),
+/// what the report records of each split, and the custodians' pages.
 pub struct RunSplit {
+    /// The password of every instance that has no split of its own.
     pub password: Password,
-    pub custody: SplitCustody,
+    /// The run's one split (`SplitScope::Run`).
+    pub custody: Option<SplitCustody>,
+    /// One split per instance (`SplitScope::PerInstance`): a custodian of one instance's
+    /// share learns nothing about another instance's password.
+    pub instances: Vec<InstanceSplit>,
     pub pages: Vec<std::path::PathBuf>,
 }
 
-/// Split custody for one run: the password generated and split `threshold` of
-/// `custodians.len()`, each custodian's page written to `shares_to`, which must not be inside
-/// any of `media` (the medium, the report folder): the shares must not travel with the
-/// backup they open. `protects` says, per instance, what the password protects.
+/// One instance's own password and split.
+pub struct InstanceSplit {
+    /// The instance as the run was given it (`ConnectOptions::server`, as text).
+    pub server: String,
+    pub password: Password,
+    pub custody: SplitCustody,
+}
+
+/// One split for the whole run, or one per instance: the user's choice for a fleet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum SplitScope {
+    #[default]
+    Run,
+    PerInstance,
+}
+
+/// Split custody for one run: a password generated and split `threshold` of
+/// `custodians.len()` (one for the run, or one per instance of `protects`), each custodian's
+/// page written to `shares_to`, which must not be inside any of `media` (the medium, the
+/// report folder): the shares must not travel with the backup they open. `protects` says,
+/// per target as given (`ConnectOptions::server`), what the password protects.
 pub fn split_for_run(
     threshold: u8,
     custodians: &[String],
     shares_to: &std::path::Path,
     media: &[&std::path::Path],
-    protects: &[String],
+    protects: &[(String, String)],
+    scope: SplitScope,
 ) -> Result<RunSplit> {
     let canon = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     if !shares_to.is_absolute() {
@@ -412,13 +437,42 @@ pub fn split_for_run(
         ))
         .next("Write the pages somewhere else, print them, hand them over, then delete them."));
     }
-    let (password, split) = generate_and_split(threshold, custodians)?;
-    let pages = write_pages(&split, protects, shares_to)?;
-    Ok(RunSplit {
-        password,
-        custody: split.custody(),
-        pages,
-    })
+    match scope {
+        SplitScope::Run => {
+            let (password, split) = generate_and_split(threshold, custodians)?;
+            let lines: Vec<String> = protects.iter().map(|(_, p)| p.clone()).collect();
+            let pages = write_pages(&split, &lines, shares_to)?;
+            Ok(RunSplit {
+                password,
+                custody: Some(split.custody()),
+                instances: vec![],
+                pages,
+            })
+        }
+        SplitScope::PerInstance => {
+            let mut instances = Vec::new();
+            let mut pages = Vec::new();
+            for (server, what) in protects {
+                let (password, split) = generate_and_split(threshold, custodians)?;
+                pages.extend(write_pages(&split, std::slice::from_ref(what), shares_to)?);
+                instances.push(InstanceSplit {
+                    server: server.clone(),
+                    password,
+                    custody: split.custody(),
+                });
+            }
+            let password = instances
+                .first()
+                .map(|i| i.password.clone())
+                .ok_or_else(|| invalid("Choose at least one instance."))?;
+            Ok(RunSplit {
+                password,
+                custody: None,
+                instances,
+                pages,
+            })
+        }
+    }
 }
 
 #[cfg(test)]

@@ -348,7 +348,11 @@ pub fn build(path: &Path, standard: Standard, since: DateTime<Utc>) -> Result<Pa
                 ),
                 _ => "not asked for in this run".into(),
             };
-            let split = get(rep, &["custody", "password_split"]);
+            // The instance's own split (one per instance), else the run's.
+            let split = inst
+                .and_then(|i| i.get("password_split"))
+                .filter(|s| !s.is_null())
+                .or_else(|| get(rep, &["custody", "password_split"]));
             match split {
                 Some(s) if !s.is_null() => {
                     let custodians: Vec<String> = s

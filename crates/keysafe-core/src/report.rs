@@ -41,6 +41,10 @@ pub struct InstanceReport {
     /// a success.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub up_to_date: bool,
+    /// This instance's backup password has a split of its own (one split per instance of a
+    /// fleet run); otherwise the run's custody says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_split: Option<crate::custody::SplitCustody>,
 }
 
 impl InstanceReport {
@@ -55,6 +59,7 @@ impl InstanceReport {
             keys: vec![],
             error: None,
             up_to_date: false,
+            password_split: None,
         }
     }
 
@@ -336,6 +341,7 @@ impl Report {
                     folder_protection => i.folder_protection,
                     error => i.error.as_ref().map(KeysafeError::describe),
                     up_to_date => i.up_to_date,
+                    split => i.password_split,
                     keys,
                 }
             })
@@ -537,6 +543,7 @@ mod tests {
                 keys: vec![key],
                 error: None,
                 up_to_date: false,
+                password_split: None,
             }],
         )
     }

@@ -243,6 +243,30 @@ pub struct RunRequest {
     pub report_dir: PathBuf,
     /// The run history (hash-chained JSON lines).
     pub history: PathBuf,
+    /// Instances with a split of their own (one split per instance), by the target as
+    /// given (`ConnectOptions::server`): each instance's report records its split.
+    pub instance_splits: std::collections::HashMap<String, crate::custody::SplitCustody>,
+}
+
+impl RunRequest {
+    /// The run takes `split`: the report records it and each instance gets its password.
+    /// Returns the secrets with the generated backup password(s).
+    pub fn take_split(
+        &mut self,
+        split: &crate::custody::RunSplit,
+        mut secrets: Secrets,
+    ) -> Secrets {
+        secrets.password = split.password.clone();
+        self.custody.password_split = split.custody.clone();
+        for i in &split.instances {
+            secrets
+                .instance_passwords
+                .insert(i.server.clone(), i.password.clone());
+            self.instance_splits
+                .insert(i.server.clone(), i.custody.clone());
+        }
+        secrets
+    }
 }
 
 /// What a run leaves: the report and where its files are.
@@ -284,7 +308,9 @@ pub async fn execute(
     secrets: &Secrets,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> crate::Result<RunRecord> {
-    check_backup_password(&secrets.password)?;
+    for p in secrets.backup_passwords() {
+        check_backup_password(p)?;
+    }
     if req.targets.is_empty() {
         return Err(KeysafeError::new(
             ErrorCode::InvalidInput,
@@ -302,6 +328,15 @@ pub async fn execute(
         progress,
     )
     .await;
+    // By the target as given: a report is named by the server's own name once connected.
+    let reports = reports
+        .into_iter()
+        .zip(&req.targets)
+        .map(|(mut r, o)| {
+            r.password_split = req.instance_splits.get(&o.server.to_string()).cloned();
+            r
+        })
+        .collect();
     let mut report = crate::report::Report::new(
         crate::report::current_operator(),
         started,
@@ -948,6 +983,7 @@ pub async fn back_up_fleet(
             let send = |p: Progress| {
                 let _ = tx.send(p);
             };
+            let secrets = secrets.for_instance(&o.server.to_string());
             (i, back_up_instance(&o, &settings, &secrets, &send).await)
         });
     }

@@ -109,12 +109,12 @@ pub async fn run(
     let split = match &req.split {
         None => None,
         Some(sr) => {
-            let protects: Vec<String> = req
+            let protects: Vec<(String, String)> = req
                 .connections
                 .iter()
                 .filter_map(|&id| state.connection(id).ok())
                 .map(|c| {
-                    format!(
+                    let line = format!(
                         "{}: {}, backed up to {}",
                         c.info.server_name,
                         if req.keys.is_empty() {
@@ -127,7 +127,8 @@ pub async fn run(
                                 .join(", ")
                         },
                         copy_to.display()
-                    )
+                    );
+                    (c.options.server.to_string(), line)
                 })
                 .collect();
             let reports = state.home.join("reports");
@@ -137,14 +138,11 @@ pub async fn run(
                 Path::new(sr.shares_to.trim()),
                 &[&copy_to, &reports],
                 &protects,
+                sr.scope,
             )?)
         }
     };
-    let password = match &split {
-        Some(s) => s.password.clone(),
-        None => secrets.password.0.clone(),
-    };
-    let mut keys = Secrets::new(password);
+    let mut keys = Secrets::new(secrets.password.0.clone());
     for k in &secrets.key_passwords {
         let p = k.password.0.clone();
         match &k.key {
@@ -166,11 +164,16 @@ pub async fn run(
             carrier: text(&req.carrier),
             storage_location: text(&req.storage_location),
             notes: text(&req.notes),
-            password_split: split.as_ref().map(|s| s.custody.clone()),
+            password_split: None,
         },
         report_dir: state.home.join("reports"),
         history: state.history_path(),
+        instance_splits: Default::default(),
     };
+    let mut request = request;
+    if let Some(split) = &split {
+        keys = request.take_split(split, keys);
+    }
     let progress = |p: Progress| emit(p);
     let run::RunRecord {
         report,

@@ -753,6 +753,7 @@ async fn run_into_history(emulator: &Emulator, medium: &Path, home: &Path) {
         custody: Default::default(),
         report_dir: home.join("reports"),
         history: home.join("history.jsonl"),
+        instance_splits: Default::default(),
     };
     let record = run::execute(
         &request,

@@ -433,7 +433,13 @@ export type ServerMessage = { number: number, level: number, state: number, line
 
 export type ServerTree = { id: number, server_name: string, service_master_key: KeyNode | null, databases: Array<DatabaseNode>, risks: Array<RiskView>, properties: Array<Property>, };
 
-export type SplitRequest = { threshold: number, custodians: Array<string>, shares_to: string, };
+export type SplitRequest = { threshold: number, custodians: Array<string>, shares_to: string, 
+/**
+ * One split for the run, or one per instance (each its own password and pages).
+ */
+scope: SplitScope, };
+
+export type SplitScope = "run" | "per_instance";
 
 export type StaleKey = { server: string, label: string, reason: string, };
 

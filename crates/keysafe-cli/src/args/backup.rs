@@ -45,6 +45,10 @@ pub(crate) struct BackupArgs {
     /// is written, to print and then delete. Not the medium.
     #[arg(long, value_name = "DIR", requires = "split")]
     pub(crate) shares_to: Option<PathBuf>,
+    /// With several instances: a split of its own for each instance (its own password and
+    /// pages), so a custodian of one server's share learns nothing about another's.
+    #[arg(long, requires = "split")]
+    pub(crate) split_per_instance: bool,
     /// Folder on the server (default: <instance default backup path>\Keysafe).
     #[arg(long, value_name = "PATH")]
     pub(crate) server_dir: Option<String>,

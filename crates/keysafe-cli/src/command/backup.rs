@@ -1,12 +1,13 @@
 use crate::prelude::*;
 
-/// Split custody: a new password, split among the custodians, each page written before
-/// anything is backed up (a backup whose shares could not be written would be unrecoverable).
+/// Split custody: a new password (one for the run, or one per instance), split among the
+/// custodians, each page written before anything is backed up (a backup whose shares could
+/// not be written would be unrecoverable).
 fn split_password(
     a: &BackupArgs,
     k: u8,
-    request: &mut run::RunRequest,
-) -> Result<Password, KeysafeError> {
+    request: &run::RunRequest,
+) -> Result<keysafe_core::custody::RunSplit, KeysafeError> {
     let dir = a.shares_to.as_ref().expect("clap requires --shares-to");
     let what = match a.what {
         What::Smk => "the service master key".to_string(),
@@ -16,25 +17,49 @@ fn split_password(
         What::All => "every key of the hierarchy".into(),
         What::Changed => "the keys never backed up or changed since".into(),
     };
-    let protects: Vec<String> = request
+    let protects: Vec<(String, String)> = request
         .targets
         .iter()
-        .map(|t| format!("{}: {what}, backed up to {}", t.server, a.copy_to.display()))
+        .map(|t| {
+            let server = t.server.to_string();
+            let line = format!("{server}: {what}, backed up to {}", a.copy_to.display());
+            (server, line)
+        })
         .collect();
     let mut media: Vec<&std::path::Path> = vec![&a.copy_to];
     media.extend(a.report.as_deref());
-    let split = keysafe_core::custody::split_for_run(k, &a.custodians, dir, &media, &protects)?;
-    eprintln!(
-        "split {}: any {} of {} shares rebuild the backup password; print each page for its custodian, then delete it:",
-        split.custody.split_id,
-        split.custody.threshold,
-        split.custody.custodians.len()
-    );
+    let scope = if a.split_per_instance {
+        keysafe_core::custody::SplitScope::PerInstance
+    } else {
+        keysafe_core::custody::SplitScope::Run
+    };
+    let split =
+        keysafe_core::custody::split_for_run(k, &a.custodians, dir, &media, &protects, scope)?;
+    let splits: Vec<(Option<&str>, &keysafe_core::custody::SplitCustody)> = split
+        .custody
+        .iter()
+        .map(|c| (None, c))
+        .chain(
+            split
+                .instances
+                .iter()
+                .map(|i| (Some(i.server.as_str()), &i.custody)),
+        )
+        .collect();
+    for (server, c) in splits {
+        eprintln!(
+            "split {}{}: any {} of {} shares rebuild the backup password",
+            c.split_id,
+            server.map(|s| format!(" ({s})")).unwrap_or_default(),
+            c.threshold,
+            c.custodians.len()
+        );
+    }
+    eprintln!("print each page for its custodian, then delete it:");
     for p in &split.pages {
         eprintln!("  {}", p.display());
     }
-    request.custody.password_split = Some(split.custody);
-    Ok(split.password)
+    Ok(split)
 }
 
 pub(crate) async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
@@ -74,13 +99,18 @@ pub(crate) async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
         },
         report_dir: a.report.clone().unwrap_or_else(|| a.copy_to.clone()),
         history: keysafe_home().join("history.jsonl"),
+        instance_splits: Default::default(),
     };
     if a.plan {
         return print_plan(&run::plan(&request).await, a.json);
     }
     let mut request = request;
-    let password = match (&a.password_env, a.split) {
-        (_, Some(k)) => split_password(a, k, &mut request)?,
+    let split = a
+        .split
+        .map(|k| split_password(a, k, &request))
+        .transpose()?;
+    let password = match (&a.password_env, &split) {
+        (_, Some(s)) => s.password.clone(),
         (None, None) if a.password_keyring.is_some() => {
             secret_from_keyring(a.password_keyring.as_deref().unwrap_or_default())?
         }
@@ -108,6 +138,9 @@ pub(crate) async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
             key,
             secret_from_env(&var, &format!("certificate {c}'s key password"))?,
         );
+    }
+    if let Some(split) = &split {
+        secrets = request.take_split(split, secrets);
     }
     for w in run::prepare_medium(&a.copy_to)? {
         eprintln!("warning: {w}");
