@@ -191,10 +191,10 @@ ipc! {
 
     fn history(state) -> HistoryView { desk::history::history(state).await }
 
-    /// The evidence pack (STIG or PCI DSS) from the vouched history since a date, kept in
-    /// KEYSAFE_HOME/evidence and shown.
-    fn evidence_pack(state, standard: Standard, since: String) -> EvidenceView {
-        desk::history::evidence(state, standard, &since)
+    /// The evidence pack (STIG, PCI DSS or CIS) from the vouched history since a date, of
+    /// every instance or one, kept in KEYSAFE_HOME/evidence and shown.
+    fn evidence_pack(state, standard: Standard, since: String, instance: Option<String>) -> EvidenceView {
+        desk::history::evidence(state, standard, &since, instance.as_deref())
     }
 
     /// The unattended runs (keysafe schedule add), each with its last run and verdict:

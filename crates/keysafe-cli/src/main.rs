@@ -93,8 +93,16 @@ pub(crate) async fn dispatch(cli: &Cli) -> Result<i32, keysafe_core::KeysafeErro
             since,
             out,
             verify,
+            instance,
             json,
-        } => cmd_evidence(*standard, *since, out.as_deref(), verify.as_deref(), *json),
+        } => cmd_evidence(
+            *standard,
+            *since,
+            out.as_deref(),
+            verify.as_deref(),
+            instance.as_deref(),
+            *json,
+        ),
         Command::Restore(a) => cmd_restore(a).await,
         Command::Drill(a) => cmd_drill(a).await,
         Command::Coverage {

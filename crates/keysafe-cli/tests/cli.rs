@@ -2613,7 +2613,11 @@ async fn the_evidence_pack_maps_each_key_to_its_controls_and_its_check_catches_a
 
     let packs = e.home.parent().unwrap().join("evidence");
     let packs_s = packs.display().to_string();
-    for (standard, file) in [("stig", "evidence-stig.json"), ("pci", "evidence-pci.json")] {
+    for (standard, file) in [
+        ("stig", "evidence-stig.json"),
+        ("pci", "evidence-pci.json"),
+        ("cis", "evidence-cis.json"),
+    ] {
         let out = keysafe(
             &e,
             &[
@@ -2644,6 +2648,30 @@ async fn the_evidence_pack_maps_each_key_to_its_controls_and_its_check_catches_a
             "{pack}"
         );
         golden(file, &evidence_shape(&pack));
+    }
+    // One instance only: the demo's keys for its own name (any case), none for another (kept
+    // apart from the packs checked below).
+    let one = packs.with_file_name("evidence-one").display().to_string();
+    for (instance, keys, code) in [("sqldemo01", 1, 0), ("SQLOTHER", 0, 1)] {
+        let out = keysafe(
+            &e,
+            &[
+                "evidence",
+                "--standard",
+                "stig",
+                "--instance",
+                instance,
+                "--out",
+                &one,
+                "--json",
+            ],
+            &[],
+        )
+        .await;
+        exits(&out, code);
+        let pack: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(pack["instance"], instance);
+        assert_eq!(pack["keys"].as_array().unwrap().len(), keys, "{pack}");
     }
     let html = files_under(&packs)
         .into_iter()

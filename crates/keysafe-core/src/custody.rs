@@ -328,7 +328,7 @@ pub fn page(split: &Split, share: &Share, protects: &[String], date: &str) -> St
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Keysafe share {number} of {n}: {custodian}</title>
 <style>body{{font-family:sans-serif;max-width:42em;margin:2em auto;line-height:1.5}}
-.share{{font-family:monospace;font-size:1.4em;letter-spacing:.05em;word-break:break-all;border:2px solid #000;padding:.6em}}
+.share{{font-family:monospace;font-size:1.4em;letter-spacing:.05em;overflow-wrap:break-word;border:2px solid #000;padding:.6em}}
 .sign{{margin-top:3em;border-top:1px solid #000;width:20em}}</style></head>
 <body>
 <h1>Share {number} of {n} for {custodian}</h1>

@@ -22,6 +22,37 @@ pub enum Standard {
     Stig,
     /// PCI DSS v4.0.1, requirement 3.
     Pci,
+    /// CIS Microsoft SQL Server 2022 Benchmark v1.0.0, section 7 (encryption): only what it
+    /// asks of the keys Keysafe backs up.
+    Cis,
+}
+
+impl Standard {
+    /// The standard's name, as the pack's title gives it.
+    pub fn title(self) -> &'static str {
+        match self {
+            Standard::Stig => "DISA SQL Server STIG",
+            Standard::Pci => "PCI DSS v4.0.1",
+            Standard::Cis => "CIS Microsoft SQL Server 2022 Benchmark v1.0.0",
+        }
+    }
+
+    /// The word in file names and on the command line.
+    pub fn word(self) -> &'static str {
+        match self {
+            Standard::Stig => "stig",
+            Standard::Pci => "pci",
+            Standard::Cis => "cis",
+        }
+    }
+
+    /// What the pack covers of the standard, where that is less than its whole subject.
+    pub fn scope(self) -> Option<&'static str> {
+        match self {
+            Standard::Cis => Some("The CIS benchmarks for SQL Server ask for no evidence of key backups, custody or restore tests; this pack maps only what they ask of the keys Keysafe backs up. 7.1 covers the symmetric keys of non-system databases, which include each user database's master key (##MS_DatabaseMasterKey## in sys.symmetric_keys). 7.2 (asymmetric key size) concerns keys made with CREATE ASYMMETRIC KEY, which Keysafe does not back up; the service master key and master's, model's and msdb's keys are outside 7.1. The backup evidence below is shown for completeness."),
+            _ => None,
+        }
+    }
 }
 
 /// One control, what it asks, and which evidence answers it.
@@ -41,13 +72,23 @@ enum Kind {
     Smk,
     Dmk,
     Cert,
+    /// The master key of a database that is not a system database (CIS' "non-system
+    /// databases": db_id() > 4).
+    UserDmk,
 }
 
-fn kind(k: &KeyRef) -> Kind {
-    match k {
-        KeyRef::ServiceMasterKey => Kind::Smk,
-        KeyRef::DatabaseMasterKey { .. } => Kind::Dmk,
-        KeyRef::Certificate { .. } => Kind::Cert,
+/// Whether a control about `kind` keys applies to `k`.
+fn is(kind: Kind, k: &KeyRef) -> bool {
+    match (kind, k) {
+        (Kind::Smk, KeyRef::ServiceMasterKey) => true,
+        (Kind::Dmk, KeyRef::DatabaseMasterKey { .. }) => true,
+        (Kind::Cert, KeyRef::Certificate { .. }) => true,
+        (Kind::UserDmk, KeyRef::DatabaseMasterKey { database }) => {
+            !["master", "model", "msdb", "tempdb"]
+                .iter()
+                .any(|s| database.eq_ignore_ascii_case(s))
+        }
+        _ => false,
     }
 }
 
@@ -114,9 +155,16 @@ pub fn controls(s: Standard) -> &'static [Control] {
             answered_by: &["custody"],
         },
     ];
+    const CIS: &[Control] = &[Control {
+        id: "7.1",
+        asks: "Symmetric keys in non-system databases use AES_128, AES_192 or AES_256 (not DES, DESX, RC2, RC4, RC4_128 or Triple DES).",
+        applies: &[Kind::UserDmk],
+        answered_by: &["aes_algorithm"],
+    }];
     match s {
         Standard::Stig => STIG,
         Standard::Pci => PCI,
+        Standard::Cis => CIS,
     }
 }
 
@@ -172,6 +220,9 @@ pub struct Pack {
     pub generated: DateTime<Utc>,
     pub since: DateTime<Utc>,
     pub history: String,
+    /// Only this instance's keys (its @@SERVERNAME); every instance's when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
     /// The newest record the history key vouched for when the pack was made.
     pub chain_head: Option<Cited>,
     /// Problems the history had (a damaged line, a record not vouched for): shown, never used.
@@ -189,8 +240,13 @@ fn text(v: Option<&serde_json::Value>) -> Option<String> {
 }
 
 /// The pack for `standard` from the history at `path`, for runs that finished at or after
-/// `since`.
-pub fn build(path: &Path, standard: Standard, since: DateTime<Utc>) -> Result<Pack> {
+/// `since`, of every instance or only `instance` (@@SERVERNAME, case-insensitive).
+pub fn build(
+    path: &Path,
+    standard: Standard,
+    since: DateTime<Utc>,
+    instance: Option<&str>,
+) -> Result<Pack> {
     let h = history::History::open(path)?;
     let loaded = h.load()?;
     let vouched = loaded.vouched();
@@ -212,7 +268,11 @@ pub fn build(path: &Path, standard: Standard, since: DateTime<Utc>) -> Result<Pa
         let report: Option<serde_json::Value> = std::fs::read(&run.report)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok());
-        for k in &run.keys {
+        for k in run
+            .keys
+            .iter()
+            .filter(|k| instance.is_none_or(|i| k.server.eq_ignore_ascii_case(i.trim())))
+        {
             let i = match keys
                 .iter()
                 .position(|e| e.server == k.server && e.key == k.key)
@@ -415,7 +475,7 @@ pub fn build(path: &Path, standard: Standard, since: DateTime<Utc>) -> Result<Pa
     for ev in &mut keys {
         ev.controls = controls
             .iter()
-            .filter(|c| c.applies.is_empty() || c.applies.contains(&kind(&ev.key)))
+            .filter(|c| c.applies.is_empty() || c.applies.iter().any(|k| is(*k, &ev.key)))
             .map(|c| {
                 let gaps: Vec<String> = c
                     .answered_by
@@ -436,6 +496,7 @@ pub fn build(path: &Path, standard: Standard, since: DateTime<Utc>) -> Result<Pa
         generated: Utc::now(),
         since,
         history: h.name(),
+        instance: instance.map(|i| i.trim().to_string()),
         chain_head,
         history_problems: loaded.audit.problems.iter().map(|p| p.explain()).collect(),
         controls,
@@ -503,6 +564,16 @@ fn gap(ev: &Evidence, item: &str) -> Option<String> {
                 None
             }
         }
+        "aes_algorithm" => {
+            let algorithm = ev.description.split([',', ' ']).next().unwrap_or_default();
+            if ev.description.is_empty() {
+                Some("the key's algorithm was not recorded (a run before 2026-12)".into())
+            } else if ["AES_128", "AES_192", "AES_256"].contains(&algorithm) {
+                None
+            } else {
+                Some(format!("the key's algorithm is {algorithm}: ALTER MASTER KEY REGENERATE WITH ENCRYPTION BY PASSWORD re-creates it with AES_256 (SQL Server 2012 and later)"))
+            }
+        }
         "changes" => None,
         _ => None,
     }
@@ -529,7 +600,8 @@ impl Pack {
                     pack => self,
                     generated => crate::report::when(self.generated),
                     since => crate::report::when(self.since),
-                    standard => match self.standard { Standard::Stig => "DISA SQL Server STIG", Standard::Pci => "PCI DSS v4.0.1" },
+                    standard => self.standard.title(),
+                    scope => self.standard.scope(),
                 })
             })
             .expect("the evidence template renders")
@@ -540,10 +612,7 @@ impl Pack {
         crate::private_fs::create_dir_all(dir)?;
         let stem = format!(
             "evidence-{}-{}",
-            match self.standard {
-                Standard::Stig => "stig",
-                Standard::Pci => "pci",
-            },
+            self.standard.word(),
             // Milliseconds: two packs made in the same second keep both.
             self.generated.format("%Y%m%dT%H%M%S%.3fZ")
         );
@@ -609,4 +678,56 @@ pub fn verify(pack_json: &Path, history_path: &Path) -> Result<Vec<String>> {
             )),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dmk(database: &str, description: &str) -> Evidence {
+        Evidence {
+            server: "SQL01".into(),
+            key: KeyRef::DatabaseMasterKey {
+                database: database.into(),
+            },
+            label: format!("{database} database master key"),
+            identity: "key_guid 1".into(),
+            description: description.into(),
+            last_verified_backup: None,
+            run_id: None,
+            report: None,
+            copies: vec![],
+            off_server: String::new(),
+            folder_protection: String::new(),
+            restore_proof: String::new(),
+            password: String::new(),
+            custody: String::new(),
+            changes: vec![],
+            restores: vec![],
+            controls: vec![],
+            cited: vec![],
+        }
+    }
+
+    /// CIS 7.1 is about user databases' symmetric keys: a master key made with Triple DES
+    /// (SQL Server 2008 and before) is a finding with its fix, AES is met, and the system
+    /// databases' keys and the service master key are outside it.
+    #[test]
+    fn cis_7_1_asks_aes_of_user_databases_master_keys_only() {
+        let c = &controls(Standard::Cis)[0];
+        let applies = |k: &KeyRef| c.applies.iter().any(|a| is(*a, k));
+        assert!(applies(&dmk("Sales", "").key));
+        assert!(!applies(&dmk("master", "").key));
+        assert!(!applies(&dmk("MSDB", "").key));
+        assert!(!applies(&KeyRef::ServiceMasterKey));
+        let old = gap(&dmk("Sales", "TRIPLE_DES, opens by the service master key, last changed 2009-01-01; protects the private keys of 1 certificate(s) in Sales"), "aes_algorithm").unwrap();
+        assert!(
+            old.contains("TRIPLE_DES") && old.contains("REGENERATE"),
+            "{old}"
+        );
+        assert_eq!(gap(&dmk("Sales", "AES_256, opens by password only, last changed 2026-01-01; protects the private keys of 0 certificate(s) in Sales"), "aes_algorithm"), None);
+        assert!(gap(&dmk("Sales", ""), "aes_algorithm")
+            .unwrap()
+            .contains("not recorded"));
+    }
 }

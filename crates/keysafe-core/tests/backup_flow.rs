@@ -107,6 +107,7 @@ async fn a_whole_backup_is_written_copied_and_verified() {
             ("Sales".to_string(), "SalesSigning".to_string()),
             Password::new("Signing!Cert#Pw1"),
         )]),
+        instance_passwords: HashMap::new(),
     };
     let now = chrono::Utc::now();
     let plan = backup::plan(&inv, &keys, &req, &secrets, now).unwrap();

@@ -103,7 +103,12 @@ pub fn report_html(state: &AppState, run_id: &str) -> IpcResult<String> {
 
 /// The evidence pack for `standard` since `since` (YYYY-MM-DD, UTC), from the vouched history,
 /// written to KEYSAFE_HOME/evidence (HTML and JSON) and returned to show.
-pub fn evidence(state: &AppState, standard: Standard, since: &str) -> IpcResult<EvidenceView> {
+pub fn evidence(
+    state: &AppState,
+    standard: Standard,
+    since: &str,
+    instance: Option<&str>,
+) -> IpcResult<EvidenceView> {
     use keysafe_core::evidence;
     let since = chrono::NaiveDate::parse_from_str(since.trim(), "%Y-%m-%d")
         .map_err(|_| {
@@ -115,7 +120,7 @@ pub fn evidence(state: &AppState, standard: Standard, since: &str) -> IpcResult<
         .and_hms_opt(0, 0, 0)
         .expect("midnight")
         .and_utc();
-    let pack = evidence::build(&state.history_path(), standard, since)?;
+    let pack = evidence::build(&state.history_path(), standard, since, instance)?;
     let (json_path, html_path) = pack.write_files(&state.home.join("evidence"))?;
     let (met, missing) = pack.tally();
     Ok(EvidenceView {

@@ -686,6 +686,59 @@ async fn every_view_and_dialog_passes_an_accessibility_scan_in_both_themes_and_s
     app.wait_for("#menu-recoverability").await;
     scan(&app, &axe, "20-context-menu", &mut findings).await;
     app.press(&escape).await;
+    // The evidence pack of this instance only, from its context menu: CIS this time.
+    right_click(&app, "button.node.server").await;
+    app.click("#menu-evidence").await;
+    app.wait_for("#evidence-dialog").await;
+    scan(&app, &axe, "20b-evidence-dialog", &mut findings).await;
+    app.client
+        .execute(
+            "const s = document.querySelector('#evidence-dialog-standard');
+             s.value = 'cis'; s.dispatchEvent(new Event('change'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    app.click("#evidence-dialog-build").await;
+    let summary = app
+        .wait_text("#evidence-summary", "the instance's evidence pack", |t| {
+            t.contains("with evidence")
+        })
+        .await;
+    assert!(summary.starts_with("1 key"), "{summary}");
+    let tab = app
+        .wait_text(".doc-tab.active", "the pack's tab", |t| t.contains("CIS"))
+        .await;
+    assert!(tab.contains("SQLDEMO01"), "{tab}");
+    let cis = std::fs::read_dir(app.home.path().join("evidence"))
+        .unwrap()
+        .flatten()
+        .find(|f| {
+            let n = f.file_name().to_string_lossy().to_string();
+            n.starts_with("evidence-cis-") && n.ends_with(".json")
+        })
+        .expect("the CIS pack is kept");
+    let pack: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cis.path()).unwrap()).unwrap();
+    assert_eq!(pack["instance"], "SQLDEMO01", "{pack}");
+    app.screenshot("20c-evidence-instance").await;
+    // The new tab is in view even where the strip overflows (the app scrolls to it); closed
+    // from the keyboard, as SSMS closes a document (Ctrl+F4).
+    // (Clicks in the overflowing tab strip at 1024x700 failed under WebKitWebDriver with no
+    // message; at the wide size they work.)
+    app.client.set_window_size(1280, 800).await.unwrap();
+    app.click(".doc-tab.active button[role=tab]").await;
+    app.press(&format!(
+        "{}{}{}",
+        char::from(Key::Control),
+        char::from(Key::F4),
+        char::from(Key::Null)
+    ))
+    .await;
+    app.wait_text(".doc-tab.active", "the tab before it", |t| {
+        !t.contains("CIS")
+    })
+    .await;
     app.click("#toolbar-new-query").await;
     app.wait_for(".cm-content").await;
     scan(&app, &axe, "16-query", &mut findings).await;
@@ -1035,6 +1088,29 @@ async fn a_backup_split_among_custodians_restores_from_two_of_the_three_pages() 
             .collect()
     };
     let shares: Vec<String> = written.iter().map(|p| share_of(p)).collect();
+    // A custodian's page, as a browser shows it: in a frame over the app, scanned and
+    // photographed (the test reads the file; no share crosses IPC).
+    app.client
+        .execute(
+            "const f = document.createElement('iframe');
+             f.id = 'share-page'; f.title = 'A custodian page';
+             f.style.cssText = 'position:fixed;inset:0;width:100%;height:100%;z-index:9999;background:#fff;border:0';
+             f.srcdoc = arguments[0]; document.body.prepend(f);",
+            vec![serde_json::json!(std::fs::read_to_string(&written[0]).unwrap())],
+        )
+        .await
+        .unwrap();
+    app.client.enter_frame(0).await.unwrap();
+    app.wait_text("body", "the custodian's page", |t| {
+        t.contains("Acknowledgement")
+    })
+    .await;
+    app.client.enter_parent_frame().await.unwrap();
+    scan_in(&app, &axe, "25b-share-page", true, &mut findings).await;
+    app.client
+        .execute("document.getElementById('share-page').remove();", vec![])
+        .await
+        .unwrap();
     let report = files_under(medium.path())
         .into_iter()
         .find(|p| {

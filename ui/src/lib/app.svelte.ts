@@ -42,6 +42,8 @@ class AppStore {
   connectProfile = $state<ProfileView | null>(null)
   backup = $state<BackupTarget | null>(null)
   restore = $state<RestoreTarget | null>(null)
+  /** The evidence pack dialog, for one instance (its @@SERVERNAME). */
+  evidenceFor = $state<{ instance: string } | null>(null)
   /** The engine's words for what restoring a service master key does (shown before it). */
   smkConsequences = $state('')
   properties = $state<{ title: string; rows: { name: string; value: string }[] } | null>(null)

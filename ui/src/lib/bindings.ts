@@ -443,7 +443,7 @@ export type SplitScope = "run" | "per_instance";
 
 export type StaleKey = { server: string, label: string, reason: string, };
 
-export type Standard = "stig" | "pci";
+export type Standard = "stig" | "pci" | "cis";
 
 export type Summary = { tone: Tone, text: string, };
 
@@ -548,9 +548,9 @@ export function history(): Promise<HistoryView> {
   return invoke('history', {  });
 }
 
-/** The evidence pack (STIG or PCI DSS) from the vouched history since a date, kept in KEYSAFE_HOME/evidence and shown. */
-export function evidencePack(standard: Standard, since: string): Promise<EvidenceView> {
-  return invoke('evidence_pack', { standard, since });
+/** The evidence pack (STIG, PCI DSS or CIS) from the vouched history since a date, of every instance or one, kept in KEYSAFE_HOME/evidence and shown. */
+export function evidencePack(standard: Standard, since: string, instance: string | null): Promise<EvidenceView> {
+  return invoke('evidence_pack', { standard, since, instance });
 }
 
 /** The unattended runs (keysafe schedule add), each with its last run and verdict: a failed or missed one is what the app shows when it opens. */

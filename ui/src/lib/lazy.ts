@@ -21,6 +21,7 @@ export const views = {
   evidence: lazy(() => import('../components/EvidenceView.svelte')),
   backup: lazy(() => import('../components/BackupDialog.svelte')),
   restore: lazy(() => import('../components/RestoreDialog.svelte')),
+  evidenceDialog: lazy(() => import('../components/EvidenceDialog.svelte')),
   properties: lazy(() => import('../components/PropertiesDialog.svelte')),
   profile: lazy(() => import('../components/ProfileEditor.svelte')),
 }

@@ -184,7 +184,7 @@ pub(crate) enum Command {
         json: bool,
     },
     /// The evidence an auditor asks for, per key, mapped to a standard's controls (DISA's
-    /// SQL Server STIG, PCI DSS v4.0.1): last verified backup, copies and hashes, off-server
+    /// SQL Server STIG, PCI DSS v4.0.1, the CIS SQL Server 2022 Benchmark's 7.1): last verified backup, copies and hashes, off-server
     /// custody, the folder ACL read back, the restore proof, how the password is held, the
     /// key's changes and restores. From the vouched history and its reports only; the pack
     /// records the history's chain head. Exit 1 when a control lacks evidence. With --verify,
@@ -200,8 +200,11 @@ pub(crate) enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Check this pack (its JSON) against the history instead.
-        #[arg(long, value_name = "PACK_JSON", conflicts_with_all = ["standard", "since", "out"])]
+        #[arg(long, value_name = "PACK_JSON", conflicts_with_all = ["standard", "since", "out", "instance"])]
         verify: Option<PathBuf>,
+        /// Only this instance's keys (its @@SERVERNAME, as the history names it).
+        #[arg(long, value_name = "NAME")]
+        instance: Option<String>,
         /// Print the pack's JSON on stdout.
         #[arg(long)]
         json: bool,

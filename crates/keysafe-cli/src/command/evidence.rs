@@ -6,6 +6,7 @@ pub(crate) fn cmd_evidence(
     since: Option<chrono::NaiveDate>,
     out: Option<&std::path::Path>,
     verify: Option<&std::path::Path>,
+    instance: Option<&str>,
     json: bool,
 ) -> Result<i32, KeysafeError> {
     let history = keysafe_home().join("history.jsonl");
@@ -28,7 +29,7 @@ pub(crate) fn cmd_evidence(
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|d| d.and_utc())
         .unwrap_or_else(|| chrono::Utc::now() - chrono::Duration::days(365));
-    let pack = evidence::build(&history, standard, since)?;
+    let pack = evidence::build(&history, standard, since, instance)?;
     let dir = out
         .map(PathBuf::from)
         .unwrap_or_else(|| keysafe_home().join("evidence"));
