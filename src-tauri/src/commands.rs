@@ -138,6 +138,10 @@ ipc! {
 
     fn plan_backup(state, request: BackupRequest) -> BackupPlan { desk::backup::plan(state, &request).await }
 
+    /// The first custodian's page of the split the request asks for, a placeholder where the
+    /// share will be (nothing secret exists yet).
+    fn split_preview(state, request: BackupRequest) -> String { desk::backup::split_preview(state, &request) }
+
     /// Runs the backup; progress arrives on the channel as it happens.
     fn run_backup(state, request: BackupRequest, secrets: BackupSecrets; channel events: Progress) -> RunSummary {
         let emit = move |e: Progress| {

@@ -307,28 +307,83 @@ pub const ACKNOWLEDGEMENT: &str = "I received this share of a SQL Server key bac
 /// One custodian's page (HTML, printable): the share as text and as a QR code, the split,
 /// what it protects, the date and the acknowledgement to sign.
 pub fn page(split: &Split, share: &Share, protects: &[String], date: &str) -> String {
+    render_page(
+        &PageFacts {
+            split_id: &split.id,
+            number: share.number,
+            of: split.shares.len(),
+            threshold: split.threshold,
+            custodian: &share.custodian,
+            protects,
+            date,
+        },
+        Some(share.expose()),
+    )
+}
+
+/// What the first custodian's page will look like, before any password exists: the same
+/// page with a placeholder where the share and its QR code will be (the dialog's preview).
+pub fn preview_page(threshold: u8, custodians: &[String], protects: &[String]) -> Result<String> {
+    // The same checks as the real split (k within the custodians, each named once).
+    let split = split(&Password::new("preview"), threshold, custodians)?;
+    Ok(render_page(
+        &PageFacts {
+            split_id: "(its id)",
+            number: 1,
+            of: split.shares.len(),
+            threshold,
+            custodian: &split.shares[0].custodian,
+            protects,
+            date: &chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        },
+        None,
+    ))
+}
+
+struct PageFacts<'a> {
+    split_id: &'a str,
+    number: u8,
+    of: usize,
+    threshold: u8,
+    custodian: &'a str,
+    protects: &'a [String],
+    date: &'a str,
+}
+
+fn render_page(f: &PageFacts, share: Option<&str>) -> String {
     let esc = |s: &str| {
         s.replace('&', "&amp;")
             .replace('<', "&lt;")
             .replace('>', "&gt;")
             .replace('"', "&quot;")
     };
-    let qr = qrcode::QrCode::with_error_correction_level(share.expose(), qrcode::EcLevel::M)
-        .map(|q| {
-            q.render::<qrcode::render::svg::Color>()
-                .min_dimensions(200, 200)
-                .build()
-        })
-        .unwrap_or_default();
-    let items: String = protects
+    let (text, qr) = match share {
+        Some(share) => (
+            esc(share),
+            qrcode::QrCode::with_error_correction_level(share, qrcode::EcLevel::M)
+                .map(|q| {
+                    q.render::<qrcode::render::svg::Color>()
+                        .min_dimensions(200, 200)
+                        .build()
+                })
+                .unwrap_or_default(),
+        ),
+        None => (
+            "The share is printed here when the backup runs.".to_string(),
+            r#"<div class="qr-placeholder">its QR code here</div>"#.to_string(),
+        ),
+    };
+    let items: String = f
+        .protects
         .iter()
         .map(|p| format!("<li>{}</li>", esc(p)))
         .collect();
     format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Keysafe share {number} of {n}: {custodian}</title>
-<style>body{{font-family:sans-serif;max-width:42em;margin:2em auto;line-height:1.5}}
+<style>body{{font-family:sans-serif;max-width:42em;margin:2em auto;line-height:1.5;color:#000;background:#fff}}
 .share{{font-family:monospace;font-size:1.4em;letter-spacing:.05em;overflow-wrap:break-word;border:2px solid #000;padding:.6em}}
+.qr-placeholder{{width:200px;height:200px;border:2px dashed #555;display:flex;align-items:center;justify-content:center;color:#333}}
 .sign{{margin-top:3em;border-top:1px solid #000;width:20em}}</style></head>
 <body>
 <h1>Share {number} of {n} for {custodian}</h1>
@@ -344,12 +399,12 @@ pub fn page(split: &Split, share: &Share, protects: &[String], date: &str) -> St
 <p class="sign">{custodian}, signature and date</p>
 </body></html>
 "#,
-        number = share.number,
-        n = split.shares.len(),
-        k = split.threshold,
-        id = split.id,
-        custodian = esc(&share.custodian),
-        text = esc(share.expose()),
+        number = f.number,
+        n = f.of,
+        k = f.threshold,
+        id = esc(f.split_id),
+        custodian = esc(f.custodian),
+        date = esc(f.date),
         ack = ACKNOWLEDGEMENT,
     )
 }
@@ -509,6 +564,20 @@ mod tests {
             let e = combine(&texts(&split, &order[..k - 1])).unwrap_err();
             prop_assert!(e.message.contains(&format!("needs {k} shares")), "{}", e.message);
         }
+    }
+
+    /// The preview is the page without a share: the custodian, the split's k of n and what
+    /// it protects, a placeholder where the share and its QR code go; a bad split is refused
+    /// as the backup would refuse it.
+    #[test]
+    fn the_preview_has_everything_but_a_share() {
+        let html = preview_page(2, &names(3), &["SQL01: every key".into()]).unwrap();
+        assert!(html.contains("Share 1 of 3 for Custodian 0"), "{html}");
+        assert!(html.contains("any <strong>2</strong> of the 3"));
+        assert!(html.contains("SQL01: every key"));
+        assert!(html.contains("printed here when the backup runs"));
+        assert!(!html.contains("KS1-") && !html.contains("<svg"), "{html}");
+        assert!(preview_page(4, &names(3), &[]).is_err());
     }
 
     /// Every character of a share typed as any other symbol (or a hyphen typed as one) is

@@ -79,6 +79,56 @@ pub async fn plan(state: &AppState, req: &BackupRequest) -> IpcResult<BackupPlan
     Ok(BackupPlan { instances })
 }
 
+/// What a split's pages say it protects, per instance (by the target as given): the
+/// instance, its keys and the medium.
+fn protects(state: &AppState, req: &BackupRequest) -> Vec<(String, String)> {
+    let keys = if req.keys.is_empty() {
+        "every key of the hierarchy".to_string()
+    } else {
+        req.keys
+            .iter()
+            .map(|k| k.label())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    req.connections
+        .iter()
+        .filter_map(|&id| state.connection(id).ok())
+        .map(|c| {
+            let line = format!(
+                "{}: {keys}, backed up to {}",
+                c.info.server_name,
+                req.copy_to.trim()
+            );
+            (c.options.server.to_string(), line)
+        })
+        .collect()
+}
+
+/// The first custodian's page as the split will print it, with a placeholder for the share
+/// (no password exists yet): the Back Up dialog's preview. With one split per instance, the
+/// first instance's page.
+pub fn split_preview(state: &AppState, req: &BackupRequest) -> IpcResult<String> {
+    let sr = req.split.as_ref().ok_or_else(|| {
+        KeysafeError::new(
+            ErrorCode::InvalidInput,
+            "Split among custodians is not chosen.",
+        )
+    })?;
+    let all = protects(state, req);
+    let lines: Vec<String> = match sr.scope {
+        keysafe_core::custody::SplitScope::Run => all.into_iter().map(|(_, l)| l).collect(),
+        keysafe_core::custody::SplitScope::PerInstance => {
+            all.into_iter().take(1).map(|(_, l)| l).collect()
+        }
+    };
+    Ok(keysafe_core::custody::preview_page(
+        sr.threshold,
+        &sr.custodians,
+        &lines,
+    )?)
+}
+
 pub async fn run(
     state: &AppState,
     req: BackupRequest,
@@ -109,28 +159,7 @@ pub async fn run(
     let split = match &req.split {
         None => None,
         Some(sr) => {
-            let protects: Vec<(String, String)> = req
-                .connections
-                .iter()
-                .filter_map(|&id| state.connection(id).ok())
-                .map(|c| {
-                    let line = format!(
-                        "{}: {}, backed up to {}",
-                        c.info.server_name,
-                        if req.keys.is_empty() {
-                            "every key of the hierarchy".to_string()
-                        } else {
-                            req.keys
-                                .iter()
-                                .map(|k| k.label())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        },
-                        copy_to.display()
-                    );
-                    (c.options.server.to_string(), line)
-                })
-                .collect();
+            let protects = protects(state, &req);
             let reports = state.home.join("reports");
             Some(keysafe_core::custody::split_for_run(
                 sr.threshold,

@@ -1059,6 +1059,27 @@ async fn a_backup_split_among_custodians_restores_from_two_of_the_three_pages() 
     assert!(said.contains("never written anywhere"), "{said}");
     let mut findings = Vec::new();
     scan(&app, &axe, "24-backup-split", &mut findings).await;
+    // The preview of a page: the first custodian's, a placeholder where the share will be.
+    app.click("#split-preview").await;
+    app.wait_for("#split-page-preview").await;
+    // Its frame runs no script, axe's included: loaded again without the sandbox to scan it.
+    app.client
+        .execute(
+            "const f = document.getElementById('split-page-preview');
+             f.removeAttribute('sandbox'); f.srcdoc = f.srcdoc; f.scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    app.client.enter_frame(0).await.unwrap();
+    let page = app
+        .wait_text("body", "the page's preview", |t| t.contains("Ann Lee"))
+        .await;
+    assert!(page.contains("Share 1 of 3 for Ann Lee"), "{page}");
+    assert!(page.contains("printed here when the backup runs"), "{page}");
+    assert!(!page.contains("KS1-"), "{page}");
+    app.client.enter_parent_frame().await.unwrap();
+    scan_in(&app, &axe, "24b-split-page-preview", true, &mut findings).await;
     app.click("#backup-execute").await;
     let result = app
         .wait_text("#backup-result h3", "the result", |t| {

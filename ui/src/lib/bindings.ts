@@ -499,6 +499,11 @@ export function planBackup(request: BackupRequest): Promise<BackupPlan> {
   return invoke('plan_backup', { request });
 }
 
+/** The first custodian's page of the split the request asks for, a placeholder where the share will be (nothing secret exists yet). */
+export function splitPreview(request: BackupRequest): Promise<string> {
+  return invoke('split_preview', { request });
+}
+
 /** Runs the backup; progress arrives on the channel as it happens. */
 export function runBackup(request: BackupRequest, secrets: BackupSecrets, events: Channel<Progress>): Promise<RunSummary> {
   return invoke('run_backup', { request, secrets, events });
