@@ -94,6 +94,7 @@ pub(crate) async fn dispatch(cli: &Cli) -> Result<i32, keysafe_core::KeysafeErro
             out,
             verify,
             instance,
+            run,
             json,
         } => cmd_evidence(
             *standard,
@@ -101,6 +102,7 @@ pub(crate) async fn dispatch(cli: &Cli) -> Result<i32, keysafe_core::KeysafeErro
             out.as_deref(),
             verify.as_deref(),
             instance.as_deref(),
+            run.as_deref(),
             *json,
         ),
         Command::Restore(a) => cmd_restore(a).await,

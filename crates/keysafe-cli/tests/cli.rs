@@ -2673,6 +2673,71 @@ async fn the_evidence_pack_maps_each_key_to_its_controls_and_its_check_catches_a
         assert_eq!(pack["instance"], instance);
         assert_eq!(pack["keys"].as_array().unwrap().len(), keys, "{pack}");
     }
+    // One run, by the first characters of its id, whenever it was; an unknown one refused.
+    let history_line = std::fs::read_to_string(e.home.join("history.jsonl")).unwrap();
+    let at = history_line.find("\"run_id\":\"").expect("the run's id") + 10;
+    let run_id = history_line[at..at + 36].to_string();
+    let out = keysafe(
+        &e,
+        &[
+            "evidence",
+            "--standard",
+            "pci",
+            "--run",
+            &run_id[..8],
+            "--out",
+            &one,
+            "--json",
+        ],
+        &[],
+    )
+    .await;
+    let pack: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(pack["run"], run_id.as_str(), "{pack}");
+    assert_eq!(pack["keys"].as_array().unwrap().len(), 1, "{pack}");
+    let out = keysafe(
+        &e,
+        &[
+            "evidence",
+            "--standard",
+            "pci",
+            "--run",
+            "ffffffff",
+            "--out",
+            &one,
+        ],
+        &[],
+    )
+    .await;
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("No run ffffffff in the history"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // No share of the split in any pack, HTML or JSON.
+    let shares: Vec<String> = files_under(Path::new(&shares))
+        .iter()
+        .map(|p| {
+            let html = std::fs::read_to_string(p).unwrap();
+            let at = html.find("KS1-").expect("a share on its page");
+            html[at..].split('<').next().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(shares.len(), 2);
+    for f in files_under(&packs)
+        .into_iter()
+        .chain(files_under(Path::new(&one)))
+    {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for share in &shares {
+            assert!(
+                !text.contains(share.as_str()),
+                "{} holds a share",
+                f.display()
+            );
+        }
+    }
     let html = files_under(&packs)
         .into_iter()
         .find(|p| {

@@ -223,6 +223,9 @@ pub struct Pack {
     /// Only this instance's keys (its @@SERVERNAME); every instance's when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
+    /// Only this run's keys (its id); every run's since `since` when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<uuid::Uuid>,
     /// The newest record the history key vouched for when the pack was made.
     pub chain_head: Option<Cited>,
     /// Problems the history had (a damaged line, a record not vouched for): shown, never used.
@@ -239,14 +242,21 @@ fn text(v: Option<&serde_json::Value>) -> Option<String> {
     v.and_then(|v| v.as_str()).map(str::to_string)
 }
 
-/// The pack for `standard` from the history at `path`, for runs that finished at or after
-/// `since`, of every instance or only `instance` (@@SERVERNAME, case-insensitive).
-pub fn build(
-    path: &Path,
-    standard: Standard,
-    since: DateTime<Utc>,
-    instance: Option<&str>,
-) -> Result<Pack> {
+/// Which runs and keys a pack covers: a period, or one run; every instance, or one.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Runs (and restores) that finished at or after this moment.
+    pub since: DateTime<Utc>,
+    /// Only this instance's keys (@@SERVERNAME, case-insensitive).
+    pub instance: Option<String>,
+    /// Only this run: its id, or the first characters of it (as report names show it).
+    pub run: Option<String>,
+}
+
+/// The pack for `standard` from the history at `path`, for what `scope` covers.
+pub fn build(path: &Path, standard: Standard, scope: &Scope) -> Result<Pack> {
+    let since = scope.since;
+    let instance = scope.instance.as_deref();
     let h = history::History::open(path)?;
     let loaded = h.load()?;
     let vouched = loaded.vouched();
@@ -263,7 +273,33 @@ pub fn build(
         .iter()
         .filter_map(|e| e.run().map(|r| (e.clone(), r)))
         .filter(|(_, r)| r.finished >= since)
+        .filter(|(_, r)| {
+            scope.run.as_deref().is_none_or(|id| {
+                let id = id.trim().to_ascii_lowercase();
+                !id.is_empty() && r.run_id.to_string().starts_with(&id)
+            })
+        })
         .collect();
+    let run = match scope.run.as_deref() {
+        None => None,
+        Some(id) => match runs.as_slice() {
+            [(_, r)] => Some(r.run_id),
+            [] => {
+                return Err(KeysafeError::new(
+                    ErrorCode::InvalidInput,
+                    format!("No run {id} in the history (among the records its key vouches for)."),
+                )
+                .next("keysafe history lists the runs and their ids."))
+            }
+            _ => {
+                return Err(KeysafeError::new(
+                    ErrorCode::InvalidInput,
+                    format!("More than one run starts with {id}."),
+                )
+                .next("Give more of the run's id."))
+            }
+        },
+    };
     for (entry, run) in &runs {
         let report: Option<serde_json::Value> = std::fs::read(&run.report)
             .ok()
@@ -451,7 +487,7 @@ pub fn build(
             .record
             .get("at")
             .and_then(|v| serde_json::from_value(v.clone()).ok());
-        if at.is_none_or(|a| a < since) {
+        if at.is_none_or(|a| a < since) || run.is_some() {
             continue;
         }
         let key = text(get(&e.record, &["restore", "key"])).unwrap_or_default();
@@ -497,6 +533,7 @@ pub fn build(
         since,
         history: h.name(),
         instance: instance.map(|i| i.trim().to_string()),
+        run,
         chain_head,
         history_problems: loaded.audit.problems.iter().map(|p| p.explain()).collect(),
         controls,

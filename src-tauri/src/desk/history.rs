@@ -120,7 +120,15 @@ pub fn evidence(
         .and_hms_opt(0, 0, 0)
         .expect("midnight")
         .and_utc();
-    let pack = evidence::build(&state.history_path(), standard, since, instance)?;
+    let pack = evidence::build(
+        &state.history_path(),
+        standard,
+        &evidence::Scope {
+            since,
+            instance: instance.map(str::to_string),
+            run: None,
+        },
+    )?;
     let (json_path, html_path) = pack.write_files(&state.home.join("evidence"))?;
     let (met, missing) = pack.tally();
     Ok(EvidenceView {

@@ -200,11 +200,15 @@ pub(crate) enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Check this pack (its JSON) against the history instead.
-        #[arg(long, value_name = "PACK_JSON", conflicts_with_all = ["standard", "since", "out", "instance"])]
+        #[arg(long, value_name = "PACK_JSON", conflicts_with_all = ["standard", "since", "out", "instance", "run"])]
         verify: Option<PathBuf>,
         /// Only this instance's keys (its @@SERVERNAME, as the history names it).
         #[arg(long, value_name = "NAME")]
         instance: Option<String>,
+        /// Only this run (its id, or its first characters as `keysafe history` shows them),
+        /// whenever it was.
+        #[arg(long, value_name = "RUN_ID", conflicts_with = "since")]
+        run: Option<String>,
         /// Print the pack's JSON on stdout.
         #[arg(long)]
         json: bool,

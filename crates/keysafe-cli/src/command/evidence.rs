@@ -7,6 +7,7 @@ pub(crate) fn cmd_evidence(
     out: Option<&std::path::Path>,
     verify: Option<&std::path::Path>,
     instance: Option<&str>,
+    run: Option<&str>,
     json: bool,
 ) -> Result<i32, KeysafeError> {
     let history = keysafe_home().join("history.jsonl");
@@ -28,8 +29,20 @@ pub(crate) fn cmd_evidence(
     let since = since
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|d| d.and_utc())
-        .unwrap_or_else(|| chrono::Utc::now() - chrono::Duration::days(365));
-    let pack = evidence::build(&history, standard, since, instance)?;
+        .unwrap_or_else(|| match run {
+            // One run: whenever it was.
+            Some(_) => chrono::DateTime::UNIX_EPOCH,
+            None => chrono::Utc::now() - chrono::Duration::days(365),
+        });
+    let pack = evidence::build(
+        &history,
+        standard,
+        &evidence::Scope {
+            since,
+            instance: instance.map(str::to_string),
+            run: run.map(str::to_string),
+        },
+    )?;
     let dir = out
         .map(PathBuf::from)
         .unwrap_or_else(|| keysafe_home().join("evidence"));
