@@ -36,7 +36,7 @@ export function defaultForm(recent: string[] = []): ConnectForm {
 export const ENCRYPT_HELP: Record<Encrypt, string> = {
   mandatory: 'The whole session is encrypted (TLS after the first exchange, TDS 7.4).',
   optional:
-    'Only the login is encrypted unless the server forces encryption: passwords and key files Keysafe sends could travel in clear.',
+    'Only the login is encrypted unless the server encrypts the whole session anyway. Keysafe asks the server which it did, and in a plaintext session sends no backup password and reads no key file: backups, restores and copies are refused, saying why.',
   strict:
     'TDS 8.0 (SQL Server 2022 and later, Azure SQL): TLS before anything else, TLS 1.3 where both sides have it, and the certificate is always checked. Needed when the server forces Strict encryption.',
 }

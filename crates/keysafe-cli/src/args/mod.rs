@@ -248,8 +248,8 @@ pub(crate) struct ConnArgs {
     #[arg(long)]
     pub(crate) integrated: bool,
     /// How much of the session TLS protects: mandatory (all of it; the default), optional
-    /// (only the login, unless the server forces encryption: passwords and key files sent
-    /// after it could travel in clear), strict (TDS 8.0: TLS before anything else, the
+    /// (only the login, unless the server encrypts the whole session anyway; in a plaintext
+    /// session Keysafe sends no password and reads no key file, and says why), strict (TDS 8.0: TLS before anything else, the
     /// certificate always checked; SQL Server 2022 and later). Overrides a profile's.
     #[arg(long, value_enum)]
     pub(crate) encrypt: Option<Encrypt>,
