@@ -142,6 +142,9 @@ ipc! {
     /// share will be (nothing secret exists yet).
     fn split_preview(state, request: BackupRequest) -> String { desk::backup::split_preview(state, &request) }
 
+    /// One of this session's custodian pages in a window of its own, with the print dialog.
+    fn print_share_page(state, path: String) -> () { desk::backup::print_share_page(state, &path) }
+
     /// Runs the backup; progress arrives on the channel as it happens.
     fn run_backup(state, request: BackupRequest, secrets: BackupSecrets; channel events: Progress) -> RunSummary {
         let emit = move |e: Progress| {

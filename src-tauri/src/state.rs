@@ -38,6 +38,8 @@ pub struct AppState {
     next_id: AtomicU32,
     pub connections: Mutex<HashMap<u32, Arc<Connection>>>,
     pub runs: Mutex<HashMap<String, Report>>,
+    /// The custodians' pages this session's runs wrote: the only files "Print" opens.
+    pub share_pages: Mutex<std::collections::HashSet<PathBuf>>,
     pub store: Box<dyn SecretStore + Send + Sync>,
     pub demo: Option<crate::demo::Demo>,
     /// The running app, once it is set up: what native dialogs are parented to.
@@ -55,6 +57,7 @@ impl AppState {
             next_id: AtomicU32::new(1),
             connections: Mutex::new(HashMap::new()),
             runs: Mutex::new(HashMap::new()),
+            share_pages: Mutex::new(Default::default()),
             store,
             demo,
             app: std::sync::OnceLock::new(),

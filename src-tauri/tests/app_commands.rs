@@ -569,3 +569,23 @@ async fn a_refused_restore_says_where_the_attempt_is_recorded() {
     );
     assert!(!page.contains(backup_pw), "the report holds no secret");
 }
+
+/// "Print..." opens only a custodian's page this session wrote: any other file (a report, a
+/// system file, a page of another session) is refused before a window is made.
+#[test]
+fn print_opens_only_pages_this_session_wrote() {
+    let home = tempfile::tempdir().unwrap();
+    let st = state(home.path());
+    let page = home.path().join("share-ABCD1234-1-Ann.html");
+    std::fs::write(&page, "<p>a page</p>").unwrap();
+    for path in [page.display().to_string(), "/etc/hostname".into()] {
+        let e = desk::backup::print_share_page(&st, &path).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidInput, "{path}");
+        assert!(
+            e.message
+                .contains("Only a custodian's page this session wrote"),
+            "{}",
+            e.message
+        );
+    }
+}

@@ -105,6 +105,56 @@ fn protects(state: &AppState, req: &BackupRequest) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Opens one of this session's custodian pages in a window of its own and asks to print it.
+/// The page goes from the file to that window: the share never crosses IPC. Only pages this
+/// session wrote (Keysafe's own HTML, without a script) are opened.
+pub fn print_share_page(state: &AppState, path: &str) -> IpcResult<()> {
+    let path = PathBuf::from(path);
+    if !state
+        .share_pages
+        .lock()
+        .expect("share pages")
+        .contains(&path)
+    {
+        return Err(KeysafeError::new(
+            ErrorCode::InvalidInput,
+            "Only a custodian's page this session wrote can be printed from here.",
+        ));
+    }
+    let app = state.app.get().ok_or_else(|| {
+        KeysafeError::new(ErrorCode::Internal, "The app's window is not ready yet.")
+    })?;
+    let url = tauri::Url::from_file_path(&path).map_err(|_| {
+        KeysafeError::new(
+            ErrorCode::InvalidInput,
+            format!("{} is not a full path.", path.display()),
+        )
+    })?;
+    let n = state.share_pages.lock().expect("share pages").len();
+    let label = format!("share-page-{}-{}", n, chrono::Utc::now().timestamp_millis());
+    tauri::WebviewWindowBuilder::new(app, label, tauri::WebviewUrl::External(url))
+        .title(format!(
+            "Custodian's page: {}",
+            path.file_name()
+                .map(|f| f.to_string_lossy())
+                .unwrap_or_default()
+        ))
+        .inner_size(820.0, 900.0)
+        .on_page_load(|w, p| {
+            if p.event() == tauri::webview::PageLoadEvent::Finished {
+                let _ = w.print();
+            }
+        })
+        .build()
+        .map_err(|e| {
+            KeysafeError::new(
+                ErrorCode::Internal,
+                format!("The page's window could not open: {e}"),
+            )
+        })?;
+    Ok(())
+}
+
 /// The first custodian's page as the split will print it, with a placeholder for the share
 /// (no password exists yet): the Back Up dialog's preview. With one split per instance, the
 /// first instance's page.
@@ -219,6 +269,13 @@ pub async fn run(
             "The report could not be written to the medium ({}): a restore from the medium needs it; export it there (Export report).",
             e.message
         )),
+    }
+    if let Some(s) = &split {
+        state
+            .share_pages
+            .lock()
+            .expect("share pages")
+            .extend(s.pages.iter().cloned());
     }
     summary.share_pages = split
         .map(|s| s.pages.iter().map(|p| p.display().to_string()).collect())

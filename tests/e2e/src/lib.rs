@@ -231,6 +231,17 @@ pub fn type_in_native_dialog(text: &str) {
     assert!(ok, "xdotool key failed");
 }
 
+/// Presses one key (xdotool's name for it: Escape, Return) in the focused native dialog.
+pub fn key_in_native_dialog(key: &str) {
+    let ok = Command::new("xdotool")
+        .args(["key", key])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "xdotool key {key} failed");
+    std::thread::sleep(Duration::from_millis(300));
+}
+
 /// Waits for a window whose title contains `name` (a native dialog) to be shown.
 pub fn wait_for_window(name: &str) -> bool {
     let deadline = Instant::now() + Duration::from_secs(15);

@@ -1094,6 +1094,35 @@ async fn a_backup_split_among_custodians_restores_from_two_of_the_three_pages() 
         .await;
     assert_eq!(listed.matches("share-").count(), 3, "{listed}");
     app.screenshot("24-backup-split-result").await;
+    // Print: the page opens in a window of its own (the share goes from the file to it, not
+    // through the app's window), which asks the system to print it.
+    let main = app.client.window().await.unwrap();
+    app.click("#print-page-1").await;
+    let mut page_window = None;
+    for _ in 0..100 {
+        let all = app.client.windows().await.unwrap();
+        if let Some(w) = all.into_iter().find(|w| *w != main) {
+            page_window = Some(w);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let page_window = page_window.expect("the page's window opened");
+    app.client.switch_to_window(page_window).await.unwrap();
+    let url = app.client.current_url().await.unwrap();
+    assert_eq!(url.scheme(), "file", "{url}");
+    assert!(
+        url.path().contains("/share-") && url.path().ends_with(".html"),
+        "{url}"
+    );
+    // The system's print dialog is up; cancelled here, as a person without a printer would.
+    assert!(
+        keysafe_e2e::wait_for_window("Print"),
+        "the print dialog did not open"
+    );
+    keysafe_e2e::key_in_native_dialog("Escape");
+    app.client.close_window().await.unwrap();
+    app.client.switch_to_window(main).await.unwrap();
     scan(&app, &axe, "25-backup-split-result", &mut findings).await;
     app.click("#backup-dialog footer button").await;
 

@@ -504,6 +504,11 @@ export function splitPreview(request: BackupRequest): Promise<string> {
   return invoke('split_preview', { request });
 }
 
+/** One of this session's custodian pages in a window of its own, with the print dialog. */
+export function printSharePage(path: string): Promise<null> {
+  return invoke('print_share_page', { path });
+}
+
 /** Runs the backup; progress arrives on the channel as it happens. */
 export function runBackup(request: BackupRequest, secrets: BackupSecrets, events: Channel<Progress>): Promise<RunSummary> {
   return invoke('run_backup', { request, secrets, events });
