@@ -2303,9 +2303,21 @@ async fn selftest_passes_on_a_test_instance_and_a_login_without_permission_fails
     let out = keysafe(&e, &a, &[("KS_LOGIN_PW", "Watch!Only#Pass1")]).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("FAIL backup: "), "{stdout}");
+    // Keysafe's explanation (whose refusal it is, and what it means) and its next step, then
+    // SQL Server's own message.
     assert!(
-        stdout.contains("CREATE DATABASE permission denied"),
+        stdout.contains(
+            "FAIL backup: The self-test could not create its scratch database keysafe_conf_"
+        ) && stdout.contains("_keys: The login lacks a permission"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\n    Next: The self-test creates and drops its own databases, logins and certificates: run it with a sysadmin login, on a test instance.\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\n    SQL Server: Msg 262, ")
+            && stdout.contains("CREATE DATABASE permission denied"),
         "{stdout}"
     );
     assert!(

@@ -64,10 +64,10 @@ pub struct CheckOutcome {
 
 /// The checks, in the order `run_all` runs them, with what each proves.
 pub const CHECKS: &[(&str, &str)] = &[
-    ("backup", "the service master key, a database master key and a certificate are backed up, copied, read back, hashed and restore-proven; the copies hash as the report says"),
+    ("backup", "the service master key, a database master key and a certificate are backed up, copied, read back and hashed; the master key and the certificate are restore-proven in scratch databases (the service master key is never restored on its own instance: its copy is verified by hash); the copies hash as the report says"),
     ("restore", "a certificate and a database master key are restored from the medium into scratch databases and proven (thumbprint, key that opens)"),
     ("copy-certificate", "a certificate with its private key is copied to another database (on a second instance when one is given) with nothing but the connections, and the thumbprints match"),
-    ("coverage", "an encrypted BACKUP DATABASE whose certificate was dropped is reported as needing a certificate that is lost"),
+    ("coverage", "an encrypted BACKUP DATABASE whose certificate was dropped is reported as needing a certificate that is lost; a TDE database's BACKUP DATABASE is judged by its TDE certificate: at risk while only on the server, covered once Keysafe backed the certificate up, lost (copy only, with Keysafe's copy) once the database and the certificate are dropped"),
     ("least-privilege", "a login with exactly the documented permissions backs up a database master key; without CONTROL on the database, or without ADMINISTER BULK OPERATIONS, it fails naming the one missing"),
     ("weak-password", "a backup password the policy refuses is refused before anything is sent, with the rule it breaks"),
     ("missing-folder", "a server folder that is missing and cannot be created is SQL Server's refusal, explained"),
@@ -134,6 +134,9 @@ pub struct Scratch {
     master_key_created: bool,
     /// Databases whose msdb backup history the check made.
     history_of: Vec<String>,
+    /// Databases the check encrypted with TDE: the cleanup waits for their encryption scan
+    /// (SQL Server refuses DROP DATABASE while one runs).
+    encrypted: Vec<String>,
 }
 
 impl Scratch {
@@ -154,7 +157,8 @@ impl Scratch {
         let name = self.name(what);
         self.databases.push(name.clone());
         c.execute(&format!("USE master; CREATE DATABASE {};", ident(&name)?))
-            .await?;
+            .await
+            .map_err(|e| setup_refused(e, &format!("its scratch database {name}")))?;
         Ok(name)
     }
 
@@ -173,7 +177,8 @@ impl Scratch {
             ident(&name)?,
             password_literal(password)?
         ))
-        .await?;
+        .await
+        .map_err(|e| setup_refused(e, &format!("its scratch login {name}")))?;
         Ok(name)
     }
 
@@ -189,8 +194,39 @@ impl Scratch {
             "USE master; CREATE CERTIFICATE {} WITH SUBJECT = N'Keysafe self-test';",
             ident(&name)?
         ))
-        .await?;
+        .await
+        .map_err(|e| setup_refused(e, &format!("its scratch certificate {name} in master")))?;
         Ok(name)
+    }
+
+    /// Whether master has a database master key (which a certificate in master needs), after
+    /// creating one when it has none and `may_change_master` allows it (remembered for the
+    /// cleanup, which drops it).
+    pub async fn master_key(
+        &mut self,
+        c: &mut SqlConnection,
+        may_change_master: bool,
+    ) -> Result<bool> {
+        let has_key = c
+            .rows("SELECT COUNT(*) FROM master.sys.symmetric_keys WHERE name = N'##MS_DatabaseMasterKey##'")
+            .await?
+            .first()
+            .and_then(|r| r.get::<i32, _>(0))
+            == Some(1);
+        if has_key || self.master_key_created {
+            return Ok(true);
+        }
+        if !may_change_master {
+            return Ok(false);
+        }
+        c.require_private("a master key's password")?;
+        self.master_key_created = true;
+        c.execute(&format!(
+            "USE master; CREATE MASTER KEY ENCRYPTION BY PASSWORD = {};",
+            password_literal(&crate::password::generate(24))?
+        ))
+        .await?;
+        Ok(true)
     }
 
     /// A master certificate the check dropped itself.
@@ -203,9 +239,40 @@ impl Scratch {
         self.history_of.push(database.to_string());
     }
 
+    /// Encrypts `database` (one of this scratch's) with TDE: a database encryption key
+    /// protected by `certificate` in master, ENCRYPTION ON, and the encryption scan waited
+    /// for (`TDE_SCAN_WAIT`).
+    pub async fn encrypt_database(
+        &mut self,
+        c: &mut SqlConnection,
+        database: &str,
+        certificate: &str,
+    ) -> Result<()> {
+        self.encrypted.push(database.to_string());
+        c.execute(&format!(
+            "USE {db}; CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 ENCRYPTION BY SERVER CERTIFICATE {cert}; USE master; ALTER DATABASE {db} SET ENCRYPTION ON;",
+            db = ident(database)?,
+            cert = ident(certificate)?
+        ))
+        .await?;
+        match wait_for_encryption_scan(c, database).await? {
+            Some(3) => Ok(()),
+            state => Err(failed(format!(
+                "{database} is not encrypted after ALTER DATABASE ... SET ENCRYPTION ON: sys.dm_database_encryption_keys shows encryption_state {state:?} after {} seconds (3 is encrypted).",
+                TDE_SCAN_WAIT.as_secs()
+            ))),
+        }
+    }
+
     /// Drops everything remembered, each step on its own so one failure does not keep the
     /// rest; the first failure is returned after all were tried.
     pub async fn cleanup(&self, c: &mut SqlConnection) -> Result<()> {
+        let mut first = None;
+        for d in &self.encrypted {
+            if let Err(e) = wait_for_encryption_scan(c, d).await {
+                first.get_or_insert(e);
+            }
+        }
         let mut statements = Vec::new();
         for d in &self.history_of {
             statements.push(format!(
@@ -237,13 +304,48 @@ impl Scratch {
         if self.master_key_created {
             statements.push("USE master; DROP MASTER KEY;".into());
         }
-        let mut first = None;
         for s in statements {
             if let Err(e) = c.execute(&s).await {
                 first.get_or_insert(e);
             }
         }
         first.map_or(Ok(()), Err)
+    }
+}
+
+/// A permission refusal while a check makes its own objects is the self-test's login, not
+/// Keysafe under test: said so, with what the self-test needs (SQL Server's message kept).
+fn setup_refused(e: KeysafeError, what: &str) -> KeysafeError {
+    if e.code != ErrorCode::PermissionDenied {
+        return e;
+    }
+    let message = format!("The self-test could not create {what}: {}", e.message);
+    e.with_message(message).next(
+        "The self-test creates and drops its own databases, logins and certificates: run it with a sysadmin login, on a test instance.",
+    )
+}
+
+/// How long a check waits for a TDE encryption scan of its (empty) scratch database.
+const TDE_SCAN_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Waits while `database`'s encryption scan runs (encryption_state 2, 4, 5 or 6), at most
+/// `TDE_SCAN_WAIT`; its encryption_state then, None when it has no database encryption key.
+async fn wait_for_encryption_scan(c: &mut SqlConnection, database: &str) -> Result<Option<i32>> {
+    let query = format!(
+        "SELECT encryption_state FROM sys.dm_database_encryption_keys WHERE database_id = DB_ID({})",
+        literal(database, "a database name", 128)?
+    );
+    let until = std::time::Instant::now() + TDE_SCAN_WAIT;
+    loop {
+        let state = c
+            .rows(&query)
+            .await?
+            .first()
+            .and_then(|r| r.get::<i32, _>(0));
+        if !matches!(state, Some(2 | 4 | 5 | 6)) || std::time::Instant::now() >= until {
+            return Ok(state);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
 }
 
@@ -343,6 +445,41 @@ fn all_verified(r: &crate::report::InstanceReport) -> Result<()> {
     Ok(())
 }
 
+/// What the restore checks of a run with `verify_restore` proved, as the detail says it: the
+/// keys restored in a scratch database and found identical (each database master key and
+/// certificate must be), and those no restore check applies to (the service master key, never
+/// restored on its own instance), verified by hash only, with the reason.
+fn restore_proofs(r: &crate::report::InstanceReport) -> Result<String> {
+    use crate::restore_check::RestoreCheck;
+    let mut proven = Vec::new();
+    let mut by_hash = Vec::new();
+    for k in &r.keys {
+        match (&k.key, &k.restore_check) {
+            (_, Some(RestoreCheck::Proven { .. })) => proven.push(k.key.label()),
+            (KeyRef::ServiceMasterKey, Some(RestoreCheck::NotApplicable { reason })) => by_hash
+                .push(format!(
+                    "{} verified by its SHA-256, not restore-proven ({reason})",
+                    k.key.label()
+                )),
+            (_, check) => {
+                return Err(failed(format!(
+                    "{} was not restore-proven: its restore check is {check:?}.",
+                    k.key.label()
+                )))
+            }
+        }
+    }
+    let mut s = format!("{} restore-proven", proven.len());
+    if !proven.is_empty() {
+        s.push_str(&format!(" ({})", proven.join(", ")));
+    }
+    for b in by_hash {
+        s.push_str("; ");
+        s.push_str(&b);
+    }
+    Ok(s)
+}
+
 /// The medium's copies hash as the run recorded them, and as the server hashed its files.
 fn copies_match(r: &crate::report::InstanceReport) -> Result<usize> {
     let mut n = 0;
@@ -379,6 +516,15 @@ fn backup_report(
     medium: &std::path::Path,
     r: crate::report::InstanceReport,
 ) -> Result<crate::report::ReportFiles> {
+    Ok(backup_report_and_record(medium, r)?.0)
+}
+
+/// The run's report on the medium, and the history record `keysafe backup` would append for
+/// it (what coverage reads Keysafe's copies from).
+fn backup_report_and_record(
+    medium: &std::path::Path,
+    r: crate::report::InstanceReport,
+) -> Result<(crate::report::ReportFiles, crate::history::RunRecord)> {
     let report = crate::report::Report::new(
         crate::report::current_operator(),
         chrono::Utc::now(),
@@ -386,7 +532,10 @@ fn backup_report(
         Default::default(),
         vec![r],
     );
-    report.write_files(medium)
+    let files = report.write_files(medium)?;
+    let record = serde_json::from_value(crate::history::run_record(&report, &files.json))
+        .map_err(|e| failed(format!("The run's history record does not read back: {e}")))?;
+    Ok((files, record))
 }
 
 async fn check_backup(st: &SelfTest) -> Result<Done> {
@@ -411,11 +560,13 @@ async fn check_backup(st: &SelfTest) -> Result<Done> {
         let secrets = Secrets::new(crate::password::generate(24));
         let r = crate::run::back_up_instance(&st.target, &set, &secrets, &|_| {}).await;
         all_verified(&r)?;
+        let proofs = restore_proofs(&r)?;
         let copies = copies_match(&r)?;
         let files = server_files(&r);
+        let keys = r.keys.len();
         let report = backup_report(&set.backup.copy_to, r)?;
         Ok(Done::Passed(format!(
-            "3 keys backed up, read back and restore-proven; {copies} copies on the medium hash as recorded; report {}; server files left in place: {files}",
+            "{keys} keys backed up, copied, read back and hashed; {proofs}; {copies} copies on the medium hash as recorded; report {}; server files left in place: {files}",
             report.html.display()
         )))
     })
@@ -567,23 +718,8 @@ async fn check_copy_certificate(st: &SelfTest) -> Result<Done> {
 
 async fn check_coverage(st: &SelfTest) -> Result<Done> {
     with_scratch(&st.target, async |c, s| {
-        let has_key = c
-            .rows("SELECT COUNT(*) FROM master.sys.symmetric_keys WHERE name = N'##MS_DatabaseMasterKey##'")
-            .await?
-            .first()
-            .and_then(|r| r.get::<i32, _>(0))
-            == Some(1);
-        if !has_key {
-            if !st.may_change_master {
-                return Ok(Done::Skipped("master has no database master key, which a certificate that encrypts a backup needs; the self-test does not create one on your instance unless allowed (throw-away instances only)".into()));
-            }
-            c.require_private("a master key's password")?;
-            s.master_key_created = true;
-            c.execute(&format!(
-                "USE master; CREATE MASTER KEY ENCRYPTION BY PASSWORD = {};",
-                password_literal(&crate::password::generate(24))?
-            ))
-            .await?;
+        if !s.master_key(c, st.may_change_master).await? {
+            return Ok(Done::Skipped("master has no database master key, which a certificate that encrypts a backup needs; the self-test does not create one on your instance unless allowed (throw-away instances only)".into()));
         }
         let db = s.database(c, "sales").await?;
         let cert = s.master_certificate(c, "backupcert").await?;
@@ -636,12 +772,196 @@ async fn check_coverage(st: &SelfTest) -> Result<Done> {
                 "Coverage judges the dropped certificate {thumbprint} {verdict:?}, not lost."
             )));
         }
+        let tde = tde_coverage(st, c, s, &inv, &dir).await?;
         Ok(Done::Passed(format!(
-            "the encrypted backup {file} needs certificate {thumbprint}, dropped: coverage says {}",
+            "the encrypted backup {file} needs certificate {thumbprint}, dropped: coverage says {}; {tde}",
             crate::coverage::Verdict::Lost.title()
         )))
     })
     .await
+}
+
+/// The certificate `database`'s backup needs for TDE, as coverage (given `runs` for Keysafe's
+/// history) judges it: its verdict and where coverage learnt the need.
+async fn tde_verdict(
+    c: &mut SqlConnection,
+    database: &str,
+    thumbprint: &str,
+    runs: &[crate::history::RunRecord],
+) -> Result<(crate::coverage::Verdict, String, Option<String>)> {
+    let cov = crate::coverage::coverage(c, 1, runs).await?;
+    let backup = cov
+        .backups
+        .iter()
+        .find(|b| b.database.eq_ignore_ascii_case(database))
+        .ok_or_else(|| failed(format!("Coverage lists no backup of {database}.")))?;
+    let need = backup
+        .needs
+        .iter()
+        .find(|n| n.kind == crate::coverage::NeedKind::Tde)
+        .ok_or_else(|| {
+            failed(format!(
+                "Coverage does not say the backup of the TDE database {database} needs its TDE certificate: needs {:?}, unknown {:?}",
+                backup.needs, backup.unknown
+            ))
+        })?;
+    if !need.thumbprint.eq_ignore_ascii_case(thumbprint) {
+        return Err(failed(format!(
+            "Coverage says the backup of {database} needs certificate {} for TDE; its database encryption key is protected by {thumbprint}.",
+            need.thumbprint
+        )));
+    }
+    let cert = cov
+        .certificates
+        .iter()
+        .find(|x| x.thumbprint.eq_ignore_ascii_case(thumbprint))
+        .ok_or_else(|| failed(format!("Coverage judges no certificate {thumbprint}.")))?;
+    Ok((cert.verdict, need.source.clone(), cert.copy_report.clone()))
+}
+
+/// A TDE database (its certificate in master), a BACKUP DATABASE of it, and coverage's verdict
+/// on the certificate that backup needs: at risk while the certificate is only on the server,
+/// covered once Keysafe backed it up (the run's history record given to coverage), and once
+/// the database and the certificate are dropped, lost without that record and copy only with
+/// it. Encrypting a database also encrypts tempdb until the instance restarts, which no
+/// cleanup undoes: only on a throw-away instance, or one where a database is encrypted
+/// already (tempdb with it); otherwise the detail says it was not tried.
+async fn tde_coverage(
+    st: &SelfTest,
+    c: &mut SqlConnection,
+    s: &mut Scratch,
+    inv: &crate::inventory::Inventory,
+    dir: &str,
+) -> Result<String> {
+    use crate::coverage::Verdict;
+    let tempdb_encrypted = c
+        .rows("SELECT COUNT(*) FROM sys.dm_database_encryption_keys WHERE database_id = 2")
+        .await?
+        .first()
+        .and_then(|r| r.get::<i32, _>(0))
+        .unwrap_or(0)
+        > 0;
+    if !st.may_change_master && !tempdb_encrypted {
+        return Ok("the TDE database was not tried: encrypting a database with TDE also encrypts tempdb until the instance restarts, which the self-test cannot undo; it does so only on a throw-away instance (--throwaway-instance, KEYSAFE_TEST_THROWAWAY=1) or where a database is encrypted already".into());
+    }
+    let db = s.database(c, "tde").await?;
+    let cert = s.master_certificate(c, "tdecert").await?;
+    s.encrypt_database(c, &db, &cert).await?;
+    let one = async |c: &mut SqlConnection, query: String, what: String| -> Result<String> {
+        c.rows(&query)
+            .await?
+            .first()
+            .and_then(|r| r.get::<&str, _>(0).map(str::to_string))
+            .ok_or_else(|| failed(what))
+    };
+    let thumbprint = one(
+        c,
+        format!(
+            "SELECT CONVERT(nvarchar(64), thumbprint, 2) FROM master.sys.certificates WHERE name = {}",
+            literal(&cert, "a certificate name", 128)?
+        ),
+        format!("The certificate {cert} is not in master.sys.certificates."),
+    )
+    .await?;
+    let encryptor = one(
+        c,
+        format!(
+            "SELECT CONVERT(nvarchar(64), encryptor_thumbprint, 2) FROM sys.dm_database_encryption_keys WHERE database_id = DB_ID({})",
+            literal(&db, "a database name", 128)?
+        ),
+        format!("{db} has no database encryption key in sys.dm_database_encryption_keys."),
+    )
+    .await?;
+    if !encryptor.eq_ignore_ascii_case(&thumbprint) {
+        return Err(failed(format!(
+            "{db}'s database encryption key is protected by {encryptor}, not by {cert} ({thumbprint})."
+        )));
+    }
+    let file = format!("{dir}{}{}.bak", inv.server.path_separator, s.name("tde"));
+    s.made_history(&db);
+    c.execute(&format!(
+        "BACKUP DATABASE {} TO DISK = {};",
+        ident(&db)?,
+        path_literal(&file)?
+    ))
+    .await?;
+    let expect = |when: &str, got: (Verdict, String, Option<String>), want: Verdict| {
+        if got.0 == want {
+            Ok(got)
+        } else {
+            Err(failed(format!(
+                "{when}, coverage judges the TDE certificate {cert} ({thumbprint}) that the backup {file} needs {:?} ({}), not {:?} ({}).",
+                got.0,
+                got.0.title(),
+                want,
+                want.title()
+            )))
+        }
+    };
+    let (_, source, _) = expect(
+        "Before Keysafe backed it up",
+        tde_verdict(c, &db, &thumbprint, &[]).await?,
+        Verdict::ServerOnly,
+    )?;
+
+    // Keysafe backs the certificate up, as `keysafe backup cert` would.
+    let set = settings(
+        st,
+        Selection::Keys(vec![KeyRef::Certificate {
+            database: "master".into(),
+            name: cert.clone(),
+        }]),
+        "coverage",
+    );
+    std::fs::create_dir_all(&set.backup.copy_to)?;
+    let r = crate::run::back_up_instance(
+        &st.target,
+        &set,
+        &Secrets::new(crate::password::generate(24)),
+        &|_| {},
+    )
+    .await;
+    all_verified(&r)?;
+    let (report, record) = backup_report_and_record(&set.backup.copy_to, r)?;
+    let runs = [record];
+    let (_, _, copy) = expect(
+        "After Keysafe backed it up",
+        tde_verdict(c, &db, &thumbprint, &runs).await?,
+        Verdict::Covered,
+    )?;
+    if copy.as_deref() != Some(&*report.json.display().to_string()) {
+        return Err(failed(format!(
+            "Coverage names {copy:?} as the certificate's copy, not the run's report {}.",
+            report.json.display()
+        )));
+    }
+
+    // The database and its certificate dropped: only the backup file says what it needs.
+    c.execute(&format!(
+        "USE master; DROP DATABASE {}; DROP CERTIFICATE {};",
+        ident(&db)?,
+        ident(&cert)?
+    ))
+    .await?;
+    s.forget_certificate(&cert);
+    let (_, dropped_source, _) = expect(
+        "With the database and the certificate dropped and no Keysafe copy",
+        tde_verdict(c, &db, &thumbprint, &[]).await?,
+        Verdict::Lost,
+    )?;
+    expect(
+        "With the database and the certificate dropped and Keysafe's copy",
+        tde_verdict(c, &db, &thumbprint, &runs).await?,
+        Verdict::CopyOnly,
+    )?;
+    Ok(format!(
+        "the TDE database {db}'s backup {file} needs its TDE certificate {cert} ({thumbprint}): before Keysafe's copy coverage says {} (from {source}); after Keysafe backed it up (report {}), {}; with the database and certificate dropped, {} (from {dropped_source}), and {} with Keysafe's copy",
+        Verdict::ServerOnly.title(),
+        report.html.display(),
+        Verdict::Covered.title(),
+        Verdict::Lost.title(),
+        Verdict::CopyOnly.title()
+    ))
 }
 
 /// A login with CONTROL on one database and ADMINISTER BULK OPERATIONS (what README's table

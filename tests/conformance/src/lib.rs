@@ -10,7 +10,7 @@
 //! | `KEYSAFE_TEST_TRUST_SERVER_CERTIFICATE` | `1`: no certificate check (containers with a self-signed one) |
 //! | `KEYSAFE_TEST_SERVER_DIR` | the server folder for backups (default: its backup folder + `\Keysafe`) |
 //! | `KEYSAFE_TEST_SERVER_DIR_LOCAL` | where this machine sees that folder, if it does |
-//! | `KEYSAFE_TEST_THROWAWAY` | `1`: the instance may be changed (master's database master key created if missing) |
+//! | `KEYSAFE_TEST_THROWAWAY` | `1`: the instance may be changed (master's database master key created if missing; a TDE database made, which encrypts tempdb until the instance restarts) |
 //! | `KEYSAFE_TEST_SECOND_SERVER` | a second instance (same login and TLS settings): copy-certificate copies to it |
 //!
 //! Without `KEYSAFE_TEST_SERVER` the `mssql-emulator` binary is started as a separate process
@@ -292,7 +292,9 @@ fn start_emulator(tls: Option<(PathBuf, PathBuf)>) -> (Child, tempfile::TempDir,
 }
 
 /// What the suite compares before and after: every database, server principal, master
-/// certificate and master key, and msdb's backup history, by name.
+/// certificate and master key, msdb's backup history, and the databases with a database
+/// encryption key (TDE), by name. tempdb is left out of the last: SQL Server encrypts it
+/// while any database is encrypted and keeps it so until the instance restarts.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Catalog {
     pub databases: Vec<String>,
@@ -300,6 +302,7 @@ pub struct Catalog {
     pub master_certificates: Vec<String>,
     pub master_keys: Vec<String>,
     pub backup_history: Vec<String>,
+    pub encrypted_databases: Vec<String>,
 }
 
 pub async fn catalog(o: &ConnectOptions) -> Catalog {
@@ -312,7 +315,8 @@ pub async fn catalog(o: &ConnectOptions) -> Catalog {
 SELECT name FROM sys.server_principals ORDER BY name;
 SELECT name FROM master.sys.certificates ORDER BY name;
 SELECT name FROM master.sys.symmetric_keys ORDER BY name;
-SELECT CONVERT(nvarchar(20), backup_set_id) + N' ' + database_name FROM msdb.dbo.backupset ORDER BY backup_set_id;",
+SELECT CONVERT(nvarchar(20), backup_set_id) + N' ' + database_name FROM msdb.dbo.backupset ORDER BY backup_set_id;
+SELECT DB_NAME(database_id) FROM sys.dm_database_encryption_keys WHERE database_id <> 2 ORDER BY 1;",
         )
         .await
         .expect("the catalog");
@@ -331,5 +335,6 @@ SELECT CONVERT(nvarchar(20), backup_set_id) + N' ' + database_name FROM msdb.dbo
         master_certificates: names(2),
         master_keys: names(3),
         backup_history: names(4),
+        encrypted_databases: names(5),
     }
 }

@@ -4,28 +4,87 @@
 use keysafe_conformance::{catalog, workspace_binary, Target};
 use keysafe_core::selftest::{self, Status};
 
-/// One self-test check: passed (or, against a real server, skipped with its reason).
-async fn check(name: &str) {
-    check_on(&Target::from_env(), name).await;
+/// One self-test check: passed (or, against a real server, skipped with its reason); its
+/// outcome.
+async fn check(name: &str) -> selftest::CheckOutcome {
+    check_on(&Target::from_env(), name).await
 }
 
-async fn check_on(t: &Target, name: &str) {
+async fn check_on(t: &Target, name: &str) -> selftest::CheckOutcome {
     let st = t.selftest();
     let before = catalog(&st.target).await;
     let o = selftest::run_check(&st, name).await;
     println!("{} {}: {}", o.status.word(), o.check, o.detail);
+    let after = catalog(&st.target).await;
     match o.status {
         Status::Passed => {}
         Status::Skipped if !t.is_emulator() => {}
-        _ => panic!("{name}: {:?}: {}", o.status, o.detail),
+        _ => panic!(
+            "{name}: {:?}: {}{}",
+            o.status,
+            o.detail,
+            if before == after {
+                " (and it left nothing behind)"
+            } else {
+                " (and it left something behind)"
+            }
+        ),
     }
-    let after = catalog(&st.target).await;
     assert_eq!(before, after, "{name} left something behind");
+    o
 }
 
+/// Every key kind backed up, copied and verified; the database master key and the
+/// certificate restore-proven, and the service master key (never restored on its own
+/// instance) said to be verified by its hash only, in the detail and in the report.
 #[tokio::test]
-async fn every_key_kind_is_backed_up_copied_verified_and_restore_proven() {
-    check("backup").await;
+async fn every_key_kind_is_backed_up_copied_and_verified_and_each_restorable_one_restore_proven() {
+    let t = Target::from_env();
+    let o = check_on(&t, "backup").await;
+    if o.status != Status::Passed {
+        return;
+    }
+    assert!(
+        o.detail.contains("; 2 restore-proven (")
+            && o.detail
+                .contains("Service Master Key verified by its SHA-256, not restore-proven"),
+        "{}",
+        o.detail
+    );
+    // The report on the medium: what each key's restore check said.
+    let medium = t.work.path().join("backup").join("medium");
+    let json = std::fs::read_dir(&medium)
+        .expect("the medium")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .expect("the run's JSON report on the medium");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).expect("the report as JSON");
+    let mut checks: Vec<(String, String)> = report["instances"][0]["keys"]
+        .as_array()
+        .expect("the report's keys")
+        .iter()
+        .map(|k| {
+            (
+                k["key"]["kind"].as_str().unwrap_or("").to_string(),
+                k["restore_check"]["result"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    checks.sort();
+    assert_eq!(
+        checks,
+        [
+            ("certificate".to_string(), "proven".to_string()),
+            ("database_master_key".into(), "proven".into()),
+            ("service_master_key".into(), "not_applicable".into()),
+        ],
+        "{report}"
+    );
 }
 
 #[tokio::test]
@@ -55,9 +114,25 @@ async fn a_certificate_is_copied_to_a_second_instance_and_the_thumbprints_match(
     );
 }
 
+/// An encrypted backup whose certificate was dropped is lost; a TDE database's backup is
+/// judged by its TDE certificate (at risk, covered after Keysafe's backup, lost or copy only
+/// once dropped). The emulator is a throw-away instance: the TDE part must run there.
 #[tokio::test]
-async fn coverage_flags_an_encrypted_backup_whose_certificate_was_dropped() {
-    check("coverage").await;
+async fn coverage_judges_encrypted_and_tde_backups_by_their_certificates() {
+    let t = Target::from_env();
+    let o = check_on(&t, "coverage").await;
+    if t.is_emulator() {
+        for said in [
+            "dropped: coverage says LOST: not on the server, no copy",
+            "_tde's backup ",
+            "before Keysafe's copy coverage says AT RISK: only on the server",
+            "after Keysafe backed it up (report ",
+            "), Covered; with the database and certificate dropped, LOST: not on the server, no copy (from the backup file",
+            "and COPY ONLY: not on the server with Keysafe's copy",
+        ] {
+            assert!(o.detail.contains(said), "{said:?} not in: {}", o.detail);
+        }
+    }
 }
 
 #[tokio::test]
@@ -139,6 +214,16 @@ async fn nothing_is_left_behind_when_a_check_fails_or_panics() {
         let login = s
             .login(c, "failing", &keysafe_core::password::generate(20))
             .await?;
+        // A TDE database too (master's database master key created for it on a throw-away
+        // instance): the cleanup drops it while it is encrypted, then its certificate.
+        let tde = if s.master_key(c, st.may_change_master).await? {
+            let tde = s.database(c, "failing_tde").await?;
+            let tde_cert = s.master_certificate(c, "failing_tdecert").await?;
+            s.encrypt_database(c, &tde, &tde_cert).await?;
+            Some(tde)
+        } else {
+            None
+        };
         let cert = s.master_certificate(c, "failing").await.ok();
         c.execute(&format!(
             "USE [{db}]; CREATE USER [{login}] FOR LOGIN [{login}]; USE master;"
@@ -146,6 +231,17 @@ async fn nothing_is_left_behind_when_a_check_fails_or_panics() {
         .await?;
         let mid = catalog(&st.target).await;
         assert!(mid.databases.contains(&db) && mid.principals.contains(&login));
+        assert!(!mid.encrypted_databases.contains(&db));
+        if let Some(tde) = &tde {
+            assert!(
+                mid.encrypted_databases.contains(tde),
+                "{tde} is not encrypted: {mid:?}"
+            );
+        }
+        assert!(
+            !t.is_emulator() || tde.is_some(),
+            "the emulator is a throw-away instance: the TDE database is made"
+        );
         assert_eq!(
             cert.is_some(),
             mid.master_certificates
