@@ -357,6 +357,38 @@ async fn inventory_prints_the_hierarchy() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["server"]["server_name"], "SQLDEMO01");
     assert_eq!(v["risks"][0]["severity"], "critical");
+
+    // Printed, it uses the words Object Explorer shows (the engine's), never SQL Server's
+    // codes: the app's test checks the tree against the same words.
+    args.pop();
+    let out = keysafe(&e, &args, &[("KS_LOGIN_PW", "Operat0r!Pass#1")]).await;
+    exits(&out, 0);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Payroll: no master key, TDE: Encrypted"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Sales: master key (Password only)")
+            || text.contains("Sales: master key (Service Master Key and password)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("(private key: Database master key)"),
+        "{text}"
+    );
+    assert!(text.contains("critical: "), "{text}");
+    for code in [
+        "TDE state",
+        "[MK]",
+        "[PW]",
+        "[NA]",
+        "ServiceMasterKey",
+        "PasswordOnly",
+        "Critical:",
+    ] {
+        assert!(!text.contains(code), "{code} printed: {text}");
+    }
 }
 
 #[tokio::test]

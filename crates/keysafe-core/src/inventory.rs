@@ -306,6 +306,30 @@ pub enum MasterKeyProtection {
     PasswordOnly,
 }
 
+impl MasterKeyProtection {
+    /// What protects the key, in an administrator's words (the app and the CLI print these).
+    pub fn words(self) -> &'static str {
+        match self {
+            MasterKeyProtection::ServiceMasterKey => "Service Master Key and password",
+            MasterKeyProtection::PasswordOnly => "Password only",
+        }
+    }
+}
+
+/// sys.dm_database_encryption_keys.encryption_state in an administrator's words.
+pub fn tde_state_words(state: i32) -> &'static str {
+    match state {
+        0 => "No database encryption key",
+        1 => "Unencrypted",
+        2 => "Encryption in progress",
+        3 => "Encrypted",
+        4 => "Key change in progress",
+        5 => "Decryption in progress",
+        6 => "Protection change in progress",
+        _ => "Unknown state",
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct DatabaseMasterKeyInfo {
     pub protection: MasterKeyProtection,
@@ -332,6 +356,28 @@ pub struct CertificateInfo {
     pub used_by_tde: Vec<String>,
     /// The symmetric keys of this database it encrypts (sys.key_encryptions by thumbprint).
     pub protects: Vec<String>,
+}
+
+impl CertificateInfo {
+    /// What encrypts the private key (pvt_key_encryption_type), briefly: the tree's column.
+    pub fn private_key_words(&self) -> &str {
+        match self.private_key.as_str() {
+            "MK" => "Database master key",
+            "PW" => "Password",
+            "NA" => "No private key",
+            o => o,
+        }
+    }
+
+    /// The same, as a sentence: the certificate's properties.
+    pub fn private_key_detail(&self) -> &str {
+        match self.private_key.as_str() {
+            "MK" => "Encrypted by the database master key",
+            "PW" => "Encrypted by a password",
+            "NA" => "None in the database",
+            o => o,
+        }
+    }
 }
 
 /// A key of CREATE SYMMETRIC KEY and what protects it.
@@ -366,6 +412,17 @@ pub enum Severity {
     Info,
     Warning,
     Critical,
+}
+
+impl Severity {
+    /// As the app's icons and the CLI's lines name it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

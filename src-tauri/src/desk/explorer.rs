@@ -7,7 +7,7 @@ use crate::state::AppState;
 use crate::types::{BackupState, DatabaseNode, KeyNode, Property, RiskView, ServerTree};
 use keysafe_core::backup::{BackupOptions, KeyRef, Secrets};
 use keysafe_core::history;
-use keysafe_core::inventory::{Inventory, MasterKeyProtection};
+use keysafe_core::inventory::{self, Inventory};
 use keysafe_core::ErrorCode;
 
 fn prop(name: &str, value: impl ToString) -> Property {
@@ -20,20 +20,6 @@ fn prop(name: &str, value: impl ToString) -> Property {
 fn date(d: Option<chrono::NaiveDateTime>) -> String {
     d.map(|d| d.format("%Y-%m-%d %H:%M").to_string())
         .unwrap_or_else(|| "—".into())
-}
-
-fn tde_state(s: i32) -> String {
-    match s {
-        0 => "No database encryption key",
-        1 => "Unencrypted",
-        2 => "Encryption in progress",
-        3 => "Encrypted",
-        4 => "Key change in progress",
-        5 => "Decryption in progress",
-        6 => "Protection change in progress",
-        _ => "Unknown state",
-    }
-    .to_string()
 }
 
 /// The engine's judgment of a key (keysafe_core::status), with the properties shown.
@@ -113,12 +99,12 @@ pub fn tree(id: u32, inv: &Inventory, entries: &[history::Entry]) -> ServerTree 
         .iter()
         .map(|d| DatabaseNode {
             name: d.name.clone(),
-            tde: d.tde.filter(|s| *s > 0).map(tde_state),
+            tde: d
+                .tde
+                .filter(|s| *s > 0)
+                .map(|s| inventory::tde_state_words(s).to_string()),
             master_key: d.master_key.as_ref().map(|k| {
-                let protection = match k.protection {
-                    MasterKeyProtection::ServiceMasterKey => "Service Master Key and password",
-                    MasterKeyProtection::PasswordOnly => "Password only",
-                };
+                let protection = k.protection.words();
                 j.node(
                     KeyRef::DatabaseMasterKey {
                         database: d.name.clone(),
@@ -151,24 +137,11 @@ pub fn tree(id: u32, inv: &Inventory, entries: &[history::Entry]) -> ServerTree 
                         None,
                         c.last_backup,
                         &format!("{}.{}", d.name, c.name),
-                        match c.private_key.as_str() {
-                            "MK" => "Database master key",
-                            "PW" => "Password",
-                            "NA" => "No private key",
-                            o => o,
-                        },
+                        c.private_key_words(),
                         c.expiry,
                         vec![
                             prop("Subject", &c.subject),
-                            prop(
-                                "Private key",
-                                match c.private_key.as_str() {
-                                    "MK" => "Encrypted by the database master key",
-                                    "PW" => "Encrypted by a password",
-                                    "NA" => "None in the database",
-                                    o => o,
-                                },
-                            ),
+                            prop("Private key", c.private_key_detail()),
                             prop("Expires", date(c.expiry)),
                             prop("Thumbprint", &c.thumbprint),
                             prop(
@@ -197,7 +170,7 @@ pub fn tree(id: u32, inv: &Inventory, entries: &[history::Entry]) -> ServerTree 
             .risks
             .iter()
             .map(|r| RiskView {
-                severity: format!("{:?}", r.severity).to_lowercase(),
+                severity: r.severity.word().into(),
                 object: r.object.clone(),
                 text: r.text.clone(),
             })

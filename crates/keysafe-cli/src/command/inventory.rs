@@ -38,12 +38,13 @@ pub(crate) async fn cmd_inventory(conn: &ConnArgs, json: bool) -> Result<i32, Ke
     }
     for d in &inv.databases {
         let mk = match &d.master_key {
-            Some(k) => format!("master key ({:?})", k.protection),
+            Some(k) => format!("master key ({})", k.protection.words()),
             None => "no master key".into(),
         };
         let tde = d
             .tde
-            .map(|s| format!(", TDE state {s}"))
+            .filter(|s| *s > 0)
+            .map(|s| format!(", TDE: {}", inventory::tde_state_words(s)))
             .unwrap_or_default();
         println!(
             "{}: {mk}{tde}{}",
@@ -56,9 +57,9 @@ pub(crate) async fn cmd_inventory(conn: &ConnArgs, json: bool) -> Result<i32, Ke
         );
         for c in &d.certificates {
             println!(
-                "  certificate {} [{}] expires {}, last backup {}{}",
+                "  certificate {} (private key: {}) expires {}, last backup {}{}",
                 c.name,
-                c.private_key,
+                c.private_key_words(),
                 c.expiry.map(|d| d.date().to_string()).unwrap_or_default(),
                 c.last_backup
                     .map(|d| d.to_string())
@@ -92,7 +93,7 @@ pub(crate) async fn cmd_inventory(conn: &ConnArgs, json: bool) -> Result<i32, Ke
         }
     }
     for r in &inv.risks {
-        println!("{:?}: {}: {}", r.severity, r.object, r.text);
+        println!("{}: {}: {}", r.severity.word(), r.object, r.text);
     }
     Ok(0)
 }
