@@ -142,7 +142,9 @@ pub struct ServerTree {
 pub struct PasswordCheck {
     /// SQL Server's verdict, predicted: None when it will accept the password.
     pub policy_error: Option<String>,
-    pub strength: String,
+    pub strength: keysafe_core::password::Strength,
+    /// The engine's words for it.
+    pub strength_words: String,
     pub entropy_bits: u32,
 }
 

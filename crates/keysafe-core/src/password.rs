@@ -76,12 +76,25 @@ fn classes(s: &str) -> [bool; 5] {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Strength {
     Weak,
     Fair,
     Strong,
     VeryStrong,
+}
+
+impl Strength {
+    /// As the password meter says it.
+    pub fn words(self) -> &'static str {
+        match self {
+            Strength::Weak => "weak",
+            Strength::Fair => "fair",
+            Strength::Strong => "strong",
+            Strength::VeryStrong => "very strong",
+        }
+    }
 }
 
 /// How hard the password is to guess, by zxcvbn (dictionaries, keyboard patterns, dates,

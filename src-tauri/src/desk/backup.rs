@@ -17,7 +17,8 @@ pub fn check_password(p: &Secret) -> PasswordCheck {
         policy_error: password::check_policy(&p.0, None)
             .err()
             .map(|v| format!("{} (Msg {})", v.explain(), v.sql_error())),
-        strength: format!("{strength:?}"),
+        strength,
+        strength_words: strength.words().into(),
         entropy_bits: bits,
     }
 }

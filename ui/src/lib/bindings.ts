@@ -247,7 +247,11 @@ export type PasswordCheck = {
 /**
  * SQL Server's verdict, predicted: None when it will accept the password.
  */
-policy_error: string | null, strength: string, entropy_bits: number, };
+policy_error: string | null, strength: Strength, 
+/**
+ * The engine's words for it.
+ */
+strength_words: string, entropy_bits: number, };
 
 export type PlacedFile = { medium_path: string, 
 /**
@@ -444,6 +448,8 @@ export type SplitScope = "run" | "per_instance";
 export type StaleKey = { server: string, label: string, reason: string, };
 
 export type Standard = "stig" | "pci" | "cis";
+
+export type Strength = "weak" | "fair" | "strong" | "very_strong";
 
 export type Summary = { tone: Tone, text: string, };
 

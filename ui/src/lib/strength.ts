@@ -7,6 +7,5 @@ export function strengthPercent(c: PasswordCheck | null): number {
 
 export function strengthLabel(c: PasswordCheck | null): string {
   if (!c) return ''
-  const words: Record<string, string> = { Weak: 'weak', Fair: 'fair', Strong: 'strong', VeryStrong: 'very strong' }
-  return `${words[c.strength] ?? c.strength} (about ${c.entropy_bits} bits)`
+  return `${c.strength_words} (about ${c.entropy_bits} bits)`
 }

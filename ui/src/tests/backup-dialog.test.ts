@@ -15,7 +15,7 @@ function mount() {
   mockIPC((cmd) => {
     if (cmd === 'volumes') return []
     if (cmd === 'plan_backup') return { instances: [] }
-    if (cmd === 'check_password') return { strength: 'Strong', entropy_bits: 80, policy_error: null }
+    if (cmd === 'check_password') return { strength: 'strong', strength_words: 'strong', entropy_bits: 80, policy_error: null }
     return null
   })
   app.connections = []

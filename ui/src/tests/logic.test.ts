@@ -117,8 +117,8 @@ describe('Object Explorer', () => {
 describe('small helpers', () => {
   it('describes strength and sizes', () => {
     expect(strengthPercent(null)).toBe(0)
-    expect(strengthPercent({ policy_error: null, strength: 'VeryStrong', entropy_bits: 140 })).toBe(100)
-    expect(strengthLabel({ policy_error: null, strength: 'Fair', entropy_bits: 45 })).toBe('fair (about 45 bits)')
+    expect(strengthPercent({ policy_error: null, strength: 'very_strong', strength_words: 'very strong', entropy_bits: 140 })).toBe(100)
+    expect(strengthLabel({ policy_error: null, strength: 'fair', strength_words: 'fair', entropy_bits: 45 })).toBe('fair (about 45 bits)')
     expect(humanBytes(512)).toBe('512 bytes')
     expect(humanBytes(1)).toBe('1 byte')
     expect(humanBytes(3 * 1024 * 1024)).toBe('3 MiB')
