@@ -5,6 +5,7 @@ use keysafe_app::desk;
 use keysafe_app::state::AppState;
 use keysafe_app::types::*;
 use keysafe_core::ErrorCode;
+use keysafe_test_support::files_under;
 use mssql_emulator::{Emulator, EmulatorConfig, Scenario, TlsMode};
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -55,19 +56,6 @@ async fn connect_operator(st: &AppState, emu: &Emulator) -> ConnectionInfo {
     )
     .await
     .unwrap()
-}
-
-fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread")]

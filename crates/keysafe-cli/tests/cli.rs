@@ -1,6 +1,7 @@
 //! The `keysafe` binary against an emulated instance over TCP: the CLI contract, the
 //! report and history on disk, exit codes, and the canary that proves no secret leaks.
 
+use keysafe_test_support::files_under;
 use mssql_emulator::{Emulator, EmulatorConfig, Scenario};
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -104,23 +105,6 @@ fn conn_as(e: &Env, login: &str) -> Vec<String> {
             }
         })
         .collect()
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        if let Ok(rd) = std::fs::read_dir(&d) {
-            for f in rd.flatten() {
-                if f.path().is_dir() {
-                    stack.push(f.path());
-                } else {
-                    out.push(f.path());
-                }
-            }
-        }
-    }
-    out
 }
 
 #[tokio::test]

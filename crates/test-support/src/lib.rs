@@ -62,9 +62,10 @@ pub async fn seeded(dir: &std::path::Path, machine: &str, seed: &str) -> Emulato
     emu
 }
 
-/// Backs up what `settings` selects from `target` to the medium `settings` names (created if
-/// missing), asserts every key was verified, and writes the run's report on that medium, as a
-/// run of the CLI or the app leaves it: the medium the recovery tests restore from.
+/// Backs up what `settings` selects from `target` to the medium `settings` names, as a run
+/// of the CLI or the app does (`run::execute`: the medium prepared, the report written on it,
+/// the run recorded in a history beside it), and asserts every key was verified: the medium
+/// the recovery tests restore from.
 pub async fn back_up_to_medium(
     target: &ConnectOptions,
     settings: &keysafe_core::run::RunSettings,
@@ -74,27 +75,40 @@ pub async fn back_up_to_medium(
     keysafe_core::report::ReportFiles,
 ) {
     let medium = settings.backup.copy_to.clone();
-    std::fs::create_dir_all(&medium).expect("the medium folder");
-    let reports = keysafe_core::run::back_up_fleet(
-        std::slice::from_ref(target),
-        settings,
+    let request = keysafe_core::run::RunRequest {
+        targets: vec![target.clone()],
+        settings: settings.clone(),
+        concurrency: 1,
+        custody: Default::default(),
+        report_dir: medium.clone(),
+        history: medium.with_extension("history.jsonl"),
+        instance_splits: Default::default(),
+    };
+    let record = keysafe_core::run::execute(
+        &request,
         &keysafe_core::backup::Secrets::new(Password::new(backup_password)),
-        1,
         &|_| {},
     )
-    .await;
-    assert!(reports[0].all_verified(), "{:?}", reports[0]);
-    let report = keysafe_core::report::Report::new(
-        "tester".into(),
-        chrono::Utc::now(),
-        medium.clone(),
-        Default::default(),
-        reports,
+    .await
+    .expect("the backup run");
+    assert!(
+        record.report.instances[0].all_verified(),
+        "{:?}",
+        record.report.instances[0]
     );
-    let files = report
-        .write_files(&medium)
-        .expect("the report on the medium");
-    (report, files)
+    (record.report, record.files)
+}
+
+/// Every file under `dir`, at any depth (none when `dir` is missing), in name order.
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out: Vec<std::path::PathBuf> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect();
+    out.sort();
+    out
 }
 
 /// A relay on the network path to `upstream`, on a port of its own (returned). Each chunk a

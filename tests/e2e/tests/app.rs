@@ -2,9 +2,10 @@
 //! in Object Explorer, back it up to a folder, see it verified, export the report; a failed
 //! login; Microsoft's example script in the query pane on the demo instance.
 
+use keysafe_core::copy::sha256_hex;
 use keysafe_e2e::{fantoccini::Locator, type_in_native_dialog, wait_for_window, App};
+use keysafe_test_support::files_under;
 use mssql_emulator::{Emulator, EmulatorConfig, Scenario, TlsMode};
-use sha2_free::sha256_hex;
 use std::path::{Path, PathBuf};
 
 const OPERATOR_PASSWORD: &str = "Operat0r!Pass#1";
@@ -22,19 +23,6 @@ async fn demo_instance(dir: &Path) -> Emulator {
     )
     .await
     .unwrap()
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 async fn connect(app: &App, server: &str, login: &str, password: &str) {
@@ -170,7 +158,7 @@ async fn back_up_the_service_master_key_to_a_folder_and_export_the_report() {
         .await
         .unwrap();
     assert!(
-        shown.to_lowercase().contains(&sha256_hex(&copy)[..16]),
+        shown.to_uppercase().contains(&sha256_hex(&copy)[..16]),
         "the dialog shows the file's SHA-256: {shown}"
     );
 
@@ -199,7 +187,7 @@ async fn back_up_the_service_master_key_to_a_folder_and_export_the_report() {
     let html = std::fs::read_to_string(&report)
         .unwrap_or_else(|e| panic!("{}: {e}; the app says: {saved}", report.display()));
     assert!(
-        html.contains("Service Master Key") && html.to_lowercase().contains(&sha256_hex(&copy)),
+        html.contains("Service Master Key") && html.to_uppercase().contains(&sha256_hex(&copy)),
         "the report names the key and its hash"
     );
     assert!(html.contains("A. Admin"), "custody is recorded");
@@ -504,25 +492,6 @@ async fn object_explorer_and_its_dialogs_work_from_the_keyboard() {
 
 fn f5() -> String {
     char::from(keysafe_e2e::fantoccini::key::Key::F5).to_string()
-}
-
-mod sha2_free {
-    /// SHA-256 without another dependency: `sha256sum` is on every Linux box.
-    pub fn sha256_hex(b: &[u8]) -> String {
-        use std::io::Write;
-        let mut c = std::process::Command::new("sha256sum")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        c.stdin.take().unwrap().write_all(b).unwrap();
-        let out = c.wait_with_output().unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .to_string()
-    }
 }
 
 /// axe-core's serious and critical findings in the current browsing context (frames are
