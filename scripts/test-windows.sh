@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The Windows lane. The engine and the CLI, with their tests (and the emulator those tests
-# start in-process), built as Windows programs for x86_64-pc-windows-gnu with the mingw-w64
+# The Windows lane. The engine (with its ground floor) and the CLI, with their tests (and the
+# emulator those tests start in-process), built as Windows programs for x86_64-pc-windows-gnu with the mingw-w64
 # toolchain that ../shared/tools/win-check unpacks, linted by clippy as they compile, and run
 # under Wine (Debian's wine64) through cargo's target runner, scripts/windows/wine-run. Then
 # the desktop shell is linted for x86_64-pc-windows-msvc (it needs WebView2, which Wine lacks).
@@ -15,12 +15,12 @@ export WIN_GNU=1 WIN_TARGET_DIR=${WIN_TARGET_DIR:-target/win-check}
 export WINEPREFIX=${WINEPREFIX:-$PWD/target/wine}
 trap 'rc=$?; WINEPREFIX=$WINEPREFIX /usr/lib/wine/wineserver64 -k 2>/dev/null || true; (exit $rc); _steps_report' EXIT
 gnu() {
-  # clippy-driver compiles the selected packages (keysafe-core, keysafe-cli) and lints them
-  # with -D warnings on the way: one build, linted, instead of a check and a build.
+  # clippy-driver compiles the selected packages (keysafe-ground, keysafe-core, keysafe-cli)
+  # and lints them with -D warnings on the way: one build, linted, instead of a check and a build.
   WIN_TARGET=x86_64-pc-windows-gnu RUSTC_WORKSPACE_WRAPPER=clippy-driver \
     CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__ \
     CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=$PWD/scripts/windows/wine-run \
-    "$win_check" test -p keysafe-core -p keysafe-cli --locked "$@"
+    "$win_check" test -p keysafe-ground -p keysafe-core -p keysafe-cli --locked "$@"
 }
 
 step "Windows lane: build and lint the engine, the CLI and their tests for x86_64-pc-windows-gnu"

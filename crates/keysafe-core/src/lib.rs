@@ -4,36 +4,25 @@
 //! exists: connect, preflight, inventory, plan, execute, copy, verify, report.
 
 pub mod backup;
-pub mod connection;
-pub mod copy;
 pub mod coverage;
 pub mod custody;
 pub mod drill;
-pub mod error;
 pub mod evidence;
 pub mod history;
-pub mod inventory;
-pub mod key_encryption;
-pub mod logging;
-pub mod master_key;
-pub mod password;
-pub mod private_fs;
 pub mod profiles;
-pub mod protection;
-pub mod query;
 pub mod recovery;
 pub mod report;
 pub mod restore;
 pub mod restore_check;
 pub mod run;
 pub mod schedule;
-pub mod secret;
 pub mod selftest;
 pub mod status;
-mod strict_probe;
-pub mod tsql;
-pub mod volumes;
-pub mod windows;
 
+// The ground floor, re-exported: `crate::connection` and the rest keep their paths.
 pub use error::{ErrorCode, KeysafeError, Result};
+pub use keysafe_ground::{
+    connection, copy, error, host, inventory, key_encryption, logging, master_key, password,
+    private_fs, protection, query, secret, tsql, volumes, windows,
+};
 pub use secret::Password;

@@ -422,20 +422,7 @@ pub(crate) fn when(t: DateTime<Utc>) -> minijinja::Value {
     }
 }
 
-/// Who runs Keysafe, for the report: the operating system's name for the account (the
-/// environment is not trusted for it: a scheduled task or a WebDriver session may have none).
-pub fn current_operator() -> String {
-    Some(whoami::username())
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "unknown".into())
-}
-
-pub(crate) fn hostname() -> String {
-    whoami::fallible::hostname()
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unknown".into())
-}
+pub use keysafe_ground::host::{current_operator, hostname};
 
 fn runbook(instances: &[InstanceReport]) -> Vec<String> {
     let mut steps = Vec::new();

@@ -173,11 +173,7 @@ pub fn split_preview(state: &AppState, req: &BackupRequest) -> IpcResult<String>
             all.into_iter().take(1).map(|(_, l)| l).collect()
         }
     };
-    Ok(keysafe_core::custody::preview_page(
-        sr.threshold,
-        &sr.custodians,
-        &lines,
-    )?)
+    keysafe_core::custody::preview_page(sr.threshold, &sr.custodians, &lines)
 }
 
 pub async fn run(

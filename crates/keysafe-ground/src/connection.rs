@@ -572,7 +572,7 @@ pub fn windows_identity() -> String {
     if let Some(name) = sam_compatible_name() {
         return name;
     }
-    crate::report::current_operator()
+    crate::host::current_operator()
 }
 
 /// GetUserNameExW(NameSamCompatible): DOMAIN\user (COMPUTER\user for a local account).
@@ -619,7 +619,7 @@ mod tests {
     #[test]
     fn windows_identity_names_this_account() {
         let id = super::windows_identity();
-        let user = crate::report::current_operator();
+        let user = crate::host::current_operator();
         if cfg!(windows) {
             // DOMAIN\user from GetUserNameExW, whose user part is the account's name.
             let (domain, name) = id.split_once('\\').expect("DOMAIN\\user");
