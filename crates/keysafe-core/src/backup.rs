@@ -81,26 +81,92 @@ impl Secrets {
         std::iter::once(&self.password).chain(self.instance_passwords.values())
     }
 
-    /// Stand-ins for a preview: every password one of `keys` needs (`run::needed_passwords`,
+    /// Stand-ins for a preview: every password one of `keys` needs (`needed_passwords`,
     /// what the plan asks the user for), as a placeholder. The statements are shown masked,
     /// so a preview made with them reads exactly as the run's.
     pub fn placeholders(inv: &Inventory, keys: &[KeyRef]) -> Self {
         let p = || Password::new("placeholder");
         let mut s = Secrets::new(p());
-        for need in keys
-            .iter()
-            .flat_map(|k| crate::run::needed_passwords(inv, k))
-        {
+        for need in keys.iter().flat_map(|k| needed_passwords(inv, k)) {
             match need {
-                crate::run::NeededPassword::MasterKey { database } => {
+                NeededPassword::MasterKey { database } => {
                     s.master_key_passwords.insert(database, p());
                 }
-                crate::run::NeededPassword::CertificateKey { database, name } => {
+                NeededPassword::CertificateKey { database, name } => {
                     s.certificate_passwords.insert((database, name), p());
                 }
             }
         }
         s
+    }
+}
+
+/// The proof that a key's backup restores (`restore_check::check` makes it).
+#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case", tag = "result")]
+pub enum RestoreCheck {
+    /// Restored in a scratch database and identical to the original.
+    Proven {
+        method: String,
+    },
+    Failed {
+        method: String,
+        reason: String,
+    },
+    NotApplicable {
+        reason: String,
+    },
+}
+
+/// A password the run will need for a key: the preview asks for it, the run fails the key
+/// without it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "for", rename_all = "snake_case")]
+pub enum NeededPassword {
+    /// The database's master key is protected by a password only.
+    MasterKey { database: String },
+    /// The certificate's private key is encrypted by a password.
+    CertificateKey { database: String, name: String },
+}
+
+/// The passwords a key needs, from the inventory.
+pub fn needed_passwords(inv: &Inventory, key: &KeyRef) -> Vec<NeededPassword> {
+    let db = |name: &str| {
+        inv.databases
+            .iter()
+            .find(|d| d.name.eq_ignore_ascii_case(name))
+    };
+    let password_only = |name: &str| {
+        db(name)
+            .and_then(|d| d.master_key.as_ref())
+            .is_some_and(|m| m.protection == crate::inventory::MasterKeyProtection::PasswordOnly)
+    };
+    match key {
+        KeyRef::ServiceMasterKey => vec![],
+        KeyRef::DatabaseMasterKey { database } if password_only(database) => {
+            vec![NeededPassword::MasterKey {
+                database: database.clone(),
+            }]
+        }
+        KeyRef::DatabaseMasterKey { .. } => vec![],
+        KeyRef::Certificate { database, name } => {
+            let cert = db(database).and_then(|d| {
+                d.certificates
+                    .iter()
+                    .find(|c| c.name.eq_ignore_ascii_case(name))
+            });
+            match cert.map(|c| c.private_key.as_str()) {
+                Some("PW") => vec![NeededPassword::CertificateKey {
+                    database: database.clone(),
+                    name: name.clone(),
+                }],
+                Some("MK") if password_only(database) => vec![NeededPassword::MasterKey {
+                    database: database.clone(),
+                }],
+                _ => vec![],
+            }
+        }
     }
 }
 
@@ -156,7 +222,7 @@ pub struct KeyResult {
     pub finished: DateTime<Utc>,
     pub error: Option<KeysafeError>,
     /// The opt-in restorability check, when it ran.
-    pub restore_check: Option<crate::restore_check::RestoreCheck>,
+    pub restore_check: Option<RestoreCheck>,
     /// A certificate's SHA-1 thumbprint (hex) when it was backed up: a restore compares the
     /// restored certificate's with it.
     #[serde(skip_serializing_if = "Option::is_none")]

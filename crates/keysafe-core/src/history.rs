@@ -270,7 +270,7 @@ impl History {
 
     /// How reports name this history.
     pub fn name(&self) -> String {
-        format!("{}:{}", crate::report::hostname(), self.account)
+        format!("{}:{}", crate::host::hostname(), self.account)
     }
 
     fn anchor(&self) -> Result<Option<Anchor>> {
@@ -581,7 +581,7 @@ fn schema_1() -> u32 {
     1
 }
 
-/// One run in the history, as written by `record_run`.
+/// One run in the history, as written by `report::record_run`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RunRecord {
     #[serde(default = "schema_1")]
@@ -635,7 +635,7 @@ impl Entry {
 pub fn record_restore(
     path: &Path,
     report: &Path,
-    outcome: &std::result::Result<crate::restore::RestoreResult, crate::error::KeysafeError>,
+    outcome: std::result::Result<&impl serde::Serialize, &crate::error::KeysafeError>,
     key: &str,
     target: &str,
 ) -> Result<Entry> {
@@ -652,58 +652,12 @@ pub fn record_restore(
             "schema": RECORD_SCHEMA,
             "action": "restore",
             "at": chrono::Utc::now(),
-            "operator": crate::report::current_operator(),
+            "operator": crate::host::current_operator(),
             "succeeded": succeeded,
             "medium_report": report,
             "restore": detail,
         }),
     )
-}
-
-/// The history record of a finished run: its summary, where its JSON report is, and each
-/// key's outcome and file hashes (never a secret: the report holds none).
-pub fn run_record(report: &crate::report::Report, report_json: &Path) -> serde_json::Value {
-    let s = &report.summary;
-    let record = RunRecord {
-        schema: RECORD_SCHEMA,
-        run_id: report.run_id,
-        started: report.started,
-        finished: report.finished,
-        operator: report.operator.clone(),
-        succeeded: report.succeeded(),
-        summary: RunCounts {
-            instances: s.instances,
-            keys_requested: s.keys_requested,
-            keys_verified: s.keys_verified,
-            failures: s.failures,
-        },
-        report: report_json.to_path_buf(),
-        keys: report
-            .instances
-            .iter()
-            .flat_map(|i| {
-                i.keys.iter().map(move |k| KeyRecord {
-                    server: i.server.clone(),
-                    key: k.key.clone(),
-                    label: k.key.label(),
-                    outcome: k.outcome,
-                    sha256: k.files.iter().map(|f| f.server_sha256.clone()).collect(),
-                    thumbprint: k.thumbprint.clone(),
-                    key_guid: k.key_guid.clone(),
-                })
-            })
-            .collect(),
-    };
-    serde_json::to_value(record).expect("a run record serializes")
-}
-
-/// Records a finished run (see `run_record`).
-pub fn record_run(
-    path: &Path,
-    report: &crate::report::Report,
-    report_json: &Path,
-) -> Result<Entry> {
-    append(path, run_record(report, report_json))
 }
 
 /// The last verified backup of each key, by what the key is: a certificate by its

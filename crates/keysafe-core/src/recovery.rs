@@ -63,9 +63,16 @@ pub async fn copy_certificate(
     let name = tsql::literal(certificate, "the certificate name", 128)?;
     let probe = target
         .batch(&format!(
-            "USE {db};\nSELECT c.thumbprint, c.pvt_key_encryption_type FROM sys.certificates AS c WHERE c.name = {name};\nSELECT COUNT(*) FROM sys.symmetric_keys WHERE name = N'##MS_DatabaseMasterKey##';"
+            "USE {db};\nSELECT c.thumbprint, c.pvt_key_encryption_type FROM sys.certificates AS c WHERE c.name = {name};\nSELECT COUNT(*) FROM sys.symmetric_keys WHERE name = N'##MS_DatabaseMasterKey##';\nSELECT HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'VIEW DEFINITION');"
         ))
         .await?;
+    if !sees_catalog(&probe, 2) {
+        return Err(cannot_see_catalog(
+            target_database,
+            "the target",
+            certificate,
+        ));
+    }
     let existing = probe
         .first()
         .and_then(|rows| rows.first())
@@ -218,7 +225,7 @@ pub async fn make_tde_database_restorable(
         })?;
     let copy = copy_certificate(source, target, "master", &cert, "master", new_master_key).await?;
     let backup_verified = match verify_backup {
-        Some(f) => Some(crate::restore::rehearse(target, f).await?),
+        Some(f) => Some(rehearse(target, f).await?),
         None => None,
     };
     Ok(TdeReady {
@@ -514,6 +521,31 @@ pub fn check_copies(
     })
 }
 
+/// Whether the probe's result set `i` (HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'VIEW
+/// DEFINITION')) says the login sees the database's keys. A server that answers nothing is
+/// given the benefit of the doubt: its catalog answers decide then.
+pub(crate) fn sees_catalog(probe: &[Vec<tiberius::Row>], i: usize) -> bool {
+    probe
+        .get(i)
+        .and_then(|rows| rows.first())
+        .and_then(|r| r.try_get::<i32, _>(0).ok().flatten())
+        != Some(0)
+}
+
+/// Without VIEW DEFINITION in the database, SQL Server hides its master key and certificates
+/// from the login (metadata visibility): "no master key" and "no certificate of that name"
+/// would both be guesses, so nothing is created and the permission is named.
+pub(crate) fn cannot_see_catalog(database: &str, server: &str, certificate: &str) -> KeysafeError {
+    KeysafeError::new(
+        ErrorCode::PermissionDenied,
+        format!("This login lacks VIEW DEFINITION in {database} on {server}: SQL Server hides the database's master key and certificates from it, so Keysafe cannot tell whether {certificate} is there already or what would protect its private key. Nothing was created."),
+    )
+    .next(format!(
+        "USE {}; GRANT VIEW DEFINITION TO <the login's user>; (besides CREATE CERTIFICATE), or use a login with CONTROL on the database.",
+        tsql::ident(database).unwrap_or_else(|_| database.to_string())
+    ))
+}
+
 /// A database master key for `database` when it has none, so a certificate's private key has
 /// something to be protected by: created with `password` (checked against the policy first,
 /// as SQL Server would with Msg 15118), or `refusal` when no password was given. True when
@@ -540,4 +572,36 @@ pub(crate) async fn ensure_master_key(
     c.execute(tsql::create_master_key(database, p)?.sent())
         .await?;
     Ok(true)
+}
+
+/// RESTORE VERIFYONLY of a backup file on the target: it reads the backup, which needs the
+/// certificates it was encrypted with. A failure is the rehearsal's failure.
+pub async fn rehearse(c: &mut SqlConnection, file: &str) -> Result<String> {
+    rehearse_set(c, file, None).await
+}
+
+/// `rehearse` of one backup set in a media file that may hold several (WITH FILE = position).
+pub async fn rehearse_set(
+    c: &mut SqlConnection,
+    file: &str,
+    position: Option<i32>,
+) -> Result<String> {
+    let lit = tsql::path_literal(file)?;
+    let set = position
+        .filter(|p| *p >= 1)
+        .map(|p| format!(" WITH FILE = {p}"))
+        .unwrap_or_default();
+    c.execute(&format!("RESTORE VERIFYONLY FROM DISK = {lit}{set}"))
+        .await
+        .map_err(|e| {
+            let n = e.server.as_ref().map(|s| s.number);
+            let m = e.message.clone();
+            let e = e.with_message(format!("RESTORE VERIFYONLY of {file} failed: {m}"));
+            if n == Some(33111) {
+                e.next("The backup needs a certificate this server does not have: restore that one too (keysafe coverage names it).")
+            } else {
+                e
+            }
+        })?;
+    Ok(format!("RESTORE VERIFYONLY FROM DISK = {lit}{set} succeeded: the backup set is valid and every certificate it needs is here."))
 }

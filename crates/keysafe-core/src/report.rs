@@ -482,6 +482,53 @@ pub(crate) fn template(
     env
 }
 
+/// The history record of a finished run: its summary, where its JSON report is, and each
+/// key's outcome and file hashes (never a secret: the report holds none).
+pub fn run_record(report: &Report, report_json: &std::path::Path) -> serde_json::Value {
+    use crate::history::{KeyRecord, RunCounts, RECORD_SCHEMA};
+    let s = &report.summary;
+    let record = crate::history::RunRecord {
+        schema: RECORD_SCHEMA,
+        run_id: report.run_id,
+        started: report.started,
+        finished: report.finished,
+        operator: report.operator.clone(),
+        succeeded: report.succeeded(),
+        summary: RunCounts {
+            instances: s.instances,
+            keys_requested: s.keys_requested,
+            keys_verified: s.keys_verified,
+            failures: s.failures,
+        },
+        report: report_json.to_path_buf(),
+        keys: report
+            .instances
+            .iter()
+            .flat_map(|i| {
+                i.keys.iter().map(move |k| KeyRecord {
+                    server: i.server.clone(),
+                    key: k.key.clone(),
+                    label: k.key.label(),
+                    outcome: k.outcome,
+                    sha256: k.files.iter().map(|f| f.server_sha256.clone()).collect(),
+                    thumbprint: k.thumbprint.clone(),
+                    key_guid: k.key_guid.clone(),
+                })
+            })
+            .collect(),
+    };
+    serde_json::to_value(record).expect("a run record serializes")
+}
+
+/// Records a finished run (see `run_record`).
+pub fn record_run(
+    path: &std::path::Path,
+    report: &Report,
+    report_json: &std::path::Path,
+) -> crate::Result<crate::history::Entry> {
+    crate::history::append(path, run_record(report, report_json))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -251,14 +251,22 @@ async fn place(
                     e.next("A different file of that name is in the server's folder: move it away, or choose another folder (--server-dir).")
                 })?;
             }
+            // What Keysafe wrote does not stay behind when the server cannot use it.
+            let remove_ours = || {
+                if !same {
+                    let _ = std::fs::remove_file(&there);
+                }
+            };
             let got = server_hash(c, &server_path).await.map_err(|e| {
+                remove_ours();
                 let m = e.message.clone();
                 e.with_message(format!(
-                    "The file was written to {}, but the server cannot read {server_path}: {m}",
-                    there.display()
+                    "The file was placed in {} and removed again: the server cannot read {server_path}: {m}",
+                    dir.display()
                 ))
             })?;
             if got != expected {
+                remove_ours();
                 return Err(err(ErrorCode::VerificationFailed, format!("The server reads {server_path} as SHA-256 {got}, not the medium's {expected}: {} is not the folder the server sees as {server_dir}.", dir.display()))
                     .next("Give the local path of exactly that server folder (--server-dir-local), or let Keysafe name what to copy (omit it)."));
             }
@@ -369,6 +377,33 @@ pub async fn restore_prepared(
             .next(format!("Read what it does first: {SERVICE_MASTER_KEY_CONSEQUENCES} Then type {target_server} to confirm.")));
         }
     }
+    // The server-level permissions, before anything is placed or sent (README's table).
+    let login = tsql::ident(&inv.server.login).unwrap_or_else(|_| "[login]".into());
+    if req.key == KeyRef::ServiceMasterKey && !inv.server.has("CONTROL SERVER") {
+        return Err(err(
+            ErrorCode::PermissionDenied,
+            format!("{} lacks CONTROL SERVER, which restoring the service master key needs (RESTORE SERVICE MASTER KEY): nothing was placed on the server or changed.", inv.server.login),
+        )
+        .next(format!("GRANT CONTROL SERVER TO {login}; (it implies ADMINISTER BULK OPERATIONS, which the placed file's hash needs)")));
+    }
+    let places_a_file = match &req.key {
+        KeyRef::Certificate { .. } => {
+            !(copies.iter().any(|c| has_ext(&c.path, "cer"))
+                && copies.iter().any(|c| has_ext(&c.path, "pvk")))
+        }
+        _ => true,
+    };
+    let read_back = &inv.server.read_back;
+    if places_a_file && read_back.verdict == crate::inventory::ReadBackVerdict::Impossible {
+        let e = err(
+            ErrorCode::PermissionDenied,
+            format!("Nothing was placed on the server or changed: SQL Server must read the {}'s file in its folder (its SHA-256, through OPENROWSET(BULK)) before the restore, and {}", req.key.label(), read_back.reason),
+        );
+        return Err(match &read_back.fix {
+            Some(fix) => e.next(fix.clone()),
+            None => e,
+        });
+    }
     let sep = inv.server.path_separator.clone();
     let server_dir = match &req.server_dir {
         Some(d) => d.clone(),
@@ -452,37 +487,7 @@ pub async fn restore_prepared(
     Ok(result)
 }
 
-/// RESTORE VERIFYONLY of a backup file on the target: it reads the backup, which needs the
-/// certificates it was encrypted with. A failure is the rehearsal's failure.
-pub async fn rehearse(c: &mut SqlConnection, file: &str) -> Result<String> {
-    rehearse_set(c, file, None).await
-}
-
-/// `rehearse` of one backup set in a media file that may hold several (WITH FILE = position).
-pub async fn rehearse_set(
-    c: &mut SqlConnection,
-    file: &str,
-    position: Option<i32>,
-) -> Result<String> {
-    let lit = tsql::path_literal(file)?;
-    let set = position
-        .filter(|p| *p >= 1)
-        .map(|p| format!(" WITH FILE = {p}"))
-        .unwrap_or_default();
-    c.execute(&format!("RESTORE VERIFYONLY FROM DISK = {lit}{set}"))
-        .await
-        .map_err(|e| {
-            let n = e.server.as_ref().map(|s| s.number);
-            let m = e.message.clone();
-            let e = e.with_message(format!("RESTORE VERIFYONLY of {file} failed: {m}"));
-            if n == Some(33111) {
-                e.next("The backup needs a certificate this server does not have: restore that one too (keysafe coverage names it).")
-            } else {
-                e
-            }
-        })?;
-    Ok(format!("RESTORE VERIFYONLY FROM DISK = {lit}{set} succeeded: the backup set is valid and every certificate it needs is here."))
-}
+pub use crate::recovery::{rehearse, rehearse_set};
 
 #[allow(clippy::too_many_arguments)]
 async fn restore_inner(
@@ -587,11 +592,18 @@ async fn restore_inner(
             let db = result.target_database.clone().unwrap_or_default();
             let probe = c
                 .batch(&format!(
-                    "USE {};\nSELECT CONVERT(nvarchar(64), thumbprint, 2) FROM sys.certificates WHERE name = {};\nSELECT COUNT(*) FROM sys.symmetric_keys WHERE name = N'##MS_DatabaseMasterKey##';",
+                    "USE {};\nSELECT CONVERT(nvarchar(64), thumbprint, 2) FROM sys.certificates WHERE name = {};\nSELECT COUNT(*) FROM sys.symmetric_keys WHERE name = N'##MS_DatabaseMasterKey##';\nSELECT HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'VIEW DEFINITION');",
                     tsql::ident(&db)?,
                     tsql::literal(name, "the certificate name", 128)?
                 ))
                 .await?;
+            if !recovery::sees_catalog(&probe, 2) {
+                return Err(recovery::cannot_see_catalog(
+                    &db,
+                    &result.target_server,
+                    name,
+                ));
+            }
             let existing = probe
                 .first()
                 .and_then(|r| r.first())
@@ -716,7 +728,13 @@ pub fn record(
     history: &std::path::Path,
     report_dir: &std::path::Path,
 ) -> Result<RestoreRecord> {
-    crate::history::record_restore(history, &req.report, outcome, &req.key.label(), target)?;
+    crate::history::record_restore(
+        history,
+        &req.report,
+        outcome.as_ref(),
+        &req.key.label(),
+        target,
+    )?;
     let at = chrono::Utc::now();
     let (result, error) = match outcome {
         Ok(r) => (Some(r), None),

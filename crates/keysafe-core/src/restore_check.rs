@@ -9,23 +9,8 @@ use crate::connection::SqlConnection;
 use crate::error::Result;
 use crate::secret::Password;
 use crate::tsql;
-use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case", tag = "result")]
-pub enum RestoreCheck {
-    /// Restored in a scratch database and identical to the original.
-    Proven {
-        method: String,
-    },
-    Failed {
-        method: String,
-        reason: String,
-    },
-    NotApplicable {
-        reason: String,
-    },
-}
+pub use crate::backup::RestoreCheck;
 
 fn scratch_name() -> String {
     format!(

@@ -350,7 +350,7 @@ pub async fn execute(
     let writer = history.writer()?;
     report.history = Some(writer.link());
     let files = report.write_files(&req.report_dir)?;
-    writer.append(crate::history::run_record(&report, &files.json))?;
+    writer.append(crate::report::run_record(&report, &files.json))?;
     progress(Progress::ReportWritten {
         paths: files
             .all()
@@ -386,18 +386,6 @@ fn instance_medium_folder(copy_to: &std::path::Path, address: &str, server_name:
         format!("{server_name}_{address}")
     };
     medium_folder(copy_to, &folder)
-}
-
-/// A password the run will need for a key: the preview asks for it, the run fails the key
-/// without it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(tag = "for", rename_all = "snake_case")]
-pub enum NeededPassword {
-    /// The database's master key is protected by a password only.
-    MasterKey { database: String },
-    /// The certificate's private key is encrypted by a password.
-    CertificateKey { database: String, name: String },
 }
 
 /// One key of a plan: the statement a run sends (passwords masked) and the files it writes.
@@ -604,45 +592,7 @@ fn master_key_guid(inv: &Inventory, key: &KeyRef) -> Option<String> {
     }
 }
 
-/// The passwords a key needs, from the inventory.
-pub fn needed_passwords(inv: &Inventory, key: &KeyRef) -> Vec<NeededPassword> {
-    let db = |name: &str| {
-        inv.databases
-            .iter()
-            .find(|d| d.name.eq_ignore_ascii_case(name))
-    };
-    let password_only = |name: &str| {
-        db(name)
-            .and_then(|d| d.master_key.as_ref())
-            .is_some_and(|m| m.protection == inventory::MasterKeyProtection::PasswordOnly)
-    };
-    match key {
-        KeyRef::ServiceMasterKey => vec![],
-        KeyRef::DatabaseMasterKey { database } if password_only(database) => {
-            vec![NeededPassword::MasterKey {
-                database: database.clone(),
-            }]
-        }
-        KeyRef::DatabaseMasterKey { .. } => vec![],
-        KeyRef::Certificate { database, name } => {
-            let cert = db(database).and_then(|d| {
-                d.certificates
-                    .iter()
-                    .find(|c| c.name.eq_ignore_ascii_case(name))
-            });
-            match cert.map(|c| c.private_key.as_str()) {
-                Some("PW") => vec![NeededPassword::CertificateKey {
-                    database: database.clone(),
-                    name: name.clone(),
-                }],
-                Some("MK") if password_only(database) => vec![NeededPassword::MasterKey {
-                    database: database.clone(),
-                }],
-                _ => vec![],
-            }
-        }
-    }
-}
+pub use crate::backup::{needed_passwords, NeededPassword};
 
 /// The plan for one instance from its inventory: the keys the selection resolves to, their
 /// statements and files, the server folder and the protection it will get. No I/O but

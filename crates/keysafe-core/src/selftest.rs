@@ -533,7 +533,7 @@ fn backup_report_and_record(
         vec![r],
     );
     let files = report.write_files(medium)?;
-    let record = serde_json::from_value(crate::history::run_record(&report, &files.json))
+    let record = serde_json::from_value(crate::report::run_record(&report, &files.json))
         .map_err(|e| failed(format!("The run's history record does not read back: {e}")))?;
     Ok((files, record))
 }

@@ -66,7 +66,7 @@ USE master; DROP CERTIFICATE BackupCert;",
     let (report, files) =
         keysafe_test_support::back_up_to_medium(&o, &settings, "Cov!Backup#2026x").await;
     let history = dir.path().join("history.jsonl");
-    keysafe_core::history::record_run(&history, &report, &files.json).unwrap();
+    keysafe_core::report::record_run(&history, &report, &files.json).unwrap();
     let runs: Vec<_> = keysafe_core::history::read(&history)
         .unwrap()
         .iter()
