@@ -24,16 +24,8 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, TS, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum AuthKind {
-    /// The account Keysafe runs as (SSPI).
-    Windows,
-    /// Another Windows account, DOMAIN\\user and its password (NTLMv2): what SSMS needs
-    /// `runas /netonly` for.
-    WindowsAs,
-    SqlServer,
-}
+/// How a connection authenticates: the engine's type, as the Connect dialog sends it.
+pub use keysafe_core::connection::AuthKind;
 
 /// How much of the session TLS protects: the engine's type, as the Connect dialog sends it.
 pub use keysafe_core::connection::Encrypt;

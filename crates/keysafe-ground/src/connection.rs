@@ -96,11 +96,36 @@ pub enum Authentication {
     },
 }
 
+/// How a connection authenticates, as the Connect dialog and a profile say it.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum AuthKind {
+    /// The account Keysafe runs as (SSPI).
+    Windows,
+    /// Another Windows account, DOMAIN\\user and its password (NTLMv2): what SSMS needs
+    /// `runas /netonly` for.
+    WindowsAs,
+    SqlServer,
+}
+
+impl AuthKind {
+    /// What a login means: none is the account Keysafe runs as; DOMAIN\\user another
+    /// Windows account (SQL Server logins cannot contain a backslash); anything else a SQL
+    /// Server login.
+    pub fn of_login(login: Option<&str>) -> Self {
+        match login {
+            None => AuthKind::Windows,
+            Some(l) if l.contains('\\') => AuthKind::WindowsAs,
+            Some(_) => AuthKind::SqlServer,
+        }
+    }
+}
+
 impl Authentication {
-    /// A login and its password: DOMAIN\\user is a Windows account (SQL Server logins
-    /// cannot contain a backslash), anything else a SQL Server login.
+    /// A login and its password, read by `AuthKind::of_login`.
     pub fn with_password(login: &str, password: Password) -> Self {
-        if login.contains('\\') {
+        if AuthKind::of_login(Some(login)) == AuthKind::WindowsAs {
             Authentication::WindowsAs {
                 user: login.to_string(),
                 password,
@@ -599,6 +624,25 @@ fn sam_compatible_name() -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One rule for what a login means, for the CLI, a profile and the Connect dialog.
+    #[test]
+    fn a_backslash_makes_a_login_another_windows_account() {
+        assert_eq!(AuthKind::of_login(None), AuthKind::Windows);
+        assert_eq!(AuthKind::of_login(Some("CORP\\ann")), AuthKind::WindowsAs);
+        assert_eq!(
+            AuthKind::of_login(Some("keysafe_operator")),
+            AuthKind::SqlServer
+        );
+        assert!(matches!(
+            Authentication::with_password("CORP\\ann", Password::new("x")),
+            Authentication::WindowsAs { .. }
+        ));
+        assert!(matches!(
+            Authentication::with_password("sa", Password::new("x")),
+            Authentication::SqlServer { .. }
+        ));
+    }
 
     #[test]
     fn only_transient_schannel_failures_are_tried_again() {

@@ -13,11 +13,7 @@ fn view(p: &Profile, demo: bool) -> ProfileView {
     ProfileView {
         name: p.name.clone(),
         server: p.server.clone(),
-        authentication: match &p.login {
-            None => AuthKind::Windows,
-            Some(l) if l.contains('\\') => AuthKind::WindowsAs,
-            Some(_) => AuthKind::SqlServer,
-        },
+        authentication: AuthKind::of_login(p.login.as_deref()),
         login: p.login.clone().unwrap_or_default(),
         encrypt: p.encrypt,
         trust_server_certificate: p.trust == Trust::ServerCertificate,
