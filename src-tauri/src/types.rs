@@ -220,9 +220,11 @@ pub struct FileView {
 pub struct KeyOutcome {
     pub server: String,
     pub label: String,
-    pub outcome: String,
+    pub outcome: keysafe_core::backup::Outcome,
+    /// The engine's words for it.
+    pub outcome_words: String,
     pub files: Vec<FileView>,
-    pub restore_check: Option<String>,
+    pub restore_check: Option<keysafe_core::backup::RestoreCheck>,
     pub error: Option<KeysafeError>,
 }
 

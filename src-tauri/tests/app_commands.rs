@@ -172,7 +172,7 @@ async fn a_whole_backup_from_the_dialog_leaves_a_verified_copy_a_report_and_no_s
         summary
             .keys
             .iter()
-            .filter(|k| k.outcome != "verified")
+            .filter(|k| k.outcome != keysafe_core::backup::Outcome::Verified)
             .collect::<Vec<_>>()
     );
     assert_eq!(summary.keys_verified, summary.keys_requested);

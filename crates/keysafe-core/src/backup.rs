@@ -103,6 +103,7 @@ impl Secrets {
 
 /// The proof that a key's backup restores (`restore_check::check` makes it).
 #[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case", tag = "result")]
 pub enum RestoreCheck {
     /// Restored in a scratch database and identical to the original.
@@ -195,11 +196,23 @@ pub struct PlannedBackup {
 }
 
 #[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Verified,
     Failed,
     Skipped,
+}
+
+impl Outcome {
+    /// As the Back Up dialog's result and the console say it.
+    pub fn words(self) -> &'static str {
+        match self {
+            Outcome::Verified => "Verified",
+            Outcome::Failed => "Failed",
+            Outcome::Skipped => "Skipped",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

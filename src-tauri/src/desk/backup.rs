@@ -5,7 +5,7 @@ use crate::desk::explorer::inventory_of;
 use crate::error::{IpcResult, KeysafeError};
 use crate::state::AppState;
 use crate::types::*;
-use keysafe_core::backup::{BackupOptions, Outcome, Secrets};
+use keysafe_core::backup::{BackupOptions, Secrets};
 use keysafe_core::report::{Custody, Report};
 use keysafe_core::run::{self, Progress, RunSettings, Selection};
 use keysafe_core::{password, ErrorCode};
@@ -293,12 +293,8 @@ fn summarize(r: &Report, kept: &keysafe_core::report::ReportFiles) -> RunSummary
             i.keys.iter().map(move |k| KeyOutcome {
                 server: i.server.clone(),
                 label: k.key.label(),
-                outcome: match k.outcome {
-                    Outcome::Verified => "verified",
-                    Outcome::Failed => "failed",
-                    Outcome::Skipped => "skipped",
-                }
-                .into(),
+                outcome: k.outcome,
+                outcome_words: k.outcome.words().into(),
                 files: k
                     .files
                     .iter()
@@ -310,10 +306,7 @@ fn summarize(r: &Report, kept: &keysafe_core::report::ReportFiles) -> RunSummary
                         verified: f.verified,
                     })
                     .collect(),
-                restore_check: k
-                    .restore_check
-                    .as_ref()
-                    .map(|c| serde_json::to_string(c).unwrap_or_default()),
+                restore_check: k.restore_check.clone(),
                 error: k.error.clone(),
             })
         })

@@ -205,7 +205,11 @@ expiry: string | null,
  */
 can_back_up: boolean, properties: Array<Property>, };
 
-export type KeyOutcome = { server: string, label: string, outcome: string, files: Array<FileView>, restore_check: string | null, error: KeysafeError | null, };
+export type KeyOutcome = { server: string, label: string, outcome: Outcome, 
+/**
+ * The engine's words for it.
+ */
+outcome_words: string, files: Array<FileView>, restore_check: RestoreCheck | null, error: KeysafeError | null, };
 
 export type KeyPassword = { key: NeededPassword, password: string, };
 
@@ -242,6 +246,8 @@ source: string, };
 export type NeedKind = "backup_encryption" | "tde";
 
 export type NeededPassword = { "for": "master_key", database: string, } | { "for": "certificate_key", database: string, name: string, };
+
+export type Outcome = "verified" | "failed" | "skipped";
 
 export type PasswordCheck = { 
 /**
@@ -329,6 +335,8 @@ verify_backup: string,
  * The service master key: the instance's name as typed.
  */
 confirmed_instance: string, };
+
+export type RestoreCheck = { "result": "proven", method: string, } | { "result": "failed", method: string, reason: string, } | { "result": "not_applicable", reason: string, };
 
 export type RestoreDone = { result: RestoreResult, 
 /**
