@@ -643,3 +643,81 @@ async fn the_bytes_restored_are_the_bytes_that_were_checked() {
         "the certificate that was checked, not the impostor"
     );
 }
+
+/// Issue 27: the tidy step removes only what Keysafe wrote. A file of the same name already in
+/// the server's folder is someone's: a different one stops the restore before anything is
+/// sent (and stays as it was), an identical one is used where it is and is still there
+/// afterwards, byte for byte.
+#[tokio::test]
+async fn a_file_already_in_the_server_folder_is_left_there_by_the_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = instance(
+        &dir.path().join("a"),
+        "SQLA",
+        "CREATE DATABASE Sales;\nUSE Sales;\nCREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Dmk!Passw0rd#2026';",
+    )
+    .await;
+    let b = instance(&dir.path().join("b"), "SQLB", "CREATE DATABASE Sales;").await;
+    let medium = dir.path().join("medium");
+    let report = back_up(&a, &medium).await;
+    let copy = keysafe_core::recovery::check_medium(&report)
+        .unwrap()
+        .copies
+        .into_iter()
+        .find(|c| c.key == "Sales database master key")
+        .unwrap()
+        .path;
+    let local = b.instance().host_path(FOLDER).unwrap();
+    std::fs::create_dir_all(&local).unwrap();
+    let theirs = local.join(copy.file_name().unwrap());
+    let guid = "USE Sales; SELECT CONVERT(nvarchar(36), key_guid) FROM sys.symmetric_keys WHERE name = N'##MS_DatabaseMasterKey##'";
+    let req = request(
+        &report,
+        KeyRef::DatabaseMasterKey {
+            database: "Sales".into(),
+        },
+        Placement::Local(local.clone()),
+    );
+    let pw = Password::new(BACKUP_PW);
+    let new_dmk = Password::new("Restored!Dmk#2026");
+    let secrets = RestoreSecrets {
+        backup: &pw,
+        master_key: Some(&new_dmk),
+    };
+
+    // A different file under that name: not overwritten, not removed, nothing restored.
+    let other = b"someone else's file".to_vec();
+    std::fs::write(&theirs, &other).unwrap();
+    let mut cb = sa(&b).await;
+    let e = restore::restore(&mut cb, &req, &secrets, &mut |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        e.next_step
+            .as_deref()
+            .is_some_and(|n| n.contains("A different file of that name")),
+        "{e:?}"
+    );
+    assert_eq!(std::fs::read(&theirs).unwrap(), other, "left as it was");
+    assert_eq!(one(&mut cb, guid).await, None, "nothing restored");
+
+    // The very file the medium holds, put there beforehand: used, and left there.
+    let original = std::fs::read(&copy).unwrap();
+    std::fs::write(&theirs, &original).unwrap();
+    let r = restore::restore(&mut cb, &req, &secrets, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(r.files.len(), 1, "{r:?}");
+    assert_eq!(r.files[0].placed_by, "already there", "{r:?}");
+    assert_eq!(
+        std::fs::read(&theirs).ok().as_deref(),
+        Some(original.as_slice()),
+        "the pre-existing file is still there after the restore, unchanged"
+    );
+    assert_eq!(
+        std::fs::read_dir(&local).unwrap().count(),
+        1,
+        "and nothing else was left beside it"
+    );
+    assert_eq!(one(&mut cb, guid).await, one(&mut sa(&a).await, guid).await);
+}

@@ -460,7 +460,7 @@ pub async fn inventory_and_folder(
             "{FACTS_SQL};
 SELECT algorithm_desc, key_length, create_date, modify_date, CONVERT(nvarchar(36), key_guid) FROM master.sys.symmetric_keys WHERE name = N'##MS_ServiceMasterKey##';
 IF HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW SERVER STATE') = 1 SELECT DB_NAME(database_id), encryption_state, encryptor_thumbprint FROM sys.dm_database_encryption_keys WHERE database_id > 4 ELSE SELECT CAST(NULL AS nvarchar(128)), CAST(NULL AS int), CAST(NULL AS varbinary(32)) WHERE 1 = 0;
-SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name) FROM sys.databases WHERE name NOT IN (N'tempdb', N'model') ORDER BY database_id"
+SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name), HAS_PERMS_BY_NAME(name, 'DATABASE', 'VIEW DEFINITION') FROM sys.databases WHERE name NOT IN (N'tempdb', N'model') ORDER BY database_id"
         ))
         .await?;
     let server = facts_from(&sets)?;
@@ -492,6 +492,17 @@ SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name) FROM sys.data
                 r.get::<i32, _>(2) == Some(1),
             )
         })
+        .collect();
+    // Databases the login may enter but not see into: without VIEW DEFINITION SQL Server
+    // hides their master key and certificates (metadata visibility), and the inventory would
+    // list fewer keys as if that were all there is. NULL (a server that cannot say) is not
+    // counted as hidden.
+    let hidden: Vec<String> = set(5)
+        .iter()
+        .filter(|r| {
+            r.get::<i32, _>(2) == Some(1) && r.try_get::<i32, _>(3).ok().flatten() == Some(0)
+        })
+        .filter_map(|r| s(r, 0))
         .collect();
     // Three result sets per database this login may enter, in order.
     let mut sql = String::new();
@@ -619,12 +630,24 @@ SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name) FROM sys.data
             not_visible: false,
         });
     }
-    let risks = assess(
+    let mut risks = assess(
         &server,
         smk.is_some(),
         &databases,
         chrono::Utc::now().naive_utc(),
     );
+    for name in hidden {
+        risks.push(Risk {
+            severity: Severity::Warning,
+            text: format!(
+                "{} lacks VIEW DEFINITION here, so SQL Server hides this database's master key and certificates from it: the keys listed may not be all there are (USE {}; GRANT VIEW DEFINITION TO <its user>;)",
+                server.login,
+                tsql::ident(&name).unwrap_or_else(|_| name.clone())
+            ),
+            object: name,
+        });
+    }
+    risks.sort_by_key(|r| std::cmp::Reverse(r.severity));
     Ok((
         Inventory {
             server,
