@@ -83,7 +83,7 @@ impl AppState {
     }
 
     pub fn history_path(&self) -> PathBuf {
-        self.home.join("history.jsonl")
+        keysafe_core::history::in_home(&self.home)
     }
 
     pub fn recent_path(&self) -> PathBuf {

@@ -13,6 +13,11 @@ pub(crate) fn keysafe_home() -> PathBuf {
     keysafe_core::profiles::home()
 }
 
+/// The run history in the Keysafe home.
+pub(crate) fn history_path() -> PathBuf {
+    keysafe_core::history::in_home(&keysafe_home())
+}
+
 pub(crate) fn usage(msg: impl Into<String>) -> KeysafeError {
     KeysafeError::new(ErrorCode::InvalidInput, msg)
 }
@@ -113,20 +118,29 @@ pub(crate) fn connect_options(c: &ConnArgs) -> Result<Vec<ConnectOptions>, Keysa
     Ok(out)
 }
 
-pub(crate) fn pairs(list: &[String], what: &str) -> Result<Vec<(String, String)>, KeysafeError> {
-    list.iter()
-        .map(|p| {
-            p.split_once('=')
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .ok_or_else(|| usage(format!("{what} must look like KEY=VAR, not '{p}'")))
-        })
-        .collect()
+/// `DB.NAME`, read as clap parses the command line (a mistake is a usage error, exit 2).
+pub(crate) fn db_name(s: &str) -> Result<(String, String), String> {
+    s.split_once('.')
+        .filter(|(d, n)| !d.is_empty() && !n.is_empty())
+        .map(|(d, n)| (d.to_string(), n.to_string()))
+        .ok_or_else(|| format!("a certificate is DB.NAME, not '{s}'"))
 }
 
-pub(crate) fn split_cert(s: &str) -> Result<(String, String), KeysafeError> {
-    s.split_once('.')
-        .map(|(d, n)| (d.to_string(), n.to_string()))
-        .ok_or_else(|| usage(format!("A certificate is DB.NAME, not '{s}'")))
+/// `DB=VAR`: a database and the environment variable holding its master key's password.
+pub(crate) fn db_var(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .filter(|(d, v)| !d.is_empty() && !v.is_empty())
+        .map(|(d, v)| (d.to_string(), v.to_string()))
+        .ok_or_else(|| format!("expected DB=VAR, not '{s}'"))
+}
+
+/// `DB.NAME=VAR`: a certificate and the variable holding its key's password.
+pub(crate) fn cert_var(s: &str) -> Result<((String, String), String), String> {
+    let (cert, var) = s
+        .split_once('=')
+        .filter(|(_, v)| !v.is_empty())
+        .ok_or_else(|| format!("expected DB.NAME=VAR, not '{s}'"))?;
+    Ok((db_name(cert)?, var.to_string()))
 }
 
 pub(crate) fn print_json(v: &impl serde::Serialize) -> Result<(), KeysafeError> {

@@ -201,7 +201,7 @@ async fn backup_all_copies_verifies_and_reports() {
     let hist = keysafe(&e, &["history"], &[]).await;
     let text = String::from_utf8_lossy(&hist.stdout);
     assert!(
-        text.contains(" ok ") && text.contains("7/7 key(s) verified") && text.contains(".html"),
+        text.contains(" ok ") && text.contains("7 of 7 keys verified") && text.contains(".html"),
         "{text}"
     );
     let hist = keysafe(&e, &["history", "--json"], &[]).await;
@@ -587,7 +587,7 @@ async fn a_failed_restore_check_fails_the_key_everywhere() {
         "{stderr}"
     );
     assert!(!stderr.contains("backed up, copied, verified"), "{stderr}");
-    assert!(stderr.contains("0 of 1 key(s) verified"), "{stderr}");
+    assert!(stderr.contains("0 of 1 key verified"), "{stderr}");
     assert!(
         stderr.contains("restoring it failed") && stderr.contains("15317"),
         "{stderr}"

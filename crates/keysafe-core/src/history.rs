@@ -23,6 +23,11 @@ use sha2::Sha256;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// The history's file in a Keysafe home (KEYSAFE_HOME): the CLI's and the app's.
+pub fn in_home(home: &Path) -> PathBuf {
+    home.join("history.jsonl")
+}
+
 /// One line of the history.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Entry {

@@ -73,16 +73,16 @@ pub(crate) struct BackupArgs {
     #[arg(long = "database", value_name = "DB")]
     pub(crate) databases: Vec<String>,
     /// Only these certificates, as DB.NAME (cert).
-    #[arg(long = "certificate", value_name = "DB.NAME")]
-    pub(crate) certificates: Vec<String>,
+    #[arg(long = "certificate", value_name = "DB.NAME", value_parser = crate::input::db_name)]
+    pub(crate) certificates: Vec<(String, String)>,
     /// DB=VAR: the variable holding a database master key's password. Needed for a key
     /// protected by a password only or restored from another server; it also opens the key
     /// for the certificates it protects.
-    #[arg(long = "master-key-password-env", value_name = "DB=VAR")]
-    pub(crate) master_key_password_env: Vec<String>,
+    #[arg(long = "master-key-password-env", value_name = "DB=VAR", value_parser = crate::input::db_var)]
+    pub(crate) master_key_password_env: Vec<(String, String)>,
     /// DB.NAME=VAR: the variable holding a password-protected certificate key's password.
-    #[arg(long = "certificate-password-env", value_name = "DB.NAME=VAR")]
-    pub(crate) certificate_password_env: Vec<String>,
+    #[arg(long = "certificate-password-env", value_name = "DB.NAME=VAR", value_parser = crate::input::cert_var)]
+    pub(crate) certificate_password_env: Vec<((String, String), String)>,
     /// Certificate format (default: pfx on SQL Server 2022, pvk before).
     #[arg(long, value_enum)]
     pub(crate) format: Option<CertificateFormat>,

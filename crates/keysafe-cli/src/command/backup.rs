@@ -13,7 +13,14 @@ fn split_password(
         What::Smk => "the service master key".to_string(),
         What::Dmk if a.databases.is_empty() => "every database master key".into(),
         What::Dmk => format!("the master keys of {}", a.databases.join(", ")),
-        What::Cert => format!("certificates {}", a.certificates.join(", ")),
+        What::Cert => format!(
+            "certificates {}",
+            a.certificates
+                .iter()
+                .map(|(d, n)| format!("{d}.{n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         What::All => "every key of the hierarchy".into(),
         What::Changed => "the keys never backed up or changed since".into(),
     };
@@ -67,14 +74,9 @@ pub(crate) async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
     let selection = match a.what {
         What::Smk => Selection::ServiceMasterKey,
         What::Dmk => Selection::DatabaseMasterKeys(a.databases.clone()),
-        What::Cert => Selection::Certificates(
-            a.certificates
-                .iter()
-                .map(|c| split_cert(c))
-                .collect::<Result<_, _>>()?,
-        ),
+        What::Cert => Selection::Certificates(a.certificates.clone()),
         What::All => Selection::All,
-        What::Changed => Selection::Changed(history::read(&keysafe_home().join("history.jsonl"))?),
+        What::Changed => Selection::Changed(history::read(&history_path())?),
     };
     let settings = RunSettings {
         selection,
@@ -98,7 +100,7 @@ pub(crate) async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
             password_split: None,
         },
         report_dir: a.report.clone().unwrap_or_else(|| a.copy_to.clone()),
-        history: keysafe_home().join("history.jsonl"),
+        history: history_path(),
         instance_splits: Default::default(),
     };
     if a.plan {
@@ -126,17 +128,16 @@ pub(crate) async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
     };
     run::check_backup_password(&password)?;
     let mut secrets = keysafe_core::backup::Secrets::new(password);
-    for (db, var) in pairs(&a.master_key_password_env, "--master-key-password-env")? {
+    for (db, var) in &a.master_key_password_env {
         secrets.master_key_passwords.insert(
             db.clone(),
-            secret_from_env(&var, &format!("{db}'s master key password"))?,
+            secret_from_env(var, &format!("{db}'s master key password"))?,
         );
     }
-    for (c, var) in pairs(&a.certificate_password_env, "--certificate-password-env")? {
-        let key = split_cert(&c)?;
+    for ((db, name), var) in &a.certificate_password_env {
         secrets.certificate_passwords.insert(
-            key,
-            secret_from_env(&var, &format!("certificate {c}'s key password"))?,
+            (db.clone(), name.clone()),
+            secret_from_env(var, &format!("certificate {db}.{name}'s key password"))?,
         );
     }
     if let Some(split) = &split {
@@ -154,7 +155,7 @@ pub(crate) async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
     let bar = if tty {
         let b = indicatif::ProgressBar::new(0);
         b.set_style(
-            indicatif::ProgressStyle::with_template("[{bar:24}] {pos}/{len} key(s) {wide_msg}")
+            indicatif::ProgressStyle::with_template("[{bar:24}] {pos}/{len} keys {wide_msg}")
                 .expect("a valid template")
                 .progress_chars("#>."),
         );
@@ -167,7 +168,13 @@ pub(crate) async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
             Progress::Connecting { server } => (format!("[{server}] connecting"), false),
             Progress::Planned { server, keys } => {
                 bar.inc_length(keys as u64);
-                (format!("[{server}] {keys} key(s) to back up"), false)
+                (
+                    format!(
+                        "[{server}] {} to back up",
+                        keysafe_core::report::count(keys as u64, "key")
+                    ),
+                    false,
+                )
             }
             Progress::FolderReady { server, folder, .. } => {
                 (format!("[{server}] server folder {folder}"), false)
@@ -225,10 +232,10 @@ pub(crate) async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
         std::println!("{}", report.to_json());
     }
     eprintln!(
-        "{} of {} key(s) verified on {} instance(s); report: {}",
+        "{} of {} verified on {}; report: {}",
         report.summary.keys_verified,
-        report.summary.keys_requested,
-        report.summary.instances,
+        keysafe_core::report::count(report.summary.keys_requested as u64, "key"),
+        keysafe_core::report::count(report.summary.instances as u64, "instance"),
         written.html.display()
     );
     for i in &report.instances {

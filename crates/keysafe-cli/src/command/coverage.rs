@@ -7,7 +7,7 @@ pub(crate) async fn cmd_coverage(
     json: bool,
 ) -> Result<i32, KeysafeError> {
     let targets = connect_options(conn)?;
-    let runs: Vec<_> = history::read(&keysafe_home().join("history.jsonl"))?
+    let runs: Vec<_> = history::read(&history_path())?
         .iter()
         .filter_map(history::Entry::run)
         .collect();

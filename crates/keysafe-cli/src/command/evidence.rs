@@ -10,7 +10,7 @@ pub(crate) fn cmd_evidence(
     run: Option<&str>,
     json: bool,
 ) -> Result<i32, KeysafeError> {
-    let history = keysafe_home().join("history.jsonl");
+    let history = history_path();
     if let Some(pack) = verify {
         let problems = evidence::verify(pack, &history)?;
         if problems.is_empty() {

@@ -5,7 +5,7 @@ pub(crate) fn cmd_history(
     medium: Option<&std::path::Path>,
     json: bool,
 ) -> Result<i32, KeysafeError> {
-    let path = keysafe_home().join("history.jsonl");
+    let path = history_path();
     let h = history::History::open(&path)?;
     let loaded = h.load()?;
     if verify {
@@ -76,11 +76,11 @@ pub(crate) fn cmd_history(
         let mut servers: Vec<&str> = r.keys.iter().map(|k| k.server.as_str()).collect();
         servers.dedup();
         println!(
-            "{}  {:<7} {}/{} key(s) verified  {:<12} {}\n    {}",
+            "{}  {:<7} {} of {} verified  {:<12} {}\n    {}",
             r.finished.format("%Y-%m-%d %H:%M UTC"),
             if r.succeeded { "ok" } else { "FAILED" },
             r.summary.keys_verified,
-            r.summary.keys_requested,
+            keysafe_core::report::count(r.summary.keys_requested as u64, "key"),
             r.operator,
             servers.join(", "),
             r.report.with_extension("html").display()

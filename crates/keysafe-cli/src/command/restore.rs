@@ -109,13 +109,7 @@ pub(crate) async fn cmd_restore(a: &RestoreArgs) -> Result<i32, KeysafeError> {
         .report_to
         .clone()
         .unwrap_or_else(|| keysafe_home().join("reports"));
-    match restore::record(
-        &outcome,
-        &req,
-        &server,
-        &keysafe_home().join("history.jsonl"),
-        &report_dir,
-    ) {
+    match restore::record(&outcome, &req, &server, &history_path(), &report_dir) {
         Ok(files) => eprintln!("[{server}] restore report: {}", files.html.display()),
         Err(e) => {
             for l in term::error_lines("keysafe: the restore report could not be written: ", &e) {

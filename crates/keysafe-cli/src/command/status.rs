@@ -3,7 +3,7 @@ use crate::prelude::*;
 pub(crate) async fn cmd_status(conn: &ConnArgs, json: bool) -> Result<i32, KeysafeError> {
     use keysafe_core::status::BackupState;
     let targets = connect_options(conn)?;
-    let entries = history::read(&keysafe_home().join("history.jsonl"))?;
+    let entries = history::read(&history_path())?;
     let mut all = Vec::new();
     let mut failed = false;
     for t in &targets {
@@ -58,7 +58,11 @@ pub(crate) async fn cmd_status(conn: &ConnArgs, json: bool) -> Result<i32, Keysa
                 );
             }
         }
-        eprintln!("{attention} key(s) need attention");
+        eprintln!(
+            "{} {} attention",
+            keysafe_core::report::count(attention as u64, "key"),
+            if attention == 1 { "needs" } else { "need" }
+        );
     }
     // An unattended run that failed or did not happen is as much a status as a key.
     let schedules: Vec<_> = keysafe_core::schedule::Store::new(&keysafe_home())
