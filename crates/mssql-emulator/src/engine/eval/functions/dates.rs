@@ -175,3 +175,34 @@ pub(super) fn call(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<T
         _ => unreachable!("{name} is not one of this family's NAMES"),
     })
 }
+
+fn date_add(dt: chrono::NaiveDateTime, unit: &str, n: i64) -> Option<chrono::NaiveDateTime> {
+    use chrono::{Duration, Months};
+    match unit {
+        "y" | "mo" => {
+            let months = if unit == "y" { n.checked_mul(12)? } else { n };
+            let m = Months::new(u32::try_from(months.unsigned_abs()).ok()?);
+            if months >= 0 {
+                dt.checked_add_months(m)
+            } else {
+                dt.checked_sub_months(m)
+            }
+        }
+        "d" => dt.checked_add_signed(Duration::try_days(n)?),
+        "h" => dt.checked_add_signed(Duration::try_hours(n)?),
+        "mi" => dt.checked_add_signed(Duration::try_minutes(n)?),
+        _ => dt.checked_add_signed(Duration::try_seconds(n)?),
+    }
+}
+
+fn date_diff(x: chrono::NaiveDateTime, y: chrono::NaiveDateTime, unit: &str) -> i64 {
+    use chrono::{Datelike, Timelike};
+    match unit {
+        "y" => (y.year() - x.year()) as i64,
+        "mo" => ((y.year() - x.year()) * 12 + y.month() as i32 - x.month() as i32) as i64,
+        "d" => (y.date() - x.date()).num_days(),
+        "h" => (y.date() - x.date()).num_days() * 24 + y.hour() as i64 - x.hour() as i64,
+        "mi" => (y - x).num_minutes(),
+        _ => (y - x).num_seconds(),
+    }
+}

@@ -79,3 +79,46 @@ pub(super) fn call(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<T
         _ => unreachable!("{name} is not one of this family's NAMES"),
     })
 }
+
+pub fn server_property(ctx: &Ctx, p: &str) -> Value {
+    let info = &ctx.inst.info;
+    let s = |x: &str| Value::Str(x.to_string());
+    let since = |major: u8, v: Value| if info.major >= major { v } else { Value::Null };
+    match p.to_ascii_lowercase().as_str() {
+        "productversion" => s(&info.product_version),
+        "productlevel" => s(&info.product_level),
+        "productmajorversion" => s(&info.major.to_string()),
+        "productminorversion" => s("0"),
+        "productbuild" => s(&info.build.to_string()),
+        "productupdatelevel" => info.update_level.as_deref().map(s).unwrap_or(Value::Null),
+        "edition" => s(&info.edition),
+        "editionid" => Value::Int(info.edition_id),
+        "engineedition" => Value::Int(info.engine_edition as i64),
+        "machinename" | "computernamephysicalnetbios" => s(&info.machine_name),
+        "servername" => s(&info.server_name()),
+        "instancename" => info.instance_name.as_deref().map(s).unwrap_or(Value::Null),
+        "isclustered" => Value::Int(0),
+        "ishadrenabled" => Value::Int(0),
+        "hadrmanagerstatus" => Value::Int(0),
+        "issingleuser" => Value::Int(0),
+        "isintegratedsecurityonly" => Value::Int(0),
+        "collation" => s(crate::engine::server_info::DATABASE_COLLATION),
+        "processid" => Value::Int(info.process_id as i64),
+        "instancedefaultdatapath" => s(&with_sep(&info.default_data_path, info.path_separator())),
+        "instancedefaultlogpath" => s(&with_sep(&info.default_log_path, info.path_separator())),
+        "instancedefaultbackuppath" => since(
+            15,
+            s(&with_sep(&info.default_backup_path, info.path_separator())),
+        ),
+        "pathseparator" => since(14, s(info.path_separator())),
+        _ => Value::Null,
+    }
+}
+
+fn with_sep(p: &str, sep: &str) -> String {
+    if p.ends_with(sep) {
+        p.to_string()
+    } else {
+        format!("{p}{sep}")
+    }
+}

@@ -138,3 +138,76 @@ pub(super) fn call(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<T
         _ => unreachable!("{name} is not one of this family's NAMES"),
     })
 }
+
+fn has_perms_by_name(ctx: &Ctx, securable: Option<&str>, class: Option<&str>, perm: &str) -> Value {
+    let st = ctx.st;
+    let login = &ctx.session.login;
+    match class.unwrap_or("SERVER") {
+        "SERVER" => {
+            if securable.is_some() && class.is_none() {
+                return Value::Null;
+            }
+            if !perms::is_server_permission(perm) {
+                return Value::Null;
+            }
+            Value::Int(perms::has_server(st, login, perm) as i64)
+        }
+        "DATABASE" => {
+            if !perms::is_database_permission(perm)
+                && !perm.starts_with("CREATE ")
+                && !perm.starts_with("ALTER ")
+            {
+                return Value::Null;
+            }
+            let Some(db) = securable.and_then(|n| st.database(n)) else {
+                return Value::Null;
+            };
+            Value::Int(perms::has_database(st, login, db, perm) as i64)
+        }
+        "CERTIFICATE" => {
+            let Some(db) = st.database(&ctx.session.database) else {
+                return Value::Null;
+            };
+            let Some(cert) = securable.and_then(|n| db.certificate(n)) else {
+                return Value::Null;
+            };
+            if !matches!(
+                perm,
+                "CONTROL" | "ALTER" | "TAKE OWNERSHIP" | "VIEW DEFINITION" | "REFERENCES"
+            ) {
+                return Value::Null;
+            }
+            Value::Int(perms::has_object(st, login, db, "CERTIFICATE", &cert.name, perm) as i64)
+        }
+        // msdb's history tables, as [msdb.]dbo.backupset or backupset in msdb.
+        "OBJECT" => {
+            let Some(name) = securable else {
+                return Value::Null;
+            };
+            let parts: Vec<&str> = name
+                .split('.')
+                .map(|p| p.trim_matches(['[', ']']))
+                .collect();
+            let (db, table) = match parts.as_slice() {
+                [t] => (ctx.session.database.as_str(), *t),
+                [_, t] => (ctx.session.database.as_str(), *t),
+                [d, _, t] => (*d, *t),
+                _ => return Value::Null,
+            };
+            let known = ["backupset", "backupmediafamily"]
+                .iter()
+                .any(|k| ci_eq(k, table));
+            let Some(msdb) = st.database(db).filter(|d| ci_eq(&d.name, "msdb") && known) else {
+                return Value::Null;
+            };
+            Value::Int(perms::may_select_msdb_table(st, login, msdb, table, perm) as i64)
+        }
+        "LOGIN" => {
+            let Some(_) = securable.and_then(|n| st.login(n)) else {
+                return Value::Null;
+            };
+            Value::Int(perms::has_server(st, login, "ALTER ANY LOGIN") as i64)
+        }
+        _ => Value::Null,
+    }
+}

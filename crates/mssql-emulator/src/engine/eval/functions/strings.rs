@@ -235,3 +235,20 @@ pub(super) fn call(ctx: &Ctx, scope: &Scope, name: &str, args: &[Expr]) -> Res<T
         _ => unreachable!("{name} is not one of this family's NAMES"),
     })
 }
+
+fn replace_ci(s: &str, f: &str, r: &str) -> String {
+    let ls = s.to_lowercase();
+    let lf = f.to_lowercase();
+    if ls.len() != s.len() {
+        return s.replace(f, r);
+    }
+    let mut out = String::new();
+    let mut i = 0;
+    while let Some(p) = ls[i..].find(&lf) {
+        out.push_str(&s[i..i + p]);
+        out.push_str(r);
+        i += p + lf.len();
+    }
+    out.push_str(&s[i..]);
+    out
+}
