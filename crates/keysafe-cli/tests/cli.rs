@@ -2915,7 +2915,7 @@ async fn one_split_per_instance_gives_each_server_its_own_password_and_pages() {
         format!("localhost,{}", a.emu.addr().port()),
         format!("localhost,{}", b.emu.addr().port()),
     );
-    let args = [
+    let mut args = vec![
         "backup",
         "dmk",
         "--database",
@@ -2942,6 +2942,9 @@ async fn one_split_per_instance_gives_each_server_its_own_password_and_pages() {
         &medium,
         "--json",
     ];
+    // Under Wine only the login is encrypted (its SChannel stalls whole-session TLS).
+    let wine = keysafe_test_support::encrypt_args();
+    args.extend(wine.iter().map(String::as_str));
     let out = keysafe(
         &a,
         &args,
