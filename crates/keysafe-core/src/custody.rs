@@ -505,6 +505,15 @@ pub fn split_for_run(
             })
         }
         SplitScope::PerInstance => {
+            let mut seen = std::collections::HashSet::new();
+            if let Some((twice, _)) = protects
+                .iter()
+                .find(|(server, _)| !seen.insert(server.to_lowercase()))
+            {
+                return Err(invalid(format!(
+                    "{twice} is given twice: one split per instance needs each instance once (a second split would replace the first, whose pages would then open nothing)."
+                )));
+            }
             let mut instances = Vec::new();
             let mut pages = Vec::new();
             for (server, what) in protects {
@@ -564,6 +573,42 @@ mod tests {
             let e = combine(&texts(&split, &order[..k - 1])).unwrap_err();
             prop_assert!(e.message.contains(&format!("needs {k} shares")), "{}", e.message);
         }
+    }
+
+    /// One split per instance refuses an instance given twice before any page is written.
+    #[test]
+    fn one_split_per_instance_refuses_an_instance_given_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let pages = dir.path().join("pages");
+        let medium = dir.path().join("medium");
+        let twice = [
+            ("SQL01,1433".to_string(), "SQL01: every key".to_string()),
+            ("sql01,1433".to_string(), "SQL01: every key".to_string()),
+        ];
+        let refused = split_for_run(
+            2,
+            &names(2),
+            &pages,
+            &[&medium],
+            &twice,
+            SplitScope::PerInstance,
+        );
+        let Err(e) = refused else {
+            panic!("an instance given twice was split twice");
+        };
+        assert!(e.message.contains("is given twice"), "{}", e.message);
+        assert!(!pages.exists(), "no page written");
+        let once = &twice[..1];
+        let ok = split_for_run(
+            2,
+            &names(2),
+            &pages,
+            &[&medium],
+            once,
+            SplitScope::PerInstance,
+        )
+        .unwrap();
+        assert_eq!((ok.instances.len(), ok.pages.len()), (1, 2));
     }
 
     /// The preview is the page without a share: the custodian, the split's k of n and what

@@ -491,9 +491,16 @@ pub fn build(path: &Path, standard: Standard, scope: &Scope) -> Result<Pack> {
             continue;
         }
         let key = text(get(&e.record, &["restore", "key"])).unwrap_or_default();
+        // The key's own server (the medium's source); a refused restore may not name it.
+        let from = text(get(&e.record, &["restore", "from_server"]));
         let target = text(get(&e.record, &["restore", "target_server"])).unwrap_or_default();
         let ok = e.record.get("succeeded").and_then(|v| v.as_bool()) == Some(true);
-        for ev in keys.iter_mut().filter(|ev| ev.label == key) {
+        for ev in keys.iter_mut().filter(|ev| {
+            ev.label == key
+                && from
+                    .as_deref()
+                    .is_none_or(|f| f.eq_ignore_ascii_case(&ev.server))
+        }) {
             ev.restores.push(format!(
                 "{} on {target}, {}",
                 if ok {

@@ -260,10 +260,17 @@ async fn place(
             let got = server_hash(c, &server_path).await.map_err(|e| {
                 remove_ours();
                 let m = e.message.clone();
-                e.with_message(format!(
-                    "The file was placed in {} and removed again: the server cannot read {server_path}: {m}",
-                    dir.display()
-                ))
+                let what = if same {
+                    format!("The file already in {} (left there)", dir.display())
+                } else if there.exists() {
+                    format!(
+                        "The file was placed in {} (and could not be removed again)",
+                        dir.display()
+                    )
+                } else {
+                    format!("The file was placed in {} and removed again", dir.display())
+                };
+                e.with_message(format!("{what}: the server cannot read {server_path}: {m}"))
             })?;
             if got != expected {
                 remove_ours();

@@ -819,6 +819,26 @@ async fn tde_verdict(
     Ok((cert.verdict, need.source.clone(), cert.copy_report.clone()))
 }
 
+/// Whether the self-test may encrypt a database with TDE here: encrypting one also encrypts
+/// tempdb until the instance restarts, which no cleanup undoes, so only on a throw-away
+/// instance (`may_change_master`) or where tempdb is encrypted already.
+pub async fn may_encrypt_a_database(
+    c: &mut SqlConnection,
+    may_change_master: bool,
+) -> Result<bool> {
+    if may_change_master {
+        return Ok(true);
+    }
+    Ok(
+        c.rows("SELECT COUNT(*) FROM sys.dm_database_encryption_keys WHERE database_id = 2")
+            .await?
+            .first()
+            .and_then(|r| r.get::<i32, _>(0))
+            .unwrap_or(0)
+            > 0,
+    )
+}
+
 /// A TDE database (its certificate in master), a BACKUP DATABASE of it, and coverage's verdict
 /// on the certificate that backup needs: at risk while the certificate is only on the server,
 /// covered once Keysafe backed it up (the run's history record given to coverage), and once
@@ -834,14 +854,7 @@ async fn tde_coverage(
     dir: &str,
 ) -> Result<String> {
     use crate::coverage::Verdict;
-    let tempdb_encrypted = c
-        .rows("SELECT COUNT(*) FROM sys.dm_database_encryption_keys WHERE database_id = 2")
-        .await?
-        .first()
-        .and_then(|r| r.get::<i32, _>(0))
-        .unwrap_or(0)
-        > 0;
-    if !st.may_change_master && !tempdb_encrypted {
+    if !may_encrypt_a_database(c, st.may_change_master).await? {
         return Ok("the TDE database was not tried: encrypting a database with TDE also encrypts tempdb until the instance restarts, which the self-test cannot undo; it does so only on a throw-away instance (--throwaway-instance, KEYSAFE_TEST_THROWAWAY=1) or where a database is encrypted already".into());
     }
     let db = s.database(c, "tde").await?;

@@ -50,15 +50,31 @@ fn floor_of() -> BTreeMap<&'static str, usize> {
         .collect()
 }
 
-/// The `crate::NAME` modules a source file names (its imports and its paths alike).
+/// The `crate::NAME` modules a source file names (its imports and its paths alike, grouped
+/// imports `crate::{a, b::c}` too).
 fn imports(source: &str) -> Vec<String> {
+    let word = |s: &str| -> String {
+        s.trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
     let mut out: Vec<String> = source
         .match_indices("crate::")
-        .map(|(i, _)| {
-            source[i + 7..]
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect::<String>()
+        .flat_map(|(i, _)| {
+            let rest = &source[i + 7..];
+            match rest.strip_prefix('{') {
+                // Each item of the group, up to its closing brace (nested groups are rare
+                // enough at the top: their first word is still the module).
+                Some(group) => group
+                    .split('}')
+                    .next()
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(word)
+                    .collect::<Vec<_>>(),
+                None => vec![word(rest)],
+            }
         })
         .filter(|m| m.chars().next().is_some_and(|c| c.is_ascii_lowercase()))
         .collect();
@@ -113,6 +129,8 @@ fn every_module_imports_only_from_the_floors_below_it() {
 fn an_upward_import_is_caught() {
     let found = imports("use crate::run::execute;\nlet x = crate::history::read(p);\nuse crate::{Password, Result};");
     assert_eq!(found, ["history", "run"]);
+    let grouped = imports("use crate::{report::count, status, Password};");
+    assert_eq!(grouped, ["report", "status"]);
     let floors = floor_of();
     assert!(floors["run"] > floors["report"]);
 }

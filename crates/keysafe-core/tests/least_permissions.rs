@@ -637,10 +637,11 @@ async fn inventory_sees_everything_with_its_documented_permissions_and_names_wha
                         "with every grant the inventory misses keys: {inv:#?}"
                     ));
                 }
-                if let Some(r) = risks
-                    .iter()
-                    .find(|r| r.contains("VIEW SERVER STATE") || r.contains("cannot"))
-                {
+                if let Some(r) = risks.iter().find(|r| {
+                    r.contains("VIEW SERVER STATE")
+                        || r.contains("VIEW DEFINITION")
+                        || r.contains("cannot")
+                }) {
                     problems.push(format!("with every grant it still says: {r}"));
                 }
             }

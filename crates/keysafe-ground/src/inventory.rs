@@ -496,13 +496,16 @@ SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name), HAS_PERMS_BY
     // Databases the login may enter but not see into: without VIEW DEFINITION SQL Server
     // hides their master key and certificates (metadata visibility), and the inventory would
     // list fewer keys as if that were all there is. NULL (a server that cannot say) is not
-    // counted as hidden.
+    // counted as hidden. msdb is left out: every login enters it as guest, and it holds no
+    // key of its own but SQL Server's ## certificates, which Keysafe never backs up; a warning
+    // there would greet every operator who is not sysadmin.
     let hidden: Vec<String> = set(5)
         .iter()
         .filter(|r| {
             r.get::<i32, _>(2) == Some(1) && r.try_get::<i32, _>(3).ok().flatten() == Some(0)
         })
         .filter_map(|r| s(r, 0))
+        .filter(|name| !name.eq_ignore_ascii_case("msdb"))
         .collect();
     // Three result sets per database this login may enter, in order.
     let mut sql = String::new();
