@@ -206,6 +206,32 @@ pub struct Evidence {
     pub cited: Vec<Cited>,
 }
 
+impl Evidence {
+    /// A key with no evidence yet.
+    fn new(server: &str, key: &KeyRef, label: &str) -> Self {
+        Evidence {
+            server: server.to_string(),
+            key: key.clone(),
+            label: label.to_string(),
+            identity: String::new(),
+            description: String::new(),
+            last_verified_backup: None,
+            run_id: None,
+            report: None,
+            copies: vec![],
+            off_server: String::new(),
+            folder_protection: String::new(),
+            restore_proof: String::new(),
+            password: String::new(),
+            custody: String::new(),
+            changes: vec![],
+            restores: vec![],
+            controls: vec![],
+            cited: vec![],
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ControlFinding {
     pub control: String,
@@ -315,26 +341,7 @@ pub fn build(path: &Path, standard: Standard, scope: &Scope) -> Result<Pack> {
             {
                 Some(i) => i,
                 None => {
-                    keys.push(Evidence {
-                        server: k.server.clone(),
-                        key: k.key.clone(),
-                        label: k.label.clone(),
-                        identity: String::new(),
-                        description: String::new(),
-                        last_verified_backup: None,
-                        run_id: None,
-                        report: None,
-                        copies: vec![],
-                        off_server: String::new(),
-                        folder_protection: String::new(),
-                        restore_proof: String::new(),
-                        password: String::new(),
-                        custody: String::new(),
-                        changes: vec![],
-                        restores: vec![],
-                        controls: vec![],
-                        cited: vec![],
-                    });
+                    keys.push(Evidence::new(&k.server, &k.key, &k.label));
                     keys.len() - 1
                 }
             };
@@ -729,28 +736,13 @@ mod tests {
     use super::*;
 
     fn dmk(database: &str, description: &str) -> Evidence {
-        Evidence {
-            server: "SQL01".into(),
-            key: KeyRef::DatabaseMasterKey {
-                database: database.into(),
-            },
-            label: format!("{database} database master key"),
-            identity: "key_guid 1".into(),
-            description: description.into(),
-            last_verified_backup: None,
-            run_id: None,
-            report: None,
-            copies: vec![],
-            off_server: String::new(),
-            folder_protection: String::new(),
-            restore_proof: String::new(),
-            password: String::new(),
-            custody: String::new(),
-            changes: vec![],
-            restores: vec![],
-            controls: vec![],
-            cited: vec![],
-        }
+        let key = KeyRef::DatabaseMasterKey {
+            database: database.into(),
+        };
+        let mut e = Evidence::new("SQL01", &key, &format!("{database} database master key"));
+        e.identity = "key_guid 1".into();
+        e.description = description.into();
+        e
     }
 
     /// CIS 7.1 is about user databases' symmetric keys: a master key made with Triple DES

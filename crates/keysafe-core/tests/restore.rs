@@ -65,6 +65,35 @@ async fn one(c: &mut SqlConnection, sql: &str) -> Option<String> {
         .and_then(|r| r.get::<&str, _>(0).map(str::to_string))
 }
 
+/// SQLA with Sales' master key backed up to a medium, SQLB with an empty Sales: the
+/// medium's report and the master key's copy on it.
+async fn sales_master_key_on_a_medium() -> (
+    tempfile::TempDir,
+    Emulator,
+    Emulator,
+    std::path::PathBuf,
+    std::path::PathBuf,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let a = instance(
+        &dir.path().join("a"),
+        "SQLA",
+        "CREATE DATABASE Sales;\nUSE Sales;\nCREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Dmk!Passw0rd#2026';",
+    )
+    .await;
+    let b = instance(&dir.path().join("b"), "SQLB", "CREATE DATABASE Sales;").await;
+    let medium = dir.path().join("medium");
+    let report = back_up(&a, &medium).await;
+    let copy = keysafe_core::recovery::check_medium(&report)
+        .unwrap()
+        .copies
+        .into_iter()
+        .find(|c| c.key == "Sales database master key")
+        .unwrap()
+        .path;
+    (dir, a, b, report, copy)
+}
+
 #[tokio::test]
 async fn every_key_kind_is_restored_on_a_second_instance_and_proven() {
     let dir = tempfile::tempdir().unwrap();
@@ -248,23 +277,7 @@ async fn every_key_kind_is_restored_on_a_second_instance_and_proven() {
 
 #[tokio::test]
 async fn a_copy_with_one_byte_changed_is_refused_before_anything_is_sent() {
-    let dir = tempfile::tempdir().unwrap();
-    let a = instance(
-        &dir.path().join("a"),
-        "SQLA",
-        "CREATE DATABASE Sales;\nUSE Sales;\nCREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Dmk!Passw0rd#2026';",
-    )
-    .await;
-    let b = instance(&dir.path().join("b"), "SQLB", "CREATE DATABASE Sales;").await;
-    let medium = dir.path().join("medium");
-    let report = back_up(&a, &medium).await;
-    let copy = keysafe_core::recovery::check_medium(&report)
-        .unwrap()
-        .copies
-        .into_iter()
-        .find(|c| c.key == "Sales database master key")
-        .unwrap()
-        .path;
+    let (_dir, _a, b, report, copy) = sales_master_key_on_a_medium().await;
     let mut bytes = std::fs::read(&copy).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x01;
@@ -650,23 +663,7 @@ async fn the_bytes_restored_are_the_bytes_that_were_checked() {
 /// afterwards, byte for byte.
 #[tokio::test]
 async fn a_file_already_in_the_server_folder_is_left_there_by_the_restore() {
-    let dir = tempfile::tempdir().unwrap();
-    let a = instance(
-        &dir.path().join("a"),
-        "SQLA",
-        "CREATE DATABASE Sales;\nUSE Sales;\nCREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Dmk!Passw0rd#2026';",
-    )
-    .await;
-    let b = instance(&dir.path().join("b"), "SQLB", "CREATE DATABASE Sales;").await;
-    let medium = dir.path().join("medium");
-    let report = back_up(&a, &medium).await;
-    let copy = keysafe_core::recovery::check_medium(&report)
-        .unwrap()
-        .copies
-        .into_iter()
-        .find(|c| c.key == "Sales database master key")
-        .unwrap()
-        .path;
+    let (_dir, a, b, report, copy) = sales_master_key_on_a_medium().await;
     let local = b.instance().host_path(FOLDER).unwrap();
     std::fs::create_dir_all(&local).unwrap();
     let theirs = local.join(copy.file_name().unwrap());
