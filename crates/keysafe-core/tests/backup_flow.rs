@@ -565,3 +565,54 @@ async fn a_server_folder_the_service_account_may_not_create_is_explained() {
         .unwrap()
         .exists());
 }
+
+/// Issue 27 (8), end to end: certificates whose names clean to the same file name (`a b`,
+/// `a_b`, `a:b`; `x-y.z` and `x.y-z`) are backed up in one run, each to its own files on the
+/// server and the medium (before, the second was refused with Msg 15240 on every run).
+#[tokio::test]
+async fn keys_whose_names_clean_alike_each_get_their_own_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = ["a b", "a_b", "a:b", "x-y.z", "x.y-z"];
+    let seed = std::iter::once(
+        "CREATE DATABASE Odd; USE Odd; CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Odd!Master#Pass1';"
+            .to_string(),
+    )
+    .chain(
+        names
+            .iter()
+            .map(|n| format!("CREATE CERTIFICATE [{n}] WITH SUBJECT = 'odd';")),
+    )
+    .collect::<Vec<_>>()
+    .join("\n");
+    let emu = keysafe_test_support::seeded(&dir.path().join("server"), "SQLODD", &seed).await;
+    let medium = dir.path().join("medium");
+    let settings = keysafe_core::run::RunSettings::new(
+        keysafe_core::run::Selection::Certificates(
+            names
+                .iter()
+                .map(|n| ("Odd".to_string(), n.to_string()))
+                .collect(),
+        ),
+        &medium,
+    );
+    // back_up_to_medium asserts every key verified.
+    let (report, _) = keysafe_test_support::back_up_to_medium(
+        &keysafe_test_support::sql_options(&emu, "sa", DEFAULT_SA_PASSWORD),
+        &settings,
+        "Str0ng!Backup#Pass",
+    )
+    .await;
+    let keys = &report.instances[0].keys;
+    assert_eq!(keys.len(), names.len());
+    let mut server_files: Vec<&str> = keys
+        .iter()
+        .flat_map(|k| k.files.iter().map(|f| f.server_path.as_str()))
+        .collect();
+    let all = server_files.len();
+    server_files.sort();
+    server_files.dedup();
+    assert_eq!(server_files.len(), all, "{server_files:?}");
+    assert!(server_files
+        .iter()
+        .all(|f| f.rsplit('\\').next().unwrap().len() <= 255));
+}
