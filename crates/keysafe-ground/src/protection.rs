@@ -166,4 +166,40 @@ mod tests {
             );
         }
     }
+
+    /// Issue 27 (6): the folder is changed only itself, never through a link, whether the link
+    /// is the folder's last component or one above it; what the link points at keeps its
+    /// owner and mode (run as root, it would have become nobody's, 0700).
+    #[test]
+    fn a_folder_reached_through_a_link_is_left_unchanged() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let d = tempfile::tempdir().unwrap();
+        let victim = d.path().join("victim");
+        std::fs::create_dir_all(victim.join("inner")).unwrap();
+        for f in [&victim, &victim.join("inner")] {
+            std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let link = d.path().join("link");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let before = |p: &Path| {
+            let m = std::fs::metadata(p).unwrap();
+            (m.mode() & 0o7777, m.uid(), m.gid())
+        };
+        let (outer, inner) = (before(&victim), before(&victim.join("inner")));
+        for through in [link.clone(), link.join("inner")] {
+            let out = PosixLocal.protect(&through, Some("nobody"));
+            if posix_owner(Some("nobody"))
+                .and_then(|a| user_ids(&a))
+                .is_none()
+            {
+                // No such local user here: refused before any link is looked at.
+                assert!(!out.applied);
+                continue;
+            }
+            assert!(!out.applied, "{out:?}");
+            assert!(out.note.contains("leads through a link"), "{}", out.note);
+        }
+        assert_eq!(before(&victim), outer);
+        assert_eq!(before(&victim.join("inner")), inner);
+    }
 }
