@@ -123,7 +123,7 @@ ipc! {
     }
 
     /// This machine's volumes, removable ones first.
-    fn volumes(state) -> Vec<VolumeView> {
+    fn volumes(state) -> Vec<Volume> {
         let _ = state;
         let mut v = desk::backup::volumes();
         v.sort_by_key(|v| !v.removable);

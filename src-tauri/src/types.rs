@@ -1,7 +1,6 @@
 //! Everything that crosses IPC, in the shapes the UI draws. TypeScript declarations are
 //! generated from these (`bindings.rs`); nobody writes them by hand.
 
-use crate::error::KeysafeError;
 use keysafe_core::Password;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -140,16 +139,8 @@ pub struct PasswordCheck {
     pub entropy_bits: u32,
 }
 
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct VolumeView {
-    pub mount_point: String,
-    pub label: Option<String>,
-    pub file_system: String,
-    pub free_bytes: f64,
-    pub total_bytes: f64,
-    pub removable: bool,
-    pub keeps_acls: bool,
-}
+/// A volume of this machine, as the engine lists and judges it.
+pub use keysafe_core::volumes::Volume;
 
 /// What to back up, where, for which connections.
 #[derive(Debug, Clone, Deserialize, TS)]
@@ -207,37 +198,13 @@ pub use keysafe_core::run::{BackupPlan, FolderPlan, InstancePlan, NeededPassword
 /// Live progress of a backup run: the engine's, as it is.
 pub use keysafe_core::run::Progress;
 
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct FileView {
-    pub server_path: String,
-    pub copy_path: Option<String>,
-    pub bytes: f64,
-    pub sha256: String,
-    pub verified: bool,
-}
-
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct KeyOutcome {
-    pub server: String,
-    pub label: String,
-    pub outcome: keysafe_core::backup::Outcome,
-    /// The engine's words for it.
-    pub outcome_words: String,
-    pub files: Vec<FileView>,
-    pub restore_check: Option<keysafe_core::backup::RestoreCheck>,
-    pub error: Option<KeysafeError>,
-}
-
+/// A finished run: the engine's result, and what only the app keeps (where the reports
+/// and the custodians' pages are).
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct RunSummary {
-    pub run_id: String,
-    pub succeeded: bool,
-    pub keys_requested: u32,
-    pub keys_verified: u32,
-    pub keys: Vec<KeyOutcome>,
-    pub instance_errors: Vec<KeysafeError>,
-    pub folder_protection: Vec<String>,
-    pub destination_warnings: Vec<String>,
+    #[serde(flatten)]
+    #[ts(flatten)]
+    pub result: keysafe_core::report::RunResult,
     /// The JSON, HTML and CSV reports Keysafe kept (KEYSAFE_HOME/reports).
     pub report_files: Vec<String>,
     /// Split custody: each custodian's page (to print, hand over, then delete). The shares
@@ -289,17 +256,8 @@ pub struct ProfileView {
     pub demo: bool,
 }
 
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct HistoryRow {
-    pub run_id: String,
-    pub finished: String,
-    pub operator: String,
-    pub succeeded: bool,
-    pub keys_verified: u32,
-    pub keys_requested: u32,
-    pub servers: Vec<String>,
-    pub report: Option<String>,
-}
+/// One backup run or restore of the history: the engine's row, as `keysafe history` prints it.
+pub use keysafe_core::history::Row as HistoryRow;
 
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct HistoryView {

@@ -167,16 +167,17 @@ async fn a_whole_backup_from_the_dialog_leaves_a_verified_copy_a_report_and_no_s
         .await
         .unwrap();
     assert!(
-        summary.succeeded,
+        summary.result.succeeded,
         "{:?}",
         summary
+            .result
             .keys
             .iter()
             .filter(|k| k.outcome != keysafe_core::backup::Outcome::Verified)
             .collect::<Vec<_>>()
     );
-    assert_eq!(summary.keys_verified, summary.keys_requested);
-    assert!(summary.keys_requested >= 6);
+    assert_eq!(summary.result.keys_verified, summary.result.keys_requested);
+    assert!(summary.result.keys_requested >= 6);
     let events = events.lock().unwrap().clone();
     let started = events
         .iter()
@@ -189,8 +190,8 @@ async fn a_whole_backup_from_the_dialog_leaves_a_verified_copy_a_report_and_no_s
     assert_eq!(
         (started, done),
         (
-            summary.keys_requested as usize,
-            summary.keys_requested as usize
+            summary.result.keys_requested as usize,
+            summary.result.keys_requested as usize
         )
     );
     assert!(matches!(
@@ -199,7 +200,7 @@ async fn a_whole_backup_from_the_dialog_leaves_a_verified_copy_a_report_and_no_s
     ));
 
     // Every copy on the medium matches the hash the server computed.
-    for k in &summary.keys {
+    for k in &summary.result.keys {
         for f in &k.files {
             let bytes = std::fs::read(f.copy_path.as_ref().unwrap()).unwrap();
             assert_eq!(f.bytes as usize, bytes.len());
@@ -216,16 +217,29 @@ async fn a_whole_backup_from_the_dialog_leaves_a_verified_copy_a_report_and_no_s
     assert!(h.chain_intact);
     assert_eq!(h.runs.len(), 1);
     assert!(h.runs[0].succeeded);
-    let html = desk::history::report_html(&st, &summary.run_id).unwrap();
+    assert_eq!(h.runs[0].verdict, "Succeeded");
+    assert_eq!(
+        h.runs[0].what,
+        format!(
+            "{} of {} keys verified",
+            summary.result.keys_verified, summary.result.keys_requested
+        )
+    );
+    assert_eq!(
+        h.runs[0].run_id.as_deref(),
+        Some(summary.result.run_id.as_str())
+    );
+    let html = desk::history::report_html(&st, &summary.result.run_id).unwrap();
     assert!(html.contains("Carrier Name") && html.contains("Safe 12"));
     let exported = home.path().join("exported.csv");
-    desk::backup::export_report(&st, &summary.run_id, ReportFormat::Csv, &exported).unwrap();
+    desk::backup::export_report(&st, &summary.result.run_id, ReportFormat::Csv, &exported).unwrap();
     assert!(std::fs::read_to_string(&exported)
         .unwrap()
         .contains("Service Master Key"));
     // Never over an existing file: the first export stays as it was.
-    let again = desk::backup::export_report(&st, &summary.run_id, ReportFormat::Html, &exported)
-        .unwrap_err();
+    let again =
+        desk::backup::export_report(&st, &summary.result.run_id, ReportFormat::Html, &exported)
+            .unwrap_err();
     assert_eq!(again.code, keysafe_core::ErrorCode::FileExists);
     assert!(std::fs::read_to_string(&exported)
         .unwrap()

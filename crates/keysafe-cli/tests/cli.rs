@@ -51,7 +51,19 @@ async fn keysafe(e: &Env, args: &[&str], vars: &[(&str, &str)]) -> Output {
     for (k, v) in vars {
         cmd.env(k, v);
     }
-    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+    finish(cmd, &e.home).await
+}
+
+/// Runs a keysafe child to its end, with a deadline: one that hangs (it happened once under
+/// Wine) fails its test with what it printed and logged instead of stalling the lane.
+async fn finish(cmd: std::process::Command, home: &Path) -> Output {
+    let limit = std::time::Duration::from_secs(if keysafe_core::windows::under_wine() {
+        300
+    } else {
+        120
+    });
+    let logs = home.join("logs");
+    tokio::task::spawn_blocking(move || keysafe_test_support::output_within(cmd, limit, &logs))
         .await
         .unwrap()
 }
@@ -201,9 +213,26 @@ async fn backup_all_copies_verifies_and_reports() {
     let hist = keysafe(&e, &["history"], &[]).await;
     let text = String::from_utf8_lossy(&hist.stdout);
     assert!(
-        text.contains(" ok ") && text.contains("7 of 7 keys verified") && text.contains(".html"),
+        text.contains(" Succeeded 7 of 7 keys verified ") && text.contains(".html"),
         "{text}"
     );
+    // The same rows, in the same words, as the app's History shows (history::rows).
+    let rows = keysafe_core::history::rows(
+        &keysafe_core::history::load(&e.home.join("history.jsonl"))
+            .unwrap()
+            .vouched(),
+    );
+    assert_eq!(rows.len(), 1);
+    for r in &rows {
+        let line = format!(
+            "{:<9} {}  {:<12} {}",
+            r.verdict,
+            r.what,
+            r.operator,
+            r.servers.join(", ")
+        );
+        assert!(text.contains(&line), "{line:?} in {text}");
+    }
     let hist = keysafe(&e, &["history", "--json"], &[]).await;
     let line: serde_json::Value = serde_json::from_slice(&hist.stdout).unwrap();
     assert_eq!(line["schema"], 2);
@@ -1281,8 +1310,8 @@ async fn restore_smk_on_a_second_instance_is_confirmed_by_name_placed_hashed_and
     let listed = keysafe(&b, &["history"], &[]).await;
     let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
     assert!(
-        listed.contains("FAILED  restore of the Service Master Key")
-            && listed.contains("ok      restore of the Service Master Key on SQLDEMO01"),
+        listed.contains("FAILED    restore of the Service Master Key")
+            && listed.contains("Succeeded restore of the Service Master Key on SQLDEMO01"),
         "{listed}"
     );
     let mut seen = vec![stdout, stderr, said];
@@ -1898,9 +1927,7 @@ async fn a_medium_path_that_is_not_unicode_is_refused_before_anything_is_sent() 
     for (k, v) in OPERATOR {
         cmd.env(k, v);
     }
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
+    let out = finish(cmd, &e.home).await;
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
@@ -2059,9 +2086,7 @@ async fn under_optional_no_secret_crosses_a_plaintext_session() {
         for (k, v) in OPERATOR {
             cmd.env(k, v);
         }
-        let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-            .await
-            .unwrap();
+        let out = finish(cmd, &e.home).await;
         let stderr = String::from_utf8_lossy(&out.stderr);
         let bytes = wire.lock().unwrap().clone();
         let utf16 = |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(u16::to_le_bytes).collect() };

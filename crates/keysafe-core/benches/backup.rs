@@ -158,11 +158,10 @@ async fn bench_smk() {
                     &inv,
                     &keys,
                     &req,
-                    &secrets,
                     chrono::Utc::now() + chrono::Duration::seconds(i),
                 )
                 .unwrap();
-                let r = backup::run_one(&mut c, &plan[0], medium).await;
+                let r = backup::run_one(&mut c, &plan[0], &secrets, medium).await;
                 ks.push(t.elapsed());
                 assert!(r.error.is_none(), "{:?}", r.error);
             }

@@ -66,6 +66,34 @@ impl Secrets {
         }
     }
 
+    /// The backup password as the user chose it, typed twice (`confirm`) or given once (from
+    /// the environment or a keyring): the two must match and SQL Server's policy must accept
+    /// it, checked before anything is sent. The app and the CLI both start here.
+    pub fn chosen(password: Password, confirm: Option<&Password>) -> Result<Self> {
+        if confirm.is_some_and(|c| !crate::password::confirmed(&password, c)) {
+            return Err(KeysafeError::new(
+                ErrorCode::InvalidInput,
+                "The password and its confirmation differ.",
+            )
+            .next("Type the same password twice."));
+        }
+        check_backup_password(&password)?;
+        Ok(Secrets::new(password))
+    }
+
+    /// Gives the password a key needs (`PlannedKey::needs`).
+    pub fn give(&mut self, need: NeededPassword, password: Password) {
+        match need {
+            NeededPassword::MasterKey { database } => {
+                self.master_key_passwords.insert(database, password);
+            }
+            NeededPassword::CertificateKey { database, name } => {
+                self.certificate_passwords
+                    .insert((database, name), password);
+            }
+        }
+    }
+
     /// The secrets one instance's backup uses: its own backup password where it has one.
     pub fn for_instance(&self, server: &str) -> Secrets {
         let mut s = self.clone();
@@ -99,6 +127,17 @@ impl Secrets {
         }
         s
     }
+}
+
+/// The backup password against the policy SQL Server enforces (Windows' defaults), before
+/// anything is sent: a refusal names the Msg SQL Server would have answered.
+pub fn check_backup_password(p: &crate::Password) -> crate::Result<()> {
+    crate::password::check_policy(p, None).map_err(|v| {
+        KeysafeError::new(ErrorCode::PasswordPolicy, v.explain()).next(format!(
+            "Nothing was sent. SQL Server would answer Msg {}.",
+            v.sql_error()
+        ))
+    })
 }
 
 /// The proof that a key's backup restores (`restore_check::check` makes it).
@@ -181,18 +220,139 @@ pub struct BackupOptions {
     pub format: Option<CertificateFormat>,
 }
 
+/// One key of a plan: what the preview shows (the statement with every password as ****, the
+/// files it writes) and what the run executes, the same value. The passwords are bound only
+/// when it runs (`PlannedKey::statement`), so a plan can be shown, logged and sent to the UI.
 #[derive(Debug, Clone, Serialize)]
-pub struct PlannedBackup {
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PlannedKey {
     pub key: KeyRef,
-    /// Server paths this backup writes.
+    pub label: String,
+    /// Files the BACKUP statement writes on the server (names carry the run's time).
     pub server_files: Vec<String>,
-    /// The statement as shown to people (passwords masked).
+    /// Files read over the connection instead (a Windows login's certificates): their names
+    /// on the medium (.cer, then .pvk).
+    pub exported_files: Vec<String>,
+    /// The T-SQL, every password shown as ****.
     pub script: String,
-    /// A certificate read over the connection (CERTENCODED, CERTPRIVATEKEY) instead of
-    /// written to the server: the .cer and .pvk names on the medium.
-    pub export: Option<[String; 2]>,
+    pub needs: Vec<NeededPassword>,
+    /// Why this key cannot be backed up as asked.
+    pub problem: Option<KeysafeError>,
     #[serde(skip)]
-    pub(crate) statement: Script,
+    #[cfg_attr(feature = "ts", ts(skip))]
+    recipe: Option<Recipe>,
+}
+
+/// What a key's statement does, without its passwords.
+#[derive(Debug, Clone)]
+enum Recipe {
+    ServiceMasterKey {
+        file: String,
+    },
+    MasterKey {
+        database: String,
+        file: String,
+        /// Only its password opens it: the run must be given that password.
+        password_only: bool,
+    },
+    /// Read over the connection (CERTENCODED, CERTPRIVATEKEY).
+    Export {
+        database: String,
+        name: String,
+    },
+    Certificate {
+        database: String,
+        name: String,
+        file: String,
+        pvk: Option<String>,
+        format: CertificateFormat,
+    },
+}
+
+impl PlannedKey {
+    /// A key that cannot be backed up as asked: planned, with why.
+    pub fn refused(inv: &Inventory, key: KeyRef, problem: KeysafeError) -> Self {
+        PlannedKey {
+            label: key.label(),
+            needs: needed_passwords(inv, &key),
+            key,
+            server_files: vec![],
+            exported_files: vec![],
+            script: String::new(),
+            problem: Some(problem),
+            recipe: None,
+        }
+    }
+
+    /// The statement with `secrets` bound: what the run sends. Fails before anything is sent
+    /// when a password the key needs is missing.
+    pub fn statement(&self, secrets: &Secrets) -> Result<Script> {
+        let Some(recipe) = &self.recipe else {
+            return Err(self.problem.clone().unwrap_or_else(|| {
+                KeysafeError::new(ErrorCode::Internal, "This key has no statement.")
+            }));
+        };
+        let cert_pw = |database: &String, name: &String| {
+            secrets
+                .certificate_passwords
+                .get(&(database.clone(), name.clone()))
+        };
+        let statement = match recipe {
+            Recipe::ServiceMasterKey { file } => {
+                tsql::backup_service_master_key(file, &secrets.password)?
+            }
+            Recipe::MasterKey {
+                database,
+                file,
+                password_only,
+            } => {
+                // A password the user gave is used whatever the inventory says: a database
+                // restored from another server still shows "encrypted by server", but only its
+                // password opens it here.
+                let open = match (secrets.master_key_passwords.get(database), password_only) {
+                    (Some(p), _) => Some(p),
+                    (None, true) => {
+                        return Err(KeysafeError::new(ErrorCode::MasterKeyNotOpen, format!("{database}'s master key is protected by a password only."))
+                            .next("Give its password so Keysafe can open it for the backup (--master-key-password-env DB=VAR)."))
+                    }
+                    (None, false) => None,
+                };
+                tsql::backup_master_key(database, file, &secrets.password, open)?
+            }
+            Recipe::Export { database, name } => tsql::export_certificate(
+                database,
+                name,
+                &secrets.password,
+                cert_pw(database, name),
+            )?,
+            Recipe::Certificate {
+                database,
+                name,
+                file,
+                pvk,
+                format,
+            } => tsql::backup_certificate(
+                database,
+                name,
+                file,
+                pvk.as_deref(),
+                *format,
+                &secrets.password,
+                cert_pw(database, name),
+            )?,
+        };
+        // A certificate whose private key the master key protects needs that key open: with
+        // the master key's password when the user gave it.
+        match (
+            &self.key,
+            secrets.master_key_passwords.get(key_database(&self.key)),
+        ) {
+            (KeyRef::Certificate { database, .. }, Some(p)) => {
+                Ok(statement.with_master_key_open(database, p)?)
+            }
+            _ => Ok(statement),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, PartialEq, Eq)]
@@ -324,16 +484,17 @@ pub fn smk_needs_control_server(inv: &Inventory) -> KeysafeError {
     ))
 }
 
-/// File names: instance, key, UTC time and a random tag; nothing is ever reused. The tag keeps
-/// two runs in the same millisecond apart (Windows' clock moves in 15.6 ms steps, so runs a
-/// scheduler starts together would otherwise name the same file and the second would fail).
+/// The plan of `keys`: file names (instance, key, UTC time and a random tag; nothing is ever
+/// reused), statements and what each needs. The tag keeps two runs in the same millisecond
+/// apart (Windows' clock moves in 15.6 ms steps, so runs a scheduler starts together would
+/// otherwise name the same file and the second would fail). No password is needed: each
+/// statement is shown with every password masked, and bound when it runs.
 pub fn plan(
     inv: &Inventory,
     keys: &[KeyRef],
     req: &BackupOptions,
-    secrets: &Secrets,
     now: DateTime<Utc>,
-) -> Result<Vec<PlannedBackup>> {
+) -> Result<Vec<PlannedKey>> {
     let dir = match &req.server_dir {
         Some(d) => d.trim_end_matches(['\\', '/']).to_string(),
         None => default_server_dir(inv)?,
@@ -363,53 +524,41 @@ pub fn plan(
         )
         .next("Use the .cer + .pvk format."));
     }
+    let shown = Secrets::placeholders(inv, keys);
     let mut out = Vec::new();
     for key in keys {
         let stem = format!("{dir}{sep}{instance}_{}_{stamp}", key_file_part(key));
-        let mut export = None;
-        let (files, statement) = match key {
+        let mut exported_files = vec![];
+        let (server_files, recipe) = match key {
             KeyRef::ServiceMasterKey => {
-                let f = format!("{stem}.key");
-                (
-                    vec![f.clone()],
-                    tsql::backup_service_master_key(&f, &secrets.password)?,
-                )
+                let file = format!("{stem}.key");
+                (vec![file.clone()], Recipe::ServiceMasterKey { file })
             }
             KeyRef::DatabaseMasterKey { database } => {
-                let db = inv
+                let mk = inv
                     .databases
                     .iter()
                     .find(|d| d.name.eq_ignore_ascii_case(database))
                     .and_then(|d| d.master_key.as_ref());
-                let Some(mk) = db else {
+                let Some(mk) = mk else {
                     return Err(KeysafeError::new(
                         ErrorCode::NotFound,
                         format!("{database} has no database master key that this login can see."),
                     ));
                 };
-                // A password the user gave is used whatever the inventory says: a database
-                // restored from another server still shows "encrypted by server", but only its
-                // password opens it here.
-                let open = match (mk.protection, secrets.master_key_passwords.get(database)) {
-                    (_, Some(p)) => Some(p),
-                    (MasterKeyProtection::PasswordOnly, None) => {
-                        return Err(KeysafeError::new(ErrorCode::MasterKeyNotOpen, format!("{database}'s master key is protected by a password only."))
-                            .next("Give its password so Keysafe can open it for the backup (--master-key-password-env DB=VAR)."))
-                    }
-                    (MasterKeyProtection::ServiceMasterKey, None) => None,
-                };
-                let f = format!("{stem}.key");
+                let file = format!("{stem}.key");
                 (
-                    vec![f.clone()],
-                    tsql::backup_master_key(database, &f, &secrets.password, open)?,
+                    vec![file.clone()],
+                    Recipe::MasterKey {
+                        database: database.clone(),
+                        file,
+                        password_only: mk.protection == MasterKeyProtection::PasswordOnly,
+                    },
                 )
             }
             KeyRef::Certificate { database, name }
                 if inv.server.is_windows() && inv.server.windows_login =>
             {
-                let dec = secrets
-                    .certificate_passwords
-                    .get(&(database.clone(), name.clone()));
                 if req.format == Some(CertificateFormat::Pfx) {
                     return Err(KeysafeError::new(
                         ErrorCode::Unsupported,
@@ -421,65 +570,44 @@ pub fn plan(
                     let full = format!("{stem}.{ext}");
                     full.rsplit(['\\', '/']).next().unwrap_or(&full).to_string()
                 };
-                export = Some([file("cer"), file("pvk")]);
+                exported_files = vec![file("cer"), file("pvk")];
                 (
                     vec![],
-                    tsql::export_certificate(database, name, &secrets.password, dec)?,
+                    Recipe::Export {
+                        database: database.clone(),
+                        name: name.clone(),
+                    },
                 )
             }
             KeyRef::Certificate { database, name } => {
-                let dec = secrets
-                    .certificate_passwords
-                    .get(&(database.clone(), name.clone()));
-                match format {
-                    CertificateFormat::Pfx => {
-                        let f = format!("{stem}.pfx");
-                        (
-                            vec![f.clone()],
-                            tsql::backup_certificate(
-                                database,
-                                name,
-                                &f,
-                                None,
-                                format,
-                                &secrets.password,
-                                dec,
-                            )?,
-                        )
-                    }
-                    CertificateFormat::Pvk => {
-                        let (c, k) = (format!("{stem}.cer"), format!("{stem}.pvk"));
-                        (
-                            vec![c.clone(), k.clone()],
-                            tsql::backup_certificate(
-                                database,
-                                name,
-                                &c,
-                                Some(&k),
-                                format,
-                                &secrets.password,
-                                dec,
-                            )?,
-                        )
-                    }
-                }
+                let (file, pvk) = match format {
+                    CertificateFormat::Pfx => (format!("{stem}.pfx"), None),
+                    CertificateFormat::Pvk => (format!("{stem}.cer"), Some(format!("{stem}.pvk"))),
+                };
+                (
+                    std::iter::once(file.clone()).chain(pvk.clone()).collect(),
+                    Recipe::Certificate {
+                        database: database.clone(),
+                        name: name.clone(),
+                        file,
+                        pvk,
+                        format,
+                    },
+                )
             }
         };
-        // A certificate whose private key the master key protects needs that key open: with
-        // the master key's password when the user gave it.
-        let statement = match (key, secrets.master_key_passwords.get(key_database(key))) {
-            (KeyRef::Certificate { database, .. }, Some(p)) => {
-                statement.with_master_key_open(database, p)?
-            }
-            _ => statement,
-        };
-        out.push(PlannedBackup {
+        let mut planned = PlannedKey {
             key: key.clone(),
-            server_files: files,
-            export,
-            script: statement.shown.clone(),
-            statement,
-        });
+            label: key.label(),
+            server_files,
+            exported_files,
+            script: String::new(),
+            needs: needed_passwords(inv, key),
+            problem: None,
+            recipe: Some(recipe),
+        };
+        planned.script = planned.statement(&shown)?.shown;
+        out.push(planned);
     }
     Ok(out)
 }
@@ -544,14 +672,14 @@ pub async fn ensure_server_dir_known(
 /// medium are written, read back unbuffered and compared with those hashes.
 async fn export_certificate(
     c: &mut SqlConnection,
-    p: &PlannedBackup,
-    names: &[String; 2],
+    statement: &Script,
+    names: &[String],
     database: &str,
     name: &str,
     copy_to: &std::path::Path,
     files: &mut Vec<FileResult>,
 ) -> Result<()> {
-    let sets = c.batch(p.statement.sent()).await?;
+    let sets = c.batch(statement.sent()).await?;
     let row = sets
         .iter()
         .flatten()
@@ -686,10 +814,11 @@ pub async fn probe_read_back(c: &mut SqlConnection, dir: &str, sep: &str) -> Res
 /// Runs one planned backup to the end: BACKUP, hash on the server, copy, verify.
 pub async fn run_one(
     c: &mut SqlConnection,
-    p: &PlannedBackup,
+    p: &PlannedKey,
+    secrets: &Secrets,
     copy_to: &std::path::Path,
 ) -> KeyResult {
-    run_one_with(c, p, copy_to, None).await
+    run_one_with(c, p, secrets, copy_to, None).await
 }
 
 /// Where the server's folder is visible from this machine (a mounted share), so the file
@@ -732,26 +861,28 @@ pub enum ReadPath {
 
 pub async fn run_one_with(
     c: &mut SqlConnection,
-    p: &PlannedBackup,
+    p: &PlannedKey,
+    secrets: &Secrets,
     copy_to: &std::path::Path,
     local: Option<&LocalView>,
 ) -> KeyResult {
     let started = Utc::now();
     let mut files = Vec::new();
     let r: Result<()> = async {
+        let statement = p.statement(secrets)?;
         c.require_private(&format!(
             "the backup password and the key file of the {}",
             p.key.label()
         ))?;
-        if let (Some(names), KeyRef::Certificate { database, name }) = (&p.export, &p.key) {
-            return export_certificate(c, p, names, database, name, copy_to, &mut files).await;
+        if let (false, KeyRef::Certificate { database, name }) = (p.exported_files.is_empty(), &p.key) {
+            return export_certificate(c, &statement, &p.exported_files, database, name, copy_to, &mut files).await;
         }
         // One round trip: the BACKUP, then for each file the server's SHA-256 of it (and its
         // bytes, unless the folder is visible from here). SQL Server runs the statements in
         // order; when one fails, its error is the one reported (the first), so each still
         // maps to its own explanation.
         let mut reads = Vec::new();
-        let mut sql = format!("{}\n;\n", p.statement.sent());
+        let mut sql = format!("{}\n;\n", statement.sent());
         for f in &p.server_files {
             let lit = tsql::path_literal(f)?;
             let direct = local.and_then(|l| l.map(f));

@@ -634,6 +634,79 @@ impl Entry {
     }
 }
 
+/// One line of the history as people read it, the same in the app's History and in
+/// `keysafe history`: a backup run or a restore.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Row {
+    /// A backup run's id; None for a restore.
+    pub run_id: Option<String>,
+    /// When it ended, RFC 3339 in UTC.
+    pub finished: String,
+    pub operator: String,
+    pub succeeded: bool,
+    /// "Succeeded" or "FAILED".
+    pub verdict: String,
+    /// What it was: "3 of 3 keys verified", "restore of the Sales database master key on SQL02".
+    pub what: String,
+    /// The instances it touched.
+    pub servers: Vec<String>,
+    /// A run's JSON report (the HTML and CSV beside it share its name).
+    pub report: Option<String>,
+}
+
+/// The rows of vouched-for `entries`, oldest first. Lines that are neither a run nor a
+/// restore are left out.
+pub fn rows(entries: &[Entry]) -> Vec<Row> {
+    let verdict = |ok: bool| if ok { "Succeeded" } else { "FAILED" }.to_string();
+    entries
+        .iter()
+        .filter_map(|e| {
+            if e.record["action"] == "restore" {
+                let r = &e.record["restore"];
+                let at = e.record["at"]
+                    .as_str()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())?
+                    .with_timezone(&chrono::Utc);
+                let target = r["target_server"].as_str().unwrap_or("?").to_string();
+                let succeeded = e.record["succeeded"] == true;
+                return Some(Row {
+                    run_id: None,
+                    finished: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    operator: e.record["operator"].as_str().unwrap_or("").to_string(),
+                    succeeded,
+                    verdict: verdict(succeeded),
+                    what: format!(
+                        "restore of the {} on {target}",
+                        r["key"].as_str().unwrap_or("?")
+                    ),
+                    servers: vec![target],
+                    report: None,
+                });
+            }
+            let r = e.run()?;
+            let mut servers: Vec<String> = r.keys.iter().map(|k| k.server.clone()).collect();
+            servers.dedup();
+            Some(Row {
+                run_id: Some(r.run_id.to_string()),
+                finished: r
+                    .finished
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                operator: r.operator,
+                succeeded: r.succeeded,
+                verdict: verdict(r.succeeded),
+                what: format!(
+                    "{} of {} verified",
+                    r.summary.keys_verified,
+                    crate::words::count(r.summary.keys_requested as u64, "key")
+                ),
+                servers,
+                report: Some(r.report.display().to_string()),
+            })
+        })
+        .collect()
+}
+
 /// Records a restore, proven or failed: what was restored from which medium onto which
 /// instance, the statement with its passwords masked, and the proof or the error. The
 /// record has `"action": "restore"`, so it is never read as a backup run.

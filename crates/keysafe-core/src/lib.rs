@@ -23,6 +23,6 @@ pub mod status;
 pub use error::{ErrorCode, KeysafeError, Result};
 pub use keysafe_ground::{
     connection, copy, error, host, inventory, key_encryption, logging, master_key, password,
-    private_fs, protection, query, secret, tsql, volumes, windows,
+    private_fs, protection, query, secret, tsql, volumes, windows, words,
 };
 pub use secret::Password;

@@ -110,6 +110,60 @@ pub struct Report {
     pub history: Option<crate::history::HistoryLink>,
 }
 
+/// A run's result as the Back Up dialog and `keysafe backup` show it: the engine's words.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RunResult {
+    pub run_id: String,
+    pub succeeded: bool,
+    pub keys_requested: u32,
+    pub keys_verified: u32,
+    /// "7 of 7 keys verified on 1 instance".
+    pub headline: String,
+    pub keys: Vec<KeyLine>,
+    /// Instances where nothing was backed up, and why.
+    pub instance_errors: Vec<KeysafeError>,
+    pub folder_protection: Vec<FolderLine>,
+    pub destination_warnings: Vec<String>,
+}
+
+/// One key of a run's result.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct KeyLine {
+    pub server: String,
+    pub label: String,
+    pub outcome: Outcome,
+    /// "Verified", "Failed", "Skipped".
+    pub outcome_words: String,
+    pub files: Vec<FileLine>,
+    pub restore_check: Option<crate::backup::RestoreCheck>,
+    pub error: Option<KeysafeError>,
+}
+
+/// One file of a key: where it is on the server and on the medium, and its proof.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct FileLine {
+    pub server_path: String,
+    pub copy_path: Option<String>,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub bytes: u64,
+    /// The server's SHA-256 of the file, which the copy matched.
+    pub sha256: String,
+    pub verified: bool,
+}
+
+/// What was done to an instance's server folder, and whether its read-back failed (a failed
+/// check, like a failed key).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct FolderLine {
+    pub server: String,
+    pub text: String,
+    pub failed: bool,
+}
+
 /// Where a run's reports were written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReportFiles {
@@ -199,6 +253,67 @@ impl Report {
 
     pub fn succeeded(&self) -> bool {
         !self.instances.is_empty() && self.instances.iter().all(InstanceReport::all_verified)
+    }
+
+    /// "7 of 7 keys verified on 1 instance": the run in one line.
+    pub fn headline(&self) -> String {
+        format!(
+            "{} of {} verified on {}",
+            self.summary.keys_verified,
+            count(self.summary.keys_requested as u64, "key"),
+            count(self.summary.instances as u64, "instance")
+        )
+    }
+
+    /// The run as the Back Up dialog's result and the console show it.
+    pub fn result(&self) -> RunResult {
+        RunResult {
+            run_id: self.run_id.to_string(),
+            succeeded: self.succeeded(),
+            keys_requested: self.summary.keys_requested as u32,
+            keys_verified: self.summary.keys_verified as u32,
+            headline: self.headline(),
+            keys: self
+                .instances
+                .iter()
+                .flat_map(|i| {
+                    i.keys.iter().map(move |k| KeyLine {
+                        server: i.server.clone(),
+                        label: k.key.label(),
+                        outcome: k.outcome,
+                        outcome_words: k.outcome.words().into(),
+                        files: k
+                            .files
+                            .iter()
+                            .map(|f| FileLine {
+                                server_path: f.server_path.clone(),
+                                copy_path: f.copy.as_ref().map(|c| c.path.display().to_string()),
+                                bytes: f.bytes,
+                                sha256: f.server_sha256.clone(),
+                                verified: f.verified,
+                            })
+                            .collect(),
+                        restore_check: k.restore_check.clone(),
+                        error: k.error.clone(),
+                    })
+                })
+                .collect(),
+            instance_errors: self
+                .instances
+                .iter()
+                .filter_map(|i| i.error.clone())
+                .collect(),
+            folder_protection: self
+                .instances
+                .iter()
+                .map(|i| FolderLine {
+                    server: i.server.clone(),
+                    text: i.folder_protection.clone(),
+                    failed: i.folder_protection_failed,
+                })
+                .collect(),
+            destination_warnings: self.destination_warnings.clone(),
+        }
     }
 
     pub fn to_json(&self) -> String {
@@ -461,14 +576,7 @@ fn runbook(instances: &[InstanceReport]) -> Vec<String> {
     steps
 }
 
-/// "1 key", "7 keys": a count with its noun, as every page Keysafe writes says it.
-pub fn count(n: u64, one: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {one}s")
-    }
-}
+pub use crate::words::count;
 
 /// A page's template, with the filters every page uses (`{{ n|count("key") }}`).
 pub(crate) fn template(

@@ -275,16 +275,7 @@ pub struct RunRecord {
     pub files: crate::report::ReportFiles,
 }
 
-/// The backup password against the policy SQL Server enforces (Windows' defaults), before
-/// anything is sent: a refusal names the Msg SQL Server would have answered.
-pub fn check_backup_password(p: &crate::Password) -> crate::Result<()> {
-    crate::password::check_policy(p, None).map_err(|v| {
-        KeysafeError::new(ErrorCode::PasswordPolicy, v.explain()).next(format!(
-            "Nothing was sent. SQL Server would answer Msg {}.",
-            v.sql_error()
-        ))
-    })
-}
+pub use crate::backup::check_backup_password;
 
 /// Checks the medium before anything is sent: it must be usable (created when missing), and
 /// what is known about its volume (not removable, nearly full) comes back as warnings.
@@ -388,23 +379,7 @@ fn instance_medium_folder(copy_to: &std::path::Path, address: &str, server_name:
     medium_folder(copy_to, &folder)
 }
 
-/// One key of a plan: the statement a run sends (passwords masked) and the files it writes.
-#[derive(Debug, Clone, serde::Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct PlannedKey {
-    pub key: KeyRef,
-    pub label: String,
-    /// Files the BACKUP statement writes on the server (names carry the run's time).
-    pub server_files: Vec<String>,
-    /// Files read over the connection instead (a Windows login's certificates): their names
-    /// on the medium.
-    pub exported_files: Vec<String>,
-    /// The T-SQL, every password shown as ****.
-    pub script: String,
-    pub needs: Vec<NeededPassword>,
-    /// Why this key cannot be backed up as asked.
-    pub problem: Option<KeysafeError>,
-}
+pub use crate::backup::PlannedKey;
 
 /// The protection a run gives the server folder, decided before anything is written: the
 /// preview shows it and the run applies exactly it.
@@ -677,38 +652,12 @@ pub fn plan_instance(o: &ConnectOptions, inv: &Inventory, s: &RunSettings) -> In
             .display()
             .to_string(),
     );
-    let secrets = Secrets::placeholders(inv, &keys);
     let now = chrono::Utc::now();
     for key in keys {
-        let needs = needed_passwords(inv, &key);
-        let label = key.label();
         plan.keys.push(
-            match backup::plan(inv, std::slice::from_ref(&key), &s.backup, &secrets, now) {
-                Ok(p) => PlannedKey {
-                    key,
-                    label,
-                    server_files: p.iter().flat_map(|p| p.server_files.clone()).collect(),
-                    exported_files: p
-                        .iter()
-                        .flat_map(|p| p.export.iter().flatten().cloned())
-                        .collect(),
-                    script: p
-                        .iter()
-                        .map(|p| p.script.as_str())
-                        .collect::<Vec<_>>()
-                        .join("\n"),
-                    needs,
-                    problem: None,
-                },
-                Err(e) => PlannedKey {
-                    key,
-                    label,
-                    server_files: vec![],
-                    exported_files: vec![],
-                    script: String::new(),
-                    needs,
-                    problem: Some(e),
-                },
+            match backup::plan(inv, std::slice::from_ref(&key), &s.backup, now) {
+                Ok(mut p) => p.remove(0),
+                Err(e) => PlannedKey::refused(inv, key, e),
             },
         );
     }
@@ -777,8 +726,6 @@ pub async fn back_up_instance(
             .server_folder
             .clone()
             .expect("a plan without a problem has a server folder");
-        // Each key is planned on its own, with the real passwords: one that cannot be
-        // planned (a password-only master key without its password) fails alone.
         let now = chrono::Utc::now();
         let failed = |key: KeyRef, e: KeysafeError| backup::KeyResult {
             key,
@@ -797,11 +744,13 @@ pub async fn back_up_instance(
             let e = not_visible(&inv, &key);
             report.keys.push(failed(key, e));
         }
+        // A key that cannot be planned (a password-only master key without its password
+        // fails when its statement is bound) fails alone.
         let mut plan = Vec::new();
-        for key in planned.keys.into_iter().map(|k| k.key) {
-            match backup::plan(&inv, std::slice::from_ref(&key), &s.backup, secrets, now) {
-                Ok(mut p) => plan.append(&mut p),
-                Err(e) => report.keys.push(failed(key, e)),
+        for p in planned.keys {
+            match p.problem {
+                Some(e) => report.keys.push(failed(p.key, e)),
+                None => plan.push(p),
             }
         }
         progress(Progress::Planned {
@@ -815,17 +764,13 @@ pub async fn back_up_instance(
         if inv.server.read_back.verdict == inventory::ReadBackVerdict::Conditional {
             backup::probe_read_back(&mut c, &dir, &inv.server.path_separator).await?;
         }
-        // Decided again now that the folder exists, as the preview decided it.
-        let mut folder = folder_plan(
-            o,
-            &inv,
-            &dir,
-            s.server_dir_local.as_deref(),
-            &s.acl_principals,
-            &|p| p.is_dir(),
-        );
+        // The protection the preview showed. A folder this machine only seems to share with
+        // the server is left alone: the server names a path this machine also has, which is
+        // its word, not proof.
+        let mut folder = planned
+            .folder
+            .expect("a plan without a problem has a folder plan");
         if matches!(folder, FolderPlan::Posix { .. }) && !same_folder(&mut c, &dir).await {
-            // The server names a path this machine also has; that is its word, not proof.
             folder = FolderPlan::NotApplied {
                 reason: format!("Permissions left unchanged: {dir} on this machine is not the server's folder (a marker written here was not the file the server read there). Restrict it on the server (owner: the service account only)."),
             };
@@ -841,7 +786,11 @@ pub async fn back_up_instance(
             protection: report.folder_protection.clone(),
         });
         report.server_folder = Some(dir);
-        let dest = instance_medium_folder(&s.backup.copy_to, &label, &report.server);
+        let dest = PathBuf::from(
+            planned
+                .medium_folder
+                .expect("a plan without a problem has a medium folder"),
+        );
         crate::private_fs::create_dir_all(&dest).map_err(|e| {
             KeysafeError::new(
                 ErrorCode::MediumRemoved,
@@ -862,7 +811,7 @@ pub async fn back_up_instance(
                 server: report.server.clone(),
                 key: p.key.label(),
             });
-            let mut r = backup::run_one_with(&mut c, p, &dest, view.as_ref()).await;
+            let mut r = backup::run_one_with(&mut c, p, secrets, &dest, view.as_ref()).await;
             r.thumbprint = certificate_thumbprint(&inv, &p.key);
             r.key_guid = master_key_guid(&inv, &p.key);
             r.description = key_description(&inv, &p.key);

@@ -110,17 +110,19 @@ async fn a_whole_backup_is_written_copied_and_verified() {
         instance_passwords: HashMap::new(),
     };
     let now = chrono::Utc::now();
-    let plan = backup::plan(&inv, &keys, &req, &secrets, now).unwrap();
-    assert!(
-        plan.iter()
-            .all(|p| !p.script.contains(secrets.password.expose())),
-        "scripts shown to people are masked"
-    );
+    let plan = backup::plan(&inv, &keys, &req, now).unwrap();
+    for p in &plan {
+        // What the preview shows is what the run sends, every password masked.
+        let sent = p.statement(&secrets).unwrap();
+        assert!(sent.sent().contains(secrets.password.expose()));
+        assert!(!sent.shown.contains(secrets.password.expose()));
+        assert_eq!(p.script, sent.shown, "the preview is the statement run");
+    }
     let dir = backup::default_server_dir(&inv).unwrap();
     assert!(dir.ends_with(r"\MSSQL\Backup\Keysafe"), "{dir}");
     backup::ensure_server_dir(&mut c, &dir).await.unwrap();
     for p in &plan {
-        let r = backup::run_one(&mut c, p, medium.path()).await;
+        let r = backup::run_one(&mut c, p, &secrets, medium.path()).await;
         assert_eq!(r.outcome, Outcome::Verified, "{:?}: {:?}", r.key, r.error);
         for f in &r.files {
             let on_server =
@@ -140,7 +142,7 @@ async fn a_whole_backup_is_written_copied_and_verified() {
         "one file per key (PFX on 2022)"
     );
     // The same plan again: the server refuses to overwrite, and the error says why.
-    let again = backup::run_one(&mut c, &plan[0], medium.path()).await;
+    let again = backup::run_one(&mut c, &plan[0], &secrets, medium.path()).await;
     let e = again.error.unwrap();
     assert_eq!(e.code, ErrorCode::FileExists);
     assert_eq!(e.server.as_ref().unwrap().number, 15240);
@@ -163,8 +165,13 @@ async fn a_password_only_master_key_without_its_password_is_refused_before_sendi
         format: None,
     };
     let secrets = Secrets::new(Password::new("Str0ng!Backup#Pass"));
-    let e = backup::plan(&inv, &keys, &req, &secrets, chrono::Utc::now()).unwrap_err();
+    let plan = backup::plan(&inv, &keys, &req, chrono::Utc::now()).unwrap();
+    let e = plan[0].statement(&secrets).unwrap_err();
     assert_eq!(e.code, ErrorCode::MasterKeyNotOpen);
+    // The run binds the same statement first: nothing is sent, nothing is written.
+    let r = backup::run_one(&mut c, &plan[0], &secrets, &std::env::temp_dir()).await;
+    assert_eq!(r.error.unwrap().code, ErrorCode::MasterKeyNotOpen);
+    assert!(r.files.is_empty());
 }
 
 #[tokio::test]
@@ -245,8 +252,8 @@ async fn a_server_folder_visible_from_here_is_read_directly_and_still_checked() 
         format: None,
     };
     let secrets = Secrets::new(Password::new("Str0ng!Backup#Pass"));
-    let plan = backup::plan(&inv, &keys, &req, &secrets, chrono::Utc::now()).unwrap();
-    let r = backup::run_one_with(&mut c, &plan[0], medium.path(), Some(&view)).await;
+    let plan = backup::plan(&inv, &keys, &req, chrono::Utc::now()).unwrap();
+    let r = backup::run_one_with(&mut c, &plan[0], &secrets, medium.path(), Some(&view)).await;
     assert_eq!(r.outcome, Outcome::Verified, "{:?}", r.error);
     assert_eq!(r.files[0].read_path, backup::ReadPath::Direct);
     // A mapping to the wrong place is caught by the server's hash.
@@ -255,7 +262,6 @@ async fn a_server_folder_visible_from_here_is_read_directly_and_still_checked() 
         &inv,
         &keys,
         &req,
-        &secrets,
         chrono::Utc::now() + chrono::Duration::seconds(1),
     )
     .unwrap();
@@ -269,7 +275,7 @@ async fn a_server_folder_visible_from_here_is_read_directly_and_still_checked() 
         server_dir: dir,
         local_dir: other.path().to_path_buf(),
     };
-    let r = backup::run_one_with(&mut c, &plan[0], medium.path(), Some(&wrong)).await;
+    let r = backup::run_one_with(&mut c, &plan[0], &secrets, medium.path(), Some(&wrong)).await;
     assert_eq!(r.error.unwrap().code, ErrorCode::VerificationFailed);
 }
 

@@ -40,6 +40,7 @@ const GROUND: &[&str] = &[
     "tsql",
     "volumes",
     "windows",
+    "words",
 ];
 
 fn floor_of() -> BTreeMap<&'static str, usize> {

@@ -90,14 +90,14 @@ async fn a_2025_instance_with_oaep_key_encryptions_is_inventoried_and_backed_up(
             copy_to: medium.clone(),
             format: None,
         },
-        &Secrets::new(keysafe_core::password::generate(24)),
         chrono::Utc::now(),
     )
     .unwrap();
+    let secrets = Secrets::new(keysafe_core::password::generate(24));
     backup::ensure_server_dir(&mut c, &backup::default_server_dir(&inv).unwrap())
         .await
         .unwrap();
-    let r = backup::run_one(&mut c, &plan[0], &medium).await;
+    let r = backup::run_one(&mut c, &plan[0], &secrets, &medium).await;
     assert_eq!(r.outcome, Outcome::Verified, "{:?}", r.error);
     let after = inventory::inventory(&mut c).await.unwrap();
     assert!(

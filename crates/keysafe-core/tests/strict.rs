@@ -60,15 +60,15 @@ async fn a_strict_backup_of_the_service_master_key_is_verified_on_a_force_strict
             copy_to: medium.clone(),
             format: None,
         },
-        &Secrets::new(keysafe_core::password::generate(24)),
         chrono::Utc::now(),
     )
     .unwrap();
+    let secrets = Secrets::new(keysafe_core::password::generate(24));
     let server_dir = backup::default_server_dir(&inv).unwrap();
     backup::ensure_server_dir(&mut c, &server_dir)
         .await
         .unwrap();
-    let r = backup::run_one(&mut c, &plan[0], &medium).await;
+    let r = backup::run_one(&mut c, &plan[0], &secrets, &medium).await;
     assert_eq!(r.outcome, Outcome::Verified, "{:?}", r.error);
     let f = &r.files[0];
     let on_server = std::fs::read(emu.instance().host_path(&f.server_path).unwrap()).unwrap();

@@ -29,6 +29,7 @@ mod strict_probe;
 pub mod tsql;
 pub mod volumes;
 pub mod windows;
+pub mod words;
 
 pub use error::{ErrorCode, KeysafeError, Result};
 pub use secret::Password;

@@ -4,15 +4,23 @@
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
+/// A volume as the Back Up dialog lists it and the engine judges it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Volume {
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub mount_point: PathBuf,
     pub device: String,
     pub label: Option<String>,
     pub file_system: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub total_bytes: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub free_bytes: u64,
     pub removable: bool,
+    /// False for FAT and exFAT, which keep no permissions: anyone who holds the medium
+    /// reads the files.
+    pub keeps_acls: bool,
     /// What kind of drive holds it, in Windows' terms (GetDriveTypeW): removable, fixed,
     /// remote, cdrom, ramdisk or unknown. Elsewhere: removable, remote or fixed.
     pub drive_type: String,
@@ -20,14 +28,12 @@ pub struct Volume {
     pub serial: Option<u32>,
 }
 
-impl Volume {
-    /// FAT and exFAT keep no permissions: anyone who holds the medium reads the files.
-    pub fn keeps_acls(&self) -> bool {
-        !matches!(
-            self.file_system.to_ascii_lowercase().as_str(),
-            "vfat" | "fat" | "fat32" | "msdos" | "exfat"
-        )
-    }
+/// FAT and exFAT keep no permissions: anyone who holds the medium reads the files.
+pub fn keeps_acls(file_system: &str) -> bool {
+    !matches!(
+        file_system.to_ascii_lowercase().as_str(),
+        "vfat" | "fat" | "fat32" | "msdos" | "exfat"
+    )
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -154,6 +160,7 @@ pub fn list() -> Vec<Volume> {
                 mount_point: PathBuf::from(&root_s),
                 device: root_s.clone(),
                 label: Some(text(&label)).filter(|l| have && !l.is_empty()),
+                keeps_acls: keeps_acls(&if have { text(&fs) } else { String::new() }),
                 file_system: if have { text(&fs) } else { String::new() },
                 total_bytes: total,
                 free_bytes: free,
@@ -185,6 +192,7 @@ pub fn list() -> Vec<Volume> {
                 mount_point: PathBuf::from(mount),
                 device: device.to_string(),
                 label: label(device),
+                keeps_acls: keeps_acls(&fs),
                 file_system: fs,
                 total_bytes: total,
                 free_bytes: free,
@@ -253,7 +261,7 @@ pub fn check_destination(path: &Path, needed_bytes: u64) -> Destination {
                     v.mount_point.display()
                 ));
             }
-            if !v.keeps_acls() {
+            if !v.keeps_acls {
                 warnings.push(format!("{} is {}: it keeps no permissions, so anyone holding the medium can read the files.", v.mount_point.display(), v.file_system));
             }
             if v.total_bytes > 0 && v.free_bytes < needed_bytes {
@@ -302,12 +310,13 @@ mod tests {
             device: "/dev/sdz1".into(),
             label: None,
             file_system: "vfat".into(),
+            keeps_acls: keeps_acls("vfat"),
             total_bytes: 0,
             free_bytes: 0,
             removable: true,
             drive_type: "removable".into(),
             serial: None,
         };
-        assert!(!v.keeps_acls());
+        assert!(!v.keeps_acls);
     }
 }

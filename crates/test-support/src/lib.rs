@@ -152,3 +152,67 @@ pub async fn relay(
     });
     port
 }
+
+/// Runs `cmd` to its end and returns what it printed, as `Command::output` does, but with a
+/// deadline: a child still running after `limit` is killed and the test fails with its
+/// arguments, what it had printed and the last lines of the logs under `logs` (a folder),
+/// instead of hanging until CI's clock runs out.
+pub fn output_within(
+    mut cmd: std::process::Command,
+    limit: std::time::Duration,
+    logs: &std::path::Path,
+) -> std::process::Output {
+    use std::io::Read;
+    use std::process::Stdio;
+    let shown = format!("{cmd:?}");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{shown} did not start: {e}"));
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("piped")));
+    let err = drain(Box::new(child.stderr.take().expect("piped")));
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("the child's state") {
+            break Some(status);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let (stdout, stderr) = (
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default(),
+    );
+    let Some(status) = status else {
+        let tail: Vec<String> = files_under(logs)
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .flat_map(|s| s.lines().map(str::to_owned).collect::<Vec<_>>())
+            .collect();
+        let tail = &tail[tail.len().saturating_sub(40)..];
+        panic!(
+            "{shown} was still running after {limit:?} and was killed\nstdout:\n{}\nstderr:\n{}\nlast log lines:\n{}",
+            String::from_utf8_lossy(&stdout),
+            String::from_utf8_lossy(&stderr),
+            tail.join("\n")
+        );
+    };
+    std::process::Output {
+        status,
+        stdout,
+        stderr,
+    }
+}

@@ -28,19 +28,8 @@ pub fn generate_password() -> String {
     password::generate(24).expose().to_string()
 }
 
-pub fn volumes() -> Vec<VolumeView> {
+pub fn volumes() -> Vec<Volume> {
     keysafe_core::volumes::list()
-        .into_iter()
-        .map(|v| VolumeView {
-            mount_point: v.mount_point.display().to_string(),
-            keeps_acls: v.keeps_acls(),
-            label: v.label,
-            file_system: v.file_system,
-            free_bytes: v.free_bytes as f64,
-            total_bytes: v.total_bytes as f64,
-            removable: v.removable,
-        })
-        .collect()
 }
 
 fn selection(req: &BackupRequest) -> Selection {
@@ -182,14 +171,13 @@ pub async fn run(
     secrets: BackupSecrets,
     emit: &(dyn Fn(Progress) + Send + Sync),
 ) -> IpcResult<RunSummary> {
-    if req.split.is_none() && !password::confirmed(&secrets.password.0, &secrets.confirm.0) {
-        return Err(KeysafeError::new(
-            ErrorCode::InvalidInput,
-            "The password and its confirmation differ.",
-        ));
-    }
-    if req.split.is_none() {
-        run::check_backup_password(&secrets.password.0)?;
+    // With a split, Keysafe generates the password (below): the typed one is not used.
+    let mut keys = match req.split {
+        None => Secrets::chosen(secrets.password.0.clone(), Some(&secrets.confirm.0))?,
+        Some(_) => Secrets::new(secrets.password.0.clone()),
+    };
+    for k in secrets.key_passwords {
+        keys.give(k.key, k.password.0);
     }
     let copy_to = PathBuf::from(req.copy_to.trim());
     if req.copy_to.trim().is_empty() || !copy_to.is_absolute() {
@@ -218,19 +206,6 @@ pub async fn run(
             )?)
         }
     };
-    let mut keys = Secrets::new(secrets.password.0.clone());
-    for k in &secrets.key_passwords {
-        let p = k.password.0.clone();
-        match &k.key {
-            NeededPassword::MasterKey { database } => {
-                keys.master_key_passwords.insert(database.clone(), p);
-            }
-            NeededPassword::CertificateKey { database, name } => {
-                keys.certificate_passwords
-                    .insert((database.clone(), name.clone()), p);
-            }
-        }
-    }
     let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
     let request = run::RunRequest {
         targets,
@@ -262,7 +237,7 @@ pub async fn run(
         Ok(on_medium) => summary
             .report_files
             .extend(on_medium.all().iter().map(|p| p.display().to_string())),
-        Err(e) => summary.destination_warnings.push(format!(
+        Err(e) => summary.result.destination_warnings.push(format!(
             "The report could not be written to the medium ({}): a restore from the medium needs it; export it there (Export report).",
             e.message
         )),
@@ -281,49 +256,13 @@ pub async fn run(
         .runs
         .lock()
         .expect("runs")
-        .insert(summary.run_id.clone(), report);
+        .insert(summary.result.run_id.clone(), report);
     Ok(summary)
 }
 
 fn summarize(r: &Report, kept: &keysafe_core::report::ReportFiles) -> RunSummary {
-    let keys = r
-        .instances
-        .iter()
-        .flat_map(|i| {
-            i.keys.iter().map(move |k| KeyOutcome {
-                server: i.server.clone(),
-                label: k.key.label(),
-                outcome: k.outcome,
-                outcome_words: k.outcome.words().into(),
-                files: k
-                    .files
-                    .iter()
-                    .map(|f| FileView {
-                        server_path: f.server_path.clone(),
-                        copy_path: f.copy.as_ref().map(|c| c.path.display().to_string()),
-                        bytes: f.bytes as f64,
-                        sha256: f.server_sha256.clone(),
-                        verified: f.verified,
-                    })
-                    .collect(),
-                restore_check: k.restore_check.clone(),
-                error: k.error.clone(),
-            })
-        })
-        .collect();
     RunSummary {
-        run_id: r.run_id.to_string(),
-        succeeded: r.succeeded(),
-        keys_requested: r.summary.keys_requested as u32,
-        keys_verified: r.summary.keys_verified as u32,
-        keys,
-        instance_errors: r.instances.iter().filter_map(|i| i.error.clone()).collect(),
-        folder_protection: r
-            .instances
-            .iter()
-            .map(|i| format!("{}: {}", i.server, i.folder_protection))
-            .collect(),
-        destination_warnings: r.destination_warnings.clone(),
+        result: r.result(),
         report_files: kept.all().iter().map(|p| p.display().to_string()).collect(),
         share_pages: Vec::new(),
     }

@@ -5,7 +5,7 @@
 use crate::error::IpcResult;
 use crate::state::AppState;
 use crate::types::{BackupState, DatabaseNode, KeyNode, Property, RiskView, ServerTree};
-use keysafe_core::backup::{BackupOptions, KeyRef, Secrets};
+use keysafe_core::backup::{BackupOptions, KeyRef};
 use keysafe_core::history;
 use keysafe_core::inventory::{self, Inventory};
 use keysafe_core::ErrorCode;
@@ -219,19 +219,14 @@ pub async fn explorer(state: &AppState, id: u32) -> IpcResult<ServerTree> {
 /// The key's backup statement as Keysafe would run it, passwords masked.
 pub async fn script(state: &AppState, id: u32, key: KeyRef) -> IpcResult<String> {
     let inv = inventory_of(state, id).await?;
-    // As a run would send it: the passwords the key needs stand in, masked.
+    // As a run would send it, every password masked.
     let opts = BackupOptions {
         server_dir: None,
         copy_to: std::path::PathBuf::new(),
         format: None,
     };
-    let plan = keysafe_core::backup::plan(
-        &inv,
-        std::slice::from_ref(&key),
-        &opts,
-        &Secrets::placeholders(&inv, std::slice::from_ref(&key)),
-        chrono::Utc::now(),
-    )?;
+    let plan =
+        keysafe_core::backup::plan(&inv, std::slice::from_ref(&key), &opts, chrono::Utc::now())?;
     Ok(plan
         .iter()
         .map(|p| p.script.clone())

@@ -4,7 +4,7 @@
 use crate::desk::explorer::{inventory_of, tree};
 use crate::error::{IpcResult, KeysafeError};
 use crate::state::AppState;
-use crate::types::{BackupState, EvidenceView, HistoryRow, HistoryView, StaleKey, Standard};
+use crate::types::{BackupState, EvidenceView, HistoryView, StaleKey, Standard};
 use keysafe_core::{history, ErrorCode};
 
 pub async fn history(state: &AppState) -> IpcResult<HistoryView> {
@@ -17,26 +17,8 @@ pub async fn history(state: &AppState) -> IpcResult<HistoryView> {
         .map(history::Problem::explain)
         .collect();
     let entries = loaded.vouched();
-    let mut runs: Vec<HistoryRow> = entries
-        .iter()
-        .filter_map(history::Entry::run)
-        .map(|r| {
-            let mut servers: Vec<String> = r.keys.iter().map(|k| k.server.clone()).collect();
-            servers.dedup();
-            HistoryRow {
-                run_id: r.run_id.to_string(),
-                finished: r
-                    .finished
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                operator: r.operator,
-                succeeded: r.succeeded,
-                keys_verified: r.summary.keys_verified as u32,
-                keys_requested: r.summary.keys_requested as u32,
-                servers,
-                report: Some(r.report.display().to_string()),
-            }
-        })
-        .collect();
+    // Newest first, in the engine's words (the same `keysafe history` prints).
+    let mut runs = history::rows(&entries);
     runs.reverse();
     let ids: Vec<u32> = state
         .connections

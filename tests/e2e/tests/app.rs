@@ -208,7 +208,7 @@ async fn back_up_the_service_master_key_to_a_folder_and_export_the_report() {
         })
         .await;
     assert!(
-        runs.contains("SQLDEMO01") && runs.contains("1 / 1"),
+        runs.contains("SQLDEMO01") && runs.contains("1 of 1 key verified"),
         "{runs}"
     );
     app.click("#history-runs tbody button").await;

@@ -132,13 +132,17 @@ export type ErrorCode = "invalid_input" | "connection_refused" | "connection_tim
 
 export type EvidenceView = { html: string, html_path: string, json_path: string, keys: number, controls_met: number, controls_missing: number, history_problems: Array<string>, };
 
-export type FileView = { server_path: string, copy_path: string | null, bytes: number, sha256: string, verified: boolean, };
+export type FileLine = { server_path: string, copy_path: string | null, bytes: number, 
+/**
+ * The server's SHA-256 of the file, which the copy matched.
+ */
+sha256: string, verified: boolean, };
+
+export type FolderLine = { server: string, text: string, failed: boolean, };
 
 export type FolderPlan = { "how": "posix", owner: string, } | { "how": "windows_dacl", local_path: string, access: Array<string>, } | { "how": "commands", commands: Array<string>, access: Array<string>, note: string | null, } | { "how": "not_applied", reason: string, };
 
-export type HistoryRow = { run_id: string, finished: string, operator: string, succeeded: boolean, keys_verified: number, keys_requested: number, servers: Array<string>, report: string | null, };
-
-export type HistoryView = { runs: Array<HistoryRow>, 
+export type HistoryView = { runs: Array<Row>, 
 /**
  * The keyed chain holds; false when a record was edited, forged, removed or cut off.
  */
@@ -174,6 +178,12 @@ medium_folder: string | null, keys: Array<PlannedKey>,
  */
 problem: KeysafeError | null, };
 
+export type KeyLine = { server: string, label: string, outcome: Outcome, 
+/**
+ * "Verified", "Failed", "Skipped".
+ */
+outcome_words: string, files: Array<FileLine>, restore_check: RestoreCheck | null, error: KeysafeError | null, };
+
 export type KeyNode = { key: KeyRef, label: string, state: BackupState, 
 /**
  * The last verified backup Keysafe made (history), RFC 3339 in UTC.
@@ -204,12 +214,6 @@ expiry: string | null,
  * The engine's verdict: false for a certificate without its private key.
  */
 can_back_up: boolean, properties: Array<Property>, };
-
-export type KeyOutcome = { server: string, label: string, outcome: Outcome, 
-/**
- * The engine's words for it.
- */
-outcome_words: string, files: Array<FileView>, restore_check: RestoreCheck | null, error: KeysafeError | null, };
 
 export type KeyPassword = { key: NeededPassword, password: string, };
 
@@ -276,7 +280,7 @@ export type PlannedKey = { key: KeyRef, label: string,
 server_files: Array<string>, 
 /**
  * Files read over the connection instead (a Windows login's certificates): their names
- * on the medium.
+ * on the medium (.cer, then .pvk).
  */
 exported_files: Array<string>, 
 /**
@@ -397,7 +401,33 @@ unknown: string | null, };
 
 export type RiskView = { severity: string, object: string, text: string, };
 
-export type RunSummary = { run_id: string, succeeded: boolean, keys_requested: number, keys_verified: number, keys: Array<KeyOutcome>, instance_errors: Array<KeysafeError>, folder_protection: Array<string>, destination_warnings: Array<string>, 
+export type Row = { 
+/**
+ * A backup run's id; None for a restore.
+ */
+run_id: string | null, 
+/**
+ * When it ended, RFC 3339 in UTC.
+ */
+finished: string, operator: string, succeeded: boolean, 
+/**
+ * "Succeeded" or "FAILED".
+ */
+verdict: string, 
+/**
+ * What it was: "3 of 3 keys verified", "restore of the Sales database master key on SQL02".
+ */
+what: string, 
+/**
+ * The instances it touched.
+ */
+servers: Array<string>, 
+/**
+ * A run's JSON report (the HTML and CSV beside it share its name).
+ */
+report: string | null, };
+
+export type RunSummary = { 
 /**
  * The JSON, HTML and CSV reports Keysafe kept (KEYSAFE_HOME/reports).
  */
@@ -406,7 +436,15 @@ report_files: Array<string>,
  * Split custody: each custodian's page (to print, hand over, then delete). The shares
  * themselves never cross to the UI.
  */
-share_pages: Array<string>, };
+share_pages: Array<string>, run_id: string, succeeded: boolean, keys_requested: number, keys_verified: number, 
+/**
+ * "7 of 7 keys verified on 1 instance".
+ */
+headline: string, keys: Array<KeyLine>, 
+/**
+ * Instances where nothing was backed up, and why.
+ */
+instance_errors: Array<KeysafeError>, folder_protection: Array<FolderLine>, destination_warnings: Array<string>, };
 
 export type Schedule = { 
 /**
@@ -465,7 +503,21 @@ export type Tone = "bad" | "warn" | "ok";
 
 export type Verdict = "lost" | "server_only" | "copy_only" | "covered";
 
-export type VolumeView = { mount_point: string, label: string | null, file_system: string, free_bytes: number, total_bytes: number, removable: boolean, keeps_acls: boolean, };
+export type Volume = { mount_point: string, device: string, label: string | null, file_system: string, total_bytes: number, free_bytes: number, removable: boolean, 
+/**
+ * False for FAT and exFAT, which keep no permissions: anyone who holds the medium
+ * reads the files.
+ */
+keeps_acls: boolean, 
+/**
+ * What kind of drive holds it, in Windows' terms (GetDriveTypeW): removable, fixed,
+ * remote, cdrom, ramdisk or unknown. Elsewhere: removable, remote or fixed.
+ */
+drive_type: string, 
+/**
+ * The volume serial number (Windows).
+ */
+serial: number | null, };
 
 /** Version, demo mode, recent servers. */
 export function appInfo(): Promise<AppInfo> {
@@ -500,7 +552,7 @@ export function generatePassword(): Promise<string> {
 }
 
 /** This machine's volumes, removable ones first. */
-export function volumes(): Promise<Array<VolumeView>> {
+export function volumes(): Promise<Array<Volume>> {
   return invoke('volumes', {  });
 }
 

@@ -111,32 +111,33 @@ pub(crate) async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
         .split
         .map(|k| split_password(a, k, &request))
         .transpose()?;
-    let password = match (&a.password_env, &split) {
-        (_, Some(s)) => s.password.clone(),
-        (None, None) if a.password_keyring.is_some() => {
-            secret_from_keyring(a.password_keyring.as_deref().unwrap_or_default())?
-        }
-        (Some(v), None) => secret_from_env(v, "the backup password")?,
+    use keysafe_core::backup::{NeededPassword, Secrets};
+    let mut secrets = match (&a.password_env, &split) {
+        (_, Some(s)) => Secrets::chosen(s.password.clone(), None)?,
+        (None, None) if a.password_keyring.is_some() => Secrets::chosen(
+            secret_from_keyring(a.password_keyring.as_deref().unwrap_or_default())?,
+            None,
+        )?,
+        (Some(v), None) => Secrets::chosen(secret_from_env(v, "the backup password")?, None)?,
         (None, None) => {
             let p = prompt("Backup password")?;
-            let again = prompt("Confirm backup password")?;
-            if !keysafe_core::password::confirmed(&p, &again) {
-                return Err(usage("The passwords do not match."));
-            }
-            p
+            Secrets::chosen(p, Some(&prompt("Confirm backup password")?))?
         }
     };
-    run::check_backup_password(&password)?;
-    let mut secrets = keysafe_core::backup::Secrets::new(password);
     for (db, var) in &a.master_key_password_env {
-        secrets.master_key_passwords.insert(
-            db.clone(),
+        secrets.give(
+            NeededPassword::MasterKey {
+                database: db.clone(),
+            },
             secret_from_env(var, &format!("{db}'s master key password"))?,
         );
     }
     for ((db, name), var) in &a.certificate_password_env {
-        secrets.certificate_passwords.insert(
-            (db.clone(), name.clone()),
+        secrets.give(
+            NeededPassword::CertificateKey {
+                database: db.clone(),
+                name: name.clone(),
+            },
             secret_from_env(var, &format!("certificate {db}.{name}'s key password"))?,
         );
     }
@@ -231,13 +232,7 @@ pub(crate) async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
     if a.json {
         std::println!("{}", report.to_json());
     }
-    eprintln!(
-        "{} of {} verified on {}; report: {}",
-        report.summary.keys_verified,
-        keysafe_core::report::count(report.summary.keys_requested as u64, "key"),
-        keysafe_core::report::count(report.summary.instances as u64, "instance"),
-        written.html.display()
-    );
+    eprintln!("{}; report: {}", report.headline(), written.html.display());
     for i in &report.instances {
         if let Some(e) = &i.error {
             for l in term::error_lines(&format!("[{}] ", i.server), e) {

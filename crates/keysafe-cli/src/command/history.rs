@@ -54,37 +54,25 @@ pub(crate) fn cmd_history(
         }
         return Ok(0);
     }
-    for e in &entries {
-        if e.record["action"] == "restore" {
-            let r = &e.record["restore"];
-            let at = e.record["at"].as_str().unwrap_or("");
-            println!(
-                "{}  {:<7} restore of the {} on {}  {}",
-                at.get(..16).unwrap_or(at).replace('T', " ") + " UTC",
-                if e.record["succeeded"] == true {
-                    "ok"
-                } else {
-                    "FAILED"
-                },
-                r["key"].as_str().unwrap_or("?"),
-                r["target_server"].as_str().unwrap_or("?"),
-                e.record["operator"].as_str().unwrap_or(""),
-            );
-            continue;
-        }
-        let Some(r) = e.run() else { continue };
-        let mut servers: Vec<&str> = r.keys.iter().map(|k| k.server.as_str()).collect();
-        servers.dedup();
+    for r in history::rows(&entries) {
+        let finished = chrono::DateTime::parse_from_rfc3339(&r.finished)
+            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or(r.finished);
         println!(
-            "{}  {:<7} {} of {} verified  {:<12} {}\n    {}",
-            r.finished.format("%Y-%m-%d %H:%M UTC"),
-            if r.succeeded { "ok" } else { "FAILED" },
-            r.summary.keys_verified,
-            keysafe_core::report::count(r.summary.keys_requested as u64, "key"),
+            "{finished}  {:<9} {}  {:<12} {}",
+            r.verdict,
+            r.what,
             r.operator,
-            servers.join(", "),
-            r.report.with_extension("html").display()
+            r.servers.join(", ")
         );
+        if let Some(report) = r.report {
+            println!(
+                "    {}",
+                std::path::Path::new(&report)
+                    .with_extension("html")
+                    .display()
+            );
+        }
     }
     Ok(0)
 }
