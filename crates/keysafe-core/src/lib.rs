@@ -9,6 +9,7 @@ pub mod custody;
 pub mod drill;
 pub mod evidence;
 pub mod history;
+pub mod parity;
 pub mod profiles;
 pub mod recovery;
 pub mod report;

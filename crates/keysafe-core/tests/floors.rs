@@ -14,8 +14,9 @@ const FLOORS: &[&[&str]] = &[
     &["history", "restore_check", "recovery"],
     // What a run leaves and what the keys' states are.
     &["report", "status"],
-    // Reading the records: coverage, the evidence pack; a restore; a schedule.
-    &["coverage", "evidence", "restore", "schedule"],
+    // Reading the records: coverage, the evidence pack; key parity across a group; a restore;
+    // a schedule.
+    &["coverage", "evidence", "parity", "restore", "schedule"],
     // The workflows: a backup run, the recovery drill.
     &["run", "drill"],
     // The self-test, which exercises everything.

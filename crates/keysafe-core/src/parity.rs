@@ -1,0 +1,436 @@
+//! Key parity across a group of servers: every server a database can end up on (an
+//! availability group's replicas, a DR server, a group the administrator declares) needs the
+//! certificates its TDE databases and encrypted backups depend on, with their private keys
+//! and the same thumbprint. Otherwise a failover, a restore on the DR server or a
+//! secondary's log backup fails the day it is needed (Msg 33111).
+//!
+//! `check` reads each member (its inventory and msdb's backup history) and `judge` decides,
+//! certificate by certificate, what each member holds. `copy_missing` puts the missing ones
+//! where they are missing with the share-less copy (`recovery::copy_certificate`), each proven
+//! by its thumbprint.
+
+use crate::connection::{connect, ConnectOptions, SqlConnection};
+use crate::error::{ErrorCode, KeysafeError, Result};
+use crate::inventory::{self, Inventory};
+use serde::Serialize;
+
+/// Why the group needs a certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// It protects a TDE database's encryption key on a member.
+    Tde,
+    /// A member's kept backups are encrypted with it (BACKUP ... WITH ENCRYPTION).
+    BackupEncryption,
+}
+
+/// What one member holds of a certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Presence {
+    /// The certificate (same thumbprint) with its private key.
+    Present,
+    /// The certificate, but not its private key: it cannot decrypt anything.
+    NoPrivateKey,
+    /// Another certificate under the same name (another thumbprint): never replaced.
+    Different {
+        thumbprint: String,
+    },
+    Missing,
+    /// The member could not be read.
+    Unknown {
+        reason: String,
+    },
+}
+
+impl Presence {
+    pub fn ok(&self) -> bool {
+        matches!(self, Presence::Present)
+    }
+
+    /// As Object Explorer, `keysafe parity` and the report say it.
+    pub fn words(&self) -> String {
+        match self {
+            Presence::Present => "present, with its private key".into(),
+            Presence::NoPrivateKey => "MISSING its private key".into(),
+            Presence::Different { thumbprint } => format!(
+                "DIFFERENT: a certificate of that name with another thumbprint ({})",
+                short(thumbprint)
+            ),
+            Presence::Missing => "MISSING".into(),
+            Presence::Unknown { reason } => format!("UNKNOWN: {reason}"),
+        }
+    }
+}
+
+fn short(thumbprint: &str) -> &str {
+    thumbprint.get(..16).unwrap_or(thumbprint)
+}
+
+/// One member as it was read.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Member {
+    /// The address as given.
+    pub server: String,
+    /// @@SERVERNAME, once read.
+    pub server_name: Option<String>,
+    /// Why it could not be read.
+    pub error: Option<KeysafeError>,
+    /// What could not be read besides (msdb's backup history), and why.
+    pub notes: Vec<String>,
+}
+
+impl Member {
+    /// The name people know it by.
+    pub fn name(&self) -> &str {
+        self.server_name.as_deref().unwrap_or(&self.server)
+    }
+}
+
+/// One member's state for one certificate.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MemberPresence {
+    /// The member's address as given.
+    pub server: String,
+    pub presence: Presence,
+    /// `presence` in words.
+    pub words: String,
+}
+
+/// A certificate the group depends on, and who holds it.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CertificateParity {
+    /// Its name in master on the member it was found on.
+    pub name: String,
+    pub thumbprint: String,
+    pub purposes: Vec<Purpose>,
+    /// Why the group needs it: "protects the encryption key of Payroll on SQL01".
+    pub why: Vec<String>,
+    /// A member holding it with its private key (its address), where a copy can come from.
+    pub source: Option<String>,
+    pub members: Vec<MemberPresence>,
+}
+
+impl CertificateParity {
+    pub fn complete(&self) -> bool {
+        self.members.iter().all(|m| m.presence.ok())
+    }
+
+    /// The risk, in one sentence, when some member lacks it.
+    pub fn risk(&self) -> Option<String> {
+        let lacking: Vec<String> = self
+            .members
+            .iter()
+            .filter(|m| !m.presence.ok())
+            .map(|m| format!("{}: {}", m.server, m.words))
+            .collect();
+        (!lacking.is_empty()).then(|| {
+            format!(
+                "Certificate {} ({}) {}; not on every member ({}). A failover, a restore or a log backup there fails with Msg 33111.",
+                self.name,
+                short(&self.thumbprint),
+                self.why.join("; "),
+                lacking.join("; ")
+            )
+        })
+    }
+}
+
+/// The group's parity: its members and every certificate it depends on.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Parity {
+    pub members: Vec<Member>,
+    pub certificates: Vec<CertificateParity>,
+}
+
+impl Parity {
+    /// Every member was read and holds every certificate with its private key.
+    pub fn complete(&self) -> bool {
+        self.members.iter().all(|m| m.error.is_none())
+            && self.certificates.iter().all(CertificateParity::complete)
+    }
+
+    pub fn risks(&self) -> Vec<String> {
+        let unread = self.members.iter().filter_map(|m| {
+            m.error.as_ref().map(|e| {
+                format!(
+                    "{} could not be read, so its keys are unknown: {}",
+                    m.server, e.message
+                )
+            })
+        });
+        unread
+            .chain(self.certificates.iter().filter_map(CertificateParity::risk))
+            .collect()
+    }
+}
+
+/// What one member told: its inventory and the thumbprints its kept backups are encrypted
+/// with (None when msdb could not be read: why).
+pub struct Reading {
+    pub server: String,
+    pub inventory: Result<Inventory>,
+    pub backup_encryptors: std::result::Result<Vec<String>, String>,
+}
+
+/// Decides parity from what each member told. No I/O.
+pub fn judge(readings: &[Reading]) -> Parity {
+    let members: Vec<Member> = readings
+        .iter()
+        .map(|r| {
+            let (server_name, error) = match &r.inventory {
+                Ok(inv) => (Some(inv.server.server_name.clone()), None),
+                Err(e) => (None, Some(e.clone())),
+            };
+            let notes = match (&r.inventory, &r.backup_encryptors) {
+                (Ok(_), Err(why)) => vec![format!(
+                    "Its backup history could not be read, so certificates its backups are encrypted with may be missing from this list: {why}"
+                )],
+                _ => vec![],
+            };
+            Member {
+                server: r.server.clone(),
+                server_name,
+                error,
+                notes,
+            }
+        })
+        .collect();
+    let master = |inv: &Inventory| -> Vec<inventory::CertificateInfo> {
+        inv.databases
+            .iter()
+            .find(|d| d.name.eq_ignore_ascii_case("master"))
+            .map(|d| d.certificates.clone())
+            .unwrap_or_default()
+    };
+    // Every certificate the group depends on, by thumbprint, in the order first found.
+    let mut certs: Vec<CertificateParity> = Vec::new();
+    let mut need = |thumbprint: &str, name: &str, purpose: Purpose, why: String| {
+        let t = thumbprint.to_uppercase();
+        let c = match certs.iter_mut().position(|c| c.thumbprint == t) {
+            Some(i) => &mut certs[i],
+            None => {
+                certs.push(CertificateParity {
+                    name: name.to_string(),
+                    thumbprint: t,
+                    purposes: vec![],
+                    why: vec![],
+                    source: None,
+                    members: vec![],
+                });
+                certs.last_mut().expect("just pushed")
+            }
+        };
+        if c.name.is_empty() {
+            c.name = name.to_string();
+        }
+        if !c.purposes.contains(&purpose) {
+            c.purposes.push(purpose);
+        }
+        if !c.why.contains(&why) {
+            c.why.push(why);
+        }
+    };
+    for (r, m) in readings.iter().zip(&members) {
+        let Ok(inv) = &r.inventory else { continue };
+        let here = master(inv);
+        for c in here.iter().filter(|c| !c.used_by_tde.is_empty()) {
+            need(
+                &c.thumbprint,
+                &c.name,
+                Purpose::Tde,
+                format!(
+                    "protects the encryption key of {} on {}",
+                    c.used_by_tde.join(", "),
+                    m.name()
+                ),
+            );
+        }
+        for t in r.backup_encryptors.iter().flatten() {
+            let name = here
+                .iter()
+                .find(|c| c.thumbprint.eq_ignore_ascii_case(t))
+                .map(|c| c.name.clone())
+                .unwrap_or_default();
+            need(
+                t,
+                &name,
+                Purpose::BackupEncryption,
+                format!("encrypts backups kept on {}", m.name()),
+            );
+        }
+    }
+    for c in &mut certs {
+        for r in readings {
+            let presence = match &r.inventory {
+                Err(e) => Presence::Unknown {
+                    reason: e.message.clone(),
+                },
+                Ok(inv) => {
+                    let here = master(inv);
+                    match here
+                        .iter()
+                        .find(|h| h.thumbprint.eq_ignore_ascii_case(&c.thumbprint))
+                    {
+                        Some(h) if h.private_key == "NA" => Presence::NoPrivateKey,
+                        Some(_) => Presence::Present,
+                        None => match here.iter().find(|h| h.name.eq_ignore_ascii_case(&c.name)) {
+                            Some(other) => Presence::Different {
+                                thumbprint: other.thumbprint.clone(),
+                            },
+                            None => Presence::Missing,
+                        },
+                    }
+                }
+            };
+            if presence.ok() && c.source.is_none() {
+                c.source = Some(r.server.clone());
+            }
+            c.members.push(MemberPresence {
+                server: r.server.clone(),
+                words: presence.words(),
+                presence,
+            });
+        }
+        if c.name.is_empty() {
+            // Backups encrypted with a certificate no member holds any more.
+            c.name = format!("(dropped, thumbprint {})", short(&c.thumbprint));
+        }
+    }
+    Parity {
+        members,
+        certificates: certs,
+    }
+}
+
+/// The thumbprints the kept backups of the last `retention_days` were encrypted with
+/// (msdb.dbo.backupset.encryptor_thumbprint).
+async fn backup_encryptors(
+    c: &mut SqlConnection,
+    retention_days: u32,
+) -> std::result::Result<Vec<String>, String> {
+    let rows = c
+        .rows(&format!(
+            "SELECT DISTINCT CONVERT(nvarchar(64), encryptor_thumbprint, 2) FROM msdb.dbo.backupset WHERE encryptor_thumbprint IS NOT NULL AND backup_finish_date >= DATEADD(day, -{retention_days}, GETDATE())"
+        ))
+        .await
+        .map_err(|e| e.message)?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| r.get::<&str, _>(0).map(str::to_string))
+        .filter(|t| !t.is_empty())
+        .collect())
+}
+
+/// Reads every member (`concurrency` at a time is not needed: a group is a few servers) and
+/// judges the group.
+pub async fn check(members: &[ConnectOptions], retention_days: u32) -> Parity {
+    let mut readings = Vec::new();
+    for o in members {
+        let reading = match connect(o).await {
+            Err(e) => Reading {
+                server: o.server.to_string(),
+                inventory: Err(e),
+                backup_encryptors: Ok(vec![]),
+            },
+            Ok(mut c) => {
+                let inventory = inventory::inventory(&mut c).await;
+                let backup_encryptors = backup_encryptors(&mut c, retention_days).await;
+                Reading {
+                    server: o.server.to_string(),
+                    inventory,
+                    backup_encryptors,
+                }
+            }
+        };
+        readings.push(reading);
+    }
+    judge(&readings)
+}
+
+/// One copy `copy_missing` made or could not make.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ParityCopy {
+    pub certificate: String,
+    pub from: String,
+    pub to: String,
+    /// The copy, proven by its thumbprint; None when it failed (`error`).
+    pub copy: Option<crate::recovery::CertificateCopy>,
+    pub error: Option<KeysafeError>,
+}
+
+impl ParityCopy {
+    pub fn proven(&self) -> bool {
+        self.copy.as_ref().is_some_and(|c| c.verified()) && self.error.is_none()
+    }
+}
+
+/// Copies each certificate to every member where it is missing, from a member holding it
+/// with its private key, into master, each proven by its thumbprint. A member with another
+/// certificate under the name, or with the certificate but not its private key, is left as
+/// it is (its risk stays). Where master has no master key, `new_master_key` makes one (then
+/// it must be backed up); without it, that member's copy fails and says so.
+pub async fn copy_missing(
+    members: &[ConnectOptions],
+    parity: &Parity,
+    new_master_key: Option<&crate::Password>,
+) -> Vec<ParityCopy> {
+    let find = |server: &str| members.iter().find(|o| o.server.to_string() == server);
+    let mut out = Vec::new();
+    for c in &parity.certificates {
+        let Some(from) = c.source.as_deref() else {
+            continue;
+        };
+        for m in c.members.iter().filter(|m| m.presence == Presence::Missing) {
+            let attempt = async {
+                let (Some(src), Some(dst)) = (find(from), find(&m.server)) else {
+                    return Err(KeysafeError::new(
+                        ErrorCode::Internal,
+                        "A member of the parity is not in the group.",
+                    ));
+                };
+                let mut s = connect(src).await?;
+                let mut t = connect(dst).await?;
+                crate::recovery::copy_certificate(
+                    &mut s,
+                    &mut t,
+                    "master",
+                    &c.name,
+                    "master",
+                    new_master_key,
+                )
+                .await
+            }
+            .await;
+            let (copy, error) = match attempt {
+                Ok(copy) if copy.verified() => (Some(copy), None),
+                Ok(copy) => {
+                    let e = KeysafeError::new(
+                        ErrorCode::VerificationFailed,
+                        format!(
+                            "The copy of {} on {} has thumbprint {}, not {}.",
+                            c.name, m.server, copy.target_thumbprint, copy.thumbprint
+                        ),
+                    );
+                    (Some(copy), Some(e))
+                }
+                Err(e) => (None, Some(e)),
+            };
+            out.push(ParityCopy {
+                certificate: c.name.clone(),
+                from: from.to_string(),
+                to: m.server.clone(),
+                copy,
+                error,
+            });
+        }
+    }
+    out
+}

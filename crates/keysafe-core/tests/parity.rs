@@ -1,0 +1,175 @@
+//! Key parity over TCP, across three emulated members of a group: the primary holds the TDE
+//! certificate and the backup-encryption certificate, the DR server has neither, a third
+//! server holds another certificate under the TDE certificate's name. Parity names each
+//! member's state; the copy puts the missing ones on the DR server (proven by thumbprint)
+//! and never replaces the other certificate; an unreachable member is never "complete".
+
+use keysafe_core::parity::{self, Presence, Purpose};
+use mssql_emulator::{Emulator, DEFAULT_SA_PASSWORD};
+
+const DIR: &str = r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup";
+
+const PRIMARY: &str = "USE master;
+CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Master!Key#2026x';
+CREATE CERTIFICATE TDE_2025 WITH SUBJECT = 'TDE 2025';
+CREATE CERTIFICATE BackupCert WITH SUBJECT = 'Backup encryption';
+CREATE DATABASE Payroll;
+USE Payroll;
+CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 ENCRYPTION BY SERVER CERTIFICATE TDE_2025;
+ALTER DATABASE Payroll SET ENCRYPTION ON;";
+
+fn options(emu: &Emulator) -> keysafe_core::connection::ConnectOptions {
+    keysafe_test_support::sql_options(emu, "sa", DEFAULT_SA_PASSWORD)
+}
+
+fn presence<'a>(p: &'a parity::Parity, cert: &str, member: &str) -> &'a Presence {
+    let c = p
+        .certificates
+        .iter()
+        .find(|c| c.name == cert)
+        .unwrap_or_else(|| panic!("{cert} in {p:#?}"));
+    &c.members
+        .iter()
+        .find(|m| m.server == member)
+        .unwrap_or_else(|| panic!("{member} in {c:#?}"))
+        .presence
+}
+
+#[tokio::test]
+async fn a_certificate_on_the_primary_only_is_missing_elsewhere_and_the_copy_makes_parity() {
+    let (d1, d2, d3) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let primary = keysafe_test_support::seeded(d1.path(), "SQL01", PRIMARY).await;
+    primary
+        .instance()
+        .run_as(
+            "sa",
+            &format!(
+                r"BACKUP DATABASE Payroll TO DISK = N'{DIR}\Payroll.bak' WITH FORMAT, ENCRYPTION (ALGORITHM = AES_256, SERVER CERTIFICATE = BackupCert)"
+            ),
+        )
+        .unwrap();
+    let dr = keysafe_test_support::seeded(d2.path(), "SQLDR01", "SELECT 1;").await;
+    let other = keysafe_test_support::seeded(
+        d3.path(),
+        "SQL03",
+        "USE master;
+CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Other!Key#2026x';
+CREATE CERTIFICATE TDE_2025 WITH SUBJECT = 'Not the same certificate';",
+    )
+    .await;
+    let group = [options(&primary), options(&dr), options(&other)];
+    let [p, r, o] = [&group[0], &group[1], &group[2]].map(|x| x.server.to_string());
+
+    let before = parity::check(&group, 35).await;
+    assert!(!before.complete());
+    assert_eq!(before.certificates.len(), 2, "{before:#?}");
+    let tde = before
+        .certificates
+        .iter()
+        .find(|c| c.name == "TDE_2025")
+        .unwrap();
+    assert_eq!(tde.purposes, [Purpose::Tde]);
+    assert_eq!(tde.source.as_deref(), Some(p.as_str()));
+    assert!(
+        tde.why
+            .iter()
+            .any(|w| w == "protects the encryption key of Payroll on SQL01"),
+        "{:?}",
+        tde.why
+    );
+    let backup = before
+        .certificates
+        .iter()
+        .find(|c| c.name == "BackupCert")
+        .unwrap();
+    assert_eq!(backup.purposes, [Purpose::BackupEncryption]);
+    assert_eq!(presence(&before, "TDE_2025", &p), &Presence::Present);
+    assert_eq!(presence(&before, "TDE_2025", &r), &Presence::Missing);
+    assert!(matches!(
+        presence(&before, "TDE_2025", &o),
+        Presence::Different { .. }
+    ));
+    assert_eq!(presence(&before, "BackupCert", &r), &Presence::Missing);
+    let risks = before.risks().join("\n");
+    assert!(
+        risks.contains(&format!("{r}: MISSING")) && risks.contains(&format!("{o}: DIFFERENT")),
+        "{risks}"
+    );
+
+    // The DR server has no master key in master: without a password for one, its copies
+    // fail and say so; SQL03 has one and gets BackupCert; its own TDE_2025 is never replaced.
+    let first = parity::copy_missing(&group, &before, None).await;
+    assert_eq!(first.len(), 3, "{first:#?}");
+    for c in &first {
+        if c.to == r {
+            assert!(!c.proven());
+            assert_eq!(
+                c.error.as_ref().unwrap().code,
+                keysafe_core::ErrorCode::MasterKeyNotOpen
+            );
+        } else {
+            assert_eq!(
+                (c.to.as_str(), c.certificate.as_str()),
+                (o.as_str(), "BackupCert")
+            );
+            assert!(c.proven(), "{c:#?}");
+        }
+    }
+    let mid = parity::check(&group, 35).await;
+    assert_eq!(presence(&mid, "TDE_2025", &r), &Presence::Missing);
+    assert_eq!(presence(&mid, "BackupCert", &o), &Presence::Present);
+
+    let mk = keysafe_core::Password::new("DR!Master#Key2026");
+    let copies = parity::copy_missing(&group, &mid, Some(&mk)).await;
+    assert_eq!(copies.len(), 2, "{copies:#?}");
+    assert!(
+        copies
+            .iter()
+            .all(|c| c.proven() && c.from == p && c.to == r),
+        "{copies:#?}"
+    );
+    assert!(copies
+        .iter()
+        .any(|c| c.copy.as_ref().unwrap().created_master_key));
+    let after = parity::check(&group, 35).await;
+    assert_eq!(presence(&after, "TDE_2025", &r), &Presence::Present);
+    assert_eq!(presence(&after, "BackupCert", &r), &Presence::Present);
+    assert_eq!(presence(&after, "BackupCert", &o), &Presence::Present);
+    assert!(matches!(
+        presence(&after, "TDE_2025", &o),
+        Presence::Different { .. }
+    ));
+    assert!(!after.complete(), "SQL03 still holds another TDE_2025");
+    // The primary and the DR server alone are now at parity.
+    assert!(parity::check(&group[..2], 35).await.complete());
+}
+
+#[tokio::test]
+async fn an_unreachable_member_is_never_complete() {
+    let d1 = tempfile::tempdir().unwrap();
+    let primary = keysafe_test_support::seeded(d1.path(), "SQL01", PRIMARY).await;
+    let mut gone = options(&primary);
+    // A port nobody listens on.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    gone.server = format!("localhost,{port}").parse().unwrap();
+    gone.connect_timeout = std::time::Duration::from_secs(2);
+    let group = [options(&primary), gone];
+    let p = parity::check(&group, 35).await;
+    assert!(!p.complete());
+    assert!(p.members[1].error.is_some());
+    assert!(matches!(
+        presence(&p, "TDE_2025", &group[1].server.to_string()),
+        Presence::Unknown { .. }
+    ));
+    assert!(
+        p.risks()[0].contains("could not be read"),
+        "{:?}",
+        p.risks()
+    );
+}
