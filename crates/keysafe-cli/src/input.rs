@@ -63,9 +63,23 @@ pub(crate) fn prompt(what: &str) -> Result<Password, KeysafeError> {
 
 pub(crate) fn connect_options(c: &ConnArgs) -> Result<Vec<ConnectOptions>, KeysafeError> {
     let mut out = Vec::new();
-    if !c.profiles.is_empty() {
+    // A group's members, then the profiles named on their own.
+    let mut names = Vec::new();
+    if !c.groups.is_empty() {
+        let groups = keysafe_core::profiles::Groups::load(&keysafe_home())?;
+        for g in &c.groups {
+            let group = groups.get(g).ok_or_else(|| {
+                usage(format!(
+                    "There is no group named '{g}' (keysafe group list)."
+                ))
+            })?;
+            names.extend(group.profiles.iter().cloned());
+        }
+    }
+    names.extend(c.profiles.iter().cloned());
+    if !names.is_empty() {
         let profiles = Profiles::load(&keysafe_home())?;
-        for name in &c.profiles {
+        for name in &names {
             let p = profiles.get(name).ok_or_else(|| {
                 usage(format!(
                     "There is no profile named '{name}' (keysafe profile list)."

@@ -28,8 +28,10 @@ use command::copy_certificate::{cmd_copy_certificate, cmd_make_tde_restorable};
 use command::coverage::cmd_coverage;
 use command::drill::cmd_drill;
 use command::evidence::cmd_evidence;
+use command::group::cmd_group;
 use command::history::cmd_history;
 use command::inventory::cmd_inventory;
+use command::parity::cmd_parity;
 use command::profile::cmd_profile;
 use command::repair_master_key::cmd_repair_master_key;
 use command::restore::cmd_restore;
@@ -76,6 +78,23 @@ pub(crate) async fn dispatch(cli: &Cli) -> Result<i32, keysafe_core::KeysafeErro
         Command::Status { conn, json } => cmd_status(conn, *json).await,
         Command::Backup(a) => cmd_backup(a).await,
         Command::Profile { action } => cmd_profile(action),
+        Command::Group { action } => cmd_group(action),
+        Command::Parity {
+            conn,
+            retention_days,
+            copy_missing,
+            create_master_key_password_env,
+            json,
+        } => {
+            cmd_parity(
+                conn,
+                *retention_days,
+                *copy_missing,
+                create_master_key_password_env.as_deref(),
+                *json,
+            )
+            .await
+        }
         Command::History {
             verify,
             medium,

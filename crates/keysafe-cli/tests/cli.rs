@@ -3603,3 +3603,136 @@ async fn schedule_list(e: &Env) -> (Option<i32>, serde_json::Value) {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     (out.status.code(), v)
 }
+
+/// Saves `e`'s instance as profile `name` (sa, its password in the keyring, its CA).
+async fn saved_profile(e: &Env, home: &Env, name: &str) {
+    let server = format!("localhost,{}", e.emu.addr().port());
+    let ca = e.emu.cert_pem_path().unwrap().display().to_string();
+    let mut add = vec![
+        "profile",
+        "add",
+        name,
+        "--server",
+        &server,
+        "--login",
+        "sa",
+        "--login-password-env",
+        "KS_LOGIN_PW",
+        "--ca-file",
+        &ca,
+        "--remember",
+    ];
+    let wine = keysafe_test_support::encrypt_args();
+    add.extend(wine.iter().map(String::as_str));
+    exits(
+        &keysafe(
+            home,
+            &add,
+            &[("KS_LOGIN_PW", mssql_emulator::DEFAULT_SA_PASSWORD)],
+        )
+        .await,
+        0,
+    );
+}
+
+/// A saved group of two profiles, the primary with a TDE database and the DR server with
+/// nothing: `keysafe parity --group` names the missing certificate and fails; with
+/// --copy-missing it copies it (proven by thumbprint), says to back up the master key it
+/// created, and parity then holds (exit 0). A group of unknown profiles is refused.
+#[tokio::test]
+async fn parity_of_a_saved_group_finds_the_missing_tde_certificate_and_the_copy_fixes_it() {
+    let tag = &uuid::Uuid::new_v4().simple().to_string()[..6];
+    let primary = env_with("[server]\nmachine_name = \"SQL01\"\n").await;
+    primary
+        .emu
+        .instance()
+        .run_as(
+            "sa",
+            "USE master; CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Master!Key#2026x';
+CREATE CERTIFICATE TDE_2025 WITH SUBJECT = 'TDE 2025';
+CREATE DATABASE Payroll; USE Payroll;
+CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 ENCRYPTION BY SERVER CERTIFICATE TDE_2025;
+ALTER DATABASE Payroll SET ENCRYPTION ON;",
+        )
+        .unwrap();
+    let dr = env_with("[server]\nmachine_name = \"SQLDR01\"\n").await;
+    let (p1, p2, group) = (
+        format!("Prod-{tag}"),
+        format!("DR-{tag}"),
+        format!("Payroll prod + DR {tag}"),
+    );
+    saved_profile(&primary, &primary, &p1).await;
+    saved_profile(&dr, &primary, &p2).await;
+    let unknown = keysafe(
+        &primary,
+        &[
+            "group",
+            "add",
+            &group,
+            "--profile",
+            &p1,
+            "--profile",
+            "nobody",
+        ],
+        &[],
+    )
+    .await;
+    exits(&unknown, 2);
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no profile named 'nobody'"));
+    exits(
+        &keysafe(
+            &primary,
+            &["group", "add", &group, "--profile", &p1, "--profile", &p2],
+            &[],
+        )
+        .await,
+        0,
+    );
+    let dr_addr = format!("localhost,{}", dr.emu.addr().port());
+
+    let before = keysafe(&primary, &["parity", "--group", &group], &[]).await;
+    exits(&before, 1);
+    let text = String::from_utf8_lossy(&before.stdout);
+    assert!(
+        text.contains("certificate TDE_2025")
+            && text.contains("protects the encryption key of Payroll on SQL01")
+            && text.contains(&format!("{dr_addr:<24} MISSING")),
+        "{text}"
+    );
+    assert!(String::from_utf8_lossy(&before.stderr).contains("RISK: Certificate TDE_2025"));
+
+    let fix = keysafe(
+        &primary,
+        &[
+            "parity",
+            "--group",
+            &group,
+            "--copy-missing",
+            "--create-master-key-password-env",
+            "KS_MK",
+        ],
+        &[("KS_MK", "DR!Master#Key2026")],
+    )
+    .await;
+    exits(&fix, 0);
+    let text = String::from_utf8_lossy(&fix.stdout);
+    assert!(
+        text.contains(&format!(
+            "copied TDE_2025 from localhost,{}",
+            primary.emu.addr().port()
+        )) && text.contains(&format!("{dr_addr:<24} present, with its private key")),
+        "{text}"
+    );
+    assert!(
+        String::from_utf8_lossy(&fix.stderr).contains("Back it up now"),
+        "{}",
+        String::from_utf8_lossy(&fix.stderr)
+    );
+    let again = keysafe(&primary, &["parity", "--group", &group, "--json"], &[]).await;
+    exits(&again, 0);
+    let v: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(
+        v["parity"]["certificates"][0]["members"][1]["presence"]["state"],
+        "present"
+    );
+}

@@ -201,6 +201,86 @@ impl Profiles {
     }
 }
 
+/// A saved group of profiles: the servers a database can end up on ("Payroll prod + DR"),
+/// checked together for key parity.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Group {
+    pub name: String,
+    /// Its members, by profile name.
+    pub profiles: Vec<String>,
+}
+
+/// The saved groups, in `KEYSAFE_HOME/groups.json` (names only: a member's connection and
+/// password stay in its profile).
+pub struct Groups {
+    path: PathBuf,
+    pub list: Vec<Group>,
+}
+
+impl Groups {
+    pub fn load(home: &Path) -> Result<Groups> {
+        let path = home.join("groups.json");
+        let list = match std::fs::read(&path) {
+            Ok(b) => serde_json::from_slice(&b).map_err(|e| {
+                KeysafeError::new(
+                    ErrorCode::InvalidInput,
+                    format!("{} is not a group list: {e}", path.display()),
+                )
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Groups { path, list })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Group> {
+        self.list.iter().find(|g| g.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Adds or replaces a group. Every member must be a saved profile, named once, and a
+    /// group has at least two.
+    pub fn upsert(&mut self, g: Group, profiles: &Profiles) -> Result<()> {
+        let bad = |m: String| Err(KeysafeError::new(ErrorCode::InvalidInput, m));
+        if g.name.trim().is_empty() || g.name.chars().any(char::is_control) {
+            return bad(format!("'{}' cannot name a group.", g.name.escape_debug()));
+        }
+        if g.profiles.len() < 2 {
+            return bad("A group has at least two members (--profile twice).".into());
+        }
+        for (i, m) in g.profiles.iter().enumerate() {
+            if profiles.get(m).is_none() {
+                return bad(format!(
+                    "There is no profile named '{m}' (keysafe profile list)."
+                ));
+            }
+            if g.profiles[..i].iter().any(|x| x.eq_ignore_ascii_case(m)) {
+                return bad(format!("Profile '{m}' is named twice."));
+            }
+        }
+        self.list.retain(|x| !x.name.eq_ignore_ascii_case(&g.name));
+        self.list.push(g);
+        crate::private_fs::replace(
+            &self.path,
+            &serde_json::to_vec_pretty(&self.list).expect("json"),
+        )?;
+        Ok(())
+    }
+
+    pub fn remove(&mut self, name: &str) -> Result<bool> {
+        let before = self.list.len();
+        self.list.retain(|x| !x.name.eq_ignore_ascii_case(name));
+        if self.list.len() == before {
+            return Ok(false);
+        }
+        crate::private_fs::replace(
+            &self.path,
+            &serde_json::to_vec_pretty(&self.list).expect("json"),
+        )?;
+        Ok(true)
+    }
+}
+
 #[cfg(all(test, target_os = "linux"))]
 mod home_tests {
     #[test]

@@ -2,12 +2,14 @@
 
 mod backup;
 mod drill;
+mod group;
 mod profile;
 mod restore;
 mod schedule;
 
 pub(crate) use backup::{BackupArgs, What};
 pub(crate) use drill::DrillArgs;
+pub(crate) use group::GroupAction;
 pub(crate) use profile::ProfileAction;
 pub(crate) use restore::{RestoreArgs, RestoreWhat};
 pub(crate) use schedule::{Cadence, ScheduleAction, SecretAction};
@@ -53,6 +55,34 @@ pub(crate) enum Command {
     Profile {
         #[command(subcommand)]
         action: ProfileAction,
+    },
+    /// Saved groups of profiles: the servers a database can end up on (an availability
+    /// group's replicas, a DR server), used with --group.
+    Group {
+        #[command(subcommand)]
+        action: GroupAction,
+    },
+    /// Key parity across a group: every certificate a member's TDE databases or kept
+    /// encrypted backups need, and whether each member holds it with its private key and
+    /// the same thumbprint. With --copy-missing, copies each missing one from a member that
+    /// holds it (no share, no file; proven by thumbprint); another certificate under the
+    /// same name is never replaced. Exit 1 unless every member holds every one.
+    Parity {
+        #[command(flatten)]
+        conn: ConnArgs,
+        /// How far back kept backups count, in days (their encryption certificates).
+        #[arg(long, value_name = "DAYS", default_value_t = 35)]
+        retention_days: u32,
+        /// Copy each missing certificate to the members that lack it, then check again.
+        #[arg(long)]
+        copy_missing: bool,
+        /// With --copy-missing: where a member's master has no master key, create one
+        /// protected by the password in this environment variable (then back it up).
+        #[arg(long, value_name = "VAR", requires = "copy_missing")]
+        create_master_key_password_env: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Unattended runs: add, list, remove a schedule (Task Scheduler, systemd, SQL Agent).
     Schedule {
@@ -237,6 +267,9 @@ pub(crate) struct ConnArgs {
     /// A saved profile (repeat for a fleet).
     #[arg(long = "profile")]
     pub(crate) profiles: Vec<String>,
+    /// A saved group of profiles (keysafe group add): each of its members.
+    #[arg(long = "group", value_name = "NAME")]
+    pub(crate) groups: Vec<String>,
     /// SQL Server login, or DOMAIN\\user for Windows Authentication as that account
     /// (NTLMv2 with the password given; Windows builds only).
     #[arg(long, conflicts_with = "integrated")]
