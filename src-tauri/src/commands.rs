@@ -198,6 +198,19 @@ ipc! {
 
     fn history(state) -> HistoryView { desk::history::history(state).await }
 
+    /// Key parity across the request's members: each TDE or backup-encryption certificate
+    /// and what each member holds.
+    fn check_parity(state, request: ParityRequest) -> ParityDone { desk::parity::check(state, &request).await }
+
+    /// Copies each missing certificate where it is missing (proven by thumbprint), then
+    /// checks again.
+    fn copy_missing_certificates(state, request: ParityRequest, new_master_key: Option<Secret>) -> ParityDone {
+        desk::parity::copy_missing(state, &request, new_master_key).await
+    }
+
+    /// The saved groups of profiles.
+    fn list_groups(state) -> Vec<Group> { desk::parity::groups(state) }
+
     /// The evidence pack (STIG, PCI DSS or CIS) from the vouched history since a date, of
     /// every instance or one, kept in KEYSAFE_HOME/evidence and shown.
     fn evidence_pack(state, standard: Standard, since: String, instance: Option<String>) -> EvidenceView {

@@ -352,3 +352,23 @@ pub struct RestoreSecretsView {
     #[ts(type = "string[]")]
     pub shares: Vec<Secret>,
 }
+
+/// The Key Parity dialog's members: open connections and, or, a saved group.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct ParityRequest {
+    pub connections: Vec<u32>,
+    /// A saved group's name (its profiles connect with their remembered passwords).
+    pub group: Option<String>,
+    /// How far back kept backups count (their encryption certificates), in days.
+    pub retention_days: u32,
+}
+
+/// Parity as the engine judged it, and the copies made (empty for a check).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ParityDone {
+    pub parity: keysafe_core::parity::Parity,
+    pub copies: Vec<keysafe_core::parity::ParityCopy>,
+}
+
+/// A saved group of profiles.
+pub use keysafe_core::profiles::Group;

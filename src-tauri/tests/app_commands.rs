@@ -591,3 +591,73 @@ fn print_opens_only_pages_this_session_wrote() {
         );
     }
 }
+
+/// The Key Parity dialog's commands: two open connections, the primary with a TDE database,
+/// the DR server without its certificate; the check names it missing there, Copy Missing
+/// copies it (a master key created with the typed password) and the check then holds. One
+/// member alone is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn key_parity_finds_the_missing_certificate_and_copy_missing_makes_parity() {
+    let (d1, d2, home) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let primary = keysafe_test_support::seeded(
+        d1.path(),
+        "SQL01",
+        "USE master; CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Master!Key#2026x';
+CREATE CERTIFICATE TDE_2025 WITH SUBJECT = 'TDE 2025';
+CREATE DATABASE Payroll; USE Payroll;
+CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 ENCRYPTION BY SERVER CERTIFICATE TDE_2025;
+ALTER DATABASE Payroll SET ENCRYPTION ON;",
+    )
+    .await;
+    let dr = keysafe_test_support::seeded(d2.path(), "SQLDR01", "SELECT 1;").await;
+    let st = state(home.path());
+    let sa = mssql_emulator::DEFAULT_SA_PASSWORD;
+    let a = desk::connect::connect(&st, args(primary.addr().port(), "sa", sa))
+        .await
+        .unwrap();
+    let b = desk::connect::connect(&st, args(dr.addr().port(), "sa", sa))
+        .await
+        .unwrap();
+    let alone = ParityRequest {
+        connections: vec![a.id],
+        group: None,
+        retention_days: 35,
+    };
+    assert_eq!(
+        desk::parity::check(&st, &alone).await.unwrap_err().code,
+        ErrorCode::InvalidInput
+    );
+    let req = ParityRequest {
+        connections: vec![a.id, b.id],
+        group: None,
+        retention_days: 35,
+    };
+    let before = desk::parity::check(&st, &req).await.unwrap();
+    let cert = &before.parity.certificates[0];
+    assert_eq!(cert.name, "TDE_2025");
+    assert_eq!(cert.members[1].words, "MISSING");
+    assert!(!before.parity.complete());
+    let done = desk::parity::copy_missing(
+        &st,
+        &req,
+        Some(Secret::from("DR!Master#Key2026".to_string())),
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.copies.len(), 1);
+    assert!(done.copies[0].proven(), "{:?}", done.copies);
+    assert!(done.copies[0].copy.as_ref().unwrap().created_master_key);
+    assert!(done.parity.complete(), "{:?}", done.parity);
+    assert_eq!(
+        done.parity.certificates[0].members[1].words,
+        "present, with its private key"
+    );
+    // Nothing the dialog receives carries the typed password.
+    assert!(!serde_json::to_string(&done)
+        .unwrap()
+        .contains("DR!Master#Key2026"));
+}

@@ -114,6 +114,8 @@ pub struct CertificateParity {
     /// A member holding it with its private key (its address), where a copy can come from.
     pub source: Option<String>,
     pub members: Vec<MemberPresence>,
+    /// What to do when no copy can make parity (no member holds it with its private key).
+    pub advice: Option<String>,
 }
 
 impl CertificateParity {
@@ -130,13 +132,18 @@ impl CertificateParity {
             .map(|m| format!("{}: {}", m.server, m.words))
             .collect();
         (!lacking.is_empty()).then(|| {
-            format!(
+            let mut r = format!(
                 "Certificate {} ({}) {}; not on every member ({}). A failover, a restore or a log backup there fails with Msg 33111.",
                 self.name,
                 short(&self.thumbprint),
                 self.why.join("; "),
                 lacking.join("; ")
-            )
+            );
+            if let Some(a) = &self.advice {
+                r.push(' ');
+                r.push_str(a);
+            }
+            r
         })
     }
 }
@@ -223,6 +230,7 @@ pub fn judge(readings: &[Reading]) -> Parity {
                     why: vec![],
                     source: None,
                     members: vec![],
+                    advice: None,
                 });
                 certs.last_mut().expect("just pushed")
             }
@@ -301,6 +309,9 @@ pub fn judge(readings: &[Reading]) -> Parity {
         if c.name.is_empty() {
             // Backups encrypted with a certificate no member holds any more.
             c.name = format!("(dropped, thumbprint {})", short(&c.thumbprint));
+        }
+        if c.source.is_none() {
+            c.advice = Some("No member holds it with its private key, so no copy can fix this: restore it from a Keysafe medium (keysafe restore cert, or Restore from Medium) before a backup that needs it has to be restored.".into());
         }
     }
     Parity {

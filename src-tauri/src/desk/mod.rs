@@ -5,6 +5,7 @@ pub mod backup;
 pub mod connect;
 pub mod explorer;
 pub mod history;
+pub mod parity;
 pub mod profiles;
 pub mod query;
 pub mod recovery;

@@ -1198,3 +1198,98 @@ async fn a_backup_split_among_custodians_restores_from_two_of_the_three_pages() 
         "the restored key is the source's"
     );
 }
+
+/// Key parity in the app: the demo instance (TDE_Payroll and TDE_Archive protect its TDE
+/// databases; a kept backup is encrypted with a certificate since dropped) and a bare DR
+/// server connected beside it. Key Parity from the demo's context menu names both TDE
+/// certificates MISSING on the DR server; Copy Missing, with a password for the master key
+/// the DR server's master lacks, copies them and the table then shows them present; the
+/// dropped one stays missing everywhere with what to do, so parity is not complete. The
+/// dialog passes the accessibility scan with its result on screen.
+#[tokio::test(flavor = "multi_thread")]
+async fn key_parity_dialog_finds_missing_tde_certificates_and_copies_them() {
+    let axe = std::fs::read_to_string(
+        keysafe_e2e::workspace_root().join("ui/node_modules/axe-core/axe.min.js"),
+    )
+    .expect("axe-core is installed with the UI's packages");
+    let app = connected_demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dr = Emulator::start(
+        EmulatorConfig::new(dir.path())
+            .scenario(Scenario::from_toml("[server]\nmachine_name = \"SQLDR01\"\n").unwrap())
+            .tls(TlsMode::On),
+    )
+    .await
+    .unwrap();
+    app.click(r#"button[aria-label="Connect"]"#).await;
+    connect(
+        &app,
+        &format!("127.0.0.1,{}", dr.addr().port()),
+        "sa",
+        mssql_emulator::DEFAULT_SA_PASSWORD,
+    )
+    .await;
+    app.wait_text(r#"[data-key="2/smk"]"#, "the DR server's SMK", |t| {
+        t.contains("Service Master Key")
+    })
+    .await;
+    right_click(&app, "button.node.server").await;
+    app.click("#menu-parity").await;
+    app.wait_for("#parity-dialog").await;
+    app.click("#parity-check").await;
+    let table = app
+        .wait_text("#parity-table", "the parity table", |t| {
+            t.contains("MISSING")
+        })
+        .await;
+    assert!(
+        table.contains("TDE_Payroll") && table.contains("TDE_Archive") && table.contains("SQLDR01"),
+        "{table}"
+    );
+    let mut findings = Vec::new();
+    scan(&app, &axe, "30-parity", &mut findings).await;
+    assert!(findings.is_empty(), "{findings:#?}");
+    app.type_into("#parity-master-key", "DR!Master#Key2026")
+        .await;
+    app.click("#parity-copy").await;
+    let result = app
+        .wait_text("#parity-result", "the copies", |t| t.contains("Copied"))
+        .await;
+    assert!(
+        result.contains("Copied TDE_Payroll") && result.contains("back it up now"),
+        "{result}"
+    );
+    let rows = app
+        .client
+        .execute(
+            "return [...document.querySelectorAll('#parity-table tbody tr')].map(r => r.textContent)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let rows: Vec<String> = serde_json::from_value(rows).unwrap();
+    for r in &rows {
+        if r.contains("TDE_Payroll") || r.contains("TDE_Archive") {
+            assert!(!r.contains("MISSING"), "{r}");
+        } else {
+            assert!(
+                r.contains("(dropped") && r.contains("restore it from a Keysafe medium"),
+                "{r}"
+            );
+        }
+    }
+    let complete = app
+        .client
+        .execute(
+            "return document.querySelector('#parity-result').dataset.complete",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        complete,
+        serde_json::json!("false"),
+        "the dropped certificate"
+    );
+    app.screenshot("30b-parity-copied").await;
+}

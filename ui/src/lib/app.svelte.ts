@@ -44,6 +44,8 @@ class AppStore {
   restore = $state<RestoreTarget | null>(null)
   /** The evidence pack dialog, for one instance (its @@SERVERNAME). */
   evidenceFor = $state<{ instance: string } | null>(null)
+  /** The Key Parity dialog, opened from a connection (ticked first). */
+  parityFrom = $state<number | null>(null)
   /** The engine's words for what restoring a service master key does (shown before it). */
   smkConsequences = $state('')
   properties = $state<{ title: string; rows: { name: string; value: string }[] } | null>(null)

@@ -46,6 +46,28 @@ key_passwords: Array<KeyPassword>, };
 
 export type BackupState = "never" | "backed_up" | "risk";
 
+export type CertificateCopy = { certificate: string, source_database: string, target_database: string, 
+/**
+ * The source's thumbprint (hex).
+ */
+thumbprint: string, 
+/**
+ * What the target holds under that name afterwards (hex).
+ */
+target_thumbprint: string, 
+/**
+ * The target already held this very certificate: nothing was created.
+ */
+already_present: boolean, 
+/**
+ * How the target protects the private key (MK: its database master key).
+ */
+target_protection: string, 
+/**
+ * The target database had no master key and Keysafe created one (back it up now).
+ */
+created_master_key: boolean, };
+
 export type CertificateCoverage = { thumbprint: string, 
 /**
  * Its name in master, or (gone) the name a Keysafe copy recorded.
@@ -63,6 +85,24 @@ backups: number, oldest_backup: string | null, verdict: Verdict,
  * `verdict.title()`, for front ends that cannot call it.
  */
 verdict_title: string, tone: Tone, };
+
+export type CertificateParity = { 
+/**
+ * Its name in master on the member it was found on.
+ */
+name: string, thumbprint: string, purposes: Array<Purpose>, 
+/**
+ * Why the group needs it: "protects the encryption key of Payroll on SQL01".
+ */
+why: Array<string>, 
+/**
+ * A member holding it with its private key (its address), where a copy can come from.
+ */
+source: string | null, members: Array<MemberPresence>, 
+/**
+ * What to do when no copy can make parity (no member holds it with its private key).
+ */
+advice: string | null, };
 
 export type ConnectArgs = { server: string, authentication: AuthKind, login: string, password: string | null, remember_password: boolean, encrypt: Encrypt, trust_server_certificate: boolean, host_name_in_certificate: string, 
 /**
@@ -141,6 +181,12 @@ sha256: string, verified: boolean, };
 export type FolderLine = { server: string, text: string, failed: boolean, };
 
 export type FolderPlan = { "how": "posix", owner: string, } | { "how": "windows_dacl", local_path: string, access: Array<string>, } | { "how": "commands", commands: Array<string>, access: Array<string>, note: string | null, } | { "how": "not_applied", reason: string, };
+
+export type Group = { name: string, 
+/**
+ * Its members, by profile name.
+ */
+profiles: Array<string>, };
 
 export type HistoryView = { runs: Array<Row>, 
 /**
@@ -241,6 +287,34 @@ error: string | null, };
 
 export type MediumCheck = { report: string, run_id: string, copies: Array<CopyCheck>, };
 
+export type Member = { 
+/**
+ * The address as given.
+ */
+server: string, 
+/**
+ * @@SERVERNAME, once read.
+ */
+server_name: string | null, 
+/**
+ * Why it could not be read.
+ */
+error: KeysafeError | null, 
+/**
+ * What could not be read besides (msdb's backup history), and why.
+ */
+notes: Array<string>, };
+
+export type MemberPresence = { 
+/**
+ * The member's address as given.
+ */
+server: string, presence: Presence, 
+/**
+ * `presence` in words.
+ */
+words: string, };
+
 export type Need = { kind: NeedKind, thumbprint: string, 
 /**
  * "msdb", "the database's certificate, unchanged since the backup", "the backup file".
@@ -252,6 +326,26 @@ export type NeedKind = "backup_encryption" | "tde";
 export type NeededPassword = { "for": "master_key", database: string, } | { "for": "certificate_key", database: string, name: string, };
 
 export type Outcome = "verified" | "failed" | "skipped";
+
+export type Parity = { members: Array<Member>, certificates: Array<CertificateParity>, };
+
+export type ParityCopy = { certificate: string, from: string, to: string, 
+/**
+ * The copy, proven by its thumbprint; None when it failed (`error`).
+ */
+copy: CertificateCopy | null, error: KeysafeError | null, };
+
+export type ParityDone = { parity: Parity, copies: Array<ParityCopy>, };
+
+export type ParityRequest = { connections: Array<number>, 
+/**
+ * A saved group's name (its profiles connect with their remembered passwords).
+ */
+group: string | null, 
+/**
+ * How far back kept backups count (their encryption certificates), in days.
+ */
+retention_days: number, };
 
 export type PasswordCheck = { 
 /**
@@ -292,6 +386,8 @@ script: string, needs: Array<NeededPassword>,
  */
 problem: KeysafeError | null, };
 
+export type Presence = { "state": "present" } | { "state": "no_private_key" } | { "state": "different", thumbprint: string, } | { "state": "missing" } | { "state": "unknown", reason: string, };
+
 export type ProfileView = { name: string, server: string, authentication: AuthKind, login: string, encrypt: Encrypt, trust_server_certificate: boolean, host_name_in_certificate: string, 
 /**
  * As ConnectArgs::certificate_file.
@@ -305,6 +401,8 @@ demo: boolean, };
 export type Progress = { "event": "connecting", server: string, } | { "event": "planned", server: string, keys: number, } | { "event": "folder_ready", server: string, folder: string, protection: string, } | { "event": "key_started", server: string, key: string, } | { "event": "key_done", server: string, key: string, verified: boolean, } | { "event": "instance_done", server: string, verified: boolean, } | { "event": "report_written", paths: Array<string>, };
 
 export type Property = { name: string, value: string, };
+
+export type Purpose = "tde" | "backup_encryption";
 
 export type QueryOutcome = { result_sets: Array<ResultSetView>, messages: Array<string>, errors: number, database: string, cancelled: boolean, elapsed_ms: number, };
 
@@ -622,6 +720,21 @@ export function importProfiles(): Promise<Array<ProfileView>> {
 
 export function history(): Promise<HistoryView> {
   return invoke('history', {  });
+}
+
+/** Key parity across the request's members: each TDE or backup-encryption certificate and what each member holds. */
+export function checkParity(request: ParityRequest): Promise<ParityDone> {
+  return invoke('check_parity', { request });
+}
+
+/** Copies each missing certificate where it is missing (proven by thumbprint), then checks again. */
+export function copyMissingCertificates(request: ParityRequest, newMasterKey: Secret | null): Promise<ParityDone> {
+  return invoke('copy_missing_certificates', { request, newMasterKey });
+}
+
+/** The saved groups of profiles. */
+export function listGroups(): Promise<Array<Group>> {
+  return invoke('list_groups', {  });
 }
 
 /** The evidence pack (STIG, PCI DSS or CIS) from the vouched history since a date, of every instance or one, kept in KEYSAFE_HOME/evidence and shown. */

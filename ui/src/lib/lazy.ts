@@ -22,6 +22,7 @@ export const views = {
   backup: lazy(() => import('../components/BackupDialog.svelte')),
   restore: lazy(() => import('../components/RestoreDialog.svelte')),
   evidenceDialog: lazy(() => import('../components/EvidenceDialog.svelte')),
+  parityDialog: lazy(() => import('../components/ParityDialog.svelte')),
   properties: lazy(() => import('../components/PropertiesDialog.svelte')),
   profile: lazy(() => import('../components/ProfileEditor.svelte')),
 }
