@@ -82,6 +82,8 @@ pub struct KeyNode {
     pub key: KeyRef,
     pub label: String,
     pub state: BackupState,
+    /// The engine's words for it, as `keysafe status` prints them.
+    pub state_words: String,
     /// The last verified backup Keysafe made (history), RFC 3339 in UTC.
     pub last_verified: Option<String>,
     /// The server's own record of a backup (a certificate's pvt_key_last_backup_date, in the

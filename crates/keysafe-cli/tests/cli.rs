@@ -3700,6 +3700,16 @@ ALTER DATABASE Payroll SET ENCRYPTION ON;",
         "{text}"
     );
     assert!(String::from_utf8_lossy(&before.stderr).contains("RISK: Certificate TDE_2025"));
+    // keysafe status over the group says it too, beside each key's state.
+    let status = keysafe(&primary, &["status", "--group", &group], &[]).await;
+    exits(&status, 1);
+    let said = String::from_utf8_lossy(&status.stderr);
+    assert!(
+        said.contains("PARITY: Certificate TDE_2025")
+            && said.contains(&format!("{dr_addr}: MISSING")),
+        "{said}"
+    );
+    assert!(String::from_utf8_lossy(&status.stdout).contains("NEVER backed up"));
 
     let fix = keysafe(
         &primary,
@@ -3728,6 +3738,8 @@ ALTER DATABASE Payroll SET ENCRYPTION ON;",
         "{}",
         String::from_utf8_lossy(&fix.stderr)
     );
+    let status = keysafe(&primary, &["status", "--group", &group], &[]).await;
+    assert!(!String::from_utf8_lossy(&status.stderr).contains("PARITY"));
     let again = keysafe(&primary, &["parity", "--group", &group, "--json"], &[]).await;
     exits(&again, 0);
     let v: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();

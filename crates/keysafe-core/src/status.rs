@@ -21,6 +21,17 @@ pub enum BackupState {
     Risk,
 }
 
+impl BackupState {
+    /// As Object Explorer Details and `keysafe status` say it.
+    pub fn words(self) -> &'static str {
+        match self {
+            BackupState::Never => "NEVER backed up",
+            BackupState::BackedUp => "backed up",
+            BackupState::Risk => "AT RISK",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct KeyStatus {
     pub key: KeyRef,

@@ -53,6 +53,7 @@ impl Judge<'_> {
         KeyNode {
             key,
             label: s.label,
+            state_words: s.state.words().into(),
             state: s.state,
             last_verified: s
                 .last_verified

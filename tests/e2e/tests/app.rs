@@ -392,7 +392,7 @@ async fn object_explorer_and_its_dialogs_work_from_the_keyboard() {
             t.contains("Service Master Key") && t.contains("Certificate")
         })
         .await;
-    assert!(details.contains("Never backed up"), "{details}");
+    assert!(details.contains("NEVER backed up"), "{details}");
     let action = app
         .wait_text("#details-backup", "the Details action", |t| {
             t.contains("that need it")

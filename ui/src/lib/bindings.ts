@@ -232,6 +232,10 @@ outcome_words: string, files: Array<FileLine>, restore_check: RestoreCheck | nul
 
 export type KeyNode = { key: KeyRef, label: string, state: BackupState, 
 /**
+ * The engine's words for it, as `keysafe status` prints them.
+ */
+state_words: string, 
+/**
  * The last verified backup Keysafe made (history), RFC 3339 in UTC.
  */
 last_verified: string | null, 

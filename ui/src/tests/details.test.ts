@@ -7,7 +7,7 @@ import { app } from '../lib/app.svelte'
 import { filterRows, fleetRows, instanceName, needsBackup, rowsFor, sortRows } from '../lib/details'
 import type { ConnectionInfo, KeyNode, ServerTree } from '../lib/bindings'
 
-const key = (k: Partial<KeyNode>): KeyNode => ({ key: { kind: 'service_master_key' }, label: 'Service Master Key', state: 'never', last_verified: null, server_record: null, risk: null, changed_since_backup: false, protection: 'Service account and machine (DPAPI)', modified: null, expiry: null, can_back_up: true, properties: [], ...k })
+const key = (k: Partial<KeyNode>): KeyNode => ({ key: { kind: 'service_master_key' }, label: 'Service Master Key', state: 'never', state_words: 'NEVER backed up', last_verified: null, server_record: null, risk: null, changed_since_backup: false, protection: 'Service account and machine (DPAPI)', modified: null, expiry: null, can_back_up: true, properties: [], ...k })
 const conn = (id: number, name: string): ConnectionInfo => ({ id, server: name.toLowerCase(), server_name: name, version: '16.0', edition: 'Developer', platform: 'Windows', login: 'sa', database: 'master', profile: null, color: null })
 
 const sql01: ServerTree = {

@@ -31,6 +31,13 @@ pub(crate) async fn cmd_status(conn: &ConnArgs, json: bool) -> Result<i32, Keysa
         .flat_map(|(_, keys)| keys)
         .filter(|k| k.state != BackupState::BackedUp)
         .count();
+    // A group is the servers a database can end up on: each must hold the certificates its
+    // TDE databases and kept encrypted backups need (key parity).
+    let parity_risks = if conn.groups.is_empty() {
+        vec![]
+    } else {
+        keysafe_core::parity::check(&targets, 35).await.risks()
+    };
     if json {
         let v: Vec<_> = all
             .iter()
@@ -41,13 +48,9 @@ pub(crate) async fn cmd_status(conn: &ConnArgs, json: bool) -> Result<i32, Keysa
         for (server, keys) in &all {
             println!("{server}");
             for k in keys {
-                let state = match k.state {
-                    BackupState::BackedUp => "backed up",
-                    BackupState::Never => "NEVER",
-                    BackupState::Risk => "AT RISK",
-                };
                 println!(
-                    "  {state:<10} {:<40} {}{}",
+                    "  {:<15} {:<40} {}{}",
+                    k.state.words(),
                     k.label,
                     k.last_backup.as_deref().unwrap_or("no verified backup"),
                     k.reason
@@ -63,6 +66,9 @@ pub(crate) async fn cmd_status(conn: &ConnArgs, json: bool) -> Result<i32, Keysa
             keysafe_core::report::count(attention as u64, "key"),
             if attention == 1 { "needs" } else { "need" }
         );
+    }
+    for r in &parity_risks {
+        eprintln!("PARITY: {}", term::safe(r));
     }
     // An unattended run that failed or did not happen is as much a status as a key.
     let schedules: Vec<_> = keysafe_core::schedule::Store::new(&keysafe_home())
@@ -88,9 +94,11 @@ pub(crate) async fn cmd_status(conn: &ConnArgs, json: bool) -> Result<i32, Keysa
             }
         );
     }
-    Ok(if failed || attention > 0 || !schedules.is_empty() {
-        1
-    } else {
-        0
-    })
+    Ok(
+        if failed || attention > 0 || !schedules.is_empty() || !parity_risks.is_empty() {
+            1
+        } else {
+            0
+        },
+    )
 }
