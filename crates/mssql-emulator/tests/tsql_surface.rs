@@ -623,3 +623,96 @@ async fn if_else_blocks_and_has_dbaccess() {
     assert_eq!(s(&rows[0][0], 0).as_deref(), Some("Windows"));
     fails(&mut c, "SELECT host_platform FROM sys.dm_os_host_info", 208).await;
 }
+
+/// An availability group created on this instance (its primary): the catalog lists the group,
+/// its replicas and databases, and the DMV names the local replica PRIMARY; a login without
+/// VIEW ANY DEFINITION sees no group, without VIEW SERVER STATE no DMV, and without sysadmin
+/// cannot create one (`assumptions::AVAILABILITY_GROUPS`).
+#[tokio::test]
+async fn an_availability_group_is_listed_with_its_replicas_and_databases() {
+    let r = start_with(Some(DEMO), TlsMode::On).await;
+    let mut c = sa(&r).await;
+    ok(
+        &mut c,
+        "CREATE AVAILABILITY GROUP [PayrollAG] WITH (CONTAINED, DB_FAILOVER = ON)
+  FOR DATABASE Payroll, Archive
+  REPLICA ON N'SQLDEMO01' WITH (ENDPOINT_URL = N'TCP://sqldemo01.corp:5022', AVAILABILITY_MODE = SYNCHRONOUS_COMMIT, FAILOVER_MODE = AUTOMATIC, SECONDARY_ROLE (ALLOW_CONNECTIONS = READ_ONLY)),
+    N'SQLDR01' WITH (ENDPOINT_URL = N'TCP://sqldr01.corp:5022', AVAILABILITY_MODE = ASYNCHRONOUS_COMMIT, FAILOVER_MODE = MANUAL)",
+    )
+    .await;
+    let rows = ok(
+        &mut c,
+        "SELECT ag.name, CAST(ag.is_contained AS int), ar.replica_server_name, ar.endpoint_url, ar.availability_mode_desc, rs.role_desc
+  FROM sys.availability_groups AS ag
+  INNER JOIN sys.availability_replicas AS ar ON ar.group_id = ag.group_id
+  INNER JOIN sys.dm_hadr_availability_replica_states AS rs ON rs.replica_id = ar.replica_id
+  ORDER BY ar.replica_server_name",
+    )
+    .await;
+    let got: Vec<Vec<Option<String>>> = rows[0]
+        .iter()
+        .map(|row| {
+            vec![
+                s(row, 0),
+                i32v(row, 1).map(|v| v.to_string()),
+                s(row, 2),
+                s(row, 3),
+                s(row, 4),
+                s(row, 5),
+            ]
+        })
+        .collect();
+    let w = |x: &str| Some(x.to_string());
+    assert_eq!(
+        got,
+        [
+            vec![
+                w("PayrollAG"),
+                w("1"),
+                w("SQLDEMO01"),
+                w("TCP://sqldemo01.corp:5022"),
+                w("SYNCHRONOUS_COMMIT"),
+                w("PRIMARY")
+            ],
+            vec![
+                w("PayrollAG"),
+                w("1"),
+                w("SQLDR01"),
+                w("TCP://sqldr01.corp:5022"),
+                w("ASYNCHRONOUS_COMMIT"),
+                w("SECONDARY")
+            ],
+        ]
+    );
+    let dbs = ok(
+        &mut c,
+        "SELECT database_name FROM sys.availability_databases_cluster ORDER BY database_name",
+    )
+    .await;
+    let names: Vec<String> = dbs[0].iter().map(|r| s(r, 0).unwrap()).collect();
+    assert_eq!(names, ["Archive", "Payroll"]);
+
+    let mut reader = login(&r, "app_reader", "Reader!Pass#22").await;
+    assert_eq!(
+        scalar_i32(&mut reader, "SELECT COUNT(*) FROM sys.availability_groups").await,
+        Some(0)
+    );
+    fails(
+        &mut reader,
+        "SELECT * FROM sys.dm_hadr_availability_replica_states",
+        300,
+    )
+    .await;
+    fails(
+        &mut reader,
+        "CREATE AVAILABILITY GROUP [Other] FOR REPLICA ON N'SQLDEMO01' WITH (ENDPOINT_URL = N'TCP://x:5022', AVAILABILITY_MODE = SYNCHRONOUS_COMMIT, FAILOVER_MODE = MANUAL)",
+        15247,
+    )
+    .await;
+    let mut op = login(&r, "keysafe_operator", "Operat0r!Pass#1").await;
+    assert_eq!(
+        scalar_i32(&mut op, "SELECT COUNT(*) FROM sys.availability_replicas").await,
+        Some(2),
+        "CONTROL SERVER implies VIEW ANY DEFINITION"
+    );
+}

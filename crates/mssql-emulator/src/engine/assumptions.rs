@@ -461,3 +461,19 @@ pub const UNMODELLED_FILELIST_COLUMNS: &str = "NULL";
 /// server may keep the writer's local time).
 #[allow(dead_code)] // a record of what exec/backups.rs does
 pub const HEADERONLY_DATES_LOCAL: bool = true;
+
+/// Availability groups (CREATE AVAILABILITY GROUP, its page; sys.availability_groups,
+/// sys.availability_replicas, sys.availability_databases_cluster and
+/// sys.dm_hadr_availability_replica_states, their pages). Modelled: the instance that runs
+/// CREATE AVAILABILITY GROUP keeps the group and is its primary replica (the statement's
+/// docs: "execute it on the instance you intend to use as the initial primary"); every
+/// replica named is listed, with the local one found by its name against @@SERVERNAME; the
+/// feature is taken as enabled (no WSFC, no endpoints, no seeding: the secondaries' own
+/// catalogs are not reached, and no data moves). CREATE needs sysadmin (its Permissions:
+/// "membership in the sysadmin fixed server role and ..."), else 15247. Not modelled, so
+/// not refused: a name already in use, a database that does not exist or is not in FULL
+/// recovery, a replica list without the local server. Visibility: the catalog views show a
+/// group to a login with VIEW ANY DEFINITION (or CONTROL SERVER), none to others, as
+/// metadata visibility of a server-level securable is documented; the DMV needs VIEW SERVER
+/// STATE (297 otherwise, as every DMV here). is_contained exists from SQL Server 2022 (16).
+pub const AVAILABILITY_GROUPS: () = ();

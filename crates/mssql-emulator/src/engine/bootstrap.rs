@@ -133,6 +133,7 @@ pub(super) fn bootstrap(s: &Scenario, info: &ServerInfo) -> std::io::Result<Inst
         next_database_id: 4,
         backup_history: vec![],
         file_writes: 0,
+        availability_groups: Vec::new(),
     };
     st.logins.push(new_login(
         "sa",

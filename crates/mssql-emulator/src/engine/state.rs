@@ -116,6 +116,27 @@ pub struct Certificate {
     pub key_length: i32,
 }
 
+/// An availability group as its primary keeps it: created here, so this instance is its
+/// primary replica (`assumptions::AVAILABILITY_GROUPS`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AvailabilityGroup {
+    pub group_id: Uuid,
+    pub name: String,
+    pub contained: bool,
+    /// Each database of the group and its group_database_id.
+    pub databases: Vec<(String, Uuid)>,
+    pub replicas: Vec<AgReplica>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AgReplica {
+    pub replica_id: Uuid,
+    pub server: String,
+    pub endpoint_url: String,
+    pub availability_mode: String,
+    pub failover_mode: String,
+}
+
 /// One row of msdb.dbo.backupset, with its backupmediafamily device.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct BackupSetRow {
@@ -284,6 +305,9 @@ pub struct InstanceState {
     /// msdb's backup history (backupset joined with backupmediafamily), oldest first.
     #[serde(default)]
     pub backup_history: Vec<BackupSetRow>,
+    /// Availability groups this instance hosts a replica of (CREATE AVAILABILITY GROUP).
+    #[serde(default)]
+    pub availability_groups: Vec<AvailabilityGroup>,
     /// Counts file writes, for fault injection that survives nothing (not persisted).
     #[serde(skip)]
     pub file_writes: u64,

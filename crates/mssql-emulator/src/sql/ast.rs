@@ -67,6 +67,7 @@ pub enum Statement {
         on: bool,
     },
     CreateDatabase(String),
+    CreateAvailabilityGroup(CreateAvailabilityGroup),
     BackupDatabase(BackupDatabase),
     /// RESTORE HEADERONLY | FILELISTONLY | VERIFYONLY FROM DISK = '...' [WITH FILE = n]
     RestoreInfo {
@@ -178,6 +179,25 @@ pub enum CertificateSource {
         der: Vec<u8>,
         private_key: Option<PrivateKeyOptions>,
     },
+}
+
+/// CREATE AVAILABILITY GROUP name [WITH (options)] FOR [DATABASE a [, ...]] REPLICA ON
+/// 'server' WITH (ENDPOINT_URL = ..., AVAILABILITY_MODE = ..., FAILOVER_MODE = ..., ...) [, ...]
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateAvailabilityGroup {
+    pub name: String,
+    /// WITH (CONTAINED): SQL Server 2022's contained availability group.
+    pub contained: bool,
+    pub databases: Vec<String>,
+    pub replicas: Vec<AgReplicaSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgReplicaSpec {
+    pub server: String,
+    /// Each option as written (upper-cased name, value as text): ENDPOINT_URL,
+    /// AVAILABILITY_MODE, FAILOVER_MODE and the rest.
+    pub options: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -75,6 +75,7 @@ fn need_server_state(ctx: &Ctx) -> Res<()> {
 
 /// A catalog view or DMV by name.
 mod databases;
+mod hadr;
 mod keys;
 mod msdb;
 mod principals;
@@ -98,6 +99,7 @@ pub(super) struct Source {
 
 const VIEW_FAMILIES: &[&[Source]] = &[
     databases::VIEWS,
+    hadr::VIEWS,
     keys::VIEWS,
     principals::VIEWS,
     server::VIEWS,

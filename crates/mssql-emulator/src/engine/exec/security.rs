@@ -44,6 +44,44 @@ pub fn run(
             inst.persist(&st)?;
             Ok(None)
         }
+        Statement::CreateAvailabilityGroup(ag) => {
+            // Its docs: sysadmin, and CREATE AVAILABILITY GROUP, ALTER ANY AVAILABILITY GROUP
+            // or CONTROL SERVER (a sysadmin has them all).
+            if !perms::is_sysadmin(&st, &login) {
+                return Err(messages::no_permission().into());
+            }
+            let option = |r: &crate::sql::ast::AgReplicaSpec, k: &str| {
+                r.options
+                    .iter()
+                    .find(|(n, _)| n == k)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            };
+            let group = crate::engine::state::AvailabilityGroup {
+                group_id: uuid::Uuid::new_v4(),
+                name: ag.name.clone(),
+                contained: ag.contained,
+                databases: ag
+                    .databases
+                    .iter()
+                    .map(|d| (d.clone(), uuid::Uuid::new_v4()))
+                    .collect(),
+                replicas: ag
+                    .replicas
+                    .iter()
+                    .map(|r| crate::engine::state::AgReplica {
+                        replica_id: uuid::Uuid::new_v4(),
+                        server: r.server.clone(),
+                        endpoint_url: option(r, "ENDPOINT_URL"),
+                        availability_mode: option(r, "AVAILABILITY_MODE"),
+                        failover_mode: option(r, "FAILOVER_MODE"),
+                    })
+                    .collect(),
+            };
+            st.availability_groups.push(group);
+            inst.persist(&st)?;
+            Ok(None)
+        }
         Statement::DropDatabase(names) => {
             for name in names {
                 let db = st

@@ -17,6 +17,9 @@ impl Parser {
         if self.eat_kw(Kw::Certificate) {
             return self.create_certificate();
         }
+        if self.eat_kw(Kw::Availability) {
+            return self.create_availability_group();
+        }
         if self.eat_kw(Kw::Symmetric) {
             self.expect_kw(Kw::Key)?;
             let name = self.ident()?;
@@ -262,5 +265,98 @@ impl Parser {
             return Ok(Statement::DropUser(self.ident()?));
         }
         Err(self.err())
+    }
+}
+
+impl Parser {
+    /// The rest of CREATE AVAILABILITY GROUP, after AVAILABILITY.
+    fn create_availability_group(&mut self) -> R<Statement> {
+        self.expect_kw(Kw::Group)?;
+        let name = self.ident()?;
+        let mut contained = false;
+        if self.eat_kw(Kw::With) {
+            for (k, _) in self.option_list()? {
+                contained |= k == Kw::Contained.as_str();
+            }
+        }
+        self.expect_kw(Kw::For)?;
+        let mut databases = Vec::new();
+        if self.eat_kw(Kw::Database) {
+            loop {
+                databases.push(self.ident()?);
+                if !self.eat_sym(",") {
+                    break;
+                }
+            }
+        }
+        self.expect_kws(&[Kw::Replica, Kw::On])?;
+        let mut replicas = Vec::new();
+        loop {
+            let server = self.string_lit()?;
+            self.expect_kw(Kw::With)?;
+            let options = self.option_list()?;
+            replicas.push(AgReplicaSpec { server, options });
+            if !self.eat_sym(",") {
+                break;
+            }
+        }
+        Ok(Statement::CreateAvailabilityGroup(
+            CreateAvailabilityGroup {
+                name,
+                contained,
+                databases,
+                replicas,
+            },
+        ))
+    }
+
+    /// `( NAME [= value] | NAME ( ... ) [, ...] )`: each option's upper-cased name and its
+    /// value as text (empty for a flag or a nested list).
+    fn option_list(&mut self) -> R<Vec<(String, String)>> {
+        self.expect_sym("(")?;
+        let mut out = Vec::new();
+        loop {
+            let key = match &self.peek().kind {
+                TokenKind::Ident(w) | TokenKind::QuotedIdent(w) => w.to_ascii_uppercase(),
+                _ => return Err(self.err()),
+            };
+            self.bump();
+            let mut value = String::new();
+            if self.eat_sym("=") {
+                value = match &self.peek().kind {
+                    TokenKind::Str { text, .. } => text.clone(),
+                    TokenKind::Ident(w) | TokenKind::QuotedIdent(w) => w.to_ascii_uppercase(),
+                    TokenKind::Number(n) => n.to_string(),
+                    _ => return Err(self.err()),
+                };
+                self.bump();
+            } else if self.is_sym("(") {
+                self.skip_parenthesised()?;
+            }
+            out.push((key, value));
+            if !self.eat_sym(",") {
+                break;
+            }
+        }
+        self.expect_sym(")")?;
+        Ok(out)
+    }
+
+    /// A balanced `( ... )`, skipped.
+    fn skip_parenthesised(&mut self) -> R<()> {
+        self.expect_sym("(")?;
+        let mut depth = 1;
+        while depth > 0 {
+            if self.at_eof() {
+                return Err(self.err());
+            }
+            if self.is_sym("(") {
+                depth += 1;
+            } else if self.is_sym(")") {
+                depth -= 1;
+            }
+            self.bump();
+        }
+        Ok(())
     }
 }
