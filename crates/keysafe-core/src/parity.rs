@@ -154,12 +154,33 @@ impl CertificateParity {
 pub struct Parity {
     pub members: Vec<Member>,
     pub certificates: Vec<CertificateParity>,
+    /// The availability groups the members' catalogs list, with their replicas.
+    pub availability_groups: Vec<AvailabilityGroup>,
+}
+
+/// An availability group as a member's catalog lists it (sys.availability_groups and
+/// sys.availability_replicas): every replica must hold the keys its databases need.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AvailabilityGroup {
+    pub name: String,
+    /// The member whose catalog listed it (its address as given).
+    pub seen_on: String,
+    /// replica_server_name of each replica.
+    pub replicas: Vec<String>,
+    /// Replicas that are not members here: their keys were not compared.
+    pub not_in_group: Vec<String>,
 }
 
 impl Parity {
-    /// Every member was read and holds every certificate with its private key.
+    /// Every member was read, every replica of their availability groups is a member, and
+    /// each holds every certificate with its private key.
     pub fn complete(&self) -> bool {
         self.members.iter().all(|m| m.error.is_none())
+            && self
+                .availability_groups
+                .iter()
+                .all(|g| g.not_in_group.is_empty())
             && self.certificates.iter().all(CertificateParity::complete)
     }
 
@@ -172,7 +193,16 @@ impl Parity {
                 )
             })
         });
+        let outside = self.availability_groups.iter().flat_map(|g| {
+            g.not_in_group.iter().map(move |r| {
+                format!(
+                    "{r} is a replica of availability group {} (as {} lists it) but not compared here: add it (--profile or --server, or to the saved group) so its keys are checked.",
+                    g.name, g.seen_on
+                )
+            })
+        });
         unread
+            .chain(outside)
             .chain(self.certificates.iter().filter_map(CertificateParity::risk))
             .collect()
     }
@@ -184,6 +214,8 @@ pub struct Reading {
     pub server: String,
     pub inventory: Result<Inventory>,
     pub backup_encryptors: std::result::Result<Vec<String>, String>,
+    /// The availability groups its catalog lists: (group, replica_server_name) pairs.
+    pub replicas: Vec<(String, String)>,
 }
 
 /// Decides parity from what each member told. No I/O.
@@ -314,10 +346,67 @@ pub fn judge(readings: &[Reading]) -> Parity {
             c.advice = Some("No member holds it with its private key, so no copy can fix this: restore it from a Keysafe medium (keysafe restore cert, or Restore from Medium) before a backup that needs it has to be restored.".into());
         }
     }
+    // Each availability group once, from the first member that lists it.
+    let mut groups: Vec<AvailabilityGroup> = Vec::new();
+    for r in readings {
+        for (group, replica) in &r.replicas {
+            let g = match groups
+                .iter_mut()
+                .position(|g| g.name.eq_ignore_ascii_case(group))
+            {
+                Some(i) => &mut groups[i],
+                None => {
+                    groups.push(AvailabilityGroup {
+                        name: group.clone(),
+                        seen_on: r.server.clone(),
+                        replicas: vec![],
+                        not_in_group: vec![],
+                    });
+                    groups.last_mut().expect("just pushed")
+                }
+            };
+            if !g.replicas.iter().any(|x| x.eq_ignore_ascii_case(replica)) {
+                g.replicas.push(replica.clone());
+            }
+        }
+    }
+    for g in &mut groups {
+        g.not_in_group = g
+            .replicas
+            .iter()
+            .filter(|r| {
+                !members.iter().any(|m| {
+                    m.server_name
+                        .as_deref()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(r))
+                })
+            })
+            .cloned()
+            .collect();
+    }
     Parity {
         members,
         certificates: certs,
+        availability_groups: groups,
     }
+}
+
+/// The availability groups a member's catalog lists, with each replica's server name. A
+/// login that may not see them (no VIEW ANY DEFINITION) sees none.
+async fn replicas(c: &mut SqlConnection) -> Vec<(String, String)> {
+    c.rows("SELECT ag.name, ar.replica_server_name FROM sys.availability_groups AS ag INNER JOIN sys.availability_replicas AS ar ON ar.group_id = ag.group_id")
+        .await
+        .map(|rows| {
+            rows.iter()
+                .filter_map(|r| {
+                    Some((
+                        r.get::<&str, _>(0)?.to_string(),
+                        r.get::<&str, _>(1)?.to_string(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The thumbprints the kept backups of the last `retention_days` were encrypted with
@@ -349,14 +438,17 @@ pub async fn check(members: &[ConnectOptions], retention_days: u32) -> Parity {
                 server: o.server.to_string(),
                 inventory: Err(e),
                 backup_encryptors: Ok(vec![]),
+                replicas: vec![],
             },
             Ok(mut c) => {
                 let inventory = inventory::inventory(&mut c).await;
                 let backup_encryptors = backup_encryptors(&mut c, retention_days).await;
+                let replicas = replicas(&mut c).await;
                 Reading {
                     server: o.server.to_string(),
                     inventory,
                     backup_encryptors,
+                    replicas,
                 }
             }
         };

@@ -173,3 +173,48 @@ async fn an_unreachable_member_is_never_complete() {
         p.risks()
     );
 }
+
+/// An availability group on the primary lists SQLDR01 as a replica: checked without it,
+/// parity names the replica left out and is not complete; with it, the group's replicas are
+/// all compared.
+#[tokio::test]
+async fn a_replica_of_an_availability_group_left_out_of_the_check_is_named() {
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let primary = keysafe_test_support::seeded(d1.path(), "SQL01", PRIMARY).await;
+    primary
+        .instance()
+        .run_as(
+            "sa",
+            "CREATE AVAILABILITY GROUP [PayrollAG] FOR DATABASE Payroll REPLICA ON
+  N'SQL01' WITH (ENDPOINT_URL = N'TCP://sql01:5022', AVAILABILITY_MODE = SYNCHRONOUS_COMMIT, FAILOVER_MODE = AUTOMATIC),
+  N'SQLDR01' WITH (ENDPOINT_URL = N'TCP://sqldr01:5022', AVAILABILITY_MODE = ASYNCHRONOUS_COMMIT, FAILOVER_MODE = MANUAL)",
+        )
+        .unwrap();
+    let dr = keysafe_test_support::seeded(d2.path(), "SQLDR01", "SELECT 1;").await;
+    let third = tempfile::tempdir().unwrap();
+    let other = keysafe_test_support::seeded(third.path(), "SQL03", "SELECT 1;").await;
+
+    let without = parity::check(&[options(&primary), options(&other)], 35).await;
+    assert_eq!(without.availability_groups.len(), 1);
+    let g = &without.availability_groups[0];
+    assert_eq!(g.name, "PayrollAG");
+    assert_eq!(g.replicas, ["SQL01", "SQLDR01"]);
+    assert_eq!(g.not_in_group, ["SQLDR01"]);
+    assert!(!without.complete());
+    assert!(
+        without
+            .risks()
+            .iter()
+            .any(|r| r.starts_with("SQLDR01 is a replica of availability group PayrollAG")),
+        "{:?}",
+        without.risks()
+    );
+
+    let with = parity::check(&[options(&primary), options(&dr)], 35).await;
+    assert!(with.availability_groups[0].not_in_group.is_empty());
+    // Still not complete: the DR replica lacks the TDE certificate.
+    assert_eq!(
+        presence(&with, "TDE_2025", &options(&dr).server.to_string()),
+        &Presence::Missing
+    );
+}

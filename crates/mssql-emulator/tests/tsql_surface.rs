@@ -627,7 +627,7 @@ async fn if_else_blocks_and_has_dbaccess() {
 /// An availability group created on this instance (its primary): the catalog lists the group,
 /// its replicas and databases, and the DMV names the local replica PRIMARY; a login without
 /// VIEW ANY DEFINITION sees no group, without VIEW SERVER STATE no DMV, and without sysadmin
-/// cannot create one (`assumptions::AVAILABILITY_GROUPS`).
+/// cannot create one (`assumptions::AVAILABILITY_GROUPS_NEED_VIEW_ANY_DEFINITION`).
 #[tokio::test]
 async fn an_availability_group_is_listed_with_its_replicas_and_databases() {
     let r = start_with(Some(DEMO), TlsMode::On).await;

@@ -17,6 +17,20 @@ service_master_key_consequences: string, };
 
 export type AuthKind = "windows" | "windows_as" | "sql_server";
 
+export type AvailabilityGroup = { name: string, 
+/**
+ * The member whose catalog listed it (its address as given).
+ */
+seen_on: string, 
+/**
+ * replica_server_name of each replica.
+ */
+replicas: Array<string>, 
+/**
+ * Replicas that are not members here: their keys were not compared.
+ */
+not_in_group: Array<string>, };
+
 export type BackupPlan = { instances: Array<InstancePlan>, };
 
 export type BackupRequest = { connections: Array<number>, 
@@ -331,7 +345,11 @@ export type NeededPassword = { "for": "master_key", database: string, } | { "for
 
 export type Outcome = "verified" | "failed" | "skipped";
 
-export type Parity = { members: Array<Member>, certificates: Array<CertificateParity>, };
+export type Parity = { members: Array<Member>, certificates: Array<CertificateParity>, 
+/**
+ * The availability groups the members' catalogs list, with their replicas.
+ */
+availability_groups: Array<AvailabilityGroup>, };
 
 export type ParityCopy = { certificate: string, from: string, to: string, 
 /**

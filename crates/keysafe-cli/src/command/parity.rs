@@ -45,6 +45,19 @@ pub(crate) async fn cmd_parity(
                 println!("  note: {}", term::safe(n));
             }
         }
+        for g in &found.availability_groups {
+            println!(
+                "availability group {} (as {} lists it): replicas {}{}",
+                term::safe(&g.name),
+                g.seen_on,
+                term::safe(&g.replicas.join(", ")),
+                if g.not_in_group.is_empty() {
+                    String::new()
+                } else {
+                    format!("; NOT COMPARED: {}", term::safe(&g.not_in_group.join(", ")))
+                }
+            );
+        }
         if found.certificates.is_empty() {
             println!("No TDE database and no kept encrypted backup on any member: no certificate to compare.");
         }

@@ -476,4 +476,5 @@ pub const HEADERONLY_DATES_LOCAL: bool = true;
 /// group to a login with VIEW ANY DEFINITION (or CONTROL SERVER), none to others, as
 /// metadata visibility of a server-level securable is documented; the DMV needs VIEW SERVER
 /// STATE (297 otherwise, as every DMV here). is_contained exists from SQL Server 2022 (16).
-pub const AVAILABILITY_GROUPS: () = ();
+/// True: only a login with VIEW ANY DEFINITION sees the groups.
+pub const AVAILABILITY_GROUPS_NEED_VIEW_ANY_DEFINITION: bool = true;

@@ -117,7 +117,7 @@ pub struct Certificate {
 }
 
 /// An availability group as its primary keeps it: created here, so this instance is its
-/// primary replica (`assumptions::AVAILABILITY_GROUPS`).
+/// primary replica (`assumptions::AVAILABILITY_GROUPS_NEED_VIEW_ANY_DEFINITION`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AvailabilityGroup {
     pub group_id: Uuid,

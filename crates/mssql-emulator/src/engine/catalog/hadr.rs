@@ -1,6 +1,6 @@
 //! Always On availability groups: sys.availability_groups, sys.availability_replicas,
 //! sys.availability_databases_cluster, sys.dm_hadr_availability_replica_states
-//! (`assumptions::AVAILABILITY_GROUPS`).
+//! (`assumptions::AVAILABILITY_GROUPS_NEED_VIEW_ANY_DEFINITION`).
 
 use super::*;
 
@@ -30,8 +30,9 @@ pub(super) const VIEWS: &[Source] = &[
 
 /// The groups this login may see: all of them with VIEW ANY DEFINITION, none without.
 fn visible<'a>(ctx: &'a Ctx) -> Vec<&'a crate::engine::state::AvailabilityGroup> {
-    let _ = assumptions::AVAILABILITY_GROUPS;
-    if perms::has_server(ctx.st, &ctx.session.login, "VIEW ANY DEFINITION") {
+    if !assumptions::AVAILABILITY_GROUPS_NEED_VIEW_ANY_DEFINITION
+        || perms::has_server(ctx.st, &ctx.session.login, "VIEW ANY DEFINITION")
+    {
         ctx.st.availability_groups.iter().collect()
     } else {
         vec![]
