@@ -684,6 +684,37 @@ pub fn rows(entries: &[Entry]) -> Vec<Row> {
                     report: None,
                 });
             }
+            if e.record["action"] == "rotation" {
+                let r = &e.record["rotation"];
+                let at = e.record["at"]
+                    .as_str()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())?
+                    .with_timezone(&chrono::Utc);
+                let server = r["server"].as_str().unwrap_or("?").to_string();
+                let mut servers = vec![server.clone()];
+                servers.extend(
+                    r["copied_to"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|v| v.as_str().map(str::to_string)),
+                );
+                return Some(Row {
+                    run_id: None,
+                    finished: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    operator: e.record["operator"].as_str().unwrap_or("").to_string(),
+                    succeeded: true,
+                    verdict: verdict(true),
+                    what: format!(
+                        "rotation of {} to {} on {server} ({} retiring)",
+                        r["retiring"]["name"].as_str().unwrap_or("?"),
+                        r["new"]["name"].as_str().unwrap_or("?"),
+                        r["retiring"]["name"].as_str().unwrap_or("?")
+                    ),
+                    servers,
+                    report: None,
+                });
+            }
             let r = e.run()?;
             let mut servers: Vec<String> = r.keys.iter().map(|k| k.server.clone()).collect();
             servers.dedup();
@@ -705,6 +736,39 @@ pub fn rows(entries: &[Entry]) -> Vec<Row> {
             })
         })
         .collect()
+}
+
+/// Records a TDE certificate's rotation: which databases the new certificate protects now,
+/// the members it was copied to, and the old one kept as retiring. The record has
+/// `"action": "rotation"`.
+#[allow(clippy::too_many_arguments)]
+pub fn record_rotation(
+    path: &Path,
+    primary: &str,
+    old_name: &str,
+    old_thumbprint: &str,
+    new_name: &str,
+    new_thumbprint: &str,
+    databases: &[String],
+    members: &[String],
+) -> Result<Entry> {
+    append(
+        path,
+        serde_json::json!({
+            "schema": RECORD_SCHEMA,
+            "action": "rotation",
+            "at": chrono::Utc::now(),
+            "operator": crate::host::current_operator(),
+            "succeeded": true,
+            "rotation": {
+                "server": primary,
+                "retiring": { "name": old_name, "thumbprint": old_thumbprint },
+                "new": { "name": new_name, "thumbprint": new_thumbprint },
+                "databases": databases,
+                "copied_to": members,
+            },
+        }),
+    )
 }
 
 /// Records a restore, proven or failed: what was restored from which medium onto which

@@ -15,6 +15,7 @@ pub mod recovery;
 pub mod report;
 pub mod restore;
 pub mod restore_check;
+pub mod rotation;
 pub mod run;
 pub mod schedule;
 pub mod selftest;

@@ -19,8 +19,9 @@ const FLOORS: &[&[&str]] = &[
     &["coverage", "evidence", "parity", "restore", "schedule"],
     // The workflows: a backup run, the recovery drill.
     &["run", "drill"],
-    // The self-test, which exercises everything.
-    &["selftest"],
+    // The self-test, which exercises everything; a certificate's rotation across a group
+    // (parity, a backup run, copies).
+    &["rotation", "selftest"],
 ];
 
 /// The ground floor's modules, re-exported by keysafe-core (always below).

@@ -73,6 +73,35 @@ impl Instance {
         }
     }
 
+    /// Runs a batch as `login` in master and returns the rows of its first result set as
+    /// text (NULL as an empty string): how a test reads an instance's state back through
+    /// T-SQL. The errors it raised, as "Msg N: text".
+    pub fn query_as(&self, login: &str, sql: &str) -> Result<Vec<Vec<String>>, Vec<String>> {
+        let mut s = Session::new(0, login, "master");
+        let mut first = None;
+        let mut errors = Vec::new();
+        for e in self.execute_batch(&mut s, sql).events {
+            match e {
+                super::Event::Rows { rows, .. } if first.is_none() => {
+                    first = Some(
+                        rows.iter()
+                            .map(|r| r.iter().map(|v| v.to_text().unwrap_or_default()).collect())
+                            .collect(),
+                    )
+                }
+                super::Event::Message(m) if m.class > 10 => {
+                    errors.push(format!("Msg {}: {}", m.number, m.text))
+                }
+                _ => {}
+            }
+        }
+        if errors.is_empty() {
+            Ok(first.unwrap_or_default())
+        } else {
+            Err(errors)
+        }
+    }
+
     pub fn execute_batch(&self, session: &mut Session, sql: &str) -> BatchOutput {
         session.variables.clear();
         let mut out = self.run_text(session, sql, 0);

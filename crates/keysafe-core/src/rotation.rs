@@ -1,0 +1,379 @@
+//! Safe rotation of a TDE certificate across the servers its databases can end up on, as one
+//! plan: every member reachable and the new name free first; then the new certificate on
+//! the primary, backed up to the medium and verified, copied to every other member and
+//! proven by thumbprint, all **before** `ALTER DATABASE ENCRYPTION KEY ENCRYPTION BY SERVER
+//! CERTIFICATE`; then each database's encryptor read back. The old certificate is kept
+//! ("retiring"): backups and log taken before the rotation still need it (Msg 33111
+//! without it). The rotation is recorded in the history. Any step that fails stops the plan
+//! before the next; nothing before the ALTER changes what the databases are encrypted with.
+
+use crate::backup::{KeyRef, Secrets};
+use crate::connection::{connect, ConnectOptions, SqlConnection};
+use crate::error::{ErrorCode, KeysafeError, Result};
+use crate::run::{self, RunRequest, Selection};
+use crate::tsql;
+use serde::Serialize;
+
+/// What to rotate, where, and where the new certificate's backup goes.
+#[derive(Debug, Clone)]
+pub struct RotationRequest {
+    /// The primary first (where the databases are encrypted), then every other member.
+    pub members: Vec<ConnectOptions>,
+    /// The certificate in master that protects the databases' encryption keys now.
+    pub certificate: String,
+    pub new_name: String,
+    pub subject: String,
+    /// The new certificate's expiry (UTC), if not SQL Server's default (a year).
+    pub expiry: Option<chrono::NaiveDate>,
+    /// The backup of the new certificate: the run's settings (the selection is replaced),
+    /// custody, report folder and history.
+    pub backup: RunRequest,
+}
+
+/// One step of the plan, as it went.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RotationStep {
+    pub what: String,
+    pub done: bool,
+    pub detail: String,
+}
+
+/// What a rotation did.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Rotation {
+    pub certificate: String,
+    pub new_name: String,
+    pub old_thumbprint: String,
+    pub new_thumbprint: Option<String>,
+    /// The databases whose encryption key the new certificate protects now.
+    pub databases: Vec<String>,
+    pub steps: Vec<RotationStep>,
+    /// Why it stopped, when it did.
+    pub error: Option<KeysafeError>,
+}
+
+impl Rotation {
+    pub fn succeeded(&self) -> bool {
+        self.error.is_none() && self.steps.iter().all(|s| s.done)
+    }
+}
+
+/// The steps of the plan, in order, before anything runs.
+pub const STEPS: [&str; 6] = [
+    "every member reachable, the new name free",
+    "the new certificate created on the primary",
+    "the new certificate backed up to the medium and verified",
+    "the new certificate on every other member, thumbprint proven",
+    "each database's encryption key protected by the new certificate",
+    "the rotation recorded; the old certificate kept as retiring",
+];
+
+async fn thumbprints(c: &mut SqlConnection, name: &str) -> Result<Option<(String, String)>> {
+    let rows = c
+        .rows(&format!(
+            "SELECT CONVERT(nvarchar(64), thumbprint, 2), pvt_key_encryption_type FROM master.sys.certificates WHERE name = {}",
+            tsql::literal(name, "the certificate name", 128)?
+        ))
+        .await?;
+    Ok(rows.first().and_then(|r| {
+        Some((
+            r.get::<&str, _>(0)?.to_string(),
+            r.get::<&str, _>(1).unwrap_or("").to_string(),
+        ))
+    }))
+}
+
+/// The databases whose encryption key `thumbprint` protects, and each one's encryptor now.
+async fn encryptors(c: &mut SqlConnection) -> Result<Vec<(String, String)>> {
+    let rows = c
+        .rows("SELECT DB_NAME(database_id), CONVERT(nvarchar(64), encryptor_thumbprint, 2) FROM sys.dm_database_encryption_keys WHERE database_id > 4")
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.get::<&str, _>(0)?.to_string(),
+                r.get::<&str, _>(1).unwrap_or("").to_string(),
+            ))
+        })
+        .collect())
+}
+
+/// Runs the plan; `progress` hears each step as it starts. `secrets` protect the new
+/// certificate's backup; `new_master_key` creates a master key in a member's master that
+/// has none (then it must be backed up).
+pub async fn rotate(
+    req: &RotationRequest,
+    secrets: &Secrets,
+    new_master_key: Option<&crate::Password>,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Rotation {
+    let mut out = Rotation {
+        certificate: req.certificate.clone(),
+        new_name: req.new_name.clone(),
+        old_thumbprint: String::new(),
+        new_thumbprint: None,
+        databases: vec![],
+        steps: STEPS
+            .iter()
+            .map(|s| RotationStep {
+                what: s.to_string(),
+                done: false,
+                detail: String::new(),
+            })
+            .collect(),
+        error: None,
+    };
+    if let Err(e) = steps(req, secrets, new_master_key, progress, &mut out).await {
+        out.error = Some(e);
+    }
+    out
+}
+
+async fn steps(
+    req: &RotationRequest,
+    secrets: &Secrets,
+    new_master_key: Option<&crate::Password>,
+    progress: &(dyn Fn(&str) + Sync),
+    out: &mut Rotation,
+) -> Result<()> {
+    let [primary_o, others @ ..] = req.members.as_slice() else {
+        return Err(KeysafeError::new(
+            ErrorCode::InvalidInput,
+            "A rotation needs the primary and every server its databases can end up on.",
+        ));
+    };
+    // 1. Everything reachable and the plan possible, before anything changes.
+    progress(STEPS[0]);
+    let mut conns = Vec::new();
+    for o in &req.members {
+        let mut c = connect(o).await.map_err(|e| {
+            KeysafeError::new(
+                e.code,
+                format!(
+                    "Nothing was changed: {} cannot be reached ({}), and every member must have the new certificate before the databases use it.",
+                    o.server, e.message
+                ),
+            )
+            .next(e.next_step.clone().unwrap_or_else(|| "Bring it back, or leave it out only if no database of the group can end up there.".into()))
+        })?;
+        if thumbprints(&mut c, &req.new_name).await?.is_some() {
+            return Err(KeysafeError::new(
+                ErrorCode::InvalidInput,
+                format!(
+                    "Nothing was changed: {} already has a certificate named {} in master.",
+                    o.server, req.new_name
+                ),
+            )
+            .next("Choose another name for the new certificate."));
+        }
+        conns.push(c);
+    }
+    let (mut primary, mut rest) = {
+        let mut it = conns.into_iter();
+        (it.next().expect("the primary"), it.collect::<Vec<_>>())
+    };
+    let (old, _) = thumbprints(&mut primary, &req.certificate)
+        .await?
+        .ok_or_else(|| {
+            KeysafeError::new(
+                ErrorCode::NotFound,
+                format!(
+                    "Nothing was changed: {} has no certificate {} in master.",
+                    primary_o.server, req.certificate
+                ),
+            )
+        })?;
+    out.old_thumbprint = old.clone();
+    let databases: Vec<String> = encryptors(&mut primary)
+        .await?
+        .into_iter()
+        .filter(|(_, t)| t.eq_ignore_ascii_case(&old))
+        .map(|(d, _)| d)
+        .collect();
+    if databases.is_empty() {
+        return Err(KeysafeError::new(
+            ErrorCode::NotFound,
+            format!(
+                "Nothing was changed: certificate {} protects no database's encryption key on {}.",
+                req.certificate, primary_o.server
+            ),
+        ));
+    }
+    out.steps[0].done = true;
+    out.steps[0].detail = format!(
+        "{} reachable; {} protects {}",
+        crate::words::count(req.members.len() as u64, "member"),
+        req.certificate,
+        databases.join(", ")
+    );
+
+    // 2. The new certificate.
+    progress(STEPS[1]);
+    let mut create = format!(
+        "USE master;\nCREATE CERTIFICATE {} WITH SUBJECT = {}",
+        tsql::ident(&req.new_name)?,
+        tsql::literal(&req.subject, "the subject", 4000)?
+    );
+    if let Some(d) = req.expiry {
+        create.push_str(&format!(", EXPIRY_DATE = '{}'", d.format("%Y%m%d")));
+    }
+    create.push(';');
+    primary.execute(&create).await?;
+    let (new, _) = thumbprints(&mut primary, &req.new_name)
+        .await?
+        .ok_or_else(|| {
+            KeysafeError::new(
+                ErrorCode::VerificationFailed,
+                "The new certificate is not in master after CREATE CERTIFICATE.",
+            )
+        })?;
+    out.new_thumbprint = Some(new.clone());
+    out.steps[1].done = true;
+    out.steps[1].detail = format!("{} ({})", req.new_name, new);
+
+    // 3. Its backup, verified, before anything depends on it.
+    progress(STEPS[2]);
+    let mut backup = req.backup.clone();
+    backup.targets = vec![primary_o.clone()];
+    backup.settings.selection = Selection::Keys(vec![KeyRef::Certificate {
+        database: "master".into(),
+        name: req.new_name.clone(),
+    }]);
+    let record = run::execute(&backup, secrets, &|_| {}).await?;
+    if !record.report.succeeded() {
+        let why = record
+            .report
+            .instances
+            .iter()
+            .flat_map(|i| {
+                i.error
+                    .iter()
+                    .chain(i.keys.iter().filter_map(|k| k.error.as_ref()))
+            })
+            .map(|e| e.message.clone())
+            .next()
+            .unwrap_or_else(|| "not verified".into());
+        return Err(KeysafeError::new(
+            ErrorCode::VerificationFailed,
+            format!("Stopped before any database changed: the backup of {} failed: {why}", req.new_name),
+        )
+        .next(format!("The new certificate exists on {} but protects nothing yet: fix the backup and rotate again with another name, or drop it.", primary_o.server)));
+    }
+    out.steps[2].done = true;
+    out.steps[2].detail = format!("report {}", record.files.html.display());
+
+    // 4. On every other member.
+    progress(STEPS[3]);
+    let mut copied = Vec::new();
+    for (o, c) in others.iter().zip(rest.iter_mut()) {
+        let copy = crate::recovery::copy_certificate(
+            &mut primary,
+            c,
+            "master",
+            &req.new_name,
+            "master",
+            new_master_key,
+        )
+        .await
+        .map_err(|e| {
+            KeysafeError::new(
+                e.code,
+                format!(
+                    "Stopped before any database changed: the copy to {} failed: {}",
+                    o.server, e.message
+                ),
+            )
+            .next(e.next_step.clone().unwrap_or_default())
+        })?;
+        if !copy.verified() {
+            return Err(KeysafeError::new(
+                ErrorCode::VerificationFailed,
+                format!(
+                    "Stopped before any database changed: the copy on {} has another thumbprint.",
+                    o.server
+                ),
+            ));
+        }
+        copied.push(format!(
+            "{}{}",
+            o.server,
+            if copy.created_master_key {
+                " (a master key was created in master: back it up)"
+            } else {
+                ""
+            }
+        ));
+    }
+    out.steps[3].done = true;
+    out.steps[3].detail = if copied.is_empty() {
+        "no other member".into()
+    } else {
+        copied.join(", ")
+    };
+
+    // 5. The switch, database by database, read back.
+    progress(STEPS[4]);
+    for d in &databases {
+        primary
+            .execute(&format!(
+                "USE {};\nALTER DATABASE ENCRYPTION KEY ENCRYPTION BY SERVER CERTIFICATE {};",
+                tsql::ident(d)?,
+                tsql::ident(&req.new_name)?
+            ))
+            .await?;
+        out.databases.push(d.clone());
+    }
+    let now = encryptors(&mut primary).await?;
+    let wrong: Vec<&String> = databases
+        .iter()
+        .filter(|d| {
+            !now.iter()
+                .any(|(n, t)| n == *d && t.eq_ignore_ascii_case(&new))
+        })
+        .collect();
+    if !wrong.is_empty() {
+        return Err(KeysafeError::new(
+            ErrorCode::VerificationFailed,
+            format!(
+                "After the change, the encryption key of {} does not name the new certificate.",
+                wrong
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    out.steps[4].done = true;
+    out.steps[4].detail = format!(
+        "{} now protected by {}. Take a log backup of each before any further key change; keep {} while any kept backup needs it.",
+        databases.join(", "),
+        req.new_name,
+        req.certificate
+    );
+
+    // 6. The record.
+    progress(STEPS[5]);
+    crate::history::record_rotation(
+        &req.backup.history,
+        &primary_o.server.to_string(),
+        &req.certificate,
+        &old,
+        &req.new_name,
+        &new,
+        &databases,
+        &others
+            .iter()
+            .map(|o| o.server.to_string())
+            .collect::<Vec<_>>(),
+    )?;
+    out.steps[5].done = true;
+    out.steps[5].detail = format!(
+        "{} is retiring: kept until no kept backup needs it",
+        req.certificate
+    );
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! A TDE certificate's rotation over TCP across a primary and its DR server: the new
+//! certificate is on the medium (verified) and on the DR server (same thumbprint) before
+//! the database uses it; the old one stays; the history records it. An unreachable member
+//! stops the plan before anything changes.
+
+use keysafe_core::backup::Secrets;
+use keysafe_core::report::Custody;
+use keysafe_core::rotation::{self, RotationRequest};
+use keysafe_core::run::{RunRequest, RunSettings, Selection};
+use mssql_emulator::{Emulator, DEFAULT_SA_PASSWORD};
+use std::path::Path;
+
+const PRIMARY: &str = "USE master;
+CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Master!Key#2026x';
+CREATE CERTIFICATE TDE_2025 WITH SUBJECT = 'TDE 2025';
+CREATE DATABASE Payroll;
+USE Payroll;
+CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 ENCRYPTION BY SERVER CERTIFICATE TDE_2025;
+ALTER DATABASE Payroll SET ENCRYPTION ON;";
+
+const DR: &str = "USE master; CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'DR!Master#Key2026';";
+
+fn options(emu: &Emulator) -> keysafe_core::connection::ConnectOptions {
+    keysafe_test_support::sql_options(emu, "sa", DEFAULT_SA_PASSWORD)
+}
+
+fn request(members: Vec<keysafe_core::connection::ConnectOptions>, dir: &Path) -> RotationRequest {
+    RotationRequest {
+        members,
+        certificate: "TDE_2025".into(),
+        new_name: "TDE_2026".into(),
+        subject: "TDE 2026".into(),
+        expiry: chrono::NaiveDate::from_ymd_opt(2027, 12, 31),
+        backup: RunRequest {
+            targets: vec![],
+            settings: RunSettings::new(Selection::All, dir.join("medium")),
+            concurrency: 1,
+            custody: Custody::default(),
+            report_dir: dir.join("reports"),
+            history: dir.join("history.jsonl"),
+            instance_splits: Default::default(),
+        },
+    }
+}
+
+fn sql(emu: &Emulator, q: &str) -> Vec<Vec<String>> {
+    emu.instance()
+        .query_as("sa", q)
+        .unwrap_or_else(|e| panic!("{q}: {e:?}"))
+}
+
+#[tokio::test]
+async fn the_new_certificate_is_on_the_medium_and_every_member_before_the_database_uses_it() {
+    let (d1, d2, work) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let primary = keysafe_test_support::seeded(d1.path(), "SQL01", PRIMARY).await;
+    let dr = keysafe_test_support::seeded(d2.path(), "SQLDR01", DR).await;
+    let req = request(vec![options(&primary), options(&dr)], work.path());
+    let secrets = Secrets::chosen(keysafe_core::Password::new("Rotate!Backup#2026"), None).unwrap();
+    let heard = std::sync::Mutex::new(Vec::new());
+    let r = rotation::rotate(&req, &secrets, None, &|s| {
+        heard.lock().unwrap().push(s.to_string())
+    })
+    .await;
+    assert!(r.succeeded(), "{r:#?}");
+    assert_eq!(heard.lock().unwrap().len(), rotation::STEPS.len());
+    assert_eq!(r.databases, ["Payroll"]);
+    let new = r.new_thumbprint.clone().unwrap();
+    assert_ne!(new, r.old_thumbprint);
+
+    // The database's key names the new certificate; the old one is still in master.
+    let thumb = |emu: &Emulator, name: &str| {
+        sql(emu, &format!("SELECT CONVERT(nvarchar(64), thumbprint, 2) FROM master.sys.certificates WHERE name = '{name}'"))
+            .first()
+            .map(|r| r[0].clone())
+    };
+    let dek = sql(&primary, "SELECT CONVERT(nvarchar(64), encryptor_thumbprint, 2) FROM sys.dm_database_encryption_keys WHERE DB_NAME(database_id) = 'Payroll'");
+    assert_eq!(dek[0][0], new);
+    assert_eq!(
+        thumb(&primary, "TDE_2025").as_deref(),
+        Some(r.old_thumbprint.as_str())
+    );
+    assert_eq!(thumb(&dr, "TDE_2026").as_deref(), Some(new.as_str()));
+    // On the medium, verified, with its report.
+    let files = keysafe_test_support::files_under(&work.path().join("medium"));
+    assert!(
+        files
+            .iter()
+            .any(|p| p.to_string_lossy().contains("TDE_2026")),
+        "{files:?}"
+    );
+    // In the history, with the old one retiring.
+    let entries = keysafe_core::history::load(&work.path().join("history.jsonl"))
+        .unwrap()
+        .vouched();
+    let rows = keysafe_core::history::rows(&entries);
+    assert!(
+        rows.iter()
+            .any(|r| r.what.starts_with("rotation of TDE_2025 to TDE_2026")
+                && r.what.contains("TDE_2025 retiring")),
+        "{rows:#?}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_member_stops_the_rotation_before_anything_changes() {
+    let (d1, work) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let primary = keysafe_test_support::seeded(d1.path(), "SQL01", PRIMARY).await;
+    let mut gone = options(&primary);
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    gone.server = format!("localhost,{port}").parse().unwrap();
+    gone.connect_timeout = std::time::Duration::from_secs(2);
+    let req = request(vec![options(&primary), gone], work.path());
+    let secrets = Secrets::chosen(keysafe_core::Password::new("Rotate!Backup#2026"), None).unwrap();
+    let r = rotation::rotate(&req, &secrets, None, &|_| {}).await;
+    assert!(!r.succeeded());
+    let e = r.error.unwrap();
+    assert!(
+        e.message.starts_with("Nothing was changed"),
+        "{}",
+        e.message
+    );
+    assert!(r.steps.iter().all(|s| !s.done));
+    assert!(sql(
+        &primary,
+        "SELECT name FROM master.sys.certificates WHERE name = 'TDE_2026'"
+    )
+    .is_empty());
+    assert!(!work.path().join("medium").exists());
+    assert!(!work.path().join("history.jsonl").exists());
+}
