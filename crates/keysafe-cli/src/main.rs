@@ -35,6 +35,7 @@ use command::parity::cmd_parity;
 use command::profile::cmd_profile;
 use command::repair_master_key::cmd_repair_master_key;
 use command::restore::cmd_restore;
+use command::rotate::{cmd_rotate, RotateArgs};
 use command::schedule::{cmd_schedule, cmd_secret};
 use command::selftest::cmd_selftest;
 use command::status::cmd_status;
@@ -79,6 +80,34 @@ pub(crate) async fn dispatch(cli: &Cli) -> Result<i32, keysafe_core::KeysafeErro
         Command::Backup(a) => cmd_backup(a).await,
         Command::Profile { action } => cmd_profile(action),
         Command::Group { action } => cmd_group(action),
+        Command::RotateCertificate {
+            conn,
+            certificate,
+            new_name,
+            subject,
+            expiry,
+            password_env,
+            password_keyring,
+            copy_to,
+            create_master_key_password_env,
+            yes,
+            json,
+        } => {
+            cmd_rotate(RotateArgs {
+                conn,
+                certificate,
+                new_name,
+                subject: subject.as_deref(),
+                expiry: *expiry,
+                password_env: password_env.as_deref(),
+                password_keyring: password_keyring.as_deref(),
+                copy_to,
+                new_master_key_env: create_master_key_password_env.as_deref(),
+                yes: *yes,
+                json: *json,
+            })
+            .await
+        }
         Command::Parity {
             conn,
             retention_days,

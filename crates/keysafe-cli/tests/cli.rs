@@ -3748,3 +3748,95 @@ ALTER DATABASE Payroll SET ENCRYPTION ON;",
         "present"
     );
 }
+
+/// keysafe rotate-certificate over a saved group: refused without --yes where no terminal
+/// can ask; with it, every step is done (exit 0), the history lists the rotation, the group
+/// is at parity with the new certificate, and the backup password is nowhere Keysafe wrote.
+#[tokio::test]
+async fn rotate_certificate_over_a_group_moves_the_database_to_a_new_certificate_everywhere() {
+    let tag = &uuid::Uuid::new_v4().simple().to_string()[..6];
+    let primary = env_with("[server]\nmachine_name = \"SQL01\"\n").await;
+    primary
+        .emu
+        .instance()
+        .run_as(
+            "sa",
+            "USE master; CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Master!Key#2026x';
+CREATE CERTIFICATE TDE_2025 WITH SUBJECT = 'TDE 2025';
+CREATE DATABASE Payroll; USE Payroll;
+CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 ENCRYPTION BY SERVER CERTIFICATE TDE_2025;
+ALTER DATABASE Payroll SET ENCRYPTION ON;",
+        )
+        .unwrap();
+    let dr = env_with("[server]\nmachine_name = \"SQLDR01\"\n").await;
+    dr.emu
+        .instance()
+        .run_as(
+            "sa",
+            "USE master; CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'DR!Master#Key2026';",
+        )
+        .unwrap();
+    let (p1, p2, group) = (
+        format!("Prod-{tag}"),
+        format!("DR-{tag}"),
+        format!("Payroll {tag}"),
+    );
+    saved_profile(&primary, &primary, &p1).await;
+    saved_profile(&dr, &primary, &p2).await;
+    exits(
+        &keysafe(
+            &primary,
+            &["group", "add", &group, "--profile", &p1, "--profile", &p2],
+            &[],
+        )
+        .await,
+        0,
+    );
+    let medium = primary.medium.display().to_string();
+    let pw = "Rotate!Backup#Canary-2026";
+    let mut args = vec![
+        "rotate-certificate",
+        "--group",
+        &group,
+        "--certificate",
+        "TDE_2025",
+        "--new-name",
+        "TDE_2026",
+        "--password-env",
+        "KS_PW",
+        "--copy-to",
+        &medium,
+    ];
+    let refused = keysafe(&primary, &args, &[("KS_PW", pw)]).await;
+    exits(&refused, 2);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--yes"));
+    args.push("--yes");
+    let done = keysafe(&primary, &args, &[("KS_PW", pw)]).await;
+    exits(&done, 0);
+    let text = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        text.contains("4. done   the new certificate on every other member")
+            && text.contains("6. done   the rotation recorded"),
+        "{text}"
+    );
+    let hist = keysafe(&primary, &["history"], &[]).await;
+    assert!(String::from_utf8_lossy(&hist.stdout).contains("rotation of TDE_2025 to TDE_2026"));
+    let parity = keysafe(&primary, &["parity", "--group", &group, "--json"], &[]).await;
+    exits(&parity, 0);
+    let v: serde_json::Value = serde_json::from_slice(&parity.stdout).unwrap();
+    assert_eq!(v["parity"]["certificates"][0]["name"], "TDE_2026");
+    let mut seen = vec![
+        text.into_owned(),
+        String::from_utf8_lossy(&done.stderr).into_owned(),
+    ];
+    for f in files_under(&primary.home)
+        .into_iter()
+        .chain(files_under(&primary.medium))
+    {
+        seen.push(String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned());
+    }
+    assert!(
+        seen.iter().all(|t| !t.contains(pw)),
+        "the backup password leaked"
+    );
+}

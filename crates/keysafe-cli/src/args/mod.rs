@@ -84,6 +84,50 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Rotate a TDE certificate safely across the servers its databases can end up on (the
+    /// primary first, then every replica or DR server; --group works): the new certificate
+    /// is created on the primary, backed up to --copy-to and verified, copied to every other
+    /// member and proven by thumbprint, and only then does each database's encryption key
+    /// change to it. The old certificate is kept (retiring): backups taken before still need
+    /// it. Any member unreachable, or any step failing, stops it before the databases
+    /// change. Changes the servers: asks first. Exit 0 only when every step is done.
+    RotateCertificate {
+        #[command(flatten)]
+        conn: ConnArgs,
+        /// The certificate in master that protects the databases' encryption keys now.
+        #[arg(long)]
+        certificate: String,
+        /// The new certificate's name.
+        #[arg(long)]
+        new_name: String,
+        /// The new certificate's subject (default: "TDE certificate NEW_NAME").
+        #[arg(long)]
+        subject: Option<String>,
+        /// The new certificate's expiry date, YYYY-MM-DD (default: SQL Server's, a year).
+        /// An expired TDE certificate keeps working; this only dates it.
+        #[arg(long, value_name = "DATE")]
+        expiry: Option<chrono::NaiveDate>,
+        /// Environment variable that holds the password of the new certificate's backup
+        /// (without it: a no-echo prompt, twice).
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
+        /// That password kept in this account's OS keyring (keysafe secret set NAME).
+        #[arg(long, value_name = "NAME", conflicts_with = "password_env")]
+        password_keyring: Option<String>,
+        /// The medium's folder the new certificate's backup is copied to and verified on.
+        #[arg(long, value_name = "DIR")]
+        copy_to: PathBuf,
+        /// Where a member's master has no master key to protect the copy, create one with
+        /// the password in this environment variable (then back it up).
+        #[arg(long, value_name = "VAR")]
+        create_master_key_password_env: Option<String>,
+        /// Confirm without a prompt (scripts).
+        #[arg(long)]
+        yes: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Unattended runs: add, list, remove a schedule (Task Scheduler, systemd, SQL Agent).
     Schedule {
         #[command(subcommand)]

@@ -13,6 +13,7 @@ pub(crate) mod parity;
 pub(crate) mod profile;
 pub(crate) mod repair_master_key;
 pub(crate) mod restore;
+pub(crate) mod rotate;
 pub(crate) mod schedule;
 pub(crate) mod selftest;
 pub(crate) mod status;
