@@ -35,7 +35,7 @@ use command::parity::cmd_parity;
 use command::profile::cmd_profile;
 use command::repair_master_key::cmd_repair_master_key;
 use command::restore::cmd_restore;
-use command::rotate::{cmd_rotate, RotateArgs};
+use command::rotate::{cmd_drop_certificate, cmd_rotate, RotateArgs};
 use command::schedule::{cmd_schedule, cmd_secret};
 use command::selftest::cmd_selftest;
 use command::status::cmd_status;
@@ -80,6 +80,12 @@ pub(crate) async fn dispatch(cli: &Cli) -> Result<i32, keysafe_core::KeysafeErro
         Command::Backup(a) => cmd_backup(a).await,
         Command::Profile { action } => cmd_profile(action),
         Command::Group { action } => cmd_group(action),
+        Command::DropCertificate {
+            conn,
+            certificate,
+            retention_days,
+            yes,
+        } => cmd_drop_certificate(conn, certificate, *retention_days, *yes).await,
         Command::RotateCertificate {
             conn,
             certificate,

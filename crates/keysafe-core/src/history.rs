@@ -684,6 +684,27 @@ pub fn rows(entries: &[Entry]) -> Vec<Row> {
                     report: None,
                 });
             }
+            if e.record["action"] == "retired" {
+                let r = &e.record["retired"];
+                let at = e.record["at"]
+                    .as_str()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())?
+                    .with_timezone(&chrono::Utc);
+                let server = r["server"].as_str().unwrap_or("?").to_string();
+                return Some(Row {
+                    run_id: None,
+                    finished: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    operator: e.record["operator"].as_str().unwrap_or("").to_string(),
+                    succeeded: true,
+                    verdict: verdict(true),
+                    what: format!(
+                        "certificate {} dropped on {server}: no kept backup needed it",
+                        r["name"].as_str().unwrap_or("?")
+                    ),
+                    servers: vec![server],
+                    report: None,
+                });
+            }
             if e.record["action"] == "rotation" {
                 let r = &e.record["rotation"];
                 let at = e.record["at"]

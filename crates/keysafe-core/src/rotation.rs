@@ -377,3 +377,157 @@ async fn steps(
     );
     Ok(())
 }
+
+/// Whether a certificate may be dropped from one server: what still needs it there.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RetireCheck {
+    /// The server as given.
+    pub server: String,
+    pub certificate: String,
+    /// None when the server has no such certificate in master.
+    pub thumbprint: Option<String>,
+    /// Databases whose encryption key it protects now.
+    pub protects: Vec<String>,
+    /// Kept backups (within the retention) that need it to be restored, described.
+    pub needed_by: Vec<String>,
+    /// Why the check could not be made, when it could not (then nothing is dropped).
+    pub unknown: Option<String>,
+}
+
+impl RetireCheck {
+    /// Nothing needs it and the check was made: it may go.
+    pub fn may_drop(&self) -> bool {
+        self.thumbprint.is_some()
+            && self.protects.is_empty()
+            && self.needed_by.is_empty()
+            && self.unknown.is_none()
+    }
+}
+
+/// What needs `certificate` on this server: the databases it protects now and every kept
+/// backup of the last `retention_days` (msdb, and the backup files themselves for TDE, as
+/// coverage reads them) that needs it. Sends nothing that changes anything.
+pub async fn retire_check(
+    c: &mut SqlConnection,
+    server: &str,
+    certificate: &str,
+    retention_days: u32,
+    runs: &[crate::history::RunRecord],
+) -> Result<RetireCheck> {
+    let mut out = RetireCheck {
+        server: server.to_string(),
+        certificate: certificate.to_string(),
+        thumbprint: None,
+        protects: vec![],
+        needed_by: vec![],
+        unknown: None,
+    };
+    let Some((thumb, _)) = thumbprints(c, certificate).await? else {
+        return Ok(out);
+    };
+    out.protects = encryptors(c)
+        .await?
+        .into_iter()
+        .filter(|(_, t)| t.eq_ignore_ascii_case(&thumb))
+        .map(|(d, _)| d)
+        .collect();
+    match crate::coverage::coverage(c, retention_days, runs).await {
+        Ok(cov) => {
+            for b in &cov.backups {
+                if b.needs
+                    .iter()
+                    .any(|n| n.thumbprint.eq_ignore_ascii_case(&thumb))
+                {
+                    let kind = match b.kind.as_str() {
+                        "D" => "full",
+                        "I" => "differential",
+                        "L" => "log",
+                        _ => "other",
+                    };
+                    out.needed_by.push(format!(
+                        "{}'s {kind} backup of {} ({})",
+                        b.database,
+                        b.finished.format("%Y-%m-%d %H:%M"),
+                        b.device
+                    ));
+                }
+                if b.unknown.is_some() && out.unknown.is_none() {
+                    out.unknown = Some(format!(
+                        "what {}'s backup in {} needs could not be read: {}",
+                        b.database,
+                        b.device,
+                        b.unknown.as_deref().unwrap_or_default()
+                    ));
+                }
+            }
+        }
+        Err(e) => out.unknown = Some(e.message),
+    }
+    out.thumbprint = Some(thumb);
+    Ok(out)
+}
+
+/// Drops the certificate `check` cleared, and records it. Refuses, naming what needs it,
+/// when anything does.
+pub async fn drop_retired(
+    c: &mut SqlConnection,
+    check: &RetireCheck,
+    history: &std::path::Path,
+) -> Result<()> {
+    if !check.may_drop() {
+        let mut why: Vec<String> = Vec::new();
+        if check.thumbprint.is_none() {
+            why.push(format!(
+                "{} has no certificate {} in master",
+                check.server, check.certificate
+            ));
+        }
+        if !check.protects.is_empty() {
+            why.push(format!(
+                "it protects the encryption key of {}",
+                check.protects.join(", ")
+            ));
+        }
+        if !check.needed_by.is_empty() {
+            why.push(format!(
+                "kept backups need it: {}",
+                check.needed_by.join("; ")
+            ));
+        }
+        if let Some(u) = &check.unknown {
+            why.push(format!("not every kept backup could be checked ({u})"));
+        }
+        return Err(KeysafeError::new(
+            ErrorCode::InvalidInput,
+            format!(
+                "Certificate {} was not dropped on {}: {}.",
+                check.certificate,
+                check.server,
+                why.join("; ")
+            ),
+        )
+        .next("Keep it until the retention has passed for every backup that needs it (Msg 33111 otherwise, on every restore of them)."));
+    }
+    c.execute(&format!(
+        "USE master;\nDROP CERTIFICATE {};",
+        tsql::ident(&check.certificate)?
+    ))
+    .await?;
+    crate::history::append(
+        history,
+        serde_json::json!({
+            "schema": crate::history::RECORD_SCHEMA,
+            "action": "retired",
+            "at": chrono::Utc::now(),
+            "operator": crate::host::current_operator(),
+            "succeeded": true,
+            "retired": {
+                "server": check.server,
+                "name": check.certificate,
+                "thumbprint": check.thumbprint,
+            },
+        }),
+    )?;
+    Ok(())
+}

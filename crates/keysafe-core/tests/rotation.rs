@@ -57,6 +57,14 @@ async fn the_new_certificate_is_on_the_medium_and_every_member_before_the_databa
         tempfile::tempdir().unwrap(),
     );
     let primary = keysafe_test_support::seeded(d1.path(), "SQL01", PRIMARY).await;
+    // A backup taken before the rotation: it needs TDE_2025 for as long as it is kept.
+    primary
+        .instance()
+        .run_as(
+            "sa",
+            r"BACKUP DATABASE Payroll TO DISK = N'C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup\Payroll-before.bak' WITH INIT",
+        )
+        .unwrap();
     let dr = keysafe_test_support::seeded(d2.path(), "SQLDR01", DR).await;
     let req = request(vec![options(&primary), options(&dr)], work.path());
     let secrets = Secrets::chosen(keysafe_core::Password::new("Rotate!Backup#2026"), None).unwrap();

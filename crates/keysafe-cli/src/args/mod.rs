@@ -128,6 +128,23 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Drop a retiring certificate from master on each server given, only where nothing needs
+    /// it: no database's encryption key, and no kept backup of the last --retention-days (the
+    /// backups' own files read for TDE, as coverage does). Otherwise refused, naming what
+    /// needs it (exit 1). Changes the servers: asks first.
+    DropCertificate {
+        #[command(flatten)]
+        conn: ConnArgs,
+        /// The certificate's name in master.
+        #[arg(long)]
+        certificate: String,
+        /// How long backups are kept, in days.
+        #[arg(long, value_name = "DAYS", default_value_t = 35)]
+        retention_days: u32,
+        /// Confirm without a prompt (scripts).
+        #[arg(long)]
+        yes: bool,
+    },
     /// Unattended runs: add, list, remove a schedule (Task Scheduler, systemd, SQL Agent).
     Schedule {
         #[command(subcommand)]

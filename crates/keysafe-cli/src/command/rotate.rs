@@ -107,3 +107,80 @@ pub(crate) async fn cmd_rotate(a: RotateArgs<'_>) -> Result<i32, KeysafeError> {
     }
     Ok(if done.succeeded() { 0 } else { 1 })
 }
+
+pub(crate) async fn cmd_drop_certificate(
+    conn: &ConnArgs,
+    certificate: &str,
+    retention_days: u32,
+    yes: bool,
+) -> Result<i32, KeysafeError> {
+    let targets = connect_options(conn)?;
+    let runs: Vec<_> = history::read(&history_path())?
+        .iter()
+        .filter_map(history::Entry::run)
+        .collect();
+    // Every server checked before any is changed.
+    let mut checked = Vec::new();
+    for t in &targets {
+        let mut c = keysafe_core::connection::connect(t).await?;
+        let check = rotation::retire_check(
+            &mut c,
+            &t.server.to_string(),
+            certificate,
+            retention_days,
+            &runs,
+        )
+        .await?;
+        checked.push((c, check));
+    }
+    let blocked: Vec<_> = checked
+        .iter()
+        .filter(|(_, k)| k.thumbprint.is_some() && !k.may_drop())
+        .collect();
+    if !blocked.is_empty() {
+        for (_, k) in &blocked {
+            println!("[{}] {certificate} is still needed:", k.server);
+            for d in &k.protects {
+                println!("  protects the encryption key of {}", term::safe(d));
+            }
+            for b in &k.needed_by {
+                println!("  {}", term::safe(b));
+            }
+            if let Some(u) = &k.unknown {
+                println!("  not checked: {}", term::safe(u));
+            }
+        }
+        eprintln!("Nothing was dropped: keep {certificate} until no kept backup needs it (Msg 33111 on every restore of them otherwise).");
+        return Ok(1);
+    }
+    if checked.iter().all(|(_, k)| k.thumbprint.is_none()) {
+        return Err(KeysafeError::new(
+            ErrorCode::NotFound,
+            format!("No server given has a certificate {certificate} in master."),
+        ));
+    }
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(usage(
+                "drop-certificate changes the servers: confirm with --yes (no terminal to ask on).",
+            ));
+        }
+        eprint!("Nothing needs {certificate} any more. Type its name to drop it: ");
+        let mut answer = String::new();
+        std::io::stdin()
+            .read_line(&mut answer)
+            .map_err(|e| usage(format!("Cannot read the answer: {e}")))?;
+        if answer.trim() != certificate {
+            eprintln!("Not confirmed: nothing was changed.");
+            return Ok(1);
+        }
+    }
+    for (mut c, k) in checked.into_iter().filter(|(_, k)| k.thumbprint.is_some()) {
+        rotation::drop_retired(&mut c, &k, &history_path()).await?;
+        println!(
+            "[{}] {certificate} dropped (recorded in the history).",
+            k.server
+        );
+    }
+    Ok(0)
+}
