@@ -3689,6 +3689,22 @@ ALTER DATABASE Payroll SET ENCRYPTION ON;",
         0,
     );
     let dr_addr = format!("localhost,{}", dr.emu.addr().port());
+    // A kept backup of Payroll on the primary: group-wide coverage says where it restores.
+    primary
+        .emu
+        .instance()
+        .run_as(
+            "sa",
+            r"BACKUP DATABASE Payroll TO DISK = N'C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup\Payroll.bak' WITH INIT",
+        )
+        .unwrap();
+    let cov = keysafe(&primary, &["coverage", "--group", &group], &[]).await;
+    exits(&cov, 1);
+    let text = String::from_utf8_lossy(&cov.stdout);
+    assert!(
+        text.contains("restores on SQL01, NOT on SQLDR01 (certificate TDE_2025 missing there)"),
+        "{text}"
+    );
 
     let before = keysafe(&primary, &["parity", "--group", &group], &[]).await;
     exits(&before, 1);
@@ -3746,6 +3762,12 @@ ALTER DATABASE Payroll SET ENCRYPTION ON;",
     assert_eq!(
         v["parity"]["certificates"][0]["members"][1]["presence"]["state"],
         "present"
+    );
+    let cov = keysafe(&primary, &["coverage", "--group", &group, "--json"], &[]).await;
+    let v: serde_json::Value = serde_json::from_slice(&cov.stdout).unwrap();
+    assert_eq!(
+        v["group"]["backups"][0]["restores_on"],
+        serde_json::json!(["SQL01", "SQLDR01"])
     );
 }
 

@@ -537,3 +537,177 @@ pub async fn copy_missing(
     }
     out
 }
+
+/// One kept backup of a group, judged on every member it may have to be restored on.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct GroupBackup {
+    /// The member whose msdb recorded it (its name).
+    pub taken_on: String,
+    pub database: String,
+    /// full, differential or log.
+    pub kind: String,
+    /// When it finished ("YYYY-MM-DD HH:MM", UTC).
+    pub finished: String,
+    pub device: String,
+    /// The thumbprints it needs (TDE, backup encryption).
+    pub needs: Vec<String>,
+    /// The members it restores on (names).
+    pub restores_on: Vec<String>,
+    /// The members it does not restore on, each with why.
+    pub not_on: Vec<String>,
+    /// What it needs could not be read (then it is judged on nothing).
+    pub unknown: Option<String>,
+}
+
+impl GroupBackup {
+    /// "Payroll's log backup of 2026-12-03 10:00 (taken on SQL01) restores on SQL01, not on
+    /// SQLDR01 (certificate TDE_2025 missing there)".
+    pub fn sentence(&self) -> String {
+        let head = format!(
+            "{}'s {} backup of {} (taken on {})",
+            self.database, self.kind, self.finished, self.taken_on
+        );
+        if let Some(u) = &self.unknown {
+            return format!("{head}: UNKNOWN, {u}");
+        }
+        match (self.restores_on.is_empty(), self.not_on.is_empty()) {
+            (_, true) => format!("{head} restores on every member"),
+            (true, false) => format!("{head} restores on NO member: {}", self.not_on.join("; ")),
+            (false, false) => format!(
+                "{head} restores on {}, NOT on {}",
+                self.restores_on.join(", "),
+                self.not_on.join("; ")
+            ),
+        }
+    }
+
+    pub fn everywhere(&self) -> bool {
+        self.unknown.is_none() && self.not_on.is_empty()
+    }
+}
+
+/// Every kept backup of every member (each member's own msdb: a secondary's backups are in
+/// its msdb only), judged on each member as a restore target.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct GroupCoverage {
+    pub members: Vec<Member>,
+    pub retention_days: u32,
+    pub backups: Vec<GroupBackup>,
+}
+
+impl GroupCoverage {
+    /// Every member read, every kept backup restorable on every member.
+    pub fn complete(&self) -> bool {
+        self.members.iter().all(|m| m.error.is_none())
+            && self.backups.iter().all(GroupBackup::everywhere)
+    }
+}
+
+/// Reads every member's kept backups (coverage) and master certificates, and judges each
+/// backup on each member.
+pub async fn group_coverage(
+    members: &[ConnectOptions],
+    retention_days: u32,
+    runs: &[crate::history::RunRecord],
+) -> GroupCoverage {
+    // (member, its name, its master certificates (thumbprint, name, has private key), its coverage)
+    let mut read = Vec::new();
+    let mut out_members = Vec::new();
+    for o in members {
+        let got = async {
+            let mut c = connect(o).await?;
+            let inv = inventory::inventory(&mut c).await?;
+            let cov = crate::coverage::coverage(&mut c, retention_days, runs).await?;
+            Ok::<_, KeysafeError>((inv, cov))
+        }
+        .await;
+        match got {
+            Ok((inv, cov)) => {
+                let certs: Vec<(String, String, bool)> = inv
+                    .databases
+                    .iter()
+                    .filter(|d| d.name.eq_ignore_ascii_case("master"))
+                    .flat_map(|d| d.certificates.iter())
+                    .map(|c| {
+                        (
+                            c.thumbprint.to_uppercase(),
+                            c.name.clone(),
+                            c.private_key != "NA",
+                        )
+                    })
+                    .collect();
+                out_members.push(Member {
+                    server: o.server.to_string(),
+                    server_name: Some(inv.server.server_name.clone()),
+                    error: None,
+                    notes: vec![],
+                });
+                read.push((inv.server.server_name.clone(), certs, cov));
+            }
+            Err(e) => out_members.push(Member {
+                server: o.server.to_string(),
+                server_name: None,
+                error: Some(e),
+                notes: vec![],
+            }),
+        }
+    }
+    let name_of = |t: &str| {
+        read.iter()
+            .flat_map(|(_, certs, _)| certs.iter())
+            .find(|(th, _, _)| th.eq_ignore_ascii_case(t))
+            .map(|(_, n, _)| format!("certificate {n}"))
+            .unwrap_or_else(|| format!("the certificate with thumbprint {}", short(t)))
+    };
+    let mut backups = Vec::new();
+    for (taken_on, _, cov) in &read {
+        for b in &cov.backups {
+            let needs: Vec<String> = b
+                .needs
+                .iter()
+                .map(|n| n.thumbprint.to_uppercase())
+                .collect();
+            let mut restores_on = Vec::new();
+            let mut not_on = Vec::new();
+            for (target, certs, _) in &read {
+                let lacking: Vec<String> = needs
+                    .iter()
+                    .filter(|t| !certs.iter().any(|(th, _, pk)| th == *t && *pk))
+                    .map(|t| name_of(t))
+                    .collect();
+                if lacking.is_empty() {
+                    restores_on.push(target.clone());
+                } else {
+                    not_on.push(format!("{target} ({} missing there)", lacking.join(", ")));
+                }
+            }
+            for m in out_members.iter().filter(|m| m.error.is_some()) {
+                not_on.push(format!("{} (could not be read)", m.server));
+            }
+            backups.push(GroupBackup {
+                taken_on: taken_on.clone(),
+                database: b.database.clone(),
+                kind: match b.kind.as_str() {
+                    "D" => "full",
+                    "I" => "differential",
+                    "L" => "log",
+                    _ => "other",
+                }
+                .into(),
+                finished: b.finished.format("%Y-%m-%d %H:%M").to_string(),
+                device: b.device.clone(),
+                needs,
+                restores_on,
+                not_on,
+                unknown: b.unknown.clone(),
+            });
+        }
+    }
+    GroupCoverage {
+        members: out_members,
+        retention_days,
+        backups,
+    }
+}

@@ -218,3 +218,73 @@ async fn a_replica_of_an_availability_group_left_out_of_the_check_is_named() {
         &Presence::Missing
     );
 }
+
+/// Group-wide coverage: a backup taken on the primary and one taken on the DR server (its own
+/// msdb) are each judged on every member; a third server without the TDE certificate is
+/// where neither restores, until the copy puts the certificate there.
+#[tokio::test]
+async fn each_kept_backup_of_the_group_is_judged_on_every_member() {
+    let (d1, d2, d3) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let primary = keysafe_test_support::seeded(d1.path(), "SQL01", PRIMARY).await;
+    primary
+        .instance()
+        .run_as(
+            "sa",
+            &format!(r"BACKUP DATABASE Payroll TO DISK = N'{DIR}\Payroll-primary.bak' WITH INIT"),
+        )
+        .unwrap();
+    let dr = keysafe_test_support::seeded(
+        d2.path(),
+        "SQLDR01",
+        "USE master; CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'DR!Master#Key2026';",
+    )
+    .await;
+    let third = keysafe_test_support::seeded(d3.path(), "SQL03", "SELECT 1;").await;
+    let group = [options(&primary), options(&dr), options(&third)];
+    // The DR server gets the certificate and backs up its own copy of Payroll.
+    parity::copy_missing(&group[..2], &parity::check(&group[..2], 35).await, None).await;
+    dr.instance()
+        .run_as(
+            "sa",
+            &format!(
+                r"CREATE DATABASE Payroll; USE Payroll;
+CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 ENCRYPTION BY SERVER CERTIFICATE TDE_2025;
+ALTER DATABASE Payroll SET ENCRYPTION ON;
+BACKUP DATABASE Payroll TO DISK = N'{DIR}\Payroll-dr.bak' WITH INIT"
+            ),
+        )
+        .unwrap();
+
+    let cov = parity::group_coverage(&group, 35, &[]).await;
+    assert!(!cov.complete());
+    assert_eq!(cov.backups.len(), 2, "{cov:#?}");
+    let taken: Vec<&str> = cov.backups.iter().map(|b| b.taken_on.as_str()).collect();
+    assert!(
+        taken.contains(&"SQL01") && taken.contains(&"SQLDR01"),
+        "{taken:?}"
+    );
+    for b in &cov.backups {
+        assert_eq!(b.restores_on, ["SQL01", "SQLDR01"], "{b:#?}");
+        assert_eq!(b.not_on, ["SQL03 (certificate TDE_2025 missing there)"]);
+        assert!(
+            b.sentence().contains(
+                "restores on SQL01, SQLDR01, NOT on SQL03 (certificate TDE_2025 missing there)"
+            ),
+            "{}",
+            b.sentence()
+        );
+    }
+    let mk = keysafe_core::Password::new("Third!Master#Key2026");
+    let copies = parity::copy_missing(&group, &parity::check(&group, 35).await, Some(&mk)).await;
+    assert!(copies.iter().all(|c| c.proven()), "{copies:#?}");
+    let after = parity::group_coverage(&group, 35, &[]).await;
+    assert!(after.complete(), "{after:#?}");
+    assert!(after
+        .backups
+        .iter()
+        .all(|b| b.sentence().ends_with("restores on every member")));
+}

@@ -57,12 +57,47 @@ pub(crate) async fn cmd_coverage(
             }
         }
     }
+    // A group: every member's kept backups (a secondary's are in its own msdb only), each
+    // judged on every member it may have to be restored on.
+    let group = if conn.groups.is_empty() {
+        None
+    } else {
+        Some(keysafe_core::parity::group_coverage(&targets, retention_days, &runs).await)
+    };
+    if let (Some(g), false) = (&group, json) {
+        println!(
+            "group: {} kept backup(s) of {} judged on every member",
+            g.backups.len(),
+            keysafe_core::report::count(g.members.len() as u64, "member")
+        );
+        for b in &g.backups {
+            println!("  {}", term::safe(&b.sentence()));
+        }
+        for m in g.members.iter().filter(|m| m.error.is_some()) {
+            println!(
+                "  {} could not be read: {}",
+                m.server,
+                m.error.as_ref().map(|e| e.message.as_str()).unwrap_or("")
+            );
+        }
+    }
     if json {
-        print_json(&all)?;
+        match &group {
+            None => print_json(&all)?,
+            Some(g) => print_json(&serde_json::json!({ "instances": all, "group": g }))?,
+        }
     }
     let uncovered = all.iter().filter(|c| !c.all_covered()).count();
     if uncovered > 0 {
         eprintln!("keysafe: {uncovered} instance(s) keep backups that are not covered");
     }
-    Ok(if failed || uncovered > 0 { 1 } else { 0 })
+    let group_gap = group.as_ref().is_some_and(|g| !g.complete());
+    if group_gap {
+        eprintln!("keysafe: not every kept backup restores on every member of the group");
+    }
+    Ok(if failed || uncovered > 0 || group_gap {
+        1
+    } else {
+        0
+    })
 }
