@@ -3847,6 +3847,60 @@ ALTER DATABASE Payroll SET ENCRYPTION ON;",
     exits(&parity, 0);
     let v: serde_json::Value = serde_json::from_slice(&parity.stdout).unwrap();
     assert_eq!(v["parity"]["certificates"][0]["name"], "TDE_2026");
+
+    // drop-certificate: TDE_2026 protects Payroll, refused. TDE_2025 still encrypts the
+    // active log, refused; after a log backup (which needs it too) and once that backup is
+    // outside the retention, dropped where it is (the DR server never had it).
+    let drop = |cert: &'static str, days: &'static str| {
+        let (e, g) = (&primary, group.clone());
+        async move {
+            keysafe(
+                e,
+                &[
+                    "drop-certificate",
+                    "--group",
+                    &g,
+                    "--certificate",
+                    cert,
+                    "--retention-days",
+                    days,
+                    "--yes",
+                ],
+                &[],
+            )
+            .await
+        }
+    };
+    let refused = drop("TDE_2026", "35").await;
+    exits(&refused, 1);
+    assert!(
+        String::from_utf8_lossy(&refused.stdout).contains("protects the encryption key of Payroll")
+    );
+    let active = drop("TDE_2025", "0").await;
+    exits(&active, 1);
+    assert!(
+        String::from_utf8_lossy(&active.stdout)
+            .contains("Payroll's active log is still encrypted by it"),
+        "{}",
+        String::from_utf8_lossy(&active.stdout)
+    );
+    primary
+        .emu
+        .instance()
+        .run_as(
+            "sa",
+            r"BACKUP LOG Payroll TO DISK = N'C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup\Payroll.trn' WITH INIT",
+        )
+        .unwrap();
+    let kept = drop("TDE_2025", "35").await;
+    exits(&kept, 1);
+    assert!(String::from_utf8_lossy(&kept.stdout)
+        .contains("it holds log written before the certificate changed"));
+    let dropped = drop("TDE_2025", "0").await;
+    exits(&dropped, 0);
+    assert!(String::from_utf8_lossy(&dropped.stdout).contains("TDE_2025 dropped"));
+    let hist = keysafe(&primary, &["history"], &[]).await;
+    assert!(String::from_utf8_lossy(&hist.stdout).contains("certificate TDE_2025 dropped on"));
     let mut seen = vec![
         text.into_owned(),
         String::from_utf8_lossy(&done.stderr).into_owned(),

@@ -413,8 +413,13 @@ pub async fn retire_check(
     server: &str,
     certificate: &str,
     retention_days: u32,
-    runs: &[crate::history::RunRecord],
+    history: &[crate::history::Entry],
 ) -> Result<RetireCheck> {
+    let runs: Vec<crate::history::RunRecord> = history
+        .iter()
+        .filter_map(crate::history::Entry::run)
+        .collect();
+    let runs = runs.as_slice();
     let mut out = RetireCheck {
         server: server.to_string(),
         certificate: certificate.to_string(),
@@ -464,8 +469,103 @@ pub async fn retire_check(
         }
         Err(e) => out.unknown = Some(e.message),
     }
+    out.needed_by
+        .extend(spanning_log_backups(c, &thumb, retention_days, runs, history).await);
+    out.needed_by.extend(active_logs(c, &thumb).await);
     out.thumbprint = Some(thumb);
     Ok(out)
+}
+
+/// The first log backup of a database after the last kept backup that needs `thumb` holds
+/// log written before the protector changed: it needs `thumb` too, though msdb and the
+/// file list name only the new certificate (`LOG_KEEPS_OLD_ENCRYPTOR` in the emulator's
+/// assumptions; KB4534430).
+async fn spanning_log_backups(
+    c: &mut SqlConnection,
+    thumb: &str,
+    retention_days: u32,
+    runs: &[crate::history::RunRecord],
+    history: &[crate::history::Entry],
+) -> Vec<String> {
+    let Ok(cov) = crate::coverage::coverage(c, retention_days, runs).await else {
+        return vec![];
+    };
+    let needs = |b: &crate::coverage::RetainedBackup| {
+        b.needs
+            .iter()
+            .any(|n| n.thumbprint.eq_ignore_ascii_case(thumb))
+    };
+    let mut out = Vec::new();
+    let mut databases: Vec<&str> = cov.backups.iter().map(|b| b.database.as_str()).collect();
+    databases.sort();
+    databases.dedup();
+    for d in databases {
+        let of_db: Vec<&crate::coverage::RetainedBackup> =
+            cov.backups.iter().filter(|b| b.database == d).collect();
+        // After the last kept backup that needs it, or after a rotation Keysafe recorded
+        // away from it (the old protector's log stays until the next log backup).
+        let rotated = history
+            .iter()
+            .filter(|e| e.record["action"] == "rotation")
+            .filter(|e| {
+                e.record["rotation"]["retiring"]["thumbprint"]
+                    .as_str()
+                    .is_some_and(|t| t.eq_ignore_ascii_case(thumb))
+                    && e.record["rotation"]["databases"]
+                        .as_array()
+                        .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(d)))
+            })
+            .filter_map(|e| e.record["at"].as_str())
+            .filter_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.naive_utc())
+            .max();
+        let start = match (of_db.iter().rposition(|b| needs(b)), rotated) {
+            (Some(i), _) => i + 1,
+            (None, Some(at)) => match of_db.iter().position(|b| b.finished >= at) {
+                Some(i) => i,
+                None => continue,
+            },
+            (None, None) => continue,
+        };
+        if let Some(log) = of_db[start..].iter().find(|b| b.kind == "L") {
+            out.push(format!(
+                "{d}'s log backup of {} ({}): it holds log written before the certificate changed",
+                log.finished.format("%Y-%m-%d %H:%M"),
+                log.device
+            ));
+        }
+    }
+    out
+}
+
+/// Databases whose active log is still encrypted by `thumb` (sys.dm_db_log_info's
+/// vlf_encryptor_thumbprint, SQL Server 2019 and later; older servers do not say): their
+/// next log backup will need it.
+async fn active_logs(c: &mut SqlConnection, thumb: &str) -> Vec<String> {
+    let Ok(dbs) = encryptors(c).await else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    for (d, _) in dbs {
+        let Ok(lit) = tsql::literal(&d, "the database name", 128) else {
+            continue;
+        };
+        let Ok(rows) = c
+            .rows(&format!("SELECT DISTINCT CONVERT(nvarchar(64), vlf_encryptor_thumbprint, 2) FROM sys.dm_db_log_info(DB_ID({lit})) WHERE vlf_active = 1"))
+            .await
+        else {
+            continue;
+        };
+        if rows.iter().any(|r| {
+            r.get::<&str, _>(0)
+                .is_some_and(|t| t.eq_ignore_ascii_case(thumb))
+        }) {
+            out.push(format!(
+                "{d}'s active log is still encrypted by it: take a log backup (which will need it too)"
+            ));
+        }
+    }
+    out
 }
 
 /// Drops the certificate `check` cleared, and records it. Refuses, naming what needs it,

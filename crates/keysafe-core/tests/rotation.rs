@@ -10,6 +10,8 @@ use keysafe_core::run::{RunRequest, RunSettings, Selection};
 use mssql_emulator::{Emulator, DEFAULT_SA_PASSWORD};
 use std::path::Path;
 
+const DIR: &str = r"C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Backup";
+
 const PRIMARY: &str = "USE master;
 CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Master!Key#2026x';
 CREATE CERTIFICATE TDE_2025 WITH SUBJECT = 'TDE 2025';
@@ -111,6 +113,103 @@ async fn the_new_certificate_is_on_the_medium_and_every_member_before_the_databa
                 && r.what.contains("TDE_2025 retiring")),
         "{rows:#?}"
     );
+
+    // The retiring certificate cannot be dropped while the backup taken before is kept...
+    let mut c = keysafe_core::connection::connect(&options(&primary))
+        .await
+        .unwrap();
+    let history = work.path().join("history.jsonl");
+    let kept = rotation::retire_check(&mut c, "SQL01", "TDE_2025", 35, &[])
+        .await
+        .unwrap();
+    assert!(kept.protects.is_empty(), "{kept:#?}");
+    assert!(
+        kept.needed_by
+            .iter()
+            .any(|n| n.starts_with("Payroll's full backup of")),
+        "{kept:#?}"
+    );
+    let e = rotation::drop_retired(&mut c, &kept, &history)
+        .await
+        .unwrap_err();
+    assert!(
+        e.message
+            .contains("kept backups need it: Payroll's full backup"),
+        "{}",
+        e.message
+    );
+    assert_eq!(
+        thumb(&primary, "TDE_2025").as_deref(),
+        Some(r.old_thumbprint.as_str())
+    );
+    // ...nor the new one, which protects the database.
+    let current = rotation::retire_check(&mut c, "SQL01", "TDE_2026", 35, &[])
+        .await
+        .unwrap();
+    assert_eq!(current.protects, ["Payroll"]);
+    assert!(!current.may_drop());
+    // The active log was written before the change: even with no backup kept, the next log
+    // backup will need TDE_2025.
+    let active = rotation::retire_check(&mut c, "SQL01", "TDE_2025", 0, &[])
+        .await
+        .unwrap();
+    assert!(
+        active.needed_by.iter().any(|n| n
+            == "Payroll's active log is still encrypted by it: take a log backup (which will need it too)"),
+        "{active:#?}"
+    );
+    // That log backup, kept, needs both certificates: on the DR server, which has only the
+    // new one, RESTORE VERIFYONLY of it fails (33111) until TDE_2025 is there too.
+    let log = format!(r"{DIR}\Payroll.trn");
+    primary
+        .instance()
+        .run_as(
+            "sa",
+            &format!("BACKUP LOG Payroll TO DISK = N'{log}' WITH INIT"),
+        )
+        .unwrap();
+    let kept = rotation::retire_check(&mut c, "SQL01", "TDE_2025", 35, &[])
+        .await
+        .unwrap();
+    assert!(
+        kept.needed_by
+            .iter()
+            .any(|n| n.starts_with("Payroll's log backup of")
+                && n.ends_with("it holds log written before the certificate changed")),
+        "{kept:#?}"
+    );
+    let on_dr = dr.instance().host_path(&log).unwrap();
+    std::fs::create_dir_all(on_dr.parent().unwrap()).unwrap();
+    std::fs::copy(primary.instance().host_path(&log).unwrap(), &on_dr).unwrap();
+    let mut d = keysafe_core::connection::connect(&options(&dr))
+        .await
+        .unwrap();
+    let e = keysafe_core::recovery::rehearse(&mut d, &log)
+        .await
+        .unwrap_err();
+    assert_eq!(e.server.as_ref().map(|m| m.number), Some(33111), "{e:?}");
+    keysafe_core::recovery::copy_certificate(&mut c, &mut d, "master", "TDE_2025", "master", None)
+        .await
+        .unwrap();
+    keysafe_core::recovery::rehearse(&mut d, &log)
+        .await
+        .unwrap();
+
+    // Once the retention has passed (a window of 0 days ends before those backups) and the
+    // log has moved on, it goes, and the history says so.
+    let passed = rotation::retire_check(&mut c, "SQL01", "TDE_2025", 0, &[])
+        .await
+        .unwrap();
+    assert!(passed.may_drop(), "{passed:#?}");
+    rotation::drop_retired(&mut c, &passed, &history)
+        .await
+        .unwrap();
+    assert_eq!(thumb(&primary, "TDE_2025"), None);
+    let rows =
+        keysafe_core::history::rows(&keysafe_core::history::load(&history).unwrap().vouched());
+    assert!(rows
+        .iter()
+        .any(|r| r.what == "certificate TDE_2025 dropped on SQL01: no kept backup needed it"));
 }
 
 #[tokio::test]

@@ -379,3 +379,56 @@ async fn the_history_tables_and_the_header_carry_the_documented_columns_set_by_s
     .await;
     assert_eq!(names(&header), listed(HEADERONLY, &[]));
 }
+
+/// After the TDE protector changes, the log written before stays encrypted by the old
+/// certificate: sys.dm_db_log_info shows both encryptors, the next log backup needs both
+/// (VERIFYONLY on a server without the old one answers 33111 naming it), and afterwards the
+/// active log is the new certificate's alone (`assumptions::LOG_KEEPS_OLD_ENCRYPTOR`).
+#[tokio::test]
+async fn a_log_backup_spanning_a_protector_change_needs_both_certificates() {
+    let a = start().await;
+    let mut c = sa(&a).await;
+    ok(&mut c, TDE_SETUP).await;
+    let old = thumb(&mut c).await.unwrap();
+    ok(
+        &mut c,
+        "USE master; CREATE CERTIFICATE TdeCert2 WITH SUBJECT = 'TDE 2';
+USE Payroll; ALTER DATABASE ENCRYPTION KEY ENCRYPTION BY SERVER CERTIFICATE TdeCert2;",
+    )
+    .await;
+    let new = scalar_str(
+        &mut c,
+        "SELECT CONVERT(nvarchar(64), thumbprint, 2) FROM master.sys.certificates WHERE name = N'TdeCert2'",
+    )
+    .await
+    .unwrap();
+    const VLFS: &str = "SELECT CONVERT(nvarchar(64), vlf_encryptor_thumbprint, 2) FROM sys.dm_db_log_info(DB_ID(N'Payroll')) ORDER BY vlf_sequence_number";
+    let text = |rows: Vec<Vec<tiberius::Row>>| -> Vec<String> {
+        rows[0].iter().map(|r| s(r, 0).unwrap()).collect()
+    };
+    assert_eq!(text(ok(&mut c, VLFS).await), [old.clone(), new.clone()]);
+    let log = format!(r"{BACKUP_DIR}\Payroll-log.trn");
+    ok(
+        &mut c,
+        &format!("BACKUP LOG Payroll TO DISK = N'{log}' WITH INIT"),
+    )
+    .await;
+    assert_eq!(text(ok(&mut c, VLFS).await), [new.clone()]);
+    let full = format!(r"{BACKUP_DIR}\Payroll-after.bak");
+    ok(
+        &mut c,
+        &format!("BACKUP DATABASE Payroll TO DISK = N'{full}' WITH INIT"),
+    )
+    .await;
+    ok(&mut c, &format!("RESTORE VERIFYONLY FROM DISK = N'{log}'")).await;
+    // Without the old certificate the log backup cannot be read; the full one can.
+    ok(&mut c, "USE master; DROP CERTIFICATE TdeCert;").await;
+    let e = fails(
+        &mut c,
+        &format!("RESTORE VERIFYONLY FROM DISK = N'{log}'"),
+        33111,
+    )
+    .await;
+    assert!(e.message().contains(&old), "{}", e.message());
+    ok(&mut c, &format!("RESTORE VERIFYONLY FROM DISK = N'{full}'")).await;
+}

@@ -115,10 +115,7 @@ pub(crate) async fn cmd_drop_certificate(
     yes: bool,
 ) -> Result<i32, KeysafeError> {
     let targets = connect_options(conn)?;
-    let runs: Vec<_> = history::read(&history_path())?
-        .iter()
-        .filter_map(history::Entry::run)
-        .collect();
+    let entries = history::read(&history_path())?;
     // Every server checked before any is changed.
     let mut checked = Vec::new();
     for t in &targets {
@@ -128,7 +125,7 @@ pub(crate) async fn cmd_drop_certificate(
             &t.server.to_string(),
             certificate,
             retention_days,
-            &runs,
+            &entries,
         )
         .await?;
         checked.push((c, check));

@@ -478,3 +478,15 @@ pub const HEADERONLY_DATES_LOCAL: bool = true;
 /// STATE (297 otherwise, as every DMV here). is_contained exists from SQL Server 2022 (16).
 /// True: only a login with VIEW ANY DEFINITION sees the groups.
 pub const AVAILABILITY_GROUPS_NEED_VIEW_ANY_DEFINITION: bool = true;
+
+/// A TDE database's log after its protector changes (ALTER DATABASE ENCRYPTION KEY
+/// ENCRYPTION BY SERVER CERTIFICATE): the log written before stays encrypted by the old
+/// certificate until a log backup takes it, so the first log backup after the change needs
+/// both certificates to be restored (33111 for either missing; KB4534430 and Microsoft's
+/// TDE page: "keep the encrypting certificate"). Modelled: the active log's encryptors are
+/// kept per database, a log backup records them all and leaves only the current one, and
+/// sys.dm_db_log_info (2016 SP2+, needs VIEW SERVER STATE here) lists one active VLF per
+/// encryptor with vlf_encryptor_thumbprint (2019+). A full or differential backup records
+/// only the current protector. Not modelled: the refusal of a third protector change
+/// without a log backup in between (documented, its error number is not).
+pub const LOG_KEEPS_OLD_ENCRYPTOR: bool = true;

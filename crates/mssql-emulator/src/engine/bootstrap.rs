@@ -348,6 +348,7 @@ pub(super) fn bootstrap(s: &Scenario, info: &ServerInfo) -> std::io::Result<Inst
             db.encryption_key = Some(DatabaseEncryptionKey {
                 algorithm: "AES".into(),
                 key_length: 256,
+                log_encryptors: vec![hex::encode_upper(&thumb)],
                 encryptor_thumbprint: thumb,
                 encryption_state: 3,
                 create_date: now(),

@@ -206,6 +206,11 @@ pub struct DatabaseEncryptionKey {
     pub modify_date: NaiveDateTime,
     pub set_date: NaiveDateTime,
     pub opened_date: NaiveDateTime,
+    /// The certificates (thumbprints, hex) that encrypted the active log's VLFs since the
+    /// last log backup: the one before a protector change stays until a log backup takes
+    /// its VLFs (`assumptions::LOG_KEEPS_OLD_ENCRYPTOR`).
+    #[serde(default)]
+    pub log_encryptors: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -31,6 +31,72 @@ pub(super) const VIEWS: &[Source] = &[
     },
 ];
 
+/// The table-valued functions of this family.
+pub(super) const FUNCTIONS: &[Source] = &[Source {
+    name: "dm_db_log_info",
+    since: 13,
+    build: dm_db_log_info,
+}];
+
+/// sys.dm_db_log_info(database_id): the log's VLFs, with (from SQL Server 2019) the
+/// certificate that encrypted each (`assumptions::LOG_KEEPS_OLD_ENCRYPTOR`). One VLF per
+/// encryptor of the active log; NULL for the current database.
+fn dm_db_log_info(ctx: &Ctx, at: &At) -> Res<Table> {
+    need_server_state(ctx)?;
+    let info = &ctx.inst.info;
+    let mut spec = vec![
+        ("database_id", SqlType::Int),
+        ("file_id", SqlType::Int),
+        ("vlf_begin_offset", SqlType::BigInt),
+        ("vlf_size_mb", SqlType::Float),
+        ("vlf_sequence_number", SqlType::BigInt),
+        ("vlf_active", SqlType::Bit),
+        ("vlf_status", SqlType::Int),
+    ];
+    if info.major >= 15 {
+        spec.push(("vlf_encryptor_thumbprint", SqlType::VarBinary(Some(20))));
+    }
+    let c = cols(at.qualifier, &spec);
+    let id = at.args.first().map(|a| &a.v);
+    let db = match id {
+        None | Some(Value::Null) => ctx.st.database(&ctx.session.database),
+        Some(v) => v
+            .to_text()
+            .and_then(|t| t.parse::<i32>().ok())
+            .and_then(|n| ctx.st.database_by_id(n)),
+    };
+    let mut rows = Vec::new();
+    if let Some(d) = db {
+        let encryptors: Vec<Option<String>> = match &d.encryption_key {
+            Some(k) if !k.log_encryptors.is_empty() => {
+                k.log_encryptors.iter().cloned().map(Some).collect()
+            }
+            _ => vec![None],
+        };
+        for (i, e) in encryptors.iter().enumerate() {
+            let mut r = vec![
+                Value::Int(d.database_id as i64),
+                Value::Int(2),
+                Value::Int(8192 + (i as i64) * 8 * 1024 * 1024),
+                Value::Float(8.0),
+                Value::Int(40 + i as i64),
+                Value::Bit(true),
+                Value::Int(2),
+            ];
+            if info.major >= 15 {
+                r.push(
+                    e.as_ref()
+                        .and_then(|h| hex::decode(h).ok())
+                        .map(Value::Bytes)
+                        .unwrap_or(Value::Null),
+                );
+            }
+            rows.push(r);
+        }
+    }
+    Ok(Table { cols: c, rows })
+}
+
 fn symmetric_keys(ctx: &Ctx, at: &At) -> Res<Table> {
     let st = ctx.st;
     let login = &ctx.session.login;

@@ -104,7 +104,8 @@ const VIEW_FAMILIES: &[&[Source]] = &[
     principals::VIEWS,
     server::VIEWS,
 ];
-const FUNCTION_FAMILIES: &[&[Source]] = &[principals::FUNCTIONS, server::FUNCTIONS];
+const FUNCTION_FAMILIES: &[&[Source]] =
+    &[keys::FUNCTIONS, principals::FUNCTIONS, server::FUNCTIONS];
 
 fn read(
     ctx: &Ctx,

@@ -39,6 +39,10 @@ struct MediaSet {
     copy_only: bool,
     /// The certificate protecting the database encryption key when the backup was taken.
     tde_thumbprint: Option<String>,
+    /// A log backup: every certificate that encrypted the log it holds (a protector change
+    /// in between leaves two), each needed to restore it.
+    #[serde(default)]
+    log_thumbprints: Vec<String>,
     key_algorithm: Option<String>,
     encryptor_thumbprint: Option<String>,
     encryptor_type: Option<String>,
@@ -222,6 +226,10 @@ fn backup(
         .as_ref()
         .filter(|k| k.encryption_state != 1)
         .map(|k| hex::encode_upper(&k.encryptor_thumbprint));
+    let log_thumbprints: Vec<String> = match (&db.encryption_key, b.log) {
+        (Some(k), true) => k.log_encryptors.clone(),
+        _ => vec![],
+    };
     let start = now();
     let pages = 328 + 8 * (db.certificates.len() as i64);
     let set = MediaSet {
@@ -243,6 +251,7 @@ fn backup(
         compressed: b.compression,
         copy_only: b.copy_only,
         tde_thumbprint,
+        log_thumbprints,
         key_algorithm: encryption.as_ref().map(|(a, _)| a.to_lowercase()),
         encryptor_thumbprint: encryption.as_ref().map(|(_, t)| t.clone()),
         encryptor_type: encryption.as_ref().map(|_| "CERTIFICATE".to_string()),
@@ -257,6 +266,19 @@ fn backup(
     inst.write_backup_media(&b.file, &bytes)
         .map_err(|os| abnormal(cannot_open(&b.file, os), verb))?;
     record_history(&mut st, &set, &b.file, media.sets.len() as i32);
+    // A log backup takes the log's VLFs: what stays active is the current encryptor's.
+    if b.log {
+        if let Some(k) = st
+            .database_mut(&db.name)
+            .and_then(|d| d.encryption_key.as_mut())
+        {
+            k.log_encryptors = if k.encryption_state == 1 {
+                vec![]
+            } else {
+                vec![hex::encode_upper(&k.encryptor_thumbprint)]
+            };
+        }
+    }
     inst.persist(&st)?;
     out.info(Msg::new(
         4035,
@@ -629,6 +651,7 @@ fn restore_info(
             for t in [&set.encryptor_thumbprint, &set.tde_thumbprint]
                 .into_iter()
                 .flatten()
+                .chain(set.log_thumbprints.iter())
             {
                 need_certificate(&st, session, t).map_err(|m| abnormal(m, verb))?;
             }

@@ -200,6 +200,7 @@ pub fn run(
                 modify_date: now(),
                 set_date: now(),
                 opened_date: now(),
+                log_encryptors: vec![],
             });
             if cert.pvt_key_last_backup_date.is_none() {
                 out.info(messages::cert_not_backed_up_warning());
@@ -219,7 +220,19 @@ pub fn run(
             let Some(k) = db.encryption_key.as_mut() else {
                 return Err(messages::no_dek().into());
             };
+            // The log written so far stays encrypted by the certificate that encrypted it.
+            let old = hex::encode_upper(&k.encryptor_thumbprint);
+            if assumptions::LOG_KEEPS_OLD_ENCRYPTOR
+                && k.encryption_state != 1
+                && !k.log_encryptors.contains(&old)
+            {
+                k.log_encryptors.push(old);
+            }
             k.encryptor_thumbprint = cert.thumbprint.clone();
+            let new = hex::encode_upper(&cert.thumbprint);
+            if k.encryption_state != 1 && !k.log_encryptors.contains(&new) {
+                k.log_encryptors.push(new);
+            }
             k.set_date = now();
             k.modify_date = now();
             if cert.pvt_key_last_backup_date.is_none() {
@@ -291,6 +304,10 @@ pub fn run(
             }
             // The scan completes at once (assumptions::TDE_SCAN_IS_INSTANT).
             k.encryption_state = if *on { 3 } else { 1 };
+            let current = hex::encode_upper(&k.encryptor_thumbprint);
+            if *on && !k.log_encryptors.contains(&current) {
+                k.log_encryptors.push(current);
+            }
             k.set_date = now();
             k.modify_date = now();
             db.is_encrypted = *on;
@@ -571,6 +588,7 @@ pub fn sync_tempdb_encryption(st: &mut InstanceState) {
                 modify_date: now(),
                 set_date: now(),
                 opened_date: now(),
+                log_encryptors: vec![],
             });
             t.is_encrypted = true;
         } else if !any {
