@@ -413,7 +413,7 @@ USE Payroll; ALTER DATABASE ENCRYPTION KEY ENCRYPTION BY SERVER CERTIFICATE TdeC
         &format!("BACKUP LOG Payroll TO DISK = N'{log}' WITH INIT"),
     )
     .await;
-    assert_eq!(text(ok(&mut c, VLFS).await), [new.clone()]);
+    assert_eq!(text(ok(&mut c, VLFS).await), std::slice::from_ref(&new));
     let full = format!(r"{BACKUP_DIR}\Payroll-after.bak");
     ok(
         &mut c,
