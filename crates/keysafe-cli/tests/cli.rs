@@ -781,7 +781,10 @@ async fn status_shows_each_keys_state_from_the_server_and_the_history() {
     )
     .await;
     let stdout = String::from_utf8_lossy(&text.stdout);
-    assert!(stdout.contains("backed up  Service Master Key"), "{stdout}");
+    assert!(
+        stdout.contains("backed up       Service Master Key"),
+        "{stdout}"
+    );
     assert!(stdout.contains("AT RISK"), "{stdout}");
 }
 

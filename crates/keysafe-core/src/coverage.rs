@@ -54,6 +54,18 @@ pub struct RetainedBackup {
     pub unknown: Option<String>,
 }
 
+impl RetainedBackup {
+    /// What kind of backup it is, in words: full, differential or log.
+    pub fn kind_words(&self) -> &'static str {
+        match self.kind.as_str() {
+            "D" => "full",
+            "I" => "differential",
+            "L" => "log",
+            _ => "other",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]

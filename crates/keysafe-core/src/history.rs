@@ -655,83 +655,73 @@ pub struct Row {
     pub report: Option<String>,
 }
 
-/// The rows of vouched-for `entries`, oldest first. Lines that are neither a run nor a
-/// restore are left out.
+/// The rows of vouched-for `entries`, oldest first: backup runs, restores, rotations and
+/// retired certificates. Other lines are left out.
 pub fn rows(entries: &[Entry]) -> Vec<Row> {
     let verdict = |ok: bool| if ok { "Succeeded" } else { "FAILED" }.to_string();
     entries
         .iter()
         .filter_map(|e| {
-            if e.record["action"] == "restore" {
-                let r = &e.record["restore"];
-                let at = e.record["at"]
+            // A restore, a rotation or a retired certificate: its words and servers, then
+            // the row every such record makes.
+            let (r, server) = (&e.record, |v: &serde_json::Value| {
+                v.as_str().unwrap_or("?").to_string()
+            });
+            let other = match r["action"].as_str() {
+                Some("restore") => {
+                    let target = server(&r["restore"]["target_server"]);
+                    Some((
+                        r["succeeded"] == true,
+                        format!(
+                            "restore of the {} on {target}",
+                            r["restore"]["key"].as_str().unwrap_or("?")
+                        ),
+                        vec![target],
+                    ))
+                }
+                Some("retired") => {
+                    let on = server(&r["retired"]["server"]);
+                    Some((
+                        true,
+                        format!(
+                            "certificate {} dropped on {on}: no kept backup needed it",
+                            r["retired"]["name"].as_str().unwrap_or("?")
+                        ),
+                        vec![on],
+                    ))
+                }
+                Some("rotation") => {
+                    let rot = &r["rotation"];
+                    let on = server(&rot["server"]);
+                    let old = rot["retiring"]["name"].as_str().unwrap_or("?");
+                    let what = format!(
+                        "rotation of {old} to {} on {on} ({old} retiring)",
+                        rot["new"]["name"].as_str().unwrap_or("?")
+                    );
+                    let mut servers = vec![on];
+                    servers.extend(
+                        rot["copied_to"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|v| v.as_str().map(str::to_string)),
+                    );
+                    Some((true, what, servers))
+                }
+                _ => None,
+            };
+            if let Some((succeeded, what, servers)) = other {
+                let at = r["at"]
                     .as_str()
                     .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())?
                     .with_timezone(&chrono::Utc);
-                let target = r["target_server"].as_str().unwrap_or("?").to_string();
-                let succeeded = e.record["succeeded"] == true;
                 return Some(Row {
                     run_id: None,
                     finished: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    operator: e.record["operator"].as_str().unwrap_or("").to_string(),
+                    operator: r["operator"].as_str().unwrap_or("").to_string(),
                     succeeded,
                     verdict: verdict(succeeded),
-                    what: format!(
-                        "restore of the {} on {target}",
-                        r["key"].as_str().unwrap_or("?")
-                    ),
-                    servers: vec![target],
-                    report: None,
-                });
-            }
-            if e.record["action"] == "retired" {
-                let r = &e.record["retired"];
-                let at = e.record["at"]
-                    .as_str()
-                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())?
-                    .with_timezone(&chrono::Utc);
-                let server = r["server"].as_str().unwrap_or("?").to_string();
-                return Some(Row {
-                    run_id: None,
-                    finished: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    operator: e.record["operator"].as_str().unwrap_or("").to_string(),
-                    succeeded: true,
-                    verdict: verdict(true),
-                    what: format!(
-                        "certificate {} dropped on {server}: no kept backup needed it",
-                        r["name"].as_str().unwrap_or("?")
-                    ),
-                    servers: vec![server],
-                    report: None,
-                });
-            }
-            if e.record["action"] == "rotation" {
-                let r = &e.record["rotation"];
-                let at = e.record["at"]
-                    .as_str()
-                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())?
-                    .with_timezone(&chrono::Utc);
-                let server = r["server"].as_str().unwrap_or("?").to_string();
-                let mut servers = vec![server.clone()];
-                servers.extend(
-                    r["copied_to"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|v| v.as_str().map(str::to_string)),
-                );
-                return Some(Row {
-                    run_id: None,
-                    finished: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    operator: e.record["operator"].as_str().unwrap_or("").to_string(),
-                    succeeded: true,
-                    verdict: verdict(true),
-                    what: format!(
-                        "rotation of {} to {} on {server} ({} retiring)",
-                        r["retiring"]["name"].as_str().unwrap_or("?"),
-                        r["new"]["name"].as_str().unwrap_or("?"),
-                        r["retiring"]["name"].as_str().unwrap_or("?")
-                    ),
+                    what,
                     servers,
                     report: None,
                 });

@@ -689,13 +689,7 @@ pub async fn group_coverage(
             backups.push(GroupBackup {
                 taken_on: taken_on.clone(),
                 database: b.database.clone(),
-                kind: match b.kind.as_str() {
-                    "D" => "full",
-                    "I" => "differential",
-                    "L" => "log",
-                    _ => "other",
-                }
-                .into(),
+                kind: b.kind_words().into(),
                 finished: b.finished.format("%Y-%m-%d %H:%M").to_string(),
                 device: b.device.clone(),
                 needs,

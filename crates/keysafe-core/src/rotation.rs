@@ -444,15 +444,10 @@ pub async fn retire_check(
                     .iter()
                     .any(|n| n.thumbprint.eq_ignore_ascii_case(&thumb))
                 {
-                    let kind = match b.kind.as_str() {
-                        "D" => "full",
-                        "I" => "differential",
-                        "L" => "log",
-                        _ => "other",
-                    };
                     out.needed_by.push(format!(
-                        "{}'s {kind} backup of {} ({})",
+                        "{}'s {} backup of {} ({})",
                         b.database,
+                        b.kind_words(),
                         b.finished.format("%Y-%m-%d %H:%M"),
                         b.device
                     ));
@@ -466,11 +461,11 @@ pub async fn retire_check(
                     ));
                 }
             }
+            out.needed_by
+                .extend(spanning_log_backups(&cov, &thumb, history));
         }
         Err(e) => out.unknown = Some(e.message),
     }
-    out.needed_by
-        .extend(spanning_log_backups(c, &thumb, retention_days, runs, history).await);
     out.needed_by.extend(active_logs(c, &thumb).await);
     out.thumbprint = Some(thumb);
     Ok(out)
@@ -480,16 +475,11 @@ pub async fn retire_check(
 /// log written before the protector changed: it needs `thumb` too, though msdb and the
 /// file list name only the new certificate (`LOG_KEEPS_OLD_ENCRYPTOR` in the emulator's
 /// assumptions; KB4534430).
-async fn spanning_log_backups(
-    c: &mut SqlConnection,
+fn spanning_log_backups(
+    cov: &crate::coverage::Coverage,
     thumb: &str,
-    retention_days: u32,
-    runs: &[crate::history::RunRecord],
     history: &[crate::history::Entry],
 ) -> Vec<String> {
-    let Ok(cov) = crate::coverage::coverage(c, retention_days, runs).await else {
-        return vec![];
-    };
     let needs = |b: &crate::coverage::RetainedBackup| {
         b.needs
             .iter()

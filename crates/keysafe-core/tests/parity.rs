@@ -152,13 +152,7 @@ CREATE CERTIFICATE TDE_2025 WITH SUBJECT = 'Not the same certificate';",
 async fn an_unreachable_member_is_never_complete() {
     let d1 = tempfile::tempdir().unwrap();
     let primary = keysafe_test_support::seeded(d1.path(), "SQL01", PRIMARY).await;
-    let mut gone = options(&primary);
-    // A port nobody listens on.
-    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = free.local_addr().unwrap().port();
-    drop(free);
-    gone.server = format!("localhost,{port}").parse().unwrap();
-    gone.connect_timeout = std::time::Duration::from_secs(2);
+    let gone = keysafe_test_support::unreachable(options(&primary));
     let group = [options(&primary), gone];
     let p = parity::check(&group, 35).await;
     assert!(!p.complete());

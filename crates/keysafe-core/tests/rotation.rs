@@ -216,12 +216,7 @@ async fn the_new_certificate_is_on_the_medium_and_every_member_before_the_databa
 async fn an_unreachable_member_stops_the_rotation_before_anything_changes() {
     let (d1, work) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let primary = keysafe_test_support::seeded(d1.path(), "SQL01", PRIMARY).await;
-    let mut gone = options(&primary);
-    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = free.local_addr().unwrap().port();
-    drop(free);
-    gone.server = format!("localhost,{port}").parse().unwrap();
-    gone.connect_timeout = std::time::Duration::from_secs(2);
+    let gone = keysafe_test_support::unreachable(options(&primary));
     let req = request(vec![options(&primary), gone], work.path());
     let secrets = Secrets::chosen(keysafe_core::Password::new("Rotate!Backup#2026"), None).unwrap();
     let r = rotation::rotate(&req, &secrets, None, &|_| {}).await;

@@ -42,6 +42,17 @@ pub fn sql_options(emu: &Emulator, login: &str, password: &str) -> ConnectOption
     o
 }
 
+/// `o` pointed at a local port nobody listens on (2 s to give up): a member that cannot be
+/// reached.
+pub fn unreachable(mut o: ConnectOptions) -> ConnectOptions {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = free.local_addr().expect("an address").port();
+    drop(free);
+    o.server = format!("localhost,{port}").parse().expect("an address");
+    o.connect_timeout = std::time::Duration::from_secs(2);
+    o
+}
+
 /// An emulated instance of `scenario` (TOML) with its state in `dir/server`, TLS on.
 pub async fn emulator(dir: &std::path::Path, scenario: &str) -> Emulator {
     Emulator::start(
