@@ -786,6 +786,14 @@ async fn status_shows_each_keys_state_from_the_server_and_the_history() {
         "{stdout}"
     );
     assert!(stdout.contains("AT RISK"), "{stdout}");
+    // A risk's reason is a line of its own, not an escaped line feed.
+    assert!(!stdout.contains("\\u{a}"), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("protects TDE for Payroll")),
+        "{stdout}"
+    );
 }
 
 /// `backup --plan` is the engine's preview: nothing is asked, written or recorded, and the run

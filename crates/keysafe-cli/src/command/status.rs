@@ -49,16 +49,15 @@ pub(crate) async fn cmd_status(conn: &ConnArgs, json: bool) -> Result<i32, Keysa
             println!("{server}");
             for k in keys {
                 println!(
-                    "  {:<15} {:<40} {}{}",
+                    "  {:<15} {:<40} {}",
                     k.state.words(),
                     k.label,
-                    k.last_backup.as_deref().unwrap_or("no verified backup"),
-                    k.reason
-                        .as_deref()
-                        .filter(|_| k.state == BackupState::Risk)
-                        .map(|r| format!("\n             {r}"))
-                        .unwrap_or_default()
+                    k.last_backup.as_deref().unwrap_or("no verified backup")
                 );
+                // Its own line: println! escapes a line feed inside what it prints.
+                if let Some(r) = k.reason.as_deref().filter(|_| k.state == BackupState::Risk) {
+                    println!("                  {r}");
+                }
             }
         }
         eprintln!(
