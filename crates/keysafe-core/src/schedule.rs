@@ -780,16 +780,30 @@ pub struct Registration {
     pub next: Option<String>,
 }
 
+/// How long a platform tool (schtasks, systemctl, systemd-analyze) may take: schtasks asks
+/// for the account's password on the console, so this is long enough to type it.
+const TOOL_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
 fn run_tool(program: &str, args: &[&str]) -> Result<String> {
     let shown = format!("{program} {}", args.join(" "));
-    let out = std::process::Command::new(program)
-        .args(args)
-        .stdin(std::process::Stdio::inherit())
-        .output()
-        .map_err(|e| {
-            KeysafeError::new(ErrorCode::Unsupported, format!("Cannot run {program}: {e}"))
-        })?;
-    if !out.status.success() {
+    let out = crate::host::output_within(
+        std::process::Command::new(program)
+            .args(args)
+            .stdin(std::process::Stdio::inherit()),
+        TOOL_LIMIT,
+    )
+    .map_err(|e| KeysafeError::new(ErrorCode::Unsupported, format!("Cannot run {program}: {e}")))?;
+    let Some(status) = out.status else {
+        return Err(KeysafeError::new(
+            ErrorCode::Unsupported,
+            format!(
+                "{shown} did not finish within {} s and was stopped.",
+                TOOL_LIMIT.as_secs()
+            ),
+        )
+        .next("Run it yourself to see what it waits for, then try again."));
+    };
+    if !status.success() {
         let said = String::from_utf8_lossy(&out.stderr).trim().to_string();
         let said = if said.is_empty() {
             String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -798,7 +812,7 @@ fn run_tool(program: &str, args: &[&str]) -> Result<String> {
         };
         return Err(KeysafeError::new(
             ErrorCode::Unsupported,
-            format!("{shown} failed ({}): {said}", out.status),
+            format!("{shown} failed ({status}): {said}"),
         ));
     }
     Ok(shown)

@@ -173,41 +173,11 @@ pub fn output_within(
     limit: std::time::Duration,
     logs: &std::path::Path,
 ) -> std::process::Output {
-    use std::io::Read;
-    use std::process::Stdio;
     let shown = format!("{cmd:?}");
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
+    let done = keysafe_core::host::output_within(cmd.stdin(std::process::Stdio::null()), limit)
         .unwrap_or_else(|e| panic!("{shown} did not start: {e}"));
-    let drain = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = r.read_to_end(&mut buf);
-            buf
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().expect("piped")));
-    let err = drain(Box::new(child.stderr.take().expect("piped")));
-    let started = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("the child's state") {
-            break Some(status);
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    let (stdout, stderr) = (
-        out.join().unwrap_or_default(),
-        err.join().unwrap_or_default(),
-    );
-    let Some(status) = status else {
+    let (stdout, stderr) = (done.stdout, done.stderr);
+    let Some(status) = done.status else {
         let tail: Vec<String> = files_under(logs)
             .iter()
             .filter_map(|p| std::fs::read_to_string(p).ok())
