@@ -432,3 +432,48 @@ USE Payroll; ALTER DATABASE ENCRYPTION KEY ENCRYPTION BY SERVER CERTIFICATE TdeC
     assert!(e.message().contains(&old), "{}", e.message());
     ok(&mut c, &format!("RESTORE VERIFYONLY FROM DISK = N'{full}'")).await;
 }
+
+/// "After a database encryption key has been modified twice, a log backup must be performed
+/// before the database encryption key can be modified again" (ALTER DATABASE ENCRYPTION KEY):
+/// the third change is refused and changes nothing; a log backup lets it through
+/// (`assumptions::DEK_CHANGES_NEED_LOG_BACKUP`).
+#[tokio::test]
+async fn a_third_key_change_waits_for_a_log_backup() {
+    let a = start().await;
+    let mut c = sa(&a).await;
+    ok(&mut c, TDE_SETUP).await;
+    ok(
+        &mut c,
+        "USE master; CREATE CERTIFICATE TdeCert2 WITH SUBJECT = 'TDE 2';
+USE Payroll; ALTER DATABASE ENCRYPTION KEY ENCRYPTION BY SERVER CERTIFICATE TdeCert2;
+ALTER DATABASE ENCRYPTION KEY ENCRYPTION BY SERVER CERTIFICATE TdeCert;",
+    )
+    .await;
+    const ENCRYPTOR: &str = "SELECT CONVERT(nvarchar(64), encryptor_thumbprint, 2) FROM sys.dm_database_encryption_keys WHERE database_id = DB_ID(N'Payroll')";
+    let before = scalar_str(&mut c, ENCRYPTOR).await.unwrap();
+    assert_eq!(Some(before.clone()), thumb(&mut c).await, "back on TdeCert");
+    let e = fails(
+        &mut c,
+        "USE Payroll; ALTER DATABASE ENCRYPTION KEY ENCRYPTION BY SERVER CERTIFICATE TdeCert2;",
+        33122,
+    )
+    .await;
+    assert!(e.message().contains("'Payroll'"), "{}", e.message());
+    assert!(e.message().contains("log backup"), "{}", e.message());
+    assert_eq!(
+        scalar_str(&mut c, ENCRYPTOR).await.unwrap(),
+        before,
+        "nothing changed"
+    );
+    ok(
+        &mut c,
+        &format!(r"BACKUP LOG Payroll TO DISK = N'{BACKUP_DIR}\Payroll-log.trn' WITH INIT"),
+    )
+    .await;
+    ok(
+        &mut c,
+        "USE Payroll; ALTER DATABASE ENCRYPTION KEY ENCRYPTION BY SERVER CERTIFICATE TdeCert2;",
+    )
+    .await;
+    assert_ne!(scalar_str(&mut c, ENCRYPTOR).await.unwrap(), before);
+}

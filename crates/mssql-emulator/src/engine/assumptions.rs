@@ -487,6 +487,17 @@ pub const AVAILABILITY_GROUPS_NEED_VIEW_ANY_DEFINITION: bool = true;
 /// kept per database, a log backup records them all and leaves only the current one, and
 /// sys.dm_db_log_info (2016 SP2+, needs VIEW SERVER STATE here) lists one active VLF per
 /// encryptor with vlf_encryptor_thumbprint (2019+). A full or differential backup records
-/// only the current protector. Not modelled: the refusal of a third protector change
-/// without a log backup in between (documented, its error number is not).
+/// only the current protector. The refusal of a third change without a log backup is
+/// `DEK_CHANGES_NEED_LOG_BACKUP`.
 pub const LOG_KEEPS_OLD_ENCRYPTOR: bool = true;
+
+/// ALTER DATABASE ENCRYPTION KEY's Remarks: "After a database encryption key has been
+/// modified twice, a log backup must be performed before the database encryption key can be
+/// modified again." The page names no error. Modelled: each ALTER DATABASE ENCRYPTION KEY
+/// counts (CREATE and SET ENCRYPTION ON/OFF do not); a log backup sets the count to zero; a
+/// third ALTER with two pending is refused with 33122, the message SQL Server has for a key
+/// change pending a log backup ("... the database has changes from previous encryption scans
+/// that are pending log backup. Take a log backup and retry the command."), level 16. The
+/// number and text are this model's choice: a client should not rely on them, and Keysafe
+/// checks before it changes a key instead.
+pub const DEK_CHANGES_NEED_LOG_BACKUP: u8 = 2;

@@ -349,6 +349,7 @@ pub(super) fn bootstrap(s: &Scenario, info: &ServerInfo) -> std::io::Result<Inst
                 algorithm: "AES".into(),
                 key_length: 256,
                 log_encryptors: vec![hex::encode_upper(&thumb)],
+                changes_since_log_backup: 0,
                 encryptor_thumbprint: thumb,
                 encryption_state: 3,
                 create_date: now(),

@@ -324,6 +324,16 @@ pub fn dek_exists() -> Msg {
 }
 
 /// 33104 (ALTER and DROP DATABASE ENCRYPTION KEY with none to change).
+/// `assumptions::DEK_CHANGES_NEED_LOG_BACKUP`.
+pub fn dek_change_needs_log_backup(db: &str) -> Msg {
+    Msg::new(
+        33122,
+        16,
+        1,
+        format!("This command requires a database encryption scan on database '{db}'. However, the database has changes from previous encryption scans that are pending log backup. Take a log backup and retry the command."),
+    )
+}
+
 pub fn no_dek() -> Msg {
     Msg::new(
         33104,

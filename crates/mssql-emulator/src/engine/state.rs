@@ -211,6 +211,10 @@ pub struct DatabaseEncryptionKey {
     /// its VLFs (`assumptions::LOG_KEEPS_OLD_ENCRYPTOR`).
     #[serde(default)]
     pub log_encryptors: Vec<String>,
+    /// ALTER DATABASE ENCRYPTION KEY statements since the last log backup
+    /// (`assumptions::DEK_CHANGES_NEED_LOG_BACKUP`).
+    #[serde(default)]
+    pub changes_since_log_backup: u8,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

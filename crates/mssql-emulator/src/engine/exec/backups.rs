@@ -272,6 +272,7 @@ fn backup(
             .database_mut(&db.name)
             .and_then(|d| d.encryption_key.as_mut())
         {
+            k.changes_since_log_backup = 0;
             k.log_encryptors = if k.encryption_state == 1 {
                 vec![]
             } else {

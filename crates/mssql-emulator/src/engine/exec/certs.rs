@@ -201,6 +201,7 @@ pub fn run(
                 set_date: now(),
                 opened_date: now(),
                 log_encryptors: vec![],
+                changes_since_log_backup: 0,
             });
             if cert.pvt_key_last_backup_date.is_none() {
                 out.info(messages::cert_not_backed_up_warning());
@@ -220,6 +221,10 @@ pub fn run(
             let Some(k) = db.encryption_key.as_mut() else {
                 return Err(messages::no_dek().into());
             };
+            if k.changes_since_log_backup >= assumptions::DEK_CHANGES_NEED_LOG_BACKUP {
+                return Err(messages::dek_change_needs_log_backup(&db.name).into());
+            }
+            k.changes_since_log_backup += 1;
             // The log written so far stays encrypted by the certificate that encrypted it.
             let old = hex::encode_upper(&k.encryptor_thumbprint);
             if assumptions::LOG_KEEPS_OLD_ENCRYPTOR
@@ -589,6 +594,7 @@ pub fn sync_tempdb_encryption(st: &mut InstanceState) {
                 set_date: now(),
                 opened_date: now(),
                 log_encryptors: vec![],
+                changes_since_log_backup: 0,
             });
             t.is_encrypted = true;
         } else if !any {
