@@ -96,6 +96,8 @@ pub(crate) async fn dispatch(cli: &Cli) -> Result<i32, keysafe_core::KeysafeErro
             password_keyring,
             copy_to,
             create_master_key_password_env,
+            log_backup,
+            log_backup_dir,
             yes,
             json,
         } => {
@@ -109,6 +111,8 @@ pub(crate) async fn dispatch(cli: &Cli) -> Result<i32, keysafe_core::KeysafeErro
                 password_keyring: password_keyring.as_deref(),
                 copy_to,
                 new_master_key_env: create_master_key_password_env.as_deref(),
+                log_backup: *log_backup,
+                log_backup_dir: log_backup_dir.as_deref(),
                 yes: *yes,
                 json: *json,
             })

@@ -3849,7 +3849,7 @@ ALTER DATABASE Payroll SET ENCRYPTION ON;",
     let text = String::from_utf8_lossy(&done.stdout);
     assert!(
         text.contains("4. done   the new certificate on every other member")
-            && text.contains("6. done   the rotation recorded"),
+            && text.contains("7. done   the rotation recorded"),
         "{text}"
     );
     let hist = keysafe(&primary, &["history"], &[]).await;
@@ -3858,6 +3858,26 @@ ALTER DATABASE Payroll SET ENCRYPTION ON;",
     exits(&parity, 0);
     let v: serde_json::Value = serde_json::from_slice(&parity.stdout).unwrap();
     assert_eq!(v["parity"]["certificates"][0]["name"], "TDE_2026");
+
+    // A second rotation with no log backup since the first stops before anything changes,
+    // and says how to go on.
+    let again: Vec<&str> = args
+        .iter()
+        .map(|a| match *a {
+            "TDE_2025" => "TDE_2026",
+            "TDE_2026" => "TDE_2027",
+            a => a,
+        })
+        .collect();
+    let stopped = keysafe(&primary, &again, &[("KS_PW", pw)]).await;
+    exits(&stopped, 1);
+    let said = String::from_utf8_lossy(&stopped.stderr);
+    assert!(
+        said.contains("Nothing was changed: the encryption key of Payroll")
+            && said.contains("--log-backup"),
+        "{said}"
+    );
+    assert!(String::from_utf8_lossy(&stopped.stdout).contains("5. NOT    a log backup"));
 
     // drop-certificate: TDE_2026 protects Payroll, refused. TDE_2025 still encrypts the
     // active log, refused; after a log backup (which needs it too) and once that backup is

@@ -25,6 +25,11 @@ pub struct RotationRequest {
     pub subject: String,
     /// The new certificate's expiry (UTC), if not SQL Server's default (a year).
     pub expiry: Option<chrono::NaiveDate>,
+    /// Take the log backup SQL Server requires between key changes where one is pending
+    /// (BACKUP LOG, into `log_backup_dir` or the instance's default backup folder); without
+    /// it, a pending change stops the plan before anything changes.
+    pub take_log_backups: bool,
+    pub log_backup_dir: Option<String>,
     /// The backup of the new certificate: the run's settings (the selection is replaced),
     /// custody, report folder and history.
     pub backup: RunRequest,
@@ -61,11 +66,12 @@ impl Rotation {
 }
 
 /// The steps of the plan, in order, before anything runs.
-pub const STEPS: [&str; 6] = [
+pub const STEPS: [&str; 7] = [
     "every member reachable, the new name free",
     "the new certificate created on the primary",
     "the new certificate backed up to the medium and verified",
     "the new certificate on every other member, thumbprint proven",
+    "a log backup of each database whose last key change has none since",
     "each database's encryption key protected by the new certificate",
     "the rotation recorded; the old certificate kept as retiring",
 ];
@@ -99,6 +105,51 @@ async fn encryptors(c: &mut SqlConnection) -> Result<Vec<(String, String)>> {
             ))
         })
         .collect())
+}
+
+/// The databases among `databases` whose encryption key was changed (ALTER DATABASE
+/// ENCRYPTION KEY: modify_date after create_date) after their last log backup, outside the
+/// SIMPLE recovery model. SQL Server refuses a third change without a log backup in between
+/// (ALTER DATABASE ENCRYPTION KEY's Remarks), and a log backup spanning several changes needs
+/// every certificate involved: Keysafe wants one between any two. Each with when it changed.
+/// Should a server move modify_date when encryption is switched on (undocumented), a
+/// database with no log backup since gets one asked for: harmless, and wise after TDE.
+async fn pending_log_backups(
+    c: &mut SqlConnection,
+    databases: &[String],
+) -> Result<Vec<(String, chrono::NaiveDateTime)>> {
+    let keys = c
+        .rows("SELECT DB_NAME(k.database_id), k.create_date, k.modify_date, d.recovery_model_desc FROM sys.dm_database_encryption_keys AS k JOIN sys.databases AS d ON d.database_id = k.database_id WHERE k.database_id > 4")
+        .await?;
+    let logs = c
+        .rows("SELECT database_name, backup_finish_date FROM msdb.dbo.backupset WHERE type = 'L'")
+        .await?;
+    let mut out = Vec::new();
+    for r in &keys {
+        let (Some(name), Some(created), Some(modified)) = (
+            r.get::<&str, _>(0),
+            r.get::<chrono::NaiveDateTime, _>(1),
+            r.get::<chrono::NaiveDateTime, _>(2),
+        ) else {
+            continue;
+        };
+        if !databases.iter().any(|d| d == name)
+            || r.get::<&str, _>(3)
+                .is_some_and(|m| m.eq_ignore_ascii_case("SIMPLE"))
+            || modified <= created
+        {
+            continue;
+        }
+        let last_log = logs
+            .iter()
+            .filter(|l| l.get::<&str, _>(0) == Some(name))
+            .filter_map(|l| l.get::<chrono::NaiveDateTime, _>(1))
+            .max();
+        if last_log.is_none_or(|l| l < modified) {
+            out.push((name.to_string(), modified));
+        }
+    }
+    Ok(out)
 }
 
 /// Runs the plan; `progress` hears each step as it starts. `secrets` protect the new
@@ -202,6 +253,43 @@ async fn steps(
             ),
         ));
     }
+    let pending = pending_log_backups(&mut primary, &databases).await?;
+    if !pending.is_empty() && !req.take_log_backups {
+        let which = pending
+            .iter()
+            .map(|(d, at)| format!("{d} (changed {})", at.format("%Y-%m-%d %H:%M")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(KeysafeError::new(
+            ErrorCode::InvalidInput,
+            format!(
+                "Nothing was changed: the encryption key of {which} changed after its last log backup. SQL Server refuses a third change without a log backup in between, and one log backup spanning several changes needs every certificate involved."
+            ),
+        )
+        .next("Take a log backup of each first (your log-backup job), or let Keysafe take it as part of the rotation (--log-backup)."));
+    }
+    // Where the log backups go, and the server's path separator, when one is needed.
+    let log_dir = if pending.is_empty() {
+        None
+    } else {
+        let facts = crate::inventory::preflight(&mut primary).await?;
+        let dir = req
+            .log_backup_dir
+            .clone()
+            .or(facts.default_backup_path.clone())
+            .ok_or_else(|| {
+                KeysafeError::new(
+                    ErrorCode::InvalidInput,
+                    "Nothing was changed: the instance's default backup folder is unknown, and a log backup is needed first.",
+                )
+                .next("Give the folder for the log backup (--log-backup-dir).")
+            })?;
+        Some(format!(
+            "{}{}",
+            dir.trim_end_matches(['\\', '/']),
+            facts.path_separator
+        ))
+    };
     out.steps[0].done = true;
     out.steps[0].detail = format!(
         "{} reachable; {} protects {}",
@@ -314,8 +402,54 @@ async fn steps(
         copied.join(", ")
     };
 
-    // 5. The switch, database by database, read back.
+    // 5. The log backup SQL Server requires between two key changes, where one is pending.
     progress(STEPS[4]);
+    let mut taken = Vec::new();
+    if let Some(dir) = &log_dir {
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+        for (d, _) in &pending {
+            let file = format!(
+                "{dir}{}_LOG_keysafe_{stamp}.trn",
+                d.chars()
+                    .map(|c| if c.is_alphanumeric() || "-_".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    })
+                    .collect::<String>()
+            );
+            primary
+                .execute(&format!(
+                    "BACKUP LOG {} TO DISK = {};",
+                    tsql::ident(d)?,
+                    tsql::literal(&file, "the log backup file", 260)?
+                ))
+                .await
+                .map_err(|e| {
+                    KeysafeError::new(
+                        e.code,
+                        format!(
+                            "Stopped before any database changed: the log backup of {d} failed: {}",
+                            e.message
+                        ),
+                    )
+                    .next(e.next_step.clone().unwrap_or_else(|| format!("The new certificate {} is on every member and the medium; take the log backup yourself and rotate again with another name, or drop it.", req.new_name)))
+                })?;
+            taken.push(file);
+        }
+    }
+    out.steps[4].done = true;
+    out.steps[4].detail = if taken.is_empty() {
+        "none needed: every key change has a log backup since".into()
+    } else {
+        format!(
+            "taken: {} (part of the log chain: keep it with the others)",
+            taken.join(", ")
+        )
+    };
+
+    // 6. The switch, database by database, read back.
+    progress(STEPS[5]);
     for d in &databases {
         primary
             .execute(&format!(
@@ -347,16 +481,16 @@ async fn steps(
             ),
         ));
     }
-    out.steps[4].done = true;
-    out.steps[4].detail = format!(
+    out.steps[5].done = true;
+    out.steps[5].detail = format!(
         "{} now protected by {}. Take a log backup of each before any further key change; keep {} while any kept backup needs it.",
         databases.join(", "),
         req.new_name,
         req.certificate
     );
 
-    // 6. The record.
-    progress(STEPS[5]);
+    // 7. The record.
+    progress(STEPS[6]);
     crate::history::record_rotation(
         &req.backup.history,
         &primary_o.server.to_string(),
@@ -370,8 +504,8 @@ async fn steps(
             .map(|o| o.server.to_string())
             .collect::<Vec<_>>(),
     )?;
-    out.steps[5].done = true;
-    out.steps[5].detail = format!(
+    out.steps[6].done = true;
+    out.steps[6].detail = format!(
         "{} is retiring: kept until no kept backup needs it",
         req.certificate
     );

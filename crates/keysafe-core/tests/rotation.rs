@@ -33,6 +33,8 @@ fn request(members: Vec<keysafe_core::connection::ConnectOptions>, dir: &Path) -
         new_name: "TDE_2026".into(),
         subject: "TDE 2026".into(),
         expiry: chrono::NaiveDate::from_ymd_opt(2027, 12, 31),
+        take_log_backups: false,
+        log_backup_dir: None,
         backup: RunRequest {
             targets: vec![],
             settings: RunSettings::new(Selection::All, dir.join("medium")),
@@ -235,4 +237,64 @@ async fn an_unreachable_member_stops_the_rotation_before_anything_changes() {
     .is_empty());
     assert!(!work.path().join("medium").exists());
     assert!(!work.path().join("history.jsonl").exists());
+}
+
+/// A key changed after the last log backup: the rotation stops before anything changes and
+/// says why (SQL Server refuses a third change without a log backup between); asked to, it
+/// takes that log backup into the instance's default backup folder before the change.
+#[tokio::test]
+async fn a_key_change_pending_a_log_backup_stops_the_rotation_unless_it_takes_one() {
+    let (d1, d2, work) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let seed = format!(
+        "{PRIMARY}
+USE master; CREATE CERTIFICATE TDE_2025B WITH SUBJECT = 'TDE 2025 B';
+USE Payroll; ALTER DATABASE ENCRYPTION KEY ENCRYPTION BY SERVER CERTIFICATE TDE_2025B;"
+    );
+    let primary = keysafe_test_support::seeded(d1.path(), "SQL01", &seed).await;
+    let dr = keysafe_test_support::seeded(d2.path(), "SQLDR01", DR).await;
+    let mut req = request(vec![options(&primary), options(&dr)], work.path());
+    req.certificate = "TDE_2025B".into();
+    let secrets = Secrets::chosen(keysafe_core::Password::new("Rotate!Backup#2026"), None).unwrap();
+    let logs = || {
+        sql(
+            &primary,
+            "SELECT physical_device_name FROM msdb.dbo.backupmediafamily AS f JOIN msdb.dbo.backupset AS s ON s.media_set_id = f.media_set_id WHERE s.type = 'L' AND s.database_name = 'Payroll'",
+        )
+    };
+
+    let r = rotation::rotate(&req, &secrets, None, &|_| {}).await;
+    let e = r.error.clone().expect("stopped");
+    assert!(
+        e.message
+            .starts_with("Nothing was changed: the encryption key of Payroll (changed "),
+        "{}",
+        e.message
+    );
+    assert!(e.next_step.unwrap().contains("--log-backup"));
+    assert!(r.steps.iter().all(|s| !s.done));
+    assert!(sql(
+        &primary,
+        "SELECT name FROM master.sys.certificates WHERE name = 'TDE_2026'"
+    )
+    .is_empty());
+    assert!(logs().is_empty());
+
+    req.take_log_backups = true;
+    let r = rotation::rotate(&req, &secrets, None, &|_| {}).await;
+    assert!(r.succeeded(), "{r:#?}");
+    let taken = logs();
+    assert_eq!(taken.len(), 1, "{taken:?}");
+    let file = &taken[0][0];
+    assert!(
+        file.starts_with(DIR) && file.contains(r"\Payroll_LOG_keysafe_") && file.ends_with(".trn"),
+        "{file}"
+    );
+    assert!(r.steps[4].detail.contains(file.as_str()), "{:#?}", r.steps);
+    assert!(primary.instance().host_path(file).unwrap().is_file());
+    let dek = sql(&primary, "SELECT CONVERT(nvarchar(64), encryptor_thumbprint, 2) FROM sys.dm_database_encryption_keys WHERE DB_NAME(database_id) = 'Payroll'");
+    assert_eq!(Some(&dek[0][0]), r.new_thumbprint.as_ref());
 }

@@ -121,6 +121,15 @@ pub(crate) enum Command {
         /// the password in this environment variable (then back it up).
         #[arg(long, value_name = "VAR")]
         create_master_key_password_env: Option<String>,
+        /// Where a database's key changed after its last log backup, take one (BACKUP LOG)
+        /// before the change, as SQL Server requires between changes. Without it, such a
+        /// database stops the rotation before anything changes.
+        #[arg(long)]
+        log_backup: bool,
+        /// The server folder for that log backup (default: the instance's default backup
+        /// folder, where log backups usually go).
+        #[arg(long, value_name = "DIR", requires = "log_backup")]
+        log_backup_dir: Option<String>,
         /// Confirm without a prompt (scripts).
         #[arg(long)]
         yes: bool,

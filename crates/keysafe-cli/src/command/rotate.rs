@@ -12,6 +12,8 @@ pub(crate) struct RotateArgs<'a> {
     pub(crate) password_keyring: Option<&'a str>,
     pub(crate) copy_to: &'a std::path::Path,
     pub(crate) new_master_key_env: Option<&'a str>,
+    pub(crate) log_backup: bool,
+    pub(crate) log_backup_dir: Option<&'a str>,
     pub(crate) yes: bool,
     pub(crate) json: bool,
 }
@@ -71,6 +73,8 @@ pub(crate) async fn cmd_rotate(a: RotateArgs<'_>) -> Result<i32, KeysafeError> {
             .map(str::to_string)
             .unwrap_or_else(|| format!("TDE certificate {}", a.new_name)),
         expiry: a.expiry,
+        take_log_backups: a.log_backup,
+        log_backup_dir: a.log_backup_dir.map(str::to_string),
         backup: run::RunRequest {
             targets: vec![],
             settings: RunSettings::new(Selection::All, a.copy_to),

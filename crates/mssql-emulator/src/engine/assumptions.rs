@@ -501,3 +501,11 @@ pub const LOG_KEEPS_OLD_ENCRYPTOR: bool = true;
 /// number and text are this model's choice: a client should not rely on them, and Keysafe
 /// checks before it changes a key instead.
 pub const DEK_CHANGES_NEED_LOG_BACKUP: u8 = 2;
+
+/// sys.dm_database_encryption_keys' dates, from its column descriptions: create_date "the
+/// date the encryption key was created", modify_date "the date the encryption key was
+/// modified", set_date "the date the encryption key was applied to the database". Modelled:
+/// CREATE sets all of them to one instant; ALTER DATABASE ENCRYPTION KEY sets modify_date and
+/// set_date; SET ENCRYPTION ON/OFF sets set_date only (the key is applied, not changed).
+/// Whether a real server also moves modify_date on SET ENCRYPTION is not documented.
+pub const DEK_DATES: bool = true;

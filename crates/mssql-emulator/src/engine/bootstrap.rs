@@ -345,6 +345,7 @@ pub(super) fn bootstrap(s: &Scenario, info: &ServerInfo) -> std::io::Result<Inst
                 .map(|c| c.thumbprint.clone())
                 .unwrap();
             let db = st.database_mut(&d.name).unwrap();
+            let at = now();
             db.encryption_key = Some(DatabaseEncryptionKey {
                 algorithm: "AES".into(),
                 key_length: 256,
@@ -352,11 +353,11 @@ pub(super) fn bootstrap(s: &Scenario, info: &ServerInfo) -> std::io::Result<Inst
                 changes_since_log_backup: 0,
                 encryptor_thumbprint: thumb,
                 encryption_state: 3,
-                create_date: now(),
-                regenerate_date: now(),
-                modify_date: now(),
-                set_date: now(),
-                opened_date: now(),
+                create_date: at,
+                regenerate_date: at,
+                modify_date: at,
+                set_date: at,
+                opened_date: at,
             });
             db.is_encrypted = true;
         }

@@ -190,16 +190,18 @@ pub fn run(
             } else {
                 "TRIPLE_DES_3KEY"
             };
+            // One instant: a key never changed has modify_date = create_date.
+            let at = now();
             db.encryption_key = Some(DatabaseEncryptionKey {
                 algorithm: alg.into(),
                 key_length,
                 encryptor_thumbprint: cert.thumbprint.clone(),
                 encryption_state: 1,
-                create_date: now(),
-                regenerate_date: now(),
-                modify_date: now(),
-                set_date: now(),
-                opened_date: now(),
+                create_date: at,
+                regenerate_date: at,
+                modify_date: at,
+                set_date: at,
+                opened_date: at,
                 log_encryptors: vec![],
                 changes_since_log_backup: 0,
             });
@@ -313,8 +315,8 @@ pub fn run(
             if *on && !k.log_encryptors.contains(&current) {
                 k.log_encryptors.push(current);
             }
+            // Applied, not modified (assumptions::DEK_DATES).
             k.set_date = now();
-            k.modify_date = now();
             db.is_encrypted = *on;
             store(inst, &mut st, db)?;
             Ok(None)
