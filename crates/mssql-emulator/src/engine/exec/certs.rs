@@ -317,6 +317,9 @@ pub fn run(
             }
             // Applied, not modified (assumptions::DEK_DATES).
             k.set_date = now();
+            if !assumptions::DEK_DATES {
+                k.modify_date = k.set_date;
+            }
             db.is_encrypted = *on;
             store(inst, &mut st, db)?;
             Ok(None)
