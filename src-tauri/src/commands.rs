@@ -6,6 +6,7 @@ use crate::desk;
 use crate::error::{IpcResult, KeysafeError};
 use crate::state::AppState;
 use crate::types::*;
+use keysafe_core::rotation::Rotation;
 use ts_rs::TypeVisitor;
 
 macro_rules! ipc {
@@ -210,6 +211,22 @@ ipc! {
 
     /// The saved groups of profiles.
     fn list_groups(state) -> Vec<Group> { desk::parity::groups(state) }
+
+    /// The steps of a certificate rotation, in order, as the engine runs them.
+    fn rotation_steps(state) -> Vec<String> {
+        let _ = state;
+        Ok(keysafe_core::rotation::STEPS.iter().map(|s| s.to_string()).collect())
+    }
+
+    /// Rotates a TDE certificate across the members: the new one on the medium and every
+    /// member before any database uses it. Each step's name arrives on the channel as it
+    /// starts.
+    fn rotate_certificate(state, request: RotateRequest, secrets: RotateSecrets; channel events: String) -> Rotation {
+        let emit = move |s: &str| {
+            let _ = events.send(s.to_string());
+        };
+        desk::rotation::rotate(state, request, secrets, &emit).await
+    }
 
     /// The evidence pack (STIG, PCI DSS or CIS) from the vouched history since a date, of
     /// every instance or one, kept in KEYSAFE_HOME/evidence and shown.

@@ -374,3 +374,33 @@ pub struct ParityDone {
 
 /// A saved group of profiles.
 pub use keysafe_core::profiles::Group;
+
+/// The Rotate Certificate dialog's plan: the primary (the connection it was opened from)
+/// first, then the other members ticked and, or, a saved group's.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct RotateRequest {
+    pub connections: Vec<u32>,
+    pub group: Option<String>,
+    /// The certificate in master that protects the databases' encryption keys now.
+    pub certificate: String,
+    pub new_name: String,
+    pub subject: String,
+    /// "YYYY-MM-DD", or empty for SQL Server's default (a year).
+    pub expiry: String,
+    /// The medium's folder the new certificate's backup is copied to and verified on.
+    pub copy_to: String,
+    /// Take the log backup SQL Server requires between key changes where one is pending.
+    pub take_log_backups: bool,
+}
+
+/// The rotation's secrets: the new certificate's backup password (twice), and the password
+/// of a master key to create where a member's master has none.
+#[derive(Deserialize, TS)]
+pub struct RotateSecrets {
+    #[ts(type = "string")]
+    pub password: Secret,
+    #[ts(type = "string")]
+    pub confirm: Secret,
+    #[ts(type = "string | null")]
+    pub new_master_key: Option<Secret>,
+}

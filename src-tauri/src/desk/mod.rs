@@ -9,3 +9,4 @@ pub mod parity;
 pub mod profiles;
 pub mod query;
 pub mod recovery;
+pub mod rotation;

@@ -9,13 +9,16 @@ use keysafe_core::{parity, ErrorCode};
 
 /// The members a request names: its open connections, then a saved group's profiles (their
 /// remembered passwords), each once.
-fn members(state: &AppState, req: &ParityRequest) -> IpcResult<Vec<ConnectOptions>> {
-    let mut out: Vec<ConnectOptions> = req
-        .connections
+pub fn members(
+    state: &AppState,
+    connections: &[u32],
+    group: Option<&str>,
+) -> IpcResult<Vec<ConnectOptions>> {
+    let mut out: Vec<ConnectOptions> = connections
         .iter()
         .map(|&id| state.connection(id).map(|c| c.options.clone()))
         .collect::<IpcResult<_>>()?;
-    if let Some(name) = req.group.as_deref().filter(|g| !g.is_empty()) {
+    if let Some(name) = group.filter(|g| !g.is_empty()) {
         let groups = Groups::load(&state.home)?;
         let group = groups.get(name).ok_or_else(|| {
             KeysafeError::new(
@@ -37,6 +40,12 @@ fn members(state: &AppState, req: &ParityRequest) -> IpcResult<Vec<ConnectOption
             }
         }
     }
+    Ok(out)
+}
+
+/// Parity's members: at least two.
+fn compared(state: &AppState, req: &ParityRequest) -> IpcResult<Vec<ConnectOptions>> {
+    let out = members(state, &req.connections, req.group.as_deref())?;
     if out.len() < 2 {
         return Err(KeysafeError::new(
             ErrorCode::InvalidInput,
@@ -47,7 +56,7 @@ fn members(state: &AppState, req: &ParityRequest) -> IpcResult<Vec<ConnectOption
 }
 
 pub async fn check(state: &AppState, req: &ParityRequest) -> IpcResult<ParityDone> {
-    let members = members(state, req)?;
+    let members = compared(state, req)?;
     Ok(ParityDone {
         parity: parity::check(&members, req.retention_days).await,
         copies: vec![],
@@ -60,7 +69,7 @@ pub async fn copy_missing(
     req: &ParityRequest,
     new_master_key: Option<Secret>,
 ) -> IpcResult<ParityDone> {
-    let members = members(state, req)?;
+    let members = compared(state, req)?;
     let found = parity::check(&members, req.retention_days).await;
     let copies =
         parity::copy_missing(&members, &found, new_master_key.as_ref().map(|s| &s.0)).await;

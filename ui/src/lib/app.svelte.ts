@@ -46,6 +46,8 @@ class AppStore {
   evidenceFor = $state<{ instance: string } | null>(null)
   /** The Key Parity dialog, opened from a connection (ticked first). */
   parityFrom = $state<number | null>(null)
+  /** The Rotate Certificate dialog: a certificate in master, from the connection (the primary). */
+  rotate = $state<{ from: number; certificate: string } | null>(null)
   /** The engine's words for what restoring a service master key does (shown before it). */
   smkConsequences = $state('')
   properties = $state<{ title: string; rows: { name: string; value: string }[] } | null>(null)

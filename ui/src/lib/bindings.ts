@@ -521,6 +521,38 @@ unknown: string | null, };
 
 export type RiskView = { severity: string, object: string, text: string, };
 
+export type RotateRequest = { connections: Array<number>, group: string | null, 
+/**
+ * The certificate in master that protects the databases' encryption keys now.
+ */
+certificate: string, new_name: string, subject: string, 
+/**
+ * "YYYY-MM-DD", or empty for SQL Server's default (a year).
+ */
+expiry: string, 
+/**
+ * The medium's folder the new certificate's backup is copied to and verified on.
+ */
+copy_to: string, 
+/**
+ * Take the log backup SQL Server requires between key changes where one is pending.
+ */
+take_log_backups: boolean, };
+
+export type RotateSecrets = { password: string, confirm: string, new_master_key: string | null, };
+
+export type Rotation = { certificate: string, new_name: string, old_thumbprint: string, new_thumbprint: string | null, 
+/**
+ * The databases whose encryption key the new certificate protects now.
+ */
+databases: Array<string>, steps: Array<RotationStep>, 
+/**
+ * Why it stopped, when it did.
+ */
+error: KeysafeError | null, };
+
+export type RotationStep = { what: string, done: boolean, detail: string, };
+
 export type Row = { 
 /**
  * A backup run's id; None for a restore.
@@ -757,6 +789,16 @@ export function copyMissingCertificates(request: ParityRequest, newMasterKey: Se
 /** The saved groups of profiles. */
 export function listGroups(): Promise<Array<Group>> {
   return invoke('list_groups', {  });
+}
+
+/** The steps of a certificate rotation, in order, as the engine runs them. */
+export function rotationSteps(): Promise<Array<string>> {
+  return invoke('rotation_steps', {  });
+}
+
+/** Rotates a TDE certificate across the members: the new one on the medium and every member before any database uses it. Each step's name arrives on the channel as it starts. */
+export function rotateCertificate(request: RotateRequest, secrets: RotateSecrets, events: Channel<string>): Promise<Rotation> {
+  return invoke('rotate_certificate', { request, secrets, events });
 }
 
 /** The evidence pack (STIG, PCI DSS or CIS) from the vouched history since a date, of every instance or one, kept in KEYSAFE_HOME/evidence and shown. */

@@ -23,6 +23,7 @@ export const views = {
   restore: lazy(() => import('../components/RestoreDialog.svelte')),
   evidenceDialog: lazy(() => import('../components/EvidenceDialog.svelte')),
   parityDialog: lazy(() => import('../components/ParityDialog.svelte')),
+  rotateDialog: lazy(() => import('../components/RotateDialog.svelte')),
   properties: lazy(() => import('../components/PropertiesDialog.svelte')),
   profile: lazy(() => import('../components/ProfileEditor.svelte')),
 }
