@@ -163,6 +163,11 @@ grant = ["CONTROL SERVER", "VIEW SERVER STATE", "ADMINISTER BULK OPERATIONS"]
     };
     let r = run::back_up_instance(&o, &settings(Some(r"C:\Keysafe")), &secrets, &|_| {}).await;
     assert!(r.error.is_none(), "{:?}", r.error);
+    assert!(
+        !r.folder_protection_failed,
+        "folder protection: {}",
+        r.folder_protection
+    );
     assert!(r.all_verified(), "{:?}", r.keys);
     assert_eq!(r.keys.len(), 3);
     // The certificate came over the connection (its backup files would be the service

@@ -1293,3 +1293,107 @@ async fn key_parity_dialog_finds_missing_tde_certificates_and_copies_them() {
     );
     app.screenshot("30b-parity-copied").await;
 }
+
+/// The Rotate Certificate dialog: from the demo's TDE_Payroll certificate, with a bare DR
+/// server connected beside it. The engine's plan is on screen before anything runs; Rotate
+/// waits for the new name typed as confirmation; then every step is done: the new
+/// certificate is on the DR server (its own master key created with the password given) with
+/// the primary's thumbprint, its backup is on the medium, and the result says TDE_Payroll is
+/// retiring. The dialog passes the accessibility scan before and after.
+#[tokio::test(flavor = "multi_thread")]
+async fn rotate_certificate_dialog_moves_payroll_to_a_new_certificate_on_every_member() {
+    let axe = std::fs::read_to_string(
+        keysafe_e2e::workspace_root().join("ui/node_modules/axe-core/axe.min.js"),
+    )
+    .expect("axe-core is installed with the UI's packages");
+    let app = connected_demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dr = Emulator::start(
+        EmulatorConfig::new(dir.path())
+            .scenario(Scenario::from_toml("[server]\nmachine_name = \"SQLDR01\"\n").unwrap())
+            .tls(TlsMode::On),
+    )
+    .await
+    .unwrap();
+    app.click(r#"button[aria-label="Connect"]"#).await;
+    connect(
+        &app,
+        &format!("127.0.0.1,{}", dr.addr().port()),
+        "sa",
+        mssql_emulator::DEFAULT_SA_PASSWORD,
+    )
+    .await;
+    app.wait_text(r#"[data-key="2/smk"]"#, "the DR server's SMK", |t| {
+        t.contains("Service Master Key")
+    })
+    .await;
+    app.click(r#"[data-database="master"]"#).await;
+    right_click(&app, r#"[data-key="1/db/master/cert/TDE_Payroll"]"#).await;
+    app.click("#menu-rotate").await;
+    app.wait_for("#rotate-dialog").await;
+    let plan = app
+        .wait_text("#rotate-plan", "the plan", |t| t.contains("retiring"))
+        .await;
+    assert!(
+        plan.contains("the new certificate on every other member")
+            && plan.contains("each database's encryption key protected by the new certificate"),
+        "{plan}"
+    );
+    let medium = dir.path().join("medium");
+    app.type_into("#rotate-new-name", "TDE_Payroll_2027").await;
+    app.type_into("#rotate-medium", &medium.display().to_string())
+        .await;
+    app.type_into("#rotate-password", "Rotate!Backup#2026").await;
+    app.type_into("#rotate-confirm", "Rotate!Backup#2026").await;
+    app.type_into("#rotate-master-key", "DR!Master#Key2026")
+        .await;
+    let disabled = |app: &keysafe_e2e::App| {
+        let c = app.client.clone();
+        async move {
+            c.execute(
+                "return document.querySelector('#rotate-run').disabled",
+                vec![],
+            )
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(disabled(&app).await, serde_json::json!(true), "not confirmed yet");
+    app.type_into("#rotate-confirm-name", "TDE_Payroll_2027")
+        .await;
+    assert_eq!(disabled(&app).await, serde_json::json!(false));
+    let mut findings = Vec::new();
+    scan(&app, &axe, "31-rotate", &mut findings).await;
+    app.click("#rotate-run").await;
+    let result = app
+        .wait_text("#rotate-result", "the rotation's result", |t| {
+            t.contains("Rotated") || t.contains("FAILED")
+        })
+        .await;
+    assert!(
+        result.contains("now protected by TDE_Payroll_2027") && result.contains("TDE_Payroll is retiring"),
+        "{result}"
+    );
+    let steps = app.wait_text("#rotate-plan", "the steps", |t| t.contains(": done")).await;
+    assert!(!steps.contains("NOT done"), "{steps}");
+    scan(&app, &axe, "31b-rotated", &mut findings).await;
+    assert!(findings.is_empty(), "{findings:#?}");
+    app.screenshot("31c-rotated").await;
+
+    // On the DR server, with a private key; the medium holds its verified backup.
+    let on_dr = dr
+        .instance()
+        .query_as(
+            "sa",
+            "SELECT pvt_key_encryption_type FROM master.sys.certificates WHERE name = 'TDE_Payroll_2027'",
+        )
+        .unwrap();
+    assert_eq!(on_dr, [["MK"]], "copied with its private key");
+    let files = keysafe_test_support::files_under(&medium);
+    assert!(
+        files
+            .iter()
+            .any(|p| p.to_string_lossy().contains("TDE_Payroll_2027")),
+        "{files:?}"
+    );
+}
