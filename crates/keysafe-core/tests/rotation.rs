@@ -298,3 +298,45 @@ USE Payroll; ALTER DATABASE ENCRYPTION KEY ENCRYPTION BY SERVER CERTIFICATE TDE_
     let dek = sql(&primary, "SELECT CONVERT(nvarchar(64), encryptor_thumbprint, 2) FROM sys.dm_database_encryption_keys WHERE DB_NAME(database_id) = 'Payroll'");
     assert_eq!(Some(&dek[0][0]), r.new_thumbprint.as_ref());
 }
+
+/// An expired TDE certificate is a date, not an outage: SQL Server does not enforce expiry
+/// for database encryption, so the database is backed up and its backup verifies; Keysafe
+/// says exactly that (an Info risk, not a warning) and points to a rotation.
+#[tokio::test]
+async fn an_expired_tde_certificate_keeps_working_and_keysafe_says_so() {
+    let d = tempfile::tempdir().unwrap();
+    let seed = "USE master;
+CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Master!Key#2026x';
+CREATE CERTIFICATE TDE_2020 WITH SUBJECT = 'TDE 2020', START_DATE = '20200101', EXPIRY_DATE = '20210101';
+CREATE DATABASE Payroll;
+USE Payroll;
+CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 ENCRYPTION BY SERVER CERTIFICATE TDE_2020;
+ALTER DATABASE Payroll SET ENCRYPTION ON;";
+    let primary = keysafe_test_support::seeded(d.path(), "SQL01", seed).await;
+    let file = format!(r"{DIR}\Payroll-expired.bak");
+    let i = primary.instance();
+    i.run_as(
+        "sa",
+        &format!("BACKUP DATABASE Payroll TO DISK = N'{file}' WITH INIT"),
+    )
+    .unwrap();
+    i.run_as("sa", &format!("RESTORE VERIFYONLY FROM DISK = N'{file}'"))
+        .unwrap();
+    let mut c = keysafe_core::connection::connect(&options(&primary))
+        .await
+        .unwrap();
+    let inv = keysafe_core::inventory::inventory(&mut c).await.unwrap();
+    let risk = inv
+        .risks
+        .iter()
+        .find(|r| r.object == "master.TDE_2020" && r.text.starts_with("expired"))
+        .expect("the expiry is named");
+    assert_eq!(risk.severity, keysafe_core::inventory::Severity::Info);
+    assert!(
+        risk.text
+            .starts_with("expired on 2021-01-01; nothing stops then")
+            && risk.text.contains("Payroll stays readable"),
+        "{}",
+        risk.text
+    );
+}

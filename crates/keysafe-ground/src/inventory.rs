@@ -662,6 +662,41 @@ SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name), HAS_PERMS_BY
     ))
 }
 
+/// A certificate's expiry, with what it does and does not stop. SQL Server does not enforce
+/// a certificate's expiry when it is used for database encryption (CREATE CERTIFICATE's
+/// Remarks): an expired TDE certificate keeps its databases readable and their backups
+/// restorable, so it is a fact to plan a rotation by, not an alarm. Expiry is checked where
+/// a certificate authenticates (Service Broker dialogs, certificate-authenticated endpoints
+/// such as an availability group's): there an expired one stops the conversation.
+fn expiry_risk(c: &CertificateInfo, obj: &str, now: NaiveDateTime) -> Option<Risk> {
+    let e = c.expiry?;
+    let soon = now + chrono::Duration::days(90);
+    if e >= soon {
+        return None;
+    }
+    let when = if e < now {
+        format!("expired on {}", e.date())
+    } else {
+        format!("expires on {}", e.date())
+    };
+    Some(if c.used_by_tde.is_empty() {
+        Risk {
+            severity: Severity::Warning,
+            object: obj.into(),
+            text: format!("{when}: where it authenticates (a Service Broker dialog, an endpoint such as an availability group's) an expired certificate is refused; plan its renewal"),
+        }
+    } else {
+        Risk {
+            severity: Severity::Info,
+            object: obj.into(),
+            text: format!(
+                "{when}; nothing stops then: SQL Server does not enforce a certificate's expiry for database encryption, so {} stays readable and its backups restore. Rotate it when your policy asks (Rotate Certificate), keeping this one for the backups that need it",
+                c.used_by_tde.join(", ")
+            ),
+        }
+    })
+}
+
 /// The risks, most severe first.
 pub fn assess(
     server: &ServerFacts,
@@ -727,20 +762,8 @@ pub fn assess(
                     ),
                 });
             }
-            if let Some(e) = c.expiry {
-                if e < now {
-                    v.push(Risk {
-                        severity: Severity::Warning,
-                        object: obj.clone(),
-                        text: format!("expired on {}", e.date()),
-                    });
-                } else if e < now + chrono::Duration::days(90) {
-                    v.push(Risk {
-                        severity: Severity::Warning,
-                        object: obj.clone(),
-                        text: format!("expires on {}", e.date()),
-                    });
-                }
+            if let Some(r) = expiry_risk(c, &obj, now) {
+                v.push(r);
             }
             if !c.protects.is_empty() && c.last_backup.is_none() && c.private_key != "NA" {
                 v.push(Risk {
@@ -768,6 +791,52 @@ pub fn assess(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn cert(expiry: &str, tde: &[&str]) -> CertificateInfo {
+        CertificateInfo {
+            name: "C".into(),
+            subject: "s".into(),
+            private_key: "MK".into(),
+            expiry: Some(
+                NaiveDateTime::parse_from_str(&format!("{expiry} 00:00:00"), "%Y-%m-%d %H:%M:%S")
+                    .unwrap(),
+            ),
+            last_backup: None,
+            thumbprint: "AB".into(),
+            used_by_tde: tde.iter().map(|s| s.to_string()).collect(),
+            protects: vec![],
+        }
+    }
+
+    #[test]
+    fn an_expired_tde_certificate_is_a_fact_and_an_expired_endpoint_one_a_warning() {
+        let now =
+            NaiveDateTime::parse_from_str("2026-12-06 12:00:00", "%Y-%m-%d %H:%M:%S").unwrap();
+        let tde = expiry_risk(&cert("2026-11-30", &["Payroll"]), "master.C", now).unwrap();
+        assert_eq!(tde.severity, Severity::Info);
+        assert!(
+            tde.text
+                .starts_with("expired on 2026-11-30; nothing stops then"),
+            "{}",
+            tde.text
+        );
+        assert!(tde.text.contains("Payroll stays readable"), "{}", tde.text);
+        let other = expiry_risk(&cert("2027-01-10", &[]), "master.C", now).unwrap();
+        assert_eq!(other.severity, Severity::Warning);
+        assert!(
+            other
+                .text
+                .starts_with("expires on 2027-01-10: where it authenticates"),
+            "{}",
+            other.text
+        );
+        assert!(
+            expiry_risk(&cert("2027-06-01", &[]), "master.C", now).is_none(),
+            "beyond 90 days"
+        );
+    }
+
     #[test]
     fn the_backup_folder_sits_beside_data_before_2019() {
         assert_eq!(

@@ -1343,7 +1343,8 @@ async fn rotate_certificate_dialog_moves_payroll_to_a_new_certificate_on_every_m
     app.type_into("#rotate-new-name", "TDE_Payroll_2027").await;
     app.type_into("#rotate-medium", &medium.display().to_string())
         .await;
-    app.type_into("#rotate-password", "Rotate!Backup#2026").await;
+    app.type_into("#rotate-password", "Rotate!Backup#2026")
+        .await;
     app.type_into("#rotate-confirm", "Rotate!Backup#2026").await;
     app.type_into("#rotate-master-key", "DR!Master#Key2026")
         .await;
@@ -1358,7 +1359,11 @@ async fn rotate_certificate_dialog_moves_payroll_to_a_new_certificate_on_every_m
             .unwrap()
         }
     };
-    assert_eq!(disabled(&app).await, serde_json::json!(true), "not confirmed yet");
+    assert_eq!(
+        disabled(&app).await,
+        serde_json::json!(true),
+        "not confirmed yet"
+    );
     app.type_into("#rotate-confirm-name", "TDE_Payroll_2027")
         .await;
     assert_eq!(disabled(&app).await, serde_json::json!(false));
@@ -1371,10 +1376,13 @@ async fn rotate_certificate_dialog_moves_payroll_to_a_new_certificate_on_every_m
         })
         .await;
     assert!(
-        result.contains("now protected by TDE_Payroll_2027") && result.contains("TDE_Payroll is retiring"),
+        result.contains("now protected by TDE_Payroll_2027")
+            && result.contains("TDE_Payroll is retiring"),
         "{result}"
     );
-    let steps = app.wait_text("#rotate-plan", "the steps", |t| t.contains(": done")).await;
+    let steps = app
+        .wait_text("#rotate-plan", "the steps", |t| t.contains(": done"))
+        .await;
     assert!(!steps.contains("NOT done"), "{steps}");
     scan(&app, &axe, "31b-rotated", &mut findings).await;
     assert!(findings.is_empty(), "{findings:#?}");
