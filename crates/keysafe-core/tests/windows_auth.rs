@@ -163,12 +163,31 @@ grant = ["CONTROL SERVER", "VIEW SERVER STATE", "ADMINISTER BULK OPERATIONS"]
     };
     let r = run::back_up_instance(&o, &settings(Some(r"C:\Keysafe")), &secrets, &|_| {}).await;
     assert!(r.error.is_none(), "{:?}", r.error);
+    // The folder's DACL is applied through the Windows API and read back. Wine keeps no
+    // DACL: there the read-back is the failure it is (the run is not all verified), and the
+    // keys themselves still are.
+    if keysafe_core::windows::under_wine() {
+        assert!(
+            r.folder_protection_failed && r.folder_protection.starts_with("ACL not verified"),
+            "folder protection: {}",
+            r.folder_protection
+        );
+        assert!(!r.all_verified());
+    } else {
+        assert!(
+            !r.folder_protection_failed,
+            "folder protection: {}",
+            r.folder_protection
+        );
+        assert!(r.all_verified(), "{:?}", r.keys);
+    }
     assert!(
-        !r.folder_protection_failed,
-        "folder protection: {}",
-        r.folder_protection
+        r.keys
+            .iter()
+            .all(|k| k.outcome == keysafe_core::backup::Outcome::Verified),
+        "{:?}",
+        r.keys
     );
-    assert!(r.all_verified(), "{:?}", r.keys);
     assert_eq!(r.keys.len(), 3);
     // The certificate came over the connection (its backup files would be the service
     // account's alone), and its restore was proven from the copies on the medium.
