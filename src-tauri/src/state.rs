@@ -44,6 +44,9 @@ pub struct AppState {
     pub demo: Option<crate::demo::Demo>,
     /// The running app, once it is set up: what native dialogs are parented to.
     pub app: std::sync::OnceLock<tauri::AppHandle>,
+    /// The last key parity the Key Parity dialog found: each member's risks join its own in
+    /// Object Explorer Details until the next check.
+    pub parity: Mutex<Option<keysafe_core::parity::Parity>>,
 }
 
 impl AppState {
@@ -61,6 +64,7 @@ impl AppState {
             store,
             demo,
             app: std::sync::OnceLock::new(),
+            parity: Mutex::new(None),
         }
     }
 

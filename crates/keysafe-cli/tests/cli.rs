@@ -3737,6 +3737,68 @@ ALTER DATABASE Payroll SET ENCRYPTION ON;",
         "{said}"
     );
     assert!(String::from_utf8_lossy(&status.stdout).contains("NEVER backed up"));
+    // A backup of the group: each member's report lists its parity risks with its own.
+    let medium = primary.medium.join("group-run");
+    let run = keysafe(
+        &primary,
+        &[
+            "backup",
+            "smk",
+            "--group",
+            &group,
+            "--password-env",
+            "KS_PW",
+            "--copy-to",
+            &medium.display().to_string(),
+        ],
+        &[("KS_PW", "Group!Backup#Run-2026")],
+    )
+    .await;
+    exits(&run, 0);
+    let json = files_under(&medium)
+        .into_iter()
+        .find(|p| {
+            p.extension().is_some_and(|x| x == "json")
+                && p.to_string_lossy().contains("keysafe-report")
+        })
+        .expect("the run's JSON report");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let risks_of = |name: &str| -> Vec<String> {
+        report["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| {
+                i["facts"]["server_name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with(name))
+            })
+            .flat_map(|i| i["risks"].as_array().cloned().unwrap_or_default())
+            .map(|r| {
+                format!(
+                    "{} {}: {}",
+                    r["severity"],
+                    r["object"].as_str().unwrap(),
+                    r["text"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let on_dr = risks_of("SQLDR01");
+    assert!(
+        on_dr
+            .iter()
+            .any(|r| r.contains("master.TDE_2025: key parity: MISSING here, held by SQL01")),
+        "{on_dr:#?}"
+    );
+    assert!(
+        risks_of("SQL01")
+            .iter()
+            .any(|r| r.contains("key parity: not on every member: SQLDR01 (MISSING)")),
+        "{report:#}"
+    );
+    let html = std::fs::read_to_string(json.with_extension("html")).unwrap();
+    assert!(html.contains("Risks found") && html.contains("key parity: MISSING here"));
 
     let fix = keysafe(
         &primary,

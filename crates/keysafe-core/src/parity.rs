@@ -184,6 +184,64 @@ impl Parity {
             && self.certificates.iter().all(CertificateParity::complete)
     }
 
+    /// The risks one member (its address as given) carries, as Object Explorer Details and
+    /// the report list an instance's risks: each certificate it lacks (critical: a database
+    /// that fails over or is restored there does not open), and each it holds that another
+    /// member lacks.
+    pub fn member_risks(&self, server: &str) -> Vec<crate::inventory::Risk> {
+        use crate::inventory::{Risk, Severity};
+        let name = |addr: &str| {
+            self.members
+                .iter()
+                .find(|m| m.server == addr)
+                .map(|m| m.name().to_string())
+                .unwrap_or_else(|| addr.to_string())
+        };
+        let mut out = Vec::new();
+        for c in &self.certificates {
+            let Some(here) = c.members.iter().find(|m| m.server == server) else {
+                continue;
+            };
+            let object = format!("master.{}", c.name);
+            let lacking: Vec<String> = c
+                .members
+                .iter()
+                .filter(|m| m.server != server && !m.presence.ok())
+                .map(|m| format!("{} ({})", name(&m.server), m.words))
+                .collect();
+            if !here.presence.ok() {
+                let holders: Vec<String> = c
+                    .members
+                    .iter()
+                    .filter(|m| m.presence.ok())
+                    .map(|m| name(&m.server))
+                    .collect();
+                out.push(Risk {
+                    severity: Severity::Critical,
+                    object,
+                    text: format!(
+                        "key parity: {} here, held by {}; it {}. A database failing over or restored here does not open (Msg 33111){}",
+                        here.words,
+                        if holders.is_empty() { "no member".into() } else { holders.join(", ") },
+                        c.why.join("; "),
+                        c.advice.as_deref().map(|a| format!(". {a}")).unwrap_or_default()
+                    ),
+                });
+            } else if !lacking.is_empty() {
+                out.push(Risk {
+                    severity: Severity::Warning,
+                    object,
+                    text: format!(
+                        "key parity: not on every member: {}; it {}. Copy it there (Key Parity, or keysafe parity --copy-missing)",
+                        lacking.join(", "),
+                        c.why.join("; ")
+                    ),
+                });
+            }
+        }
+        out
+    }
+
     pub fn risks(&self) -> Vec<String> {
         let unread = self.members.iter().filter_map(|m| {
             m.error.as_ref().map(|e| {

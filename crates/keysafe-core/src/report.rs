@@ -45,6 +45,10 @@ pub struct InstanceReport {
     /// fleet run); otherwise the run's custody says.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password_split: Option<crate::custody::SplitCustody>,
+    /// What the inventory found at the run, and on a group run key parity's risks for this
+    /// member: most severe first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub risks: Vec<crate::inventory::Risk>,
 }
 
 impl InstanceReport {
@@ -60,6 +64,7 @@ impl InstanceReport {
             error: None,
             up_to_date: false,
             password_split: None,
+            risks: vec![],
         }
     }
 
@@ -457,6 +462,12 @@ impl Report {
                     error => i.error.as_ref().map(KeysafeError::describe),
                     up_to_date => i.up_to_date,
                     split => i.password_split,
+                    risks => i.risks.iter().map(|r| context! {
+                        severity => r.severity.word(),
+                        bad => r.severity == crate::inventory::Severity::Critical,
+                        object => r.object,
+                        text => r.text,
+                    }).collect::<Vec<_>>(),
                     keys,
                 }
             })
@@ -686,6 +697,11 @@ mod tests {
                 error: None,
                 up_to_date: false,
                 password_split: None,
+                risks: vec![crate::inventory::Risk {
+                    severity: crate::inventory::Severity::Critical,
+                    object: "master.<script>o</script>".into(),
+                    text: "key parity: <script>r</script>".into(),
+                }],
             }],
         )
     }
@@ -739,6 +755,10 @@ mod tests {
             assert!(!html.contains(raw), "{raw} printed raw");
         }
         assert!(html.contains("&lt;script&gt;alert("));
+        assert!(
+            html.contains("key parity: &lt;script&gt;r&lt;"),
+            "the risk, escaped"
+        );
         assert!(html.contains("C:\\K&amp;eys"));
         assert!(
             html.contains("line one\nline two"),

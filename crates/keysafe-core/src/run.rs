@@ -246,6 +246,9 @@ pub struct RunRequest {
     /// Instances with a split of their own (one split per instance), by the target as
     /// given (`ConnectOptions::server`): each instance's report records its split.
     pub instance_splits: std::collections::HashMap<String, crate::custody::SplitCustody>,
+    /// Key parity's risks for each member of a group run (`parity::Parity::member_risks`),
+    /// by the target as given: each instance's report lists them with its own.
+    pub parity_risks: std::collections::HashMap<String, Vec<crate::inventory::Risk>>,
 }
 
 impl RunRequest {
@@ -325,6 +328,10 @@ pub async fn execute(
         .zip(&req.targets)
         .map(|(mut r, o)| {
             r.password_split = req.instance_splits.get(&o.server.to_string()).cloned();
+            if let Some(more) = req.parity_risks.get(&o.server.to_string()) {
+                r.risks.extend(more.iter().cloned());
+                r.risks.sort_by_key(|x| std::cmp::Reverse(x.severity));
+            }
             r
         })
         .collect();
@@ -712,6 +719,7 @@ pub async fn back_up_instance(
         .await?;
         report.server = inv.server.server_name.clone();
         report.facts = Some(inv.server.clone());
+        report.risks = inv.risks.clone();
         if matches!(s.selection, Selection::Changed(_)) && s.selection.resolve(&inv).is_empty() {
             report.up_to_date = true;
             report.folder_protection = "not needed: every key is backed up and unchanged".into();

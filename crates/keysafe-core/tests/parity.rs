@@ -99,6 +99,35 @@ CREATE CERTIFICATE TDE_2025 WITH SUBJECT = 'Not the same certificate';",
         risks.contains(&format!("{r}: MISSING")) && risks.contains(&format!("{o}: DIFFERENT")),
         "{risks}"
     );
+    // Per member, as Object Explorer Details and the report list them: the DR server lacks
+    // TDE_2025 (critical, held by SQL01), SQL01 holds one the others lack (a warning).
+    let on_dr = before.member_risks(&r);
+    let missing = on_dr
+        .iter()
+        .find(|x| x.object == "master.TDE_2025")
+        .expect("TDE_2025's risk on the DR server");
+    assert_eq!(
+        missing.severity,
+        keysafe_core::inventory::Severity::Critical
+    );
+    assert!(
+        missing
+            .text
+            .starts_with("key parity: MISSING here, held by SQL01; it protects the encryption key of Payroll on SQL01"),
+        "{}",
+        missing.text
+    );
+    let on_primary = before.member_risks(&p);
+    let held = on_primary
+        .iter()
+        .find(|x| x.object == "master.TDE_2025")
+        .expect("TDE_2025's risk on SQL01");
+    assert_eq!(held.severity, keysafe_core::inventory::Severity::Warning);
+    assert!(
+        held.text.contains("SQLDR01 (MISSING)") && held.text.contains("SQL03 (DIFFERENT"),
+        "{}",
+        held.text
+    );
 
     // The DR server has no master key in master: without a password for one, its copies
     // fail and say so; SQL03 has one and gets BackupCert; its own TDE_2025 is never replaced.

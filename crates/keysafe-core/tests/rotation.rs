@@ -43,6 +43,7 @@ fn request(members: Vec<keysafe_core::connection::ConnectOptions>, dir: &Path) -
             report_dir: dir.join("reports"),
             history: dir.join("history.jsonl"),
             instance_splits: Default::default(),
+            parity_risks: Default::default(),
         },
     }
 }

@@ -683,7 +683,7 @@ fn expiry_risk(c: &CertificateInfo, obj: &str, now: NaiveDateTime) -> Option<Ris
         Risk {
             severity: Severity::Warning,
             object: obj.into(),
-            text: format!("{when}: where it authenticates (a Service Broker dialog, an endpoint such as an availability group's) an expired certificate is refused; plan its renewal"),
+            text: format!("{when}: if it authenticates a Service Broker dialog or an endpoint (an availability group's), that stops then; database encryption (TDE) keeps working with it"),
         }
     } else {
         Risk {

@@ -94,6 +94,7 @@ pub async fn back_up_to_medium(
         report_dir: medium.clone(),
         history: medium.with_extension("history.jsonl"),
         instance_splits: Default::default(),
+        parity_risks: Default::default(),
     };
     let record = keysafe_core::run::execute(
         &request,

@@ -220,6 +220,7 @@ pub async fn run(
         report_dir: state.home.join("reports"),
         history: state.history_path(),
         instance_splits: Default::default(),
+        parity_risks: Default::default(),
     };
     let mut request = request;
     if let Some(split) = &split {

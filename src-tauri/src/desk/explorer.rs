@@ -167,15 +167,7 @@ pub fn tree(id: u32, inv: &Inventory, entries: &[history::Entry]) -> ServerTree 
         server_name: f.server_name.clone(),
         service_master_key: smk,
         databases,
-        risks: inv
-            .risks
-            .iter()
-            .map(|r| RiskView {
-                severity: r.severity.word().into(),
-                object: r.object.clone(),
-                text: r.text.clone(),
-            })
-            .collect(),
+        risks: inv.risks.iter().cloned().map(risk_view).collect(),
         properties: vec![
             prop("Server name", &f.server_name),
             prop("Product version", &f.product_version),
@@ -214,7 +206,22 @@ pub async fn inventory_of(state: &AppState, id: u32) -> IpcResult<Inventory> {
 pub async fn explorer(state: &AppState, id: u32) -> IpcResult<ServerTree> {
     let inv = inventory_of(state, id).await?;
     let entries = history::read(&state.history_path())?;
-    Ok(tree(id, &inv, &entries))
+    let mut t = tree(id, &inv, &entries);
+    // The last key parity check's risks for this member, most severe first with its own.
+    let server = state.connection(id)?.options.server.to_string();
+    if let Some(p) = state.parity.lock().expect("parity").as_ref() {
+        t.risks
+            .splice(0..0, p.member_risks(&server).into_iter().map(risk_view));
+    }
+    Ok(t)
+}
+
+fn risk_view(r: keysafe_core::inventory::Risk) -> RiskView {
+    RiskView {
+        severity: r.severity.word().into(),
+        object: r.object,
+        text: r.text,
+    }
 }
 
 /// The key's backup statement as Keysafe would run it, passwords masked.

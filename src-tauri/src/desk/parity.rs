@@ -55,10 +55,17 @@ fn compared(state: &AppState, req: &ParityRequest) -> IpcResult<Vec<ConnectOptio
     Ok(out)
 }
 
+/// Keeps what was found, for Object Explorer Details.
+fn remember(state: &AppState, found: &parity::Parity) {
+    *state.parity.lock().expect("parity") = Some(found.clone());
+}
+
 pub async fn check(state: &AppState, req: &ParityRequest) -> IpcResult<ParityDone> {
     let members = compared(state, req)?;
+    let found = parity::check(&members, req.retention_days).await;
+    remember(state, &found);
     Ok(ParityDone {
-        parity: parity::check(&members, req.retention_days).await,
+        parity: found,
         copies: vec![],
     })
 }
@@ -73,8 +80,10 @@ pub async fn copy_missing(
     let found = parity::check(&members, req.retention_days).await;
     let copies =
         parity::copy_missing(&members, &found, new_master_key.as_ref().map(|s| &s.0)).await;
+    let after = parity::check(&members, req.retention_days).await;
+    remember(state, &after);
     Ok(ParityDone {
-        parity: parity::check(&members, req.retention_days).await,
+        parity: after,
         copies,
     })
 }

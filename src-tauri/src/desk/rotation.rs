@@ -64,6 +64,7 @@ pub async fn rotate(
             report_dir: copy_to.clone(),
             history: state.history_path(),
             instance_splits: Default::default(),
+            parity_risks: Default::default(),
         },
     };
     let master_key = secrets.new_master_key.as_ref().map(|s| &s.0);

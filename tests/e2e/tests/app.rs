@@ -776,6 +776,7 @@ async fn run_into_history(emulator: &Emulator, medium: &Path, home: &Path) {
         report_dir: home.join("reports"),
         history: home.join("history.jsonl"),
         instance_splits: Default::default(),
+        parity_risks: Default::default(),
     };
     let record = run::execute(
         &request,
@@ -1292,6 +1293,18 @@ async fn key_parity_dialog_finds_missing_tde_certificates_and_copies_them() {
         "the dropped certificate"
     );
     app.screenshot("30b-parity-copied").await;
+
+    // Object Explorer Details lists each member's parity risks with its own: on the DR
+    // server, the backup certificate no member holds any more.
+    app.click("#parity-close").await;
+    app.click(r#"button.node.server[data-node="c2"]"#).await;
+    let risks = app
+        .wait_text("#details-risks", "the DR server's parity risk", |t| {
+            t.contains("key parity: MISSING here, held by no member")
+        })
+        .await;
+    assert!(risks.contains("critical"), "{risks}");
+    app.screenshot("30c-parity-risks").await;
 }
 
 /// The Rotate Certificate dialog: from the demo's TDE_Payroll certificate, with a bare DR

@@ -121,3 +121,21 @@ export function fleetRows(connections: ConnectionInfo[], trees: Record<number, S
     }
   })
 }
+
+/** A risk the engine found on an instance (its inventory, and the last key parity check), in
+ * scope: an instance's risks, or a database's (their object is the database or one of its
+ * keys). Most severe first, as the engine ordered them. */
+export type RiskRow = { connection: number; server: string; severity: string; object: string; text: string }
+
+export function risksFor(connections: ConnectionInfo[], trees: Record<number, ServerTree>, scope: Scope): RiskRow[] {
+  const rows: RiskRow[] = []
+  for (const c of connections) {
+    if (scope.connection !== null && c.id !== scope.connection) continue
+    for (const r of trees[c.id]?.risks ?? []) {
+      const db = scope.database
+      if (db !== null && r.object !== db && !r.object.startsWith(`${db}.`) && !r.object.startsWith(`${db} `)) continue
+      rows.push({ connection: c.id, server: instanceName(c, connections), ...r })
+    }
+  }
+  return rows
+}

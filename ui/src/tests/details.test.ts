@@ -4,7 +4,7 @@ import { fireEvent, render } from '@testing-library/svelte'
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks'
 import DetailsView from '../components/DetailsView.svelte'
 import { app } from '../lib/app.svelte'
-import { filterRows, fleetRows, instanceName, needsBackup, rowsFor, sortRows } from '../lib/details'
+import { filterRows, fleetRows, instanceName, needsBackup, risksFor, rowsFor, sortRows } from '../lib/details'
 import type { ConnectionInfo, KeyNode, ServerTree } from '../lib/bindings'
 
 const key = (k: Partial<KeyNode>): KeyNode => ({ key: { kind: 'service_master_key' }, label: 'Service Master Key', state: 'never', state_words: 'NEVER backed up', last_verified: null, server_record: null, risk: null, changed_since_backup: false, protection: 'Service account and machine (DPAPI)', modified: null, expiry: null, can_back_up: true, properties: [], ...k })
@@ -29,8 +29,31 @@ beforeEach(() => {
   app.connections = [conn(1, 'SQL01'), conn(2, 'SQL02')]
   app.trees = { 1: sql01, 2: sql02 }
   app.backup = null
+  app.detailsScope = { connection: null, database: null }
 })
 afterEach(() => clearMocks())
+
+describe('Object Explorer Details risks', () => {
+  it('lists an instance\'s risks, and a database\'s, opened when one needs acting on', async () => {
+    const risky: ServerTree = {
+      ...sql02,
+      risks: [
+        { severity: 'critical', object: 'master.TDE_2025', text: 'key parity: MISSING here, held by SQL01' },
+        { severity: 'info', object: 'Payroll', text: 'informative' },
+      ],
+    }
+    app.trees = { 1: sql01, 2: risky }
+    expect(risksFor(app.connections, app.trees, { connection: 2, database: 'master' }).map((r) => r.object)).toEqual(['master.TDE_2025'])
+    expect(risksFor(app.connections, app.trees, { connection: 2, database: 'Payroll' }).map((r) => r.object)).toEqual(['Payroll'])
+    expect(risksFor(app.connections, app.trees, { connection: 1, database: null })).toEqual([])
+    app.detailsScope = { connection: 2, database: null }
+    const { container } = render(DetailsView)
+    const section = container.querySelector('#details-risks') as HTMLDetailsElement
+    expect(section.open).toBe(true)
+    expect(section.querySelector('summary')?.textContent).toBe('Risks: 1 to act on, 1 for information')
+    expect(section.querySelector('tr[data-severity="critical"]')?.textContent).toContain('key parity: MISSING here, held by SQL01')
+  })
+})
 
 describe('Object Explorer Details logic', () => {
   it('scopes, filters, sorts and counts', () => {

@@ -102,11 +102,26 @@ pub(crate) async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
         report_dir: a.report.clone().unwrap_or_else(|| a.copy_to.clone()),
         history: history_path(),
         instance_splits: Default::default(),
+        parity_risks: Default::default(),
     };
     if a.plan {
         return print_plan(&run::plan(&request).await, a.json);
     }
     let mut request = request;
+    // A group is the servers a database can end up on: the report of each member lists the
+    // certificates it lacks that another holds (key parity), beside its own risks.
+    if !a.conn.groups.is_empty() {
+        let parity = keysafe_core::parity::check(&request.targets, 35).await;
+        request.parity_risks = request
+            .targets
+            .iter()
+            .map(|t| {
+                let s = t.server.to_string();
+                let risks = parity.member_risks(&s);
+                (s, risks)
+            })
+            .collect();
+    }
     let split = a
         .split
         .map(|k| split_password(a, k, &request))

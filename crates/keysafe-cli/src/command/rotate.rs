@@ -83,6 +83,7 @@ pub(crate) async fn cmd_rotate(a: RotateArgs<'_>) -> Result<i32, KeysafeError> {
             report_dir: a.copy_to.to_path_buf(),
             history: history_path(),
             instance_splits: Default::default(),
+            parity_risks: Default::default(),
         },
     };
     let progress = |s: &str| eprintln!("... {s}");
