@@ -827,7 +827,7 @@ mod tests {
         assert!(
             other
                 .text
-                .starts_with("expires on 2027-01-10: where it authenticates"),
+                .starts_with("expires on 2027-01-10: if it authenticates"),
             "{}",
             other.text
         );
