@@ -477,3 +477,53 @@ ALTER DATABASE ENCRYPTION KEY ENCRYPTION BY SERVER CERTIFICATE TdeCert;",
     .await;
     assert_ne!(scalar_str(&mut c, ENCRYPTOR).await.unwrap(), before);
 }
+
+/// A contained availability group's TDE certificate may live in the group's own master
+/// ("SQL Server checks both master databases"): a database encrypted by it backs up, and
+/// the backup verifies while that certificate is there and not after it is dropped
+/// (`assumptions::CONTAINED_AG_SYSTEM_DATABASES`).
+#[tokio::test]
+async fn a_contained_groups_own_master_holds_its_tde_certificate() {
+    let a = start().await;
+    let mut c = sa(&a).await;
+    ok(
+        &mut c,
+        "CREATE DATABASE Payroll;
+CREATE AVAILABILITY GROUP [CAG] WITH (CONTAINED) FOR DATABASE Payroll
+  REPLICA ON N'SQL01' WITH (ENDPOINT_URL = N'TCP://sql01:5022', AVAILABILITY_MODE = SYNCHRONOUS_COMMIT, FAILOVER_MODE = AUTOMATIC);
+USE CAG_master;
+CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Contained!Key#2026';
+CREATE CERTIFICATE CagTde WITH SUBJECT = 'TDE in the contained master';
+USE Payroll;
+CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 ENCRYPTION BY SERVER CERTIFICATE CagTde;
+ALTER DATABASE Payroll SET ENCRYPTION ON;",
+    )
+    .await;
+    assert_eq!(
+        scalar_i32(
+            &mut c,
+            "SELECT COUNT(*) FROM master.sys.certificates WHERE name = N'CagTde'"
+        )
+        .await,
+        Some(0),
+        "not in the instance's master"
+    );
+    let file = format!(r"{BACKUP_DIR}\Payroll-cag.bak");
+    ok(
+        &mut c,
+        &format!("BACKUP DATABASE Payroll TO DISK = N'{file}' WITH INIT"),
+    )
+    .await;
+    ok(&mut c, &format!("RESTORE VERIFYONLY FROM DISK = N'{file}'")).await;
+    ok(
+        &mut c,
+        "USE Payroll; ALTER DATABASE Payroll SET ENCRYPTION OFF; DROP DATABASE ENCRYPTION KEY; USE CAG_master; DROP CERTIFICATE CagTde;",
+    )
+    .await;
+    fails(
+        &mut c,
+        &format!("RESTORE VERIFYONLY FROM DISK = N'{file}'"),
+        33111,
+    )
+    .await;
+}

@@ -691,6 +691,14 @@ async fn an_availability_group_is_listed_with_its_replicas_and_databases() {
     .await;
     let names: Vec<String> = dbs[0].iter().map(|r| s(r, 0).unwrap()).collect();
     assert_eq!(names, ["Archive", "Payroll"]);
+    // A contained group has its own master and msdb, named after it.
+    let system = ok(
+        &mut c,
+        "SELECT name FROM sys.databases WHERE name LIKE N'PayrollAG[_]%' ORDER BY name",
+    )
+    .await;
+    let system: Vec<String> = system[0].iter().map(|r| s(r, 0).unwrap()).collect();
+    assert_eq!(system, ["PayrollAG_master", "PayrollAG_msdb"]);
 
     let mut reader = login(&r, "app_reader", "Reader!Pass#22").await;
     assert_eq!(

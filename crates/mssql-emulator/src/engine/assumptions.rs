@@ -509,3 +509,16 @@ pub const DEK_CHANGES_NEED_LOG_BACKUP: u8 = 2;
 /// set_date; SET ENCRYPTION ON/OFF sets set_date only (the key is applied, not changed).
 /// Whether a real server also moves modify_date on SET ENCRYPTION is not documented.
 pub const DEK_DATES: bool = true;
+
+/// Contained availability groups (SQL Server 2022; "What is a contained availability group?"):
+/// each has its own master and msdb, named `<group>_master` and `<group>_msdb` at instance
+/// level, created empty with the group; TDE "checks both master databases for the DMK, the
+/// master database for the instance, and the contained master database" to decrypt a
+/// database. Modelled: CREATE AVAILABILITY GROUP ... WITH (CONTAINED) creates both as
+/// databases of the instance (REUSE_SYSTEM_DATABASES keeps existing ones); a certificate a
+/// TDE or encrypted backup needs is found in master, then in each contained group's master
+/// (opened by that database's own master key), for RESTORE, VERIFYONLY and ENCRYPTION BY
+/// SERVER CERTIFICATE alike. Not modelled: a session inside the contained group (through its
+/// listener), where master and msdb are the group's: every session here is instance-level,
+/// so backups are recorded in the instance's msdb.
+pub const CONTAINED_AG_SYSTEM_DATABASES: bool = true;

@@ -323,6 +323,20 @@ pub struct InstanceState {
 }
 
 impl InstanceState {
+    /// Where TDE looks for a certificate: master, then each contained availability group's
+    /// master (assumptions::CONTAINED_AG_SYSTEM_DATABASES).
+    pub fn tde_masters(&self) -> Vec<&Database> {
+        let mut out: Vec<&Database> = self.database("master").into_iter().collect();
+        if assumptions_contained() {
+            for g in self.availability_groups.iter().filter(|g| g.contained) {
+                if let Some(d) = self.database(&format!("{}_master", g.name)) {
+                    out.push(d);
+                }
+            }
+        }
+        out
+    }
+
     pub fn database(&self, name: &str) -> Option<&Database> {
         self.databases.iter().find(|d| ci_eq(&d.name, name))
     }
@@ -366,4 +380,8 @@ impl InstanceState {
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     }
+}
+
+fn assumptions_contained() -> bool {
+    crate::engine::assumptions::CONTAINED_AG_SYSTEM_DATABASES
 }

@@ -368,11 +368,18 @@ fn record_history(st: &mut InstanceState, set: &MediaSet, device: &str, position
 /// A certificate in master whose private key this session can use, by thumbprint (hex):
 /// what decrypting a TDE or encrypted backup needs. 33111 when there is none.
 fn need_certificate(st: &InstanceState, session: &Session, thumbprint: &str) -> Result<(), Msg> {
-    let master = st.database("master").expect("master exists");
-    let found = master
-        .certificates
-        .iter()
-        .find(|c| hex::encode_upper(&c.thumbprint) == thumbprint.to_uppercase());
+    // master, then each contained availability group's master
+    // (assumptions::CONTAINED_AG_SYSTEM_DATABASES).
+    let found = st.tde_masters().into_iter().find_map(|m| {
+        m.certificates
+            .iter()
+            .find(|c| hex::encode_upper(&c.thumbprint) == thumbprint.to_uppercase())
+            .map(|c| (m, c))
+    });
+    let master = found
+        .map(|(m, _)| m)
+        .unwrap_or_else(|| st.database("master").expect("master exists"));
+    let found = found.map(|(_, c)| c);
     match found {
         Some(c) if c.private_key.is_some() => {
             // The private key is protected by master's database master key, which must open.

@@ -646,9 +646,10 @@ fn alter_database_failed(first: Msg) -> Fail {
 /// and protected by master's database master key.
 fn tde_certificate(st: &InstanceState, login: &str, name: &str) -> Result<Certificate, Fail> {
     let cert = st
-        .database("master")
+        .tde_masters()
+        .into_iter()
         .filter(|m| perms::can_see_certificate(st, login, m, name))
-        .and_then(|m| m.certificate(name))
+        .find_map(|m| m.certificate(name))
         .cloned()
         .ok_or_else(|| Fail::from(messages::cannot_find("find", "certificate", name)))?;
     if cert.private_key.as_ref().map(|k| k.protection) != Some(KeyProtection::MasterKey) {

@@ -78,6 +78,19 @@ pub fn run(
                     })
                     .collect(),
             };
+            // A contained group has its own master and msdb, named after it
+            // (assumptions::CONTAINED_AG_SYSTEM_DATABASES).
+            if group.contained {
+                for suffix in ["master", "msdb"] {
+                    let name = format!("{}_{suffix}", group.name);
+                    if st.database(&name).is_none() {
+                        st.next_database_id += 1;
+                        let id = st.next_database_id;
+                        st.databases
+                            .push(crate::engine::new_database(&name, id, &login));
+                    }
+                }
+            }
             st.availability_groups.push(group);
             inst.persist(&st)?;
             Ok(None)
