@@ -111,6 +111,9 @@ pub struct CertificateParity {
     pub purposes: Vec<Purpose>,
     /// Why the group needs it: "protects the encryption key of Payroll on SQL01".
     pub why: Vec<String>,
+    /// The database on `source` that holds it: master, or a contained availability group's
+    /// own master (`<group>_master`).
+    pub source_database: Option<String>,
     /// A member holding it with its private key (its address), where a copy can come from.
     pub source: Option<String>,
     pub members: Vec<MemberPresence>,
@@ -299,12 +302,9 @@ pub fn judge(readings: &[Reading]) -> Parity {
             }
         })
         .collect();
+    // Where TDE finds certificates: master, and a contained availability group's master.
     let master = |inv: &Inventory| -> Vec<inventory::CertificateInfo> {
-        inv.databases
-            .iter()
-            .find(|d| d.name.eq_ignore_ascii_case("master"))
-            .map(|d| d.certificates.clone())
-            .unwrap_or_default()
+        inv.tde_certificates().into_iter().map(|(_, c)| c).collect()
     };
     // Every certificate the group depends on, by thumbprint, in the order first found.
     let mut certs: Vec<CertificateParity> = Vec::new();
@@ -319,6 +319,7 @@ pub fn judge(readings: &[Reading]) -> Parity {
                     purposes: vec![],
                     why: vec![],
                     source: None,
+                    source_database: None,
                     members: vec![],
                     advice: None,
                 });
@@ -389,6 +390,12 @@ pub fn judge(readings: &[Reading]) -> Parity {
             };
             if presence.ok() && c.source.is_none() {
                 c.source = Some(r.server.clone());
+                c.source_database = r.inventory.as_ref().ok().and_then(|inv| {
+                    inv.tde_certificates()
+                        .into_iter()
+                        .find(|(_, h)| h.thumbprint.eq_ignore_ascii_case(&c.thumbprint))
+                        .map(|(d, _)| d)
+                });
             }
             c.members.push(MemberPresence {
                 server: r.server.clone(),
@@ -559,10 +566,12 @@ pub async fn copy_missing(
                 };
                 let mut s = connect(src).await?;
                 let mut t = connect(dst).await?;
+                // From where the source keeps it (master, or a contained group's master),
+                // to the target's master, which TDE always checks.
                 crate::recovery::copy_certificate(
                     &mut s,
                     &mut t,
-                    "master",
+                    c.source_database.as_deref().unwrap_or("master"),
                     &c.name,
                     "master",
                     new_master_key,

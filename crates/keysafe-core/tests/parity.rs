@@ -311,3 +311,70 @@ BACKUP DATABASE Payroll TO DISK = N'{DIR}\Payroll-dr.bak' WITH INIT"
         .iter()
         .all(|b| b.sentence().ends_with("restores on every member")));
 }
+
+/// A contained availability group (SQL Server 2022) keeps its TDE certificate in its own
+/// master, which TDE checks beside the instance's: the inventory names the group and says
+/// what that certificate protects; parity finds it present on the primary and missing on
+/// the DR replica; the copy lands in the DR server's master, which TDE checks too, and
+/// parity is met.
+#[tokio::test]
+async fn a_contained_groups_certificate_in_its_own_master_counts_for_parity() {
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let primary = keysafe_test_support::seeded(
+        d1.path(),
+        "SQL01",
+        "CREATE DATABASE Payroll;
+CREATE AVAILABILITY GROUP [CAG] WITH (CONTAINED) FOR DATABASE Payroll
+  REPLICA ON N'SQL01' WITH (ENDPOINT_URL = N'TCP://sql01:5022', AVAILABILITY_MODE = SYNCHRONOUS_COMMIT, FAILOVER_MODE = AUTOMATIC),
+    N'SQLDR01' WITH (ENDPOINT_URL = N'TCP://sqldr01:5022', AVAILABILITY_MODE = ASYNCHRONOUS_COMMIT, FAILOVER_MODE = MANUAL);
+USE CAG_master;
+CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Contained!Key#2026';
+CREATE CERTIFICATE CagTde WITH SUBJECT = 'TDE in the contained master';
+USE Payroll;
+CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 ENCRYPTION BY SERVER CERTIFICATE CagTde;
+ALTER DATABASE Payroll SET ENCRYPTION ON;",
+    )
+    .await;
+    let dr = keysafe_test_support::seeded(d2.path(), "SQLDR01", "SELECT 1;").await;
+
+    let mut c = keysafe_core::connection::connect(&options(&primary))
+        .await
+        .unwrap();
+    let inv = keysafe_core::inventory::inventory(&mut c).await.unwrap();
+    assert_eq!(inv.contained_groups, ["CAG"]);
+    let tde = inv.tde_certificates();
+    assert_eq!(tde.len(), 1, "{tde:#?}");
+    assert_eq!(tde[0].0, "CAG_master");
+    assert_eq!(tde[0].1.used_by_tde, ["Payroll"]);
+    assert!(
+        inv.risks
+            .iter()
+            .any(|r| r.object == "CAG_master.CagTde"
+                && r.text.starts_with("protects TDE for Payroll")),
+        "{:#?}",
+        inv.risks
+    );
+
+    let group = [options(&primary), options(&dr)];
+    let [p, r] = [&group[0], &group[1]].map(|x| x.server.to_string());
+    let before = parity::check(&group, 35).await;
+    assert_eq!(presence(&before, "CagTde", &p), &Presence::Present);
+    assert_eq!(presence(&before, "CagTde", &r), &Presence::Missing);
+    assert!(
+        before
+            .availability_groups
+            .iter()
+            .all(|g| g.not_in_group.is_empty()),
+        "{:#?}",
+        before.availability_groups
+    );
+    let copies = parity::copy_missing(
+        &group,
+        &before,
+        Some(&keysafe_core::Password::new("DR!Master#Key2026")),
+    )
+    .await;
+    assert!(copies.iter().all(|x| x.proven()), "{copies:#?}");
+    let after = parity::check(&group, 35).await;
+    assert!(after.complete(), "{after:#?}");
+}

@@ -438,6 +438,28 @@ pub struct Inventory {
     pub service_master_key: Option<ServiceMasterKeyInfo>,
     pub databases: Vec<DatabaseInfo>,
     pub risks: Vec<Risk>,
+    /// The contained availability groups (SQL Server 2022) this instance hosts: each keeps
+    /// its own master, `<group>_master`, where TDE also finds certificates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contained_groups: Vec<String>,
+}
+
+impl Inventory {
+    /// The certificates TDE can use here, each with the database it is in: master's, and
+    /// each contained availability group's master's.
+    pub fn tde_certificates(&self) -> Vec<(String, CertificateInfo)> {
+        self.databases
+            .iter()
+            .filter(|d| {
+                d.name.eq_ignore_ascii_case("master")
+                    || self
+                        .contained_groups
+                        .iter()
+                        .any(|g| d.name.eq_ignore_ascii_case(&format!("{g}_master")))
+            })
+            .flat_map(|d| d.certificates.iter().map(|c| (d.name.clone(), c.clone())))
+            .collect()
+    }
 }
 
 /// The whole inventory in two round trips: the server's facts, its service master key, TDE
@@ -473,6 +495,24 @@ SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name), HAS_PERMS_BY
         modified: r.get::<NaiveDateTime, _>(3).map(|d| server.local_to_utc(d)),
         key_guid: s(r, 4).map(|g| g.to_uppercase()),
     });
+    // Contained availability groups (SQL Server 2022) keep TDE certificates in their own
+    // master too, `<group>_master`, which TDE checks beside the instance's. Asked apart:
+    // is_contained does not exist before 2022, and a login without VIEW ANY DEFINITION sees
+    // no group (then none is assumed).
+    let contained_groups: Vec<String> = if server.major_version >= 16 {
+        c.rows("SELECT name FROM sys.availability_groups WHERE is_contained = 1")
+            .await
+            .map(|rows| rows.iter().filter_map(|r| s(r, 0)).collect())
+            .unwrap_or_default()
+    } else {
+        vec![]
+    };
+    let tde_master = |name: &str| {
+        name.eq_ignore_ascii_case("master")
+            || contained_groups
+                .iter()
+                .any(|g| name.eq_ignore_ascii_case(&format!("{g}_master")))
+    };
     let tde: Vec<(String, i32, Option<Vec<u8>>)> = set(4)
         .iter()
         .map(|r| {
@@ -589,7 +629,7 @@ SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name), HAS_PERMS_BY
             .iter()
             .map(|r| {
                 let thumb = s(r, 5).unwrap_or_default();
-                let used_by_tde = if name.eq_ignore_ascii_case("master") {
+                let used_by_tde = if tde_master(&name) {
                     tde.iter()
                         .filter(|(_, _, t)| {
                             t.as_ref().map(hex::encode_upper).as_deref() == Some(thumb.as_str())
@@ -657,6 +697,7 @@ SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name), HAS_PERMS_BY
             service_master_key: smk,
             databases,
             risks,
+            contained_groups,
         },
         folder_exists,
     ))

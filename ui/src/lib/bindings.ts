@@ -110,6 +110,11 @@ name: string, thumbprint: string, purposes: Array<Purpose>,
  */
 why: Array<string>, 
 /**
+ * The database on `source` that holds it: master, or a contained availability group's
+ * own master (`<group>_master`).
+ */
+source_database: string | null, 
+/**
  * A member holding it with its private key (its address), where a copy can come from.
  */
 source: string | null, members: Array<MemberPresence>, 
