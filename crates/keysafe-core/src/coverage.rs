@@ -246,6 +246,32 @@ struct HistoryRow {
     position: Option<i32>,
 }
 
+/// The backup history one msdb keeps (the instance's, or a contained availability group's
+/// `<group>_msdb`) for the last `retention_days`.
+fn history_sql(msdb: &str, retention_days: u32) -> String {
+    format!(
+        "SELECT bs.database_name, bs.type, bs.backup_start_date, bs.backup_finish_date, bs.encryptor_thumbprint, mf.physical_device_name, bs.time_zone, bs.position
+  FROM {msdb}.dbo.backupset AS bs INNER JOIN {msdb}.dbo.backupmediafamily AS mf ON mf.media_set_id = bs.media_set_id
+  WHERE bs.backup_finish_date >= DATEADD(day, -{retention_days}, GETDATE())
+  ORDER BY bs.backup_finish_date"
+    )
+}
+
+/// The contained availability groups (SQL Server 2022) this instance hosts: each has its own
+/// msdb, where backups taken in the group's environment are recorded, and its own master,
+/// where TDE also finds certificates. None before 2022 (the column does not exist there)
+/// and none for a login that may not see the groups.
+pub async fn contained_groups(c: &mut SqlConnection) -> Vec<String> {
+    c.rows("SELECT name FROM sys.availability_groups WHERE is_contained = 1")
+        .await
+        .map(|rows| {
+            rows.iter()
+                .filter_map(|r| r.get::<&str, _>(0).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub async fn coverage(
     c: &mut SqlConnection,
     retention_days: u32,
@@ -255,12 +281,10 @@ pub async fn coverage(
     let sets = c
         .batch(&format!(
             "SELECT CAST(@@SERVERNAME AS nvarchar(128));
-SELECT bs.database_name, bs.type, bs.backup_start_date, bs.backup_finish_date, bs.encryptor_thumbprint, mf.physical_device_name, bs.time_zone, bs.position
-  FROM msdb.dbo.backupset AS bs INNER JOIN msdb.dbo.backupmediafamily AS mf ON mf.media_set_id = bs.media_set_id
-  WHERE bs.backup_finish_date >= DATEADD(day, -{retention_days}, GETDATE())
-  ORDER BY bs.backup_finish_date;
+{};
 SELECT name, thumbprint FROM master.sys.certificates;
-SELECT DB_NAME(database_id), encryptor_thumbprint, set_date, encryption_state, modify_date, regenerate_date FROM sys.dm_database_encryption_keys;"
+SELECT DB_NAME(database_id), encryptor_thumbprint, set_date, encryption_state, modify_date, regenerate_date FROM sys.dm_database_encryption_keys;",
+            history_sql("msdb", retention_days)
         ))
         .await
         .map_err(|e| match e.server.as_ref().map(|s| s.number) {
@@ -275,10 +299,30 @@ SELECT DB_NAME(database_id), encryptor_thumbprint, set_date, encryption_state, m
         .and_then(|r| r.get::<&str, _>(0))
         .unwrap_or("")
         .to_string();
-    let certs: Vec<(String, String)> = set(2)
+    let mut certs: Vec<(String, String)> = set(2)
         .iter()
         .filter_map(|r| Some((r.get::<&str, _>(0)?.to_string(), hex_col(r, 1)?)))
         .collect();
+    // A contained availability group's own msdb and master count as the instance's do.
+    let mut history: Vec<tiberius::Row> = Vec::new();
+    for g in contained_groups(c).await {
+        let (msdb, master) = (
+            crate::tsql::ident(&format!("{g}_msdb"))?,
+            crate::tsql::ident(&format!("{g}_master"))?,
+        );
+        history.extend(c.rows(&history_sql(&msdb, retention_days)).await.map_err(|e| {
+            let m = e.message.clone();
+            e.with_message(format!("The backup history of contained availability group {g} ({msdb}) cannot be read: {m}"))
+        })?);
+        certs.extend(
+            c.rows(&format!(
+                "SELECT name, thumbprint FROM {master}.sys.certificates"
+            ))
+            .await?
+            .iter()
+            .filter_map(|r| Some((r.get::<&str, _>(0)?.to_string(), hex_col(r, 1)?))),
+        );
+    }
     // database -> (current encryptor, the last time its key changed in any way, in UTC as
     // the DMV keeps them): set, modified or regenerated.
     let deks: Vec<(String, Option<String>, Option<NaiveDateTime>)> = set(3)
@@ -291,8 +335,9 @@ SELECT DB_NAME(database_id), encryptor_thumbprint, set_date, encryption_state, m
             Some((r.get::<&str, _>(0)?.to_string(), hex_col(r, 1), changed))
         })
         .collect();
-    let rows: Vec<HistoryRow> = set(1)
+    let mut rows: Vec<HistoryRow> = set(1)
         .iter()
+        .chain(history.iter())
         .filter_map(|r| {
             // backupset keeps the server's local time and its offset in 15-minute steps
             // (127: unknown); everything is compared in UTC.
@@ -319,6 +364,8 @@ SELECT DB_NAME(database_id), encryptor_thumbprint, set_date, encryption_state, m
             })
         })
         .collect();
+    // In finish order, the instance's and the contained groups' msdb together.
+    rows.sort_by_key(|r| r.finished);
 
     let mut backups = Vec::new();
     for HistoryRow {

@@ -480,17 +480,26 @@ async fn backup_encryptors(
     c: &mut SqlConnection,
     retention_days: u32,
 ) -> std::result::Result<Vec<String>, String> {
-    let rows = c
-        .rows(&format!(
-            "SELECT DISTINCT CONVERT(nvarchar(64), encryptor_thumbprint, 2) FROM msdb.dbo.backupset WHERE encryptor_thumbprint IS NOT NULL AND backup_finish_date >= DATEADD(day, -{retention_days}, GETDATE())"
-        ))
-        .await
-        .map_err(|e| e.message)?;
-    Ok(rows
-        .iter()
-        .filter_map(|r| r.get::<&str, _>(0).map(str::to_string))
-        .filter(|t| !t.is_empty())
-        .collect())
+    // The instance's msdb, and each contained availability group's own.
+    let mut msdbs = vec!["msdb".to_string()];
+    for g in crate::coverage::contained_groups(c).await {
+        msdbs.push(crate::tsql::ident(&format!("{g}_msdb")).map_err(|e| e.to_string())?);
+    }
+    let mut out: Vec<String> = Vec::new();
+    for msdb in msdbs {
+        let rows = c
+            .rows(&format!(
+                "SELECT DISTINCT CONVERT(nvarchar(64), encryptor_thumbprint, 2) FROM {msdb}.dbo.backupset WHERE encryptor_thumbprint IS NOT NULL AND backup_finish_date >= DATEADD(day, -{retention_days}, GETDATE())"
+            ))
+            .await
+            .map_err(|e| e.message)?;
+        for t in rows.iter().filter_map(|r| r.get::<&str, _>(0)) {
+            if !t.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(t)) {
+                out.push(t.to_string());
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Reads every member (`concurrency` at a time is not needed: a group is a few servers) and
@@ -692,12 +701,11 @@ pub async fn group_coverage(
         .await;
         match got {
             Ok((inv, cov)) => {
+                // Where TDE finds them: master and a contained group's master.
                 let certs: Vec<(String, String, bool)> = inv
-                    .databases
-                    .iter()
-                    .filter(|d| d.name.eq_ignore_ascii_case("master"))
-                    .flat_map(|d| d.certificates.iter())
-                    .map(|c| {
+                    .tde_certificates()
+                    .into_iter()
+                    .map(|(_, c)| {
                         (
                             c.thumbprint.to_uppercase(),
                             c.name.clone(),

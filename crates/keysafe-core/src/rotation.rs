@@ -121,9 +121,20 @@ async fn pending_log_backups(
     let keys = c
         .rows("SELECT DB_NAME(k.database_id), k.create_date, k.modify_date, d.recovery_model_desc FROM sys.dm_database_encryption_keys AS k JOIN sys.databases AS d ON d.database_id = k.database_id WHERE k.database_id > 4")
         .await?;
-    let logs = c
+    // The instance's msdb, and each contained availability group's own (a log backup taken
+    // in the group's environment is recorded there).
+    let mut logs = c
         .rows("SELECT database_name, backup_finish_date FROM msdb.dbo.backupset WHERE type = 'L'")
         .await?;
+    for g in crate::coverage::contained_groups(c).await {
+        let msdb = tsql::ident(&format!("{g}_msdb"))?;
+        logs.extend(
+            c.rows(&format!(
+                "SELECT database_name, backup_finish_date FROM {msdb}.dbo.backupset WHERE type = 'L'"
+            ))
+            .await?,
+        );
+    }
     let mut out = Vec::new();
     for r in &keys {
         let (Some(name), Some(created), Some(modified)) = (

@@ -377,4 +377,33 @@ ALTER DATABASE Payroll SET ENCRYPTION ON;",
     assert!(copies.iter().all(|x| x.proven()), "{copies:#?}");
     let after = parity::check(&group, 35).await;
     assert!(after.complete(), "{after:#?}");
+
+    // A backup taken in the group's environment (a session in one of its databases) is
+    // recorded in CAG_msdb, not the instance's msdb: group coverage reads both, and judges it
+    // on every member.
+    let mut inside_o = options(&primary);
+    inside_o.database = Some("Payroll".into());
+    let mut inside = keysafe_core::connection::connect(&inside_o).await.unwrap();
+    inside
+        .execute(&format!(
+            r"BACKUP DATABASE Payroll TO DISK = N'{DIR}\Payroll-inside.bak' WITH INIT"
+        ))
+        .await
+        .unwrap();
+    assert!(
+        primary
+            .instance()
+            .query_as("sa", "SELECT database_name FROM msdb.dbo.backupset")
+            .unwrap()
+            .is_empty(),
+        "not in the instance's msdb"
+    );
+    let cov = parity::group_coverage(&group, 35, &[]).await;
+    let b = cov
+        .backups
+        .iter()
+        .find(|b| b.device.ends_with("Payroll-inside.bak"))
+        .unwrap_or_else(|| panic!("the backup from CAG_msdb: {cov:#?}"));
+    assert_eq!(b.taken_on, "SQL01");
+    assert_eq!(b.restores_on, ["SQL01", "SQLDR01"], "{}", b.sentence());
 }

@@ -495,24 +495,6 @@ SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name), HAS_PERMS_BY
         modified: r.get::<NaiveDateTime, _>(3).map(|d| server.local_to_utc(d)),
         key_guid: s(r, 4).map(|g| g.to_uppercase()),
     });
-    // Contained availability groups (SQL Server 2022) keep TDE certificates in their own
-    // master too, `<group>_master`, which TDE checks beside the instance's. Asked apart:
-    // is_contained does not exist before 2022, and a login without VIEW ANY DEFINITION sees
-    // no group (then none is assumed).
-    let contained_groups: Vec<String> = if server.major_version >= 16 {
-        c.rows("SELECT name FROM sys.availability_groups WHERE is_contained = 1")
-            .await
-            .map(|rows| rows.iter().filter_map(|r| s(r, 0)).collect())
-            .unwrap_or_default()
-    } else {
-        vec![]
-    };
-    let tde_master = |name: &str| {
-        name.eq_ignore_ascii_case("master")
-            || contained_groups
-                .iter()
-                .any(|g| name.eq_ignore_ascii_case(&format!("{g}_master")))
-    };
     let tde: Vec<(String, i32, Option<Vec<u8>>)> = set(4)
         .iter()
         .map(|r| {
@@ -547,8 +529,16 @@ SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name), HAS_PERMS_BY
         .filter_map(|r| s(r, 0))
         .filter(|name| !name.eq_ignore_ascii_case("msdb"))
         .collect();
-    // Three result sets per database this login may enter, in order.
+    // Contained availability groups (SQL Server 2022) keep TDE certificates in their own
+    // master too, `<group>_master`, which TDE checks beside the instance's: asked first in
+    // the same round trip, only from 2022 (is_contained does not exist before); a login
+    // without VIEW ANY DEFINITION sees no group (then none is assumed).
+    let asks_contained = server.major_version >= 16;
     let mut sql = String::new();
+    if asks_contained {
+        sql.push_str("SELECT name FROM sys.availability_groups WHERE is_contained = 1;\n");
+    }
+    // Then three result sets per database this login may enter, in order.
     for (name, _, access) in &dbs {
         if *access {
             let q = tsql::ident(name)?;
@@ -566,10 +556,21 @@ SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name), HAS_PERMS_BY
             tsql::path_literal(d)?
         ));
     }
-    let per_db = if sql.is_empty() {
+    let mut per_db = if sql.is_empty() {
         vec![]
     } else {
         c.batch(&sql).await?
+    };
+    let contained_groups: Vec<String> = if asks_contained && !per_db.is_empty() {
+        per_db.remove(0).iter().filter_map(|r| s(r, 0)).collect()
+    } else {
+        vec![]
+    };
+    let tde_master = |name: &str| {
+        name.eq_ignore_ascii_case("master")
+            || contained_groups
+                .iter()
+                .any(|g| name.eq_ignore_ascii_case(&format!("{g}_master")))
     };
     let visible = dbs.iter().filter(|(_, _, access)| *access).count();
     let folder_exists = dir.as_ref().map(|_| {

@@ -527,3 +527,56 @@ ALTER DATABASE Payroll SET ENCRYPTION ON;",
     )
     .await;
 }
+
+/// A backup taken in a contained availability group's environment (a session that logged in
+/// to one of its databases) is recorded in the group's own msdb, not the instance's: the
+/// instance reads it as CAG_msdb, the session as msdb (`assumptions::CONTAINED_AG_SESSIONS`).
+#[tokio::test]
+async fn a_backup_taken_in_a_contained_group_is_recorded_in_its_own_msdb() {
+    let a = start().await;
+    let mut c = sa(&a).await;
+    ok(
+        &mut c,
+        "CREATE DATABASE Payroll;
+CREATE AVAILABILITY GROUP [CAG] WITH (CONTAINED) FOR DATABASE Payroll
+  REPLICA ON N'SQL01' WITH (ENDPOINT_URL = N'TCP://sql01:5022', AVAILABILITY_MODE = SYNCHRONOUS_COMMIT, FAILOVER_MODE = AUTOMATIC);",
+    )
+    .await;
+    let mut cfg = config(
+        &a,
+        "sa",
+        mssql_emulator::DEFAULT_SA_PASSWORD,
+        tiberius::EncryptionLevel::Required,
+    );
+    cfg.database("Payroll");
+    let mut inside = connect_with(cfg).await.expect("a session in the group");
+    ok(
+        &mut inside,
+        &format!(r"BACKUP DATABASE Payroll TO DISK = N'{BACKUP_DIR}\inside.bak' WITH INIT"),
+    )
+    .await;
+    ok(
+        &mut c,
+        &format!(r"BACKUP DATABASE Payroll TO DISK = N'{BACKUP_DIR}\outside.bak' WITH INIT"),
+    )
+    .await;
+    const FILES: &str = "SELECT mf.physical_device_name FROM {msdb}.dbo.backupset AS bs INNER JOIN {msdb}.dbo.backupmediafamily AS mf ON mf.media_set_id = bs.media_set_id";
+    let files = |rows: Vec<Vec<tiberius::Row>>| -> Vec<String> {
+        rows[0].iter().map(|r| s(r, 0).unwrap()).collect()
+    };
+    let instance = files(ok(&mut c, &FILES.replace("{msdb}", "msdb")).await);
+    assert!(
+        instance.len() == 1 && instance[0].ends_with("outside.bak"),
+        "{instance:?}"
+    );
+    let group = files(ok(&mut c, &FILES.replace("{msdb}", "CAG_msdb")).await);
+    assert!(
+        group.len() == 1 && group[0].ends_with("inside.bak"),
+        "{group:?}"
+    );
+    assert_eq!(
+        files(ok(&mut inside, &FILES.replace("{msdb}", "msdb")).await),
+        group,
+        "inside the group, msdb is the group's"
+    );
+}

@@ -518,7 +518,15 @@ pub const DEK_DATES: bool = true;
 /// databases of the instance (REUSE_SYSTEM_DATABASES keeps existing ones); a certificate a
 /// TDE or encrypted backup needs is found in master, then in each contained group's master
 /// (opened by that database's own master key), for RESTORE, VERIFYONLY and ENCRYPTION BY
-/// SERVER CERTIFICATE alike. Not modelled: a session inside the contained group (through its
-/// listener), where master and msdb are the group's: every session here is instance-level,
-/// so backups are recorded in the instance's msdb.
+/// SERVER CERTIFICATE alike. Sessions: `CONTAINED_AG_SESSIONS`.
 pub const CONTAINED_AG_SYSTEM_DATABASES: bool = true;
+
+/// A session in a contained availability group's environment ("The only way to access the
+/// environment of the contained AG is to connect to the contained AG listener, or to connect
+/// to a database that is in the contained AG"): modelled as a login whose initial database
+/// is one of the group's (or its own master or msdb); USE does not change the environment.
+/// There, msdb is the group's: its backups are recorded in `<group>_msdb`, which the
+/// session reads as msdb and an instance-level session reads by that name; the instance's
+/// msdb does not list them. Not modelled: master redirected to the group's master (names
+/// resolve as at instance level), logins created in the group, the listener itself.
+pub const CONTAINED_AG_SESSIONS: bool = true;

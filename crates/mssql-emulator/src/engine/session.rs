@@ -23,6 +23,10 @@ pub struct Session {
     /// Whether the session travels inside TLS after the login (false for login-only
     /// encryption and plaintext): sys.dm_exec_connections.encrypt_option.
     pub encrypted: bool,
+    /// The contained availability group whose environment this session is in: it logged in
+    /// to a database of that group (assumptions::CONTAINED_AG_SESSIONS). Its msdb is then
+    /// the group's.
+    pub contained_group: Option<String>,
 }
 
 impl Session {
@@ -40,6 +44,7 @@ impl Session {
             language: "us_english".into(),
             prepared: HashMap::new(),
             encrypted: false,
+            contained_group: None,
         }
     }
 }

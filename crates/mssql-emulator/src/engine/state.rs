@@ -173,6 +173,10 @@ pub struct BackupSetRow {
     pub compatibility_level: Option<i64>,
     #[serde(default)]
     pub recovery_model: Option<String>,
+    /// The contained availability group's msdb that records it (`<group>_msdb`), for a
+    /// backup taken in that group's environment; None: the instance's msdb.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msdb: Option<String>,
 }
 
 fn first_position() -> i32 {
@@ -323,6 +327,23 @@ pub struct InstanceState {
 }
 
 impl InstanceState {
+    /// The contained availability group `database` belongs to (its own master and msdb
+    /// count), if any.
+    pub fn contained_group_of(&self, database: &str) -> Option<String> {
+        self.availability_groups
+            .iter()
+            .filter(|g| g.contained)
+            .find(|g| {
+                g.databases
+                    .iter()
+                    .any(|(d, _)| d.eq_ignore_ascii_case(database))
+                    || [format!("{}_master", g.name), format!("{}_msdb", g.name)]
+                        .iter()
+                        .any(|s| s.eq_ignore_ascii_case(database))
+            })
+            .map(|g| g.name.clone())
+    }
+
     /// Where TDE looks for a certificate: master, then each contained availability group's
     /// master (assumptions::CONTAINED_AG_SYSTEM_DATABASES).
     pub fn tde_masters(&self) -> Vec<&Database> {

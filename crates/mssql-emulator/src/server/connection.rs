@@ -399,6 +399,9 @@ async fn login(
     send(t, &w.buf, DEFAULT_PACKET_SIZE, spid).await?;
     let mut session = Session::new(spid, &login_name, &database);
     session.encrypted = t.is_tls();
+    session.contained_group = crate::engine::assumptions::CONTAINED_AG_SESSIONS
+        .then(|| inst.state().contained_group_of(&database))
+        .flatten();
     Ok((Some(session), packet_size))
 }
 

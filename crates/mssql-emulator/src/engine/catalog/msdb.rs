@@ -17,9 +17,24 @@ pub(super) fn table(ctx: &Ctx, parts: &[String], qualifier: &str) -> Option<Res<
     } else {
         ctx.session.database.as_str()
     };
-    if !ci_eq(db, "msdb") || !(schema.is_empty() || ci_eq(schema, "dbo")) {
+    if !(schema.is_empty() || ci_eq(schema, "dbo")) {
         return None;
     }
+    // Which msdb: the instance's, or a contained availability group's (`<group>_msdb` by
+    // name, or `msdb` inside the group's environment; assumptions::CONTAINED_AG_SESSIONS).
+    let which = if ci_eq(db, "msdb") {
+        ctx.session
+            .contained_group
+            .as_ref()
+            .map(|g| format!("{g}_msdb"))
+    } else {
+        let g = ctx
+            .st
+            .availability_groups
+            .iter()
+            .find(|g| g.contained && ci_eq(db, &format!("{}_msdb", g.name)))?;
+        Some(format!("{}_msdb", g.name))
+    };
     let build = if ci_eq(view, "backupset") {
         backupset
     } else if ci_eq(view, "backupmediaset") {
@@ -29,7 +44,7 @@ pub(super) fn table(ctx: &Ctx, parts: &[String], qualifier: &str) -> Option<Res<
     } else {
         return None;
     };
-    Some(may_read(ctx, view).map(|_| build(ctx, qualifier)))
+    Some(may_read(ctx, view).map(|_| build(ctx, qualifier, &which)))
 }
 
 fn may_read(ctx: &Ctx, view: &str) -> Res<()> {
@@ -59,7 +74,23 @@ fn bit(b: bool) -> Value {
     Value::Bit(b)
 }
 
-fn backupset(ctx: &Ctx, qualifier: &str) -> Table {
+/// The backup sets `which` msdb records (None: the instance's).
+fn history<'a>(
+    ctx: &Ctx<'a>,
+    which: &Option<String>,
+) -> Vec<&'a crate::engine::state::BackupSetRow> {
+    ctx.st
+        .backup_history
+        .iter()
+        .filter(|r| match (&r.msdb, which) {
+            (None, None) => true,
+            (Some(a), Some(b)) => ci_eq(a, b),
+            _ => false,
+        })
+        .collect()
+}
+
+fn backupset(ctx: &Ctx, qualifier: &str, which: &Option<String>) -> Table {
     let info = &ctx.inst.info;
     let n = SqlType::NVarChar;
     let lsn = SqlType::Decimal(25, 0);
@@ -137,7 +168,7 @@ fn backupset(ctx: &Ctx, qualifier: &str) -> Table {
     let server = info.server_name();
     let (major, minor, build) = info.software_version();
     let opt = |v: &Option<String>| v.as_deref().map(s).unwrap_or(Value::Null);
-    let history = &ctx.st.backup_history;
+    let history = history(ctx, which);
     let rows = history
         .iter()
         .enumerate()
@@ -236,16 +267,18 @@ fn backupset(ctx: &Ctx, qualifier: &str) -> Table {
 }
 
 /// One row per media set: the first backup set written to it describes it.
-fn media_sets<'a>(ctx: &Ctx<'a>) -> Vec<&'a crate::engine::state::BackupSetRow> {
+fn media_sets<'a>(
+    ctx: &Ctx<'a>,
+    which: &Option<String>,
+) -> Vec<&'a crate::engine::state::BackupSetRow> {
     let mut seen = std::collections::HashSet::new();
-    ctx.st
-        .backup_history
-        .iter()
+    history(ctx, which)
+        .into_iter()
         .filter(|r| seen.insert(r.media_set_id))
         .collect()
 }
 
-fn backupmediaset(ctx: &Ctx, qualifier: &str) -> Table {
+fn backupmediaset(ctx: &Ctx, qualifier: &str, which: &Option<String>) -> Table {
     let c = cols(
         qualifier,
         &[
@@ -263,7 +296,7 @@ fn backupmediaset(ctx: &Ctx, qualifier: &str) -> Table {
             ("is_encrypted", SqlType::Bit),
         ],
     );
-    let rows = media_sets(ctx)
+    let rows = media_sets(ctx, which)
         .into_iter()
         .map(|r| {
             vec![
@@ -285,7 +318,7 @@ fn backupmediaset(ctx: &Ctx, qualifier: &str) -> Table {
     Table { cols: c, rows }
 }
 
-fn backupmediafamily(ctx: &Ctx, qualifier: &str) -> Table {
+fn backupmediafamily(ctx: &Ctx, qualifier: &str, which: &Option<String>) -> Table {
     let c = cols(
         qualifier,
         &[
@@ -300,7 +333,7 @@ fn backupmediafamily(ctx: &Ctx, qualifier: &str) -> Table {
             ("mirror", SqlType::TinyInt),
         ],
     );
-    let rows = media_sets(ctx)
+    let rows = media_sets(ctx, which)
         .into_iter()
         .map(|r| {
             vec![

@@ -265,7 +265,11 @@ fn backup(
     let bytes = serde_json::to_vec_pretty(&media).expect("media serializes");
     inst.write_backup_media(&b.file, &bytes)
         .map_err(|os| abnormal(cannot_open(&b.file, os), verb))?;
-    record_history(&mut st, &set, &b.file, media.sets.len() as i32);
+    let msdb = session
+        .contained_group
+        .as_ref()
+        .map(|g| format!("{g}_msdb"));
+    record_history(&mut st, &set, &b.file, media.sets.len() as i32, msdb);
     // A log backup takes the log's VLFs: what stays active is the current encryptor's.
     if b.log {
         if let Some(k) = st
@@ -304,7 +308,13 @@ fn backup(
     Ok(None)
 }
 
-fn record_history(st: &mut InstanceState, set: &MediaSet, device: &str, position: i32) {
+fn record_history(
+    st: &mut InstanceState,
+    set: &MediaSet,
+    device: &str,
+    position: i32,
+    msdb: Option<String>,
+) {
     let id = st
         .backup_history
         .last()
@@ -362,6 +372,7 @@ fn record_history(st: &mut InstanceState, set: &MediaSet, device: &str, position
         encryptor_type: set.encryptor_type.clone(),
         physical_device_name: device.to_string(),
         position,
+        msdb,
     });
 }
 
