@@ -54,6 +54,10 @@ pub struct Rotation {
     pub new_thumbprint: Option<String>,
     /// The databases whose encryption key the new certificate protects now.
     pub databases: Vec<String>,
+    /// A backup-encryption certificate: no database's key changes; the backup jobs are
+    /// pointed at the new one (Microsoft: create a new certificate rather than renew one),
+    /// and the old one stays for the backups encrypted with it.
+    pub backup_encryption: bool,
     pub steps: Vec<RotationStep>,
     /// Why it stopped, when it did.
     pub error: Option<KeysafeError>,
@@ -163,6 +167,30 @@ async fn pending_log_backups(
     Ok(out)
 }
 
+/// How many backups msdb records as encrypted with `thumbprint` (the instance's msdb and
+/// each contained availability group's).
+async fn backups_encrypted_with(c: &mut SqlConnection, thumbprint: &str) -> Result<u64> {
+    let mut msdbs = vec!["msdb".to_string()];
+    for g in crate::coverage::contained_groups(c).await {
+        msdbs.push(tsql::ident(&format!("{g}_msdb"))?);
+    }
+    let mut n = 0u64;
+    for msdb in msdbs {
+        let rows = c
+            .rows(&format!(
+                "SELECT COUNT(*) FROM {msdb}.dbo.backupset WHERE CONVERT(nvarchar(64), encryptor_thumbprint, 2) = {}",
+                tsql::literal(thumbprint, "the thumbprint", 64)?
+            ))
+            .await?;
+        n += rows
+            .first()
+            .and_then(|r| r.get::<i32, _>(0))
+            .unwrap_or(0)
+            .max(0) as u64;
+    }
+    Ok(n)
+}
+
 /// Runs the plan; `progress` hears each step as it starts. `secrets` protect the new
 /// certificate's backup; `new_master_key` creates a master key in a member's master that
 /// has none (then it must be backed up).
@@ -178,6 +206,7 @@ pub async fn rotate(
         old_thumbprint: String::new(),
         new_thumbprint: None,
         databases: vec![],
+        backup_encryption: false,
         steps: STEPS
             .iter()
             .map(|s| RotationStep {
@@ -255,15 +284,22 @@ async fn steps(
         .filter(|(_, t)| t.eq_ignore_ascii_case(&old))
         .map(|(d, _)| d)
         .collect();
-    if databases.is_empty() {
+    // Not a TDE protector: a backup-encryption certificate, if backups are encrypted with it.
+    let encrypted_backups = if databases.is_empty() {
+        backups_encrypted_with(&mut primary, &old).await?
+    } else {
+        0
+    };
+    if databases.is_empty() && encrypted_backups == 0 {
         return Err(KeysafeError::new(
             ErrorCode::NotFound,
             format!(
-                "Nothing was changed: certificate {} protects no database's encryption key on {}.",
+                "Nothing was changed: certificate {} protects no database's encryption key and encrypts no backup msdb records on {}.",
                 req.certificate, primary_o.server
             ),
         ));
     }
+    out.backup_encryption = databases.is_empty();
     let pending = pending_log_backups(&mut primary, &databases).await?;
     if !pending.is_empty() && !req.take_log_backups {
         let which = pending
@@ -302,12 +338,21 @@ async fn steps(
         ))
     };
     out.steps[0].done = true;
-    out.steps[0].detail = format!(
-        "{} reachable; {} protects {}",
-        crate::words::count(req.members.len() as u64, "member"),
-        req.certificate,
-        databases.join(", ")
-    );
+    out.steps[0].detail = if out.backup_encryption {
+        format!(
+            "{} reachable; {} encrypts {} msdb records (backup encryption)",
+            crate::words::count(req.members.len() as u64, "member"),
+            req.certificate,
+            crate::words::count(encrypted_backups, "backup")
+        )
+    } else {
+        format!(
+            "{} reachable; {} protects {}",
+            crate::words::count(req.members.len() as u64, "member"),
+            req.certificate,
+            databases.join(", ")
+        )
+    };
 
     // 2. The new certificate.
     progress(STEPS[1]);
@@ -459,9 +504,20 @@ async fn steps(
         )
     };
 
-    // 6. The switch, database by database, read back.
+    // 6. The switch, database by database, read back (none for backup encryption: its
+    // step says what the backup jobs need instead).
     progress(STEPS[5]);
-    for d in &databases {
+    if out.backup_encryption {
+        out.steps[5].done = true;
+        out.steps[5].detail = format!(
+            "backup encryption: no database key changes. Point the backup jobs at {new_name}: BACKUP DATABASE ... WITH ENCRYPTION (ALGORITHM = AES_256, SERVER CERTIFICATE = {ident}). Keep {old_name} for the {count} encrypted with it.",
+            new_name = req.new_name,
+            ident = tsql::ident(&req.new_name)?,
+            old_name = req.certificate,
+            count = crate::words::count(encrypted_backups, "backup"),
+        );
+    }
+    for d in databases.iter().filter(|_| !out.backup_encryption) {
         primary
             .execute(&format!(
                 "USE {};\nALTER DATABASE ENCRYPTION KEY ENCRYPTION BY SERVER CERTIFICATE {};",
@@ -492,13 +548,15 @@ async fn steps(
             ),
         ));
     }
-    out.steps[5].done = true;
-    out.steps[5].detail = format!(
-        "{} now protected by {}. Take a log backup of each before any further key change; keep {} while any kept backup needs it.",
-        databases.join(", "),
-        req.new_name,
-        req.certificate
-    );
+    if !out.backup_encryption {
+        out.steps[5].done = true;
+        out.steps[5].detail = format!(
+            "{} now protected by {}. Take a log backup of each before any further key change; keep {} while any kept backup needs it.",
+            databases.join(", "),
+            req.new_name,
+            req.certificate
+        );
+    }
 
     // 7. The record.
     progress(STEPS[6]);

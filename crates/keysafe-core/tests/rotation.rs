@@ -341,3 +341,78 @@ ALTER DATABASE Payroll SET ENCRYPTION ON;";
         risk.text
     );
 }
+
+/// A backup-encryption certificate is rotated the way Microsoft advises (a new certificate,
+/// not a renewed one): the new one on the medium and every member, no database key
+/// changed, the step naming what the backup jobs need; the old one stays, needed by the
+/// backups encrypted with it.
+#[tokio::test]
+async fn a_backup_encryption_certificate_rotates_without_touching_a_database() {
+    let (d1, d2, work) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let primary = keysafe_test_support::seeded(
+        d1.path(),
+        "SQL01",
+        "USE master;
+CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Master!Key#2026x';
+CREATE CERTIFICATE Backup_2025 WITH SUBJECT = 'Backup encryption 2025';
+CREATE DATABASE Sales;",
+    )
+    .await;
+    let old_backup = format!(r"{DIR}\Sales-2025.bak");
+    primary
+        .instance()
+        .run_as(
+            "sa",
+            &format!("BACKUP DATABASE Sales TO DISK = N'{old_backup}' WITH INIT, ENCRYPTION (ALGORITHM = AES_256, SERVER CERTIFICATE = Backup_2025)"),
+        )
+        .unwrap();
+    let dr = keysafe_test_support::seeded(d2.path(), "SQLDR01", DR).await;
+    let mut req = request(vec![options(&primary), options(&dr)], work.path());
+    req.certificate = "Backup_2025".into();
+    req.new_name = "Backup_2027".into();
+    let secrets = Secrets::chosen(keysafe_core::Password::new("Rotate!Backup#2026"), None).unwrap();
+    let r = rotation::rotate(&req, &secrets, None, &|_| {}).await;
+    assert!(r.succeeded(), "{r:#?}");
+    assert!(r.backup_encryption);
+    assert!(r.databases.is_empty());
+    assert!(
+        r.steps[5]
+            .detail
+            .contains("SERVER CERTIFICATE = [Backup_2027]")
+            && r.steps[5]
+                .detail
+                .contains("Keep Backup_2025 for the 1 backup"),
+        "{}",
+        r.steps[5].detail
+    );
+    let on_dr = sql(
+        &dr,
+        "SELECT CONVERT(nvarchar(64), thumbprint, 2) FROM master.sys.certificates WHERE name = 'Backup_2027'",
+    );
+    assert_eq!(on_dr[0][0], r.new_thumbprint.clone().unwrap());
+    // The jobs can use it now; the old certificate is still needed by the old backup.
+    primary
+        .instance()
+        .run_as(
+            "sa",
+            &format!(r"BACKUP DATABASE Sales TO DISK = N'{DIR}\Sales-2027.bak' WITH INIT, ENCRYPTION (ALGORITHM = AES_256, SERVER CERTIFICATE = Backup_2027)"),
+        )
+        .unwrap();
+    let mut c = keysafe_core::connection::connect(&options(&primary))
+        .await
+        .unwrap();
+    let kept = rotation::retire_check(&mut c, "SQL01", "Backup_2025", 35, &[])
+        .await
+        .unwrap();
+    assert!(!kept.may_drop(), "{kept:#?}");
+    assert!(
+        kept.needed_by
+            .iter()
+            .any(|n| n.starts_with("Sales's full backup of")),
+        "{kept:#?}"
+    );
+}

@@ -550,7 +550,13 @@ export type Rotation = { certificate: string, new_name: string, old_thumbprint: 
 /**
  * The databases whose encryption key the new certificate protects now.
  */
-databases: Array<string>, steps: Array<RotationStep>, 
+databases: Array<string>, 
+/**
+ * A backup-encryption certificate: no database's key changes; the backup jobs are
+ * pointed at the new one (Microsoft: create a new certificate rather than renew one),
+ * and the old one stays for the backups encrypted with it.
+ */
+backup_encryption: boolean, steps: Array<RotationStep>, 
 /**
  * Why it stopped, when it did.
  */

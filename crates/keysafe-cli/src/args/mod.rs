@@ -90,7 +90,9 @@ pub(crate) enum Command {
     /// member and proven by thumbprint, and only then does each database's encryption key
     /// change to it. The old certificate is kept (retiring): backups taken before still need
     /// it. Any member unreachable, or any step failing, stops it before the databases
-    /// change. Changes the servers: asks first. Exit 0 only when every step is done.
+    /// change. A backup-encryption certificate (one msdb records backups encrypted with) is
+    /// rotated the same way without any database change: the last step says what the backup
+    /// jobs need. Changes the servers: asks first. Exit 0 only when every step is done.
     RotateCertificate {
         #[command(flatten)]
         conn: ConnArgs,
