@@ -246,6 +246,87 @@ struct HistoryRow {
     position: Option<i32>,
 }
 
+/// backupset.time_zone: the server's offset from UTC when the backup was taken, in
+/// 15-minute steps; None when unknown (127) or out of range.
+pub(crate) fn time_zone_quarters(r: &tiberius::Row, i: usize) -> Option<i32> {
+    r.try_get::<i16, _>(i)
+        .ok()
+        .flatten()
+        .map(i32::from)
+        .or_else(|| r.try_get::<i32, _>(i).ok().flatten())
+        .filter(|q| *q != 127 && q.abs() <= 14 * 4)
+}
+
+/// A backupset date (the server's local time) in UTC, by its time_zone; as is when unknown.
+pub(crate) fn backupset_utc(local: NaiveDateTime, quarters: Option<i32>) -> NaiveDateTime {
+    match quarters {
+        Some(q) => local - chrono::Duration::minutes(q as i64 * 15),
+        None => local,
+    }
+}
+
+/// The source of a need `spanning_log_needs` inferred.
+pub const EARLIER_LOG: &str =
+    "log written before the database's certificate changed (an earlier backup of the span needed it)";
+
+/// A log backup holds the log written since the database's previous log backup (or, with
+/// none kept, since the backups before it): when its TDE certificate changed in that time,
+/// the log written before the change is still encrypted by the old one, and restoring the
+/// log backup needs both (Msg 33111 for either missing; Microsoft's KB4534430). SQL Server's
+/// metadata names one certificate per backup, so the older ones are inferred from the
+/// backups before it: each TDE certificate another backup of the span needed is needed too.
+/// `backups` are in finish order.
+fn spanning_log_needs(backups: &mut [RetainedBackup]) {
+    let tde = |b: &RetainedBackup| -> Vec<String> {
+        b.needs
+            .iter()
+            .filter(|n| n.kind == NeedKind::Tde)
+            .map(|n| n.thumbprint.clone())
+            .collect()
+    };
+    // What each backup's own metadata says, before anything is inferred: a log backup's
+    // span ends at the previous one, whose inferred needs are not this one's.
+    let own: Vec<Vec<String>> = backups.iter().map(tde).collect();
+    for i in 0..backups.len() {
+        if backups[i].kind != "L" {
+            continue;
+        }
+        let db = backups[i].database.clone();
+        let earlier: Vec<usize> = (0..i)
+            .filter(|&j| backups[j].database.eq_ignore_ascii_case(&db))
+            .collect();
+        // Back to the previous log backup, which ends where this one's log begins.
+        let from = earlier
+            .iter()
+            .rev()
+            .find(|&&j| backups[j].kind == "L")
+            .copied();
+        let span: Vec<usize> = earlier
+            .into_iter()
+            .filter(|&j| from.is_none_or(|f| j >= f))
+            .collect();
+        let mine = &own[i];
+        if mine.is_empty() {
+            continue;
+        }
+        let mut older: Vec<String> = Vec::new();
+        for j in span {
+            for t in own[j].iter().cloned() {
+                if !mine.contains(&t) && !older.contains(&t) {
+                    older.push(t);
+                }
+            }
+        }
+        for t in older {
+            backups[i].needs.push(Need {
+                kind: NeedKind::Tde,
+                thumbprint: t,
+                source: EARLIER_LOG.into(),
+            });
+        }
+    }
+}
+
 /// The backup history one msdb keeps (the instance's, or a contained availability group's
 /// `<group>_msdb`) for the last `retention_days`.
 fn history_sql(msdb: &str, retention_days: u32) -> String {
@@ -257,12 +338,14 @@ fn history_sql(msdb: &str, retention_days: u32) -> String {
     )
 }
 
-/// The contained availability groups (SQL Server 2022) this instance hosts: each has its own
-/// msdb, where backups taken in the group's environment are recorded, and its own master,
-/// where TDE also finds certificates. None before 2022 (the column does not exist there)
-/// and none for a login that may not see the groups.
+/// The contained availability groups (SQL Server 2022) whose primary replica this instance
+/// is: each has its own msdb, where backups taken in the group's environment are recorded,
+/// and its own master, where TDE also finds certificates. Only where the local replica is the
+/// primary: a secondary's copies of them may not be readable (and the primary's say the
+/// same). None before 2022 (the column does not exist there), and none for a login that may
+/// not see the groups or the replica states (VIEW ANY DEFINITION, VIEW SERVER STATE).
 pub async fn contained_groups(c: &mut SqlConnection) -> Vec<String> {
-    c.rows("SELECT name FROM sys.availability_groups WHERE is_contained = 1")
+    c.rows("SELECT ag.name FROM sys.availability_groups AS ag INNER JOIN sys.dm_hadr_availability_replica_states AS rs ON rs.group_id = ag.group_id WHERE ag.is_contained = 1 AND rs.is_local = 1 AND rs.role_desc = N'PRIMARY'")
         .await
         .map(|rows| {
             rows.iter()
@@ -341,17 +424,8 @@ SELECT DB_NAME(database_id), encryptor_thumbprint, set_date, encryption_state, m
         .filter_map(|r| {
             // backupset keeps the server's local time and its offset in 15-minute steps
             // (127: unknown); everything is compared in UTC.
-            let quarters = r
-                .try_get::<i16, _>(6)
-                .ok()
-                .flatten()
-                .map(i32::from)
-                .or_else(|| r.try_get::<i32, _>(6).ok().flatten())
-                .filter(|q| *q != 127 && q.abs() <= 14 * 4);
-            let to_utc = |local: NaiveDateTime| match quarters {
-                Some(q) => local - chrono::Duration::minutes(q as i64 * 15),
-                None => local,
-            };
+            let quarters = time_zone_quarters(r, 6);
+            let to_utc = |local: NaiveDateTime| backupset_utc(local, quarters);
             let start = r.get::<NaiveDateTime, _>(2)?;
             Some(HistoryRow {
                 database: r.get::<&str, _>(0)?.to_string(),
@@ -459,6 +533,8 @@ SELECT DB_NAME(database_id), encryptor_thumbprint, set_date, encryption_state, m
             unknown,
         });
     }
+
+    spanning_log_needs(&mut backups);
 
     let mut certificates: Vec<CertificateCoverage> = Vec::new();
     for b in &backups {
@@ -788,6 +864,58 @@ fn summary(backups: &[RetainedBackup], certificates: &[CertificateCoverage]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn backup(db: &str, kind: &str, minute: u32, tde: &str) -> RetainedBackup {
+        RetainedBackup {
+            database: db.into(),
+            kind: kind.into(),
+            finished: chrono::NaiveDate::from_ymd_opt(2026, 12, 3)
+                .unwrap()
+                .and_hms_opt(10, minute, 0)
+                .unwrap(),
+            device: format!("{db}-{minute}"),
+            position: Some(1),
+            needs: vec![Need {
+                kind: NeedKind::Tde,
+                thumbprint: tde.into(),
+                source: "the backup file".into(),
+            }],
+            unknown: None,
+        }
+    }
+
+    fn tde_of(b: &RetainedBackup) -> Vec<&str> {
+        b.needs.iter().map(|n| n.thumbprint.as_str()).collect()
+    }
+
+    #[test]
+    fn a_log_backup_spanning_a_certificate_change_needs_both() {
+        // Full and log by OLD; the certificate changes; the next log spans it; the one
+        // after holds only NEW's log; Archive's own history is apart.
+        let mut b = vec![
+            backup("Payroll", "D", 0, "OLD"),
+            backup("Payroll", "L", 10, "OLD"),
+            backup("Archive", "L", 15, "ARCH"),
+            backup("Payroll", "L", 20, "NEW"),
+            backup("Payroll", "L", 30, "NEW"),
+            backup("Payroll", "D", 35, "NEW"),
+        ];
+        spanning_log_needs(&mut b);
+        assert_eq!(tde_of(&b[1]), ["OLD"]);
+        assert_eq!(tde_of(&b[2]), ["ARCH"]);
+        assert_eq!(
+            tde_of(&b[3]),
+            ["NEW", "OLD"],
+            "the span since the log at 10"
+        );
+        assert_eq!(tde_of(&b[4]), ["NEW"], "only the log since the one at 20");
+        assert_eq!(tde_of(&b[5]), ["NEW"], "a full backup holds no earlier log");
+        // The first log backup kept, after a full one by another certificate: it spans
+        // the change too.
+        let mut first = vec![backup("HR", "D", 0, "OLD"), backup("HR", "L", 5, "NEW")];
+        spanning_log_needs(&mut first);
+        assert_eq!(tde_of(&first[1]), ["NEW", "OLD"]);
+    }
 
     #[test]
     fn the_thumbprint_sql_server_cannot_find_is_read_from_33111() {

@@ -202,14 +202,25 @@ impl Parity {
         };
         let mut out = Vec::new();
         for c in &self.certificates {
-            let Some(here) = c.members.iter().find(|m| m.server == server) else {
+            // A member that could not be read is not said to lack anything: its own risk
+            // ("could not be read") is in `risks`.
+            let Some(here) = c
+                .members
+                .iter()
+                .find(|m| m.server == server)
+                .filter(|m| !matches!(m.presence, Presence::Unknown { .. }))
+            else {
                 continue;
             };
             let object = format!("master.{}", c.name);
             let lacking: Vec<String> = c
                 .members
                 .iter()
-                .filter(|m| m.server != server && !m.presence.ok())
+                .filter(|m| {
+                    m.server != server
+                        && !m.presence.ok()
+                        && !matches!(m.presence, Presence::Unknown { .. })
+                })
                 .map(|m| format!("{} ({})", name(&m.server), m.words))
                 .collect();
             if !here.presence.ok() {
@@ -500,6 +511,23 @@ async fn backup_encryptors(
         }
     }
     Ok(out)
+}
+
+/// Key parity's risks for each member of a group run, by the member's address as given:
+/// what each instance's report lists beside its own risks (`RunRequest::parity_risks`).
+pub async fn risks_by_member(
+    members: &[ConnectOptions],
+    retention_days: u32,
+) -> std::collections::HashMap<String, Vec<crate::inventory::Risk>> {
+    let parity = check(members, retention_days).await;
+    members
+        .iter()
+        .map(|m| {
+            let s = m.server.to_string();
+            let risks = parity.member_risks(&s);
+            (s, risks)
+        })
+        .collect()
 }
 
 /// Reads every member (`concurrency` at a time is not needed: a group is a few servers) and

@@ -22,7 +22,8 @@ pub struct RotationRequest {
     /// The certificate in master that protects the databases' encryption keys now.
     pub certificate: String,
     pub new_name: String,
-    pub subject: String,
+    /// None: "TDE certificate NEW_NAME", or "Backup encryption certificate NEW_NAME".
+    pub subject: Option<String>,
     /// The new certificate's expiry (UTC), if not SQL Server's default (a year).
     pub expiry: Option<chrono::NaiveDate>,
     /// Take the log backup SQL Server requires between key changes where one is pending
@@ -112,7 +113,8 @@ async fn encryptors(c: &mut SqlConnection) -> Result<Vec<(String, String)>> {
 }
 
 /// The databases among `databases` whose encryption key was changed (ALTER DATABASE
-/// ENCRYPTION KEY: modify_date after create_date) after their last log backup, outside the
+/// ENCRYPTION KEY: modify_date or regenerate_date after create_date, the DMV's dates in
+/// UTC) after their last log backup (msdb's local time, made UTC by its time_zone), outside the
 /// SIMPLE recovery model. SQL Server refuses a third change without a log backup in between
 /// (ALTER DATABASE ENCRYPTION KEY's Remarks), and a log backup spanning several changes needs
 /// every certificate involved: Keysafe wants one between any two. Each with when it changed.
@@ -123,21 +125,15 @@ async fn pending_log_backups(
     databases: &[String],
 ) -> Result<Vec<(String, chrono::NaiveDateTime)>> {
     let keys = c
-        .rows("SELECT DB_NAME(k.database_id), k.create_date, k.modify_date, d.recovery_model_desc FROM sys.dm_database_encryption_keys AS k JOIN sys.databases AS d ON d.database_id = k.database_id WHERE k.database_id > 4")
+        .rows("SELECT DB_NAME(k.database_id), k.create_date, k.modify_date, d.recovery_model_desc, k.regenerate_date FROM sys.dm_database_encryption_keys AS k JOIN sys.databases AS d ON d.database_id = k.database_id WHERE k.database_id > 4")
         .await?;
     // The instance's msdb, and each contained availability group's own (a log backup taken
     // in the group's environment is recorded there).
-    let mut logs = c
-        .rows("SELECT database_name, backup_finish_date FROM msdb.dbo.backupset WHERE type = 'L'")
-        .await?;
+    const LOGS: &str = "SELECT database_name, backup_finish_date, time_zone FROM {msdb}.dbo.backupset WHERE type = 'L'";
+    let mut logs = c.rows(&LOGS.replace("{msdb}", "msdb")).await?;
     for g in crate::coverage::contained_groups(c).await {
         let msdb = tsql::ident(&format!("{g}_msdb"))?;
-        logs.extend(
-            c.rows(&format!(
-                "SELECT database_name, backup_finish_date FROM {msdb}.dbo.backupset WHERE type = 'L'"
-            ))
-            .await?,
-        );
+        logs.extend(c.rows(&LOGS.replace("{msdb}", &msdb)).await?);
     }
     let mut out = Vec::new();
     for r in &keys {
@@ -148,6 +144,9 @@ async fn pending_log_backups(
         ) else {
             continue;
         };
+        let modified = r
+            .get::<chrono::NaiveDateTime, _>(4)
+            .map_or(modified, |g| g.max(modified));
         if !databases.iter().any(|d| d == name)
             || r.get::<&str, _>(3)
                 .is_some_and(|m| m.eq_ignore_ascii_case("SIMPLE"))
@@ -158,13 +157,37 @@ async fn pending_log_backups(
         let last_log = logs
             .iter()
             .filter(|l| l.get::<&str, _>(0) == Some(name))
-            .filter_map(|l| l.get::<chrono::NaiveDateTime, _>(1))
+            .filter_map(|l| {
+                l.get::<chrono::NaiveDateTime, _>(1).map(|d| {
+                    crate::coverage::backupset_utc(d, crate::coverage::time_zone_quarters(l, 2))
+                })
+            })
             .max();
         if last_log.is_none_or(|l| l < modified) {
             out.push((name.to_string(), modified));
         }
     }
     Ok(out)
+}
+
+/// Whether msdb (the instance's or a contained group's) records a full backup of `database`.
+async fn has_full_backup(c: &mut SqlConnection, database: &str) -> Result<bool> {
+    let mut msdbs = vec!["msdb".to_string()];
+    for g in crate::coverage::contained_groups(c).await {
+        msdbs.push(tsql::ident(&format!("{g}_msdb"))?);
+    }
+    for msdb in msdbs {
+        let rows = c
+            .rows(&format!(
+                "SELECT COUNT(*) FROM {msdb}.dbo.backupset WHERE type = 'D' AND database_name = {}",
+                tsql::literal(database, "the database name", 128)?
+            ))
+            .await?;
+        if rows.first().and_then(|r| r.get::<i32, _>(0)).unwrap_or(0) > 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// How many backups msdb records as encrypted with `thumbprint` (the instance's msdb and
@@ -304,7 +327,7 @@ async fn steps(
     if !pending.is_empty() && !req.take_log_backups {
         let which = pending
             .iter()
-            .map(|(d, at)| format!("{d} (changed {})", at.format("%Y-%m-%d %H:%M")))
+            .map(|(d, at)| format!("{d} (changed {} UTC)", at.format("%Y-%m-%d %H:%M")))
             .collect::<Vec<_>>()
             .join(", ");
         return Err(KeysafeError::new(
@@ -331,11 +354,23 @@ async fn steps(
                 )
                 .next("Give the folder for the log backup (--log-backup-dir).")
             })?;
-        Some(format!(
-            "{}{}",
-            dir.trim_end_matches(['\\', '/']),
-            facts.path_separator
-        ))
+        let dir = dir.trim_end_matches(['\\', '/']).to_string();
+        // SQL Server takes no log backup of a database that has never had a full one (Msg
+        // 4214): found now, before anything changes, not after the new certificate is
+        // everywhere.
+        for (d, _) in &pending {
+            if !has_full_backup(&mut primary, d).await? {
+                return Err(KeysafeError::new(
+                    ErrorCode::InvalidInput,
+                    format!("Nothing was changed: {d} needs a log backup first, and msdb records no full backup of it, without which SQL Server takes none (Msg 4214)."),
+                )
+                .next(format!("Take a full backup of {d}, then rotate again.")));
+            }
+        }
+        if let Some(note) = crate::backup::ensure_server_dir(&mut primary, &dir).await? {
+            tracing::info!(folder = %dir, "{note}");
+        }
+        Some(format!("{dir}{}", facts.path_separator))
     };
     out.steps[0].done = true;
     out.steps[0].detail = if out.backup_encryption {
@@ -359,7 +394,17 @@ async fn steps(
     let mut create = format!(
         "USE master;\nCREATE CERTIFICATE {} WITH SUBJECT = {}",
         tsql::ident(&req.new_name)?,
-        tsql::literal(&req.subject, "the subject", 4000)?
+        tsql::literal(
+            &req.subject
+                .clone()
+                .unwrap_or_else(|| if out.backup_encryption {
+                    format!("Backup encryption certificate {}", req.new_name)
+                } else {
+                    format!("TDE certificate {}", req.new_name)
+                }),
+            "the subject",
+            4000
+        )?
     );
     if let Some(d) = req.expiry {
         create.push_str(&format!(", EXPIRY_DATE = '{}'", d.format("%Y%m%d")));
@@ -462,17 +507,20 @@ async fn steps(
     progress(STEPS[4]);
     let mut taken = Vec::new();
     if let Some(dir) = &log_dir {
+        // The time and a random tag: two databases whose names read alike once made safe
+        // for a file name still get files of their own.
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
         for (d, _) in &pending {
             let file = format!(
-                "{dir}{}_LOG_keysafe_{stamp}.trn",
+                "{dir}{}_LOG_keysafe_{stamp}-{:04x}.trn",
                 d.chars()
                     .map(|c| if c.is_alphanumeric() || "-_".contains(c) {
                         c
                     } else {
                         '_'
                     })
-                    .collect::<String>()
+                    .collect::<String>(),
+                rand::random::<u16>()
             );
             primary
                 .execute(&format!(
@@ -643,16 +691,22 @@ pub async fn retire_check(
     match crate::coverage::coverage(c, retention_days, runs).await {
         Ok(cov) => {
             for b in &cov.backups {
-                if b.needs
+                if let Some(n) = b
+                    .needs
                     .iter()
-                    .any(|n| n.thumbprint.eq_ignore_ascii_case(&thumb))
+                    .find(|n| n.thumbprint.eq_ignore_ascii_case(&thumb))
                 {
                     out.needed_by.push(format!(
-                        "{}'s {} backup of {} ({})",
+                        "{}'s {} backup of {} ({}){}",
                         b.database,
                         b.kind_words(),
                         b.finished.format("%Y-%m-%d %H:%M"),
-                        b.device
+                        b.device,
+                        if n.source == crate::coverage::EARLIER_LOG {
+                            ": it holds log written before the certificate changed"
+                        } else {
+                            ""
+                        }
                     ));
                 }
                 if b.unknown.is_some() && out.unknown.is_none() {

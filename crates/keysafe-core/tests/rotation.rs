@@ -31,7 +31,7 @@ fn request(members: Vec<keysafe_core::connection::ConnectOptions>, dir: &Path) -
         members,
         certificate: "TDE_2025".into(),
         new_name: "TDE_2026".into(),
-        subject: "TDE 2026".into(),
+        subject: Some("TDE 2026".into()),
         expiry: chrono::NaiveDate::from_ymd_opt(2027, 12, 31),
         take_log_backups: false,
         log_backup_dir: None,
@@ -171,6 +171,23 @@ async fn the_new_certificate_is_on_the_medium_and_every_member_before_the_databa
             &format!("BACKUP LOG Payroll TO DISK = N'{log}' WITH INIT"),
         )
         .unwrap();
+    // Group coverage says so too: the log backup restores on SQL01 only, since the DR
+    // server has the new certificate but not the old one the span also needs.
+    let cov =
+        keysafe_core::parity::group_coverage(&[options(&primary), options(&dr)], 35, &[]).await;
+    let spanning = cov
+        .backups
+        .iter()
+        .find(|b| b.device.ends_with("Payroll.trn"))
+        .unwrap_or_else(|| panic!("the log backup in {cov:#?}"));
+    assert_eq!(spanning.restores_on, ["SQL01"], "{}", spanning.sentence());
+    assert!(
+        spanning
+            .sentence()
+            .contains("NOT on SQLDR01 (certificate TDE_2025 missing there)"),
+        "{}",
+        spanning.sentence()
+    );
     let kept = rotation::retire_check(&mut c, "SQL01", "TDE_2025", 35, &[])
         .await
         .unwrap();
@@ -250,20 +267,37 @@ async fn a_key_change_pending_a_log_backup_stops_the_rotation_unless_it_takes_on
         tempfile::tempdir().unwrap(),
         tempfile::tempdir().unwrap(),
     );
-    let seed = format!(
-        "{PRIMARY}
+    // A server five hours east of UTC: msdb keeps its local time, the DMV UTC, so a log
+    // backup taken before the changes reads as later than them unless both are made UTC.
+    // Two changes since it: the emulator (as SQL Server) refuses a third until a log backup.
+    let primary = keysafe_test_support::emulator(
+        d1.path(),
+        "[server]\nmachine_name = \"SQL01\"\ntime_zone = \"+05:00\"\n",
+    )
+    .await;
+    primary
+        .instance()
+        .run_as(
+            "sa",
+            &format!(
+                r"{PRIMARY}
+BACKUP DATABASE Payroll TO DISK = N'{DIR}\Payroll-full.bak' WITH INIT;
+BACKUP LOG Payroll TO DISK = N'{DIR}\Payroll-before.trn' WITH INIT;
 USE master; CREATE CERTIFICATE TDE_2025B WITH SUBJECT = 'TDE 2025 B';
-USE Payroll; ALTER DATABASE ENCRYPTION KEY ENCRYPTION BY SERVER CERTIFICATE TDE_2025B;"
-    );
-    let primary = keysafe_test_support::seeded(d1.path(), "SQL01", &seed).await;
+CREATE CERTIFICATE TDE_2025C WITH SUBJECT = 'TDE 2025 C';
+USE Payroll; ALTER DATABASE ENCRYPTION KEY ENCRYPTION BY SERVER CERTIFICATE TDE_2025B;
+ALTER DATABASE ENCRYPTION KEY ENCRYPTION BY SERVER CERTIFICATE TDE_2025C;"
+            ),
+        )
+        .unwrap();
     let dr = keysafe_test_support::seeded(d2.path(), "SQLDR01", DR).await;
     let mut req = request(vec![options(&primary), options(&dr)], work.path());
-    req.certificate = "TDE_2025B".into();
+    req.certificate = "TDE_2025C".into();
     let secrets = Secrets::chosen(keysafe_core::Password::new("Rotate!Backup#2026"), None).unwrap();
     let logs = || {
         sql(
             &primary,
-            "SELECT physical_device_name FROM msdb.dbo.backupmediafamily AS f JOIN msdb.dbo.backupset AS s ON s.media_set_id = f.media_set_id WHERE s.type = 'L' AND s.database_name = 'Payroll'",
+            "SELECT physical_device_name FROM msdb.dbo.backupmediafamily AS f JOIN msdb.dbo.backupset AS s ON s.media_set_id = f.media_set_id WHERE s.type = 'L' AND s.database_name = 'Payroll' AND f.physical_device_name LIKE N'%keysafe%'",
         )
     };
 

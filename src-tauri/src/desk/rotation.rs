@@ -44,9 +44,7 @@ pub async fn rotate(
         ));
     }
     run::prepare_medium(&copy_to)?;
-    let subject = Some(req.subject.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| format!("TDE certificate {}", req.new_name.trim()));
+    let subject = Some(req.subject.trim().to_string()).filter(|s| !s.is_empty());
     let request = RotationRequest {
         members,
         certificate: req.certificate.trim().to_string(),

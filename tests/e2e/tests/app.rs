@@ -1352,6 +1352,9 @@ async fn rotate_certificate_dialog_moves_payroll_to_a_new_certificate_on_every_m
             && plan.contains("each database's encryption key protected by the new certificate"),
         "{plan}"
     );
+    // Only the primary is ticked to start with: the DR server is chosen.
+    app.click(r#"#rotate-dialog input[type="checkbox"][value="2"]"#)
+        .await;
     let medium = dir.path().join("medium");
     app.type_into("#rotate-new-name", "TDE_Payroll_2027").await;
     app.type_into("#rotate-medium", &medium.display().to_string())

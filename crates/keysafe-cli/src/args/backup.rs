@@ -69,6 +69,10 @@ pub(crate) struct BackupArgs {
     /// Print the report JSON on stdout.
     #[arg(long)]
     pub(crate) json: bool,
+    /// With --group: how far back kept backups count for key parity (their encryption
+    /// certificates), in days; each member's report lists its parity risks.
+    #[arg(long, value_name = "DAYS", default_value_t = 35)]
+    pub(crate) retention_days: u32,
     /// Only these databases' master keys (dmk).
     #[arg(long = "database", value_name = "DB")]
     pub(crate) databases: Vec<String>,

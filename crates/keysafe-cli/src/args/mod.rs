@@ -102,7 +102,8 @@ pub(crate) enum Command {
         /// The new certificate's name.
         #[arg(long)]
         new_name: String,
-        /// The new certificate's subject (default: "TDE certificate NEW_NAME").
+        /// The new certificate's subject (default: "TDE certificate NEW_NAME", or "Backup
+        /// encryption certificate NEW_NAME").
         #[arg(long)]
         subject: Option<String>,
         /// The new certificate's expiry date, YYYY-MM-DD (default: SQL Server's, a year).

@@ -111,16 +111,8 @@ pub(crate) async fn cmd_backup(a: &BackupArgs) -> Result<i32, KeysafeError> {
     // A group is the servers a database can end up on: the report of each member lists the
     // certificates it lacks that another holds (key parity), beside its own risks.
     if !a.conn.groups.is_empty() {
-        let parity = keysafe_core::parity::check(&request.targets, 35).await;
-        request.parity_risks = request
-            .targets
-            .iter()
-            .map(|t| {
-                let s = t.server.to_string();
-                let risks = parity.member_risks(&s);
-                (s, risks)
-            })
-            .collect();
+        request.parity_risks =
+            keysafe_core::parity::risks_by_member(&request.targets, a.retention_days).await;
     }
     let split = a
         .split

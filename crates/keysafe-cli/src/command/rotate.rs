@@ -68,10 +68,7 @@ pub(crate) async fn cmd_rotate(a: RotateArgs<'_>) -> Result<i32, KeysafeError> {
         members,
         certificate: a.certificate.to_string(),
         new_name: a.new_name.to_string(),
-        subject: a
-            .subject
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("TDE certificate {}", a.new_name)),
+        subject: a.subject.map(str::to_string),
         expiry: a.expiry,
         take_log_backups: a.log_backup,
         log_backup_dir: a.log_backup_dir.map(str::to_string),

@@ -323,7 +323,6 @@ pub fn dek_exists() -> Msg {
     )
 }
 
-/// 33104 (ALTER and DROP DATABASE ENCRYPTION KEY with none to change).
 /// `assumptions::DEK_CHANGES_NEED_LOG_BACKUP`.
 pub fn dek_change_needs_log_backup(db: &str) -> Msg {
     Msg::new(
@@ -334,6 +333,7 @@ pub fn dek_change_needs_log_backup(db: &str) -> Msg {
     )
 }
 
+/// 33104 (ALTER and DROP DATABASE ENCRYPTION KEY with none to change).
 pub fn no_dek() -> Msg {
     Msg::new(
         33104,
