@@ -3989,7 +3989,9 @@ ALTER DATABASE Payroll SET ENCRYPTION ON;",
     exits(&kept, 1);
     assert!(String::from_utf8_lossy(&kept.stdout)
         .contains("it holds log written before the certificate changed"));
-    let dropped = drop("TDE_2025", "0").await;
+    // 36 days later (msdb's clock moved by the test), outside the 35-day retention.
+    primary.emu.instance().age_backup_history(36).unwrap();
+    let dropped = drop("TDE_2025", "35").await;
     exits(&dropped, 0);
     assert!(String::from_utf8_lossy(&dropped.stdout).contains("TDE_2025 dropped"));
     let hist = keysafe(&primary, &["history"], &[]).await;

@@ -215,9 +215,10 @@ async fn the_new_certificate_is_on_the_medium_and_every_member_before_the_databa
         .await
         .unwrap();
 
-    // Once the retention has passed (a window of 0 days ends before those backups) and the
-    // log has moved on, it goes, and the history says so.
-    let passed = rotation::retire_check(&mut c, "SQL01", "TDE_2025", 0, &[])
+    // Once the retention has passed (the test moves msdb's clock 36 days on, past the
+    // 35-day window) and the log has moved on, it goes, and the history says so.
+    primary.instance().age_backup_history(36).unwrap();
+    let passed = rotation::retire_check(&mut c, "SQL01", "TDE_2025", 35, &[])
         .await
         .unwrap();
     assert!(passed.may_drop(), "{passed:#?}");

@@ -73,6 +73,18 @@ impl Instance {
         }
     }
 
+    /// Time passing, as a test controls it: every backup msdb records is made `days` older,
+    /// so a retention window ends before them as it would that many days later.
+    pub fn age_backup_history(&self, days: i64) -> Result<(), String> {
+        let back = chrono::Duration::days(days);
+        let mut st = self.state();
+        for row in &mut st.backup_history {
+            row.backup_start_date -= back;
+            row.backup_finish_date -= back;
+        }
+        self.persist(&st).map_err(|e| format!("{e:?}"))
+    }
+
     /// Runs a batch as `login` in master and returns the rows of its first result set as
     /// text (NULL as an empty string): how a test reads an instance's state back through
     /// T-SQL. The errors it raised, as "Msg N: text".
