@@ -233,7 +233,16 @@ impl History {
             .unwrap_or_else(|| path.to_path_buf());
         let account = format!("keysafe-history:{}", name.display());
         let file = path.with_extension("key");
-        let keyring = OsKeyring.get(&account);
+        // A keyring that errs may be busy (concurrent runs): asked again before the local
+        // file is chosen, so two runs at once never key one history in two places.
+        let mut keyring = OsKeyring.get(&account);
+        for _ in 0..3 {
+            if keyring.is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            keyring = OsKeyring.get(&account);
+        }
         let use_keyring = match keyring {
             Ok(Some(_)) => true,
             Ok(None) => !file.exists(),
@@ -385,7 +394,20 @@ impl History {
             .write(true)
             .open(&lock_path)?;
         lock.lock()?;
-        let anchor = match self.anchor()? {
+        // A history that has records has a key: when its store does not answer with it at
+        // once, it is asked again before a new key is made, which would leave every record
+        // before unvouched (Wine's Credential Manager has been seen to miss a key another
+        // process had just written, with six runs at once).
+        let mut anchor = self.anchor()?;
+        let has_records = std::fs::metadata(&self.path).is_ok_and(|m| m.len() > 0);
+        for _ in 0..10 {
+            if !has_records || anchor.as_ref().and_then(History::key_of).is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            anchor = self.anchor()?;
+        }
+        let anchor = match anchor {
             Some(a) if History::key_of(&a).is_some() => a,
             _ => {
                 // thread_rng: ChaCha seeded from the operating system's generator.

@@ -312,6 +312,40 @@ async fn a_wrong_password_shows_sql_servers_login_failure() {
     drop(emulator);
 }
 
+/// axe-core's script, from the UI's packages: what `scan` injects.
+fn axe_source() -> String {
+    std::fs::read_to_string(
+        keysafe_e2e::workspace_root().join("ui/node_modules/axe-core/axe.min.js"),
+    )
+    .expect("axe-core is installed with the UI's packages")
+}
+
+/// The app connected to the demo instance (connection 1) and to a bare DR server, SQLDR01
+/// (connection 2), state in `dir`: the two members of the parity and rotation tests.
+async fn demo_and_bare_dr(dir: &std::path::Path) -> (App, Emulator) {
+    let app = connected_demo().await;
+    let dr = Emulator::start(
+        EmulatorConfig::new(dir)
+            .scenario(Scenario::from_toml("[server]\nmachine_name = \"SQLDR01\"\n").unwrap())
+            .tls(TlsMode::On),
+    )
+    .await
+    .unwrap();
+    app.click(r#"button[aria-label="Connect"]"#).await;
+    connect(
+        &app,
+        &format!("127.0.0.1,{}", dr.addr().port()),
+        "sa",
+        mssql_emulator::DEFAULT_SA_PASSWORD,
+    )
+    .await;
+    app.wait_text(r#"[data-key="2/smk"]"#, "the DR server's SMK", |t| {
+        t.contains("Service Master Key")
+    })
+    .await;
+    (app, dr)
+}
+
 /// The app on `--demo`, connected: its Connect dialog opens on the Demo profile, password
 /// included, and Connect adds the demo instance to Object Explorer.
 async fn connected_demo() -> App {
@@ -568,10 +602,7 @@ async fn scan_in(app: &App, axe: &str, name: &str, frame: bool, findings: &mut V
 #[tokio::test(flavor = "multi_thread")]
 async fn every_view_and_dialog_passes_an_accessibility_scan_in_both_themes_and_sizes() {
     use keysafe_e2e::fantoccini::key::Key;
-    let axe = std::fs::read_to_string(
-        keysafe_e2e::workspace_root().join("ui/node_modules/axe-core/axe.min.js"),
-    )
-    .expect("axe-core is installed with the UI's packages");
+    let axe = axe_source();
     let escape = char::from(Key::Escape).to_string();
     let app = App::launch(&["--demo"]).await;
     // A run in the app's history, so History has a report to open.
@@ -900,10 +931,7 @@ async fn recoverability_names_the_lost_certificate_and_a_certificate_is_restored
 async fn a_failed_scheduled_run_is_shown_the_next_time_the_app_opens() {
     use keysafe_core::schedule::{Every, LastRun, Schedule, Store};
     use keysafe_e2e::fantoccini::key::Key;
-    let axe = std::fs::read_to_string(
-        keysafe_e2e::workspace_root().join("ui/node_modules/axe-core/axe.min.js"),
-    )
-    .expect("axe-core is installed with the UI's packages");
+    let axe = axe_source();
     let app = App::launch_with(&["--demo"], |home| {
         let store = Store::new(home);
         let args = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
@@ -986,10 +1014,7 @@ async fn a_failed_scheduled_run_is_shown_the_next_time_the_app_opens() {
 /// to restore the service master key on another instance from the Restore dialog.
 #[tokio::test]
 async fn a_backup_split_among_custodians_restores_from_two_of_the_three_pages() {
-    let axe = std::fs::read_to_string(
-        keysafe_e2e::workspace_root().join("ui/node_modules/axe-core/axe.min.js"),
-    )
-    .expect("axe-core is installed with the UI's packages");
+    let axe = axe_source();
     let server_dir = tempfile::tempdir().unwrap();
     let emulator = demo_instance(server_dir.path()).await;
     let medium = tempfile::tempdir().unwrap();
@@ -1209,31 +1234,10 @@ async fn a_backup_split_among_custodians_restores_from_two_of_the_three_pages() 
 /// dialog passes the accessibility scan with its result on screen.
 #[tokio::test(flavor = "multi_thread")]
 async fn key_parity_dialog_finds_missing_tde_certificates_and_copies_them() {
-    let axe = std::fs::read_to_string(
-        keysafe_e2e::workspace_root().join("ui/node_modules/axe-core/axe.min.js"),
-    )
-    .expect("axe-core is installed with the UI's packages");
-    let app = connected_demo().await;
+    let axe = axe_source();
     let dir = tempfile::tempdir().unwrap();
-    let dr = Emulator::start(
-        EmulatorConfig::new(dir.path())
-            .scenario(Scenario::from_toml("[server]\nmachine_name = \"SQLDR01\"\n").unwrap())
-            .tls(TlsMode::On),
-    )
-    .await
-    .unwrap();
-    app.click(r#"button[aria-label="Connect"]"#).await;
-    connect(
-        &app,
-        &format!("127.0.0.1,{}", dr.addr().port()),
-        "sa",
-        mssql_emulator::DEFAULT_SA_PASSWORD,
-    )
-    .await;
-    app.wait_text(r#"[data-key="2/smk"]"#, "the DR server's SMK", |t| {
-        t.contains("Service Master Key")
-    })
-    .await;
+    // The DR server runs as long as `_dr` lives.
+    let (app, _dr) = demo_and_bare_dr(dir.path()).await;
     right_click(&app, "button.node.server").await;
     app.click("#menu-parity").await;
     app.wait_for("#parity-dialog").await;
@@ -1315,31 +1319,9 @@ async fn key_parity_dialog_finds_missing_tde_certificates_and_copies_them() {
 /// retiring. The dialog passes the accessibility scan before and after.
 #[tokio::test(flavor = "multi_thread")]
 async fn rotate_certificate_dialog_moves_payroll_to_a_new_certificate_on_every_member() {
-    let axe = std::fs::read_to_string(
-        keysafe_e2e::workspace_root().join("ui/node_modules/axe-core/axe.min.js"),
-    )
-    .expect("axe-core is installed with the UI's packages");
-    let app = connected_demo().await;
+    let axe = axe_source();
     let dir = tempfile::tempdir().unwrap();
-    let dr = Emulator::start(
-        EmulatorConfig::new(dir.path())
-            .scenario(Scenario::from_toml("[server]\nmachine_name = \"SQLDR01\"\n").unwrap())
-            .tls(TlsMode::On),
-    )
-    .await
-    .unwrap();
-    app.click(r#"button[aria-label="Connect"]"#).await;
-    connect(
-        &app,
-        &format!("127.0.0.1,{}", dr.addr().port()),
-        "sa",
-        mssql_emulator::DEFAULT_SA_PASSWORD,
-    )
-    .await;
-    app.wait_text(r#"[data-key="2/smk"]"#, "the DR server's SMK", |t| {
-        t.contains("Service Master Key")
-    })
-    .await;
+    let (app, dr) = demo_and_bare_dr(dir.path()).await;
     app.click(r#"[data-database="master"]"#).await;
     right_click(&app, r#"[data-key="1/db/master/cert/TDE_Payroll"]"#).await;
     app.click("#menu-rotate").await;
