@@ -437,7 +437,8 @@ fn key_file_part(key: &KeyRef) -> String {
     format!("{short}-{}", &hex::encode(id)[..8])
 }
 
-fn safe_name(s: &str) -> String {
+/// `s` made safe for a file name: letters, digits, '-', '_' and '.' kept, anything else '_'.
+pub(crate) fn safe_name(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_alphanumeric() || "-_.".contains(c) {

@@ -355,6 +355,16 @@ pub async fn contained_groups(c: &mut SqlConnection) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Every msdb that records this instance's backups, quoted for a three-part name: `msdb`,
+/// and each contained availability group's own (`contained_groups`).
+pub async fn msdbs(c: &mut SqlConnection) -> Result<Vec<String>> {
+    let mut out = vec!["msdb".to_string()];
+    for g in contained_groups(c).await {
+        out.push(crate::tsql::ident(&format!("{g}_msdb"))?);
+    }
+    Ok(out)
+}
+
 pub async fn coverage(
     c: &mut SqlConnection,
     retention_days: u32,

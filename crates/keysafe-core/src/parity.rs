@@ -492,10 +492,7 @@ async fn backup_encryptors(
     retention_days: u32,
 ) -> std::result::Result<Vec<String>, String> {
     // The instance's msdb, and each contained availability group's own.
-    let mut msdbs = vec!["msdb".to_string()];
-    for g in crate::coverage::contained_groups(c).await {
-        msdbs.push(crate::tsql::ident(&format!("{g}_msdb")).map_err(|e| e.to_string())?);
-    }
+    let msdbs = crate::coverage::msdbs(c).await.map_err(|e| e.message)?;
     let mut out: Vec<String> = Vec::new();
     for msdb in msdbs {
         let rows = c

@@ -122,6 +122,7 @@ async fn encryptors(c: &mut SqlConnection) -> Result<Vec<(String, String)>> {
 /// database with no log backup since gets one asked for: harmless, and wise after TDE.
 async fn pending_log_backups(
     c: &mut SqlConnection,
+    msdbs: &[String],
     databases: &[String],
 ) -> Result<Vec<(String, chrono::NaiveDateTime)>> {
     let keys = c
@@ -130,10 +131,9 @@ async fn pending_log_backups(
     // The instance's msdb, and each contained availability group's own (a log backup taken
     // in the group's environment is recorded there).
     const LOGS: &str = "SELECT database_name, backup_finish_date, time_zone FROM {msdb}.dbo.backupset WHERE type = 'L'";
-    let mut logs = c.rows(&LOGS.replace("{msdb}", "msdb")).await?;
-    for g in crate::coverage::contained_groups(c).await {
-        let msdb = tsql::ident(&format!("{g}_msdb"))?;
-        logs.extend(c.rows(&LOGS.replace("{msdb}", &msdb)).await?);
+    let mut logs = Vec::new();
+    for msdb in msdbs {
+        logs.extend(c.rows(&LOGS.replace("{msdb}", msdb)).await?);
     }
     let mut out = Vec::new();
     for r in &keys {
@@ -171,11 +171,7 @@ async fn pending_log_backups(
 }
 
 /// Whether msdb (the instance's or a contained group's) records a full backup of `database`.
-async fn has_full_backup(c: &mut SqlConnection, database: &str) -> Result<bool> {
-    let mut msdbs = vec!["msdb".to_string()];
-    for g in crate::coverage::contained_groups(c).await {
-        msdbs.push(tsql::ident(&format!("{g}_msdb"))?);
-    }
+async fn has_full_backup(c: &mut SqlConnection, msdbs: &[String], database: &str) -> Result<bool> {
     for msdb in msdbs {
         let rows = c
             .rows(&format!(
@@ -192,11 +188,11 @@ async fn has_full_backup(c: &mut SqlConnection, database: &str) -> Result<bool> 
 
 /// How many backups msdb records as encrypted with `thumbprint` (the instance's msdb and
 /// each contained availability group's).
-async fn backups_encrypted_with(c: &mut SqlConnection, thumbprint: &str) -> Result<u64> {
-    let mut msdbs = vec!["msdb".to_string()];
-    for g in crate::coverage::contained_groups(c).await {
-        msdbs.push(tsql::ident(&format!("{g}_msdb"))?);
-    }
+async fn backups_encrypted_with(
+    c: &mut SqlConnection,
+    msdbs: &[String],
+    thumbprint: &str,
+) -> Result<u64> {
     let mut n = 0u64;
     for msdb in msdbs {
         let rows = c
@@ -307,9 +303,11 @@ async fn steps(
         .filter(|(_, t)| t.eq_ignore_ascii_case(&old))
         .map(|(d, _)| d)
         .collect();
+    // Every msdb that records the primary's backups, read once for the checks below.
+    let msdbs = crate::coverage::msdbs(&mut primary).await?;
     // Not a TDE protector: a backup-encryption certificate, if backups are encrypted with it.
     let encrypted_backups = if databases.is_empty() {
-        backups_encrypted_with(&mut primary, &old).await?
+        backups_encrypted_with(&mut primary, &msdbs, &old).await?
     } else {
         0
     };
@@ -323,7 +321,7 @@ async fn steps(
         ));
     }
     out.backup_encryption = databases.is_empty();
-    let pending = pending_log_backups(&mut primary, &databases).await?;
+    let pending = pending_log_backups(&mut primary, &msdbs, &databases).await?;
     if !pending.is_empty() && !req.take_log_backups {
         let which = pending
             .iter()
@@ -359,7 +357,7 @@ async fn steps(
         // 4214): found now, before anything changes, not after the new certificate is
         // everywhere.
         for (d, _) in &pending {
-            if !has_full_backup(&mut primary, d).await? {
+            if !has_full_backup(&mut primary, &msdbs, d).await? {
                 return Err(KeysafeError::new(
                     ErrorCode::InvalidInput,
                     format!("Nothing was changed: {d} needs a log backup first, and msdb records no full backup of it, without which SQL Server takes none (Msg 4214)."),
@@ -513,13 +511,7 @@ async fn steps(
         for (d, _) in &pending {
             let file = format!(
                 "{dir}{}_LOG_keysafe_{stamp}-{:04x}.trn",
-                d.chars()
-                    .map(|c| if c.is_alphanumeric() || "-_".contains(c) {
-                        c
-                    } else {
-                        '_'
-                    })
-                    .collect::<String>(),
+                crate::backup::safe_name(d),
                 rand::random::<u16>()
             );
             primary

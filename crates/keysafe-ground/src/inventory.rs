@@ -444,19 +444,22 @@ pub struct Inventory {
     pub contained_groups: Vec<String>,
 }
 
+/// Whether TDE looks for certificates in `database`: master, or the own master
+/// (`<group>_master`) of one of the instance's contained availability groups.
+fn is_tde_master(database: &str, contained_groups: &[String]) -> bool {
+    database.eq_ignore_ascii_case("master")
+        || contained_groups
+            .iter()
+            .any(|g| database.eq_ignore_ascii_case(&format!("{g}_master")))
+}
+
 impl Inventory {
     /// The certificates TDE can use here, each with the database it is in: master's, and
     /// each contained availability group's master's.
     pub fn tde_certificates(&self) -> Vec<(String, CertificateInfo)> {
         self.databases
             .iter()
-            .filter(|d| {
-                d.name.eq_ignore_ascii_case("master")
-                    || self
-                        .contained_groups
-                        .iter()
-                        .any(|g| d.name.eq_ignore_ascii_case(&format!("{g}_master")))
-            })
+            .filter(|d| is_tde_master(&d.name, &self.contained_groups))
             .flat_map(|d| d.certificates.iter().map(|c| (d.name.clone(), c.clone())))
             .collect()
     }
@@ -566,12 +569,6 @@ SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name), HAS_PERMS_BY
     } else {
         vec![]
     };
-    let tde_master = |name: &str| {
-        name.eq_ignore_ascii_case("master")
-            || contained_groups
-                .iter()
-                .any(|g| name.eq_ignore_ascii_case(&format!("{g}_master")))
-    };
     let visible = dbs.iter().filter(|(_, _, access)| *access).count();
     let folder_exists = dir.as_ref().map(|_| {
         per_db
@@ -630,7 +627,7 @@ SELECT name, is_master_key_encrypted_by_server, HAS_DBACCESS(name), HAS_PERMS_BY
             .iter()
             .map(|r| {
                 let thumb = s(r, 5).unwrap_or_default();
-                let used_by_tde = if tde_master(&name) {
+                let used_by_tde = if is_tde_master(&name, &contained_groups) {
                     tde.iter()
                         .filter(|(_, _, t)| {
                             t.as_ref().map(hex::encode_upper).as_deref() == Some(thumb.as_str())

@@ -179,13 +179,10 @@ pub async fn run(
     for k in secrets.key_passwords {
         keys.give(k.key, k.password.0);
     }
-    let copy_to = PathBuf::from(req.copy_to.trim());
-    if req.copy_to.trim().is_empty() || !copy_to.is_absolute() {
-        return Err(KeysafeError::new(
-            ErrorCode::InvalidInput,
-            "Choose the backup medium: a removable volume or a folder (a full path).",
-        ));
-    }
+    let copy_to = super::medium_path(
+        &req.copy_to,
+        "Choose the backup medium: a removable volume or a folder (a full path).",
+    )?;
     let targets = req
         .connections
         .iter()

@@ -9,7 +9,6 @@ use keysafe_core::report::Custody;
 use keysafe_core::rotation::{self, Rotation, RotationRequest};
 use keysafe_core::run::{self, RunSettings, Selection};
 use keysafe_core::ErrorCode;
-use std::path::PathBuf;
 
 pub async fn rotate(
     state: &AppState,
@@ -36,13 +35,10 @@ pub async fn rotate(
             })?,
         ),
     };
-    let copy_to = PathBuf::from(req.copy_to.trim());
-    if req.copy_to.trim().is_empty() || !copy_to.is_absolute() {
-        return Err(KeysafeError::new(
-            ErrorCode::InvalidInput,
-            "Choose the medium for the new certificate's backup: a removable volume or a folder (a full path).",
-        ));
-    }
+    let copy_to = super::medium_path(
+        &req.copy_to,
+        "Choose the medium for the new certificate's backup: a removable volume or a folder (a full path).",
+    )?;
     run::prepare_medium(&copy_to)?;
     let subject = Some(req.subject.trim().to_string()).filter(|s| !s.is_empty());
     let request = RotationRequest {
